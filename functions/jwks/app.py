@@ -1,0 +1,11 @@
+"""GET /.well-known/jwks.json - the public keys that verify Switchboard's tokens."""
+
+from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.runtime import services
+
+
+def route(request: Request) -> Response:
+    return json_response(services().keys.ring().jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+handler = endpoint(route)

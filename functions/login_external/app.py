@@ -1,0 +1,16 @@
+"""POST /auth/external - sign a website visitor in (anonymous or vouched for by HMAC)."""
+
+from switchboard import logins
+from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.requests import ExternalLogin
+from switchboard.runtime import services
+
+
+def route(request: Request) -> Response:
+    body = request.parse(ExternalLogin)
+    bundle = logins.external(services(), body, origin=request.origin, device=request.user_agent)
+    cors = {"Access-Control-Allow-Origin": request.origin, "Vary": "Origin"} if request.origin else {}
+    return json_response(bundle.to_json(), headers=cors)
+
+
+handler = endpoint(route)

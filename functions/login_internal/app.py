@@ -1,0 +1,14 @@
+"""POST /auth/internal - sign an operator or admin in with email and password."""
+
+from switchboard import logins
+from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.requests import InternalLogin
+from switchboard.runtime import services
+
+
+def route(request: Request) -> Response:
+    bundle = logins.internal(services(), request.parse(InternalLogin), device=request.user_agent)
+    return json_response(bundle.to_json())
+
+
+handler = endpoint(route)

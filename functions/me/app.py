@@ -1,0 +1,13 @@
+"""GET /auth/me - who the caller is, their session and their scopes now."""
+
+from switchboard import sessions
+from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.runtime import services
+
+
+def route(request: Request) -> Response:
+    caller = sessions.authenticate(services(), request.authorization)
+    return json_response(sessions.describe(caller))
+
+
+handler = endpoint(route)

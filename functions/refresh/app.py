@@ -1,0 +1,14 @@
+"""POST /auth/refresh - rotate a refresh token; a rotated one presented again revokes the session."""
+
+from switchboard import sessions
+from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.requests import RefreshRequest
+from switchboard.runtime import services
+
+
+def route(request: Request) -> Response:
+    body = request.parse(RefreshRequest)
+    return json_response(sessions.refresh(services(), body.refresh_token).to_json())
+
+
+handler = endpoint(route)

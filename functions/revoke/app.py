@@ -1,0 +1,22 @@
+"""POST /auth/revoke - end a session, all of a user's sessions, or some scopes."""
+
+from switchboard import sessions
+from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.requests import RevokeRequest, RevokeScopes, RevokeSession
+from switchboard.runtime import services
+
+
+def route(request: Request) -> Response:
+    svc = services()
+    caller = sessions.authenticate(svc, request.authorization)
+    body = request.parse_with(RevokeRequest)
+    if isinstance(body, RevokeSession):
+        revoked = sessions.revoke(svc, caller, kind="session", session_id=body.session_id)
+    elif isinstance(body, RevokeScopes):
+        revoked = sessions.revoke(svc, caller, kind="scopes", user_id=body.user_id, scopes=body.scope_set())
+    else:
+        revoked = sessions.revoke(svc, caller, kind="user", user_id=body.user_id)
+    return json_response({"revoked": revoked})
+
+
+handler = endpoint(route)

@@ -1,0 +1,109 @@
+"""The one error hierarchy. Each leaf knows its HTTP status and stable problem ``code``.
+
+Handlers never catch ``Exception`` for business cases: they let these propagate to
+:mod:`switchboard.http`, which renders them once as RFC 9457 problem+json.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidCredentials",
+    "InvalidIdentity",
+    "InvalidMfa",
+    "InvalidToken",
+    "MfaRequired",
+    "NotFound",
+    "RateLimited",
+    "SessionRevoked",
+    "SwitchboardError",
+    "TokenReused",
+    "Unavailable",
+    "ValidationFailed",
+]
+
+
+class SwitchboardError(Exception):
+    """Root of every error the product answers with. ``detail`` must never hold a secret."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class ValidationFailed(SwitchboardError):
+    status, code, title = 400, "validation_error", "The request is not valid"
+
+
+class InvalidCredentials(SwitchboardError):
+    status, code, title = 401, "invalid_credentials", "Email or password is wrong"
+
+
+class InvalidIdentity(SwitchboardError):
+    status, code, title = 401, "invalid_identity", "The visitor's identity could not be verified"
+
+
+class MfaRequired(SwitchboardError):
+    status, code, title = 401, "mfa_required", "A second factor is required"
+
+
+class InvalidMfa(SwitchboardError):
+    status, code, title = 401, "invalid_mfa", "The second factor is wrong or expired"
+
+
+class InvalidToken(SwitchboardError):
+    status, code, title = 401, "invalid_token", "The token is missing, malformed, expired or not ours"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class TokenReused(SwitchboardError):
+    status, code, title = 401, "token_reused", "This refresh token was already used; the session is revoked"
+
+
+class SessionRevoked(SwitchboardError):
+    status, code, title = 401, "session_revoked", "The session has ended"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class Forbidden(SwitchboardError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(SwitchboardError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(SwitchboardError):
+    status, code, title = 409, "conflict", "The resource changed or is in the wrong state"
+
+
+class RateLimited(SwitchboardError):
+    status, code, title = 429, "rate_limited", "Too many attempts"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, policy: str, limit: str) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.policy = policy
+        self.limit = limit
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after), "RateLimit-Policy": self.policy, "RateLimit": self.limit}
+
+
+class Unavailable(SwitchboardError):
+    status, code, title = 503, "unavailable", "Temporarily unavailable"

@@ -1,0 +1,139 @@
+"""The HTTP edge: API Gateway HTTP API (payload 2.0) events in, JSON or problem+json out.
+
+Every function behind the HTTP API is one route, so there is no router here - just the
+adapter that turns an event into a :class:`Request`, a body into a validated model, and a
+:class:`~switchboard.errors.SwitchboardError` into its RFC 9457 answer, once, for all.
+(Powertools' resolver would do the same at ~50 ms more cold start per function and its
+validation ~110 ms more - measured in bench/.)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from switchboard.errors import SwitchboardError, ValidationFailed
+from switchboard.observability import logger
+
+__all__ = ["Request", "Response", "endpoint", "json_response", "problem_response"]
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+PROBLEM_TYPE = "https://switchboard.dev/problems/"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    path_params: dict[str, str]
+    body: bytes
+    source_ip: str
+    max_body: int
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any], *, max_body: int) -> Request:
+        http = event.get("requestContext", {}).get("http", {})
+        raw = event.get("body") or ""
+        try:
+            body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+        except (binascii.Error, ValueError) as exc:
+            raise ValidationFailed("the body is not valid base64") from exc
+        return cls(method=http.get("method", "GET"), path=event.get("rawPath", http.get("path", "/")),
+                   headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
+                   query=dict(event.get("queryStringParameters") or {}),
+                   path_params=dict(event.get("pathParameters") or {}), body=body,
+                   source_ip=http.get("sourceIp", ""), max_body=max_body)
+
+    @property
+    def origin(self) -> str | None:
+        return self.headers.get("origin")
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.headers.get("user-agent")
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("authorization")
+
+    def parse(self, model: type[M]) -> M:
+        """The body as ``model``; any problem with it is a 400 ``validation_error``."""
+        return self._validate(lambda raw: model.model_validate_json(raw))
+
+    def parse_with(self, adapter: TypeAdapter[T]) -> T:
+        return self._validate(lambda raw: adapter.validate_json(raw))
+
+    def _validate(self, fn: Callable[[bytes], T]) -> T:
+        if len(self.body) > self.max_body:
+            raise ValidationFailed(f"the body is larger than {self.max_body} bytes")
+        if not self.body.strip():
+            raise ValidationFailed("a JSON body is required")
+        try:
+            return fn(self.body)
+        except ValidationError as exc:
+            # include_input=False: a rejected password or token must not echo back.
+            errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+                      for e in exc.errors(include_input=False, include_url=False, include_context=False)]
+            raise ValidationFailed("the request body is not valid", errors=errors) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    def to_event(self) -> dict[str, Any]:
+        return {"statusCode": self.status,
+                "headers": {"Content-Type": self.content_type, "Cache-Control": "no-store", **self.headers},
+                "body": json.dumps(self.body, separators=(",", ":")), "isBase64Encoded": False}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status=status, body=body, headers=headers or {})
+
+
+def problem_response(err: SwitchboardError) -> Response:
+    body: dict[str, Any] = {"type": PROBLEM_TYPE + err.code, "title": err.title, "status": err.status,
+                            "detail": err.detail, "code": err.code}
+    body.update(err.extra)
+    return Response(status=err.status, body=body, headers=err.headers(), content_type="application/problem+json")
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) -> Handler:
+    """Wrap a route function as a Lambda handler: build the request, map errors once."""
+    from switchboard.settings import get_settings  # noqa: PLC0415
+
+    limit = max_body or get_settings().max_body_bytes
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            request = Request.from_event(event, max_body=limit)
+            response = fn(request)
+        except SwitchboardError as err:
+            level = logger.error if err.status >= 500 else logger.info
+            level("request refused", extra={"code": err.code, "status": err.status,
+                                            "route": event.get("routeKey")})
+            response = problem_response(err)
+        except Exception:
+            # The one catch-all, at the edge: a bug answers a generic 500, details go to the log only.
+            logger.exception("unhandled error", extra={"route": event.get("routeKey")})
+            response = problem_response(SwitchboardError())
+        return response.to_event()
+
+    handler.__wrapped__ = fn  # type: ignore[attr-defined]
+    return handler

@@ -1,0 +1,90 @@
+"""Secrets Manager rotation of the signing key set (the four-step protocol).
+
+* ``createSecret``: put ``rotate_keyset(current)`` as the AWSPENDING version (idempotent:
+  a retried step finds the pending version and leaves it).
+* ``setSecret``: nothing to configure elsewhere - the keys live only in the secret.
+* ``testSecret``: the pending set must parse and sign/verify a probe token.
+* ``finishSecret``: move AWSCURRENT to the pending version.
+
+Containers pick the new set up within ``KEYS_CACHE_SECONDS``; until then they still sign
+with the old key, which the new set keeps, so nothing fails during the switch.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from switchboard.keys import keyring_from_value, rotate_keyset
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+__all__ = ["rotate_now", "rotate_step"]
+
+
+@lru_cache(maxsize=1)
+def _client() -> SecretsManagerClient:
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("secretsmanager")
+
+
+def _value(secret_id: str, stage: str, token: str | None = None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"VersionStage": stage, **({"VersionId": token} if token else {})}
+    raw = _client().get_secret_value(SecretId=secret_id, **kwargs)["SecretString"]
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("the key secret must hold a JSON object")
+    return value
+
+
+def rotate_step(*, step: str, secret_id: str, token: str) -> None:
+    client = _client()
+    versions = client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
+    if token not in versions:
+        raise ValueError("rotation token is not a version of this secret")
+    if "AWSCURRENT" in versions[token] and step != "createSecret":
+        return  # already finished
+    if step == "createSecret":
+        if "AWSPENDING" in versions.get(token, []) or "AWSCURRENT" in versions.get(token, []):
+            return
+        current = _value(secret_id, "AWSCURRENT")
+        client.put_secret_value(SecretId=secret_id, ClientRequestToken=token,
+                                SecretString=json.dumps(rotate_keyset(current)), VersionStages=["AWSPENDING"])
+    elif step == "setSecret":
+        return
+    elif step == "testSecret":
+        ring = keyring_from_value(_value(secret_id, "AWSPENDING", token))
+        if ring.signer is None:
+            raise ValueError("pending key set has no signing key")
+        _probe(ring)
+    elif step == "finishSecret":
+        current = next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
+        client.update_secret_version_stage(SecretId=secret_id, VersionStage="AWSCURRENT", MoveToVersionId=token,
+                                           **({"RemoveFromVersionId": current} if current else {}))
+    else:
+        raise ValueError(f"unknown rotation step {step!r}")
+
+
+def _probe(ring: Any) -> None:
+    from switchboard.tokens import TokenService  # noqa: PLC0415
+
+    class _Fixed:
+        def ring(self) -> Any:
+            return ring
+
+        def refresh(self) -> None:
+            return None
+
+    service = TokenService(_Fixed(), issuer="probe", access_ttl=60, chat_ttl=60)
+    token = service.mint_chat(sub="probe", tid="probe", sid="probe", role="visitor", lvl=0, scopes=(), name="probe")
+    service.verify_chat(token)
+
+
+def rotate_now(secret_id: str) -> None:
+    """Rotate outside Secrets Manager's schedule (the CLI and the local stack use this):
+    the same key-set transformation, written as a new AWSCURRENT version."""
+    current = _value(secret_id, "AWSCURRENT")
+    _client().put_secret_value(SecretId=secret_id, SecretString=json.dumps(rotate_keyset(current)))

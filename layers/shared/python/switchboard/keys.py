@@ -1,0 +1,147 @@
+"""Signing keys: an ES256 key set kept in AWS Secrets Manager, rotated with a grace period.
+
+The secret's value is JSON ``{"keys": [{"kid", "alg", "private_pem", "created_at"}, ...]}``,
+newest first. The first key signs; every key in the set verifies and is published in the
+JWKS, so tokens signed before a rotation keep verifying until they expire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from switchboard.errors import Unavailable
+
+__all__ = ["KeyRing", "KeyStore", "SigningKey", "generate_key_entry", "keyring_from_value", "rotate_keyset"]
+
+ALG = "ES256"
+KEEP_KEYS = 2  # current + previous: enough as long as rotation period > longest token lifetime
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    private_key: ec.EllipticCurvePrivateKey
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """The parsed key set: one signer, every public key by ``kid``."""
+
+    signer: SigningKey | None
+    public: dict[str, ec.EllipticCurvePublicKey] = field(default_factory=dict)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [_public_jwk(kid, key) for kid, key in self.public.items()]}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _public_jwk(kid: str, key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+    numbers = key.public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": _b64(numbers.x.to_bytes(32, "big")),
+        "y": _b64(numbers.y.to_bytes(32, "big")),
+        "kid": kid,
+        "alg": ALG,
+        "use": "sig",
+    }
+
+
+def _thumbprint(key: ec.EllipticCurvePublicKey) -> str:
+    """RFC 7638 JWK thumbprint: a kid that names the key itself, not a counter."""
+    jwk = _public_jwk("", key)
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    return _b64(hashlib.sha256(canonical.encode()).digest())[:22]
+
+
+def generate_key_entry(now: float | None = None) -> dict[str, Any]:
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {"kid": _thumbprint(private.public_key()), "alg": ALG, "private_pem": pem,
+            "created_at": int(now if now is not None else time.time())}
+
+
+def rotate_keyset(value: dict[str, Any], now: float | None = None, keep: int = KEEP_KEYS) -> dict[str, Any]:
+    """A new key set: a fresh signing key in front, the newest ``keep - 1`` old keys behind it."""
+    old = list(value.get("keys", []))
+    return {"keys": [generate_key_entry(now), *old[: keep - 1]]}
+
+
+def keyring_from_value(value: dict[str, Any]) -> KeyRing:
+    public: dict[str, ec.EllipticCurvePublicKey] = {}
+    signer: SigningKey | None = None
+    for entry in value.get("keys", []):
+        private = serialization.load_pem_private_key(entry["private_pem"].encode(), password=None)
+        if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+            raise Unavailable("signing key set holds a key that is not P-256")
+        public[entry["kid"]] = private.public_key()
+        if signer is None:
+            signer = SigningKey(entry["kid"], private)
+    return KeyRing(signer=signer, public=public)
+
+
+class KeyStore:
+    """Loads the key set through Powertools Parameters, cached per container.
+
+    ``ring()`` is what signers and verifiers call; ``refresh()`` is called by a verifier
+    that meets an unknown ``kid`` (a key rotated in since our cache was filled). It
+    re-fetches at most once per ``min_refresh_interval`` so a flood of forged kids cannot
+    turn into a flood of Secrets Manager calls.
+    """
+
+    def __init__(self, secret_id: str, max_age: int = 300, *, min_refresh_interval: float = 30.0,
+                 fetch: Callable[[str, int, bool], dict[str, Any]] | None = None) -> None:
+        self._secret_id = secret_id
+        self._max_age = max_age
+        self._min_refresh = min_refresh_interval
+        self._fetch = fetch or _fetch_secret
+        self._lock = threading.Lock()
+        self._raw: dict[str, Any] | None = None
+        self._ring: KeyRing | None = None
+        self._last_forced = 0.0
+
+    def ring(self) -> KeyRing:
+        return self._load(force=False)
+
+    def refresh(self) -> KeyRing | None:
+        """Re-read the secret now, unless that was done moments ago (then ``None``)."""
+        with self._lock:
+            if time.monotonic() - self._last_forced < self._min_refresh:
+                return None
+            self._last_forced = time.monotonic()
+        return self._load(force=True)
+
+    def _load(self, *, force: bool) -> KeyRing:
+        raw = self._fetch(self._secret_id, self._max_age, force)
+        with self._lock:
+            if self._ring is None or raw != self._raw:
+                self._ring, self._raw = keyring_from_value(raw), raw
+            return self._ring
+
+
+def _fetch_secret(secret_id: str, max_age: int, force: bool) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only token paths pay for it
+
+    try:
+        value = parameters.get_secret(secret_id, transform="json", max_age=max_age, force_fetch=force)
+    except parameters.exceptions.GetParameterError as exc:
+        raise Unavailable("signing keys are not available") from exc
+    if not isinstance(value, dict):
+        raise Unavailable("signing key secret is not a JSON object")
+    return value

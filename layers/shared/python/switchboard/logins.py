@@ -1,0 +1,61 @@
+"""The two ways to sign in with Switchboard itself: website visitors and operators."""
+
+from __future__ import annotations
+
+from switchboard import audit, passwords, sessions
+from switchboard.errors import Forbidden, InvalidCredentials, InvalidIdentity
+from switchboard.identity import anonymous_visitor_id, known_visitor_id, verify_visitor_hash
+from switchboard.policy import Role
+from switchboard.postlogin import Principal
+from switchboard.requests import ExternalLogin, InternalLogin
+from switchboard.runtime import Services
+
+__all__ = ["external", "internal"]
+
+
+def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: str | None) -> sessions.TokenBundle:
+    """Sign a website visitor in: anonymous (level 0) or vouched for by the website (level 1).
+
+    A claimed identity without the website's valid HMAC is refused outright: there is
+    no half-trusted visitor.
+    """
+    tenant = svc.tenants.get(body.tenant)
+    if not tenant.allows_origin(origin):
+        raise Forbidden("this origin is not allowed for the tenant")
+    if body.user is None:
+        principal = Principal(tenant=tenant.id, user_id=anonymous_visitor_id(), role=Role.VISITOR, anon=True,
+                              name="Visitor", method="anonymous")
+    else:
+        user = body.user
+        if not user.hash or not verify_visitor_hash(tenant.identity_secret, user.id, user.hash):
+            audit.record(svc.store, tenant=tenant.id, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
+                         subject=known_visitor_id(user.id), reason="invalid_identity")
+            raise InvalidIdentity()
+        principal = Principal(tenant=tenant.id, user_id=known_visitor_id(user.id), role=Role.VISITOR, anon=False,
+                              name=user.name or "Visitor", method="identified", email=user.email)
+    return sessions.sign_in(svc, principal, device=device)
+
+
+def internal(svc: Services, body: InternalLogin, *, device: str | None) -> sessions.TokenBundle:
+    """Sign an operator or admin in with email and password.
+
+    Unknown tenant, unknown email and wrong password take the same path - two reads and
+    one argon2 verification - and give the same answer.
+    """
+    tenant = svc.tenants.find(body.tenant)
+    operator = svc.store.get_operator_by_email(body.tenant if tenant else "-", body.email)
+    ok = passwords.verify_password(operator.password_hash if operator else None, body.password)
+    if not ok or operator is None or tenant is None:
+        if tenant is not None:
+            audit.record(svc.store, tenant=tenant.id, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
+                         subject=operator.id if operator else None, reason="invalid_credentials")
+        raise InvalidCredentials()
+    if operator.blocked:
+        audit.record(svc.store, tenant=tenant.id, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
+                     subject=operator.id, reason="blocked")
+        raise Forbidden("this account is blocked")
+    if operator.password_hash and passwords.needs_rehash(operator.password_hash):
+        svc.store.set_password_hash(tenant.id, operator.id, passwords.hash_password(body.password))
+    principal = Principal(tenant=tenant.id, user_id=operator.id, role=Role(operator.role), anon=False,
+                          name=operator.name, method="password", email=operator.email)
+    return sessions.sign_in(svc, principal, device=device)

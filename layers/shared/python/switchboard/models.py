@@ -1,0 +1,92 @@
+"""Domain records. Plain frozen dataclasses: cheap to import, typed, and separate from
+both the request models (:mod:`switchboard.requests`) and the DynamoDB items
+(:mod:`switchboard.storage` converts at its edge)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["AuditEvent", "Operator", "Session", "SessionKey", "Tenant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    identity_secret: str
+    hook_secret: str
+    allowed_origins: tuple[str, ...] = ()
+    visitor_attachments: bool = False
+    widget: dict[str, Any] = field(default_factory=dict)
+    #: post-login hook configuration: extra namespaced claims, e-mail domains refused sign-in
+    claims: dict[str, Any] = field(default_factory=dict)
+    deny_email_domains: tuple[str, ...] = ()
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """No Origin header (a server-side caller) is allowed; a browser's must be listed."""
+        return origin is None or origin.rstrip("/") in self.allowed_origins
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    tenant: str
+    id: str
+    email: str
+    name: str
+    role: str
+    password_hash: str | None
+    blocked: bool = False
+    created_at: int = 0
+    totp_secret: str | None = None
+    totp_enabled: bool = False
+    totp_last_step: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKey:
+    tenant: str
+    user_id: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One sign-in on one device (Serverpod's "auth id")."""
+
+    tenant: str
+    user_id: str
+    id: str
+    role: str
+    lvl: int
+    anon: bool
+    name: str
+    scopes: frozenset[str]
+    method: str
+    device: str
+    created_at: int
+    last_used_at: int
+    idle_expires_at: int
+    expires_at: int
+    status: str = "live"
+    refresh_gen: int = 0
+    email: str | None = None
+
+    @property
+    def key(self) -> SessionKey:
+        return SessionKey(self.tenant, self.user_id, self.id)
+
+    def is_live(self, now: int) -> bool:
+        return self.status == "live" and now < self.expires_at and now < self.idle_expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    tenant: str
+    id: str
+    kind: str
+    at: int
+    actor: str | None = None
+    subject: str | None = None
+    session_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,41 @@
+"""Roles, levels and the scopes each role is granted (contract section 1).
+
+Scopes are the unit of revocation, so every permission check in the product asks
+"does the caller hold scope X *now*", never "is the caller's role Y".
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["ALL_SCOPES", "Role", "default_scopes", "level_of"]
+
+
+class Role(str, Enum):
+    VISITOR = "visitor"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+VISITOR_SCOPES = ("chat:read", "chat:write")
+OPERATOR_SCOPES = ("chat:read", "chat:write", "chat:attach", "chat:assign", "team:chat")
+ADMIN_SCOPES = (*OPERATOR_SCOPES, "chat:moderate", "admin:operators", "admin:sessions", "admin:tenant")
+ALL_SCOPES = frozenset(ADMIN_SCOPES)
+
+
+def level_of(role: Role, *, anonymous: bool = False) -> int:
+    """0 anonymous visitor, 1 known visitor, 2 operator, 3 admin."""
+    if role is Role.VISITOR:
+        return 0 if anonymous else 1
+    return 2 if role is Role.OPERATOR else 3
+
+
+def default_scopes(role: Role, *, anonymous: bool = False, visitor_attachments: bool = False) -> tuple[str, ...]:
+    """The scopes a fresh session of this role gets, in a stable order."""
+    if role is Role.ADMIN:
+        return ADMIN_SCOPES
+    if role is Role.OPERATOR:
+        return OPERATOR_SCOPES
+    if visitor_attachments and not anonymous:
+        return (*VISITOR_SCOPES, "chat:attach")
+    return VISITOR_SCOPES

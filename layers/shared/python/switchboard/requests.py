@@ -1,0 +1,93 @@
+"""Request bodies of the HTTP API, as strict pydantic models.
+
+Unknown fields, wrong types and out-of-range sizes fail validation (400
+``validation_error``); nothing downstream sees an unchecked value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+from switchboard.policy import ALL_SCOPES
+
+__all__ = ["ExternalLogin", "InternalLogin", "RefreshRequest", "RevokeRequest", "VisitorIdentity"]
+
+TenantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+UserId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9@_-]{1,128}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}$", max_length=254)]
+
+
+def _known_scope(value: str) -> str:
+    if value not in ALL_SCOPES:
+        raise ValueError("unknown scope")
+    return value
+
+
+Scope = Annotated[str, StringConstraints(max_length=40), AfterValidator(_known_scope)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class VisitorIdentity(Strict):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    name: Annotated[str, StringConstraints(max_length=100)] | None = None
+    email: Email | None = None
+    hash: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class ExternalLogin(Strict):
+    tenant: TenantId
+    user: VisitorIdentity | None = None
+
+
+class InternalLogin(Strict):
+    tenant: TenantId
+    email: Email
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class RefreshRequest(Strict):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class RevokeSession(Strict):
+    kind: Literal["session"]
+    session_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class RevokeUser(Strict):
+    kind: Literal["user"]
+    user_id: UserId | None = None
+
+
+class RevokeScopes(Strict):
+    kind: Literal["scopes"]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(ALL_SCOPES))]
+    user_id: UserId | None = None
+
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes)
+
+
+RevokeBody = Annotated[RevokeSession | RevokeUser | RevokeScopes, Field(discriminator="kind")]
+#: One ``validate_json`` picks the kind (a tagged union on ``kind``).
+RevokeRequest: TypeAdapter[RevokeBody] = TypeAdapter(RevokeBody)
+
+
+class FederatedUser(Strict):
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    email: Email | None = None
+    name: Annotated[str, StringConstraints(max_length=100)] | None = None
+    role: Literal["visitor", "operator", "admin"] = "visitor"
+
+
+class PostLoginInvocation(Strict):
+    """A direct (IAM-authorised) invocation of the PostLogin function, and the body of the
+    Auth0 hook: ``{"tenant", "user": {"user_id", "email"?, "name"?, "role"?}}``."""
+
+    tenant: TenantId
+    user: FederatedUser

@@ -1,0 +1,82 @@
+"""The per-container service graph: settings, storage, keys, tokens, tenant cache.
+
+Built once at first use and reused by every invocation of the container (cold start
+is a budget: clients and parsed keys are made once).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from switchboard.errors import NotFound
+from switchboard.keys import KeyStore
+from switchboard.models import Tenant
+from switchboard.settings import Settings, get_settings
+from switchboard.storage import Store
+from switchboard.tokens import TokenService
+
+__all__ = ["Services", "TenantDirectory", "services"]
+
+
+class TenantDirectory:
+    """Tenants by id, cached for ``ttl`` seconds per container.
+
+    Tenant settings change rarely and are read on every sign-in; a short cache saves a
+    read per sign-in. A change (say, a removed allowed origin) reaches every container
+    within ``ttl`` seconds - documented in docs/architecture.md.
+    """
+
+    def __init__(self, store: Store, ttl: int) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Tenant | None]] = {}
+        self._lock = threading.Lock()
+
+    def find(self, tenant_id: str) -> Tenant | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(tenant_id)
+        if hit and now - hit[0] < self._ttl:
+            return hit[1]
+        tenant = self._store.get_tenant(tenant_id)
+        with self._lock:
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            self._cache[tenant_id] = (now, tenant)
+        return tenant
+
+    def get(self, tenant_id: str) -> Tenant:
+        tenant = self.find(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant")
+        return tenant
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    keys: KeyStore
+    tokens: TokenService
+    tenants: TenantDirectory
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store | None = None) -> Services:
+        store = store or Store(settings.table_name)
+        keys = KeyStore(settings.keys_secret_id, max_age=settings.keys_cache_seconds)
+        tokens = TokenService(keys, issuer=settings.issuer, access_ttl=settings.access_ttl, chat_ttl=settings.chat_ttl)
+        return cls(settings=settings, store=store, keys=keys, tokens=tokens,
+                   tenants=TenantDirectory(store, settings.tenant_cache_seconds))
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    """The container's services (``services.cache_clear()`` in tests builds them anew)."""
+    return Services.build(get_settings())

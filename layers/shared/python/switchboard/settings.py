@@ -1,0 +1,64 @@
+"""Typed configuration, read once per container from the environment.
+
+Nothing else in the layer reads ``os.environ``: handlers call :func:`get_settings`
+and pass what they need down.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+__all__ = ["Settings", "get_settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    keys_secret_id: str
+    issuer: str = "switchboard"
+    claims_namespace: str = "https://switchboard.dev/claims"
+    access_ttl: int = 900
+    chat_ttl: int = 3600
+    session_idle_seconds: int = 7 * 24 * 3600
+    session_absolute_seconds: int = 30 * 24 * 3600
+    keys_cache_seconds: int = 300
+    tenant_cache_seconds: int = 30
+    max_body_bytes: int = 16 * 1024
+    audit_retention_days: int = 90
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+
+        def num(name: str, default: int) -> int:
+            raw = e.get(name)
+            return int(raw) if raw else default
+
+        return cls(
+            table_name=e.get("TABLE_NAME", "switchboard"),
+            keys_secret_id=e.get("KEYS_SECRET_ID", "switchboard/signing-keys"),
+            issuer=e.get("ISSUER", _default("issuer")),
+            claims_namespace=e.get("CLAIMS_NAMESPACE", _default("claims_namespace")).rstrip("/"),
+            access_ttl=num("ACCESS_TOKEN_TTL", _default("access_ttl")),
+            chat_ttl=num("CHAT_TOKEN_TTL", _default("chat_ttl")),
+            session_idle_seconds=num("SESSION_IDLE_SECONDS", _default("session_idle_seconds")),
+            session_absolute_seconds=num("SESSION_ABSOLUTE_SECONDS", _default("session_absolute_seconds")),
+            keys_cache_seconds=num("KEYS_CACHE_SECONDS", _default("keys_cache_seconds")),
+            tenant_cache_seconds=num("TENANT_CACHE_SECONDS", _default("tenant_cache_seconds")),
+            max_body_bytes=num("MAX_BODY_BYTES", _default("max_body_bytes")),
+            audit_retention_days=num("AUDIT_RETENTION_DAYS", _default("audit_retention_days")),
+        )
+
+
+def _default(name: str) -> Any:
+    # With slots=True the class attribute is a slot descriptor, so read the field's default.
+    return Settings.__dataclass_fields__[name].default
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The container's settings; built on first use and then reused."""
+    return Settings.from_env()

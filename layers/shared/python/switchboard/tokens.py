@@ -1,0 +1,177 @@
+"""Access and chat tokens (contract section 2): ES256 JWTs, minted and verified here only.
+
+Verification is deliberately narrow: one algorithm, a ``typ`` per token kind (pyjwt does
+not check ``typ``, so we do), required ``exp``/``iat``/``iss``/``aud``/``sub``, and the
+custom claims each kind must carry. An access token is never a chat token: the ``typ``
+and the ``aud`` both differ, and both are checked.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import jwt
+
+from switchboard.errors import InvalidToken, Unavailable
+from switchboard.keys import KeyRing
+
+__all__ = [
+    "ACCESS_AUDIENCE",
+    "ACCESS_TYP",
+    "CHAT_AUDIENCE",
+    "CHAT_TYP",
+    "AccessClaims",
+    "ChatClaims",
+    "TokenService",
+]
+
+ACCESS_TYP, ACCESS_AUDIENCE = "at+jwt", "switchboard-api"
+CHAT_TYP, CHAT_AUDIENCE = "chat+jwt", "switchboard-chat"
+ALGORITHMS = ["ES256"]
+LEEWAY_SECONDS = 5  # clock skew between Lambda hosts; keeps a just-minted token valid everywhere
+RESERVED_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "tid", "sid", "role", "lvl", "scope", "anon", "name",
+     "azp", "auth_time", "nonce", "acr", "amr", "cnf", "client_id", "typ"}
+)
+
+
+class KeySource(Protocol):
+    def ring(self) -> KeyRing: ...
+    def refresh(self) -> KeyRing | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    sub: str
+    tid: str
+    sid: str
+    role: str
+    lvl: int
+    scopes: frozenset[str]
+    anon: bool
+    jti: str
+    exp: int
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatClaims:
+    sub: str
+    tid: str
+    sid: str
+    role: str
+    lvl: int
+    scopes: frozenset[str]
+    name: str
+    exp: int
+
+
+def _normalise_typ(value: object) -> str:
+    """RFC 8725 3.11: compare media types case-insensitively, with or without ``application/``."""
+    if not isinstance(value, str):
+        return ""
+    value = value.lower()
+    return value.removeprefix("application/")
+
+
+class TokenService:
+    """Mints and verifies Switchboard's JWTs with the keys from a :class:`KeySource`."""
+
+    def __init__(self, keys: KeySource, *, issuer: str, access_ttl: int, chat_ttl: int) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self.access_ttl = access_ttl
+        self.chat_ttl = chat_ttl
+
+    # -- minting ---------------------------------------------------------------
+    def _sign(self, payload: dict[str, Any], typ: str) -> str:
+        signer = self._keys.ring().signer
+        if signer is None:
+            raise Unavailable("no signing key yet: the key secret has not been rotated in")
+        return jwt.encode(payload, signer.private_key, algorithm="ES256", headers={"typ": typ, "kid": signer.kid})
+
+    def mint_access(self, *, sub: str, tid: str, sid: str, role: str, lvl: int, scopes: tuple[str, ...] | frozenset[str],
+                    anon: bool, custom: dict[str, Any] | None = None, now: int | None = None) -> str:
+        iat = int(now if now is not None else time.time())
+        payload: dict[str, Any] = dict(custom or {})
+        payload.update({
+            "iss": self._issuer, "aud": ACCESS_AUDIENCE, "sub": sub, "tid": tid, "sid": sid, "role": role,
+            "lvl": lvl, "scope": " ".join(sorted(scopes)), "anon": anon, "jti": secrets.token_urlsafe(16),
+            "iat": iat, "nbf": iat, "exp": iat + self.access_ttl,
+        })
+        return self._sign(payload, ACCESS_TYP)
+
+    def mint_chat(self, *, sub: str, tid: str, sid: str, role: str, lvl: int, scopes: tuple[str, ...] | frozenset[str],
+                  name: str, now: int | None = None) -> str:
+        iat = int(now if now is not None else time.time())
+        payload = {
+            "iss": self._issuer, "aud": CHAT_AUDIENCE, "sub": sub, "tid": tid, "sid": sid, "role": role, "lvl": lvl,
+            "scope": " ".join(sorted(scopes)), "name": name, "iat": iat, "nbf": iat, "exp": iat + self.chat_ttl,
+        }
+        return self._sign(payload, CHAT_TYP)
+
+    # -- verifying -------------------------------------------------------------
+    def verify_access(self, token: str) -> AccessClaims:
+        c = self._verify(token, ACCESS_TYP, ACCESS_AUDIENCE)
+        if not isinstance(c.get("anon"), bool) or not isinstance(c.get("jti"), str):
+            raise InvalidToken("token lacks required claims")
+        custom = {k: v for k, v in c.items() if k not in RESERVED_CLAIMS}
+        return AccessClaims(sub=c["sub"], tid=c["tid"], sid=c["sid"], role=c["role"], lvl=c["lvl"],
+                            scopes=frozenset(c["scope"].split()), anon=c["anon"], jti=c["jti"], exp=c["exp"],
+                            custom=custom)
+
+    def verify_chat(self, token: str) -> ChatClaims:
+        c = self._verify(token, CHAT_TYP, CHAT_AUDIENCE)
+        if not isinstance(c.get("name"), str):
+            raise InvalidToken("token lacks required claims")
+        return ChatClaims(sub=c["sub"], tid=c["tid"], sid=c["sid"], role=c["role"], lvl=c["lvl"],
+                          scopes=frozenset(c["scope"].split()), name=c["name"], exp=c["exp"])
+
+    def _verify(self, token: str, typ: str, audience: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken("malformed token") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise InvalidToken("algorithm not allowed")
+        if _normalise_typ(header.get("typ")) != typ:
+            raise InvalidToken("wrong token type")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("token has no key id")
+        key = self._keys.ring().public.get(kid)
+        if key is None:
+            fresh = self._keys.refresh()
+            key = fresh.public.get(kid) if fresh else None
+            if key is None:
+                raise InvalidToken("unknown signing key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=ALGORITHMS, audience=audience, issuer=self._issuer, leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(_reason(exc)) from exc
+        for name, kind in (("sub", str), ("tid", str), ("sid", str), ("role", str), ("scope", str)):
+            if not isinstance(claims.get(name), kind):
+                raise InvalidToken("token lacks required claims")
+        if not isinstance(claims.get("lvl"), int) or isinstance(claims.get("lvl"), bool):
+            raise InvalidToken("token lacks required claims")
+        return claims
+
+
+def _reason(exc: jwt.InvalidTokenError) -> str:
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "token expired"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "token is for another audience"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "token from another issuer"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "token not valid yet"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return "token lacks required claims"
+    return "invalid token"

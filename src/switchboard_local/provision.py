@@ -1,0 +1,52 @@
+"""Create the template's AWS resources in whatever AWS boto3 points at (moto, locally).
+
+Tables come from the template's own definitions, so tests, the local stack and the
+deployed stack cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from switchboard_local.template import Template
+
+__all__ = ["LOCAL_REFS", "function_environment", "provision"]
+
+#: Local physical names for the template's resources.
+LOCAL_REFS: dict[str, str] = {"Table": "switchboard-local", "SigningKeys": "switchboard-local/signing-keys"}
+
+
+def function_environment(template: Template, function_id: str, refs: dict[str, Any] | None = None) -> dict[str, str]:
+    """The function's environment variables with ``!Ref``s resolved to local values."""
+    refs = {**LOCAL_REFS, **(refs or {})}
+    fn = template.functions[function_id]
+    return {k: str(template.resolve(v, refs)) for k, v in fn.environment.items()}
+
+
+def shared_environment(template: Template, refs: dict[str, Any] | None = None) -> dict[str, str]:
+    """The Globals environment (what every function sees), resolved locally."""
+    refs = {**LOCAL_REFS, **(refs or {})}
+    glob = template.doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    return {k: str(template.resolve(v, refs)) for k, v in glob.items()}
+
+
+def provision(template: Template, refs: dict[str, str] | None = None) -> dict[str, str]:
+    """Create tables (with TTL) and the signing-key secret holding one fresh key."""
+    from switchboard.key_rotation import rotate_now  # noqa: PLC0415
+
+    refs = {**LOCAL_REFS, **(refs or {})}
+    ddb = boto3.client("dynamodb")
+    for logical_id, definition in template.table_definitions().items():
+        name = refs.get(logical_id, logical_id)
+        ddb.create_table(TableName=name, **definition["create"])
+        if definition["ttl"]:
+            ddb.update_time_to_live(TableName=name,
+                                    TimeToLiveSpecification={"AttributeName": definition["ttl"], "Enabled": True})
+    secret_props = template.resources["SigningKeys"]["Properties"]
+    sm = boto3.client("secretsmanager")
+    sm.create_secret(Name=refs["SigningKeys"], SecretString=secret_props.get("SecretString", json.dumps({"keys": []})))
+    rotate_now(refs["SigningKeys"])  # what the template's RotateImmediatelyOnUpdate does on deploy
+    return refs

@@ -1,0 +1,102 @@
+"""The seed file of the contract (section 6): tenants and their operators.
+
+Loading is idempotent: tenants are upserted, operators are matched by e-mail and keep
+their id, so seeding twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from switchboard.identity import new_operator_id
+from switchboard.models import Operator, Tenant
+from switchboard.passwords import hash_password
+from switchboard.postlogin import validate_claim_names
+from switchboard.storage import Store
+
+__all__ = ["DEMO_SEED", "Seed", "apply_seed", "load_seed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeedOperator(_Model):
+    email: str
+    password: Annotated[str, StringConstraints(min_length=8)]
+    role: Literal["operator", "admin"] = "operator"
+    name: str = ""
+    totp_secret: str | None = None
+
+
+class SeedTenant(_Model):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    name: str
+    identity_secret: Annotated[str, StringConstraints(min_length=16)]
+    hook_secret: Annotated[str, StringConstraints(min_length=16)]
+    allowed_origins: list[str] = Field(default_factory=list)
+    visitor_attachments: bool = False
+    widget: dict[str, Any] = Field(default_factory=dict)
+    claims: dict[str, Any] = Field(default_factory=dict)
+    deny_email_domains: list[str] = Field(default_factory=list)
+    operators: list[SeedOperator] = Field(default_factory=list)
+
+
+class Seed(_Model):
+    tenants: list[SeedTenant]
+
+
+#: What `switchboard dev` loads without --seed. Demo secrets only: never deploy these.
+DEMO_SEED: dict[str, Any] = {"tenants": [{
+    "id": "demo", "name": "Demo Shop",
+    "identity_secret": "demo-identity-secret-change-me",
+    "hook_secret": "demo-hook-secret-change-me",
+    "allowed_origins": ["http://localhost:8000", "http://127.0.0.1:8000"],
+    "visitor_attachments": False,
+    "widget": {"title": "Demo Shop support", "color": "#3056d3", "greeting": "Hi! How can we help?",
+               "position": "right"},
+    "operators": [
+        {"email": "admin@demo.test", "password": "demo-admin-password", "role": "admin", "name": "Ada Admin"},
+        {"email": "operator@demo.test", "password": "demo-operator-password", "role": "operator",
+         "name": "Otto Operator"},
+    ],
+}]}
+
+
+def load_seed(path: Path | str) -> Seed:
+    return Seed.model_validate(json.loads(Path(path).read_text()))
+
+
+def apply_seed(store: Store, seed: Seed | dict[str, Any]) -> list[dict[str, str]]:
+    """Upsert tenants and operators; returns a summary (no secrets) of the operators."""
+    if isinstance(seed, dict):
+        seed = Seed.model_validate(seed)
+    summary = []
+    for t in seed.tenants:
+        validate_claim_names(t.claims)
+        store.put_tenant(Tenant(id=t.id, name=t.name, identity_secret=t.identity_secret, hook_secret=t.hook_secret,
+                                allowed_origins=tuple(o.rstrip("/") for o in t.allowed_origins),
+                                visitor_attachments=t.visitor_attachments, widget=t.widget, claims=t.claims,
+                                deny_email_domains=tuple(d.lower() for d in t.deny_email_domains)))
+        for o in t.operators:
+            existing = store.get_operator_by_email(t.id, o.email)
+            op = Operator(tenant=t.id, id=existing.id if existing else new_operator_id(), email=o.email.lower(),
+                          name=o.name or o.email.split("@")[0], role=o.role,
+                          password_hash=existing.password_hash if existing and _same(existing, o.password)
+                          else hash_password(o.password),
+                          created_at=existing.created_at if existing else int(time.time()),
+                          totp_secret=o.totp_secret, totp_enabled=o.totp_secret is not None)
+            store.put_operator(op)
+            summary.append({"tenant": t.id, "email": op.email, "role": op.role, "id": op.id})
+    return summary
+
+
+def _same(existing: Operator, password: str) -> bool:
+    from switchboard.passwords import verify_password  # noqa: PLC0415
+
+    return verify_password(existing.password_hash, password)
