@@ -1,0 +1,49 @@
+# Switchboard - the two commands a newcomer needs:
+#   make dev    set up (first time) and run the local stack (`switchboard dev`)
+#   make test   set up (first time) and run the whole test suite (what CI runs)
+# Everything is installed into .venv (the project) and .tools/ (the SAM CLI).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SAMVENV := .tools/sam
+SAM    := $(SAMVENV)/bin/sam
+PYTEST_ARGS ?=
+
+.PHONY: dev test venv tools lint typecheck bench sam-build sam-validate clean
+
+$(BIN)/.installed: pyproject.toml layers/shared/python/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+$(SAM):
+	test -x $(SAMVENV)/bin/python || $(PYTHON) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/python -m pip install -q aws-sam-cli
+
+venv: $(BIN)/.installed
+tools: $(SAM)
+
+dev: venv
+	$(BIN)/switchboard dev $(ARGS)
+
+test: venv tools
+	SAM_CLI=$(abspath $(SAM)) SAM_CLI_TELEMETRY=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/run.py $(ARGS)
+
+sam-validate: tools
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
+
+sam-build: tools
+	SAM_CLI_TELEMETRY=0 PATH="$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin 2>/dev/null | tail -1):$$PATH" $(SAM) build
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache

@@ -1,0 +1,110 @@
+"""Bad input gets a clear 4xx problem+json and changes nothing; secrets never leak."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+import pytest
+
+from tests.conftest import ADMIN, IDENTITY_SECRET, OPERATOR, TENANT
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+
+
+def events_count(svc):
+    return len(svc.store.list_events(TENANT, limit=100)[0])
+
+
+@pytest.mark.parametrize("route,raw", [
+    ("POST /auth/external", b"{not json"),
+    ("POST /auth/external", b""),
+    ("POST /auth/external", b"[]"),
+    ("POST /auth/external", b'{"tenant": 42}'),
+    ("POST /auth/external", b'{"tenant": "acme", "surprise": true}'),
+    ("POST /auth/external", b'{"tenant": "ACME!"}'),
+    ("POST /auth/external", b'{"tenant": "acme", "user": {"id": ""}}'),
+    ("POST /auth/external", b'{"tenant": "acme", "user": "bob"}'),
+    ("POST /auth/internal", b'{"tenant": "acme", "email": "ana@acme.test"}'),
+    ("POST /auth/internal", b'{"tenant": "acme", "email": "not-an-email", "password": "x"}'),
+    ("POST /auth/internal", b'{"tenant": "acme", "email": "ana@acme.test", "password": ""}'),
+    ("POST /auth/refresh", b'{"refresh_token": null}'),
+    ("POST /auth/refresh", b'{"refresh_token": ["a"]}'),
+    ("POST /auth/external", b"\xff\xfe\x00garbage"),
+])
+def test_malformed_bodies_are_400_validation_error(call, seeded, svc, route, raw):
+    before = events_count(svc)
+    r = call(route, raw_body=raw)
+    assert r["status"] == 400, r
+    assert r["json"]["code"] == "validation_error" and PROBLEM_KEYS <= set(r["json"])
+    assert r["headers"]["Content-Type"] == "application/problem+json"
+    assert events_count(svc) == before  # nothing changed
+
+
+def test_oversized_body_is_400(call, seeded):
+    big = json.dumps({"tenant": TENANT, "user": {"id": "x" * 20000}}).encode()
+    r = call("POST /auth/external", raw_body=big)
+    assert r["status"] == 400 and "larger" in r["json"]["detail"]
+
+
+def test_base64_bodies_are_decoded(call, seeded, template):
+    from switchboard_local.lambda_runtime import LambdaContext, http_event, load_handler
+
+    event = http_event("POST", "/auth/external", body={"tenant": TENANT})
+    event["body"], event["isBase64Encoded"] = base64.b64encode(event["body"].encode()).decode(), True
+    result = load_handler(template, "LoginExternalFunction")(event, LambdaContext("LoginExternalFunction"))
+    assert result["statusCode"] == 200
+
+
+def test_validation_errors_never_echo_the_input(call, seeded):
+    secret_password = "hunter2-super-secret-password"
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": "x", "password": secret_password})
+    assert r["status"] == 400
+    assert secret_password not in json.dumps(r["json"])
+    assert r["json"]["errors"] and all(set(e) == {"loc", "msg"} for e in r["json"]["errors"])
+
+
+def test_unexpected_errors_are_a_generic_500(call, seeded, monkeypatch):
+    from switchboard import logins
+
+    def boom(*a, **k):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(logins, "external", boom)
+    r = call("POST /auth/external", body={"tenant": TENANT})
+    assert r["status"] == 500 and r["json"]["code"] == "internal"
+    assert "hunter2" not in json.dumps(r["json"])
+
+
+@pytest.fixture
+def debug_logging(caplog):
+    """The most talkative configuration a deployer could choose."""
+    from switchboard.observability import logger
+
+    caplog.set_level(logging.DEBUG)
+    previous = logger.log_level
+    logger.setLevel("DEBUG")
+    yield
+    logger.setLevel(previous)
+
+
+def test_secrets_never_appear_in_logs_or_error_bodies(call, seeded, capsys, caplog, debug_logging):
+    # a sign-in, a failed sign-in, a wrong identity hash, a refresh, reuse, a bad token
+    ok = call("POST /auth/internal", body={"tenant": TENANT, "email": ADMIN["email"], "password": ADMIN["password"]})
+    bad = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"], "password": "wrong-pw-xyz"})
+    ident = call("POST /auth/external", body={"tenant": TENANT, "user": {"id": "1", "hash": "ff" * 32}})
+    t = ok["json"]
+    r1 = call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})
+    r2 = call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})
+    me = call("GET /auth/me", token=t["chat_token"])
+    out = capsys.readouterr()
+    logged = out.out + out.err + caplog.text
+    bodies = json.dumps([bad, ident, r2, me])
+    secrets = [ADMIN["password"], "wrong-pw-xyz", IDENTITY_SECRET, "ff" * 32, t["refresh_token"],
+               t["refresh_token"].rsplit(".", 1)[1], t["access_token"], t["chat_token"],
+               r1["json"]["refresh_token"]]
+    for secret in secrets:
+        assert secret not in logged, "secret leaked into logs"
+        assert secret not in bodies, "secret leaked into an error body"
+    assert "request refused" in logged  # the refusals were logged - without their secrets

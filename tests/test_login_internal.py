@@ -1,0 +1,85 @@
+"""POST /auth/internal - operators and admins with argon2id passwords."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+from switchboard import passwords
+from switchboard.models import Operator
+from tests.conftest import ADMIN, OPERATOR, TENANT
+
+
+def login(call, email, password, tenant=TENANT):
+    return call("POST /auth/internal", body={"tenant": tenant, "email": email, "password": password})
+
+
+def test_operator_signs_in_with_operator_scopes(call, seeded, svc):
+    r = login(call, OPERATOR["email"], OPERATOR["password"])
+    assert r["status"] == 200, r
+    assert r["json"]["user"]["role"] == "operator" and r["json"]["user"]["level"] == 2
+    claims = svc.tokens.verify_access(r["json"]["access_token"])
+    assert claims.scopes == {"chat:read", "chat:write", "chat:attach", "chat:assign", "team:chat"}
+    # namespaced custom claims from post-login
+    ns = svc.settings.claims_namespace
+    assert claims.custom[f"{ns}/tenant"] == TENANT and claims.custom[f"{ns}/role"] == "operator"
+
+
+def test_email_is_case_insensitive(call, seeded):
+    assert login(call, ADMIN["email"].upper(), ADMIN["password"])["status"] == 200
+
+
+def test_unknown_email_and_wrong_password_look_the_same(call, seeded):
+    wrong_pw = login(call, ADMIN["email"], "not-the-password")
+    unknown = login(call, "nobody@acme.test", ADMIN["password"])
+    unknown_tenant = login(call, ADMIN["email"], ADMIN["password"], tenant="nope")
+    for r in (wrong_pw, unknown, unknown_tenant):
+        assert r["status"] == 401
+    strip = lambda r: {k: v for k, v in r["json"].items()}  # noqa: E731
+    assert strip(wrong_pw) == strip(unknown) == strip(unknown_tenant)
+    assert wrong_pw["json"]["code"] == "invalid_credentials"
+
+
+def test_unknown_email_costs_one_argon2_verification_like_a_wrong_password(call, seeded):
+    # Same cost: both paths run exactly one argon2 verify (against a dummy hash when unknown)
+    counts = []
+    for email, pw in ((ADMIN["email"], "wrong-password"), ("nobody@acme.test", "wrong-password")):
+        spy = mock.Mock(wraps=passwords._HASHER)
+        with mock.patch.object(passwords, "_HASHER", spy):
+            login(call, email, pw)
+        counts.append(spy.verify.call_count)
+    assert counts == [1, 1]
+
+
+def test_blocked_operator_cannot_sign_in(call, seeded, svc):
+    op = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    svc.store.put_operator(Operator(**{**{f: getattr(op, f) for f in op.__dataclass_fields__}, "blocked": True}))
+    r = login(call, OPERATOR["email"], OPERATOR["password"])
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+    assert "access_token" not in r["json"]
+
+
+def test_old_parameters_are_rehashed_on_login(call, seeded, svc):
+    # Given an operator whose hash was made with weaker (older) argon2 parameters
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(OPERATOR["password"])
+    op = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    svc.store.set_password_hash(TENANT, op.id, weak)
+    # When they sign in
+    assert login(call, OPERATOR["email"], OPERATOR["password"])["status"] == 200
+    # Then the stored hash uses today's parameters (and still verifies)
+    stored = svc.store.get_operator(TENANT, op.id).password_hash
+    assert stored != weak and not passwords.needs_rehash(stored)
+    assert "m=19456,t=2,p=1" in stored
+    assert passwords.verify_password(stored, OPERATOR["password"])
+
+
+def test_operator_of_one_tenant_cannot_sign_in_to_another(call, seeded):
+    assert login(call, ADMIN["email"], ADMIN["password"], tenant="globex")["status"] == 401
+
+
+def test_failed_sign_in_is_audited(call, seeded, svc):
+    login(call, ADMIN["email"], "wrong-password-123")
+    events, _ = svc.store.list_events(TENANT, limit=5)
+    assert events[0].kind == "sign_in_failed" and events[0].detail["reason"] == "invalid_credentials"
+    assert "wrong-password-123" not in repr(events)

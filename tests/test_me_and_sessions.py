@@ -1,0 +1,48 @@
+"""GET /auth/me, GET /auth/sessions, GET /.well-known/jwks.json."""
+
+from __future__ import annotations
+
+import jwt
+
+from tests.conftest import ADMIN, OPERATOR, TENANT
+
+
+def test_me_answers_user_session_and_scopes(call, tokens_for):
+    t = tokens_for(OPERATOR)
+    body = call("GET /auth/me", token=t["access_token"], headers={"user-agent": "pytest-browser"})["json"]
+    assert set(body) == {"user", "session", "scopes"}
+    assert body["user"]["role"] == "operator" and body["user"]["name"] == "Otto"
+    assert body["session"]["method"] == "password"
+
+
+def test_sessions_lists_only_the_callers_live_sessions(call, tokens_for):
+    a, b = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    tokens_for(ADMIN)  # someone else's session is not listed
+    call("POST /auth/revoke", body={"kind": "session"}, token=b["access_token"])
+    r = call("GET /auth/sessions", token=a["access_token"])
+    assert r["status"] == 200
+    listed = r["json"]["sessions"]
+    assert len(listed) == 1 and listed[0]["current"] is True
+    assert set(listed[0]) == {"id", "device", "method", "created_at", "last_used_at", "expires_at", "current"}
+
+
+def test_me_refuses_a_chat_token(call, tokens_for):
+    t = tokens_for(OPERATOR)
+    r = call("GET /auth/me", token=t["chat_token"])
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert r["headers"]["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_jwks_publishes_the_verifying_key(call, seeded):
+    r = call("GET /.well-known/jwks.json")
+    assert r["status"] == 200 and "max-age" in r["headers"]["Cache-Control"]
+    keys = r["json"]["keys"]
+    assert keys and all(k["kty"] == "EC" and k["crv"] == "P-256" and k["alg"] == "ES256" for k in keys)
+    assert all("d" not in k for k in keys)  # never the private part
+    # a token verifies with the published key alone (what a third party would do)
+    t = call("POST /auth/external", body={"tenant": TENANT})["json"]
+    kid = jwt.get_unverified_header(t["access_token"])["kid"]
+    jwk = next(k for k in keys if k["kid"] == kid)
+    key = jwt.PyJWK(jwk).key
+    claims = jwt.decode(t["access_token"], key, algorithms=["ES256"], audience="switchboard-api")
+    assert claims["tid"] == TENANT

@@ -1,0 +1,146 @@
+"""POST /auth/refresh - rotation on every use, reuse treated as theft, session limits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from switchboard import sessions
+from tests.conftest import TENANT
+
+
+def visitor(call):
+    r = call("POST /auth/external", body={"tenant": TENANT})
+    assert r["status"] == 200
+    return r["json"]
+
+
+def refresh(call, token):
+    return call("POST /auth/refresh", body={"refresh_token": token})
+
+
+def test_refresh_rotates_the_token_and_keeps_the_session(call, seeded, svc):
+    first = visitor(call)
+    r = refresh(call, first["refresh_token"])
+    assert r["status"] == 200, r
+    second = r["json"]
+    assert second["refresh_token"] != first["refresh_token"]
+    a, b = svc.tokens.verify_access(first["access_token"]), svc.tokens.verify_access(second["access_token"])
+    assert a.sid == b.sid and a.sub == b.sub and a.jti != b.jti
+    # and the new refresh token works once more
+    assert refresh(call, second["refresh_token"])["status"] == 200
+
+
+def test_refresh_token_is_stored_only_as_a_hash(call, seeded, svc):
+    tokens = visitor(call)
+    secret = tokens["refresh_token"].rsplit(".", 1)[1]
+    raw = svc.store.client.scan(TableName=svc.store.table)["Items"]  # test-only look at every stored byte
+    assert secret not in repr(raw)
+    assert len(secret) >= 43  # 256 random bits, base64url
+
+
+def test_reusing_a_rotated_token_revokes_the_whole_session(call, seeded):
+    # Given a session whose refresh token was rotated (by its rightful owner, say)
+    stolen = visitor(call)
+    fresh = refresh(call, stolen["refresh_token"])["json"]
+    # When the old token is presented again (by a thief)
+    r = refresh(call, stolen["refresh_token"])
+    # Then it is refused as reuse
+    assert r["status"] == 401 and r["json"]["code"] == "token_reused"
+    # And the whole session is dead: the newest refresh token and the access token too
+    assert refresh(call, fresh["refresh_token"])["json"]["code"] == "session_revoked"
+    me = call("GET /auth/me", token=fresh["access_token"])
+    assert me["status"] == 401 and me["json"]["code"] == "session_revoked"
+
+
+def test_reuse_is_audited(call, seeded, svc):
+    t = visitor(call)
+    refresh(call, t["refresh_token"])
+    refresh(call, t["refresh_token"])
+    kinds = [e.kind for e in svc.store.list_events(TENANT, limit=10)[0]]
+    assert "token_reused" in kinds and "refresh" in kinds
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "sbr1.x.y", "sbr1." + "A" * 20 + "." + "B" * 43,
+                                   "sbr1.YWNtZQp1Cm5vCjA." + "C" * 43])
+def test_malformed_or_unknown_tokens_are_invalid(call, seeded, token):
+    r = refresh(call, token)
+    assert r["status"] in (400, 401)
+    assert r["json"]["code"] in ("invalid_token", "validation_error")
+
+
+def test_a_guessed_secret_for_a_real_session_does_not_revoke_it(call, seeded):
+    # A wrong secret is not proof of theft (only a genuinely rotated token is), so
+    # someone who learns a session id cannot log its owner out.
+    t = visitor(call)
+    prefix = t["refresh_token"].rsplit(".", 1)[0]
+    r = refresh(call, prefix + "." + "x" * 43)
+    assert r["json"]["code"] == "invalid_token"
+    assert refresh(call, t["refresh_token"])["status"] == 200
+
+
+def test_idle_limit_ends_the_session(call, seeded, svc):
+    t = visitor(call)
+    later = svc.tokens.verify_access(t["access_token"]).exp + svc.settings.session_idle_seconds + 1
+    with pytest.raises(Exception) as err:
+        sessions.refresh(svc, t["refresh_token"], now=later)
+    assert getattr(err.value, "code", None) == "session_revoked"
+
+
+def test_absolute_limit_ends_the_session_even_when_active(call, seeded, svc):
+    t = visitor(call)
+    created = svc.tokens.verify_access(t["access_token"]).exp - svc.settings.access_ttl
+    token, now = t["refresh_token"], created
+    step = svc.settings.session_idle_seconds - 60
+    while now + step < created + svc.settings.session_absolute_seconds:
+        now += step
+        token = sessions.refresh(svc, token, now=now).refresh_token  # active all along
+    with pytest.raises(Exception) as err:
+        sessions.refresh(svc, token, now=created + svc.settings.session_absolute_seconds + 1)
+    assert getattr(err.value, "code", None) == "session_revoked"
+
+
+@contextmanager
+def dynamodb_serialises_writes() -> Iterator[None]:
+    """DynamoDB applies conditional writes to one item atomically; moto's in-process backend
+    does not lock, so give it the lock DynamoDB has. Everything above the storage call -
+    our handler code - still runs concurrently."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    original = DynamoDBBackend.update_item
+
+    def locked(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    DynamoDBBackend.update_item = locked
+    try:
+        yield
+    finally:
+        DynamoDBBackend.update_item = original
+
+
+def test_two_racing_refreshes_of_one_token_exactly_one_wins(call, seeded):
+    with dynamodb_serialises_writes():
+        for _ in range(5):
+            token = visitor(call)["refresh_token"]
+            barrier = threading.Barrier(2)
+            results: list[dict] = []
+
+            def go(token=token, barrier=barrier, results=results):
+                barrier.wait()
+                results.append(refresh(call, token))
+
+            threads = [threading.Thread(target=go) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            statuses = sorted(r["status"] for r in results)
+            # exactly one rotation succeeds; the other is the reuse of a rotated token
+            assert statuses == [200, 401], results
+            assert [r["json"]["code"] for r in results if r["status"] == 401] == ["token_reused"]

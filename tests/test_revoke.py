@@ -1,0 +1,131 @@
+"""POST /auth/revoke - one session, all of a user's sessions, or scopes; and what it reaches."""
+
+from __future__ import annotations
+
+from tests.conftest import ADMIN, OPERATOR, TENANT
+
+GUS = {"email": "gus@globex.test", "password": "gus-correct-horse-battery"}
+
+
+def revoke(call, token, **body):
+    return call("POST /auth/revoke", body=body, token=token)
+
+
+def test_revoking_own_session_kills_access_refresh_and_chat(call, tokens_for, svc):
+    # Given a signed-in operator
+    t = tokens_for(OPERATOR)
+    # When they revoke their session (the default kind target)
+    r = revoke(call, t["access_token"], kind="session")
+    assert r["status"] == 200, r
+    assert r["json"]["revoked"]["sessions"] == [svc.tokens.verify_access(t["access_token"]).sid]
+    # Then nothing issued to it works any more
+    me = call("GET /auth/me", token=t["access_token"])
+    assert me["status"] == 401 and me["json"]["code"] == "session_revoked"
+    assert call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})["status"] == 401
+    chat = svc.tokens.verify_chat(t["chat_token"])
+    from switchboard.models import SessionKey
+
+    assert not svc.store.get_session(SessionKey(chat.tid, chat.sub, chat.sid)).is_live(0)
+
+
+def test_revoking_all_of_a_users_sessions(call, tokens_for):
+    a, b = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    r = revoke(call, a["access_token"], kind="user")
+    assert r["status"] == 200 and len(r["json"]["revoked"]["sessions"]) == 2
+    for t in (a, b):
+        assert call("GET /auth/me", token=t["access_token"])["status"] == 401
+
+
+def test_other_sessions_of_the_user_survive_a_single_session_revoke(call, tokens_for):
+    a, b = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    revoke(call, a["access_token"], kind="session")
+    assert call("GET /auth/me", token=b["access_token"])["status"] == 200
+
+
+def test_revoking_scopes_takes_them_from_live_sessions_at_once(call, tokens_for):
+    t = tokens_for(OPERATOR)
+    r = revoke(call, t["access_token"], kind="scopes", scopes=["chat:write", "team:chat"])
+    assert r["status"] == 200, r
+    me = call("GET /auth/me", token=t["access_token"])["json"]
+    # the token still claims them, but the session no longer grants them
+    assert "chat:write" not in me["scopes"] and "team:chat" not in me["scopes"] and "chat:read" in me["scopes"]
+    # and a refresh does not bring them back
+    fresh = call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})["json"]
+    assert "chat:write" not in call("GET /auth/me", token=fresh["access_token"])["json"]["scopes"]
+
+
+def test_admin_revokes_an_operators_session_in_the_same_tenant(call, tokens_for, svc):
+    op, admin = tokens_for(OPERATOR), tokens_for(ADMIN)
+    sid = svc.tokens.verify_access(op["access_token"]).sid
+    r = revoke(call, admin["access_token"], kind="session", session_id=sid)
+    assert r["status"] == 200, r
+    assert call("GET /auth/me", token=op["access_token"])["status"] == 401
+
+
+def test_admin_revokes_all_of_an_operators_sessions_and_scopes(call, tokens_for, seeded):
+    op, admin = tokens_for(OPERATOR), tokens_for(ADMIN)
+    op_id = seeded[OPERATOR["email"]]["id"]
+    r = revoke(call, admin["access_token"], kind="scopes", scopes=["chat:assign"], user_id=op_id)
+    assert r["status"] == 200
+    assert "chat:assign" not in call("GET /auth/me", token=op["access_token"])["json"]["scopes"]
+    assert revoke(call, admin["access_token"], kind="user", user_id=op_id)["status"] == 200
+    assert call("GET /auth/me", token=op["access_token"])["status"] == 401
+
+
+def test_operator_without_admin_sessions_cannot_revoke_others(call, tokens_for, svc, seeded):
+    op, admin = tokens_for(OPERATOR), tokens_for(ADMIN)
+    admin_sid = svc.tokens.verify_access(admin["access_token"]).sid
+    for body in ({"kind": "session", "session_id": admin_sid},
+                 {"kind": "user", "user_id": seeded[ADMIN["email"]]["id"]},
+                 {"kind": "scopes", "scopes": ["admin:tenant"], "user_id": seeded[ADMIN["email"]]["id"]}):
+        r = revoke(call, op["access_token"], **body)
+        assert r["status"] == 403 and r["json"]["code"] == "forbidden", body
+    assert call("GET /auth/me", token=admin["access_token"])["status"] == 200
+
+
+def test_admin_of_tenant_b_cannot_revoke_a_tenant_a_session(call, tokens_for, svc):
+    # Given an acme operator's session, and globex's admin (who has admin:sessions - in globex)
+    victim = tokens_for(OPERATOR)
+    gus = tokens_for(GUS, tenant="globex")
+    sid = svc.tokens.verify_access(victim["access_token"]).sid
+    # When globex's admin tries to revoke the acme session by id
+    r = revoke(call, gus["access_token"], kind="session", session_id=sid)
+    # Then: 403, and the session lives on
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+    assert call("GET /auth/me", token=victim["access_token"])["status"] == 200
+
+
+def test_admin_of_tenant_b_revoking_by_user_id_only_reaches_tenant_b(call, tokens_for, seeded):
+    victim = tokens_for(OPERATOR)
+    gus = tokens_for(GUS, tenant="globex")
+    r = revoke(call, gus["access_token"], kind="user", user_id=seeded[OPERATOR["email"]]["id"])
+    # an id is looked up in the caller's own tenant: nothing of acme's is touched
+    assert r["json"]["revoked"]["sessions"] == []
+    assert call("GET /auth/me", token=victim["access_token"])["status"] == 200
+
+
+def test_unknown_session_id_is_not_found(call, tokens_for):
+    admin = tokens_for(ADMIN)
+    assert revoke(call, admin["access_token"], kind="session", session_id="no-such-session")["status"] == 404
+
+
+def test_revoke_needs_a_live_bearer_token(call, seeded):
+    assert revoke(call, None, kind="session")["json"]["code"] == "invalid_token"
+    assert revoke(call, "not.a.token", kind="session")["json"]["code"] == "invalid_token"
+
+
+def test_bad_revoke_bodies_are_400_and_change_nothing(call, tokens_for):
+    t = tokens_for(OPERATOR)
+    for body in ({"kind": "everything"}, {"kind": "scopes", "scopes": []}, {"kind": "scopes", "scopes": ["root:all"]},
+                 {"kind": "user", "user_id": "UPPER CASE"}, {"kind": "session", "extra": 1}, {}):
+        r = call("POST /auth/revoke", body=body, token=t["access_token"])
+        assert r["status"] == 400 and r["json"]["code"] == "validation_error", body
+    assert call("GET /auth/me", token=t["access_token"])["json"]["scopes"] == sorted(
+        ["chat:read", "chat:write", "chat:attach", "chat:assign", "team:chat"])
+
+
+def test_revocations_are_audited(call, tokens_for, svc):
+    t = tokens_for(OPERATOR)
+    revoke(call, t["access_token"], kind="scopes", scopes=["chat:write"])
+    e = svc.store.list_events(TENANT, limit=1)[0][0]
+    assert e.kind == "revoke" and e.detail["revoked_kind"] == "scopes" and e.detail["scopes"] == ["chat:write"]

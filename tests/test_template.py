@@ -1,0 +1,110 @@
+"""template.yaml: valid SAM, lint-clean, least privilege, and in step with the code."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CONTRACT_HTTP_ROUTES = {
+    "POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "POST /auth/revoke", "GET /auth/me",
+    "GET /auth/sessions", "GET /.well-known/jwks.json",
+}
+
+
+def test_every_auth_core_route_of_the_contract_is_declared(template):
+    assert CONTRACT_HTTP_ROUTES <= {r.route_key for r in template.http_routes()}
+
+
+def test_every_function_has_its_handler_file(template):
+    for fn in template.functions.values():
+        source = fn.module_path.read_text()
+        assert f"def {fn.attribute}" in source or f"{fn.attribute} =" in source, fn.logical_id
+
+
+def test_sam_translator_and_cfn_lint_accept_the_template():
+    from cfnlint.api import lint_all
+
+    matches = lint_all((ROOT / "template.yaml").read_text())
+    # errors (E) and warnings (W) fail; informational hints (I) are advice, as in `sam validate --lint`
+    assert [str(m) for m in matches if m.rule.id[0] in "EW"] == []
+
+
+def _policy_statements(template):
+    for logical_id, fn in template.of_type("AWS::Serverless::Function").items():
+        for policy in fn["Properties"].get("Policies", []):
+            assert isinstance(policy, dict) and "Statement" in policy, f"{logical_id}: use explicit statements"
+            for st in policy["Statement"]:
+                yield logical_id, st
+
+
+def test_functions_have_least_privilege(template):
+    for logical_id, st in _policy_statements(template):
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        assert not any(a.endswith("*") for a in actions), (logical_id, actions)
+        assert "dynamodb:Scan" not in actions, f"{logical_id}: no request path scans"
+        assert st["Resource"] != "*", logical_id
+
+
+def test_table_has_ttl_and_the_session_index(template):
+    (definition,) = template.table_definitions().values()
+    assert definition["ttl"] == "ttl"
+    assert [i["IndexName"] for i in definition["create"]["GlobalSecondaryIndexes"]] == ["GSI1"]
+
+
+def test_key_secret_is_rotated_immediately_by_the_rotation_function(template):
+    schedule = template.resources["SigningKeysRotation"]["Properties"]
+    assert schedule["RotateImmediatelyOnUpdate"] is True
+    assert json.loads(template.resources["SigningKeys"]["Properties"]["SecretString"]) == {"keys": []}
+
+
+# -- the real SAM CLI ---------------------------------------------------------------------
+def _sam() -> str:
+    candidates = [os.environ.get("SAM_CLI"), str(ROOT / ".tools/sam/bin/sam"), shutil.which("sam")]
+    for c in candidates:
+        if c and Path(c).exists():
+            return c
+    pytest.fail("SAM CLI not found: run the tests with `make test`, which installs it into .tools/sam")
+
+
+def _python312_path() -> str:
+    """sam build needs a python3.12 on PATH for the python3.12 runtime."""
+    roots = [os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))]
+    found = sorted(glob.glob(f"{roots[0]}/versions/3.12*/bin")) + [
+        d for d in ("/usr/bin", "/usr/local/bin") if Path(d, "python3.12").exists()]
+    if not found:
+        pytest.fail("no python3.12 found for `sam build` (the Lambda runtime is python3.12)")
+    return found[-1]
+
+
+def _run_sam(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1",
+           "PATH": _python312_path() + os.pathsep + os.environ["PATH"]}
+    return subprocess.run([_sam(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.sam
+def test_sam_validate_lint_passes():
+    r = _run_sam("validate", "--lint", "--region", "us-east-1", cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "is a valid SAM Template" in r.stdout + r.stderr
+
+
+@pytest.mark.sam
+def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
+    r = _run_sam("build", "--build-dir", str(tmp_path / "build"), "--template-file", str(ROOT / "template.yaml"),
+                 cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    built = tmp_path / "build"
+    for logical_id in template.functions:
+        assert (built / logical_id / "app.py").exists(), logical_id
+    layer = built / "SharedLayer" / "python"
+    assert (layer / "switchboard" / "tokens.py").exists()
+    assert (layer / "jwt").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
