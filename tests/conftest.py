@@ -81,6 +81,7 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def seeded(aws: None) -> dict[str, Any]:
     from switchboard.runtime import services
+
     from switchboard_local.seed import apply_seed
 
     operators = apply_seed(services().store, SEED)

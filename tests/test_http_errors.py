@@ -37,7 +37,7 @@ def test_malformed_bodies_are_400_validation_error(call, seeded, svc, route, raw
     before = events_count(svc)
     r = call(route, raw_body=raw)
     assert r["status"] == 400, r
-    assert r["json"]["code"] == "validation_error" and PROBLEM_KEYS <= set(r["json"])
+    assert r["json"]["code"] == "validation_error" and set(r["json"]) >= PROBLEM_KEYS
     assert r["headers"]["Content-Type"] == "application/problem+json"
     assert events_count(svc) == before  # nothing changed
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from switchboard.identity import visitor_hash
+
 from tests.conftest import IDENTITY_SECRET, ORIGIN, TENANT
 
 

@@ -6,6 +6,7 @@ from unittest import mock
 
 from switchboard import passwords
 from switchboard.models import Operator
+
 from tests.conftest import ADMIN, OPERATOR, TENANT
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-
 from switchboard import sessions
+
 from tests.conftest import TENANT
 
 

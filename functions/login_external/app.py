@@ -1,7 +1,7 @@
 """POST /auth/external - sign a website visitor in (anonymous or vouched for by HMAC)."""
 
 from switchboard import logins
-from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.requests import ExternalLogin
 from switchboard.runtime import services
 

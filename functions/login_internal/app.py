@@ -1,7 +1,7 @@
 """POST /auth/internal - sign an operator or admin in with email and password."""
 
 from switchboard import logins
-from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.requests import InternalLogin
 from switchboard.runtime import services
 

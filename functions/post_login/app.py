@@ -8,7 +8,6 @@ HTTPS hook for Auth0 Actions answer through this same function (issue #4).
 from typing import Any
 
 from pydantic import ValidationError
-
 from switchboard import sessions
 from switchboard.errors import SwitchboardError
 from switchboard.identity import chat_safe_id
@@ -24,11 +23,23 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         body = PostLoginInvocation.model_validate(event)
     except ValidationError as exc:
-        return {"error": {"code": "validation_error", "message": "the invocation payload is not valid",
-                          "errors": exc.errors(include_input=False, include_url=False, include_context=False)}}
+        return {
+            "error": {
+                "code": "validation_error",
+                "message": "the invocation payload is not valid",
+                "errors": exc.errors(include_input=False, include_url=False, include_context=False),
+            }
+        }
     user = body.user
-    principal = Principal(tenant=body.tenant, user_id=chat_safe_id(user.user_id), role=Role(user.role), anon=False,
-                          name=user.name or user.email or "User", method="federated", email=user.email)
+    principal = Principal(
+        tenant=body.tenant,
+        user_id=chat_safe_id(user.user_id),
+        role=Role(user.role),
+        anon=False,
+        name=user.name or user.email or "User",
+        method="federated",
+        email=user.email,
+    )
     try:
         grant = sessions.federated_sign_in(services(), principal)
     except SwitchboardError as err:

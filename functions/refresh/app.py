@@ -1,7 +1,7 @@
 """POST /auth/refresh - rotate a refresh token; a rotated one presented again revokes the session."""
 
 from switchboard import sessions
-from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.requests import RefreshRequest
 from switchboard.runtime import services
 

@@ -1,7 +1,7 @@
 """POST /auth/revoke - end a session, all of a user's sessions, or some scopes."""
 
 from switchboard import sessions
-from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.requests import RevokeRequest, RevokeScopes, RevokeSession
 from switchboard.runtime import services
 

@@ -1,7 +1,7 @@
 """GET /auth/sessions - the caller's live sessions (device, method, created, last used)."""
 
 from switchboard import sessions
-from switchboard.http import Request, Response, endpoint, json_response
+from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.runtime import services
 
 

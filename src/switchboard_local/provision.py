@@ -35,7 +35,7 @@ def shared_environment(template: Template, refs: dict[str, Any] | None = None) -
 
 def provision(template: Template, refs: dict[str, str] | None = None) -> dict[str, str]:
     """Create tables (with TTL) and the signing-key secret holding one fresh key."""
-    from switchboard.key_rotation import rotate_now  # noqa: PLC0415
+    from switchboard.key_rotation import rotate_now
 
     refs = {**LOCAL_REFS, **(refs or {})}
     ddb = boto3.client("dynamodb")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
 from switchboard.identity import new_operator_id
 from switchboard.models import Operator, Tenant
 from switchboard.passwords import hash_password
@@ -97,6 +96,6 @@ def apply_seed(store: Store, seed: Seed | dict[str, Any]) -> list[dict[str, str]
 
 
 def _same(existing: Operator, password: str) -> bool:
-    from switchboard.passwords import verify_password  # noqa: PLC0415
+    from switchboard.passwords import verify_password
 
     return verify_password(existing.password_hash, password)

@@ -70,7 +70,7 @@ class Function:
 
 def find_template(start: Path | None = None) -> Path:
     """The project's template.yaml: from $SWITCHBOARD_ROOT, the working directory or the package's checkout."""
-    import os  # noqa: PLC0415
+    import os
 
     candidates = []
     if os.environ.get("SWITCHBOARD_ROOT"):

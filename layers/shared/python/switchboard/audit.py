@@ -5,34 +5,60 @@ Events never hold secrets: no passwords, tokens or hashes, only ids and outcomes
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any
 
+from switchboard.ids import time_ordered_id
 from switchboard.models import AuditEvent
 from switchboard.storage import Store
 
 __all__ = ["KINDS", "event_id", "record"]
 
-KINDS = frozenset({
-    "sign_in", "sign_in_failed", "refresh", "token_reused", "revoke", "mfa_enabled", "mfa_disabled",
-    "operator_created", "operator_changed", "operator_removed", "password_changed",
-})
+KINDS = frozenset(
+    {
+        "sign_in",
+        "sign_in_failed",
+        "refresh",
+        "token_reused",
+        "revoke",
+        "mfa_enabled",
+        "mfa_disabled",
+        "operator_created",
+        "operator_changed",
+        "operator_removed",
+        "password_changed",
+    }
+)
 
 
 def event_id(now_ms: int | None = None) -> str:
-    """A time-ordered id: 13-digit epoch milliseconds, then 10 random hex digits.
-    (Sorting strings sorts by time; the random tail keeps ids unique within one ms.)"""
-    ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    return f"{ms:013d}-{secrets.token_hex(5)}"
+    """A time-ordered id (see :mod:`switchboard.ids`)."""
+    return time_ordered_id(now_ms)
 
 
-def record(store: Store, *, tenant: str, kind: str, retention_days: int, actor: str | None = None,
-           subject: str | None = None, session_id: str | None = None, **detail: Any) -> AuditEvent:
+def record(
+    store: Store,
+    *,
+    tenant: str,
+    kind: str,
+    retention_days: int,
+    actor: str | None = None,
+    subject: str | None = None,
+    session_id: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
     if kind not in KINDS:
         raise ValueError(f"unknown audit event kind {kind!r}")
     now_ms = int(time.time() * 1000)
-    event = AuditEvent(tenant=tenant, id=event_id(now_ms), kind=kind, at=now_ms // 1000, actor=actor,
-                       subject=subject, session_id=session_id, detail={k: v for k, v in detail.items() if v is not None})
+    event = AuditEvent(
+        tenant=tenant,
+        id=event_id(now_ms),
+        kind=kind,
+        at=now_ms // 1000,
+        actor=actor,
+        subject=subject,
+        session_id=session_id,
+        detail={k: v for k, v in detail.items() if v is not None},
+    )
     store.put_event(event, ttl=event.at + retention_days * 86400)
     return event

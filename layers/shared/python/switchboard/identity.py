@@ -18,8 +18,8 @@ __all__ = [
     "is_chat_safe",
     "known_visitor_id",
     "new_operator_id",
-    "visitor_hash",
     "verify_visitor_hash",
+    "visitor_hash",
 ]
 
 MAX_USER_ID = 128

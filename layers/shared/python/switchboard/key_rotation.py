@@ -26,7 +26,7 @@ __all__ = ["rotate_now", "rotate_step"]
 
 @lru_cache(maxsize=1)
 def _client() -> SecretsManagerClient:
-    import boto3  # noqa: PLC0415
+    import boto3
 
     return boto3.client("secretsmanager")
 
@@ -51,8 +51,12 @@ def rotate_step(*, step: str, secret_id: str, token: str) -> None:
         if "AWSPENDING" in versions.get(token, []) or "AWSCURRENT" in versions.get(token, []):
             return
         current = _value(secret_id, "AWSCURRENT")
-        client.put_secret_value(SecretId=secret_id, ClientRequestToken=token,
-                                SecretString=json.dumps(rotate_keyset(current)), VersionStages=["AWSPENDING"])
+        client.put_secret_value(
+            SecretId=secret_id,
+            ClientRequestToken=token,
+            SecretString=json.dumps(rotate_keyset(current)),
+            VersionStages=["AWSPENDING"],
+        )
     elif step == "setSecret":
         return
     elif step == "testSecret":
@@ -61,15 +65,19 @@ def rotate_step(*, step: str, secret_id: str, token: str) -> None:
             raise ValueError("pending key set has no signing key")
         _probe(ring)
     elif step == "finishSecret":
-        current = next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
-        client.update_secret_version_stage(SecretId=secret_id, VersionStage="AWSCURRENT", MoveToVersionId=token,
-                                           **({"RemoveFromVersionId": current} if current else {}))
+        current_version = next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
+        client.update_secret_version_stage(
+            SecretId=secret_id,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=token,
+            **({"RemoveFromVersionId": current_version} if current_version else {}),
+        )
     else:
         raise ValueError(f"unknown rotation step {step!r}")
 
 
 def _probe(ring: Any) -> None:
-    from switchboard.tokens import TokenService  # noqa: PLC0415
+    from switchboard.tokens import TokenService
 
     class _Fixed:
         def ring(self) -> Any:

@@ -73,8 +73,12 @@ def generate_key_entry(now: float | None = None) -> dict[str, Any]:
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    return {"kid": _thumbprint(private.public_key()), "alg": ALG, "private_pem": pem,
-            "created_at": int(now if now is not None else time.time())}
+    return {
+        "kid": _thumbprint(private.public_key()),
+        "alg": ALG,
+        "private_pem": pem,
+        "created_at": int(now if now is not None else time.time()),
+    }
 
 
 def rotate_keyset(value: dict[str, Any], now: float | None = None, keep: int = KEEP_KEYS) -> dict[str, Any]:
@@ -105,8 +109,14 @@ class KeyStore:
     turn into a flood of Secrets Manager calls.
     """
 
-    def __init__(self, secret_id: str, max_age: int = 300, *, min_refresh_interval: float = 30.0,
-                 fetch: Callable[[str, int, bool], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        secret_id: str,
+        max_age: int = 300,
+        *,
+        min_refresh_interval: float = 30.0,
+        fetch: Callable[[str, int, bool], dict[str, Any]] | None = None,
+    ) -> None:
         self._secret_id = secret_id
         self._max_age = max_age
         self._min_refresh = min_refresh_interval
@@ -136,7 +146,7 @@ class KeyStore:
 
 
 def _fetch_secret(secret_id: str, max_age: int, force: bool) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - only token paths pay for it
+    from aws_lambda_powertools.utilities import parameters
 
     try:
         value = parameters.get_secret(secret_id, transform="json", max_age=max_age, force_fetch=force)

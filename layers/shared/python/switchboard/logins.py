@@ -23,16 +23,35 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
     if not tenant.allows_origin(origin):
         raise Forbidden("this origin is not allowed for the tenant")
     if body.user is None:
-        principal = Principal(tenant=tenant.id, user_id=anonymous_visitor_id(), role=Role.VISITOR, anon=True,
-                              name="Visitor", method="anonymous")
+        principal = Principal(
+            tenant=tenant.id,
+            user_id=anonymous_visitor_id(),
+            role=Role.VISITOR,
+            anon=True,
+            name="Visitor",
+            method="anonymous",
+        )
     else:
         user = body.user
         if not user.hash or not verify_visitor_hash(tenant.identity_secret, user.id, user.hash):
-            audit.record(svc.store, tenant=tenant.id, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
-                         subject=known_visitor_id(user.id), reason="invalid_identity")
+            audit.record(
+                svc.store,
+                tenant=tenant.id,
+                kind="sign_in_failed",
+                retention_days=svc.settings.audit_retention_days,
+                subject=known_visitor_id(user.id),
+                reason="invalid_identity",
+            )
             raise InvalidIdentity()
-        principal = Principal(tenant=tenant.id, user_id=known_visitor_id(user.id), role=Role.VISITOR, anon=False,
-                              name=user.name or "Visitor", method="identified", email=user.email)
+        principal = Principal(
+            tenant=tenant.id,
+            user_id=known_visitor_id(user.id),
+            role=Role.VISITOR,
+            anon=False,
+            name=user.name or "Visitor",
+            method="identified",
+            email=user.email,
+        )
     return sessions.sign_in(svc, principal, device=device)
 
 
@@ -47,15 +66,34 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None) -> sessi
     ok = passwords.verify_password(operator.password_hash if operator else None, body.password)
     if not ok or operator is None or tenant is None:
         if tenant is not None:
-            audit.record(svc.store, tenant=tenant.id, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
-                         subject=operator.id if operator else None, reason="invalid_credentials")
+            audit.record(
+                svc.store,
+                tenant=tenant.id,
+                kind="sign_in_failed",
+                retention_days=svc.settings.audit_retention_days,
+                subject=operator.id if operator else None,
+                reason="invalid_credentials",
+            )
         raise InvalidCredentials()
     if operator.blocked:
-        audit.record(svc.store, tenant=tenant.id, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
-                     subject=operator.id, reason="blocked")
+        audit.record(
+            svc.store,
+            tenant=tenant.id,
+            kind="sign_in_failed",
+            retention_days=svc.settings.audit_retention_days,
+            subject=operator.id,
+            reason="blocked",
+        )
         raise Forbidden("this account is blocked")
     if operator.password_hash and passwords.needs_rehash(operator.password_hash):
         svc.store.set_password_hash(tenant.id, operator.id, passwords.hash_password(body.password))
-    principal = Principal(tenant=tenant.id, user_id=operator.id, role=Role(operator.role), anon=False,
-                          name=operator.name, method="password", email=operator.email)
+    principal = Principal(
+        tenant=tenant.id,
+        user_id=operator.id,
+        role=Role(operator.role),
+        anon=False,
+        name=operator.name,
+        method="password",
+        email=operator.email,
+    )
     return sessions.sign_in(svc, principal, device=device)

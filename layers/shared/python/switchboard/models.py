@@ -90,3 +90,74 @@ class AuditEvent:
     subject: str | None = None
     session_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A live WebSocket connection, authorised at ``$connect`` by a chat token."""
+
+    id: str
+    tenant: str
+    user_id: str
+    session_id: str
+    role: str
+    lvl: int
+    name: str
+    scopes: frozenset[str]
+    connected_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    id: str
+    tenant: str
+    type: str  # "support" | "team"
+    status: str  # "queued" | "open" | "closed"
+    subject: str | None
+    members: tuple[str, ...]
+    assignee: str | None
+    visitor: str | None
+    created_at: int
+    last_message_at: int
+    name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
+                "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
+                "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    channel_id: str
+    sender_id: str
+    sender_role: str
+    sender_name: str
+    text: str
+    attachments: tuple[dict[str, Any], ...]
+    client_id: str
+    created_at: int
+    deleted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "channel_id": self.channel_id,
+                "sender": {"id": self.sender_id, "role": self.sender_role, "name": self.sender_name},
+                "text": self.text, "attachments": list(self.attachments), "client_id": self.client_id,
+                "created_at": self.created_at, "deleted": self.deleted}
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorPresence:
+    """An operator's live connections and load (open channels assigned), for assignment."""
+
+    tenant: str
+    user_id: str
+    connections: frozenset[str]
+    load: int
+    last_assigned_at: int
+
+    @property
+    def online(self) -> bool:
+        return bool(self.connections)

@@ -6,12 +6,12 @@ Scopes are the unit of revocation, so every permission check in the product asks
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["ALL_SCOPES", "Role", "default_scopes", "level_of"]
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     VISITOR = "visitor"
     OPERATOR = "operator"
     ADMIN = "admin"

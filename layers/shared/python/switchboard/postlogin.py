@@ -51,8 +51,12 @@ def validate_claim_names(claims: Mapping[str, Any]) -> None:
     """
     for name in claims:
         parts = urlsplit(name)
-        if name in RESERVED_CLAIMS or parts.scheme not in ("https", "http") or not parts.netloc \
-                or parts.path in ("", "/"):
+        if (
+            name in RESERVED_CLAIMS
+            or parts.scheme not in ("https", "http")
+            or not parts.netloc
+            or parts.path in ("", "/")
+        ):
             raise ValidationFailed(f"custom claim {name!r} must be a namespaced URI such as https://example.com/plan")
 
 

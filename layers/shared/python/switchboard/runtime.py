@@ -72,8 +72,13 @@ class Services:
         store = store or Store(settings.table_name)
         keys = KeyStore(settings.keys_secret_id, max_age=settings.keys_cache_seconds)
         tokens = TokenService(keys, issuer=settings.issuer, access_ttl=settings.access_ttl, chat_ttl=settings.chat_ttl)
-        return cls(settings=settings, store=store, keys=keys, tokens=tokens,
-                   tenants=TenantDirectory(store, settings.tenant_cache_seconds))
+        return cls(
+            settings=settings,
+            store=store,
+            keys=keys,
+            tokens=tokens,
+            tenants=TenantDirectory(store, settings.tenant_cache_seconds),
+        )
 
 
 @lru_cache(maxsize=1)

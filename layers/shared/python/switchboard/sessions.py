@@ -41,9 +41,14 @@ class TokenBundle:
 
     def to_json(self) -> dict[str, Any]:
         s = self.session
-        return {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in,
-                "refresh_token": self.refresh_token, "chat_token": self.chat_token,
-                "user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name}}
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+            "chat_token": self.chat_token,
+            "user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name},
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +90,8 @@ def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
         if prefix != REFRESH_PREFIX or len(secret) < 43:
             raise ValueError
         tenant, user_id, session_id, gen = (
-            base64.urlsafe_b64decode(locator + "=" * (-len(locator) % 4)).decode().split("\n"))
+            base64.urlsafe_b64decode(locator + "=" * (-len(locator) % 4)).decode().split("\n")
+        )
         return SessionKey(tenant, user_id, session_id), int(gen), secret
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidToken("malformed refresh token") from exc
@@ -99,26 +105,54 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
     grants = postlogin.run(tenant, principal, namespace=svc.settings.claims_namespace)
     cfg = svc.settings
     session = Session(
-        tenant=principal.tenant, user_id=principal.user_id, id=secrets.token_urlsafe(16), role=principal.role.value,
-        lvl=principal.level, anon=principal.anon, name=principal.name, scopes=frozenset(grants.scopes),
-        method=principal.method, device=(device or "unknown")[:DEVICE_MAX], created_at=now, last_used_at=now,
+        tenant=principal.tenant,
+        user_id=principal.user_id,
+        id=secrets.token_urlsafe(16),
+        role=principal.role.value,
+        lvl=principal.level,
+        anon=principal.anon,
+        name=principal.name,
+        scopes=frozenset(grants.scopes),
+        method=principal.method,
+        device=(device or "unknown")[:DEVICE_MAX],
+        created_at=now,
+        last_used_at=now,
         idle_expires_at=now + min(cfg.session_idle_seconds, cfg.session_absolute_seconds),
-        expires_at=now + cfg.session_absolute_seconds, email=principal.email,
+        expires_at=now + cfg.session_absolute_seconds,
+        email=principal.email,
     )
     refresh_token, refresh_hash = _new_refresh_token(session.key, 0)
     svc.store.create_session(session, refresh_hash)
-    audit.record(svc.store, tenant=session.tenant, kind="sign_in", retention_days=cfg.audit_retention_days,
-                 actor=session.user_id, session_id=session.id, method=session.method)
+    audit.record(
+        svc.store,
+        tenant=session.tenant,
+        kind="sign_in",
+        retention_days=cfg.audit_retention_days,
+        actor=session.user_id,
+        session_id=session.id,
+        method=session.method,
+    )
     return _bundle(svc, session, refresh_token, grants.claims, now)
 
 
 def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any], now: int) -> TokenBundle:
-    access = svc.tokens.mint_access(sub=s.user_id, tid=s.tenant, sid=s.id, role=s.role, lvl=s.lvl, scopes=s.scopes,
-                                    anon=s.anon, custom=claims, now=now)
-    chat = svc.tokens.mint_chat(sub=s.user_id, tid=s.tenant, sid=s.id, role=s.role, lvl=s.lvl, scopes=s.scopes,
-                                name=s.name, now=now)
-    return TokenBundle(access_token=access, expires_in=svc.tokens.access_ttl, refresh_token=refresh_token,
-                       chat_token=chat, session=s)
+    access = svc.tokens.mint_access(
+        sub=s.user_id,
+        tid=s.tenant,
+        sid=s.id,
+        role=s.role,
+        lvl=s.lvl,
+        scopes=s.scopes,
+        anon=s.anon,
+        custom=claims,
+        now=now,
+    )
+    chat = svc.tokens.mint_chat(
+        sub=s.user_id, tid=s.tenant, sid=s.id, role=s.role, lvl=s.lvl, scopes=s.scopes, name=s.name, now=now
+    )
+    return TokenBundle(
+        access_token=access, expires_in=svc.tokens.access_ttl, refresh_token=refresh_token, chat_token=chat, session=s
+    )
 
 
 # -- refresh -------------------------------------------------------------------------
@@ -130,42 +164,71 @@ def refresh(svc: Services, token: str, *, now: int | None = None) -> TokenBundle
     new_token, new_hash = _new_refresh_token(key, gen + 1)
     cfg = svc.settings
     try:
-        session = svc.store.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
-                                           idle_until=now + cfg.session_idle_seconds)
+        session = svc.store.rotate_refresh(
+            key,
+            gen=gen,
+            presented_hash=presented,
+            new_hash=new_hash,
+            now=now,
+            idle_until=now + cfg.session_idle_seconds,
+        )
     except RotationRefused as refused:
         _explain_refusal(svc, key, gen, presented, refused, now)
         raise  # pragma: no cover - _explain_refusal always raises
     if session.idle_expires_at > session.expires_at:
         session = _replace_idle(session)
-    audit.record(svc.store, tenant=key.tenant, kind="refresh", retention_days=cfg.audit_retention_days,
-                 actor=key.user_id, session_id=key.session_id)
-    principal = Principal(tenant=session.tenant, user_id=session.user_id, role=Role(session.role), anon=session.anon,
-                          name=session.name, method=session.method, email=session.email)
+    audit.record(
+        svc.store,
+        tenant=key.tenant,
+        kind="refresh",
+        retention_days=cfg.audit_retention_days,
+        actor=key.user_id,
+        session_id=key.session_id,
+    )
+    principal = Principal(
+        tenant=session.tenant,
+        user_id=session.user_id,
+        role=Role(session.role),
+        anon=session.anon,
+        name=session.name,
+        method=session.method,
+        email=session.email,
+    )
     try:
         grants = postlogin.run(svc.tenants.get(session.tenant), principal, namespace=cfg.claims_namespace)
     except Forbidden:
         svc.store.revoke_sessions([key], reason="post_login_denied", now=now)
+        _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         raise
     return _bundle(svc, session, new_token, grants.claims, now)
 
 
 def _replace_idle(s: Session) -> Session:
     # The idle deadline never outlives the absolute one (checked again on every read).
-    from dataclasses import replace  # noqa: PLC0415
+    from dataclasses import replace
 
     return replace(s, idle_expires_at=s.expires_at)
 
 
-def _explain_refusal(svc: Services, key: SessionKey, gen: int, presented: str, refused: RotationRefused,
-                     now: int) -> None:
+def _explain_refusal(
+    svc: Services, key: SessionKey, gen: int, presented: str, refused: RotationRefused, now: int
+) -> None:
     old = refused.session
     if old is None:
         raise InvalidToken("unknown refresh token")
     if gen < old.refresh_gen and refused.used_hash and hmac.compare_digest(refused.used_hash, presented):
         if old.status == "live":
             svc.store.revoke_sessions([key], reason="token_reused", now=now)
-        audit.record(svc.store, tenant=key.tenant, kind="token_reused", retention_days=svc.settings.audit_retention_days,
-                     actor=key.user_id, session_id=key.session_id, generation=gen)
+            _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
+        audit.record(
+            svc.store,
+            tenant=key.tenant,
+            kind="token_reused",
+            retention_days=svc.settings.audit_retention_days,
+            actor=key.user_id,
+            session_id=key.session_id,
+            generation=gen,
+        )
         raise TokenReused()
     if not old.is_live(now):
         raise SessionRevoked()
@@ -188,8 +251,15 @@ def authenticate(svc: Services, authorization: str | None, *, now: int | None = 
 def list_sessions(svc: Services, caller: Caller, *, now: int | None = None) -> list[dict[str, Any]]:
     now = int(now if now is not None else time.time())
     return [
-        {"id": s.id, "device": s.device, "method": s.method, "created_at": s.created_at, "last_used_at": s.last_used_at,
-         "expires_at": min(s.expires_at, s.idle_expires_at), "current": s.id == caller.session.id}
+        {
+            "id": s.id,
+            "device": s.device,
+            "method": s.method,
+            "created_at": s.created_at,
+            "last_used_at": s.last_used_at,
+            "expires_at": min(s.expires_at, s.idle_expires_at),
+            "current": s.id == caller.session.id,
+        }
         for s in sorted(svc.store.list_sessions(caller.tenant, caller.user_id), key=lambda s: -s.created_at)
         if s.is_live(now)
     ]
@@ -201,14 +271,23 @@ def _may_act_on(caller: Caller, user_id: str) -> None:
         raise Forbidden("acting on another user's sessions requires admin:sessions")
 
 
-def revoke(svc: Services, caller: Caller, *, kind: str, session_id: str | None = None, user_id: str | None = None,
-           scopes: frozenset[str] = frozenset(), now: int | None = None) -> dict[str, Any]:
+def revoke(
+    svc: Services,
+    caller: Caller,
+    *,
+    kind: str,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    scopes: frozenset[str] = frozenset(),
+    now: int | None = None,
+) -> dict[str, Any]:
     """Revoke one session, all of a user's sessions, or some scopes (contract section 3)."""
     now = int(now if now is not None else time.time())
     result: dict[str, Any] = {"kind": kind}
     if kind == "session":
         key = _session_to_revoke(svc, caller, session_id)
         svc.store.revoke_sessions([key], reason="revoked", now=now)
+        _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         result.update(user_id=key.user_id, sessions=[key.session_id])
     else:
         target = user_id or caller.user_id
@@ -216,14 +295,34 @@ def revoke(svc: Services, caller: Caller, *, kind: str, session_id: str | None =
         live = [s.key for s in svc.store.list_sessions(caller.tenant, target) if s.is_live(now)]
         if kind == "user":
             svc.store.revoke_sessions(live, reason="revoked", now=now)
+            _reach_connections(svc, caller.tenant, target, session_ids=None)
         else:
             svc.store.revoke_scopes(live, scopes)
+            _reach_connections(svc, caller.tenant, target, session_ids=None, scopes=scopes)
             result["scopes"] = sorted(scopes)
         result.update(user_id=target, sessions=[k.session_id for k in live])
-    audit.record(svc.store, tenant=caller.tenant, kind="revoke", retention_days=svc.settings.audit_retention_days,
-                 actor=caller.user_id, subject=result["user_id"], session_id=caller.session.id,
-                 revoked_kind=kind, sessions=result["sessions"], scopes=result.get("scopes"))
+    audit.record(
+        svc.store,
+        tenant=caller.tenant,
+        kind="revoke",
+        retention_days=svc.settings.audit_retention_days,
+        actor=caller.user_id,
+        subject=result["user_id"],
+        session_id=caller.session.id,
+        revoked_kind=kind,
+        sessions=result["sessions"],
+        scopes=result.get("scopes"),
+    )
     return result
+
+
+def _reach_connections(svc: Services, tenant: str, user_id: str, *, session_ids: set[str] | None,
+                       scopes: frozenset[str] | None = None) -> None:
+    """Revocation reaches live WebSocket connections before the caller hears 200."""
+    if svc.settings.ws_endpoint:
+        from switchboard.ws import revoke_connections
+
+        revoke_connections(svc, tenant=tenant, user_id=user_id, session_ids=session_ids, scopes=scopes)
 
 
 def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) -> SessionKey:
@@ -241,10 +340,18 @@ def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) ->
 def describe(caller: Caller) -> dict[str, Any]:
     """The body of GET /auth/me."""
     s = caller.session
-    return {"user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name},
-            "session": {"id": s.id, "method": s.method, "device": s.device, "created_at": s.created_at,
-                        "last_used_at": s.last_used_at, "expires_at": min(s.expires_at, s.idle_expires_at)},
-            "scopes": sorted(caller.scopes)}
+    return {
+        "user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name},
+        "session": {
+            "id": s.id,
+            "method": s.method,
+            "device": s.device,
+            "created_at": s.created_at,
+            "last_used_at": s.last_used_at,
+            "expires_at": min(s.expires_at, s.idle_expires_at),
+        },
+        "scopes": sorted(caller.scopes),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +363,9 @@ class ChatGrant:
     session: Session
 
 
-def federated_sign_in(svc: Services, principal: Principal, *, device: str | None = None,
-                      now: int | None = None) -> ChatGrant:
+def federated_sign_in(
+    svc: Services, principal: Principal, *, device: str | None = None, now: int | None = None
+) -> ChatGrant:
     """A sign-in done by Cognito or Auth0: post-login runs, a session is recorded (so
     revoking it works as for our own sign-ins) and a chat token is minted. The provider
     keeps its own refresh tokens, so the session has no refresh token of ours and lasts
@@ -267,16 +375,42 @@ def federated_sign_in(svc: Services, principal: Principal, *, device: str | None
     grants = postlogin.run(tenant, principal, namespace=svc.settings.claims_namespace)
     lifetime = svc.tokens.chat_ttl
     session = Session(
-        tenant=principal.tenant, user_id=principal.user_id, id=secrets.token_urlsafe(16), role=principal.role.value,
-        lvl=principal.level, anon=principal.anon, name=principal.name, scopes=frozenset(grants.scopes),
-        method=principal.method, device=(device or principal.method)[:DEVICE_MAX], created_at=now, last_used_at=now,
-        idle_expires_at=now + lifetime, expires_at=now + lifetime, email=principal.email,
+        tenant=principal.tenant,
+        user_id=principal.user_id,
+        id=secrets.token_urlsafe(16),
+        role=principal.role.value,
+        lvl=principal.level,
+        anon=principal.anon,
+        name=principal.name,
+        scopes=frozenset(grants.scopes),
+        method=principal.method,
+        device=(device or principal.method)[:DEVICE_MAX],
+        created_at=now,
+        last_used_at=now,
+        idle_expires_at=now + lifetime,
+        expires_at=now + lifetime,
+        email=principal.email,
     )
     svc.store.create_session(session, refresh_hash="-")  # "-" is no SHA-256 hex: no refresh token matches it
-    audit.record(svc.store, tenant=session.tenant, kind="sign_in", retention_days=svc.settings.audit_retention_days,
-                 actor=session.user_id, session_id=session.id, method=session.method)
-    chat = svc.tokens.mint_chat(sub=session.user_id, tid=session.tenant, sid=session.id, role=session.role,
-                                lvl=session.lvl, scopes=session.scopes, name=session.name, now=now)
+    audit.record(
+        svc.store,
+        tenant=session.tenant,
+        kind="sign_in",
+        retention_days=svc.settings.audit_retention_days,
+        actor=session.user_id,
+        session_id=session.id,
+        method=session.method,
+    )
+    chat = svc.tokens.mint_chat(
+        sub=session.user_id,
+        tid=session.tenant,
+        sid=session.id,
+        role=session.role,
+        lvl=session.lvl,
+        scopes=session.scopes,
+        name=session.name,
+        now=now,
+    )
     claims = dict(grants.claims)
     claims[f"{svc.settings.claims_namespace}/chat_token"] = chat
     return ChatGrant(chat_token=chat, claims=claims, session=session)

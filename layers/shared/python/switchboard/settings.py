@@ -28,6 +28,12 @@ class Settings:
     tenant_cache_seconds: int = 30
     max_body_bytes: int = 16 * 1024
     audit_retention_days: int = 90
+    #: the WebSocket API's management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage});
+    #: empty: derive it from the WebSocket event, or (HTTP functions) no live connections to reach
+    ws_endpoint: str = ""
+    archive_bucket: str = ""
+    attachments_bucket: str = ""
+    max_connection_seconds: int = 2 * 3600  # API Gateway closes WebSockets after 2 hours
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -50,6 +56,9 @@ class Settings:
             tenant_cache_seconds=num("TENANT_CACHE_SECONDS", _default("tenant_cache_seconds")),
             max_body_bytes=num("MAX_BODY_BYTES", _default("max_body_bytes")),
             audit_retention_days=num("AUDIT_RETENTION_DAYS", _default("audit_retention_days")),
+            ws_endpoint=e.get("WS_MANAGEMENT_ENDPOINT", ""),
+            archive_bucket=e.get("ARCHIVE_BUCKET", ""),
+            attachments_bucket=e.get("ATTACHMENTS_BUCKET", ""),
         )
 
 

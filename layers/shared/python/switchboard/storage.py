@@ -30,6 +30,7 @@ expiry themselves because TTL deletion lags. No request path uses Scan.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from functools import lru_cache
@@ -39,7 +40,17 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from switchboard.errors import Conflict, NotFound, Unavailable
-from switchboard.models import AuditEvent, Operator, Session, SessionKey, Tenant
+from switchboard.models import (
+    AuditEvent,
+    Channel,
+    Connection,
+    Message,
+    Operator,
+    OperatorPresence,
+    Session,
+    SessionKey,
+    Tenant,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -83,15 +94,18 @@ def _read(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") in ("ConditionalCheckFailedException", "TransactionCanceledException")
+    return exc.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
 
 
 @lru_cache(maxsize=1)
 def dynamodb_client() -> DynamoDBClient:
     """One client per container. Timeouts are short: a Lambda answering a browser should
     fail fast and let the client retry rather than hang."""
-    import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
+    import boto3
+    from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
     return boto3.client("dynamodb", config=config)
@@ -119,17 +133,34 @@ class Store:
         raw = self._get(f"T#{tenant_id}", "TENANT")
         if raw is None:
             return None
-        return Tenant(id=raw["tenant"], name=raw.get("name", raw["tenant"]), identity_secret=raw["identity_secret"],
-                      hook_secret=raw.get("hook_secret", ""), allowed_origins=tuple(raw.get("allowed_origins", [])),
-                      visitor_attachments=bool(raw.get("visitor_attachments", False)), widget=raw.get("widget", {}),
-                      claims=raw.get("claims", {}), deny_email_domains=tuple(raw.get("deny_email_domains", [])))
+        return Tenant(
+            id=raw["tenant"],
+            name=raw.get("name", raw["tenant"]),
+            identity_secret=raw["identity_secret"],
+            hook_secret=raw.get("hook_secret", ""),
+            allowed_origins=tuple(raw.get("allowed_origins", [])),
+            visitor_attachments=bool(raw.get("visitor_attachments", False)),
+            widget=raw.get("widget", {}),
+            claims=raw.get("claims", {}),
+            deny_email_domains=tuple(raw.get("deny_email_domains", [])),
+        )
 
     def put_tenant(self, tenant: Tenant) -> None:
-        self._put({"pk": f"T#{tenant.id}", "sk": "TENANT", "tenant": tenant.id, "name": tenant.name,
-                   "identity_secret": tenant.identity_secret, "hook_secret": tenant.hook_secret,
-                   "allowed_origins": list(tenant.allowed_origins), "visitor_attachments": tenant.visitor_attachments,
-                   "widget": dict(tenant.widget), "claims": dict(tenant.claims),
-                   "deny_email_domains": list(tenant.deny_email_domains)})
+        self._put(
+            {
+                "pk": f"T#{tenant.id}",
+                "sk": "TENANT",
+                "tenant": tenant.id,
+                "name": tenant.name,
+                "identity_secret": tenant.identity_secret,
+                "hook_secret": tenant.hook_secret,
+                "allowed_origins": list(tenant.allowed_origins),
+                "visitor_attachments": tenant.visitor_attachments,
+                "widget": dict(tenant.widget),
+                "claims": dict(tenant.claims),
+                "deny_email_domains": list(tenant.deny_email_domains),
+            }
+        )
 
     # -- operators -------------------------------------------------------------
     def get_operator_by_email(self, tenant_id: str, email: str) -> Operator | None:
@@ -146,13 +177,26 @@ class Store:
     def create_operator(self, op: Operator) -> None:
         """Operator and its email pointer in one transaction: an email is unique per tenant."""
         try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table, "Item": _item(_operator_item(op)),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self.table,
-                         "Item": _item({"pk": f"T#{op.tenant}", "sk": f"EMAIL#{op.email.lower()}", "user_id": op.id}),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-            ])
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _item(_operator_item(op)),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _item(
+                                {"pk": f"T#{op.tenant}", "sk": f"EMAIL#{op.email.lower()}", "user_id": op.id}
+                            ),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise Conflict("an operator with this email already exists") from exc
@@ -164,8 +208,13 @@ class Store:
         self._put({"pk": f"T#{op.tenant}", "sk": f"EMAIL#{op.email.lower()}", "user_id": op.id})
 
     def set_password_hash(self, tenant_id: str, user_id: str, password_hash: str) -> None:
-        self._update(f"T#{tenant_id}", f"OP#{user_id}", "SET password_hash = :h", {":h": password_hash},
-                     condition="attribute_exists(pk)")
+        self._update(
+            f"T#{tenant_id}",
+            f"OP#{user_id}",
+            "SET password_hash = :h",
+            {":h": password_hash},
+            condition="attribute_exists(pk)",
+        )
 
     # -- sessions --------------------------------------------------------------
     def create_session(self, s: Session, refresh_hash: str) -> None:
@@ -185,9 +234,13 @@ class Store:
     def find_session_key(self, session_id: str) -> SessionKey | None:
         """GSI1 lookup by session id alone (eventually consistent; callers re-read the item)."""
         try:
-            resp = self.client.query(TableName=self.table, IndexName="GSI1",
-                                     KeyConditionExpression="gsi1pk = :p",
-                                     ExpressionAttributeValues=_item({":p": f"SID#{session_id}"}), Limit=1)
+            resp = self.client.query(
+                TableName=self.table,
+                IndexName="GSI1",
+                KeyConditionExpression="gsi1pk = :p",
+                ExpressionAttributeValues=_item({":p": f"SID#{session_id}"}),
+                Limit=1,
+            )
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
         for raw in resp.get("Items", []):
@@ -199,8 +252,9 @@ class Store:
     def list_sessions(self, tenant_id: str, user_id: str) -> list[Session]:
         return [_session(r) for r in self._query(_session_pk(tenant_id, user_id), "S#", consistent=True)]
 
-    def rotate_refresh(self, key: SessionKey, *, gen: int, presented_hash: str, new_hash: str, now: int,
-                       idle_until: int) -> Session:
+    def rotate_refresh(
+        self, key: SessionKey, *, gen: int, presented_hash: str, new_hash: str, now: int, idle_until: int
+    ) -> Session:
         """Rotate the refresh token in one conditional write.
 
         Succeeds only if the presented hash is the session's current one, for the
@@ -212,20 +266,31 @@ class Store:
         slot = f"u{gen % REFRESH_SLOTS}"
         try:
             resp = self.client.update_item(
-                TableName=self.table, Key=_item({"pk": _session_pk(key.tenant, key.user_id), "sk": f"S#{key.session_id}"}),
+                TableName=self.table,
+                Key=_item({"pk": _session_pk(key.tenant, key.user_id), "sk": f"S#{key.session_id}"}),
                 UpdateExpression="SET rt_hash = :new, refresh_gen = :next, #slot = :old, last_used_at = :now, "
-                                 "idle_expires_at = :idle",
+                "idle_expires_at = :idle",
                 ConditionExpression="rt_hash = :old AND refresh_gen = :gen AND #st = :live "
-                                    "AND expires_at > :now AND idle_expires_at > :now",
+                "AND expires_at > :now AND idle_expires_at > :now",
                 ExpressionAttributeNames={"#slot": slot, "#st": "status"},
-                ExpressionAttributeValues=_item({":new": new_hash, ":old": presented_hash, ":gen": gen, ":next": gen + 1,
-                                                 ":now": now, ":idle": idle_until, ":live": "live"}),
-                ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ExpressionAttributeValues=_item(
+                    {
+                        ":new": new_hash,
+                        ":old": presented_hash,
+                        ":gen": gen,
+                        ":next": gen + 1,
+                        ":now": now,
+                        ":idle": idle_until,
+                        ":live": "live",
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise Unavailable("storage unavailable") from exc
-            old = exc.response.get("Item")
+            old: Any = exc.response.get("Item")
             if not old:
                 raise RotationRefused(None, None) from exc
             raw = _read(old)
@@ -235,43 +300,358 @@ class Store:
     def revoke_sessions(self, sessions: Iterable[SessionKey], *, reason: str, now: int) -> None:
         """Mark sessions revoked, in transactions of up to 100 (all of a user's at once)."""
         self._transact_updates(
-            sessions, "SET #st = :revoked, revoked_at = :now, revoked_reason = :why REMOVE rt_hash",
-            {"#st": "status"}, {":revoked": "revoked", ":now": now, ":why": reason},
+            sessions,
+            "SET #st = :revoked, revoked_at = :now, revoked_reason = :why REMOVE rt_hash",
+            {"#st": "status"},
+            {":revoked": "revoked", ":now": now, ":why": reason},
         )
 
     def revoke_scopes(self, sessions: Iterable[SessionKey], scopes: frozenset[str]) -> None:
         """Remove scopes from each session's current set (DELETE on a string set)."""
         self._transact_updates(sessions, "DELETE scopes :gone", {}, {":gone": set(scopes)})
 
-    def _transact_updates(self, keys: Iterable[SessionKey], expression: str, names: dict[str, str],
-                          values: dict[str, Any]) -> None:
-        updates = [{"Update": {
-            "TableName": self.table,
-            "Key": _item({"pk": _session_pk(k.tenant, k.user_id), "sk": f"S#{k.session_id}"}),
-            "UpdateExpression": expression, "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": _item(values), **({"ExpressionAttributeNames": names} if names else {}),
-        }} for k in keys]
+    def _transact_updates(
+        self, keys: Iterable[SessionKey], expression: str, names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        updates: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _item({"pk": _session_pk(k.tenant, k.user_id), "sk": f"S#{k.session_id}"}),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": _item(values),
+                    **({"ExpressionAttributeNames": names} if names else {}),
+                }
+            }
+            for k in keys
+        ]
         for start in range(0, len(updates), TRANSACT_MAX):
             try:
-                self.client.transact_write_items(TransactItems=updates[start:start + TRANSACT_MAX])  # type: ignore[typeddict-item]
+                self.client.transact_write_items(TransactItems=updates[start : start + TRANSACT_MAX])
             except ClientError as exc:
                 if _conditional_failed(exc):
                     raise NotFound("session not found") from exc
                 raise Unavailable("storage unavailable") from exc
 
+    # -- connections (WebSocket) ---------------------------------------------------
+    def put_connection(self, c: Connection, *, operator: bool) -> None:
+        """The connection, its entry under its user, and (operators) presence, in one transaction."""
+        items: list[Any] = [
+            {"Put": {"TableName": self.table, "Item": _item(_connection_item(c))}},
+            {"Put": {"TableName": self.table, "Item": _item({
+                "pk": _session_pk(c.tenant, c.user_id), "sk": f"C#{c.id}", "connection_id": c.id,
+                "session_id": c.session_id, "ttl": c.expires_at})}},
+        ]
+        if operator:
+            items.append({"Update": {
+                "TableName": self.table, "Key": _item({"pk": f"T#{c.tenant}#OPS", "sk": f"OP#{c.user_id}"}),
+                "UpdateExpression": "ADD conns :c SET tenant = :t, user_id = :u, #load = if_not_exists(#load, :zero), "
+                                    "last_assigned_at = if_not_exists(last_assigned_at, :zero)",
+                "ExpressionAttributeNames": {"#load": "load"},
+                "ExpressionAttributeValues": _item({":c": {c.id}, ":t": c.tenant, ":u": c.user_id, ":zero": 0}),
+            }})
+        self._transact(items)
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        raw = self._get(f"C#{connection_id}", "CONN", consistent=True)
+        return _connection(raw) if raw else None
+
+    def list_user_connections(self, tenant: str, user_id: str) -> list[tuple[str, str]]:
+        """(connection id, session id) of a user's connections - consistent, for revocation."""
+        return [(r["connection_id"], r["session_id"])
+                for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)]
+
+    def delete_connection(self, connection_id: str) -> Connection | None:
+        """Remove every record of a connection (idempotent); returns what it was."""
+        conn = self.get_connection(connection_id)
+        watched = [r["channel_id"] for r in self._query(f"C#{connection_id}", "W#")]
+        deletes: list[Any] = [{"Delete": {"TableName": self.table, "Key": _item(k)}} for k in (
+            [{"pk": f"C#{connection_id}", "sk": "CONN"}]
+            + [{"pk": f"C#{connection_id}", "sk": f"W#{ch}"} for ch in watched]
+            + [{"pk": f"CH#{ch}", "sk": f"W#{connection_id}"} for ch in watched]
+            + ([{"pk": _session_pk(conn.tenant, conn.user_id), "sk": f"C#{connection_id}"}] if conn else []))]
+        if conn and conn.role in ("operator", "admin"):
+            deletes.append({"Update": {
+                "TableName": self.table, "Key": _item({"pk": f"T#{conn.tenant}#OPS", "sk": f"OP#{conn.user_id}"}),
+                "UpdateExpression": "DELETE conns :c", "ExpressionAttributeValues": _item({":c": {connection_id}})}})
+        for start in range(0, len(deletes), TRANSACT_MAX):
+            self._transact(deletes[start:start + TRANSACT_MAX])
+        return conn
+
+    def remove_connection_scopes(self, connection_ids: Iterable[str], scopes: frozenset[str]) -> None:
+        items: list[Any] = [{"Update": {
+            "TableName": self.table, "Key": _item({"pk": f"C#{cid}", "sk": "CONN"}),
+            "UpdateExpression": "DELETE scopes :gone", "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": _item({":gone": set(scopes)})}} for cid in connection_ids]
+        for item in items:  # one by one: a connection gone meanwhile must not fail the others
+            try:
+                self.client.transact_write_items(TransactItems=[item])
+            except ClientError as exc:
+                if not _conditional_failed(exc):
+                    raise Unavailable("storage unavailable") from exc
+
+    # -- operator presence and load -------------------------------------------------
+    def list_presence(self, tenant: str) -> list[OperatorPresence]:
+        """Every operator of the tenant who ever connected: grows with operators, not visitors."""
+        return [OperatorPresence(tenant=r["tenant"], user_id=r["user_id"], connections=frozenset(r.get("conns", ())),
+                                 load=r.get("load", 0), last_assigned_at=r.get("last_assigned_at", 0))
+                for r in self._query(f"T#{tenant}#OPS", "OP#", consistent=True)]
+
+    def _load_update(self, tenant: str, operator_id: str, delta: int, now_ms: int) -> dict[str, Any]:
+        expression = "ADD #load :d SET tenant = :t, user_id = :u"
+        values: dict[str, Any] = {":d": delta, ":t": tenant, ":u": operator_id}
+        if delta > 0:
+            expression += ", last_assigned_at = :now"
+            values[":now"] = now_ms
+        return {"Update": {"TableName": self.table, "Key": _item({"pk": f"T#{tenant}#OPS", "sk": f"OP#{operator_id}"}),
+                           "UpdateExpression": expression, "ExpressionAttributeNames": {"#load": "load"},
+                           "ExpressionAttributeValues": _item(values)}}
+
+    # -- channels -------------------------------------------------------------------
+    def get_channel(self, channel_id: str) -> Channel | None:
+        raw = self._get(f"CH#{channel_id}", "META", consistent=True)
+        return _channel(raw) if raw else None
+
+    def get_channels(self, channel_ids: list[str]) -> list[Channel]:
+        """BatchGetItem (one call per 100 ids), in the order given."""
+        found: dict[str, Channel] = {}
+        for start in range(0, len(channel_ids), 100):
+            keys = [_item({"pk": f"CH#{cid}", "sk": "META"}) for cid in channel_ids[start:start + 100]]
+            request: Any = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                try:
+                    resp = self.client.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise Unavailable("storage unavailable") from exc
+                for raw in resp.get("Responses", {}).get(self.table, []):
+                    ch = _channel(_read(raw))
+                    found[ch.id] = ch
+                request = resp.get("UnprocessedKeys") or None  # BatchGet's contract: ask again for the rest
+        return [found[c] for c in channel_ids if c in found]
+
+    def open_support_channel_id(self, tenant: str, visitor: str) -> str | None:
+        raw = self._get(_session_pk(tenant, visitor), "SUPPORT", consistent=True)
+        return raw["channel_id"] if raw else None
+
+    def create_channel(self, ch: Channel, *, support_pointer: bool, now_ms: int) -> None:
+        """Channel, memberships, the visitor's open-support pointer and the assignee's load, atomically.
+        A second concurrent support.open of the same visitor fails on the pointer: Conflict."""
+        items: list[Any] = [{"Put": {"TableName": self.table, "Item": _item(_channel_item(ch)),
+                                     "ConditionExpression": "attribute_not_exists(pk)"}}]
+        items += [{"Put": {"TableName": self.table, "Item": _item(_membership_item(ch, m))}} for m in ch.members]
+        if support_pointer and ch.visitor:
+            items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
+                                  "Item": _item({"pk": _session_pk(ch.tenant, ch.visitor), "sk": "SUPPORT",
+                                                 "channel_id": ch.id})}})
+        if ch.assignee and ch.type == "support":
+            items.append(self._load_update(ch.tenant, ch.assignee, 1, now_ms))
+        self._transact(items, conflict="the channel already exists")
+
+    def assign_channel(self, ch: Channel, operator_id: str, *, now_ms: int) -> Channel:
+        """Set the assignee if the channel is still as ``ch`` saw it (status and assignee)."""
+        members = tuple(dict.fromkeys([*ch.members, operator_id]))
+        new = replace(ch, status="open", assignee=operator_id, members=members)
+        condition = "#st = :st AND " + ("assignee = :old" if ch.assignee else "attribute_not_exists(assignee)")
+        values: dict[str, Any] = {":st": ch.status, ":open": "open", ":a": operator_id, ":m": list(members),
+                                  ":g2": _status_gsi(new)}
+        if ch.assignee:
+            values[":old"] = ch.assignee
+        update = "SET #st = :open, assignee = :a, members = :m" + (", gsi2pk = :g2" if values[":g2"] else "")
+        items: list[Any] = [{"Update": {
+            "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
+            "UpdateExpression": update, "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#st": "status"}, "ExpressionAttributeValues": _item(values)}}]
+        items.append({"Put": {"TableName": self.table, "Item": _item(_membership_item(new, operator_id))}})
+        items.append(self._load_update(ch.tenant, operator_id, 1, now_ms))
+        if ch.assignee and ch.assignee != operator_id:
+            items.append(self._load_update(ch.tenant, ch.assignee, -1, now_ms))
+        self._transact(items, conflict="the channel changed meanwhile")
+        return new
+
+    def requeue_channel(self, ch: Channel, *, now_ms: int) -> Channel:
+        """The assignee went away: back to the queue (the operator stays a member of the history)."""
+        assert ch.assignee
+        new = replace(ch, status="queued", assignee=None)
+        items: list[Any] = [{"Update": {
+            "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
+            "UpdateExpression": "SET #st = :q, gsi2pk = :g2 REMOVE assignee",
+            "ConditionExpression": "#st = :open AND assignee = :a",
+            "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": _item({":q": "queued", ":open": "open", ":a": ch.assignee,
+                                                ":g2": _status_gsi(new)})}},
+            self._load_update(ch.tenant, ch.assignee, -1, now_ms)]
+        self._transact(items, conflict="the channel changed meanwhile")
+        return new
+
+    def close_channel(self, ch: Channel, *, now_ms: int) -> Channel:
+        new = replace(ch, status="closed")
+        items: list[Any] = [{"Update": {
+            "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
+            "UpdateExpression": "SET #st = :closed, closed_at = :now REMOVE gsi2pk",
+            "ConditionExpression": "#st <> :closed", "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": _item({":closed": "closed", ":now": now_ms})}}]
+        if ch.visitor and ch.type == "support":
+            items.append({"Delete": {"TableName": self.table,
+                                     "Key": _item({"pk": _session_pk(ch.tenant, ch.visitor), "sk": "SUPPORT"})}})
+        if ch.assignee and ch.type == "support" and ch.status == "open":
+            items.append(self._load_update(ch.tenant, ch.assignee, -1, now_ms))
+        self._transact(items, conflict="the channel is already closed")
+        return new
+
+    def assigned_open_channels(self, tenant: str, operator_id: str) -> list[Channel]:
+        """Open support channels assigned to an operator (their memberships, then one batch read)."""
+        ids = [r["channel_id"] for r in self._query(_session_pk(tenant, operator_id), "M#", consistent=True)]
+        return [c for c in self.get_channels(ids) if c.status == "open" and c.assignee == operator_id]
+
+    def query_channels(self, index_pk: str, *, limit: int, cursor: dict[str, Any] | None,
+                       ) -> tuple[list[str], dict[str, Any] | None]:
+        """Channel ids on GSI2 (a tenant's status list or a user's memberships), newest activity first."""
+        kwargs: dict[str, Any] = {"ExclusiveStartKey": _item(cursor)} if cursor else {}
+        try:
+            resp = self.client.query(TableName=self.table, IndexName="GSI2", KeyConditionExpression="gsi2pk = :p",
+                                     ExpressionAttributeValues=_item({":p": index_pk}), ScanIndexForward=False,
+                                     Limit=limit, **kwargs)
+        except ClientError as exc:
+            raise Unavailable("storage unavailable") from exc
+        ids = [_read(i)["channel_id"] for i in resp.get("Items", [])]
+        last = resp.get("LastEvaluatedKey")
+        return ids, (_read(last) if last else None)
+
+    # -- messages -------------------------------------------------------------------
+    def put_message(self, ch: Channel, m: Message) -> Message:
+        """Store a message once per (sender, client_id): durable before anyone hears of it.
+
+        One transaction writes the client-id record (conditional: first writer wins), the
+        message, the channel's activity time (conditional: not closed) and each member's
+        inbox ordering. A retry with the same client_id - even concurrent - gets the stored
+        message back, never a second copy.
+        """
+        sort = _activity_sort(m.created_at, ch.id)
+        msg_item = _message_item(m)
+        items: list[Any] = [
+            {"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
+                     "Item": _item({**msg_item, "sk": f"CID#{m.sender_id}#{m.client_id}"})}},
+            {"Put": {"TableName": self.table, "Item": _item(msg_item)}},
+            {"Update": {"TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
+                        "UpdateExpression": "SET last_message_at = :t, gsi2sk = :s",
+                        "ConditionExpression": "attribute_exists(pk) AND #st <> :closed",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": _item({":t": m.created_at, ":s": sort, ":closed": "closed"})}},
+        ]
+        items += [{"Update": {"TableName": self.table, "Key": _item({"pk": _session_pk(ch.tenant, u), "sk": f"M#{ch.id}"}),
+                              "UpdateExpression": "SET gsi2sk = :s", "ExpressionAttributeValues": _item({":s": sort})}}
+                  for u in ch.members]
+        for attempt in range(3):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return m
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    existing = self.get_message_by_client_id(ch.id, m.sender_id, m.client_id)
+                    if existing:
+                        return existing
+                if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                    raise Conflict("the channel is closed") from exc
+                # TransactionConflict: another writer touched the same items; DynamoDB asks us to retry.
+                # (botocore does not retry cancelled transactions itself; two retries, no sleep needed
+                # because the conflicting transaction has already finished when we are told.)
+                if "TransactionConflict" in reasons and attempt < 2:
+                    existing = self.get_message_by_client_id(ch.id, m.sender_id, m.client_id)
+                    if existing:
+                        return existing
+                    continue
+                raise Unavailable("storage unavailable") from exc
+        raise Unavailable("storage unavailable")  # pragma: no cover
+
+    def get_message_by_client_id(self, channel_id: str, sender_id: str, client_id: str) -> Message | None:
+        raw = self._get(f"CH#{channel_id}", f"CID#{sender_id}#{client_id}", consistent=True)
+        return _message(raw) if raw else None
+
+    def get_message(self, channel_id: str, message_id: str) -> Message | None:
+        raw = self._get(f"CH#{channel_id}", f"MSG#{message_id}", consistent=True)
+        return _message(raw) if raw else None
+
+    def list_messages(self, channel_id: str, *, before: str | None, limit: int) -> tuple[list[Message], str | None]:
+        """Newest ``limit`` messages before ``before`` (a message id), returned oldest first."""
+        cond = "pk = :p AND sk BETWEEN :lo AND :hi"
+        values = {":p": f"CH#{channel_id}", ":lo": "MSG#", ":hi": f"MSG#{before}" if before else "MSG#~"}
+        try:
+            resp = self.client.query(TableName=self.table, KeyConditionExpression=cond, ConsistentRead=True,
+                                     ExpressionAttributeValues=_item(values), ScanIndexForward=False, Limit=limit)
+        except ClientError as exc:
+            raise Unavailable("storage unavailable") from exc
+        messages = [_message(_read(i)) for i in resp.get("Items", [])]
+        messages = [m for m in messages if m.id != before]
+        more = "LastEvaluatedKey" in resp
+        messages.reverse()
+        return messages, (messages[0].id if more and messages else None)
+
+    def all_messages(self, channel_id: str) -> Iterator[Message]:
+        return (_message(r) for r in self._query(f"CH#{channel_id}", "MSG#", consistent=True))
+
+    def mark_message_deleted(self, m: Message) -> Message:
+        deleted = replace(m, text="", attachments=(), deleted=True)
+        self._put(_message_item(deleted))
+        return deleted
+
+    def put_read_marker(self, channel_id: str, user_id: str, message_id: str, now_ms: int) -> None:
+        self._put({"pk": f"CH#{channel_id}", "sk": f"R#{user_id}", "message_id": message_id, "at": now_ms})
+
+    # -- watchers -------------------------------------------------------------------
+    def add_watcher(self, channel_id: str, connection_id: str, *, ttl: int) -> None:
+        self._transact([
+            {"Put": {"TableName": self.table, "Item": _item({"pk": f"CH#{channel_id}", "sk": f"W#{connection_id}",
+                                                             "connection_id": connection_id, "ttl": ttl})}},
+            {"Put": {"TableName": self.table, "Item": _item({"pk": f"C#{connection_id}", "sk": f"W#{channel_id}",
+                                                             "channel_id": channel_id, "ttl": ttl})}},
+        ])
+
+    def list_watchers(self, channel_id: str) -> list[str]:
+        """Connection ids watching a channel: one Query that grows with the channel's watchers only."""
+        return [r["connection_id"] for r in self._query(f"CH#{channel_id}", "W#")]
+
+    def _transact(self, items: list[Any], *, conflict: str = "the resource changed meanwhile") -> None:
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise Conflict(conflict) from exc
+            raise Unavailable("storage unavailable") from exc
+
     # -- audit -----------------------------------------------------------------
     def put_event(self, e: AuditEvent, *, ttl: int) -> None:
-        self._put({"pk": f"T#{e.tenant}#EV", "sk": e.id, "tenant": e.tenant, "kind": e.kind, "at": e.at,
-                   "actor": e.actor, "subject": e.subject, "session_id": e.session_id, "detail": e.detail, "ttl": ttl})
+        self._put(
+            {
+                "pk": f"T#{e.tenant}#EV",
+                "sk": e.id,
+                "tenant": e.tenant,
+                "kind": e.kind,
+                "at": e.at,
+                "actor": e.actor,
+                "subject": e.subject,
+                "session_id": e.session_id,
+                "detail": e.detail,
+                "ttl": ttl,
+            }
+        )
 
-    def list_events(self, tenant_id: str, *, limit: int, after: str | None = None) -> tuple[list[AuditEvent], str | None]:
+    def list_events(
+        self, tenant_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[list[AuditEvent], str | None]:
         kwargs: dict[str, Any] = {}
         if after:
             kwargs["ExclusiveStartKey"] = _item({"pk": f"T#{tenant_id}#EV", "sk": after})
         try:
-            resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :p",
-                                     ExpressionAttributeValues=_item({":p": f"T#{tenant_id}#EV"}),
-                                     ScanIndexForward=False, Limit=limit, **kwargs)
+            resp = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues=_item({":p": f"T#{tenant_id}#EV"}),
+                ScanIndexForward=False,
+                Limit=limit,
+                **kwargs,
+            )
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
         events = [_event(_read(i)) for i in resp.get("Items", [])]
@@ -281,7 +661,9 @@ class Store:
     # -- primitives ------------------------------------------------------------
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
         try:
-            resp = self.client.get_item(TableName=self.table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=consistent)
+            resp = self.client.get_item(
+                TableName=self.table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=consistent
+            )
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
         item = resp.get("Item")
@@ -293,11 +675,18 @@ class Store:
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
 
-    def _update(self, pk: str, sk: str, expression: str, values: dict[str, Any], *, condition: str | None = None) -> None:
+    def _update(
+        self, pk: str, sk: str, expression: str, values: dict[str, Any], *, condition: str | None = None
+    ) -> None:
         kwargs: dict[str, Any] = {"ConditionExpression": condition} if condition else {}
         try:
-            self.client.update_item(TableName=self.table, Key=_item({"pk": pk, "sk": sk}), UpdateExpression=expression,
-                                    ExpressionAttributeValues=_item(values), **kwargs)
+            self.client.update_item(
+                TableName=self.table,
+                Key=_item({"pk": pk, "sk": sk}),
+                UpdateExpression=expression,
+                ExpressionAttributeValues=_item(values),
+                **kwargs,
+            )
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise NotFound("not found") from exc
@@ -307,9 +696,13 @@ class Store:
         kwargs: dict[str, Any] = {}
         while True:
             try:
-                resp = self.client.query(TableName=self.table, ConsistentRead=consistent,
-                                         KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
-                                         ExpressionAttributeValues=_item({":p": pk, ":s": prefix}), **kwargs)
+                resp = self.client.query(
+                    TableName=self.table,
+                    ConsistentRead=consistent,
+                    KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                    ExpressionAttributeValues=_item({":p": pk, ":s": prefix}),
+                    **kwargs,
+                )
             except ClientError as exc:
                 raise Unavailable("storage unavailable") from exc
             yield from (_read(i) for i in resp.get("Items", []))
@@ -319,40 +712,153 @@ class Store:
 
 
 def _operator_item(op: Operator) -> dict[str, Any]:
-    return {"pk": f"T#{op.tenant}", "sk": f"OP#{op.id}", "tenant": op.tenant, "user_id": op.id, "email": op.email,
-            "name": op.name, "role": op.role, "password_hash": op.password_hash, "blocked": op.blocked,
-            "created_at": op.created_at, "totp_secret": op.totp_secret, "totp_enabled": op.totp_enabled,
-            "totp_last_step": op.totp_last_step}
+    return {
+        "pk": f"T#{op.tenant}",
+        "sk": f"OP#{op.id}",
+        "tenant": op.tenant,
+        "user_id": op.id,
+        "email": op.email,
+        "name": op.name,
+        "role": op.role,
+        "password_hash": op.password_hash,
+        "blocked": op.blocked,
+        "created_at": op.created_at,
+        "totp_secret": op.totp_secret,
+        "totp_enabled": op.totp_enabled,
+        "totp_last_step": op.totp_last_step,
+    }
 
 
 def _operator(r: dict[str, Any]) -> Operator:
-    return Operator(tenant=r["tenant"], id=r["user_id"], email=r["email"], name=r.get("name", ""), role=r["role"],
-                    password_hash=r.get("password_hash"), blocked=bool(r.get("blocked", False)),
-                    created_at=r.get("created_at", 0), totp_secret=r.get("totp_secret"),
-                    totp_enabled=bool(r.get("totp_enabled", False)), totp_last_step=r.get("totp_last_step", 0))
+    return Operator(
+        tenant=r["tenant"],
+        id=r["user_id"],
+        email=r["email"],
+        name=r.get("name", ""),
+        role=r["role"],
+        password_hash=r.get("password_hash"),
+        blocked=bool(r.get("blocked", False)),
+        created_at=r.get("created_at", 0),
+        totp_secret=r.get("totp_secret"),
+        totp_enabled=bool(r.get("totp_enabled", False)),
+        totp_last_step=r.get("totp_last_step", 0),
+    )
 
 
 def _session_item(s: Session) -> dict[str, Any]:
-    return {"pk": _session_pk(s.tenant, s.user_id), "sk": f"S#{s.id}", "gsi1pk": f"SID#{s.id}", "gsi1sk": "SESSION",
-            "tenant": s.tenant, "user_id": s.user_id, "session_id": s.id, "role": s.role, "lvl": s.lvl, "anon": s.anon,
-            "name": s.name, "scopes": set(s.scopes) or None, "method": s.method, "device": s.device,
-            "created_at": s.created_at, "last_used_at": s.last_used_at, "idle_expires_at": s.idle_expires_at,
-            "expires_at": s.expires_at, "status": s.status, "refresh_gen": s.refresh_gen, "email": s.email,
-            "ttl": s.expires_at + 86400}
+    return {
+        "pk": _session_pk(s.tenant, s.user_id),
+        "sk": f"S#{s.id}",
+        "gsi1pk": f"SID#{s.id}",
+        "gsi1sk": "SESSION",
+        "tenant": s.tenant,
+        "user_id": s.user_id,
+        "session_id": s.id,
+        "role": s.role,
+        "lvl": s.lvl,
+        "anon": s.anon,
+        "name": s.name,
+        "scopes": set(s.scopes) or None,
+        "method": s.method,
+        "device": s.device,
+        "created_at": s.created_at,
+        "last_used_at": s.last_used_at,
+        "idle_expires_at": s.idle_expires_at,
+        "expires_at": s.expires_at,
+        "status": s.status,
+        "refresh_gen": s.refresh_gen,
+        "email": s.email,
+        "ttl": s.expires_at + 86400,
+    }
 
 
 def _session(r: dict[str, Any]) -> Session:
-    return Session(tenant=r["tenant"], user_id=r["user_id"], id=r["session_id"], role=r["role"], lvl=r["lvl"],
-                   anon=bool(r["anon"]), name=r.get("name", ""), scopes=frozenset(r.get("scopes", ())),
-                   method=r.get("method", ""), device=r.get("device", ""), created_at=r["created_at"],
-                   last_used_at=r.get("last_used_at", r["created_at"]), idle_expires_at=r["idle_expires_at"],
-                   expires_at=r["expires_at"], status=r.get("status", "live"), refresh_gen=r.get("refresh_gen", 0),
-                   email=r.get("email"))
+    return Session(
+        tenant=r["tenant"],
+        user_id=r["user_id"],
+        id=r["session_id"],
+        role=r["role"],
+        lvl=r["lvl"],
+        anon=bool(r["anon"]),
+        name=r.get("name", ""),
+        scopes=frozenset(r.get("scopes", ())),
+        method=r.get("method", ""),
+        device=r.get("device", ""),
+        created_at=r["created_at"],
+        last_used_at=r.get("last_used_at", r["created_at"]),
+        idle_expires_at=r["idle_expires_at"],
+        expires_at=r["expires_at"],
+        status=r.get("status", "live"),
+        refresh_gen=r.get("refresh_gen", 0),
+        email=r.get("email"),
+    )
 
 
 def _event(r: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(tenant=r["tenant"], id=r["sk"], kind=r["kind"], at=r["at"], actor=r.get("actor"),
-                      subject=r.get("subject"), session_id=r.get("session_id"), detail=r.get("detail", {}))
+    return AuditEvent(
+        tenant=r["tenant"],
+        id=r["sk"],
+        kind=r["kind"],
+        at=r["at"],
+        actor=r.get("actor"),
+        subject=r.get("subject"),
+        session_id=r.get("session_id"),
+        detail=r.get("detail", {}),
+    )
+
+
+def _activity_sort(ms: int, channel_id: str) -> str:
+    return f"{ms:015d}#{channel_id}"
+
+
+def _status_gsi(ch: Channel) -> str | None:
+    """Support channels are listed per tenant and status; team channels only per member."""
+    return f"ST#{ch.tenant}#{ch.status}" if ch.type == "support" and ch.status != "closed" else None
+
+
+def _channel_item(ch: Channel) -> dict[str, Any]:
+    return {"pk": f"CH#{ch.id}", "sk": "META", "channel_id": ch.id, "tenant": ch.tenant, "type": ch.type,
+            "status": ch.status, "subject": ch.subject, "members": list(ch.members), "assignee": ch.assignee,
+            "visitor": ch.visitor, "created_at": ch.created_at, "last_message_at": ch.last_message_at,
+            "name": ch.name, "gsi2pk": _status_gsi(ch), "gsi2sk": _activity_sort(ch.last_message_at, ch.id)}
+
+
+def _channel(r: dict[str, Any]) -> Channel:
+    return Channel(id=r["channel_id"], tenant=r["tenant"], type=r["type"], status=r["status"], subject=r.get("subject"),
+                   members=tuple(r.get("members", ())), assignee=r.get("assignee"), visitor=r.get("visitor"),
+                   created_at=r["created_at"], last_message_at=r.get("last_message_at", r["created_at"]),
+                   name=r.get("name"))
+
+
+def _membership_item(ch: Channel, user_id: str) -> dict[str, Any]:
+    return {"pk": _session_pk(ch.tenant, user_id), "sk": f"M#{ch.id}", "channel_id": ch.id, "tenant": ch.tenant,
+            "gsi2pk": f"MEM#{ch.tenant}#{user_id}", "gsi2sk": _activity_sort(ch.last_message_at, ch.id)}
+
+
+def _message_item(m: Message) -> dict[str, Any]:
+    return {"pk": f"CH#{m.channel_id}", "sk": f"MSG#{m.id}", "message_id": m.id, "channel_id": m.channel_id,
+            "sender_id": m.sender_id, "sender_role": m.sender_role, "sender_name": m.sender_name, "text": m.text,
+            "attachments": list(m.attachments), "client_id": m.client_id, "created_at": m.created_at,
+            "deleted": m.deleted}
+
+
+def _message(r: dict[str, Any]) -> Message:
+    return Message(id=r["message_id"], channel_id=r["channel_id"], sender_id=r["sender_id"],
+                   sender_role=r["sender_role"], sender_name=r.get("sender_name", ""), text=r.get("text", ""),
+                   attachments=tuple(r.get("attachments", ())), client_id=r["client_id"], created_at=r["created_at"],
+                   deleted=bool(r.get("deleted", False)))
+
+
+def _connection_item(c: Connection) -> dict[str, Any]:
+    return {"pk": f"C#{c.id}", "sk": "CONN", "connection_id": c.id, "tenant": c.tenant, "user_id": c.user_id,
+            "session_id": c.session_id, "role": c.role, "lvl": c.lvl, "name": c.name, "scopes": set(c.scopes) or None,
+            "connected_at": c.connected_at, "expires_at": c.expires_at, "ttl": c.expires_at}
+
+
+def _connection(r: dict[str, Any]) -> Connection:
+    return Connection(id=r["connection_id"], tenant=r["tenant"], user_id=r["user_id"], session_id=r["session_id"],
+                      role=r["role"], lvl=r["lvl"], name=r.get("name", ""), scopes=frozenset(r.get("scopes", ())),
+                      connected_at=r["connected_at"], expires_at=r["expires_at"])
 
 
 def make_store(table: str) -> Store:

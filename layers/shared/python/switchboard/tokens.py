@@ -33,8 +33,30 @@ CHAT_TYP, CHAT_AUDIENCE = "chat+jwt", "switchboard-chat"
 ALGORITHMS = ["ES256"]
 LEEWAY_SECONDS = 5  # clock skew between Lambda hosts; keeps a just-minted token valid everywhere
 RESERVED_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "tid", "sid", "role", "lvl", "scope", "anon", "name",
-     "azp", "auth_time", "nonce", "acr", "amr", "cnf", "client_id", "typ"}
+    {
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "nbf",
+        "iat",
+        "jti",
+        "tid",
+        "sid",
+        "role",
+        "lvl",
+        "scope",
+        "anon",
+        "name",
+        "azp",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "cnf",
+        "client_id",
+        "typ",
+    }
 )
 
 
@@ -93,23 +115,66 @@ class TokenService:
             raise Unavailable("no signing key yet: the key secret has not been rotated in")
         return jwt.encode(payload, signer.private_key, algorithm="ES256", headers={"typ": typ, "kid": signer.kid})
 
-    def mint_access(self, *, sub: str, tid: str, sid: str, role: str, lvl: int, scopes: tuple[str, ...] | frozenset[str],
-                    anon: bool, custom: dict[str, Any] | None = None, now: int | None = None) -> str:
+    def mint_access(
+        self,
+        *,
+        sub: str,
+        tid: str,
+        sid: str,
+        role: str,
+        lvl: int,
+        scopes: tuple[str, ...] | frozenset[str],
+        anon: bool,
+        custom: dict[str, Any] | None = None,
+        now: int | None = None,
+    ) -> str:
         iat = int(now if now is not None else time.time())
         payload: dict[str, Any] = dict(custom or {})
-        payload.update({
-            "iss": self._issuer, "aud": ACCESS_AUDIENCE, "sub": sub, "tid": tid, "sid": sid, "role": role,
-            "lvl": lvl, "scope": " ".join(sorted(scopes)), "anon": anon, "jti": secrets.token_urlsafe(16),
-            "iat": iat, "nbf": iat, "exp": iat + self.access_ttl,
-        })
+        payload.update(
+            {
+                "iss": self._issuer,
+                "aud": ACCESS_AUDIENCE,
+                "sub": sub,
+                "tid": tid,
+                "sid": sid,
+                "role": role,
+                "lvl": lvl,
+                "scope": " ".join(sorted(scopes)),
+                "anon": anon,
+                "jti": secrets.token_urlsafe(16),
+                "iat": iat,
+                "nbf": iat,
+                "exp": iat + self.access_ttl,
+            }
+        )
         return self._sign(payload, ACCESS_TYP)
 
-    def mint_chat(self, *, sub: str, tid: str, sid: str, role: str, lvl: int, scopes: tuple[str, ...] | frozenset[str],
-                  name: str, now: int | None = None) -> str:
+    def mint_chat(
+        self,
+        *,
+        sub: str,
+        tid: str,
+        sid: str,
+        role: str,
+        lvl: int,
+        scopes: tuple[str, ...] | frozenset[str],
+        name: str,
+        now: int | None = None,
+    ) -> str:
         iat = int(now if now is not None else time.time())
         payload = {
-            "iss": self._issuer, "aud": CHAT_AUDIENCE, "sub": sub, "tid": tid, "sid": sid, "role": role, "lvl": lvl,
-            "scope": " ".join(sorted(scopes)), "name": name, "iat": iat, "nbf": iat, "exp": iat + self.chat_ttl,
+            "iss": self._issuer,
+            "aud": CHAT_AUDIENCE,
+            "sub": sub,
+            "tid": tid,
+            "sid": sid,
+            "role": role,
+            "lvl": lvl,
+            "scope": " ".join(sorted(scopes)),
+            "name": name,
+            "iat": iat,
+            "nbf": iat,
+            "exp": iat + self.chat_ttl,
         }
         return self._sign(payload, CHAT_TYP)
 
@@ -119,16 +184,33 @@ class TokenService:
         if not isinstance(c.get("anon"), bool) or not isinstance(c.get("jti"), str):
             raise InvalidToken("token lacks required claims")
         custom = {k: v for k, v in c.items() if k not in RESERVED_CLAIMS}
-        return AccessClaims(sub=c["sub"], tid=c["tid"], sid=c["sid"], role=c["role"], lvl=c["lvl"],
-                            scopes=frozenset(c["scope"].split()), anon=c["anon"], jti=c["jti"], exp=c["exp"],
-                            custom=custom)
+        return AccessClaims(
+            sub=c["sub"],
+            tid=c["tid"],
+            sid=c["sid"],
+            role=c["role"],
+            lvl=c["lvl"],
+            scopes=frozenset(c["scope"].split()),
+            anon=c["anon"],
+            jti=c["jti"],
+            exp=c["exp"],
+            custom=custom,
+        )
 
     def verify_chat(self, token: str) -> ChatClaims:
         c = self._verify(token, CHAT_TYP, CHAT_AUDIENCE)
         if not isinstance(c.get("name"), str):
             raise InvalidToken("token lacks required claims")
-        return ChatClaims(sub=c["sub"], tid=c["tid"], sid=c["sid"], role=c["role"], lvl=c["lvl"],
-                          scopes=frozenset(c["scope"].split()), name=c["name"], exp=c["exp"])
+        return ChatClaims(
+            sub=c["sub"],
+            tid=c["tid"],
+            sid=c["sid"],
+            role=c["role"],
+            lvl=c["lvl"],
+            scopes=frozenset(c["scope"].split()),
+            name=c["name"],
+            exp=c["exp"],
+        )
 
     def _verify(self, token: str, typ: str, audience: str) -> dict[str, Any]:
         try:
@@ -150,7 +232,12 @@ class TokenService:
                 raise InvalidToken("unknown signing key")
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key, algorithms=ALGORITHMS, audience=audience, issuer=self._issuer, leeway=LEEWAY_SECONDS,
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True},
             )
         except jwt.InvalidTokenError as exc:

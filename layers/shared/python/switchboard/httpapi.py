@@ -47,11 +47,16 @@ class Request:
             body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
         except (binascii.Error, ValueError) as exc:
             raise ValidationFailed("the body is not valid base64") from exc
-        return cls(method=http.get("method", "GET"), path=event.get("rawPath", http.get("path", "/")),
-                   headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
-                   query=dict(event.get("queryStringParameters") or {}),
-                   path_params=dict(event.get("pathParameters") or {}), body=body,
-                   source_ip=http.get("sourceIp", ""), max_body=max_body)
+        return cls(
+            method=http.get("method", "GET"),
+            path=event.get("rawPath", http.get("path", "/")),
+            headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
+            query=dict(event.get("queryStringParameters") or {}),
+            path_params=dict(event.get("pathParameters") or {}),
+            body=body,
+            source_ip=http.get("sourceIp", ""),
+            max_body=max_body,
+        )
 
     @property
     def origin(self) -> str | None:
@@ -81,8 +86,10 @@ class Request:
             return fn(self.body)
         except ValidationError as exc:
             # include_input=False: a rejected password or token must not echo back.
-            errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
-                      for e in exc.errors(include_input=False, include_url=False, include_context=False)]
+            errors = [
+                {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+                for e in exc.errors(include_input=False, include_url=False, include_context=False)
+            ]
             raise ValidationFailed("the request body is not valid", errors=errors) from exc
 
 
@@ -94,9 +101,12 @@ class Response:
     content_type: str = "application/json"
 
     def to_event(self) -> dict[str, Any]:
-        return {"statusCode": self.status,
-                "headers": {"Content-Type": self.content_type, "Cache-Control": "no-store", **self.headers},
-                "body": json.dumps(self.body, separators=(",", ":")), "isBase64Encoded": False}
+        return {
+            "statusCode": self.status,
+            "headers": {"Content-Type": self.content_type, "Cache-Control": "no-store", **self.headers},
+            "body": json.dumps(self.body, separators=(",", ":")),
+            "isBase64Encoded": False,
+        }
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -104,8 +114,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def problem_response(err: SwitchboardError) -> Response:
-    body: dict[str, Any] = {"type": PROBLEM_TYPE + err.code, "title": err.title, "status": err.status,
-                            "detail": err.detail, "code": err.code}
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + err.code,
+        "title": err.title,
+        "status": err.status,
+        "detail": err.detail,
+        "code": err.code,
+    }
     body.update(err.extra)
     return Response(status=err.status, body=body, headers=err.headers(), content_type="application/problem+json")
 
@@ -115,7 +130,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) -> Handler:
     """Wrap a route function as a Lambda handler: build the request, map errors once."""
-    from switchboard.settings import get_settings  # noqa: PLC0415
+    from switchboard.settings import get_settings
 
     limit = max_body or get_settings().max_body_bytes
 
@@ -126,8 +141,7 @@ def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) 
             response = fn(request)
         except SwitchboardError as err:
             level = logger.error if err.status >= 500 else logger.info
-            level("request refused", extra={"code": err.code, "status": err.status,
-                                            "route": event.get("routeKey")})
+            level("request refused", extra={"code": err.code, "status": err.status, "route": event.get("routeKey")})
             response = problem_response(err)
         except Exception:
             # The one catch-all, at the edge: a bug answers a generic 500, details go to the log only.
