@@ -1,0 +1,7 @@
+"""ChatConversation - actions that change a conversation and tell its watchers."""
+
+from switchboard import ws
+
+handler = ws.action_endpoint(
+    ["support.open", "channel.assign", "channel.create", "message.send", "message.delete", "typing", "read"]
+)
