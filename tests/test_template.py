@@ -53,10 +53,52 @@ def test_functions_have_least_privilege(template):
         assert st["Resource"] != "*", logical_id
 
 
-def test_table_has_ttl_and_the_session_index(template):
+def test_table_has_ttl_and_its_two_indexes(template):
     (definition,) = template.table_definitions().values()
     assert definition["ttl"] == "ttl"
-    assert [i["IndexName"] for i in definition["create"]["GlobalSecondaryIndexes"]] == ["GSI1"]
+    assert [i["IndexName"] for i in definition["create"]["GlobalSecondaryIndexes"]] == ["GSI1", "GSI2"]
+
+
+CONTRACT_WS_ACTIONS = {
+    "support.open", "channel.query", "channel.watch", "channel.history", "channel.assign", "channel.create",
+    "channel.close", "message.send", "message.delete", "typing", "read", "attachment.presign",
+}
+
+
+def test_websocket_api_routes_every_action_of_the_contract(template):
+    (api,) = template.of_type("AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    assert api["Properties"]["RouteSelectionExpression"] == "$request.body.action"
+    assert set(template.websocket_routes()) == CONTRACT_WS_ACTIONS | {"$connect", "$disconnect", "$default"}
+
+
+def test_connect_route_is_guarded_by_the_request_authorizer(template):
+    (connect,) = [r for r in template.of_type("AWS::ApiGatewayV2::Route").values()
+                  if r["Properties"]["RouteKey"] == "$connect"]
+    assert connect["Properties"]["AuthorizationType"] == "CUSTOM"
+    (authorizer,) = template.of_type("AWS::ApiGatewayV2::Authorizer").values()
+    assert authorizer["Properties"]["AuthorizerType"] == "REQUEST"
+    assert authorizer["Properties"]["IdentitySource"] == ["route.request.querystring.token"]
+
+
+def test_every_action_route_sends_the_function_reply_back(template):
+    routes = template.of_type("AWS::ApiGatewayV2::Route")
+    answered = {r["Properties"]["RouteId"].value for r in template.of_type("AWS::ApiGatewayV2::RouteResponse").values()}
+    for logical_id, route in routes.items():
+        if route["Properties"]["RouteKey"] not in ("$connect", "$disconnect"):
+            assert logical_id in answered, logical_id
+
+
+def _manages_connections(template, function_id):
+    statements = [st for p in template.resources[function_id]["Properties"]["Policies"] for st in p["Statement"]]
+    return any("execute-api:ManageConnections" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+               for st in statements)
+
+
+def test_only_functions_that_post_to_sockets_may_manage_connections(template):
+    posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction"}
+    for function_id in template.of_type("AWS::Serverless::Function"):
+        assert _manages_connections(template, function_id) == (function_id in posting), function_id
 
 
 def test_key_secret_is_rotated_immediately_by_the_rotation_function(template):

@@ -16,7 +16,11 @@ from switchboard_local.template import Template
 __all__ = ["LOCAL_REFS", "function_environment", "provision"]
 
 #: Local physical names for the template's resources.
-LOCAL_REFS: dict[str, str] = {"Table": "switchboard-local", "SigningKeys": "switchboard-local/signing-keys"}
+#: ``ChatApi`` makes ``WS_MANAGEMENT_ENDPOINT`` an execute-api URL that moto answers in tests;
+#: ``switchboard dev`` points it at its own WebSocket gateway instead.
+LOCAL_REFS: dict[str, str] = {"Table": "switchboard-local", "SigningKeys": "switchboard-local/signing-keys",
+                              "ChatApi": "local", "ArchiveBucket": "switchboard-local-archive",
+                              "AttachmentsBucket": "switchboard-local-attachments"}
 
 
 def function_environment(template: Template, function_id: str, refs: dict[str, Any] | None = None) -> dict[str, str]:
@@ -45,6 +49,9 @@ def provision(template: Template, refs: dict[str, str] | None = None) -> dict[st
         if definition["ttl"]:
             ddb.update_time_to_live(TableName=name,
                                     TimeToLiveSpecification={"AttributeName": definition["ttl"], "Enabled": True})
+    s3 = boto3.client("s3")
+    for logical_id in template.of_type("AWS::S3::Bucket"):
+        s3.create_bucket(Bucket=refs.get(logical_id, logical_id.lower()))
     secret_props = template.resources["SigningKeys"]["Properties"]
     sm = boto3.client("secretsmanager")
     sm.create_secret(Name=refs["SigningKeys"], SecretString=secret_props.get("SecretString", json.dumps({"keys": []})))

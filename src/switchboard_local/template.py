@@ -7,6 +7,8 @@ local values (table name, secret id, parameter defaults).
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +17,16 @@ from typing import Any
 import yaml
 
 __all__ = ["Function", "HttpRoute", "Tag", "Template", "find_template"]
+
+
+#: Pseudo parameters as the local stack sees them (``${AWS::Region}`` in a ``!Sub``).
+PSEUDO_PARAMETERS = {
+    "AWS::Region": lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    "AWS::URLSuffix": lambda: "amazonaws.com",
+    "AWS::Partition": lambda: "aws",
+    "AWS::AccountId": lambda: "123456789012",
+    "AWS::StackName": lambda: "switchboard-local",
+}
 
 
 @dataclass(frozen=True)
@@ -158,10 +170,15 @@ class Template:
             if value.name == "Ref":
                 if value.value in refs:
                     return refs[value.value]
+                if value.value in PSEUDO_PARAMETERS:
+                    return PSEUDO_PARAMETERS[value.value]()
                 defaults = self.parameter_defaults()
                 if value.value in defaults:
                     return defaults[value.value]
                 raise KeyError(f"cannot resolve !Ref {value.value} locally")
+            if value.name == "Sub" and isinstance(value.value, str):
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.resolve(Tag("Ref", m.group(1)), refs)),
+                              value.value)
             raise KeyError(f"cannot resolve !{value.name} locally")
         return value
 
