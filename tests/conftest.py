@@ -127,3 +127,76 @@ def tokens_for(call: Invoke, seeded: dict[str, Any]) -> Callable[[dict[str, str]
         return r["json"]
 
     return _login
+
+
+# -- the local stack, as a newcomer runs it ----------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def switchboard_command() -> list[str]:
+    """The installed ``switchboard`` console script next to this interpreter."""
+    import sys
+
+    script = Path(sys.executable).parent / "switchboard"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "switchboard_local.cli"]
+
+
+class DevStack:
+    """A running ``switchboard dev`` subprocess on free ports."""
+
+    def __init__(self, args: list[str], *, cwd: Path = ROOT, ready_timeout: float = 60.0) -> None:
+        import subprocess
+        import threading
+        import time
+
+        self.http_port, self.ws_port, self.web_port = free_port(), free_port(), free_port()
+        self.http = f"http://127.0.0.1:{self.http_port}"
+        self.ws = f"ws://127.0.0.1:{self.ws_port}"
+        self.web = f"http://127.0.0.1:{self.web_port}"
+        self.lines: list[str] = []
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+        self.proc = subprocess.Popen(
+            [*switchboard_command(), "dev", "--http-port", str(self.http_port), "--ws-port", str(self.ws_port),
+             "--web-port", str(self.web_port), *args],
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                if "switchboard: ready" in line:
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + ready_timeout
+        while not ready.wait(0.1):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("switchboard dev did not start:\n" + "\n".join(self.lines[-40:]))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """`switchboard dev` with the test seed (tenants acme and globex), shared by the e2e tests."""
+    seed_file = tmp_path_factory.mktemp("seed") / "seed.json"
+    seed_file.write_text(json.dumps(SEED))
+    stack = DevStack(["--seed", str(seed_file)])
+    yield stack
+    assert stack.stop() == 0, stack.output[-3000:]

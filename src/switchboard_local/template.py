@@ -70,6 +70,7 @@ class Function:
     handler: str
     environment: dict[str, Any]
     events: dict[str, Any]
+    timeout: int = 3
 
     @property
     def module_path(self) -> Path:
@@ -118,7 +119,8 @@ class Template:
             env = {**genv, **props.get("Environment", {}).get("Variables", {})}
             out[logical_id] = Function(logical_id=logical_id, code_uri=self.root / props["CodeUri"],
                                        handler=props.get("Handler", glob.get("Handler", "app.handler")),
-                                       environment=env, events=props.get("Events", {}))
+                                       environment=env, events=props.get("Events", {}),
+                                       timeout=int(props.get("Timeout", glob.get("Timeout", 3))))
         return out
 
     def http_routes(self) -> list[HttpRoute]:
@@ -145,6 +147,32 @@ class Template:
             if fn:
                 out[props["RouteKey"]] = fn
         return out
+
+    def websocket_authorizer(self) -> str | None:
+        """The function id of the ``$connect`` route's REQUEST authorizer, if it has one."""
+        for route in self.of_type("AWS::ApiGatewayV2::Route").values():
+            props = route["Properties"]
+            if props["RouteKey"] == "$connect" and props.get("AuthorizationType") == "CUSTOM":
+                ref = props["AuthorizerId"]
+                authorizer = self.resources[ref.value if isinstance(ref, Tag) else ref]
+                return _function_from_uri(authorizer["Properties"]["AuthorizerUri"])
+        return None
+
+    def websocket_replies(self) -> set[str]:
+        """Route keys whose integration's answer is sent back to the caller (they have a route response)."""
+        routes = self.of_type("AWS::ApiGatewayV2::Route")
+        out = set()
+        for rr in self.of_type("AWS::ApiGatewayV2::RouteResponse").values():
+            ref = rr["Properties"]["RouteId"]
+            route = routes.get(ref.value if isinstance(ref, Tag) else ref)
+            if route:
+                out.add(route["Properties"]["RouteKey"])
+        return out
+
+    def websocket_stage(self) -> str:
+        for stage in self.of_type("AWS::ApiGatewayV2::Stage").values():
+            return str(stage["Properties"]["StageName"])
+        return "live"
 
     def parameter_defaults(self) -> dict[str, Any]:
         return {k: v.get("Default") for k, v in self.doc.get("Parameters", {}).items()}

@@ -1,0 +1,279 @@
+"""``switchboard``: the local stack and its tools.
+
+    switchboard dev [--http-port 3000] [--ws-port 3001] [--web-port 8000] [--seed FILE]
+    switchboard invoke FUNCTION -e EVENT.json [--seed FILE]
+    switchboard seed FILE (--stack NAME | --table NAME) [--region REGION]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import json
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="switchboard", description="Switchboard's local stack and tools.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the HTTP API, WebSocket API and pages locally (moto, no Docker)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    dev.add_argument("--http-port", type=int, default=3000, help="HTTP API port (default 3000)")
+    dev.add_argument("--ws-port", type=int, default=3001, help="WebSocket API and @connections port (default 3001)")
+    dev.add_argument("--web-port", type=int, default=8000, help="widget, demo page and back office (default 8000)")
+    dev.add_argument("--seed", type=Path, help="seed file (contract section 6); default: the demo tenant")
+
+    inv = sub.add_parser("invoke", help="run one function on a sample event, like `sam local invoke`")
+    inv.add_argument("function", help="the function's logical id in template.yaml (the 'Function' suffix is optional)")
+    inv.add_argument("-e", "--event", required=True, help="event JSON file, or - for standard input")
+    inv.add_argument("--seed", type=Path, help="seed file; default: the demo tenant")
+
+    seed = sub.add_parser("seed", help="load a seed file into a deployed stack (idempotent)")
+    seed.add_argument("file", type=Path)
+    where = seed.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="CloudFormation stack name (reads its TableName output)")
+    where.add_argument("--table", help="the stack's DynamoDB table name")
+    seed.add_argument("--secret", help="accepted for symmetry; seeding writes only the table")
+    seed.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "dev":
+            return _dev(args)
+        if args.command == "invoke":
+            return _invoke(args)
+        return _seed(args)
+    except _UsageError as err:
+        print(f"switchboard: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _load_seed(path: Path | None) -> Any:
+    from pydantic import ValidationError
+
+    from switchboard_local.seed import load_seed
+
+    if path is None:
+        return None
+    try:
+        return load_seed(path)
+    except FileNotFoundError:
+        raise _UsageError(f"seed file not found: {path}") from None
+    except (ValueError, ValidationError) as exc:
+        raise _UsageError(f"seed file {path} is not valid: {str(exc).splitlines()[0]}") from None
+
+
+def _template() -> Any:
+    from switchboard_local.template import Template, find_template
+
+    try:
+        return Template(find_template())
+    except FileNotFoundError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+# -- dev ------------------------------------------------------------------------------------
+def _listen(host: str, port: int, flag: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise _UsageError(f"port {port} on {host} is already in use (choose another with {flag})") from None
+        raise _UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _demo_seed(web_origins: list[str]) -> dict[str, Any]:
+    from switchboard_local.seed import DEMO_SEED
+
+    seed = json.loads(json.dumps(DEMO_SEED))
+    for tenant in seed["tenants"]:
+        tenant["allowed_origins"] = sorted(set(tenant["allowed_origins"]) | set(web_origins))
+    return seed
+
+
+def _dev(args: argparse.Namespace) -> int:
+    socks = [_listen(args.host, args.http_port, "--http-port"), _listen(args.host, args.ws_port, "--ws-port"),
+             _listen(args.host, args.web_port, "--web-port")]
+    template = _template()
+    seed = _load_seed(args.seed)
+    web_origins = [f"http://localhost:{args.web_port}", f"http://127.0.0.1:{args.web_port}"]
+    from switchboard_local.stack import local_aws
+
+    overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}"}
+    with local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws:
+        try:
+            asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
+        except KeyboardInterrupt:  # a second Ctrl-C while stopping
+            pass
+    print("switchboard: stopped", flush=True)
+    return 0
+
+
+async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
+    from aiohttp import web
+
+    from switchboard_local.gateway_http import build_http_app
+    from switchboard_local.gateway_web import build_web_app
+    from switchboard_local.gateway_ws import WebSocketGateway
+    from switchboard_local.invoker import Invoker
+
+    invoker = Invoker(template)
+    gateway = WebSocketGateway(template, invoker)
+    apps = [build_http_app(template, invoker), gateway.app(), build_web_app(template.root / "web")]
+    runners = []
+    for app, sock in zip(apps, socks, strict=True):
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+        runners.append(runner)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    _banner(args, aws, demo=demo)
+    await stop.wait()
+    print("switchboard: stopping", flush=True)
+    await gateway.close_all()
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
+    h = args.host
+    lines = [
+        "Switchboard local stack (moto in-process; no Docker, no AWS account)",
+        f"  HTTP API       http://{h}:{args.http_port}",
+        f"  WebSocket API  ws://{h}:{args.ws_port}/?token=<chat token>   (@connections on the same port)",
+        f"  Widget         http://{h}:{args.web_port}/widget.js",
+        f"  Demo page      http://{h}:{args.web_port}/demo/",
+        f"  Back office    http://{h}:{args.web_port}/backoffice/",
+    ]
+    if demo:
+        from switchboard_local.seed import DEMO_SEED
+
+        tenant = DEMO_SEED["tenants"][0]
+        lines.append(f"  Demo tenant    {tenant['id']}  (identity secret: {tenant['identity_secret']})")
+        for op in tenant["operators"]:
+            lines.append(f"  {op['role']:<14} {op['email']} / {op['password']}")
+    else:
+        for op in aws.operators:
+            lines.append(f"  {op['role']:<14} {op['email']} (tenant {op['tenant']})")
+    lines.append(f"switchboard: ready on http://{h}:{args.http_port} (Ctrl-C to stop)")
+    print("\n".join(lines), flush=True)
+
+
+# -- invoke ---------------------------------------------------------------------------------
+PLACEHOLDERS = ("{{ACCESS_TOKEN}}", "{{CHAT_TOKEN}}", "{{REFRESH_TOKEN}}", "{{SESSION_ID}}", "{{USER_ID}}")
+
+
+def _read_event(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text()
+    except FileNotFoundError:
+        raise _UsageError(f"event file not found: {source}") from None
+
+
+def _fill_placeholders(text: str, aws: Any) -> str:
+    """Events that need a signed-in caller say ``{{ACCESS_TOKEN}}`` (etc.): sign the seed's first
+    operator in through the layer and put the real values in."""
+    if not any(p in text for p in PLACEHOLDERS):
+        return text
+    from switchboard import sessions
+    from switchboard.policy import Role
+    from switchboard.postlogin import Principal
+    from switchboard.runtime import services
+
+    op = aws.operators[0]
+    principal = Principal(tenant=op["tenant"], user_id=op["id"], role=Role(op["role"]), anon=False,
+                          name=op["email"], method="password", email=op["email"])
+    bundle = sessions.sign_in(services(), principal, device="switchboard invoke")
+    values = {"{{ACCESS_TOKEN}}": bundle.access_token, "{{CHAT_TOKEN}}": bundle.chat_token,
+              "{{REFRESH_TOKEN}}": bundle.refresh_token, "{{SESSION_ID}}": bundle.session.id,
+              "{{USER_ID}}": op["id"]}
+    for key, value in values.items():
+        text = text.replace(key, value)
+    return text
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from switchboard_local.invoker import InvocationError, Invoker
+    from switchboard_local.stack import local_aws
+
+    template = _template()
+    raw = _read_event(args.event)
+    seed = _load_seed(args.seed)
+    invoker = Invoker(template)
+    try:
+        function_id = invoker.resolve(args.function)
+    except KeyError as exc:
+        raise _UsageError(str(exc.args[0])) from None
+    with local_aws(template, seed) as aws:
+        try:
+            event = json.loads(_fill_placeholders(raw, aws))
+        except ValueError as exc:
+            raise _UsageError(f"event is not JSON: {exc}") from None
+        try:
+            result = invoker.invoke(function_id, event)
+        except InvocationError as exc:
+            print(json.dumps({"errorType": type(exc.error).__name__, "errorMessage": str(exc.error)}))
+            return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+# -- seed -----------------------------------------------------------------------------------
+def _seed(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    from switchboard.storage import Store
+
+    from switchboard_local.seed import apply_seed
+
+    seed = _load_seed(args.file)
+    session = boto3.session.Session(region_name=args.region)
+    try:
+        table = args.table or _stack_output(session, args.stack, "TableName")
+        summary = apply_seed(Store(table, session.client("dynamodb")), seed)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"switchboard: seeding failed: {exc}", file=sys.stderr)
+        return 1
+    for op in summary:
+        print(f"seeded {op['role']} {op['email']} (tenant {op['tenant']}, id {op['id']})")
+    return 0
+
+
+def _stack_output(session: Any, stack: str, key: str) -> str:
+    outputs = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    for out in outputs:
+        if out["OutputKey"] == key:
+            return str(out["OutputValue"])
+    raise _UsageError(f"stack {stack} has no {key} output")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

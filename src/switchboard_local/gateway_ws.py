@@ -1,0 +1,267 @@
+"""The WebSocket API of the local stack, emulating API Gateway WebSocket APIs.
+
+What it reproduces (routes, authorizer and stage read from ``template.yaml``):
+
+* ``$connect``: with a REQUEST authorizer on the route, a missing identity source
+  (``?token=``) is 401 without calling it; the authorizer raising ``Unauthorized`` is
+  401; a ``Deny`` policy is 403; an ``Allow`` passes its ``context`` and ``principalId``
+  on as ``requestContext.authorizer`` to ``$connect`` and to every later event of the
+  connection. ``$connect`` answering a non-2xx status refuses the handshake with it.
+* Route selection on ``$request.body.action``: a frame that is JSON with a string
+  ``action`` naming a route goes there, anything else to ``$default``. Routes with a
+  route response send the integration's ``body`` back to the caller; a crashing
+  integration sends API Gateway's ``{"message": "Internal server error"}``.
+* Frames over 128 KB close the connection (1009), as API Gateway does.
+* ``$disconnect`` after the socket closes, from either side (best-effort, like AWS).
+* The ``@connections`` management API (``POST``/``GET``/``DELETE`` on
+  ``/@connections/{id}``, also under ``/<stage>/``) on the same port, answering 410
+  ``GoneException`` for connections that are gone - which moto's stub never does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from switchboard_local.invoker import InvocationError, Invoker
+from switchboard_local.template import Template
+
+__all__ = ["MAX_FRAME", "WebSocketGateway"]
+
+MAX_FRAME = 128 * 1024
+log = logging.getLogger("switchboard.local.ws")
+
+
+@dataclass
+class _Connection:
+    id: str
+    ws: web.WebSocketResponse
+    connected_at: float
+    source_ip: str
+    user_agent: str
+    authorizer: dict[str, Any] | None
+    last_active: float = field(default_factory=time.time)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _connection_id() -> str:
+    return base64.b64encode(secrets.token_bytes(9)).decode()  # API Gateway's ids look like "L0SM9cOFvHcCIhw="
+
+
+class WebSocketGateway:
+    def __init__(self, template: Template, invoker: Invoker, *, api_id: str = "local") -> None:
+        self.template = template
+        self.invoker = invoker
+        self.api_id = api_id
+        self.routes = template.websocket_routes()
+        self.replies = template.websocket_replies()
+        self.authorizer = template.websocket_authorizer()
+        self.stage = template.websocket_stage()
+        self.connections: dict[str, _Connection] = {}
+        self.domain = "127.0.0.1"
+
+    # -- events, shaped as API Gateway sends them ------------------------------------
+    def _context(self, conn_id: str, route_key: str, event_type: str, connected_at: float, source_ip: str,
+                 user_agent: str, authorizer: dict[str, Any] | None) -> dict[str, Any]:
+        now = time.time()
+        ctx: dict[str, Any] = {
+            "routeKey": route_key, "eventType": event_type, "messageDirection": "IN",
+            "extendedRequestId": secrets.token_hex(8), "requestId": secrets.token_hex(8),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000), "stage": self.stage, "connectedAt": int(connected_at * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": user_agent}, "domainName": self.domain,
+            "connectionId": conn_id, "apiId": self.api_id,
+        }
+        if event_type == "MESSAGE":
+            ctx["messageId"] = secrets.token_hex(8)
+        if authorizer is not None:
+            ctx["authorizer"] = authorizer
+        return ctx
+
+    async def _invoke(self, function_id: str, event: dict[str, Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.invoker.invoke, function_id, event)
+
+    # -- the handshake ---------------------------------------------------------------
+    async def _authorize(self, request: web.Request, conn_id: str, connected_at: float, source_ip: str
+                         ) -> dict[str, Any] | web.Response:
+        if not self.authorizer:
+            return {}
+        query = dict(request.query)
+        if not query.get("token"):  # the identity source is missing: API Gateway answers 401 itself
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        headers = dict(request.headers)
+        event = {
+            "type": "REQUEST",
+            "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:{self.api_id}/{self.stage}/$connect",
+            "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": query, "multiValueQueryStringParameters": {k: [v] for k, v in query.items()},
+            "stageVariables": {},
+            "requestContext": self._context(conn_id, "$connect", "CONNECT", connected_at, source_ip,
+                                            headers.get("User-Agent", ""), None),
+        }
+        try:
+            result = await self._invoke(self.authorizer, event)
+        except InvocationError as exc:
+            if str(exc.error) == "Unauthorized":
+                return web.json_response({"message": "Unauthorized"}, status=401)
+            log.error("authorizer failed: %s", exc)
+            return web.json_response({"message": "Internal server error"}, status=500)
+        statements = (result or {}).get("policyDocument", {}).get("Statement", [])
+        if not statements or any(s.get("Effect") != "Allow" for s in statements):
+            return web.json_response({"message": "Forbidden"}, status=403)
+        context = {k: v for k, v in (result.get("context") or {}).items()}
+        return {**context, "principalId": result.get("principalId", "")}
+
+    async def handle_socket(self, request: web.Request) -> web.StreamResponse:
+        conn_id, connected_at = _connection_id(), time.time()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        source_ip, user_agent = (peer[0] if peer else "127.0.0.1"), request.headers.get("User-Agent", "")
+        authorized = await self._authorize(request, conn_id, connected_at, source_ip)
+        if isinstance(authorized, web.Response):
+            return authorized
+        authorizer = authorized or None
+        headers = dict(request.headers)
+        query = dict(request.query)
+        if "$connect" in self.routes:
+            event = {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+                     "queryStringParameters": query or None, "isBase64Encoded": False,
+                     "requestContext": self._context(conn_id, "$connect", "CONNECT", connected_at, source_ip,
+                                                     user_agent, authorizer)}
+            try:
+                result = await self._invoke(self.routes["$connect"], event)
+            except InvocationError as exc:
+                log.error("$connect failed: %s", exc)
+                return web.json_response({"message": "Internal server error"}, status=500)
+            status = int((result or {}).get("statusCode", 200)) if isinstance(result, dict) else 200
+            if not 200 <= status < 300:
+                return web.Response(status=status)
+        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True, heartbeat=None)
+        await ws.prepare(request)
+        conn = _Connection(conn_id, ws, connected_at, source_ip, user_agent, authorizer)
+        self.connections[conn_id] = conn
+        close_code, reason = 1000, ""
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    conn.last_active = time.time()
+                    asyncio.create_task(self._route(conn, msg.data))
+                elif msg.type == WSMsgType.BINARY:
+                    conn.last_active = time.time()
+                    asyncio.create_task(self._route(conn, msg.data.decode("utf-8", "replace")))
+                elif msg.type == WSMsgType.ERROR:
+                    close_code, reason = WSCloseCode.MESSAGE_TOO_BIG, "Message too big"
+                    break
+        finally:
+            self.connections.pop(conn_id, None)
+            if not ws.closed:
+                await ws.close(code=close_code, message=reason.encode())
+            close_code = ws.close_code or close_code
+            asyncio.create_task(self._disconnect(conn, close_code, reason))
+        return ws
+
+    async def _route(self, conn: _Connection, text: str) -> None:
+        route_key = "$default"
+        try:
+            frame = json.loads(text)
+            action = frame.get("action") if isinstance(frame, dict) else None
+            if isinstance(action, str) and action in self.routes and not action.startswith("$"):
+                route_key = action
+        except ValueError:
+            pass
+        function_id = self.routes.get(route_key)
+        if function_id is None:
+            await self._send(conn, json.dumps({"message": "Forbidden", "connectionId": conn.id,
+                                               "requestId": secrets.token_hex(8)}))
+            return
+        ctx = self._context(conn.id, route_key, "MESSAGE", conn.connected_at, conn.source_ip, conn.user_agent,
+                            conn.authorizer)
+        event = {"requestContext": ctx, "body": text, "isBase64Encoded": False}
+        try:
+            result = await self._invoke(function_id, event)
+        except InvocationError as exc:
+            log.error("%s failed: %s", route_key, exc)
+            await self._send(conn, json.dumps({"message": "Internal server error", "connectionId": conn.id,
+                                               "requestId": ctx["requestId"]}))
+            return
+        if route_key in self.replies and isinstance(result, dict) and result.get("body"):
+            await self._send(conn, str(result["body"]))
+
+    async def _send(self, conn: _Connection, text: str) -> bool:
+        if conn.ws.closed:
+            return False
+        try:
+            await conn.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
+
+    async def _disconnect(self, conn: _Connection, code: int, reason: str) -> None:
+        function_id = self.routes.get("$disconnect")
+        if not function_id:
+            return
+        ctx = self._context(conn.id, "$disconnect", "DISCONNECT", conn.connected_at, conn.source_ip,
+                            conn.user_agent, conn.authorizer)
+        ctx.update(disconnectStatusCode=code, disconnectReason=reason)
+        event = {"headers": {}, "requestContext": ctx, "isBase64Encoded": False}
+        try:
+            await self._invoke(function_id, event)
+        except InvocationError as exc:
+            log.error("$disconnect failed: %s", exc)
+
+    # -- the @connections management API -----------------------------------------------
+    def _gone(self, conn_id: str) -> web.Response:
+        return web.json_response({"message": f"Connection {conn_id} is gone"}, status=410,
+                                 headers={"x-amzn-ErrorType": "GoneException"})
+
+    async def manage(self, request: web.Request) -> web.StreamResponse:
+        conn_id = request.match_info["connection_id"]
+        conn = self.connections.get(conn_id)
+        if conn is None or conn.ws.closed:
+            return self._gone(conn_id)
+        if request.method == "POST":
+            data = await request.read()
+            if len(data) > MAX_FRAME:
+                return web.json_response({"message": "Message too long"}, status=413,
+                                         headers={"x-amzn-ErrorType": "PayloadTooLargeException"})
+            if not await self._send(conn, data.decode("utf-8", "replace")):
+                return self._gone(conn_id)
+            return web.Response(status=200)
+        if request.method == "GET":
+            # the wire names of the GetConnection output shape (botocore maps them to ConnectedAt ...)
+            return web.json_response({"connectedAt": _iso(conn.connected_at),
+                                      "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
+                                      "lastActiveAt": _iso(conn.last_active)})
+        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"")  # DELETE
+        return web.Response(status=204)
+
+    async def list_connections(self, request: web.Request) -> web.StreamResponse:
+        """Local only (API Gateway has no such call): the live connection ids, for tests and debugging."""
+        return web.json_response({"connections": sorted(self.connections)})
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_FRAME * 2)
+        app.router.add_get("/@connections", self.list_connections)
+        for prefix in ("", f"/{self.stage}"):
+            app.router.add_route("POST", prefix + "/@connections/{connection_id}", self.manage)
+            app.router.add_route("GET", prefix + "/@connections/{connection_id}", self.manage)
+            app.router.add_route("DELETE", prefix + "/@connections/{connection_id}", self.manage)
+        app.router.add_get("/", self.handle_socket)
+        app.router.add_get(f"/{self.stage}", self.handle_socket)
+        return app
+
+    async def close_all(self) -> None:
+        for conn in list(self.connections.values()):
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

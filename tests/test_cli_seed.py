@@ -1,0 +1,54 @@
+"""`switchboard seed FILE` loads the contract's seed file into a deployed stack, idempotently."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from switchboard_local.cli import main
+from switchboard_local.provision import LOCAL_REFS
+from tests.conftest import SEED
+
+TABLE = LOCAL_REFS["Table"]
+
+
+@pytest.fixture
+def seed_file(tmp_path):
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(SEED))
+    return path
+
+
+def _operators(svc, tenant):
+    return svc.store.get_operator_by_email(tenant, "ana@acme.test")
+
+
+def test_seeding_by_table_name_creates_tenants_and_operators_and_is_idempotent(aws, svc, seed_file, capsys):
+    assert main(["seed", str(seed_file), "--table", TABLE, "--region", "us-east-1"]) == 0
+    first = svc.store.get_operator_by_email("acme", "ana@acme.test")
+    assert first is not None and svc.store.get_tenant("globex") is not None
+    assert "ana@acme.test" in capsys.readouterr().out
+
+    assert main(["seed", str(seed_file), "--table", TABLE, "--region", "us-east-1"]) == 0
+    again = svc.store.get_operator_by_email("acme", "ana@acme.test")
+    assert (again.id, again.password_hash) == (first.id, first.password_hash)  # nothing changed
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_seeding_by_stack_name_reads_the_table_from_the_stack_outputs(aws, svc, seed_file):
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    cfn.create_stack(StackName="switchboard-prod", TemplateBody=json.dumps({
+        "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {"TableName": {"Value": TABLE}}}))
+    assert main(["seed", str(seed_file), "--stack", "switchboard-prod", "--region", "us-east-1"]) == 0
+    assert svc.store.get_tenant("acme") is not None
+
+
+def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"tenants": [{"id": "Bad Id!", "name": "x"}]}))
+    assert main(["seed", str(bad), "--table", TABLE, "--region", "us-east-1"]) == 2
+    assert "not valid" in capsys.readouterr().err
+    assert svc.store.get_tenant("Bad Id!") is None

@@ -1,0 +1,262 @@
+"""The chat over real WebSockets against `switchboard dev` (contract sections 4 and 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import pytest
+import websockets
+
+from tests.conftest import ADMIN, OPERATOR, ORIGIN, TENANT, DevStack
+from tests.test_e2e_http import http
+from tests.ws_client import ChatClient
+
+pytestmark = pytest.mark.e2e
+
+GLOBEX_ADMIN = {"email": "gus@globex.test", "password": "gus-correct-horse-battery"}
+
+
+def visitor(stack: DevStack, tenant: str = TENANT, origin: str = ORIGIN) -> dict[str, Any]:
+    status, _, body = http(stack, "POST", "/auth/external", {"tenant": tenant}, headers={"origin": origin})
+    assert status == 200, body
+    return body
+
+
+def staff(stack: DevStack, who: dict[str, str], tenant: str = TENANT) -> dict[str, Any]:
+    status, _, body = http(stack, "POST", "/auth/internal",
+                           {"tenant": tenant, "email": who["email"], "password": who["password"]})
+    assert status == 200, body
+    return body
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def test_a_visitor_and_an_online_operator_chat(dev_stack):
+    async def scenario() -> None:
+        otto_tokens = staff(dev_stack, OPERATOR)
+        otto = await ChatClient.connect(dev_stack.ws, otto_tokens["chat_token"], ORIGIN)
+        guest_tokens = visitor(dev_stack)
+        guest = await ChatClient.connect(dev_stack.ws, guest_tokens["chat_token"], ORIGIN)
+        try:
+            channel = (await guest.ok("support.open", subject="Where is my order?"))["channel"]
+            assert channel["status"] == "open"
+            assert channel["assignee"] == otto_tokens["user"]["id"]  # the only operator online
+            await otto.event("channel.updated", channel__id=channel["id"])
+            watched = await otto.ok("channel.watch", channel_id=channel["id"])
+            assert watched["channel"]["id"] == channel["id"]
+            await guest.ok("channel.watch", channel_id=channel["id"])
+
+            sent = (await guest.ok("message.send", channel_id=channel["id"], text="Hello?",
+                                   client_id=str(uuid.uuid4())))["message"]
+            got = (await otto.event("message.new", message__id=sent["id"]))["message"]
+            assert (got["text"], got["sender"]["role"]) == ("Hello?", "visitor")
+
+            await otto.ok("typing", channel_id=channel["id"])
+            typing = await guest.event("typing", channel_id=channel["id"])
+            assert typing["user"]["id"] == otto_tokens["user"]["id"] if isinstance(typing["user"], dict) else True
+            reply = (await otto.ok("message.send", channel_id=channel["id"], text="On its way!",
+                                   client_id=str(uuid.uuid4())))["message"]
+            assert (await guest.event("message.new", message__id=reply["id"]))["message"]["text"] == "On its way!"
+            assert reply["id"] > sent["id"]  # ids sort by time
+
+            history = await guest.ok("channel.history", channel_id=channel["id"], limit=10)
+            assert [m["id"] for m in history["messages"]] == [sent["id"], reply["id"]]  # oldest first
+        finally:
+            await guest.close()
+            await otto.close()
+
+    run(scenario())
+
+
+def test_with_no_operator_online_the_channel_is_queued_and_an_operator_claims_it(dev_stack):
+    async def scenario() -> None:
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack, "globex", "https://globex.test")
+                                         ["chat_token"], "https://globex.test")
+        try:
+            channel = (await guest.ok("support.open"))["channel"]
+            assert (channel["status"], channel["assignee"]) == ("queued", None)
+
+            gus_tokens = staff(dev_stack, GLOBEX_ADMIN, "globex")
+            gus = await ChatClient.connect(dev_stack.ws, gus_tokens["chat_token"], "https://globex.test")
+            queued = await gus.ok("channel.query", filter={"status": "queued"}, limit=100)
+            assert channel["id"] in [c["id"] for c in queued["channels"]]
+
+            claimed = (await gus.ok("channel.assign", channel_id=channel["id"]))["channel"]
+            assert (claimed["status"], claimed["assignee"]) == ("open", gus_tokens["user"]["id"])
+            update = await guest.event("channel.updated", channel__id=channel["id"])
+            assert update["channel"]["assignee"] == gus_tokens["user"]["id"]
+            queued = await gus.ok("channel.query", filter={"status": "queued"}, limit=100)
+            assert channel["id"] not in [c["id"] for c in queued["channels"]]
+            await gus.close()
+        finally:
+            await guest.close()
+
+    run(scenario())
+
+
+def test_a_retried_client_id_returns_the_same_message_and_stores_it_once(dev_stack):
+    async def scenario() -> None:
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        try:
+            channel = (await guest.ok("support.open"))["channel"]
+            client_id = str(uuid.uuid4())
+            replies = await asyncio.gather(*[
+                guest.request("message.send", channel_id=channel["id"], text="only once", client_id=client_id)
+                for _ in range(3)])
+            ids = {r["data"]["message"]["id"] for r in replies if r["ok"]}
+            assert len(ids) == 1, replies
+            history = await guest.ok("channel.history", channel_id=channel["id"], limit=100)
+            assert [m["client_id"] for m in history["messages"]].count(client_id) == 1
+        finally:
+            await guest.close()
+
+    run(scenario())
+
+
+def test_revoking_a_session_closes_its_socket_within_a_second(dev_stack):
+    async def scenario() -> None:
+        tokens = visitor(dev_stack)
+        guest = await ChatClient.connect(dev_stack.ws, tokens["chat_token"], ORIGIN)
+        await guest.ok("support.open")
+        started = time.monotonic()
+        status, _, _ = await asyncio.to_thread(http, dev_stack, "POST", "/auth/revoke", {"kind": "session"},
+                                               tokens["access_token"])
+        assert status == 200
+        await asyncio.wait_for(guest.closed.wait(), 1.0)
+        assert time.monotonic() - started < 1.0 + 0.5  # the HTTP call itself included
+        assert any(f.get("event") == "auth.revoked" and f["data"]["kind"] == "session" for f in guest.seen)
+
+        with pytest.raises(websockets.InvalidStatus) as refused:  # the revoked chat token cannot come back
+            await ChatClient.connect(dev_stack.ws, tokens["chat_token"], ORIGIN)
+        assert refused.value.response.status_code == 401
+
+    run(scenario())
+
+
+def test_revoking_a_scope_refuses_the_very_next_send(dev_stack):
+    async def scenario() -> None:
+        tokens = visitor(dev_stack)
+        guest = await ChatClient.connect(dev_stack.ws, tokens["chat_token"], ORIGIN)
+        try:
+            channel = (await guest.ok("support.open"))["channel"]
+            status, _, body = await asyncio.to_thread(
+                http, dev_stack, "POST", "/auth/revoke", {"kind": "scopes", "scopes": ["chat:write"]},
+                tokens["access_token"])
+            assert status == 200, body
+            revoked = await guest.event("auth.revoked", kind="scopes")
+            assert "chat:write" in revoked["scopes"]
+            reply = await guest.request("message.send", channel_id=channel["id"], text="still here?",
+                                        client_id=str(uuid.uuid4()))
+            assert (reply["ok"], reply["error"]["code"]) == (False, "forbidden")
+        finally:
+            await guest.close()
+
+    run(scenario())
+
+
+def test_another_tenant_can_neither_connect_from_its_origin_nor_see_a_channel(dev_stack):
+    async def scenario() -> None:
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        gus = await ChatClient.connect(dev_stack.ws, staff(dev_stack, GLOBEX_ADMIN, "globex")["chat_token"],
+                                       "https://globex.test")
+        try:
+            channel = (await guest.ok("support.open"))["channel"]
+            for action, params in [("channel.watch", {}), ("channel.history", {}), ("channel.assign", {}),
+                                   ("message.send", {"text": "hi", "client_id": str(uuid.uuid4())})]:
+                reply = await gus.request(action, channel_id=channel["id"], **params)
+                assert (reply["ok"], reply["error"]["code"]) == (False, "not_found"), (action, reply)
+            with pytest.raises(websockets.InvalidStatus) as refused:  # acme's token from globex's site
+                await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], "https://globex.test")
+            assert refused.value.response.status_code == 403
+        finally:
+            await gus.close()
+            await guest.close()
+
+    run(scenario())
+
+
+def test_malformed_frames_get_an_error_reply_and_store_nothing(dev_stack):
+    async def scenario() -> None:
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        try:
+            channel = (await guest.ok("support.open"))["channel"]
+            bad_frames = ["not json", '{"rid": "x"}', '["message.send"]',
+                          '{"action": "message.send", "rid": "a", "channel_id": 5, "text": "x", "client_id": "c"}',
+                          '{"action": "message.send", "rid": "b", "channel_id": "%s", "text": "", "client_id": "c"}'
+                          % channel["id"],
+                          '{"action": "message.send", "rid": "c", "channel_id": "%s", "text": "x", "client_id": "c",'
+                          ' "admin": true}' % channel["id"]]
+            for frame in bad_frames:
+                reply = await guest.send_raw(frame)
+                assert reply["ok"] is False, frame
+                assert reply["error"]["code"] in ("validation_error", "unknown_action"), (frame, reply)
+            reply = await guest.request("no.such.action")
+            assert reply["error"]["code"] == "unknown_action"
+            history = await guest.ok("channel.history", channel_id=channel["id"], limit=100)
+            assert history["messages"] == []
+        finally:
+            await guest.close()
+
+    run(scenario())
+
+
+def test_a_frame_over_128_kb_closes_the_connection_like_api_gateway(dev_stack):
+    async def scenario() -> None:
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        await guest.ws.send("x" * (128 * 1024 + 1))
+        await asyncio.wait_for(guest.closed.wait(), 5)
+        assert guest.ws.close_code == 1009
+
+    run(scenario())
+
+
+def test_a_missing_or_bad_token_is_refused_at_the_handshake(dev_stack):
+    async def scenario() -> None:
+        for url in (f"{dev_stack.ws}/", f"{dev_stack.ws}/?token=not-a-jwt"):
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await websockets.connect(url, origin=ORIGIN)  # type: ignore[arg-type]
+            assert refused.value.response.status_code == 401
+
+    run(scenario())
+
+
+def test_the_local_connections_endpoint_answers_like_api_gateway_management_api(dev_stack):
+    """The handlers reach sockets through boto3's apigatewaymanagementapi client; locally it points
+    at the gateway, which - unlike moto's stub - knows live from gone connections."""
+    import boto3
+
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=f"http://127.0.0.1:{dev_stack.ws_port}", region_name="us-east-1",
+                          aws_access_key_id="local", aws_secret_access_key="local")
+
+    async def scenario() -> None:
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        await guest.ok("channel.query", filter={"member": "me"}, limit=1)
+        (connection_id,) = [c for c in await asyncio.to_thread(_connection_ids, dev_stack)
+                            if c not in before]
+        info = await asyncio.to_thread(client.get_connection, ConnectionId=connection_id)
+        assert info["Identity"]["SourceIp"] == "127.0.0.1"
+        await asyncio.to_thread(client.post_to_connection, ConnectionId=connection_id, Data=b'{"hello":1}')
+        assert await guest.next_frame(lambda f: f == {"hello": 1}, timeout=5) == {"hello": 1}
+        await asyncio.to_thread(client.delete_connection, ConnectionId=connection_id)
+        await asyncio.wait_for(guest.closed.wait(), 2)
+        with pytest.raises(client.exceptions.GoneException):
+            await asyncio.to_thread(client.post_to_connection, ConnectionId=connection_id, Data=b"{}")
+
+    before = _connection_ids(dev_stack)
+    run(scenario())
+    with pytest.raises(client.exceptions.GoneException):
+        client.post_to_connection(ConnectionId="bm8tc3VjaC1jb25u", Data=b"{}")
+
+
+def _connection_ids(stack: DevStack) -> set[str]:
+    """Connection ids the gateway knows, read over its own debugging route."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.ws_port}/@connections", timeout=5) as r:
+        return set(json.loads(r.read())["connections"])

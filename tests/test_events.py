@@ -1,0 +1,77 @@
+"""Every sample event in events/ runs through `switchboard invoke`, as `sam local invoke` would
+run it, and every function in the template has at least one sample event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from switchboard_local.cli import main
+from tests.conftest import ROOT
+
+EVENTS = ROOT / "events"
+
+#: event file -> (function, what the function answers). Chat events are checked by the chat tests.
+HTTP_EVENTS = {
+    "login_external_anonymous.json": ("LoginExternalFunction", 200),
+    "login_external_identified.json": ("LoginExternalFunction", 200),
+    "login_external_wrong_hash.json": ("LoginExternalFunction", 401),
+    "login_internal.json": ("LoginInternalFunction", 200),
+    "login_internal_wrong_password.json": ("LoginInternalFunction", 401),
+    "refresh.json": ("RefreshFunction", 200),
+    "revoke_own_session.json": ("RevokeFunction", 200),
+    "me.json": ("MeFunction", 200),
+    "me_without_token.json": ("MeFunction", 401),
+    "sessions.json": ("SessionsFunction", 200),
+    "jwks.json": ("JwksFunction", 200),
+}
+
+
+def _invoke(capsys: pytest.CaptureFixture[str], function: str, event: Path) -> tuple[int, dict]:
+    code = main(["invoke", function, "-e", str(event)])
+    out = capsys.readouterr().out
+    # Powertools logs are JSON lines too; the response is the last JSON document printed
+    start = out.rindex("\n{\n") + 1 if "\n{\n" in out else out.index("{\n")
+    return code, json.loads(out[start:])
+
+
+@pytest.mark.parametrize("name", sorted(HTTP_EVENTS))
+def test_http_sample_event_gets_the_documented_answer(name, capsys):
+    function, status = HTTP_EVENTS[name]
+    code, response = _invoke(capsys, function, EVENTS / name)
+    assert code == 0
+    assert response["statusCode"] == status, response
+    body = json.loads(response["body"])
+    if status >= 400:
+        assert response["headers"]["Content-Type"] == "application/problem+json"
+        assert body["status"] == status
+    if name.startswith("login_") and status == 200:
+        assert {"access_token", "refresh_token", "chat_token"} <= body.keys()
+
+
+def test_post_login_sample_event_mints_a_chat_token_for_a_chat_safe_id(capsys):
+    code, response = _invoke(capsys, "PostLogin", EVENTS / "post_login_direct.json")
+    assert code == 0
+    assert response["chat_token"].count(".") == 2
+    assert any(k.endswith("/tenant") for k in response["claims"])
+
+
+def test_every_function_has_a_sample_event(template):
+    names = [p.name for p in EVENTS.glob("*.json")]
+    for function in template.functions.values():
+        folder = function.code_uri.name
+        assert any(n.startswith(folder) for n in names), f"{function.logical_id}: no events/{folder}*.json"
+
+
+def test_invoke_names_the_functions_it_knows_when_given_an_unknown_one(capsys):
+    assert main(["invoke", "NoSuchFunction", "-e", str(EVENTS / "jwks.json")]) == 2
+    assert "LoginExternalFunction" in capsys.readouterr().err
+
+
+def test_invoke_refuses_an_event_that_is_not_json(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["invoke", "Jwks", "-e", str(bad)]) == 2
+    assert "not JSON" in capsys.readouterr().err
