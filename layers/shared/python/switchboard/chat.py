@@ -1,9 +1,13 @@
 """Support chat: channels, assignment, messages, receipts, archive (contract section 4).
 
-Every action takes the caller's :class:`~switchboard.models.Connection` (loaded fresh, so
-its scopes are current), checks :func:`switchboard.chat_policy.authorize` once, does its
-storage work, then tells the watchers. Nothing here scans: fan-out reads the channel's
-watchers, assignment reads the tenant's operators.
+Every action takes the caller's :class:`~switchboard.models.Connection` (read fresh, so its
+scopes are current), checks :func:`switchboard.chat_policy.authorize` once, does its storage
+work, then tells whoever must hear of it. Nothing here scans: fan-out reads the channel's
+watchers, assignment reads the tenant's staff presence.
+
+An action returns a :class:`Reply`: its ``data`` is the reply to the caller; ``then``, when
+set, is work to do *after* the caller has its reply (``message.send``: stored, acknowledged,
+then fanned out - the sender does not wait for the watchers).
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from switchboard.chat_policy import authorize
+from switchboard.chat_policy import authorize, may_read
 from switchboard.chat_requests import (
     AssignParams,
     AttachmentParams,
@@ -30,60 +35,93 @@ from switchboard.chat_requests import (
 )
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.ids import now_ms, time_ordered_id
-from switchboard.models import Channel, Connection, Message, OperatorPresence
+from switchboard.models import Channel, Connection, Message, OperatorPresence, Tenant
 from switchboard.observability import logger
-from switchboard.realtime import MAX_FRAME_BYTES, event_frame
-from switchboard.storage import Store
+from switchboard.realtime import MAX_FRAME_BYTES, event_frame, size_of
+from switchboard.storage import STAFF_ROLES, Store
 
-__all__ = ["ChatContext", "Notifier", "handle_disconnect", "pick_operator"]
+__all__ = [
+    "ACTIONS", "ATTACHMENT_TYPES", "ChatContext", "Notifier", "Reply", "handle_disconnect", "pick_operator",
+]
 
 WATCH_MESSAGES = 50
-REPLY_BUDGET = MAX_FRAME_BYTES - 4096  # room for the reply envelope and the channel
+#: what a reply's envelope (type, rid, ok, keys, a cursor) may take besides its list
+ENVELOPE_BYTES = 1024
+#: the largest stored message (its JSON): a message.new event or a send reply must fit one frame
+MAX_MESSAGE_BYTES = MAX_FRAME_BYTES - ENVELOPE_BYTES
 ATTACHMENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"})
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+PRESIGN_SECONDS = 300
 
 
 class Notifier(Protocol):
-    def send(self, connection_ids: list[str], frame: dict[str, Any]) -> list[str]: ...
+    """Reaches live connections (:class:`switchboard.realtime.Realtime`)."""
+
+    def send(self, connection_ids: Iterable[str], frame: dict[str, Any]) -> list[str]: ...
     def disconnect(self, connection_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
 class ChatContext:
-    """What chat actions need: storage, a way to reach connections, and the archive bucket."""
+    """What chat actions need: storage, a way to reach connections, buckets, tenant settings."""
 
     store: Store
     notifier: Notifier
     archive_bucket: str | None = None
     attachments_bucket: str | None = None
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    tenants: Callable[[str], Tenant | None] | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def s3(self) -> Any:
+        """The S3 client, made on first use (only closing and attachments need it)."""
+        if "s3" not in self._clients:
+            import boto3
+
+            self._clients["s3"] = boto3.client("s3")
+        return self._clients["s3"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An action's answer to its caller, and what to do once the caller has it."""
+
+    data: dict[str, Any]
+    then: Callable[[], None] | None = None
+
+
+def _now() -> int:
+    return int(time.time())
 
 
 # -- helpers -----------------------------------------------------------------------------
 def _channel(ctx: ChatContext, conn: Connection, channel_id: str) -> Channel:
+    """The channel, if it is of the caller's tenant (policy then decides what they see)."""
     ch = ctx.store.get_channel(channel_id)
     if ch is None or ch.tenant != conn.tenant:
         raise NotFound("no such channel")
     return ch
 
 
-def _user_connections(ctx: ChatContext, tenant: str, user_ids: list[str] | tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    for uid in dict.fromkeys(user_ids):
-        out += [cid for cid, _ in ctx.store.list_user_connections(tenant, uid)]
-    return out
+def _watchers(ctx: ChatContext, ch: Channel, *, exclude: str | None = None) -> list[str]:
+    """Connections watching ``ch`` that may still read it (an operator who watched it queued
+    and saw a colleague claim it no longer hears of it)."""
+    return [w.connection_id for w in ctx.store.list_watchers(ch.id, now=_now())
+            if w.connection_id != exclude and may_read(ch.tenant, w.user_id, w.role, ch)]
 
 
-def _online_operator_connections(ctx: ChatContext, tenant: str) -> list[str]:
-    return [cid for p in ctx.store.list_presence(tenant) for cid in p.connections]
+def _user_connections(ctx: ChatContext, tenant: str, user_ids: Iterable[str]) -> list[str]:
+    return [cid for uid in dict.fromkeys(user_ids) for cid, _ in ctx.store.list_user_connections(tenant, uid)]
 
 
-def _announce(ctx: ChatContext, ch: Channel, *, to_operators: bool = False) -> None:
-    """channel.updated to the channel's watchers and members (and, for queue changes, every
-    online operator of the tenant, whose inbox lists queued channels)."""
-    targets = ctx.store.list_watchers(ch.id) + _user_connections(ctx, ch.tenant, ch.members)
-    if to_operators:
-        targets += _online_operator_connections(ctx, ch.tenant)
-    ctx.notifier.send(list(dict.fromkeys(targets)), event_frame("channel.updated", {"channel": ch.to_json()}))
+def _announce(ctx: ChatContext, ch: Channel, *, to_staff: bool = False, caller: str | None = None) -> None:
+    """``channel.updated`` to the channel's watchers and every connection of its members; for
+    changes of the queue (``to_staff``) also to every online operator of the tenant, whose
+    queue view lists queued channels. Not to the ``caller``'s connection: its reply says it."""
+    targets = _watchers(ctx, ch) + _user_connections(ctx, ch.tenant, ch.members)
+    if to_staff:
+        targets += [cid for p in ctx.store.list_presence(ch.tenant, now=_now()) for cid in p.connections]
+    ctx.notifier.send([t for t in targets if t != caller], event_frame("channel.updated", {"channel": ch.to_json()}))
 
 
 def pick_operator(presence: list[OperatorPresence]) -> OperatorPresence | None:
@@ -93,32 +131,27 @@ def pick_operator(presence: list[OperatorPresence]) -> OperatorPresence | None:
     return min(online, key=lambda p: (p.load, p.last_assigned_at, p.user_id)) if online else None
 
 
-def _fit_messages(messages: list[Message], budget: int = REPLY_BUDGET) -> tuple[list[dict[str, Any]], bool]:
-    """Newest messages that fit one API Gateway frame; True if older ones were left out."""
-    out: list[dict[str, Any]] = []
+def _fit(items: list[dict[str, Any]], budget: int) -> int:
+    """How many of ``items`` (in order) fit in ``budget`` bytes of a frame."""
     used = 0
-    for m in reversed(messages):
-        size = len(json.dumps(m.to_json(), separators=(",", ":")).encode()) + 1
-        if used + size > budget:
-            break
-        out.append(m.to_json())
-        used += size
-    out.reverse()
-    return out, len(out) < len(messages)
+    for n, item in enumerate(items):
+        used += size_of(item) + 1
+        if used > budget:
+            return n
+    return len(items)
 
 
-# -- actions -------------------------------------------------------------------------------
-def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> dict[str, Any]:
+# -- support channels and assignment ----------------------------------------------------
+def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Reply:
+    """Open the visitor's support channel, or return the one already open (assigning it if
+    it is still queued and an operator has come online)."""
     authorize(conn, "open_support")
     existing = ctx.store.open_support_channel_id(conn.tenant, conn.user_id)
-    if existing:
-        ch = ctx.store.get_channel(existing)
-        if ch is not None and ch.status != "closed":
-            if ch.status == "queued":
-                ch = _try_assign(ctx, ch)
-            return {"channel": ch.to_json()}
+    found = ctx.store.get_channel(existing) if existing else None
+    if found is not None and found.status != "closed":
+        return Reply({"channel": (_try_assign(ctx, found) if found.status == "queued" else found).to_json()})
     now = now_ms()
-    chosen = pick_operator(ctx.store.list_presence(conn.tenant))
+    chosen = pick_operator(ctx.store.list_presence(conn.tenant, now=now // 1000))
     members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
                  subject=p.subject, members=members, assignee=chosen.user_id if chosen else None,
@@ -128,41 +161,112 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> di
     except Conflict:
         # a concurrent support.open of the same visitor won: answer with its channel
         winner = ctx.store.open_support_channel_id(conn.tenant, conn.user_id)
-        found = ctx.store.get_channel(winner) if winner else None
-        if found is None:
+        won = ctx.store.get_channel(winner) if winner else None
+        if won is None:
             raise
-        return {"channel": found.to_json()}
-    _announce(ctx, ch, to_operators=ch.status == "queued")
-    return {"channel": ch.to_json()}
+        return Reply({"channel": won.to_json()})
+    _announce(ctx, ch, to_staff=ch.status == "queued", caller=conn.id)
+    return Reply({"channel": ch.to_json()})
 
 
 def _try_assign(ctx: ChatContext, ch: Channel) -> Channel:
-    chosen = pick_operator(ctx.store.list_presence(ch.tenant))
+    """Give a queued channel to the least-loaded online operator, if there is one."""
+    chosen = pick_operator(ctx.store.list_presence(ch.tenant, now=_now()))
     if chosen is None:
         return ch
     try:
         new = ctx.store.assign_channel(ch, chosen.user_id, now_ms=now_ms())
-    except Conflict:
+    except Conflict:  # claimed or closed meanwhile
         return ctx.store.get_channel(ch.id) or ch
-    _announce(ctx, new, to_operators=True)
+    _announce(ctx, new, to_staff=True)
     return new
 
 
-def channel_query(ctx: ChatContext, conn: Connection, p: QueryParams) -> dict[str, Any]:
+def channel_assign(ctx: ChatContext, conn: Connection, p: AssignParams) -> Reply:
+    """An operator claims a queued channel (for themselves); an admin assigns any support
+    channel of the tenant to any operator."""
+    ch = _channel(ctx, conn, p.channel_id)
+    authorize(conn, "assign", ch)
+    target = p.operator_id or conn.user_id
+    if target != conn.user_id and conn.role != "admin":
+        raise Forbidden("operators claim channels for themselves")
+    if ch.status == "closed":
+        raise Conflict("the channel is closed")
+    op = ctx.store.get_operator(conn.tenant, target)
+    if op is None or op.blocked:
+        raise NotFound("no such operator")
+    if ch.assignee == target and ch.status == "open":
+        return Reply({"channel": ch.to_json()})
+    try:
+        new = ctx.store.assign_channel(ch, target, now_ms=now_ms())
+    except Conflict:
+        now = ctx.store.get_channel(ch.id)
+        if now is not None and now.status == "open" and now.assignee == target:
+            return Reply({"channel": now.to_json()})  # the same claim, twice at once
+        raise Conflict("the channel was claimed or closed meanwhile") from None
+    _announce(ctx, new, to_staff=True, caller=conn.id)
+    return Reply({"channel": new.to_json()})
+
+
+def handle_disconnect(ctx: ChatContext, connection_id: str) -> None:
+    """Forget a connection. A staff member whose last connection it was hands their open
+    channels back to the queue - and to another online operator if there is one - so that
+    no conversation is stranded with someone who is not there."""
+    conn = ctx.store.delete_connection(connection_id)
+    if conn is None or conn.role not in STAFF_ROLES:
+        return
+    presence = {p.user_id: p for p in ctx.store.list_presence(conn.tenant, now=_now())}
+    mine = presence.get(conn.user_id)
+    if mine is not None and mine.online:
+        return
+    for ch in ctx.store.get_channels(ctx.store.assigned_channel_ids(conn.tenant, conn.user_id)):
+        if ch.status != "open" or ch.assignee != conn.user_id:
+            continue
+        try:
+            queued = ctx.store.requeue_channel(ch, now_ms=now_ms())
+        except Conflict:
+            continue
+        logger.info("channel requeued", extra={"channel_id": ch.id})
+        assigned = _try_assign(ctx, queued)
+        if assigned.status == "queued":
+            _announce(ctx, assigned, to_staff=True)
+
+
+# -- listing and reading -------------------------------------------------------------------
+def channel_query(ctx: ChatContext, conn: Connection, p: QueryParams) -> Reply:
+    """Pages of channels, newest activity first, from GSI2 (never a Scan).
+
+    ``{"member": "me"}``: the caller's channels. ``{"status": "queued"}``: the tenant's queue
+    (staff). ``{"status": "open"}``: an admin's view of every open support channel of the
+    tenant; an operator's open assignments. Visitors only ever see their own channels.
+    """
     authorize(conn, "query")
-    if conn.role == "visitor" or p.filter.status is None:
-        index = f"MEM#{conn.tenant}#{conn.user_id}"  # visitors only ever see their own channels
+    status = p.filter.status
+    if conn.role == "visitor" or status is None:
+        index = f"MEM#{conn.tenant}#{conn.user_id}"
+    elif status == "open" and conn.role != "admin":
+        index = f"ASG#{conn.tenant}#{conn.user_id}"
     else:
-        index = f"ST#{conn.tenant}#{p.filter.status}"
-    start = _decode_cursor(p.cursor, index)
-    ids, last = ctx.store.query_channels(index, limit=p.limit, cursor=start)
-    channels = [c for c in ctx.store.get_channels(ids) if c.tenant == conn.tenant]
-    return {"channels": [c.to_json() for c in channels], "cursor": _encode_cursor(last)}
+        index = f"ST#{conn.tenant}#{status}"
+    entries, more = ctx.store.query_channels(index, limit=p.limit, cursor=_decode_cursor(p.cursor, index))
+    channels = {c.id: c for c in ctx.store.get_channels([cid for cid, _ in entries])}
+    out: list[dict[str, Any]] = []
+    used, last = 0, None
+    for cid, key in entries:
+        ch = channels.get(cid)
+        # the index lags the table a little: trust the channel item for tenant and status
+        if ch is not None and ch.tenant == conn.tenant and status in (None, ch.status):
+            size = size_of(ch.to_json()) + 1
+            if used + size > MAX_FRAME_BYTES - ENVELOPE_BYTES:
+                more = True  # the rest of this page comes with the next one
+                break
+            used += size
+            out.append(ch.to_json())
+        last = key
+    return Reply({"channels": out, "cursor": _encode_cursor(last) if more and last else None})
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
+def _encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
@@ -174,160 +278,208 @@ def _decode_cursor(cursor: str | None, index: str) -> dict[str, Any] | None:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error) as exc:
         raise ValidationFailed("cursor is not valid") from exc
-    if not isinstance(key, dict) or key.get("gsi2pk") != index or not all(isinstance(v, str) for v in key.values()):
+    if (not isinstance(key, dict) or set(key) != {"pk", "sk", "gsi2pk", "gsi2sk"} or key.get("gsi2pk") != index
+            or not all(isinstance(v, str) for v in key.values())):
         raise ValidationFailed("cursor is not valid for this query")
     return key
 
 
-def channel_watch(ctx: ChatContext, conn: Connection, p: ChannelParams) -> dict[str, Any]:
+def channel_watch(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
+    """Subscribe this connection to the channel; the channel and its latest messages (as
+    many of the latest 50 as fit one frame; ``cursor`` pages further back with history)."""
     ch = _channel(ctx, conn, p.channel_id)
-    authorize(conn, "watch", ch)
-    ctx.store.add_watcher(ch.id, conn.id, ttl=conn.expires_at)
-    messages, _ = ctx.store.list_messages(ch.id, before=None, limit=WATCH_MESSAGES)
-    fitted, truncated = _fit_messages(messages)
-    return {"channel": ch.to_json(), "messages": fitted,
-            "cursor": fitted[0]["id"] if fitted and (truncated or len(messages) == WATCH_MESSAGES) else None}
+    authorize(conn, "read", ch)
+    ctx.store.add_watcher(ch.id, conn)
+    messages, more = ctx.store.list_messages(ch.id, before=None, limit=WATCH_MESSAGES)
+    page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES - size_of(ch.to_json()))
+    return Reply({"channel": ch.to_json(), "messages": page, "cursor": cursor})
 
 
-def channel_history(ctx: ChatContext, conn: Connection, p: HistoryParams) -> dict[str, Any]:
+def channel_history(ctx: ChatContext, conn: Connection, p: HistoryParams) -> Reply:
+    """Older messages, oldest first within the page; ``cursor`` (the oldest id) for the next."""
     ch = _channel(ctx, conn, p.channel_id)
-    authorize(conn, "history", ch)
-    messages, cursor = ctx.store.list_messages(ch.id, before=p.before, limit=p.limit)
-    fitted, truncated = _fit_messages(messages)
-    if truncated and fitted:
-        cursor = fitted[0]["id"]
-    return {"messages": fitted, "cursor": cursor}
+    authorize(conn, "read", ch)
+    messages, more = ctx.store.list_messages(ch.id, before=p.before, limit=p.limit)
+    page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES)
+    return Reply({"messages": page, "cursor": cursor})
 
 
-def channel_assign(ctx: ChatContext, conn: Connection, p: AssignParams) -> dict[str, Any]:
-    ch = _channel(ctx, conn, p.channel_id)
-    authorize(conn, "assign", ch)
-    target = p.operator_id or conn.user_id
-    if conn.role != "admin" and target != conn.user_id:
-        raise Forbidden("operators claim channels for themselves")
-    if ch.status == "closed":
-        raise Conflict("the channel is closed")
-    op = ctx.store.get_operator(conn.tenant, target)
-    if op is None or op.blocked:
-        raise NotFound("no such operator")
-    if ch.assignee == target and ch.status == "open":
-        return {"channel": ch.to_json()}
-    new = ctx.store.assign_channel(ch, target, now_ms=now_ms())
-    _announce(ctx, new, to_operators=True)
-    return {"channel": new.to_json()}
+def _page(messages: list[Message], more: bool, budget: int) -> tuple[list[dict[str, Any]], str | None]:
+    """The newest of ``messages`` (oldest first) that fit ``budget``; a cursor if older remain."""
+    newest_first = [m.to_json() for m in reversed(messages)]
+    n = _fit(newest_first, budget)
+    page = list(reversed(newest_first[:n]))
+    return page, (page[0]["id"] if page and (more or n < len(messages)) else None)
 
 
-def channel_create(ctx: ChatContext, conn: Connection, p: CreateTeamParams) -> dict[str, Any]:
+# -- team channels, closing ----------------------------------------------------------------
+def channel_create(ctx: ChatContext, conn: Connection, p: CreateTeamParams) -> Reply:
+    """An internal channel among staff of the tenant (the caller is always a member)."""
     authorize(conn, "create_team")
     members = list(dict.fromkeys([conn.user_id, *p.members]))
-    for uid in members:
-        if uid != conn.user_id:
-            op = ctx.store.get_operator(conn.tenant, uid)
-            if op is None or op.blocked:
-                raise ValidationFailed(f"{uid} is not an operator of this tenant")
+    for uid in members[1:]:
+        op = ctx.store.get_operator(conn.tenant, uid)
+        if op is None or op.blocked:
+            raise NotFound(f"no operator {uid} in this tenant")
     now = now_ms()
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="team", status="open", subject=None,
                  members=tuple(members), assignee=None, visitor=None, created_at=now, last_message_at=now, name=p.name)
     ctx.store.create_channel(ch, support_pointer=False, now_ms=now)
-    _announce(ctx, ch)
-    return {"channel": ch.to_json()}
+    _announce(ctx, ch, caller=conn.id)
+    return Reply({"channel": ch.to_json()})
 
 
-def channel_close(ctx: ChatContext, conn: Connection, p: ChannelParams) -> dict[str, Any]:
+def channel_close(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
+    """Status ``closed`` (no more messages), transcript archived; closing again re-archives."""
     ch = _channel(ctx, conn, p.channel_id)
     authorize(conn, "close", ch)
     if ch.status != "closed":
         try:
             ch = ctx.store.close_channel(ch, now_ms=now_ms())
         except Conflict:
-            ch = _channel(ctx, conn, p.channel_id)  # closed concurrently: archive (again) below
+            ch = _channel(ctx, conn, p.channel_id)  # changed meanwhile: close what it is now
+            if ch.status != "closed":
+                ch = ctx.store.close_channel(ch, now_ms=now_ms())
     _archive(ctx, ch)
-    _announce(ctx, ch)
-    return {"channel": ch.to_json()}
+    _announce(ctx, ch, to_staff=ch.type == "support", caller=conn.id)
+    return Reply({"channel": ch.to_json()})
 
 
 def _archive(ctx: ChatContext, ch: Channel) -> None:
-    """Transcript as JSON Lines: the channel first, then every message in order."""
+    """Transcript as JSON Lines at ``transcripts/<tenant>/<channel id>.jsonl``: the channel
+    first, then every message in order (deleted ones as tombstones)."""
     if not ctx.archive_bucket:
         return
-    lines = [json.dumps({"channel": ch.to_json()})]
-    lines += [json.dumps(m.to_json()) for m in ctx.store.all_messages(ch.id)]
-    _s3().put_object(Bucket=ctx.archive_bucket, Key=f"transcripts/{ch.tenant}/{ch.id}.jsonl",
+    lines = [json.dumps({"channel": ch.to_json()}, ensure_ascii=False)]
+    lines += [json.dumps({"message": m.to_json()}, ensure_ascii=False) for m in ctx.store.all_messages(ch.id)]
+    ctx.s3().put_object(Bucket=ctx.archive_bucket, Key=transcript_key(ch),
                      Body=("\n".join(lines) + "\n").encode(), ContentType="application/x-ndjson",
                      ServerSideEncryption="AES256")
 
 
-def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> dict[str, Any]:
+def transcript_key(ch: Channel) -> str:
+    return f"transcripts/{ch.tenant}/{ch.id}.jsonl"
+
+
+# -- messages -------------------------------------------------------------------------------
+def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
+    """Store, then acknowledge, then ``message.new`` to every watcher (the reply's ``then``).
+
+    A retried ``client_id`` gets the stored message back (and its watchers hear of it again:
+    clients de-duplicate by message id), never a second copy.
+    """
     ch = _channel(ctx, conn, p.channel_id)
     authorize(conn, "write", ch)
-    if ch.status == "closed":
-        raise Conflict("the channel is closed")
     if p.attachments:
         authorize(conn, "attach", ch)
-        prefix = _attachment_prefix(ch)
-        if any(not a.key.startswith(prefix) for a in p.attachments):
-            raise ValidationFailed("attachments must be uploads to this channel")
+        _check_visitor_attachments(ctx, conn)
+        prefix = attachment_prefix(ch)
+        if any(not a.key.startswith(prefix) or a.content_type not in (None, *ATTACHMENT_TYPES)
+               for a in p.attachments):
+            raise ValidationFailed("attachments must be uploads made for this channel")
     now = now_ms()
     message = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
                       sender_name=conn.name, text=p.text, attachments=p.attachment_dicts(), client_id=p.client_id,
                       created_at=now)
-    stored = ctx.store.put_message(ch, message)  # durable first ...
-    # ... then everyone watching hears of it (again, for a retry: clients de-duplicate by id)
-    ctx.notifier.send(ctx.store.list_watchers(ch.id), event_frame("message.new", {"message": stored.to_json()}))
-    return {"message": stored.to_json()}
+    if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
+        raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
+    stored = _store_message(ctx, conn, ch, message)
+
+    def fan_out() -> None:
+        ctx.notifier.send(_watchers(ctx, ch), event_frame("message.new", {"message": stored.to_json()}))
+
+    return Reply({"message": stored.to_json()}, then=fan_out)
 
 
-def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> dict[str, Any]:
+def _store_message(ctx: ChatContext, conn: Connection, ch: Channel, message: Message) -> Message:
+    for attempt in range(2):
+        if ch.status == "closed":
+            retried = ctx.store.get_message_by_client_id(ch.id, conn.user_id, message.client_id)
+            if retried is not None:
+                return retried
+            raise Conflict("the channel is closed")
+        try:
+            return ctx.store.put_message(ch, message)  # durable first ...
+        except Conflict:
+            if attempt:
+                raise
+            # closed or reassigned since we read it: read it again and re-check
+            ch = _channel(ctx, conn, ch.id)
+            authorize(conn, "write", ch)
+    raise Conflict("the channel changed meanwhile")  # pragma: no cover
+
+
+def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply:
+    """The author (``delete_own``) or a moderator (``moderate``) replaces a message with a
+    tombstone; watchers get ``message.deleted``."""
     ch = _channel(ctx, conn, p.channel_id)
     message = ctx.store.get_message(ch.id, p.message_id)
     if message is None:
-        authorize(conn, "history", ch)  # do not reveal what is in a channel one may not read
+        authorize(conn, "read", ch)  # reveals nothing to whom may not read the channel
         raise NotFound("no such message")
-    authorize(conn, "write" if message.sender_id == conn.user_id else "moderate", ch)
-    deleted = ctx.store.mark_message_deleted(message)
-    ctx.notifier.send(ctx.store.list_watchers(ch.id), event_frame("message.deleted", {"message": deleted.to_json()}))
-    return {}
+    authorize(conn, "delete_own" if message.sender_id == conn.user_id else "moderate", ch)
+    deleted = message if message.deleted else ctx.store.mark_message_deleted(message)
+    ctx.notifier.send(_watchers(ctx, ch), event_frame("message.deleted", {"message": deleted.to_json()}))
+    return Reply({})
 
 
-def typing(ctx: ChatContext, conn: Connection, p: ChannelParams) -> dict[str, Any]:
+def typing(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
+    """``typing`` to the channel's other watching connections (whoever may write may type)."""
     ch = _channel(ctx, conn, p.channel_id)
     authorize(conn, "write", ch)
-    others = [c for c in ctx.store.list_watchers(ch.id) if c != conn.id]
-    ctx.notifier.send(others, event_frame("typing", {"channel_id": ch.id, "user": _user(conn)}))
-    return {}
+    if ch.status == "closed":
+        raise Conflict("the channel is closed")
+    ctx.notifier.send(_watchers(ctx, ch, exclude=conn.id),
+                      event_frame("typing", {"channel_id": ch.id, "user": _user(conn)}))
+    return Reply({})
 
 
-def read(ctx: ChatContext, conn: Connection, p: ReadParams) -> dict[str, Any]:
+def read(ctx: ChatContext, conn: Connection, p: ReadParams) -> Reply:
+    """A read receipt: the member's read marker moves forward; ``read`` to the other watchers."""
     ch = _channel(ctx, conn, p.channel_id)
     authorize(conn, "receipt", ch)
     if ctx.store.get_message(ch.id, p.message_id) is None:
         raise NotFound("no such message")
     ctx.store.put_read_marker(ch.id, conn.user_id, p.message_id, now_ms())
-    others = [c for c in ctx.store.list_watchers(ch.id) if c != conn.id]
-    ctx.notifier.send(others, event_frame("read", {"channel_id": ch.id, "user": _user(conn),
-                                                   "message_id": p.message_id}))
-    return {}
+    ctx.notifier.send(_watchers(ctx, ch, exclude=conn.id),
+                      event_frame("read", {"channel_id": ch.id, "user": _user(conn), "message_id": p.message_id}))
+    return Reply({})
 
 
-def attachment_presign(ctx: ChatContext, conn: Connection, p: AttachmentParams) -> dict[str, Any]:
+# -- attachments ----------------------------------------------------------------------------
+def attachment_presign(ctx: ChatContext, conn: Connection, p: AttachmentParams) -> Reply:
+    """An S3 presigned POST for one upload into this channel's prefix: the content type is
+    fixed, the size bounded (``content-length-range``), valid for 5 minutes."""
     ch = _channel(ctx, conn, p.channel_id)
     authorize(conn, "attach", ch)
+    _check_visitor_attachments(ctx, conn)
     if ch.status == "closed":
         raise Conflict("the channel is closed")
     if p.content_type not in ATTACHMENT_TYPES:
         raise ValidationFailed(f"content type must be one of {', '.join(sorted(ATTACHMENT_TYPES))}")
-    if p.size > ATTACHMENT_MAX_BYTES:
-        raise ValidationFailed(f"attachments are at most {ATTACHMENT_MAX_BYTES} bytes")
+    if p.size > ctx.max_attachment_bytes:
+        raise ValidationFailed(f"attachments are at most {ctx.max_attachment_bytes} bytes")
     if not ctx.attachments_bucket:
         raise Forbidden("attachments are not configured")
-    key = f"{_attachment_prefix(ch)}{time_ordered_id()}"
-    post = _s3().generate_presigned_post(
+    key = f"{attachment_prefix(ch)}{time_ordered_id()}"
+    post = ctx.s3().generate_presigned_post(
         Bucket=ctx.attachments_bucket, Key=key, Fields={"Content-Type": p.content_type},
-        Conditions=[{"Content-Type": p.content_type}, ["content-length-range", 1, p.size]], ExpiresIn=300)
-    return {"url": post["url"], "fields": post["fields"], "key": key, "max_bytes": p.size}
+        Conditions=[{"Content-Type": p.content_type}, ["content-length-range", 1, p.size]],
+        ExpiresIn=PRESIGN_SECONDS)
+    return Reply({"url": post["url"], "fields": post["fields"], "key": key, "max_bytes": p.size})
 
 
-def _attachment_prefix(ch: Channel) -> str:
+def _check_visitor_attachments(ctx: ChatContext, conn: Connection) -> None:
+    """Visitors attach only while their tenant allows it now (their chat:attach was granted
+    at sign-in; the tenant may have turned attachments off since)."""
+    if conn.role != "visitor":
+        return
+    tenant = ctx.tenants(conn.tenant) if ctx.tenants else None
+    if tenant is None or not tenant.visitor_attachments:
+        raise Forbidden("this site does not accept attachments from visitors")
+
+
+def attachment_prefix(ch: Channel) -> str:
     return f"attachments/{ch.tenant}/{ch.id}/"
 
 
@@ -335,41 +487,8 @@ def _user(conn: Connection) -> dict[str, str]:
     return {"id": conn.user_id, "name": conn.name, "role": conn.role}
 
 
-_s3_client: Any = None
-
-
-def _s3() -> Any:
-    global _s3_client
-    if _s3_client is None:
-        import boto3
-
-        _s3_client = boto3.client("s3")
-    return _s3_client
-
-
-# -- connection lifecycle --------------------------------------------------------------------
-def handle_disconnect(ctx: ChatContext, connection_id: str) -> None:
-    """Forget a connection; an operator whose last connection it was hands their open
-    channels back to the queue (and to another online operator if there is one), so that
-    nobody's conversation is stranded with an absent operator."""
-    conn = ctx.store.delete_connection(connection_id)
-    if conn is None or conn.role not in ("operator", "admin"):
-        return
-    presence = {p.user_id: p for p in ctx.store.list_presence(conn.tenant)}
-    mine = presence.get(conn.user_id)
-    if mine is not None and mine.online:
-        return
-    for ch in ctx.store.assigned_open_channels(conn.tenant, conn.user_id):
-        try:
-            queued = ctx.store.requeue_channel(ch, now_ms=now_ms())
-        except Conflict:
-            continue
-        logger.info("channel requeued", extra={"channel_id": ch.id})
-        _announce(ctx, _try_assign(ctx, queued), to_operators=True)
-
-
 #: action name -> (params model, function)
-ACTIONS: dict[str, tuple[type[Any], Any]] = {
+ACTIONS: dict[str, tuple[type[Any], Callable[[ChatContext, Connection, Any], Reply]]] = {
     "support.open": (SupportOpenParams, support_open),
     "channel.query": (QueryParams, channel_query),
     "channel.watch": (ChannelParams, channel_watch),
@@ -383,4 +502,3 @@ ACTIONS: dict[str, tuple[type[Any], Any]] = {
     "read": (ReadParams, read),
     "attachment.presign": (AttachmentParams, attachment_presign),
 }
-

@@ -1,100 +1,125 @@
 """Who may do what in chat - as data, enforced in one place (:func:`authorize`).
 
 Every action needs one *permission*; every permission is tied to one *scope* (so revoking
-the scope takes the permission away at once); and the policy table says, per role and
-channel type, which *relations* to the channel grant the permission:
+the scope takes the permission away at once, from every live connection); and the policy
+table says, per role and channel type, which *relations* to the channel grant it:
 
 * ``any``      - no channel involved (or the action finds its own)
 * ``member``   - the caller is in the channel's members
 * ``visitor``  - the caller is the channel's visitor
 * ``assignee`` - the caller is the channel's assignee
 * ``queued``   - the channel is a queued support channel (any operator of the tenant)
-* ``tenant``   - any channel of the caller's tenant (admins)
+* ``tenant``   - any channel of the caller's tenant
 
-A channel of another tenant is never visible: it answers ``not_found`` before any rule.
-docs/chat-policy.md renders this table; a test checks the two agree.
+Existence is revealed only to whom may *read* the channel: a channel of another tenant,
+or one the caller's role and relations do not let them read, answers ``not_found`` for
+every action, exactly as a channel id that does not exist. A channel the caller may read
+but not act on answers ``forbidden``; so does a missing scope.
+
+docs/chat-policy.md renders this table; tests/test_chat_policy_matrix.py checks that the
+two agree and that every action x role x channel behaves as the document says.
 """
 
 from __future__ import annotations
 
-from switchboard.errors import Forbidden, NotFound
-from switchboard.models import Channel, Connection
+from typing import Protocol
 
-__all__ = ["ACTION_PERMISSION", "PERMISSION_SCOPE", "POLICY", "authorize", "relations"]
+from switchboard.errors import Forbidden, NotFound
+from switchboard.models import Channel
+
+__all__ = ["ACTION_PERMISSION", "PERMISSION_SCOPE", "POLICY", "Principal", "authorize", "may_read", "relations"]
+
+
+class Principal(Protocol):
+    """Who acts: a :class:`~switchboard.models.Connection` (its scopes as they are now)."""
+
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def scopes(self) -> frozenset[str]: ...
+
 
 PERMISSION_SCOPE: dict[str, str] = {
     "open_support": "chat:write",
     "query": "chat:read",
-    "watch": "chat:read",
-    "history": "chat:read",
+    "read": "chat:read",
     "assign": "chat:assign",
     "create_team": "team:chat",
     "close": "chat:write",
     "write": "chat:write",
-    "receipt": "chat:read",
+    "delete_own": "chat:write",
     "moderate": "chat:moderate",
+    "receipt": "chat:read",
     "attach": "chat:attach",
 }
 
-ACTION_PERMISSION: dict[str, str] = {
-    "support.open": "open_support",
-    "channel.query": "query",
-    "channel.watch": "watch",
-    "channel.history": "history",
-    "channel.assign": "assign",
-    "channel.create": "create_team",
-    "channel.close": "close",
-    "message.send": "write",
-    "message.delete": "write",  # own messages; others' need "moderate" (see chat.delete_message)
-    "typing": "write",
-    "read": "receipt",
-    "attachment.presign": "attach",
+#: the permission each action checks (message.delete: ``delete_own`` for one's own message,
+#: ``moderate`` for anyone else's)
+ACTION_PERMISSION: dict[str, tuple[str, ...]] = {
+    "support.open": ("open_support",),
+    "channel.query": ("query",),
+    "channel.watch": ("read",),
+    "channel.history": ("read",),
+    "channel.assign": ("assign",),
+    "channel.create": ("create_team",),
+    "channel.close": ("close",),
+    "message.send": ("write",),
+    "message.delete": ("delete_own", "moderate"),
+    "typing": ("write",),
+    "read": ("receipt",),
+    "attachment.presign": ("attach",),
 }
 
 _ANY = frozenset({"any"})
 _MEMBER = frozenset({"member"})
+_ASSIGNEE = frozenset({"assignee"})
 _TENANT = frozenset({"tenant"})
 
 #: (role, channel type or None, permission) -> relations that grant it. Absent: refused.
 POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
-    # visitors: their own support channel only
+    # visitors: their own support channels only
     ("visitor", None, "open_support"): _ANY,
     ("visitor", None, "query"): _ANY,  # always narrowed to their own channels
-    ("visitor", "support", "watch"): _MEMBER,
-    ("visitor", "support", "history"): _MEMBER,
+    ("visitor", "support", "read"): _MEMBER,
     ("visitor", "support", "write"): _MEMBER,
+    ("visitor", "support", "delete_own"): _MEMBER,
     ("visitor", "support", "receipt"): _MEMBER,
-    ("visitor", "support", "attach"): _MEMBER,
+    ("visitor", "support", "attach"): _MEMBER,  # and the tenant must allow visitor attachments
     ("visitor", "support", "close"): frozenset({"visitor"}),
-    # operators: queued channels of their tenant, their own channels, team channels they are in
+    # operators: the queue of their tenant, the support channels assigned to them, team channels they are in
     ("operator", None, "query"): _ANY,
     ("operator", None, "create_team"): _ANY,
-    ("operator", "support", "watch"): frozenset({"member", "queued"}),
-    ("operator", "support", "history"): frozenset({"member", "queued"}),
-    ("operator", "support", "assign"): frozenset({"queued"}),
-    ("operator", "support", "write"): frozenset({"assignee"}),
+    ("operator", "support", "read"): frozenset({"member", "queued"}),
+    ("operator", "support", "assign"): frozenset({"queued", "assignee"}),  # claim; claiming again is a no-op
+    ("operator", "support", "write"): _ASSIGNEE,
+    ("operator", "support", "delete_own"): _MEMBER,
     ("operator", "support", "receipt"): _MEMBER,
-    ("operator", "support", "attach"): frozenset({"assignee"}),
-    ("operator", "support", "close"): frozenset({"assignee"}),
-    ("operator", "team", "watch"): _MEMBER,
-    ("operator", "team", "history"): _MEMBER,
+    ("operator", "support", "attach"): _ASSIGNEE,
+    ("operator", "support", "close"): _ASSIGNEE,
+    ("operator", "team", "read"): _MEMBER,
     ("operator", "team", "write"): _MEMBER,
+    ("operator", "team", "delete_own"): _MEMBER,
     ("operator", "team", "receipt"): _MEMBER,
     ("operator", "team", "attach"): _MEMBER,
-    # admins: everything in their tenant; writing needs membership (assign yourself first)
+    # admins: read, assign, close and moderate anything of their tenant; writing needs the
+    # assignment (support) or membership (team), like anyone else
     ("admin", None, "query"): _ANY,
     ("admin", None, "create_team"): _ANY,
-    ("admin", "support", "watch"): _TENANT,
-    ("admin", "support", "history"): _TENANT,
+    ("admin", "support", "read"): _TENANT,
     ("admin", "support", "assign"): _TENANT,
-    ("admin", "support", "write"): frozenset({"assignee", "member"}),
+    ("admin", "support", "write"): _ASSIGNEE,
+    ("admin", "support", "delete_own"): _MEMBER,
     ("admin", "support", "receipt"): _MEMBER,
-    ("admin", "support", "attach"): frozenset({"assignee", "member"}),
+    ("admin", "support", "attach"): _ASSIGNEE,
     ("admin", "support", "close"): _TENANT,
     ("admin", "support", "moderate"): _TENANT,
-    ("admin", "team", "watch"): _MEMBER,
-    ("admin", "team", "history"): _MEMBER,
+    ("admin", "team", "read"): _TENANT,
     ("admin", "team", "write"): _MEMBER,
+    ("admin", "team", "delete_own"): _MEMBER,
     ("admin", "team", "receipt"): _MEMBER,
     ("admin", "team", "attach"): _MEMBER,
     ("admin", "team", "close"): _TENANT,
@@ -102,29 +127,41 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
 }
 
 
-def relations(conn: Connection, channel: Channel | None) -> frozenset[str]:
-    """The caller's relations to a channel (of the caller's tenant)."""
+def relations(user_id: str, channel: Channel | None) -> frozenset[str]:
+    """A user's relations to a channel of their own tenant."""
     if channel is None:
         return _ANY
     rel = {"any", "tenant"}
-    if conn.user_id in channel.members:
+    if user_id in channel.members:
         rel.add("member")
-    if conn.user_id == channel.visitor:
+    if user_id == channel.visitor:
         rel.add("visitor")
-    if channel.assignee is not None and conn.user_id == channel.assignee:
+    if channel.assignee is not None and user_id == channel.assignee:
         rel.add("assignee")
     if channel.type == "support" and channel.status == "queued":
         rel.add("queued")
     return frozenset(rel)
 
 
-def authorize(conn: Connection, permission: str, channel: Channel | None = None) -> None:
-    """Raise unless the connection may use ``permission`` (on ``channel``), with its scopes *now*."""
-    if channel is not None and channel.tenant != conn.tenant:
-        raise NotFound("no such channel")  # other tenants' channels do not exist for you
+def may_read(tenant: str, user_id: str, role: str, channel: Channel) -> bool:
+    """Whether the channel exists for this user at all (scopes aside): fan-out uses it to
+    skip watchers who lost sight of a channel since they subscribed."""
+    if channel.tenant != tenant:
+        return False
+    return bool(POLICY.get((role, channel.type, "read"), frozenset()) & relations(user_id, channel))
+
+
+def authorize(who: Principal, permission: str, channel: Channel | None = None) -> None:
+    """Raise unless ``who`` may use ``permission`` (on ``channel``), with its scopes *now*.
+
+    ``NotFound`` if the channel is another tenant's or one ``who`` may not read (its
+    existence is not revealed); ``Forbidden`` for a missing scope or relation.
+    """
+    if channel is not None and not may_read(who.tenant, who.user_id, who.role, channel):
+        raise NotFound("no such channel")
     scope = PERMISSION_SCOPE[permission]
-    if scope not in conn.scopes:
+    if scope not in who.scopes:
         raise Forbidden(f"requires scope {scope}")
-    granted = POLICY.get((conn.role, channel.type if channel else None, permission), frozenset())
-    if not granted & relations(conn, channel):
-        raise Forbidden(f"{conn.role} may not {permission.replace('_', ' ')} here")
+    granted = POLICY.get((who.role, channel.type if channel else None, permission), frozenset())
+    if not granted & relations(who.user_id, channel):
+        raise Forbidden(f"a {who.role} may not {permission.replace('_', ' ')} here")

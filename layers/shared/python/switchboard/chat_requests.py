@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
     "AssignParams", "AttachmentParams", "ChannelParams", "CreateTeamParams", "DeleteParams", "HistoryParams",
@@ -17,6 +17,9 @@ __all__ = [
 ]
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9@_-]{1,128}$")]
+#: ``attachments/<tenant>/<channel id>/<upload id>`` - what attachment.presign hands out
+AttachmentKey = Annotated[
+    str, StringConstraints(pattern=r"^attachments/[a-z0-9_-]{1,64}/[A-Za-z0-9@_-]{1,128}/[0-9a-f-]{1,40}$")]
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 
 
@@ -33,8 +36,16 @@ class SupportOpenParams(Params):
 
 
 class QueryFilter(Params):
+    """Exactly one of ``{"member": "me"}``, ``{"status": "queued"}``, ``{"status": "open"}``."""
+
     member: Literal["me"] | None = None
     status: Literal["queued", "open"] | None = None
+
+    @model_validator(mode="after")
+    def _one_filter(self) -> QueryFilter:
+        if (self.member is None) == (self.status is None):
+            raise ValueError('give exactly one of "member" or "status"')
+        return self
 
 
 class QueryParams(Params):
@@ -65,15 +76,17 @@ class CreateTeamParams(Params):
 
 
 class Attachment(Params):
-    key: Annotated[str, StringConstraints(max_length=512)]
-    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    """An upload made with ``attachment.presign`` (its key is checked against the channel)."""
+
+    key: AttachmentKey
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     content_type: Annotated[str, StringConstraints(max_length=100)] | None = None
-    size: Annotated[int, Field(ge=0)] | None = None
+    size: Annotated[int, Field(ge=1)] | None = None
 
 
 class SendParams(Params):
     channel_id: Id
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]  # characters (code points)
     client_id: ClientId
     attachments: Annotated[list[Attachment], Field(max_length=10)] = []
 

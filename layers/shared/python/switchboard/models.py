@@ -7,7 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AuditEvent", "Operator", "Session", "SessionKey", "Tenant"]
+__all__ = [
+    "AuditEvent", "Channel", "Connection", "Message", "Operator", "OperatorPresence", "Session", "SessionKey",
+    "Tenant", "Watcher",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,13 @@ class AuditEvent:
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """A live WebSocket connection, authorised at ``$connect`` by a chat token."""
+    """A live WebSocket connection, authorised at ``$connect`` by a chat token.
+
+    ``scopes`` are the connection's scopes *now*: revocation removes them from this record
+    (see :func:`switchboard.ws.revoke_connections`), and every action reads the record fresh.
+    ``expires_at`` is when API Gateway closes the socket anyway (2 hours); a record found
+    past it is stale (its ``$disconnect`` was lost) and is treated as gone.
+    """
 
     id: str
     tenant: str
@@ -106,6 +115,21 @@ class Connection:
     scopes: frozenset[str]
     connected_at: int
     expires_at: int
+
+    def is_live(self, now: int) -> bool:
+        return now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class Watcher:
+    """A connection subscribed to a channel (``channel.watch``). Role and user are kept with
+    the subscription so fan-out can re-check, without reading each connection, that the
+    watcher may still read the channel (an operator watching a queued channel that a
+    colleague then claims stops hearing of it)."""
+
+    connection_id: str
+    user_id: str
+    role: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,33 @@ session                 ``U#<tid>#<uid>``           ``S#<sid>``           GetIte
 session by id           GSI1 ``SID#<sid>``          ``SESSION``           an admin revoking a session by id alone
                                                                           (KEYS_ONLY projection, then GetItem)
 audit event             ``T#<tid>#EV``              ``<time-ordered id>`` Query newest first (ScanIndexForward off)
+-- chat (WebSocket) --
+connection              ``C#<cid>``                 ``CONN``              GetItem (consistent) at the start of every
+                                                                          action: who, tenant, role, scopes *now*
+connection of a user    ``U#<tid>#<uid>``           ``C#<cid>``           Query begins_with ``C#`` (consistent):
+                                                                          revocation reaches a user's connections
+staff presence          ``T#<tid>#OPS``             ``OC#<uid>#<cid>``    one per live operator/admin connection;
+staff load              ``T#<tid>#OPS``             ``OP#<uid>``          open assignments and last assignment time;
+                                                                          one Query of the partition = who is online
+                                                                          and how loaded (assignment)
+channel                 ``CH#<chid>``               ``META``              GetItem (consistent); GSI2
+                                                                          ``ST#<tid>#<status>`` (support channels,
+                                                                          queued / open) sorted by ``gsi2sk``
+                                                                          = ``<last activity ms>#<chid>``
+membership              ``U#<tid>#<uid>``           ``M#<chid>``          GSI2 ``MEM#<tid>#<uid>``: a user's channels,
+                                                                          newest activity first
+assignment              ``U#<tid>#<uid>``           ``A#<chid>``          Query begins_with ``A#``: an operator's open
+                                                                          channels (requeued when they go offline);
+                                                                          GSI2 ``ASG#<tid>#<uid>``: their open inbox
+open support pointer    ``U#<tid>#<uid>``           ``SUPPORT``           GetItem; conditional Put: one open support
+                                                                          channel per visitor, even under races
+message                 ``CH#<chid>``               ``MSG#<mid>``         Query backwards (history, watch, transcript)
+client-id record        ``CH#<chid>``               ``CID#<uid>#<cli>``   conditional Put in the message's
+                                                                          transaction: a client_id is stored once
+read marker             ``CH#<chid>``               ``R#<uid>``           Put (only forwards)
+watch                   ``CH#<chid>``               ``W#<cid>``           Query begins_with ``W#``: the fan-out list,
+                                                                          grows with the channel's watchers only
+watch (reverse)         ``C#<cid>``                 ``W#<chid>``          Query on disconnect: what to unsubscribe
 ======================  ==========================  ====================  ==========================================
 
 Expiring items carry ``ttl`` (epoch seconds) so DynamoDB deletes them; reads still check
@@ -30,8 +57,8 @@ expiry themselves because TTL deletion lags. No request path uses Scan.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -39,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from switchboard.errors import Conflict, NotFound, Unavailable
+from switchboard.errors import Conflict, NotFound, SessionRevoked, Unavailable
 from switchboard.models import (
     AuditEvent,
     Channel,
@@ -50,6 +77,7 @@ from switchboard.models import (
     Session,
     SessionKey,
     Tenant,
+    Watcher,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +89,7 @@ _ser = TypeSerializer()
 _de = TypeDeserializer()
 REFRESH_SLOTS = 32  # how many rotated refresh-token hashes a session remembers (see rotate_refresh)
 TRANSACT_MAX = 100
+STAFF_ROLES = frozenset({"operator", "admin"})  # who is assigned support channels
 
 
 class RotationRefused(Exception):
@@ -335,89 +364,134 @@ class Store:
                 raise Unavailable("storage unavailable") from exc
 
     # -- connections (WebSocket) ---------------------------------------------------
-    def put_connection(self, c: Connection, *, operator: bool) -> None:
-        """The connection, its entry under its user, and (operators) presence, in one transaction."""
-        items: list[Any] = [
-            {"Put": {"TableName": self.table, "Item": _item(_connection_item(c))}},
-            {"Put": {"TableName": self.table, "Item": _item({
-                "pk": _session_pk(c.tenant, c.user_id), "sk": f"C#{c.id}", "connection_id": c.id,
-                "session_id": c.session_id, "ttl": c.expires_at})}},
-        ]
-        if operator:
-            items.append({"Update": {
-                "TableName": self.table, "Key": _item({"pk": f"T#{c.tenant}#OPS", "sk": f"OP#{c.user_id}"}),
-                "UpdateExpression": "ADD conns :c SET tenant = :t, user_id = :u, #load = if_not_exists(#load, :zero), "
-                                    "last_assigned_at = if_not_exists(last_assigned_at, :zero)",
-                "ExpressionAttributeNames": {"#load": "load"},
-                "ExpressionAttributeValues": _item({":c": {c.id}, ":t": c.tenant, ":u": c.user_id, ":zero": 0}),
-            }})
-        self._transact(items)
+    def put_connection(self, c: Connection, *, operator: bool, now: int) -> Connection:
+        """Record a connection, in one transaction that also checks its session.
+
+        Writes the connection, its entry under its user (revocation finds it there) and, for
+        staff, a presence item; and checks - atomically with those writes - that the session
+        is still live and still holds every scope the connection claims. A revocation either
+        commits first (this check fails) or after (its Query of the user's connections sees
+        this one), so no connection slips past a revocation between ``$connect``'s authorizer
+        and this write. If only scopes were taken meanwhile, the connection is recorded with
+        what is left. Raises :class:`SessionRevoked` if the session is no longer live.
+        """
+        for _ in range(3):
+            items: list[Any] = [
+                {"Put": {"TableName": self.table, "Item": _item(_connection_item(c))}},
+                {"Put": {"TableName": self.table, "Item": _item({
+                    "pk": _session_pk(c.tenant, c.user_id), "sk": f"C#{c.id}", "connection_id": c.id,
+                    "session_id": c.session_id, "ttl": c.expires_at})}},
+                _session_check(self.table, c, now),
+            ]
+            if operator:
+                items.append({"Put": {"TableName": self.table, "Item": _item({
+                    "pk": _ops_pk(c.tenant), "sk": f"OC#{c.user_id}#{c.id}", "user_id": c.user_id,
+                    "connection_id": c.id, "expires_at": c.expires_at, "ttl": c.expires_at})}})
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return c
+            except ClientError as exc:
+                reasons = exc.response.get("CancellationReasons") or []
+                if len(reasons) < 3 or reasons[2].get("Code") != "ConditionalCheckFailed":
+                    raise Unavailable("storage unavailable") from exc
+                old = reasons[2].get("Item")
+                session = _session(_read(old)) if old else None
+                if session is None or not session.is_live(now):
+                    raise SessionRevoked() from exc
+                c = replace(c, scopes=c.scopes & session.scopes)  # scopes revoked meanwhile: keep the rest
+        raise Unavailable("storage unavailable")
 
     def get_connection(self, connection_id: str) -> Connection | None:
+        """``C#<cid>`` / ``CONN``: one consistent GetItem at the start of every action."""
         raw = self._get(f"C#{connection_id}", "CONN", consistent=True)
         return _connection(raw) if raw else None
 
     def list_user_connections(self, tenant: str, user_id: str) -> list[tuple[str, str]]:
-        """(connection id, session id) of a user's connections - consistent, for revocation."""
+        """(connection id, session id) of a user's connections: Query ``U#<tid>#<uid>`` begins_with
+        ``C#``, consistent (revocation must not miss one just made)."""
         return [(r["connection_id"], r["session_id"])
                 for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)]
 
     def delete_connection(self, connection_id: str) -> Connection | None:
-        """Remove every record of a connection (idempotent); returns what it was."""
+        """Remove every record of a connection (idempotent); returns what it was, if anything.
+
+        Reads the connection and its watch list (``C#<cid>`` begins_with ``W#``), then deletes
+        the connection, its user entry, its presence item and both halves of each watch in
+        batches. Deletes need no transaction: each is idempotent and TTL catches stragglers.
+        """
         conn = self.get_connection(connection_id)
-        watched = [r["channel_id"] for r in self._query(f"C#{connection_id}", "W#")]
-        deletes: list[Any] = [{"Delete": {"TableName": self.table, "Key": _item(k)}} for k in (
-            [{"pk": f"C#{connection_id}", "sk": "CONN"}]
-            + [{"pk": f"C#{connection_id}", "sk": f"W#{ch}"} for ch in watched]
-            + [{"pk": f"CH#{ch}", "sk": f"W#{connection_id}"} for ch in watched]
-            + ([{"pk": _session_pk(conn.tenant, conn.user_id), "sk": f"C#{connection_id}"}] if conn else []))]
-        if conn and conn.role in ("operator", "admin"):
-            deletes.append({"Update": {
-                "TableName": self.table, "Key": _item({"pk": f"T#{conn.tenant}#OPS", "sk": f"OP#{conn.user_id}"}),
-                "UpdateExpression": "DELETE conns :c", "ExpressionAttributeValues": _item({":c": {connection_id}})}})
-        for start in range(0, len(deletes), TRANSACT_MAX):
-            self._transact(deletes[start:start + TRANSACT_MAX])
+        watched = [r["channel_id"] for r in self._query(f"C#{connection_id}", "W#", consistent=True)]
+        keys = [{"pk": f"C#{connection_id}", "sk": "CONN"}]
+        keys += [{"pk": f"C#{connection_id}", "sk": f"W#{ch}"} for ch in watched]
+        keys += [{"pk": f"CH#{ch}", "sk": f"W#{connection_id}"} for ch in watched]
+        if conn is not None:
+            keys.append({"pk": _session_pk(conn.tenant, conn.user_id), "sk": f"C#{connection_id}"})
+            if conn.role in STAFF_ROLES:
+                keys.append({"pk": _ops_pk(conn.tenant), "sk": f"OC#{conn.user_id}#{connection_id}"})
+        self._batch_delete(keys)
         return conn
 
     def remove_connection_scopes(self, connection_ids: Iterable[str], scopes: frozenset[str]) -> None:
-        items: list[Any] = [{"Update": {
-            "TableName": self.table, "Key": _item({"pk": f"C#{cid}", "sk": "CONN"}),
-            "UpdateExpression": "DELETE scopes :gone", "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": _item({":gone": set(scopes)})}} for cid in connection_ids]
-        for item in items:  # one by one: a connection gone meanwhile must not fail the others
+        """``DELETE scopes`` on each connection record (conditional: a connection gone meanwhile is skipped)."""
+        for cid in connection_ids:
             try:
-                self.client.transact_write_items(TransactItems=[item])
+                self.client.update_item(
+                    TableName=self.table, Key=_item({"pk": f"C#{cid}", "sk": "CONN"}),
+                    UpdateExpression="DELETE scopes :gone", ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues=_item({":gone": set(scopes)}))
             except ClientError as exc:
                 if not _conditional_failed(exc):
                     raise Unavailable("storage unavailable") from exc
 
     # -- operator presence and load -------------------------------------------------
-    def list_presence(self, tenant: str) -> list[OperatorPresence]:
-        """Every operator of the tenant who ever connected: grows with operators, not visitors."""
-        return [OperatorPresence(tenant=r["tenant"], user_id=r["user_id"], connections=frozenset(r.get("conns", ())),
-                                 load=r.get("load", 0), last_assigned_at=r.get("last_assigned_at", 0))
-                for r in self._query(f"T#{tenant}#OPS", "OP#", consistent=True)]
+    def list_presence(self, tenant: str, *, now: int) -> list[OperatorPresence]:
+        """Staff presence and load: one consistent Query of ``T#<tid>#OPS``.
+
+        ``OP#<uid>`` holds an operator's load (open support channels assigned) and when they
+        were last assigned one; ``OC#<uid>#<cid>`` is one per live staff connection. The
+        Query grows with the tenant's staff and their connections, never with visitors.
+        Connections past their expiry are stale (a lost ``$disconnect``) and do not count.
+        """
+        loads: dict[str, tuple[int, int]] = {}
+        conns: dict[str, set[str]] = {}
+        for r in self._query(_ops_pk(tenant), "O", consistent=True):
+            if r["sk"].startswith("OP#"):
+                loads[r["user_id"]] = (max(0, int(r.get("load", 0))), int(r.get("last_assigned_at", 0)))
+            elif r.get("expires_at", 0) > now:
+                conns.setdefault(r["user_id"], set()).add(r["connection_id"])
+        return [OperatorPresence(tenant=tenant, user_id=uid, connections=frozenset(conns.get(uid, ())),
+                                 load=loads.get(uid, (0, 0))[0], last_assigned_at=loads.get(uid, (0, 0))[1])
+                for uid in sorted(set(loads) | set(conns))]
 
     def _load_update(self, tenant: str, operator_id: str, delta: int, now_ms: int) -> dict[str, Any]:
-        expression = "ADD #load :d SET tenant = :t, user_id = :u"
-        values: dict[str, Any] = {":d": delta, ":t": tenant, ":u": operator_id}
+        expression = "ADD #load :d SET user_id = :u"
+        values: dict[str, Any] = {":d": delta, ":u": operator_id}
         if delta > 0:
             expression += ", last_assigned_at = :now"
             values[":now"] = now_ms
-        return {"Update": {"TableName": self.table, "Key": _item({"pk": f"T#{tenant}#OPS", "sk": f"OP#{operator_id}"}),
+        return {"Update": {"TableName": self.table, "Key": _item({"pk": _ops_pk(tenant), "sk": f"OP#{operator_id}"}),
                            "UpdateExpression": expression, "ExpressionAttributeNames": {"#load": "load"},
                            "ExpressionAttributeValues": _item(values)}}
 
+    def _assignment_put(self, ch: Channel, operator_id: str) -> dict[str, Any]:
+        return {"Put": {"TableName": self.table, "Item": _item(_assignment_item(ch, operator_id))}}
+
+    def _assignment_delete(self, ch: Channel, operator_id: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.table,
+                           "Key": _item({"pk": _session_pk(ch.tenant, operator_id), "sk": f"A#{ch.id}"})}}
+
     # -- channels -------------------------------------------------------------------
     def get_channel(self, channel_id: str) -> Channel | None:
+        """``CH#<chid>`` / ``META``, consistent."""
         raw = self._get(f"CH#{channel_id}", "META", consistent=True)
         return _channel(raw) if raw else None
 
     def get_channels(self, channel_ids: list[str]) -> list[Channel]:
-        """BatchGetItem (one call per 100 ids), in the order given."""
+        """BatchGetItem (one call per 100 ids), consistent, in the order given."""
         found: dict[str, Channel] = {}
-        for start in range(0, len(channel_ids), 100):
-            keys = [_item({"pk": f"CH#{cid}", "sk": "META"}) for cid in channel_ids[start:start + 100]]
+        unique = list(dict.fromkeys(channel_ids))
+        for start in range(0, len(unique), 100):
+            keys = [_item({"pk": f"CH#{cid}", "sk": "META"}) for cid in unique[start:start + 100]]
             request: Any = {self.table: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 try:
@@ -428,15 +502,17 @@ class Store:
                     ch = _channel(_read(raw))
                     found[ch.id] = ch
                 request = resp.get("UnprocessedKeys") or None  # BatchGet's contract: ask again for the rest
-        return [found[c] for c in channel_ids if c in found]
+        return [found[c] for c in unique if c in found]
 
     def open_support_channel_id(self, tenant: str, visitor: str) -> str | None:
+        """``U#<tid>#<visitor>`` / ``SUPPORT``: the visitor's one open support channel."""
         raw = self._get(_session_pk(tenant, visitor), "SUPPORT", consistent=True)
         return raw["channel_id"] if raw else None
 
     def create_channel(self, ch: Channel, *, support_pointer: bool, now_ms: int) -> None:
-        """Channel, memberships, the visitor's open-support pointer and the assignee's load, atomically.
-        A second concurrent support.open of the same visitor fails on the pointer: Conflict."""
+        """Channel, memberships, the visitor's open-support pointer and the assignee's
+        assignment and load, atomically. A second concurrent support.open of the same
+        visitor fails on the pointer: Conflict."""
         items: list[Any] = [{"Put": {"TableName": self.table, "Item": _item(_channel_item(ch)),
                                      "ConditionExpression": "attribute_not_exists(pk)"}}]
         items += [{"Put": {"TableName": self.table, "Item": _item(_membership_item(ch, m))}} for m in ch.members]
@@ -444,12 +520,13 @@ class Store:
             items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
                                   "Item": _item({"pk": _session_pk(ch.tenant, ch.visitor), "sk": "SUPPORT",
                                                  "channel_id": ch.id})}})
-        if ch.assignee and ch.type == "support":
-            items.append(self._load_update(ch.tenant, ch.assignee, 1, now_ms))
+        if ch.assignee and ch.type == "support" and ch.status == "open":
+            items += [self._assignment_put(ch, ch.assignee), self._load_update(ch.tenant, ch.assignee, 1, now_ms)]
         self._transact(items, conflict="the channel already exists")
 
     def assign_channel(self, ch: Channel, operator_id: str, *, now_ms: int) -> Channel:
-        """Set the assignee if the channel is still as ``ch`` saw it (status and assignee)."""
+        """Set the assignee if the channel is still as ``ch`` saw it (status and assignee):
+        two operators claiming one queued channel - exactly one wins, the other gets Conflict."""
         members = tuple(dict.fromkeys([*ch.members, operator_id]))
         new = replace(ch, status="open", assignee=operator_id, members=members)
         condition = "#st = :st AND " + ("assignee = :old" if ch.assignee else "attribute_not_exists(assignee)")
@@ -457,21 +534,22 @@ class Store:
                                   ":g2": _status_gsi(new)}
         if ch.assignee:
             values[":old"] = ch.assignee
-        update = "SET #st = :open, assignee = :a, members = :m" + (", gsi2pk = :g2" if values[":g2"] else "")
         items: list[Any] = [{"Update": {
             "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
-            "UpdateExpression": update, "ConditionExpression": condition,
+            "UpdateExpression": "SET #st = :open, assignee = :a, members = :m, gsi2pk = :g2",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#st": "status"}, "ExpressionAttributeValues": _item(values)}}]
         items.append({"Put": {"TableName": self.table, "Item": _item(_membership_item(new, operator_id))}})
-        items.append(self._load_update(ch.tenant, operator_id, 1, now_ms))
-        if ch.assignee and ch.assignee != operator_id:
-            items.append(self._load_update(ch.tenant, ch.assignee, -1, now_ms))
+        items += [self._assignment_put(new, operator_id), self._load_update(ch.tenant, operator_id, 1, now_ms)]
+        if ch.assignee and ch.status == "open":
+            items += [self._assignment_delete(ch, ch.assignee), self._load_update(ch.tenant, ch.assignee, -1, now_ms)]
         self._transact(items, conflict="the channel changed meanwhile")
         return new
 
     def requeue_channel(self, ch: Channel, *, now_ms: int) -> Channel:
-        """The assignee went away: back to the queue (the operator stays a member of the history)."""
-        assert ch.assignee
+        """The assignee went away: back to the queue (they stay a member, for the history)."""
+        if not ch.assignee:
+            raise Conflict("the channel has no assignee")
         new = replace(ch, status="queued", assignee=None)
         items: list[Any] = [{"Update": {
             "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
@@ -480,33 +558,46 @@ class Store:
             "ExpressionAttributeNames": {"#st": "status"},
             "ExpressionAttributeValues": _item({":q": "queued", ":open": "open", ":a": ch.assignee,
                                                 ":g2": _status_gsi(new)})}},
-            self._load_update(ch.tenant, ch.assignee, -1, now_ms)]
+            self._assignment_delete(ch, ch.assignee), self._load_update(ch.tenant, ch.assignee, -1, now_ms)]
         self._transact(items, conflict="the channel changed meanwhile")
         return new
 
     def close_channel(self, ch: Channel, *, now_ms: int) -> Channel:
+        """Status ``closed`` (conditional on not being closed already), out of the status lists,
+        the visitor's open-support pointer gone, the assignee's load down."""
         new = replace(ch, status="closed")
+        condition = "#st = :was" + (" AND assignee = :a" if ch.assignee else " AND attribute_not_exists(assignee)")
+        values: dict[str, Any] = {":closed": "closed", ":now": now_ms, ":was": ch.status}
+        if ch.assignee:
+            values[":a"] = ch.assignee
         items: list[Any] = [{"Update": {
             "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
             "UpdateExpression": "SET #st = :closed, closed_at = :now REMOVE gsi2pk",
-            "ConditionExpression": "#st <> :closed", "ExpressionAttributeNames": {"#st": "status"},
-            "ExpressionAttributeValues": _item({":closed": "closed", ":now": now_ms})}}]
+            "ConditionExpression": condition, "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": _item(values)}}]
         if ch.visitor and ch.type == "support":
             items.append({"Delete": {"TableName": self.table,
                                      "Key": _item({"pk": _session_pk(ch.tenant, ch.visitor), "sk": "SUPPORT"})}})
         if ch.assignee and ch.type == "support" and ch.status == "open":
-            items.append(self._load_update(ch.tenant, ch.assignee, -1, now_ms))
-        self._transact(items, conflict="the channel is already closed")
+            items += [self._assignment_delete(ch, ch.assignee), self._load_update(ch.tenant, ch.assignee, -1, now_ms)]
+        self._transact(items, conflict="the channel changed meanwhile")
         return new
 
-    def assigned_open_channels(self, tenant: str, operator_id: str) -> list[Channel]:
-        """Open support channels assigned to an operator (their memberships, then one batch read)."""
-        ids = [r["channel_id"] for r in self._query(_session_pk(tenant, operator_id), "M#", consistent=True)]
-        return [c for c in self.get_channels(ids) if c.status == "open" and c.assignee == operator_id]
+    def assigned_channel_ids(self, tenant: str, operator_id: str) -> list[str]:
+        """Open support channels assigned to an operator: Query ``U#<tid>#<uid>`` begins_with ``A#``
+        (one item per current assignment, so it grows with their open channels only)."""
+        return [r["channel_id"] for r in self._query(_session_pk(tenant, operator_id), "A#", consistent=True)]
 
     def query_channels(self, index_pk: str, *, limit: int, cursor: dict[str, Any] | None,
-                       ) -> tuple[list[str], dict[str, Any] | None]:
-        """Channel ids on GSI2 (a tenant's status list or a user's memberships), newest activity first."""
+                       ) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
+        """A page of GSI2 (newest activity first) and whether more follow.
+
+        GSI2 lists: ``ST#<tid>#queued`` / ``ST#<tid>#open`` (a tenant's support channels by
+        status, on the channel item), ``MEM#<tid>#<uid>`` (a user's channels, on the membership
+        items) and ``ASG#<tid>#<uid>`` (an operator's open assignments). ``gsi2sk`` is
+        ``<last activity ms, 15 digits>#<channel id>``. The index projects keys only, so each
+        entry is (channel id, its index key - a cursor that resumes right after it).
+        """
         kwargs: dict[str, Any] = {"ExclusiveStartKey": _item(cursor)} if cursor else {}
         try:
             resp = self.client.query(TableName=self.table, IndexName="GSI2", KeyConditionExpression="gsi2pk = :p",
@@ -514,18 +605,21 @@ class Store:
                                      Limit=limit, **kwargs)
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
-        ids = [_read(i)["channel_id"] for i in resp.get("Items", [])]
-        last = resp.get("LastEvaluatedKey")
-        return ids, (_read(last) if last else None)
+        entries = []
+        for raw in resp.get("Items", []):
+            key = _read(raw)
+            entries.append((key["gsi2sk"].split("#", 1)[1], key))
+        return entries, "LastEvaluatedKey" in resp
 
     # -- messages -------------------------------------------------------------------
     def put_message(self, ch: Channel, m: Message) -> Message:
         """Store a message once per (sender, client_id): durable before anyone hears of it.
 
-        One transaction writes the client-id record (conditional: first writer wins), the
-        message, the channel's activity time (conditional: not closed) and each member's
-        inbox ordering. A retry with the same client_id - even concurrent - gets the stored
-        message back, never a second copy.
+        One transaction writes the client-id record ``CH#<chid>`` / ``CID#<uid>#<client id>``
+        (conditional: first writer wins), the message ``MSG#<mid>``, the channel's activity
+        time (conditional: not closed) and the list orderings of each member (and of the
+        assignee's assignment). A retry with the same client_id - even concurrent - gets the
+        stored message back, never a second copy.
         """
         sort = _activity_sort(m.created_at, ch.id)
         msg_item = _message_item(m)
@@ -539,9 +633,12 @@ class Store:
                         "ExpressionAttributeNames": {"#st": "status"},
                         "ExpressionAttributeValues": _item({":t": m.created_at, ":s": sort, ":closed": "closed"})}},
         ]
-        items += [{"Update": {"TableName": self.table, "Key": _item({"pk": _session_pk(ch.tenant, u), "sk": f"M#{ch.id}"}),
-                              "UpdateExpression": "SET gsi2sk = :s", "ExpressionAttributeValues": _item({":s": sort})}}
-                  for u in ch.members]
+        keys = [{"pk": _session_pk(ch.tenant, u), "sk": f"M#{ch.id}"} for u in ch.members]
+        if ch.type == "support" and ch.status == "open" and ch.assignee:
+            keys.append({"pk": _session_pk(ch.tenant, ch.assignee), "sk": f"A#{ch.id}"})
+        items += [{"Update": {"TableName": self.table, "Key": _item(k), "UpdateExpression": "SET gsi2sk = :s",
+                              "ConditionExpression": "attribute_exists(pk)",
+                              "ExpressionAttributeValues": _item({":s": sort})}} for k in keys]
         for attempt in range(3):
             try:
                 self.client.transact_write_items(TransactItems=items)
@@ -551,19 +648,17 @@ class Store:
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     existing = self.get_message_by_client_id(ch.id, m.sender_id, m.client_id)
                     if existing:
-                        return existing
+                        return existing  # a retry: the message stored the first time
                 if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
                     raise Conflict("the channel is closed") from exc
-                # TransactionConflict: another writer touched the same items; DynamoDB asks us to retry.
-                # (botocore does not retry cancelled transactions itself; two retries, no sleep needed
-                # because the conflicting transaction has already finished when we are told.)
+                if "ConditionalCheckFailed" in reasons[3:]:
+                    raise Conflict("the channel changed meanwhile") from exc  # an assignment just ended
+                # TransactionConflict: a concurrent transaction touched the same items (another
+                # message to this channel); DynamoDB asks us to retry, and botocore does not.
                 if "TransactionConflict" in reasons and attempt < 2:
-                    existing = self.get_message_by_client_id(ch.id, m.sender_id, m.client_id)
-                    if existing:
-                        return existing
                     continue
                 raise Unavailable("storage unavailable") from exc
-        raise Unavailable("storage unavailable")  # pragma: no cover
+        raise Unavailable("storage unavailable")
 
     def get_message_by_client_id(self, channel_id: str, sender_id: str, client_id: str) -> Message | None:
         raw = self._get(f"CH#{channel_id}", f"CID#{sender_id}#{client_id}", consistent=True)
@@ -573,44 +668,75 @@ class Store:
         raw = self._get(f"CH#{channel_id}", f"MSG#{message_id}", consistent=True)
         return _message(raw) if raw else None
 
-    def list_messages(self, channel_id: str, *, before: str | None, limit: int) -> tuple[list[Message], str | None]:
-        """Newest ``limit`` messages before ``before`` (a message id), returned oldest first."""
-        cond = "pk = :p AND sk BETWEEN :lo AND :hi"
-        values = {":p": f"CH#{channel_id}", ":lo": "MSG#", ":hi": f"MSG#{before}" if before else "MSG#~"}
+    def list_messages(self, channel_id: str, *, before: str | None, limit: int) -> tuple[list[Message], bool]:
+        """The newest ``limit`` messages older than ``before`` (a message id), oldest first, and
+        whether older ones remain: one Query of ``CH#<chid>`` between ``MSG#`` and ``MSG#<before>``,
+        newest first. (BETWEEN is inclusive, so one more is asked for and ``before`` dropped.)"""
+        hi = f"MSG#{before}" if before else "MSG#~"  # '~' sorts after every id character
         try:
-            resp = self.client.query(TableName=self.table, KeyConditionExpression=cond, ConsistentRead=True,
-                                     ExpressionAttributeValues=_item(values), ScanIndexForward=False, Limit=limit)
+            resp = self.client.query(
+                TableName=self.table, KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
+                ConsistentRead=True, ScanIndexForward=False, Limit=limit + 1 + (1 if before else 0),
+                ExpressionAttributeValues=_item({":p": f"CH#{channel_id}", ":lo": "MSG#", ":hi": hi}))
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
-        messages = [_message(_read(i)) for i in resp.get("Items", [])]
-        messages = [m for m in messages if m.id != before]
-        more = "LastEvaluatedKey" in resp
-        messages.reverse()
-        return messages, (messages[0].id if more and messages else None)
+        messages = [m for m in (_message(_read(i)) for i in resp.get("Items", [])) if m.id != before]
+        more = len(messages) > limit or "LastEvaluatedKey" in resp
+        page = messages[:limit]
+        page.reverse()
+        return page, more
 
     def all_messages(self, channel_id: str) -> Iterator[Message]:
+        """Every message of a channel in order (the transcript): Query ``CH#<chid>`` begins_with ``MSG#``."""
         return (_message(r) for r in self._query(f"CH#{channel_id}", "MSG#", consistent=True))
 
     def mark_message_deleted(self, m: Message) -> Message:
+        """Replace the message and its client-id record with a tombstone (no text, no attachments):
+        a retry of its client_id must not bring the deleted text back."""
         deleted = replace(m, text="", attachments=(), deleted=True)
-        self._put(_message_item(deleted))
+        item = _message_item(deleted)
+        self._transact([
+            {"Put": {"TableName": self.table, "Item": _item(item)}},
+            {"Put": {"TableName": self.table, "Item": _item({**item, "sk": f"CID#{m.sender_id}#{m.client_id}"})}},
+        ])
         return deleted
 
     def put_read_marker(self, channel_id: str, user_id: str, message_id: str, now_ms: int) -> None:
-        self._put({"pk": f"CH#{channel_id}", "sk": f"R#{user_id}", "message_id": message_id, "at": now_ms})
+        """``CH#<chid>`` / ``R#<uid>``: the newest message a user has read (only ever moves forward)."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=_item({"pk": f"CH#{channel_id}", "sk": f"R#{user_id}", "message_id": message_id, "at": now_ms}),
+                ConditionExpression="attribute_not_exists(pk) OR message_id < :m",
+                ExpressionAttributeValues=_item({":m": message_id}))
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise Unavailable("storage unavailable") from exc
 
     # -- watchers -------------------------------------------------------------------
-    def add_watcher(self, channel_id: str, connection_id: str, *, ttl: int) -> None:
-        self._transact([
-            {"Put": {"TableName": self.table, "Item": _item({"pk": f"CH#{channel_id}", "sk": f"W#{connection_id}",
-                                                             "connection_id": connection_id, "ttl": ttl})}},
-            {"Put": {"TableName": self.table, "Item": _item({"pk": f"C#{connection_id}", "sk": f"W#{channel_id}",
-                                                             "channel_id": channel_id, "ttl": ttl})}},
+    def add_watcher(self, channel_id: str, conn: Connection) -> None:
+        """``CH#<chid>`` / ``W#<cid>`` (fan-out reads these) and ``C#<cid>`` / ``W#<chid>`` (disconnect
+        deletes both), with the connection's expiry as TTL."""
+        self._batch_put([
+            {"pk": f"CH#{channel_id}", "sk": f"W#{conn.id}", "connection_id": conn.id, "user_id": conn.user_id,
+             "role": conn.role, "expires_at": conn.expires_at, "ttl": conn.expires_at},
+            {"pk": f"C#{conn.id}", "sk": f"W#{channel_id}", "channel_id": channel_id, "ttl": conn.expires_at},
         ])
 
-    def list_watchers(self, channel_id: str) -> list[str]:
-        """Connection ids watching a channel: one Query that grows with the channel's watchers only."""
-        return [r["connection_id"] for r in self._query(f"CH#{channel_id}", "W#")]
+    def list_watchers(self, channel_id: str, *, now: int) -> list[Watcher]:
+        """Connections watching a channel: one consistent Query of ``CH#<chid>`` begins_with ``W#``
+        - it grows with the channel's watchers only. Expired ones (stale) are left out."""
+        return [Watcher(connection_id=r["connection_id"], user_id=r.get("user_id", ""), role=r.get("role", ""))
+                for r in self._query(f"CH#{channel_id}", "W#", consistent=True) if r.get("expires_at", now + 1) > now]
+
+    def remove_watches(self, connection_ids: Iterable[str]) -> None:
+        """Unsubscribe connections from every channel (their chat:read was revoked)."""
+        keys: list[dict[str, str]] = []
+        for cid in connection_ids:
+            for r in self._query(f"C#{cid}", "W#", consistent=True):
+                keys += [{"pk": f"C#{cid}", "sk": f"W#{r['channel_id']}"}, {"pk": f"CH#{r['channel_id']}",
+                                                                           "sk": f"W#{cid}"}]
+        self._batch_delete(keys)
 
     def _transact(self, items: list[Any], *, conflict: str = "the resource changed meanwhile") -> None:
         try:
@@ -619,6 +745,28 @@ class Store:
             if _conditional_failed(exc):
                 raise Conflict(conflict) from exc
             raise Unavailable("storage unavailable") from exc
+
+    def _batch_put(self, values: list[dict[str, Any]]) -> None:
+        self._batch_write([{"PutRequest": {"Item": _item(v)}} for v in values])
+
+    def _batch_delete(self, keys: list[dict[str, str]]) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": _item(k)}} for k in keys])
+
+    def _batch_write(self, requests: list[Any]) -> None:
+        """BatchWriteItem in chunks of 25, asking again for unprocessed items (BatchWrite's contract)."""
+        for start in range(0, len(requests), 25):
+            pending: Any = {self.table: requests[start:start + 25]}
+            for attempt in range(6):
+                try:
+                    resp = self.client.batch_write_item(RequestItems=pending)
+                except ClientError as exc:
+                    raise Unavailable("storage unavailable") from exc
+                pending = resp.get("UnprocessedItems") or None
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise Unavailable("storage unavailable")
 
     # -- audit -----------------------------------------------------------------
     def put_event(self, e: AuditEvent, *, ttl: int) -> None:
@@ -811,6 +959,10 @@ def _activity_sort(ms: int, channel_id: str) -> str:
     return f"{ms:015d}#{channel_id}"
 
 
+def _ops_pk(tenant: str) -> str:
+    return f"T#{tenant}#OPS"
+
+
 def _status_gsi(ch: Channel) -> str | None:
     """Support channels are listed per tenant and status; team channels only per member."""
     return f"ST#{ch.tenant}#{ch.status}" if ch.type == "support" and ch.status != "closed" else None
@@ -833,6 +985,11 @@ def _channel(r: dict[str, Any]) -> Channel:
 def _membership_item(ch: Channel, user_id: str) -> dict[str, Any]:
     return {"pk": _session_pk(ch.tenant, user_id), "sk": f"M#{ch.id}", "channel_id": ch.id, "tenant": ch.tenant,
             "gsi2pk": f"MEM#{ch.tenant}#{user_id}", "gsi2sk": _activity_sort(ch.last_message_at, ch.id)}
+
+
+def _assignment_item(ch: Channel, operator_id: str) -> dict[str, Any]:
+    return {"pk": _session_pk(ch.tenant, operator_id), "sk": f"A#{ch.id}", "channel_id": ch.id, "tenant": ch.tenant,
+            "gsi2pk": f"ASG#{ch.tenant}#{operator_id}", "gsi2sk": _activity_sort(ch.last_message_at, ch.id)}
 
 
 def _message_item(m: Message) -> dict[str, Any]:
@@ -859,6 +1016,19 @@ def _connection(r: dict[str, Any]) -> Connection:
     return Connection(id=r["connection_id"], tenant=r["tenant"], user_id=r["user_id"], session_id=r["session_id"],
                       role=r["role"], lvl=r["lvl"], name=r.get("name", ""), scopes=frozenset(r.get("scopes", ())),
                       connected_at=r["connected_at"], expires_at=r["expires_at"])
+
+
+def _session_check(table: str, c: Connection, now: int) -> dict[str, Any]:
+    """ConditionCheck: the connection's session is live and holds every scope the connection has."""
+    condition = "#st = :live AND expires_at > :now AND idle_expires_at > :now"
+    values: dict[str, Any] = {":live": "live", ":now": now}
+    for i, scope in enumerate(sorted(c.scopes)):
+        condition += f" AND contains(scopes, :s{i})"
+        values[f":s{i}"] = scope
+    return {"ConditionCheck": {
+        "TableName": table, "Key": _item({"pk": _session_pk(c.tenant, c.user_id), "sk": f"S#{c.session_id}"}),
+        "ConditionExpression": condition, "ExpressionAttributeNames": {"#st": "status"},
+        "ExpressionAttributeValues": _item(values), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
 
 def make_store(table: str) -> Store:

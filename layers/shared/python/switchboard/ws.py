@@ -1,17 +1,31 @@
 """The WebSocket edge: API Gateway WebSocket events in, replies and events out.
 
 * :func:`authorizer` - the ``$connect`` REQUEST authorizer: chat token from ``?token=``,
-  session live, Origin allowed. Raises ``Unauthorized`` (API Gateway answers 401) or
-  returns a Deny policy (403); nothing is stored for a refused handshake.
-* :func:`connect` / :func:`disconnect` - record and forget connections.
+  session live, Origin allowed. Raises ``Exception("Unauthorized")`` (API Gateway answers
+  401) or returns a Deny policy (403); nothing is stored for a refused handshake.
+* :func:`connect` / :func:`disconnect` - record and forget connections. A connection lives
+  until API Gateway closes it (2 hours at most): the chat token is checked at the handshake,
+  and revocation reaches the connection afterwards (:func:`revoke_connections`).
 * :func:`action_endpoint` - one handler for a set of actions: validates the frame, loads
-  the caller's connection (its scopes *now*), runs the action, returns the reply, which
-  the route's route response sends back to the caller.
-* :func:`default` - ``$default``: an ``unknown_action`` reply.
+  the caller's connection (its scopes *now*), runs the action and returns the reply, which
+  the route's route response sends back to the caller. An action with work to do after its
+  reply (``message.send``'s fan-out) has its reply posted first through the management API
+  and returns no body.
+* :func:`default` - ``$default``: an ``unknown_action`` (or ``validation_error``) reply.
+
+The event fields relied on (API Gateway's WebSocket proxy events):
+``requestContext.connectionId`` (every route), ``requestContext.authorizer`` (``$connect``:
+the authorizer's ``context`` - ``tid sub sid role lvl scope name``, values possibly
+stringified - and ``principalId``), ``requestContext.connectedAt`` (``$connect``, epoch ms),
+``requestContext.domainName`` and ``requestContext.stage`` (only when WS_MANAGEMENT_ENDPOINT
+is not set), ``body`` and ``isBase64Encoded`` (messages); for the authorizer
+``queryStringParameters.token``, ``headers`` (``Origin``, any case) and ``methodArn``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -21,16 +35,18 @@ from pydantic import ValidationError
 
 from switchboard import chat
 from switchboard.chat import ChatContext
-from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, SwitchboardError
+from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError
 from switchboard.models import Connection, SessionKey
 from switchboard.observability import logger
-from switchboard.realtime import Realtime
+from switchboard.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
 from switchboard.runtime import Services, services
+from switchboard.storage import STAFF_ROLES
 
 __all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect", "revoke_connections"]
 
-WS_ERROR_CODES = {"validation_error", "forbidden", "not_found", "conflict", "rate_limited", "unknown_action", "internal"}
-MAX_FRAME = 128 * 1024
+WS_ERROR_CODES = frozenset({"validation_error", "forbidden", "not_found", "conflict", "rate_limited",
+                            "unknown_action", "internal"})
+RID_MAX = 64
 
 
 def _endpoint(svc: Services, event: dict[str, Any] | None) -> str:
@@ -42,25 +58,31 @@ def _endpoint(svc: Services, event: dict[str, Any] | None) -> str:
     return f"https://{ctx['domainName']}/{ctx['stage']}"
 
 
-_contexts: dict[str, ChatContext] = {}
+_contexts: dict[str, tuple[Services, ChatContext]] = {}
 
 
 def chat_context(svc: Services, event: dict[str, Any] | None = None) -> ChatContext:
     """One ChatContext (and management API client) per endpoint per container."""
     endpoint = _endpoint(svc, event)
-    ctx = _contexts.get(endpoint)
-    if ctx is None:
-        holder: dict[str, ChatContext] = {}
-        notifier = Realtime(endpoint, svc.store, on_gone=lambda cid: chat.handle_disconnect(holder["ctx"], cid))
-        ctx = ChatContext(store=svc.store, notifier=notifier, archive_bucket=svc.settings.archive_bucket or None,
-                          attachments_bucket=svc.settings.attachments_bucket or None)
-        holder["ctx"] = ctx
-        _contexts[endpoint] = ctx
+    cached = _contexts.get(endpoint)
+    if cached is not None and cached[0] is svc:
+        return cached[1]
+    holder: list[ChatContext] = []
+    notifier = Realtime(endpoint, on_gone=lambda cid: chat.handle_disconnect(holder[0], cid))
+    ctx = ChatContext(store=svc.store, notifier=notifier, archive_bucket=svc.settings.archive_bucket or None,
+                      attachments_bucket=svc.settings.attachments_bucket or None,
+                      max_attachment_bytes=int(getattr(svc.settings, "max_attachment_bytes",
+                                                       chat.DEFAULT_MAX_ATTACHMENT_BYTES)),
+                      tenants=svc.tenants.find)
+    holder.append(ctx)
+    _contexts[endpoint] = (svc, ctx)
     return ctx
 
 
 # -- $connect authorizer ---------------------------------------------------------------------
 def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, Any]:
+    """Allow (with the caller's identity as context), Deny (403: Origin not allowed), or raise
+    ``Exception("Unauthorized")`` (401: token missing, invalid, expired or revoked)."""
     svc = svc or services()
     token = (event.get("queryStringParameters") or {}).get("token")
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -71,18 +93,18 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
         if session is None or not session.is_live(int(time.time())):
             raise SessionRevoked()
-        tenant = svc.tenants.find(claims.tid)
     except (InvalidToken, SessionRevoked) as err:
         logger.info("websocket connect refused", extra={"code": err.code})
-        raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's documented way to answer 401
+        raise Exception("Unauthorized") from None  # API Gateway's documented way to answer 401
     arn = event.get("methodArn", "*")
+    tenant = svc.tenants.find(claims.tid)
     if tenant is None or not tenant.allows_origin(headers.get("origin")):
         logger.info("websocket connect refused", extra={"code": "forbidden"})
         return _policy(claims.sub, "Deny", arn, {})
     scopes = claims.scopes & session.scopes
     return _policy(claims.sub, "Allow", arn, {
         "tid": claims.tid, "sub": claims.sub, "sid": claims.sid, "role": claims.role, "lvl": claims.lvl,
-        "scope": " ".join(sorted(scopes)), "name": claims.name, "exp": claims.exp})
+        "scope": " ".join(sorted(scopes)), "name": claims.name})
 
 
 def _policy(principal: str, effect: str, arn: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -93,15 +115,28 @@ def _policy(principal: str, effect: str, arn: str, context: dict[str, Any]) -> d
 
 # -- $connect / $disconnect --------------------------------------------------------------------
 def connect(event: dict[str, Any], svc: Services | None = None) -> dict[str, Any]:
+    """Record the connection the authorizer let in (checking, atomically, that its session is
+    still live: a revocation between the authorizer and here refuses the handshake, 401)."""
     svc = svc or services()
     rc = event["requestContext"]
     a = rc.get("authorizer") or {}
     now = int(time.time())
-    conn = Connection(id=rc["connectionId"], tenant=a["tid"], user_id=a.get("sub") or a["principalId"],
-                      session_id=a["sid"], role=a["role"], lvl=int(a["lvl"]), name=a.get("name", ""),
-                      scopes=frozenset(str(a.get("scope", "")).split()), connected_at=now,
-                      expires_at=min(int(a["exp"]), now + svc.settings.max_connection_seconds))
-    svc.store.put_connection(conn, operator=conn.role in ("operator", "admin"))
+    try:
+        # the record's lifetime counts from now: $connect runs as the handshake happens, and a
+        # replayed sample event (switchboard invoke) must not arrive already expired
+        connected_at = min(int(rc.get("connectedAt", now * 1000)) // 1000, now)
+        conn = Connection(id=rc["connectionId"], tenant=str(a["tid"]), user_id=str(a.get("sub") or a["principalId"]),
+                          session_id=str(a["sid"]), role=str(a["role"]), lvl=int(a["lvl"]), name=str(a.get("name", "")),
+                          scopes=frozenset(str(a.get("scope", "")).split()), connected_at=connected_at,
+                          expires_at=now + svc.settings.max_connection_seconds)
+    except (KeyError, TypeError, ValueError):
+        logger.error("$connect without the authorizer's context: is the authorizer configured?")
+        return {"statusCode": 403}
+    try:
+        svc.store.put_connection(conn, operator=conn.role in STAFF_ROLES, now=now)
+    except SessionRevoked:
+        logger.info("websocket connect refused", extra={"code": "session_revoked"})
+        return {"statusCode": 401}
     return {"statusCode": 200}
 
 
@@ -112,26 +147,21 @@ def disconnect(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
 
 
 # -- actions -------------------------------------------------------------------------------------
-def _reply(rid: Any, data: dict[str, Any] | None = None, error: SwitchboardError | None = None,
-           code: str | None = None, message: str | None = None, details: Any = None) -> dict[str, Any]:
-    body: dict[str, Any]
-    if error is not None or code is not None:
-        c = code or (error.code if error and error.code in WS_ERROR_CODES else
-                     "forbidden" if isinstance(error, InvalidToken | SessionRevoked) else "internal")
-        body = {"type": "reply", "rid": rid, "ok": False,
-                "error": {"code": c, "message": message or (error.detail if error else c)}}
-        if details is None and error is not None:
-            details = error.extra.get("errors")
-        if details is not None:
-            body["error"]["details"] = details
-    else:
-        body = {"type": "reply", "rid": rid, "ok": True, "data": data or {}}
-    return {"statusCode": 200, "body": json.dumps(body, separators=(",", ":"))}
+class _BadFrame(Exception):
+    def __init__(self, rid: Any, message: str) -> None:
+        super().__init__(message)
+        self.rid, self.message = rid, message
 
 
-def _frame(event: dict[str, Any]) -> tuple[Any, str | None, dict[str, Any]]:
+def _frame(event: dict[str, Any]) -> tuple[str | None, str | None, dict[str, Any]]:
+    """(rid, action, params) of a client frame ``{"action", "rid", ...params}``."""
     raw = event.get("body") or ""
-    if len(raw.encode()) > MAX_FRAME:
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw, validate=True).decode()
+        except (binascii.Error, ValueError):
+            raise _BadFrame(None, "frame is not UTF-8 text") from None
+    if len(raw.encode()) > MAX_MESSAGE_BYTES:
         raise _BadFrame(None, "frame larger than 128 KB")
     try:
         frame = json.loads(raw)
@@ -140,16 +170,41 @@ def _frame(event: dict[str, Any]) -> tuple[Any, str | None, dict[str, Any]]:
     if not isinstance(frame, dict):
         raise _BadFrame(None, "frame must be a JSON object")
     rid = frame.pop("rid", None)
-    if rid is not None and (not isinstance(rid, str) or len(rid) > 64):
-        raise _BadFrame(None, "rid must be a string of at most 64 characters")
+    if rid is not None and (not isinstance(rid, str) or len(rid) > RID_MAX):
+        raise _BadFrame(None, f"rid must be a string of at most {RID_MAX} characters")
     action = frame.pop("action", None)
-    return rid, action if isinstance(action, str) else None, frame
+    if not isinstance(action, str):
+        raise _BadFrame(rid, "frame needs an \"action\" string")
+    return rid, action, frame
 
 
-class _BadFrame(Exception):
-    def __init__(self, rid: Any, message: str) -> None:
-        super().__init__(message)
-        self.rid, self.message = rid, message
+def _error(rid: Any, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"statusCode": 200, "body": json.dumps({"type": "reply", "rid": rid, "ok": False, "error": error},
+                                                  separators=(",", ":"), ensure_ascii=False)}
+
+
+def _error_for(rid: Any, err: SwitchboardError) -> dict[str, Any]:
+    code = err.code if err.code in WS_ERROR_CODES else "internal"
+    return _error(rid, code, err.detail if code != "internal" else "internal error")
+
+
+def _ok(rid: Any, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        body = encode(reply_frame(rid, data)).decode()
+    except FrameTooLarge:
+        logger.exception("reply too large")
+        return _error(rid, "internal", "internal error")
+    return {"statusCode": 200, "body": body}
+
+
+def _caller(svc: Services, event: dict[str, Any]) -> Connection:
+    conn = svc.store.get_connection(event["requestContext"]["connectionId"])
+    if conn is None or not conn.is_live(int(time.time())):
+        raise Forbidden("this connection is no longer authorised; reconnect")
+    return conn
 
 
 def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -162,66 +217,81 @@ def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dic
         try:
             rid, action, params = _frame(event)
             if action not in allowed:
-                return _reply(rid, code="unknown_action", message=f"unknown action {action!r}")
+                return _error(rid, "unknown_action", f"unknown action {action!r}")
             model, fn = allowed[action]
-            svc = services()
-            ctx = chat_context(svc, event)
-            conn = svc.store.get_connection(event["requestContext"]["connectionId"])
-            if conn is None:
-                raise Forbidden("this connection is no longer authorised")
             try:
                 parsed = model.model_validate(params)
             except ValidationError as exc:
                 errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
                           for e in exc.errors(include_input=False, include_url=False, include_context=False)]
-                return _reply(rid, code="validation_error", message="invalid parameters", details=errors)
-            return _reply(rid, fn(ctx, conn, parsed))
+                return _error(rid, "validation_error", "invalid parameters", errors)
+            svc = services()
+            ctx = chat_context(svc, event)
+            conn = _caller(svc, event)
+            logger.append_keys(action=action, connection_id=conn.id)
+            result = fn(ctx, conn, parsed)
         except _BadFrame as bad:
-            return _reply(bad.rid, code="validation_error", message=bad.message)
+            return _error(bad.rid, "validation_error", bad.message)
         except SwitchboardError as err:
             logger.info("action refused", extra={"code": err.code})
-            return _reply(rid, error=err)
-        except Exception:
+            return _error_for(rid, err)
+        except Exception:  # the contract's "internal" reply, not API Gateway's bare 500
             logger.exception("unhandled error in action")
-            return _reply(rid, code="internal", message="internal error")
+            return _error(rid, "internal", "internal error")
+        if result.then is None:
+            return _ok(rid, result.data)
+        # acknowledged (the work is durable), then the rest - the caller does not wait for it
+        try:
+            ctx.notifier.send([conn.id], reply_frame(rid, result.data))
+        except FrameTooLarge:
+            logger.exception("reply too large")
+            return _error(rid, "internal", "internal error")
+        try:
+            result.then()
+        except Exception:  # the caller has its reply; a failed fan-out is logged, not re-answered
+            logger.exception("work after the reply failed")
+        return {"statusCode": 200}
 
     return handler
 
 
 def default(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """``$default``: frames naming no known action."""
     try:
         rid, action, _ = _frame(event)
     except _BadFrame as bad:
-        return _reply(bad.rid, code="validation_error", message=bad.message)
-    return _reply(rid, code="unknown_action", message=f"unknown action {action!r}")
+        return _error(bad.rid, "validation_error", bad.message)
+    return _error(rid, "unknown_action", f"unknown action {action!r}")
 
 
 # -- revocation reaching sockets -------------------------------------------------------------------
 def revoke_connections(svc: Services, *, tenant: str, user_id: str, session_ids: set[str] | None,
                        scopes: frozenset[str] | None) -> int:
-    """Called by revocation after the sessions are revoked in storage.
+    """Called by revocation after the sessions are revoked in storage; returns how many
+    connections it reached.
 
     Session or user revocation: each affected connection gets ``auth.revoked`` and is then
-    closed through the management API and forgotten. Scope revocation: the connection
-    records lose the scopes (checked on every action) and get ``auth.revoked``.
+    closed through the management API, and its records are removed (a staff member's
+    channels go back to the queue). Scope revocation: the connection records lose the
+    scopes (every action reads them), connections that lose ``chat:read`` stop watching,
+    and each gets ``auth.revoked {"kind": "scopes", "scopes": [...]}``.
     """
     if not svc.settings.ws_endpoint:
         return 0
     ctx = chat_context(svc)
-    connections = svc.store.list_user_connections(tenant, user_id)
-    affected = [cid for cid, sid in connections if session_ids is None or sid in session_ids]
+    affected = [cid for cid, sid in svc.store.list_user_connections(tenant, user_id)
+                if session_ids is None or sid in session_ids]
     if not affected:
         return 0
     if scopes is not None:
         svc.store.remove_connection_scopes(affected, scopes)
-        ctx.notifier.send(affected, {"type": "event", "event": "auth.revoked",
-                                     "data": {"kind": "scopes", "scopes": sorted(scopes)}})
+        if "chat:read" in scopes:
+            svc.store.remove_watches(affected)
+        ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": "scopes", "scopes": sorted(scopes)}))
         return len(affected)
     kind = "session" if session_ids is not None else "user"
-    ctx.notifier.send(affected, {"type": "event", "event": "auth.revoked", "data": {"kind": kind}})
+    gone = set(ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": kind})))
     for cid in affected:
-        try:
+        if cid not in gone:
             ctx.notifier.disconnect(cid)
-        except NotFound:
-            pass
     return len(affected)

@@ -1,0 +1,501 @@
+"""API Gateway WebSocket events for the chat handler tests, and a small driver around them.
+
+The factories build the events API Gateway sends to a WebSocket API's Lambda proxy
+integrations and to its ``$connect`` REQUEST authorizer (shapes from the API Gateway
+developer guide: "Control access to WebSocket APIs with Lambda REQUEST authorizers" and
+"WebSocket API mapping template reference"). Fields the handlers rely on are marked
+``# relied on``; the rest are there because API Gateway sends them.
+
+The driver (:class:`Chat`, :class:`Client`) runs the real handlers named by template.yaml's
+WebSocket routes, reads what was posted to each connection from moto's management-API
+backend, and records management-API calls (posts, deletes) through botocore event hooks
+on the real client - which is also how a post is made to fail with a real GoneException.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchboard_local.lambda_runtime import LambdaContext, load_handler
+from switchboard_local.template import Template
+from tests.conftest import ORIGIN
+
+API_ID = "abcdef1234"
+STAGE = "live"
+DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+ACCOUNT = "123456789012"
+
+
+def new_connection_id() -> str:
+    """API Gateway's connection ids look like ``L0SM9cOFvHcCIhw=`` (base64 of 11 bytes): they may
+    hold ``=``, ``/`` and ``+``, which the management API's URL carries percent-encoded."""
+    return base64.b64encode(secrets.token_bytes(11)).decode()
+
+
+def _request_time(now: float) -> str:
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+
+
+def request_context(connection_id: str, route_key: str, event_type: str, *, connected_at_ms: int | None = None,
+                    authorizer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``event.requestContext`` of a WebSocket proxy event (CONNECT, MESSAGE or DISCONNECT)."""
+    now = time.time()
+    request_id = base64.b64encode(secrets.token_bytes(10)).decode()
+    ctx: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": request_id,
+        "requestTime": _request_time(now),
+        "messageDirection": "IN",
+        "stage": STAGE,  # relied on only when WS_MANAGEMENT_ENDPOINT is unset (endpoint = domainName/stage)
+        "connectedAt": connected_at_ms or int(now * 1000),  # relied on ($connect: the connection's start)
+        "requestTimeEpoch": int(now * 1000),
+        "identity": {"sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0 (chat test)"},
+        "requestId": request_id,
+        "domainName": DOMAIN,  # relied on only when WS_MANAGEMENT_ENDPOINT is unset
+        "connectionId": connection_id,  # relied on (every route): who is acting
+        "apiId": API_ID,
+    }
+    if event_type == "MESSAGE":
+        ctx["messageId"] = base64.b64encode(secrets.token_bytes(10)).decode()
+    if event_type == "DISCONNECT":
+        ctx.update(disconnectStatusCode=1005, disconnectReason="")
+    if authorizer is not None:
+        ctx["authorizer"] = authorizer
+    return ctx
+
+
+def authorizer_event(token: str | None, *, origin: str | None = ORIGIN,
+                     connection_id: str | None = None) -> dict[str, Any]:
+    """The ``$connect`` REQUEST authorizer's input (``type: REQUEST``, ``methodArn`` ending ``$connect``)."""
+    headers = {
+        "Connection": "upgrade",
+        "content-length": "0",
+        "Host": DOMAIN,
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+        "Sec-WebSocket-Key": base64.b64encode(secrets.token_bytes(16)).decode(),
+        "Sec-WebSocket-Version": "13",
+        "Upgrade": "websocket",
+        "X-Amzn-Trace-Id": "Root=1-00000000-000000000000000000000000",
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    if origin is not None:
+        headers["Origin"] = origin  # relied on: checked against the tenant's allowed origins (any case)
+    query = {"token": token} if token is not None else {}
+    return {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{API_ID}/{STAGE}/$connect",  # relied on (policy)
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query,  # relied on: ?token=<chat token>
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()},
+        "stageVariables": {},
+        "requestContext": request_context(connection_id or new_connection_id(), "$connect", "CONNECT"),
+    }
+
+
+def authorizer_context(policy: dict[str, Any]) -> dict[str, Any]:
+    """``requestContext.authorizer`` as API Gateway passes an Allow policy on to the routes:
+    ``principalId``, ``integrationLatency`` and the policy's ``context`` with its values
+    stringified (the handlers accept them as strings or as numbers)."""
+    return {"principalId": policy["principalId"], "integrationLatency": 42,
+            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in policy["context"].items()}}
+
+
+def connect_event(connection_id: str, authorizer: dict[str, Any], *, token: str = "<chat token>",  # noqa: S107
+                  origin: str | None = ORIGIN) -> dict[str, Any]:
+    """``$connect`` (relied on: ``requestContext.authorizer`` - tid sub sid role lvl scope name)."""
+    headers = {"Host": DOMAIN, "Sec-WebSocket-Version": "13", "X-Forwarded-For": "203.0.113.7"}
+    if origin is not None:
+        headers["Origin"] = origin
+    return {
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {"token": token},
+        "multiValueQueryStringParameters": {"token": [token]},
+        "requestContext": request_context(connection_id, "$connect", "CONNECT", authorizer=authorizer),
+        "isBase64Encoded": False,
+    }
+
+
+def message_event(connection_id: str, body: str, route_key: str, *, authorizer: dict[str, Any] | None = None,
+                  connected_at_ms: int | None = None) -> dict[str, Any]:
+    """A frame from the client (relied on: ``body``, ``isBase64Encoded``, ``requestContext.connectionId``)."""
+    return {
+        "requestContext": request_context(connection_id, route_key, "MESSAGE", authorizer=authorizer,
+                                          connected_at_ms=connected_at_ms),
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def disconnect_event(connection_id: str, *, authorizer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``$disconnect`` (relied on: ``requestContext.connectionId``)."""
+    return {
+        "headers": {"Host": DOMAIN, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""},
+        "multiValueHeaders": {},
+        "requestContext": request_context(connection_id, "$disconnect", "DISCONNECT", authorizer=authorizer),
+        "isBase64Encoded": False,
+    }
+
+
+def parse_frames(data: bytes) -> list[dict[str, Any]]:
+    """Frames posted to one connection (moto concatenates the posted bytes)."""
+    text, frames, pos = data.decode(), [], 0
+    decoder = json.JSONDecoder()
+    while pos < len(text):
+        frame, pos = decoder.raw_decode(text, pos)
+        frames.append(frame)
+    return frames
+
+
+def posted(connection_id: str) -> list[dict[str, Any]]:
+    """What the management API's PostToConnection delivered to a connection, per moto's backend."""
+    from urllib.parse import quote
+
+    from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+    backend = apigatewaymanagementapi_backends[ACCOUNT]["us-east-1"]
+    # moto keys its connections by the id as it appears in the request path (percent-encoded)
+    conn = backend.connections.get(quote(connection_id, safe="-_.~")) or backend.connections.get(connection_id)
+    return parse_frames(conn.data) if conn is not None else []
+
+
+def table_keys() -> set[tuple[str, str]]:
+    """Every (pk, sk) in the table - a test's view of "nothing was stored" (tests may Scan)."""
+    import boto3
+    from switchboard.runtime import services
+
+    client, keys, kwargs = boto3.client("dynamodb"), set(), {}
+    while True:
+        page = client.scan(TableName=services().settings.table_name, ProjectionExpression="pk, sk", **kwargs)
+        keys |= {(i["pk"]["S"], i["sk"]["S"]) for i in page["Items"]}
+        if "LastEvaluatedKey" not in page:
+            return keys
+        kwargs = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def item(pk: str, sk: str) -> dict[str, Any] | None:
+    """One item of the table, read directly (to check what the layer stored)."""
+    from switchboard.runtime import services
+    from switchboard.storage import _read
+
+    store = services().store
+    raw = store.client.get_item(TableName=store.table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                ConsistentRead=True).get("Item")
+    return _read(raw) if raw else None
+
+
+def keys_of(connection_id: str) -> set[tuple[str, str]]:
+    """Every record that mentions a connection id in its key."""
+    return {k for k in table_keys() if connection_id in k[0] or connection_id in k[1]}
+
+
+class Refused(Exception):
+    """The handshake was refused with this HTTP status (401 Unauthorized, 403 Deny/refused)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"handshake refused: {status}")
+        self.status = status
+
+
+# -- management API: recording and making connections gone ------------------------------------
+@dataclass
+class Wire:
+    """Management-API calls of the chat functions, in order, seen through botocore event hooks on
+    the real client; ``gone`` connections answer a real 410 GoneException."""
+
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def install(self, client: Any) -> None:
+        client.meta.events.register("before-parameter-build.apigatewaymanagementapi.*", self._params)
+        client.meta.events.register("before-call.apigatewaymanagementapi.*", self._call)
+
+    def _params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        context["sb_connection_id"] = params.get("ConnectionId")
+        data = params.get("Data")
+        with self._lock:
+            self.calls.append((model.name, params.get("ConnectionId", ""),
+                               json.loads(data) if isinstance(data, bytes | str) and data else None))
+
+    def _call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        cid = context.get("sb_connection_id")
+        if cid not in self.gone:
+            return None
+        body = {"message": f"Connection {cid} is gone"}
+        http = AWSResponse(f"https://{DOMAIN}/{STAGE}/@connections/{cid}", 410,
+                           {"x-amzn-ErrorType": "GoneException"}, None)
+        return http, {"Error": {"Code": "GoneException", "Message": body["message"]},
+                      "ResponseMetadata": {"HTTPStatusCode": 410}}
+
+    def posts_to(self, connection_id: str) -> list[Any]:
+        return [d for op, cid, d in self.calls if op == "PostToConnection" and cid == connection_id]
+
+    def deleted(self) -> list[str]:
+        return [cid for op, cid, _ in self.calls if op == "DeleteConnection"]
+
+
+def install_wire() -> Wire:
+    from switchboard import ws
+    from switchboard.runtime import services
+
+    wire = Wire()
+    notifier: Any = ws.chat_context(services()).notifier
+    wire.install(notifier.client)
+    return wire
+
+
+# -- DynamoDB calls ------------------------------------------------------------------------------
+@dataclass
+class DynamoCalls:
+    """DynamoDB calls made through the layer's client, and items each read, via botocore hooks."""
+
+    calls: list[str] = field(default_factory=list)
+    items_read: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls.append(model.name)
+
+    def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        n = 0
+        if "Item" in parsed:
+            n = 1
+        elif "Items" in parsed:
+            n = len(parsed["Items"])
+        elif "Responses" in parsed:
+            n = sum(len(v) for v in parsed["Responses"].values())
+        with self._lock:
+            self.items_read += n
+
+    @contextmanager
+    def counting(self, client: Any) -> Iterator[DynamoCalls]:
+        client.meta.events.register("before-call.dynamodb.*", self._before)
+        client.meta.events.register("after-call.dynamodb.*", self._after)
+        try:
+            yield self
+        finally:
+            client.meta.events.unregister("before-call.dynamodb.*", self._before)
+            client.meta.events.unregister("after-call.dynamodb.*", self._after)
+
+    def names(self) -> list[str]:
+        return sorted(self.calls)
+
+
+@contextmanager
+def atomic_requests() -> Iterator[None]:
+    """Make moto handle one AWS request at a time, as DynamoDB makes each request atomic.
+
+    moto is an in-memory model: a TransactWriteItems snapshots the table, and a cancelled one
+    restores the snapshot - under threads, over a concurrent request's writes. Serialising
+    requests (not our code: threads still interleave between requests) gives moto DynamoDB's
+    per-request atomicity, so tests of concurrent retries test the layer, not moto.
+    """
+    from moto.core import botocore_stubber
+
+    lock = threading.Lock()
+    original = botocore_stubber.BotocoreStubber.__call__
+
+    def locked(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, event_name, request, **kwargs)
+
+    botocore_stubber.BotocoreStubber.__call__ = locked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        botocore_stubber.BotocoreStubber.__call__ = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def rollback_by_item() -> Iterator[None]:
+    """Make moto's TransactWriteItems cost what DynamoDB's does: O(items in the transaction).
+
+    To roll a cancelled transaction back, moto deep-copies every table it touches - once per
+    item of the transaction - so with 10,000 connections in the table one message.send takes
+    seconds in moto, a cost DynamoDB does not have. Within this context moto snapshots only
+    the items the transaction names and restores those if it is cancelled (whole-table copies
+    become no-ops). Checked by tests/test_chat_dynamodb_calls.py: a cancelled transaction
+    still changes nothing.
+    """
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    real_deepcopy = copy.deepcopy
+    original = models.DynamoDBBackend.transact_write_items
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else real_deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = self.get_table(op["TableName"])
+            key = op.get("Key") or {a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a}
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            before = table.get_item(hash_value, range_value)
+            saved.append((table, hash_value, range_value, real_deepcopy(before) if before is not None else None))
+        models.copy.deepcopy = deepcopy  # type: ignore[attr-defined]
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, before in reversed(saved):
+                partition = table.items[hash_value]
+                if before is None:
+                    partition.pop(range_value, None)
+                else:
+                    partition[range_value] = before
+            raise
+        finally:
+            models.copy.deepcopy = real_deepcopy  # type: ignore[attr-defined]
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        models.DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+
+# -- the driver ----------------------------------------------------------------------------------
+class Chat:
+    """Runs the WebSocket functions of template.yaml on events shaped as API Gateway's."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.routes = template.websocket_routes()
+        self.authorizer_id = template.websocket_authorizer()
+        self.replies = template.websocket_replies()
+
+    def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
+        """As Lambda does: JSON in, JSON out (what a handler returns must be serialisable)."""
+        handler = load_handler(self.template, function_id)
+        result = handler(json.loads(json.dumps(event)), LambdaContext(function_name=function_id))
+        return json.loads(json.dumps(result))
+
+    def authorize(self, token: str | None, origin: str | None = ORIGIN) -> dict[str, Any]:
+        """The authorizer's policy; :class:`Refused` as API Gateway would refuse the handshake."""
+        assert self.authorizer_id
+        if not token:
+            raise Refused(401)  # API Gateway answers a missing identity source itself
+        try:
+            policy = self.invoke(self.authorizer_id, authorizer_event(token, origin=origin))
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                raise Refused(401) from exc
+            raise
+        if any(s["Effect"] != "Allow" for s in policy["policyDocument"]["Statement"]):
+            raise Refused(403)
+        return policy
+
+    def connect(self, tokens: dict[str, Any], origin: str | None = ORIGIN) -> Client:
+        """The handshake: authorizer, then ``$connect``."""
+        policy = self.authorize(tokens["chat_token"], origin)
+        cid = new_connection_id()
+        context = authorizer_context(policy)
+        result = self.invoke(self.routes["$connect"], connect_event(cid, context, token=tokens["chat_token"]))
+        if result.get("statusCode") != 200:
+            raise Refused(int(result["statusCode"]))
+        return Client(self, cid, tokens, context)
+
+
+class Client:
+    """One connection: frames in through the route's function, frames out read from moto."""
+
+    _rids = itertools.count(1)
+
+    def __init__(self, chat: Chat, connection_id: str, tokens: dict[str, Any], authorizer: dict[str, Any]) -> None:
+        self.chat = chat
+        self.id = connection_id
+        self.tokens = tokens
+        self.authorizer = authorizer
+        self.user_id: str = tokens["user"]["id"]
+
+    def frame(self, body: str) -> dict[str, Any] | None:
+        """Send a raw frame; the route response's body (None when the route sends none)."""
+        route = "$default"
+        try:
+            parsed = json.loads(body)
+            action = parsed.get("action") if isinstance(parsed, dict) else None
+            if isinstance(action, str) and action in self.chat.routes and not action.startswith("$"):
+                route = action
+        except ValueError:
+            pass
+        result = self.chat.invoke(self.chat.routes[route], message_event(self.id, body, route,
+                                                                         authorizer=self.authorizer))
+        if route in self.chat.replies and result.get("body"):
+            reply: dict[str, Any] = json.loads(result["body"])
+            return reply
+        return None
+
+    def request(self, action: str, **params: Any) -> dict[str, Any]:
+        """Send ``{"action", "rid", **params}``; the reply (from the route response, or posted)."""
+        rid = f"r{next(self._rids)}"
+        reply = self.frame(json.dumps({"action": action, "rid": rid, **params}))
+        if reply is None:  # acknowledged through the management API (message.send)
+            replies = [f for f in self.frames() if f.get("type") == "reply" and f.get("rid") == rid]
+            assert len(replies) == 1, f"expected one reply to {rid}, got {replies}"
+            reply = replies[0]
+        assert reply["rid"] == rid
+        return reply
+
+    def ok(self, action: str, **params: Any) -> dict[str, Any]:
+        reply = self.request(action, **params)
+        assert reply["ok"], reply
+        data: dict[str, Any] = reply["data"]
+        return data
+
+    def error(self, action: str, **params: Any) -> str:
+        reply = self.request(action, **params)
+        assert not reply["ok"], reply
+        code: str = reply["error"]["code"]
+        return code
+
+    def frames(self) -> list[dict[str, Any]]:
+        return posted(self.id)
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [f["data"] for f in self.frames() if f.get("type") == "event" and f.get("event") == name]
+
+    def disconnect(self) -> None:
+        self.chat.invoke(self.chat.routes["$disconnect"], disconnect_event(self.id, authorizer=self.authorizer))
+
+
+def visitor_tokens(call: Callable[..., dict[str, Any]], *, tenant: str = "acme", origin: str = ORIGIN,
+                   user: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A visitor signs in through the real POST /auth/external (anonymous unless ``user``)."""
+    body: dict[str, Any] = {"tenant": tenant}
+    if user is not None:
+        body["user"] = user
+    r = call("POST /auth/external", body=body, headers={"origin": origin})
+    assert r["status"] == 200, r
+    return r["json"]
+
+
+def known_visitor(call: Callable[..., dict[str, Any]], user_id: str) -> dict[str, Any]:
+    """A level-1 visitor of acme, vouched for by the website's HMAC."""
+    from switchboard.identity import visitor_hash
+
+    from tests.conftest import IDENTITY_SECRET
+
+    return visitor_tokens(call, user={"id": user_id, "name": user_id.title(),
+                                      "hash": visitor_hash(IDENTITY_SECRET, user_id)})

@@ -1,0 +1,149 @@
+"""channel.close (status closed, transcript archived as JSON Lines) and attachment.presign (bounded uploads)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import boto3
+import pytest
+
+from tests.chat_support import Chat, known_visitor, visitor_tokens
+from tests.conftest import ADMIN, OPERATOR
+
+
+@pytest.fixture
+def chat(template, seeded):
+    return Chat(template)
+
+
+@pytest.fixture
+def room(chat, call, tokens_for):
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(known_visitor(call, "customer-7"))
+    channel = guest.ok("support.open", subject="Refund")["channel"]
+    for who in (otto, guest):
+        who.ok("channel.watch", channel_id=channel["id"])
+    return guest, otto, channel
+
+
+def transcript(svc, tenant, channel_id):
+    body = boto3.client("s3").get_object(Bucket=svc.settings.archive_bucket,
+                                         Key=f"transcripts/{tenant}/{channel_id}.jsonl")["Body"].read()
+    return [json.loads(line) for line in body.decode().splitlines()]
+
+
+def test_closing_archives_the_transcript_as_json_lines_and_refuses_new_messages(room, svc):
+    guest, otto, channel = room
+    texts = ["I want a refund", "Sure, done", "Thanks 🙂"]
+    sent = [who.ok("message.send", channel_id=channel["id"], text=t, client_id=f"c{i}")["message"]
+            for i, (who, t) in enumerate(zip([guest, otto, guest], texts, strict=True))]
+    # When the operator closes the channel
+    closed = otto.ok("channel.close", channel_id=channel["id"])["channel"]
+    # Then it is closed, and the visitor hears of it
+    assert closed["status"] == "closed"
+    assert guest.events("channel.updated")[-1]["channel"]["status"] == "closed"
+    # And its transcript is in the archive bucket: the channel, then every message in order
+    lines = transcript(svc, "acme", channel["id"])
+    assert lines[0]["channel"]["id"] == channel["id"] and lines[0]["channel"]["status"] == "closed"
+    assert [line["message"] for line in lines[1:]] == sent
+    # And the channel takes no more messages
+    assert guest.error("message.send", channel_id=channel["id"], text="hello?", client_id="late") == "conflict"
+    assert otto.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
+                      size=100) == "conflict"
+
+
+def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room, svc):
+    import time
+
+    guest, otto, channel = room
+    guest.ok("channel.close", channel_id=channel["id"])
+    load = {p.user_id: p.load for p in svc.store.list_presence("acme", now=int(time.time()))}
+    assert load[otto.user_id] == 0
+    assert otto.ok("channel.query", filter={"status": "open"})["channels"] == []
+    again = guest.ok("support.open")["channel"]
+    assert again["id"] != channel["id"] and again["status"] == "open"
+
+
+def test_closing_twice_is_harmless_and_archives_again(room, svc):
+    guest, otto, channel = room
+    otto.ok("channel.close", channel_id=channel["id"])
+    assert guest.ok("channel.close", channel_id=channel["id"])["channel"]["status"] == "closed"
+    assert transcript(svc, "acme", channel["id"])[0]["channel"]["status"] == "closed"
+
+
+def test_an_admin_closes_any_support_channel_of_the_tenant(chat, room, tokens_for):
+    # (who else may close what: the policy matrix, tests/test_chat_policy_matrix.py)
+    _guest, otto, channel = room
+    ana = chat.connect(tokens_for(ADMIN))
+    assert ana.ok("channel.close", channel_id=channel["id"])["channel"]["status"] == "closed"
+    assert otto.events("channel.updated")[-1]["channel"]["status"] == "closed"
+
+
+def policy_of(fields):
+    return json.loads(base64.b64decode(fields["policy"]))
+
+
+def test_presign_bounds_the_upload_in_type_size_key_and_time(room, svc):
+    _guest, otto, channel = room
+    # When the operator asks to upload a 2 MB PNG
+    data = otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=2_000_000)
+    # Then it gets a presigned POST into this channel's prefix of the attachments bucket ...
+    assert data["key"].startswith(f"attachments/acme/{channel['id']}/") and data["max_bytes"] == 2_000_000
+    assert data["fields"]["key"] == data["key"] and data["fields"]["Content-Type"] == "image/png"
+    # ... whose signed policy fixes bucket, key and content type and bounds the size
+    conditions = policy_of(data["fields"])["conditions"]
+    assert {"bucket": svc.settings.attachments_bucket} in conditions
+    assert {"key": data["key"]} in conditions
+    assert {"Content-Type": "image/png"} in conditions
+    assert ["content-length-range", 1, 2_000_000] in conditions
+    assert policy_of(data["fields"])["expiration"]
+
+
+@pytest.mark.parametrize(("content_type", "size"), [("text/html", 10), ("application/x-msdownload", 10),
+                                                    ("image/png", 10 * 1024 * 1024 + 1)])
+def test_presign_refuses_types_and_sizes_out_of_bounds(room, content_type, size):
+    _guest, otto, channel = room
+    assert otto.error("attachment.presign", channel_id=channel["id"], content_type=content_type,
+                      size=size) == "validation_error"
+
+
+def test_a_known_visitor_may_attach_when_the_tenant_allows_it(room):
+    guest, otto, channel = room
+    data = guest.ok("attachment.presign", channel_id=channel["id"], content_type="application/pdf", size=1000)
+    # and the upload can then go with a message
+    message = guest.ok("message.send", channel_id=channel["id"], text="the invoice", client_id="inv",
+                       attachments=[{"key": data["key"], "name": "invoice.pdf", "content_type": "application/pdf",
+                                     "size": 1000}])["message"]
+    assert message["attachments"] == [{"key": data["key"], "name": "invoice.pdf", "content_type": "application/pdf",
+                                       "size": 1000}]
+    assert otto.events("message.new")[-1]["message"]["attachments"][0]["key"] == data["key"]
+
+
+def test_an_attachment_key_of_another_channel_is_refused(chat, room, call):
+    guest, _otto, channel = room
+    other = chat.connect(known_visitor(call, "customer-8"))
+    other_channel = other.ok("support.open")["channel"]
+    key = other.ok("attachment.presign", channel_id=other_channel["id"], content_type="image/png", size=10)["key"]
+    assert guest.error("message.send", channel_id=channel["id"], text="look", client_id="x",
+                       attachments=[{"key": key}]) == "validation_error"
+
+
+def test_an_anonymous_visitor_has_no_chat_attach(chat, call, tokens_for):
+    chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    assert guest.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
+                       size=10) == "forbidden"
+
+
+def test_visitors_may_not_attach_once_the_tenant_turns_attachments_off(room, svc):
+    from dataclasses import replace
+
+    guest, otto, channel = room
+    svc.store.put_tenant(replace(svc.store.get_tenant("acme"), visitor_attachments=False))
+    svc.tenants.forget()
+    # the visitor's session still holds chat:attach, but the tenant's setting decides now
+    assert guest.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
+                       size=10) == "forbidden"
+    assert otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)

@@ -1,0 +1,160 @@
+"""The WebSocket handshake: the ``$connect`` authorizer, ``$connect`` and ``$disconnect`` (contract section 4)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.chat_support import (
+    Chat,
+    Refused,
+    authorizer_context,
+    connect_event,
+    disconnect_event,
+    item,
+    keys_of,
+    new_connection_id,
+    table_keys,
+    visitor_tokens,
+)
+from tests.conftest import OPERATOR, ORIGIN
+
+
+@pytest.fixture
+def chat(template, seeded):
+    return Chat(template)
+
+
+def test_a_live_chat_token_is_allowed_with_its_identity_as_context(chat, call, svc):
+    # Given a visitor signed in on the tenant's site
+    tokens = visitor_tokens(call)
+    # When the authorizer sees the handshake from that site
+    policy = chat.authorize(tokens["chat_token"], ORIGIN)
+    # Then it allows $connect and hands the identity on to the routes
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert policy["policyDocument"]["Statement"][0]["Resource"].endswith("/live/$connect")
+    assert policy["principalId"] == tokens["user"]["id"]
+    claims = svc.tokens.verify_chat(tokens["chat_token"])
+    assert policy["context"] == {"tid": "acme", "sub": claims.sub, "sid": claims.sid, "role": "visitor", "lvl": 0,
+                                 "scope": "chat:read chat:write", "name": claims.name}
+
+
+@pytest.mark.parametrize("token", [None, "", "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"])
+def test_a_missing_or_invalid_token_is_unauthorized(chat, token):
+    with pytest.raises(Refused) as refused:
+        chat.authorize(token)
+    assert refused.value.status == 401
+
+
+def test_an_access_token_is_not_a_chat_token(chat, call):
+    tokens = visitor_tokens(call)
+    with pytest.raises(Refused) as refused:
+        chat.authorize(tokens["access_token"])
+    assert refused.value.status == 401
+
+
+def test_a_revoked_chat_token_is_refused_at_the_handshake_and_nothing_is_stored(chat, call):
+    # Given a visitor whose session was revoked (their chat token has not expired yet)
+    tokens = visitor_tokens(call)
+    assert call("POST /auth/revoke", body={"kind": "session"}, token=tokens["access_token"])["status"] == 200
+    before = table_keys()
+    # When they try to connect with it
+    with pytest.raises(Refused) as refused:
+        chat.connect(tokens)
+    # Then API Gateway answers 401 (the authorizer said Unauthorized) and nothing was written
+    assert refused.value.status == 401
+    assert table_keys() == before
+
+
+@pytest.mark.parametrize("origin", ["https://evil.test", "https://globex.test", "null"])
+def test_an_origin_the_tenant_does_not_allow_is_denied_and_nothing_is_stored(chat, call, origin):
+    tokens = visitor_tokens(call)
+    before = table_keys()
+    with pytest.raises(Refused) as refused:
+        chat.connect(tokens, origin=origin)
+    assert refused.value.status == 403
+    assert table_keys() == before
+
+
+def test_connect_records_the_connection_with_its_scopes_and_a_ttl(chat, call, svc):
+    # When a visitor connects
+    tokens = visitor_tokens(call)
+    started = int(time.time())
+    guest = chat.connect(tokens)
+    # Then the connection is recorded with the scopes it has now, under the user too
+    conn = svc.store.get_connection(guest.id)
+    assert conn is not None and conn.user_id == tokens["user"]["id"] and conn.tenant == "acme"
+    assert conn.scopes == {"chat:read", "chat:write"} and conn.role == "visitor" and conn.lvl == 0
+    record = item(f"C#{guest.id}", "CONN")
+    user_entry = item(f"U#acme#{conn.user_id}", f"C#{guest.id}")
+    # and every record expires (TTL) when API Gateway would have closed the socket anyway (2 hours)
+    assert started + 7200 - 5 <= record["ttl"] <= started + 7200 + 5
+    assert user_entry["ttl"] == record["ttl"]
+
+
+def test_staff_connections_are_recorded_as_presence(chat, tokens_for):
+    otto = chat.connect(tokens_for(OPERATOR))
+    presence = item("T#acme#OPS", f"OC#{otto.user_id}#{otto.id}")
+    assert presence is not None and presence["ttl"] > time.time()
+
+
+def test_a_session_revoked_between_the_authorizer_and_connect_is_refused(chat, call):
+    # Given the authorizer let a handshake in ...
+    tokens = visitor_tokens(call)
+    policy = chat.authorize(tokens["chat_token"])
+    # ... and the session is revoked before $connect records the connection
+    assert call("POST /auth/revoke", body={"kind": "session"}, token=tokens["access_token"])["status"] == 200
+    cid = new_connection_id()
+    result = chat.invoke(chat.routes["$connect"], connect_event(cid, authorizer_context(policy)))
+    # Then $connect refuses it (401) and no record of it remains for a revocation to miss
+    assert result["statusCode"] == 401
+    assert keys_of(cid) == set()
+
+
+def test_scopes_revoked_between_the_authorizer_and_connect_are_not_recorded(chat, call, svc):
+    tokens = visitor_tokens(call)
+    policy = chat.authorize(tokens["chat_token"])
+    r = call("POST /auth/revoke", body={"kind": "scopes", "scopes": ["chat:write"]}, token=tokens["access_token"])
+    assert r["status"] == 200
+    cid = new_connection_id()
+    assert chat.invoke(chat.routes["$connect"], connect_event(cid, authorizer_context(policy)))["statusCode"] == 200
+    assert svc.store.get_connection(cid).scopes == {"chat:read"}
+
+
+def test_disconnect_removes_every_record_of_the_connection(chat, call, tokens_for):
+    # Given an operator connection watching a channel
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    otto.ok("channel.watch", channel_id=channel["id"])
+    assert keys_of(otto.id)
+    # When it disconnects
+    result = chat.invoke(chat.routes["$disconnect"], disconnect_event(otto.id, authorizer=otto.authorizer))
+    # Then nothing of it remains: connection, user entry, presence, watches
+    assert result == {"statusCode": 200}
+    assert keys_of(otto.id) == set()
+
+
+def test_a_second_disconnect_of_the_same_connection_is_harmless(chat, call):
+    guest = chat.connect(visitor_tokens(call))
+    guest.disconnect()
+    guest.disconnect()
+    assert keys_of(guest.id) == set()
+
+
+def test_an_action_on_a_connection_with_no_record_is_forbidden(chat, call):
+    # $disconnect is best-effort: a frame can still arrive after the records are gone
+    guest = chat.connect(visitor_tokens(call))
+    guest.disconnect()
+    assert guest.error("channel.query", filter={"member": "me"}) == "forbidden"
+
+
+def test_a_stale_connection_record_past_its_expiry_is_refused(chat, call, svc):
+    # Given a connection record whose TTL has passed but which DynamoDB has not deleted yet
+    guest = chat.connect(visitor_tokens(call))
+    svc.store.client.update_item(TableName=svc.store.table, Key={"pk": {"S": f"C#{guest.id}"}, "sk": {"S": "CONN"}},
+                                 UpdateExpression="SET expires_at = :t",
+                                 ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 1)}})
+    # Then it authorises nothing
+    assert guest.error("channel.query", filter={"member": "me"}) == "forbidden"

@@ -1,0 +1,103 @@
+"""Malformed frames get a ``validation_error`` reply and change nothing; unknown actions get
+``unknown_action`` from ``$default`` (contract sections 4 and 5: "bad input ... changes nothing")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.chat_support import Chat, message_event, table_keys, visitor_tokens
+
+
+@pytest.fixture
+def chat(template, seeded):
+    return Chat(template)
+
+
+@pytest.fixture
+def guest(chat, call):
+    return chat.connect(visitor_tokens(call))
+
+
+@pytest.fixture
+def channel(guest):
+    return guest.ok("support.open")["channel"]
+
+
+def _send(channel, **overrides):
+    frame = {"action": "message.send", "rid": "m1", "channel_id": channel, "text": "hi", "client_id": "c-1"}
+    frame.update(overrides)
+    return json.dumps({k: v for k, v in frame.items() if v is not ...})
+
+
+BAD_SENDS = {
+    "channel_id not a string": {"channel_id": 5},
+    "text not a string": {"text": ["hi"]},
+    "empty text": {"text": ""},
+    "text over 4000 characters": {"text": "x" * 4001},
+    "client_id missing": {"client_id": ...},
+    "client_id not a string": {"client_id": 7},
+    "unknown field": {"admin": True},
+    "attachments not a list": {"attachments": "a"},
+    "attachment with a foreign key": {"attachments": [{"key": "../../etc/passwd"}]},
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SENDS))
+def test_an_invalid_message_send_is_a_validation_error_and_stores_nothing(guest, channel, case):
+    # Given the table as it is
+    before = table_keys()
+    # When a frame with bad parameters arrives
+    reply = guest.frame(_send(channel["id"], **BAD_SENDS[case]))
+    # Then the caller gets a validation_error reply with its rid, naming the field but not its value
+    assert reply is not None and reply["ok"] is False and reply["rid"] == "m1"
+    assert reply["error"]["code"] == "validation_error"
+    assert "details" in reply["error"] and all(set(d) == {"loc", "msg"} for d in reply["error"]["details"])
+    # And nothing changed
+    assert table_keys() == before
+
+
+@pytest.mark.parametrize("body", ["not json", "", "[1, 2]", '"message.send"', "{\"action\": 5}", '{"rid": "x"}',
+                                  '{"action": "message.send", "rid": 42}'])
+def test_frames_that_are_not_an_action_object_are_validation_errors(chat, guest, body):
+    before = table_keys()
+    reply = guest.frame(body)  # routed to $default, as API Gateway does with no matching action
+    assert reply is not None and (reply["ok"], reply["error"]["code"]) == (False, "validation_error")
+    assert table_keys() == before
+
+
+def test_wrong_types_in_other_actions_are_validation_errors(guest, channel):
+    assert guest.error("channel.query", filter={"status": "closed"}) == "validation_error"
+    assert guest.error("channel.query", filter={"member": "me", "status": "open"}) == "validation_error"
+    assert guest.error("channel.query", filter={"member": "me"}, limit=101) == "validation_error"
+    assert guest.error("channel.query", filter={"member": "me"}, limit="10") == "validation_error"
+    assert guest.error("channel.history", channel_id=channel["id"], limit=0) == "validation_error"
+    assert guest.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
+                       size=-1) == "validation_error"
+    assert guest.error("channel.watch") == "validation_error"
+
+
+def test_an_oversize_frame_is_a_validation_error(chat, guest, channel):
+    before = table_keys()
+    body = _send(channel["id"], text="x" * (128 * 1024))
+    reply = guest.frame(body)
+    assert reply is not None and reply["error"]["code"] == "validation_error"
+    assert table_keys() == before
+
+
+def test_an_unknown_action_gets_unknown_action_from_default(chat, guest):
+    reply = guest.frame(json.dumps({"action": "channel.explode", "rid": "u1"}))
+    assert reply == {"type": "reply", "rid": "u1", "ok": False,
+                     "error": {"code": "unknown_action", "message": "unknown action 'channel.explode'"}}
+
+
+def test_an_action_sent_to_a_function_that_does_not_serve_it_is_unknown(chat, guest, channel):
+    # A function answers only its own routes (each is least privilege), whatever the frame says
+    body = _send(channel["id"])
+    result = chat.invoke("ChatReadFunction", message_event(guest.id, body, "message.send"))
+    assert json.loads(result["body"])["error"]["code"] == "unknown_action"
+
+
+def test_a_bad_cursor_is_a_validation_error(guest):
+    assert guest.error("channel.query", filter={"member": "me"}, cursor="!!!") == "validation_error"

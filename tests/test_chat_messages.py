@@ -1,0 +1,259 @@
+"""message.send, channel.watch, channel.history, message.delete, typing, read (contract sections 4 and 5)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from tests.chat_support import Chat, atomic_requests, install_wire, item, visitor_tokens
+from tests.conftest import ADMIN, OPERATOR
+
+FRAME_LIMIT = 32 * 1024
+
+
+@pytest.fixture
+def chat(template, seeded):
+    return Chat(template)
+
+
+@pytest.fixture
+def room(chat, call, tokens_for):
+    """An operator online, a visitor whose support channel the operator got; both watching."""
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    for who in (otto, guest):
+        who.ok("channel.watch", channel_id=channel["id"])
+    return guest, otto, channel
+
+
+def send(who, channel, text="hello", client_id=None, **extra):
+    return who.ok("message.send", channel_id=channel["id"], text=text,
+                  client_id=client_id or f"c-{next(_ids)}", **extra)["message"]
+
+
+_ids = iter(range(10**9))
+
+
+def test_a_message_is_stored_then_acknowledged_then_sent_to_every_watcher(chat, room, svc, call):
+    guest, otto, channel = room
+    second_tab = chat.connect(guest.tokens)
+    second_tab.ok("channel.watch", channel_id=channel["id"])
+    not_watching = chat.connect(guest.tokens)  # a member's connection that did not subscribe
+    wire = install_wire()
+    stored_when_acked = []
+
+    def at_post(params, **_):  # what the table held when the acknowledgement went out
+        frame = json.loads(params["Data"])
+        if frame.get("type") == "reply":
+            stored_when_acked.append(svc.store.get_message(channel["id"], frame["data"]["message"]["id"]))
+
+    from switchboard import ws
+
+    events = ws.chat_context(svc).notifier.client.meta.events
+    events.register("before-parameter-build.apigatewaymanagementapi.PostToConnection", at_post)
+    # When the visitor sends a message
+    message = send(guest, channel, "Where is my order?", client_id="order-1")
+    # Then the acknowledgement came first, after the message was durable ...
+    assert stored_when_acked and stored_when_acked[0] is not None and stored_when_acked[0].text == "Where is my order?"
+    posts = [(cid, d.get("type"), d.get("event")) for op, cid, d in wire.calls if op == "PostToConnection"]
+    assert posts[0] == (guest.id, "reply", None)
+    # ... and then every watching connection got message.new - the sender's own too - and no one else
+    assert sorted(cid for cid, kind, event in posts[1:]) == sorted([guest.id, second_tab.id, otto.id])
+    assert all(event == "message.new" for _, _, event in posts[1:])
+    assert not_watching.events("message.new") == []
+    got = otto.events("message.new")[-1]["message"]
+    assert got == message
+    # And the message has the contract's shape
+    assert {"id", "channel_id", "sender", "text", "attachments", "client_id", "created_at"} <= set(message)
+    assert message["sender"] == {"id": guest.user_id, "role": "visitor", "name": guest.tokens["user"]["name"]}
+    assert (message["text"], message["client_id"], message["attachments"]) == ("Where is my order?", "order-1", [])
+
+
+def test_a_retried_client_id_returns_the_same_message_and_stores_it_once(room):
+    guest, _otto, channel = room
+    first = send(guest, channel, "once", client_id="retry-me")
+    again = send(guest, channel, "once (retry)", client_id="retry-me")
+    assert again == first
+    history = guest.ok("channel.history", channel_id=channel["id"])["messages"]
+    assert [m["id"] for m in history] == [first["id"]]
+
+
+def test_concurrent_retries_of_one_client_id_store_exactly_one_message(chat, room):
+    guest, _otto, channel = room
+    tabs = [chat.connect(guest.tokens) for _ in range(6)]
+    results: list = []
+    lock = threading.Lock()
+
+    def retry(tab):
+        reply = tab.ok("message.send", channel_id=channel["id"], text="only once", client_id="same-key")
+        with lock:
+            results.append(reply["message"])
+
+    with atomic_requests():
+        threads = [threading.Thread(target=retry, args=(t,)) for t in tabs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(results) == 6 and len({m["id"] for m in results}) == 1
+    history = guest.ok("channel.history", channel_id=channel["id"], limit=100)["messages"]
+    assert [m["client_id"] for m in history] == ["same-key"]
+
+
+def test_the_same_client_id_from_another_sender_is_another_message(room):
+    guest, otto, channel = room
+    a = send(guest, channel, "from the visitor", client_id="k")
+    b = send(otto, channel, "from the operator", client_id="k")
+    assert a["id"] != b["id"]
+
+
+def test_message_ids_sort_by_time(room):
+    guest, otto, channel = room
+    ids = [send(who, channel, f"m{i}")["id"] for i, who in enumerate([guest, otto, guest, otto, guest])]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+
+
+def test_time_ordered_ids_increase_within_one_millisecond_and_when_the_clock_steps_back():
+    from switchboard.ids import time_ordered_id
+
+    same_ms = [time_ordered_id(1_700_000_000_000) for _ in range(50)]
+    stepped_back = time_ordered_id(1_600_000_000_000)
+    assert same_ms == sorted(same_ms) and len(set(same_ms)) == 50
+    assert stepped_back > same_ms[-1]
+
+
+@pytest.mark.parametrize("text", ["x", "🙂" * 4000, "\u0001" * 4000, "ü" * 4000])
+def test_any_text_of_1_to_4000_characters_is_accepted_and_fits_one_frame(room, text):
+    guest, otto, channel = room
+    message = send(guest, channel, text)
+    assert message["text"] == text
+    frame = [f for f in otto.frames() if f.get("event") == "message.new"][-1]
+    assert len(json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()) <= FRAME_LIMIT
+
+
+def test_a_closed_channel_refuses_messages_but_a_retry_of_a_stored_one_gets_it_back(room):
+    guest, otto, channel = room
+    sent = send(guest, channel, "before closing", client_id="before")
+    guest.ok("channel.close", channel_id=channel["id"])
+    assert guest.error("message.send", channel_id=channel["id"], text="after", client_id="after") == "conflict"
+    assert otto.error("typing", channel_id=channel["id"]) == "conflict"
+    assert send(guest, channel, "before closing", client_id="before") == sent
+
+
+def test_watch_returns_the_channel_and_its_latest_messages(chat, room):
+    guest, _otto, channel = room
+    sent = [send(guest, channel, f"m{i}")["id"] for i in range(3)]
+    late = chat.connect(guest.tokens)
+    watched = late.ok("channel.watch", channel_id=channel["id"])
+    assert watched["channel"]["id"] == channel["id"]
+    assert [m["id"] for m in watched["messages"]] == sent and watched["cursor"] is None
+
+
+def test_history_pages_backwards_oldest_first_within_a_page(room):
+    guest, otto, channel = room
+    sent = [send(guest if i % 2 else otto, channel, f"m{i}")["id"] for i in range(7)]
+    pages, before = [], None
+    while True:
+        page = guest.ok("channel.history", channel_id=channel["id"], limit=3, **({"before": before} if before else {}))
+        pages.append([m["id"] for m in page["messages"]])
+        before = page["cursor"]
+        if before is None:
+            break
+    assert pages == [sent[4:7], sent[1:4], sent[0:1]]
+
+
+def test_history_pages_shrink_to_fit_one_32_kb_frame(room):
+    guest, _otto, channel = room
+    big = "🙂" * 4000  # 16 KB of UTF-8 each
+    sent = [send(guest, channel, big)["id"] for _ in range(5)]
+    seen, before = [], None
+    while True:
+        reply = guest.request("channel.history", channel_id=channel["id"], limit=100,
+                              **({"before": before} if before else {}))
+        assert len(json.dumps(reply, separators=(",", ":"), ensure_ascii=False).encode()) <= FRAME_LIMIT
+        assert reply["data"]["messages"], "each page holds at least one message"
+        seen = [m["id"] for m in reply["data"]["messages"]] + seen
+        before = reply["data"]["cursor"]
+        if before is None:
+            break
+    assert seen == sent
+    watched = guest.request("channel.watch", channel_id=channel["id"])
+    assert len(json.dumps(watched, separators=(",", ":"), ensure_ascii=False).encode()) <= FRAME_LIMIT
+    assert watched["data"]["cursor"] is not None
+
+
+def test_the_author_deletes_their_message_and_watchers_hear_of_it(room):
+    guest, otto, channel = room
+    message = send(guest, channel, "oops, my card number", client_id="oops")
+    assert guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"]) == {}
+    deleted = otto.events("message.deleted")[-1]["message"]
+    assert (deleted["id"], deleted["text"], deleted["deleted"]) == (message["id"], "", True)
+    # the text is gone from storage - also from the client-id record a retry would read
+    assert item(f"CH#{channel['id']}", f"MSG#{message['id']}")["text"] == ""
+    assert send(guest, channel, "oops, my card number", client_id="oops")["text"] == ""
+
+
+def test_only_the_author_or_a_moderator_deletes_a_message(chat, room, tokens_for):
+    guest, otto, channel = room
+    message = send(guest, channel, "visitor's words")
+    assert otto.error("message.delete", channel_id=channel["id"], message_id=message["id"]) == "forbidden"
+    ana = chat.connect(tokens_for(ADMIN))  # chat:moderate
+    assert ana.ok("message.delete", channel_id=channel["id"], message_id=message["id"]) == {}
+    assert guest.error("message.delete", channel_id=channel["id"], message_id="0000000000000-nope") == "not_found"
+
+
+def test_typing_goes_to_the_other_watchers(chat, room):
+    guest, otto, channel = room
+    guest.ok("typing", channel_id=channel["id"])
+    assert otto.events("typing") == [{"channel_id": channel["id"], "user": {
+        "id": guest.user_id, "name": guest.tokens["user"]["name"], "role": "visitor"}}]
+    assert guest.events("typing") == []
+
+
+def test_read_receipts_go_to_the_other_watchers_and_move_the_marker(room):
+    guest, otto, channel = room
+    first, second = send(otto, channel, "one"), send(otto, channel, "two")
+    guest.ok("read", channel_id=channel["id"], message_id=second["id"])
+    assert otto.events("read")[-1] == {"channel_id": channel["id"], "message_id": second["id"],
+                                       "user": {"id": guest.user_id, "name": guest.tokens["user"]["name"],
+                                                "role": "visitor"}}
+    assert guest.events("read") == []
+    guest.ok("read", channel_id=channel["id"], message_id=first["id"])  # an older receipt does not move it back
+    assert item(f"CH#{channel['id']}", f"R#{guest.user_id}")["message_id"] == second["id"]
+    assert guest.error("read", channel_id=channel["id"], message_id="0000000000000-nope") == "not_found"
+
+
+def test_an_operator_who_watched_a_queued_channel_stops_hearing_of_it_once_a_colleague_claims_it(
+        chat, call, tokens_for, svc):
+    from switchboard.identity import new_operator_id
+    from switchboard.models import Operator
+    from switchboard.passwords import hash_password
+
+    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email="olga@acme.test", name="Olga",
+                                    role="operator", password_hash=hash_password("olga-correct-horse-battery")))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    otto = chat.connect(tokens_for(OPERATOR))
+    olga = chat.connect(tokens_for({"email": "olga@acme.test", "password": "olga-correct-horse-battery"}))
+    otto.ok("channel.watch", channel_id=channel["id"])
+    olga.ok("channel.watch", channel_id=channel["id"])
+    olga.ok("channel.assign", channel_id=channel["id"])
+    send(guest, channel, "private from now on")
+    assert olga.events("message.new") and otto.events("message.new") == []
+
+
+def test_operators_chat_in_a_team_channel(chat, tokens_for):
+    otto, ana = chat.connect(tokens_for(OPERATOR)), chat.connect(tokens_for(ADMIN))
+    team = otto.ok("channel.create", type="team", members=[ana.user_id], name="Escalations")["channel"]
+    assert (team["type"], team["status"], team["name"]) == ("team", "open", "Escalations")
+    assert set(team["members"]) == {otto.user_id, ana.user_id}
+    assert ana.events("channel.updated")[-1]["channel"]["id"] == team["id"]
+    ana.ok("channel.watch", channel_id=team["id"])
+    message = send(otto, team, "anyone seen order 42?")
+    assert ana.events("message.new")[-1]["message"]["id"] == message["id"]
+    listed = ana.ok("channel.query", filter={"member": "me"})["channels"]
+    assert team["id"] in [c["id"] for c in listed]
+    assert otto.error("channel.create", type="team", members=["op-nobody"], name="x") == "not_found"

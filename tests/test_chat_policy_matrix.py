@@ -1,0 +1,214 @@
+"""The chat policy, checked against docs/chat-policy.md: the policy data in chat_policy.py must be the
+document's policy table, and every action x role x channel must answer what the document's matrix says
+(contract section 1: nothing crosses tenants; section 4: who may do what)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.chat_support import Chat, known_visitor, visitor_tokens
+from tests.conftest import ADMIN, OPERATOR, ROOT
+
+DOC = ROOT / "docs" / "chat-policy.md"
+ROLES = ["visitor level 0", "visitor level 1", "operator", "admin"]
+COLUMNS = ["own", "other", "queued", "other tenant"]
+GUS = {"email": "gus@globex.test", "password": "gus-correct-horse-battery"}
+
+
+def _tables(markdown: str) -> dict[str, list[list[str]]]:
+    """Markdown tables by the heading above them: rows of cells, header row first."""
+    tables: dict[str, list[list[str]]] = {}
+    heading = ""
+    for line in markdown.splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif line.startswith("|") and not re.fullmatch(r"\|[-| ]+\|", line.strip()):
+            tables.setdefault(heading, []).append([c.strip().strip("`") for c in line.strip().strip("|").split("|")])
+    return tables
+
+
+def documented_policy() -> dict[tuple[str, str | None, str], tuple[str, frozenset[str]]]:
+    header, *rows = _tables(DOC.read_text())["The policy"]
+    assert header == ["role", "channel type", "permission", "scope", "granted to"]
+    return {(role, None if kind == "—" else kind, perm): (scope, frozenset(r.strip() for r in granted.split(",")))
+            for role, kind, perm, scope, granted in rows}
+
+
+def documented_matrix() -> dict[str, dict[str, dict[str, str]]]:
+    tables = _tables(DOC.read_text())
+    out = {}
+    for role in ROLES:
+        header, *rows = tables[role]
+        assert header == ["action", *COLUMNS], header
+        out[role] = {row[0]: dict(zip(COLUMNS, row[1:], strict=True)) for row in rows}
+    return out
+
+
+def test_the_policy_data_is_the_documented_policy():
+    from switchboard.chat_policy import PERMISSION_SCOPE, POLICY
+
+    documented = documented_policy()
+    assert set(documented) == set(POLICY), "rows in the code but not in the doc, or the other way round"
+    for key, (scope, granted) in documented.items():
+        assert (PERMISSION_SCOPE[key[2]], POLICY[key]) == (scope, granted), key
+
+
+def test_the_matrix_covers_every_action_of_the_contract():
+    from switchboard.chat import ACTIONS
+
+    for role, rows in documented_matrix().items():
+        actions = {name.split(" (")[0] for name in rows}
+        assert actions == set(ACTIONS), role
+
+
+# -- running the matrix ------------------------------------------------------------------------
+@dataclass
+class World:
+    """Who acts, and the people around them; channels are made fresh for every cell."""
+
+    chat: Chat
+    svc: Any
+    actor: Any  # the connection acting
+    role: str
+    otto: str
+    ana: str
+    gus: str
+    visitors: Any  # makes another visitor's id
+
+
+def _support(world: World, tenant: str, visitor: str, assignee: str | None) -> dict[str, Any]:
+    """A support channel straight through storage (the actions under test are what runs through
+    the handlers), with a message from the visitor and, where the caller is a member, one of theirs."""
+    from switchboard.ids import now_ms, time_ordered_id
+    from switchboard.models import Channel, Message
+
+    now = now_ms()
+    members = (visitor, assignee) if assignee else (visitor,)
+    ch = Channel(id=time_ordered_id(now), tenant=tenant, type="support", status="open" if assignee else "queued",
+                 subject="matrix", members=members, assignee=assignee, visitor=visitor, created_at=now,
+                 last_message_at=now)
+    world.svc.store.create_channel(ch, support_pointer=False, now_ms=now)
+
+    def message(sender: str, role: str) -> str:
+        m = Message(id=time_ordered_id(), channel_id=ch.id, sender_id=sender, sender_role=role, sender_name=sender,
+                    text="hello", attachments=(), client_id=f"seed-{time_ordered_id()}", created_at=now_ms())
+        world.svc.store.put_message(ch, m)
+        return m.id
+
+    me = world.actor.user_id
+    others_message = message(visitor, "visitor") if visitor != me else message(assignee or "", "operator")
+    own_message = message(me, world.actor.tokens["user"]["role"]) if me in members else None
+    return {"id": ch.id, "others_message": others_message, "own_message": own_message}
+
+
+def _channel_for(world: World, column: str) -> dict[str, Any]:
+    me, is_visitor = world.actor.user_id, world.role.startswith("visitor")
+    if column == "own":
+        return _support(world, "acme", me, world.otto) if is_visitor else _support(world, "acme", world.visitors(), me)
+    if column == "other":
+        return _support(world, "acme", world.visitors(), world.ana if world.role == "operator" else world.otto)
+    if column == "queued":
+        return _support(world, "acme", world.visitors(), None)
+    return _support(world, "globex", "anon-globexvisitor", world.gus)
+
+
+def _outcome(reply: dict[str, Any]) -> str:
+    return "ok" if reply["ok"] else str(reply["error"]["code"])
+
+
+def run_cell(world: World, action: str, column: str) -> str:
+    actor = world.actor
+    if action == "support.open":
+        return _outcome(actor.request("support.open"))
+    if action == "channel.create":
+        member = world.gus if column == "other tenant" else (world.ana if world.role == "operator" else world.otto)
+        return _outcome(actor.request("channel.create", type="team", members=[member], name="matrix"))
+    ch = _channel_for(world, column)
+    if action == "channel.query":
+        listed = set()
+        for query in ({"member": "me"}, {"status": "queued"}, {"status": "open"}):
+            reply = actor.request("channel.query", filter=query, limit=100)
+            listed |= {c["id"] for c in reply["data"]["channels"]} if reply["ok"] else set()
+        return "listed" if ch["id"] in listed else "hidden"
+    params: dict[str, Any] = {"channel_id": ch["id"]}
+    name = action
+    if action == "message.send":
+        params.update(text="matrix", client_id=f"m-{ch['id']}")
+    elif action == "message.delete (own message)":
+        name, params["message_id"] = "message.delete", ch["own_message"]
+    elif action == "message.delete (someone else's)":
+        name, params["message_id"] = "message.delete", ch["others_message"]
+    elif action == "read":
+        params["message_id"] = ch["others_message"]
+    elif action == "attachment.presign":
+        params.update(content_type="image/png", size=100)
+    return _outcome(actor.request(name, **params))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_action_on_every_channel_answers_as_documented(role, template, call, tokens_for, seeded, svc):
+    # Given the caller, connected, and the staff of both tenants
+    chat = Chat(template)
+    if role == "visitor level 0":
+        tokens = visitor_tokens(call)
+    elif role == "visitor level 1":
+        tokens = known_visitor(call, "matrix-customer")
+    else:
+        tokens = tokens_for(OPERATOR if role == "operator" else ADMIN)
+    counter = iter(range(10**6))
+    world = World(chat=chat, svc=svc, actor=chat.connect(tokens), role=role, otto=seeded[OPERATOR["email"]]["id"],
+                  ana=seeded[ADMIN["email"]]["id"], gus=seeded[GUS["email"]]["id"],
+                  visitors=lambda: f"anon-matrix{next(counter):06d}")
+    assert world.actor.tokens["user"]["level"] == {"visitor level 0": 0, "visitor level 1": 1, "operator": 2,
+                                                   "admin": 3}[role]
+    # When every action runs on a fresh channel of each kind
+    expected = documented_matrix()[role]
+    actual = {action: {column: cell if cell == "—" else run_cell(world, action, column)
+                       for column, cell in cells.items()}
+              for action, cells in expected.items()}
+    # Then every answer is the documented one
+    mismatches = [f"{action} / {column}: documented {expected[action][column]}, got {actual[action][column]}"
+                  for action in expected for column in COLUMNS if expected[action][column] != actual[action][column]]
+    assert not mismatches, "\n".join(mismatches)
+
+
+#: scope -> (an action needing it, the channel it runs on) - for the revocation check below
+NEEDS = {
+    "chat:read": ("channel.history", "own"),
+    "chat:write": ("message.send", "own"),
+    "chat:assign": ("channel.assign", "queued"),
+    "team:chat": ("channel.create", "own"),
+    "chat:moderate": ("message.delete (someone else's)", "own"),
+    "chat:attach": ("attachment.presign", "own"),
+}
+
+
+def test_every_scope_a_permission_needs_is_in_the_revocation_check():
+    from switchboard.chat_policy import PERMISSION_SCOPE
+
+    assert set(NEEDS) == set(PERMISSION_SCOPE.values())
+
+
+@pytest.mark.parametrize("scope", sorted(NEEDS))
+def test_a_revoked_scope_is_refused_at_the_next_action_that_needs_it(scope, template, call, tokens_for, seeded, svc):
+    # Given an admin (who holds every chat scope) connected, for whom the action works
+    chat = Chat(template)
+    tokens = tokens_for(ADMIN)
+    counter = iter(range(10**6))
+    world = World(chat=chat, svc=svc, actor=chat.connect(tokens), role="admin", otto=seeded[OPERATOR["email"]]["id"],
+                  ana=seeded[ADMIN["email"]]["id"], gus=seeded[GUS["email"]]["id"],
+                  visitors=lambda: f"anon-scope{next(counter):06d}")
+    action, column = NEEDS[scope]
+    assert run_cell(world, action, column) == "ok"
+    # When that scope is revoked from the admin's sessions (POST /auth/revoke, kind scopes)
+    r = call("POST /auth/revoke", body={"kind": "scopes", "scopes": [scope]}, token=tokens["access_token"])
+    assert r["status"] == 200, r
+    # Then the same, still-open connection is refused it at once, checked against its scopes now
+    assert run_cell(world, action, column) == "forbidden"
+    # while what needs other scopes still works
+    other = next(s for s in sorted(NEEDS) if s != scope)
+    assert run_cell(world, *NEEDS[other]) == "ok"

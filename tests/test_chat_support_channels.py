@@ -1,0 +1,217 @@
+"""support.open, assignment, the queue, claiming, and operators going offline (contract section 4)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.chat_support import Chat, atomic_requests, visitor_tokens
+from tests.conftest import ADMIN, OPERATOR
+
+OLGA = {"email": "olga@acme.test", "password": "olga-correct-horse-battery", "role": "operator", "name": "Olga"}
+
+
+@pytest.fixture
+def chat(template, seeded):
+    return Chat(template)
+
+
+@pytest.fixture
+def olga(svc, seeded):
+    """A second operator of acme."""
+    from switchboard.identity import new_operator_id
+    from switchboard.models import Operator
+    from switchboard.passwords import hash_password
+
+    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email=OLGA["email"], name="Olga",
+                                    role="operator", password_hash=hash_password(OLGA["password"])))
+    return OLGA
+
+
+def load_of(svc, user_id):
+    return {p.user_id: p.load for p in svc.store.list_presence("acme", now=int(time.time()))}.get(user_id, 0)
+
+
+def test_with_nobody_online_support_open_leaves_the_channel_queued(chat, call):
+    # Given no operator is connected
+    guest = chat.connect(visitor_tokens(call))
+    # When a visitor opens support
+    channel = guest.ok("support.open", subject="Where is my order?")["channel"]
+    # Then the channel waits in the queue, with only the visitor in it
+    assert (channel["status"], channel["assignee"], channel["type"]) == ("queued", None, "support")
+    assert channel["members"] == [guest.user_id] and channel["visitor"] == guest.user_id
+    assert channel["subject"] == "Where is my order?"
+
+
+def test_support_open_again_resumes_the_open_channel(chat, call):
+    guest = chat.connect(visitor_tokens(call))
+    first = guest.ok("support.open", subject="one")["channel"]
+    again = guest.ok("support.open", subject="two")["channel"]
+    assert again["id"] == first["id"] and again["subject"] == "one"
+
+
+def test_support_open_from_another_connection_of_the_same_visitor_resumes_too(chat, call):
+    tokens = visitor_tokens(call)
+    a, b = chat.connect(tokens), chat.connect(tokens)
+    assert a.ok("support.open")["channel"]["id"] == b.ok("support.open")["channel"]["id"]
+
+
+def test_the_queue_is_visible_to_every_operator_of_the_tenant_and_claimable(chat, call, tokens_for, olga, svc):
+    # Given a queued channel
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    guest.ok("channel.watch", channel_id=channel["id"])
+    # When operators come online, each sees it in the queue
+    otto, ana, olga_ = (chat.connect(tokens_for(who)) for who in (OPERATOR, ADMIN, olga))
+    for staff in (otto, ana, olga_):
+        queued = staff.ok("channel.query", filter={"status": "queued"})["channels"]
+        assert [c["id"] for c in queued] == [channel["id"]]
+        # and may look into it before claiming
+        assert staff.ok("channel.watch", channel_id=channel["id"])["channel"]["status"] == "queued"
+    # When one of them claims it
+    claimed = otto.ok("channel.assign", channel_id=channel["id"])["channel"]
+    # Then it is theirs, open, and no longer in anyone's queue
+    assert (claimed["status"], claimed["assignee"]) == ("open", otto.user_id)
+    assert otto.user_id in claimed["members"]
+    for staff in (otto, ana, olga_):
+        assert staff.ok("channel.query", filter={"status": "queued"})["channels"] == []
+    # And the visitor and the other operators heard of it
+    assert guest.events("channel.updated")[-1]["channel"]["assignee"] == otto.user_id
+    assert olga_.events("channel.updated")[-1]["channel"]["status"] == "open"
+    assert load_of(svc, otto.user_id) == 1
+    # And claiming it again is a no-op, not an error
+    assert otto.ok("channel.assign", channel_id=channel["id"])["channel"]["assignee"] == otto.user_id
+    assert load_of(svc, otto.user_id) == 1
+
+
+def test_an_operator_cannot_take_a_channel_another_operator_holds(chat, call, tokens_for, olga):
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    otto, olga_ = chat.connect(tokens_for(OPERATOR)), chat.connect(tokens_for(olga))
+    otto.ok("channel.assign", channel_id=channel["id"])
+    # olga may no longer see it at all (it is neither hers nor queued)
+    assert olga_.error("channel.assign", channel_id=channel["id"]) == "not_found"
+    assert olga_.error("channel.watch", channel_id=channel["id"]) == "not_found"
+
+
+def test_two_operators_claiming_at_once_exactly_one_wins(chat, call, tokens_for, olga):
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    staff = [chat.connect(tokens_for(OPERATOR)), chat.connect(tokens_for(olga))]
+    replies: list = [None, None]
+    with atomic_requests():
+        threads = [threading.Thread(target=lambda i=i: replies.__setitem__(
+            i, staff[i].request("channel.assign", channel_id=channel["id"]))) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    winners = [r for r in replies if r["ok"]]
+    assert len(winners) == 1, replies
+    assert [r["error"]["code"] for r in replies if not r["ok"]] in (["conflict"], ["not_found"])
+
+
+def test_an_operator_may_not_assign_to_someone_else_but_an_admin_may(chat, call, tokens_for, svc):
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    otto, ana = chat.connect(tokens_for(OPERATOR)), chat.connect(tokens_for(ADMIN))
+    assert otto.error("channel.assign", channel_id=channel["id"], operator_id=ana.user_id) == "forbidden"
+    assigned = ana.ok("channel.assign", channel_id=channel["id"], operator_id=otto.user_id)["channel"]
+    assert assigned["assignee"] == otto.user_id
+    # an admin reassigns: the load moves with it
+    ana.ok("channel.assign", channel_id=channel["id"])
+    assert (load_of(svc, otto.user_id), load_of(svc, ana.user_id)) == (0, 1)
+    assert ana.error("channel.assign", channel_id=channel["id"], operator_id="op-nobody") == "not_found"
+
+
+def test_support_open_assigns_the_online_operator(chat, call, tokens_for):
+    # Given an operator online
+    otto = chat.connect(tokens_for(OPERATOR))
+    # When a visitor opens support
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    # Then the operator gets it, and hears of it
+    assert (channel["status"], channel["assignee"]) == ("open", otto.user_id)
+    assert set(channel["members"]) == {guest.user_id, otto.user_id}
+    assert otto.events("channel.updated")[-1]["channel"]["id"] == channel["id"]
+    # (the visitor has it in the reply; no event echoes it back)
+    assert guest.events("channel.updated") == []
+
+
+def test_assignment_goes_to_the_least_loaded_online_operator(chat, call, tokens_for, olga):
+    otto, olga_ = chat.connect(tokens_for(OPERATOR)), chat.connect(tokens_for(olga))
+    owners = [chat.connect(visitor_tokens(call)).ok("support.open")["channel"]["assignee"] for _ in range(4)]
+    # each new channel goes to whoever has fewer: they alternate and end up even
+    assert sorted(owners) == sorted([otto.user_id, olga_.user_id] * 2)
+    assert owners[0] != owners[1] and owners[2] != owners[3]
+
+
+def test_ties_in_load_go_round_robin(chat, call, tokens_for, olga):
+    otto, olga_ = chat.connect(tokens_for(OPERATOR)), chat.connect(tokens_for(olga))
+    owners = []
+    for _ in range(4):
+        guest = chat.connect(visitor_tokens(call))
+        channel = guest.ok("support.open")["channel"]
+        owners.append(channel["assignee"])
+        guest.ok("channel.close", channel_id=channel["id"])  # back to a tie at zero load
+    # the one assigned least recently gets the next: they take turns
+    assert owners[0] != owners[1] and owners[0] == owners[2] and owners[1] == owners[3]
+    assert set(owners) == {otto.user_id, olga_.user_id}
+
+
+def test_a_queued_channel_is_assigned_when_the_visitor_comes_back_and_an_operator_is_online(chat, call, tokens_for):
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    otto = chat.connect(tokens_for(OPERATOR))
+    resumed = guest.ok("support.open")["channel"]
+    assert (resumed["id"], resumed["status"], resumed["assignee"]) == (channel["id"], "open", otto.user_id)
+
+
+def test_an_operators_last_disconnect_requeues_their_open_channels(chat, call, tokens_for, svc):
+    # Given an operator with two connections and an open channel
+    tokens = tokens_for(OPERATOR)
+    otto_tab1, otto_tab2 = chat.connect(tokens), chat.connect(tokens)
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    guest.ok("channel.watch", channel_id=channel["id"])
+    assert channel["assignee"] == otto_tab1.user_id
+    # When one tab closes, they are still online: nothing moves
+    otto_tab1.disconnect()
+    assert svc.store.get_channel(channel["id"]).assignee == otto_tab2.user_id
+    # When the last one closes
+    otto_tab2.disconnect()
+    # Then the channel is back in the queue, visible to the other operators, and the visitor knows
+    now = svc.store.get_channel(channel["id"])
+    assert (now.status, now.assignee) == ("queued", None)
+    assert load_of(svc, otto_tab2.user_id) == 0
+    assert guest.events("channel.updated")[-1]["channel"]["status"] == "queued"
+    ana = chat.connect(tokens_for(ADMIN))
+    assert [c["id"] for c in ana.ok("channel.query", filter={"status": "queued"})["channels"]] == [channel["id"]]
+
+
+def test_an_operator_going_offline_hands_channels_to_another_online_operator(chat, call, tokens_for, olga):
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    olga_ = chat.connect(tokens_for(olga))
+    otto.disconnect()
+    moved = olga_.events("channel.updated")[-1]["channel"]
+    assert (moved["id"], moved["status"], moved["assignee"]) == (channel["id"], "open", olga_.user_id)
+    # and the previous operator stays a member (the history is theirs too) but no longer writes
+    assert otto.user_id in moved["members"]
+
+
+def test_concurrent_support_open_of_one_visitor_makes_one_channel(chat, call):
+    tokens = visitor_tokens(call)
+    tabs = [chat.connect(tokens) for _ in range(4)]
+    ids: list[str] = []
+    with atomic_requests():
+        threads = [threading.Thread(target=lambda t=t: ids.append(t.ok("support.open")["channel"]["id"]))
+                   for t in tabs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(ids) == 4 and len(set(ids)) == 1
