@@ -18,6 +18,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 # Powertools' Logger binds its handler to sys.stdout when first imported: import it now, while
 # stdout is pytest's session-wide capture, not inside one test's capsys (closed after the test).
 import switchboard.observability  # noqa: E402, F401
+
 from switchboard_local.lambda_runtime import LambdaContext, forget_handlers, http_event, load_handler  # noqa: E402
 from switchboard_local.template import Template  # noqa: E402
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import websockets
 
-from tests.conftest import ADMIN, OPERATOR, ORIGIN, TENANT, DevStack
+from tests.conftest import OPERATOR, ORIGIN, TENANT, DevStack
 from tests.test_e2e_http import http
 from tests.ws_client import ChatClient
 
@@ -187,10 +188,10 @@ def test_malformed_frames_get_an_error_reply_and_store_nothing(dev_stack):
             channel = (await guest.ok("support.open"))["channel"]
             bad_frames = ["not json", '{"rid": "x"}', '["message.send"]',
                           '{"action": "message.send", "rid": "a", "channel_id": 5, "text": "x", "client_id": "c"}',
-                          '{"action": "message.send", "rid": "b", "channel_id": "%s", "text": "", "client_id": "c"}'
-                          % channel["id"],
-                          '{"action": "message.send", "rid": "c", "channel_id": "%s", "text": "x", "client_id": "c",'
-                          ' "admin": true}' % channel["id"]]
+                          json.dumps({"action": "message.send", "rid": "b", "channel_id": channel["id"], "text": "",
+                                      "client_id": "c"}),
+                          json.dumps({"action": "message.send", "rid": "c", "channel_id": channel["id"], "text": "x",
+                                      "client_id": "c", "admin": True})]
             for frame in bad_frames:
                 reply = await guest.send_raw(frame)
                 assert reply["ok"] is False, frame
@@ -230,7 +231,8 @@ def test_the_local_connections_endpoint_answers_like_api_gateway_management_api(
     at the gateway, which - unlike moto's stub - knows live from gone connections."""
     import boto3
 
-    client = boto3.client("apigatewaymanagementapi", endpoint_url=f"http://127.0.0.1:{dev_stack.ws_port}", region_name="us-east-1",
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=f"http://127.0.0.1:{dev_stack.ws_port}",
+                          region_name="us-east-1",
                           aws_access_key_id="local", aws_secret_access_key="local")
 
     async def scenario() -> None:

@@ -18,7 +18,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
-
 from switchboard.errors import InvalidToken
 from switchboard.keys import KeyRing, KeyStore, generate_key_entry, keyring_from_value, rotate_keyset
 from switchboard.tokens import ACCESS_AUDIENCE, CHAT_AUDIENCE, TokenService
@@ -193,10 +192,10 @@ def test_wrong_or_missing_typ_is_refused(keyset, tokens, typ):
     headers = {} if typ is None else {"typ": typ}
     token = forge(keyset, valid_access_payload(), headers)
     if typ is None:  # pyjwt adds typ "JWT" when none is given: strip it by hand
-        head, payload, sig = token.split(".")
+        head, payload, _sig = token.split(".")
         decoded = json.loads(base64.urlsafe_b64decode(head + "=="))
         decoded.pop("typ", None)
-        kid, key = private_key(keyset)
+        _kid, key = private_key(keyset)
         signing_input = f"{b64(json.dumps(decoded).encode())}.{payload}"
         token = f"{signing_input}.{b64(ECAlgorithm(ECAlgorithm.SHA256).sign(signing_input.encode(), key))}"
     with pytest.raises(InvalidToken, match="type"):

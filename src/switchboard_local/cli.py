@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import json
 import signal
@@ -122,11 +123,9 @@ def _dev(args: argparse.Namespace) -> int:
     from switchboard_local.stack import local_aws
 
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}"}
-    with local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws:
-        try:
-            asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
-        except KeyboardInterrupt:  # a second Ctrl-C while stopping
-            pass
+    with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
+          contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
+        asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
     print("switchboard: stopped", flush=True)
     return 0
 

@@ -71,6 +71,13 @@ class WebSocketGateway:
         self.stage = template.websocket_stage()
         self.connections: dict[str, _Connection] = {}
         self.domain = "127.0.0.1"
+        # the event loop keeps only weak references to tasks: hold them until they finish
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- events, shaped as API Gateway sends them ------------------------------------
     def _context(self, conn_id: str, route_key: str, event_type: str, connected_at: float, source_ip: str,
@@ -157,10 +164,10 @@ class WebSocketGateway:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     conn.last_active = time.time()
-                    asyncio.create_task(self._route(conn, msg.data))
+                    self._spawn(self._route(conn, msg.data))
                 elif msg.type == WSMsgType.BINARY:
                     conn.last_active = time.time()
-                    asyncio.create_task(self._route(conn, msg.data.decode("utf-8", "replace")))
+                    self._spawn(self._route(conn, msg.data.decode("utf-8", "replace")))
                 elif msg.type == WSMsgType.ERROR:
                     close_code, reason = WSCloseCode.MESSAGE_TOO_BIG, "Message too big"
                     break
@@ -169,7 +176,7 @@ class WebSocketGateway:
             if not ws.closed:
                 await ws.close(code=close_code, message=reason.encode())
             close_code = ws.close_code or close_code
-            asyncio.create_task(self._disconnect(conn, close_code, reason))
+            self._spawn(self._disconnect(conn, close_code, reason))
         return ws
 
     async def _route(self, conn: _Connection, text: str) -> None:
