@@ -116,7 +116,8 @@ def call(template: Template) -> Invoke:
         event = http_event(method, path, body=body, headers=hdrs, raw_body=raw_body)
         function_id = routes[route_key]
         result = load_handler(template, function_id)(event, LambdaContext(function_name=function_id))
-        return {"status": result["statusCode"], "headers": result["headers"], "json": json.loads(result["body"])}
+        body = result.get("body")
+        return {"status": result["statusCode"], "headers": result["headers"], "json": json.loads(body) if body else None}
 
     return _call
 

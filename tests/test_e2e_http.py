@@ -103,3 +103,18 @@ def test_a_taken_port_is_a_clear_error_not_a_traceback():
     assert r.returncode == 2
     assert f"port {port}" in r.stderr and "--http-port" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_browser_preflight_and_the_widget_settings_over_http(dev_stack):
+    # Given a page on the tenant's origin about to POST JSON with a bearer token
+    req = urllib.request.Request(dev_stack.http + "/auth/revoke", method="OPTIONS",
+                                 headers={"origin": ORIGIN, "access-control-request-method": "POST",
+                                          "access-control-request-headers": "authorization, content-type"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        # Then the preflight lets it
+        assert r.status == 204
+        assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
+    # And the widget's settings are public, readable from the tenant's origin
+    status, headers, settings = http(dev_stack, "GET", f"/tenants/{TENANT}/widget", headers={"origin": ORIGIN})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert set(settings) == {"title", "color", "greeting", "position", "attachments"}

@@ -90,7 +90,7 @@ def test_every_action_route_sends_the_function_reply_back(template):
 
 
 def _manages_connections(template, function_id):
-    statements = [st for p in template.resources[function_id]["Properties"]["Policies"] for st in p["Statement"]]
+    statements = [st for p in template.resources[function_id]["Properties"].get("Policies", []) for st in p["Statement"]]
     return any("execute-api:ManageConnections" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
                for st in statements)
 

@@ -9,8 +9,7 @@ from switchboard.runtime import services
 def route(request: Request) -> Response:
     body = request.parse(ExternalLogin)
     bundle = logins.external(services(), body, origin=request.origin, device=request.user_agent)
-    cors = {"Access-Control-Allow-Origin": request.origin, "Vary": "Origin"} if request.origin else {}
-    return json_response(bundle.to_json(), headers=cors)
+    return json_response(bundle.to_json())  # CORS headers: added by endpoint() for the tenant's origins
 
 
 handler = endpoint(route)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from switchboard.errors import SwitchboardError, ValidationFailed
 from switchboard.observability import logger
 
-__all__ = ["Request", "Response", "endpoint", "json_response", "problem_response"]
+__all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response"]
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -136,6 +136,7 @@ def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) 
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request: Request | None = None
         try:
             request = Request.from_event(event, max_body=limit)
             response = fn(request)
@@ -147,7 +148,89 @@ def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) 
             # The one catch-all, at the edge: a bug answers a generic 500, details go to the log only.
             logger.exception("unhandled error", extra={"route": event.get("routeKey")})
             response = problem_response(SwitchboardError())
-        return response.to_event()
+        out = response.to_event()
+        if request is not None and request.origin:
+            out["headers"].update(cors_headers(request))
+        return out
 
     handler.__wrapped__ = fn  # type: ignore[attr-defined]
     return handler
+
+
+# -- CORS ------------------------------------------------------------------------------------------
+EXPOSED_HEADERS = "Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate"
+
+
+def _tenant_hint(request: Request) -> str | None:
+    """The tenant a browser request is about, for the CORS answer only (never for access):
+    the path's ``{tenant}``, the bearer token's ``tid`` (unverified: the route verifies it),
+    the body's ``tenant``, or the tenant named inside a refresh or MFA token."""
+    if request.path_params.get("tenant"):
+        return request.path_params["tenant"]
+    auth = request.authorization
+    if auth and auth[:7].lower() == "bearer ":
+        try:
+            import jwt
+
+            tid = jwt.decode(auth[7:].strip(), options={"verify_signature": False}).get("tid")
+            return tid if isinstance(tid, str) else None
+        except jwt.InvalidTokenError:
+            return None
+    if not request.body or len(request.body) > request.max_body:
+        return None
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("tenant"), str):
+        return str(body["tenant"])
+    for name in ("refresh_token", "mfa_token"):
+        token = body.get(name)
+        if isinstance(token, str):
+            from switchboard.opaque import tenant_of
+
+            return tenant_of(token)
+    return None
+
+
+def cors_headers(request: Request) -> dict[str, str]:
+    """``Access-Control-Allow-Origin`` for a browser Origin that the request's tenant allows.
+
+    CORS here only decides whether a page may *read* an answer; it is not what protects
+    the API (bearer tokens are never sent by a browser on its own, and sign-ins check the
+    Origin themselves). Answers to origins no tenant of the request allows carry no CORS
+    header, so the browser withholds them from the page.
+    """
+    origin = request.origin
+    tenant_id = _tenant_hint(request)
+    if not origin or not tenant_id:
+        return {"Vary": "Origin"}
+    from switchboard.runtime import services
+
+    try:
+        tenant = services().tenants.find(tenant_id)
+    except SwitchboardError:
+        return {"Vary": "Origin"}
+    if tenant is None or origin.rstrip("/") not in tenant.allowed_origins:
+        return {"Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+            "Vary": "Origin"}
+
+
+def preflight(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """``OPTIONS`` for every path: lets a browser send its request. A preflight names no
+    tenant, so it is answered for any Origin; whether the page may read the answer is
+    decided per tenant on the real response (:func:`cors_headers`)."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    origin = headers.get("origin")
+    out: dict[str, str] = {"Vary": "Origin"}
+    if origin:
+        out.update({
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE",
+            "Access-Control-Allow-Headers": "authorization, content-type",
+            "Access-Control-Max-Age": "600",
+        })
+    return {"statusCode": 204, "headers": out, "body": ""}

@@ -4,6 +4,7 @@ both the request models (:mod:`switchboard.requests`) and the DynamoDB items
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,9 @@ __all__ = [
     "AuditEvent", "Channel", "Connection", "Message", "Operator", "OperatorPresence", "Session", "SessionKey",
     "Tenant", "Watcher",
 ]
+
+
+WIDGET_DEFAULT_COLOR = "#2f6feb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,21 @@ class Tenant:
     def allows_origin(self, origin: str | None) -> bool:
         """No Origin header (a server-side caller) is allowed; a browser's must be listed."""
         return origin is None or origin.rstrip("/") in self.allowed_origins
+
+    def widget_settings(self) -> dict[str, Any]:
+        """What the widget may know of the tenant (``GET /tenants/{tenant}/widget``): the
+        theme the tenant configured over sensible defaults, and whether visitors may attach."""
+        w = self.widget
+        position, color = w.get("position"), str(w.get("color") or "")
+        if not re.fullmatch(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?", color):
+            color = WIDGET_DEFAULT_COLOR  # it ends up in the widget's CSS: only a plain hex colour
+        return {
+            "title": str(w.get("title") or self.name),
+            "color": color,
+            "greeting": str(w.get("greeting") or "Hi! How can we help?"),
+            "position": position if position in ("left", "right") else "right",
+            "attachments": self.visitor_attachments,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,84 @@
+"""CORS per tenant, the preflight, and GET /tenants/{tenant}/widget (the widget's public settings)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ADMIN, ORIGIN, TENANT
+
+OTHER_ORIGIN = "https://globex.test"  # allowed by tenant globex, not by acme
+
+
+def test_a_preflight_lets_any_browser_send_its_request(call):
+    # When a browser asks before a cross-origin POST with a JSON body and a bearer token
+    r = call("OPTIONS /{proxy+}", headers={"origin": "https://anywhere.test",
+                                          "access-control-request-method": "POST"})
+    # Then it may send it (the real answer decides whether the page may read it)
+    assert r["status"] == 204
+    assert r["headers"]["Access-Control-Allow-Origin"] == "https://anywhere.test"
+    assert "authorization" in r["headers"]["Access-Control-Allow-Headers"]
+    assert "PATCH" in r["headers"]["Access-Control-Allow-Methods"]
+
+
+def test_answers_are_readable_only_from_the_tenants_own_origins(call, seeded, tokens_for):
+    # Given an admin of acme
+    access = tokens_for(ADMIN)["access_token"]
+    # When the back office on acme's origin calls the API, its page may read the answer
+    r = call("GET /auth/me", token=access, headers={"origin": ORIGIN})
+    assert r["status"] == 200
+    assert r["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+    assert "RateLimit" in r["headers"]["Access-Control-Expose-Headers"]
+    # But a page of another tenant's origin, holding the same token, may not
+    r = call("GET /auth/me", token=access, headers={"origin": OTHER_ORIGIN})
+    assert r["status"] == 200 and "Access-Control-Allow-Origin" not in r["headers"]
+
+
+def test_errors_carry_cors_headers_so_the_page_can_read_the_problem(call, seeded):
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": ADMIN["email"], "password": "wrong"},
+             headers={"origin": ORIGIN})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_credentials"
+    assert r["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_a_refresh_from_the_tenants_origin_is_readable(call, seeded, tokens_for):
+    refresh = tokens_for(ADMIN)["refresh_token"]
+    r = call("POST /auth/refresh", body={"refresh_token": refresh}, headers={"origin": ORIGIN})
+    assert r["status"] == 200 and r["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+
+
+@pytest.mark.parametrize(("widget", "expected"), [
+    ({}, {"title": "Acme", "color": "#2f6feb", "greeting": "Hi! How can we help?", "position": "right"}),
+    ({"title": "Acme help", "color": "#aa3300", "position": "left", "greeting": "Ask us"},
+     {"title": "Acme help", "color": "#aa3300", "greeting": "Ask us", "position": "left"}),
+    ({"color": "red;background:url(https://evil.test)", "position": "middle"},
+     {"title": "Acme", "color": "#2f6feb", "greeting": "Hi! How can we help?", "position": "right"}),
+])
+def test_widget_settings(widget_call, svc, widget, expected):
+    from dataclasses import replace
+
+    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), widget=widget))
+    svc.tenants.forget()
+    r = widget_call(TENANT)
+    assert r["status"] == 200
+    assert r["json"] == {**expected, "attachments": True}
+    assert r["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_an_unknown_tenant_has_no_widget(widget_call):
+    r = widget_call("nobody")
+    assert r["status"] == 404 and r["json"]["code"] == "not_found"
+
+
+@pytest.fixture
+def widget_call(template, seeded):
+    import json
+
+    from switchboard_local.lambda_runtime import LambdaContext, http_event, load_handler
+
+    def _call(tenant: str) -> dict:
+        event = http_event("GET", f"/tenants/{tenant}/widget", route_path="/tenants/{tenant}/widget",
+                           headers={"origin": ORIGIN}, path_params={"tenant": tenant})
+        result = load_handler(template, "WidgetSettingsFunction")(event, LambdaContext("WidgetSettingsFunction"))
+        return {"status": result["statusCode"], "headers": result["headers"], "json": json.loads(result["body"])}
+
+    return _call
