@@ -108,16 +108,23 @@ def call(template: Template) -> Invoke:
     routes = {r.route_key: r.function_id for r in template.http_routes()}
 
     def _call(route_key: str, *, body: Any = None, headers: dict[str, str] | None = None,
-              raw_body: bytes | None = None, token: str | None = None) -> dict[str, Any]:
-        method, path = route_key.split(" ", 1)
+              raw_body: bytes | None = None, token: str | None = None,
+              source_ip: str = "127.0.0.1", path_params: dict[str, str] | None = None,
+              query: dict[str, str] | None = None) -> dict[str, Any]:
+        method, route_path = route_key.split(" ", 1)
+        path = route_path
+        for name, value in (path_params or {}).items():
+            path = path.replace("{" + name + "}", value)
         hdrs = dict(headers or {})
         if token:
             hdrs["authorization"] = f"Bearer {token}"
-        event = http_event(method, path, body=body, headers=hdrs, raw_body=raw_body)
+        event = http_event(method, path, route_path=route_path, body=body, headers=hdrs, raw_body=raw_body,
+                           source_ip=source_ip, path_params=path_params, query=query)
         function_id = routes[route_key]
         result = load_handler(template, function_id)(event, LambdaContext(function_name=function_id))
         body = result.get("body")
-        return {"status": result["statusCode"], "headers": result["headers"], "json": json.loads(body) if body else None}
+        return {"status": result["statusCode"], "headers": result["headers"],
+                "json": json.loads(body) if body else None}
 
     return _call
 

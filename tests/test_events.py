@@ -26,6 +26,14 @@ HTTP_EVENTS = {
     "me_without_token.json": ("MeFunction", 401),
     "sessions.json": ("SessionsFunction", 200),
     "jwks.json": ("JwksFunction", 200),
+    "widget_settings.json": ("WidgetSettingsFunction", 200),
+    "cors_preflight.json": ("CorsPreflightFunction", 204),
+    "auth_mfa_invalid_token.json": ("MfaFunction", 401),
+    "totp_enroll.json": ("TotpFunction", 200),
+    "account_password_wrong_current.json": ("AccountFunction", 401),
+    "admin_operators_list.json": ("AdminOperatorsFunction", 200),
+    "admin_events.json": ("AdminEventsFunction", 200),
+    "post_login_auth0_unsigned.json": ("PostLoginFunction", 401),
 }
 
 
@@ -43,7 +51,7 @@ def test_http_sample_event_gets_the_documented_answer(name, capsys):
     code, response = _invoke(capsys, function, EVENTS / name)
     assert code == 0
     assert response["statusCode"] == status, response
-    body = json.loads(response["body"])
+    body = json.loads(response["body"]) if response.get("body") else None
     if status >= 400:
         assert response["headers"]["Content-Type"] == "application/problem+json"
         assert body["status"] == status
@@ -75,3 +83,27 @@ def test_invoke_refuses_an_event_that_is_not_json(tmp_path, capsys):
     bad.write_text("{not json")
     assert main(["invoke", "Jwks", "-e", str(bad)]) == 2
     assert "not JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "version", "role"), [
+    ("post_login_cognito_v2.json", "2", "visitor"),
+    ("post_login_cognito_v2_operator.json", "2", "operator"),
+    ("post_login_cognito_v1.json", "1", "visitor"),
+])
+def test_cognito_trigger_samples_come_back_with_the_chat_token_claim(capsys, name, version, role):
+    # When the Cognito samples run through the post-login function (the demo tenant by default)
+    code, event = _invoke(capsys, "PostLoginFunction", EVENTS / name)
+    assert code == 0
+    ns = "https://switchboard.dev/claims"
+    if version == "2":
+        # Then V2 puts the claims in both the ID and the access token
+        details = event["response"]["claimsAndScopeOverrideDetails"]
+        for token in ("idTokenGeneration", "accessTokenGeneration"):
+            claims = details[token]["claimsToAddOrOverride"]
+            assert claims[f"{ns}/tenant"] == "demo" and claims[f"{ns}/role"] == role
+            assert claims[f"{ns}/chat_token"].count(".") == 2
+    else:
+        # And V1 in the ID token, with string values
+        claims = event["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+        assert all(isinstance(v, str) for v in claims.values())
+        assert claims[f"{ns}/role"] == role and claims[f"{ns}/level"] == "1"

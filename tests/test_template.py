@@ -90,13 +90,16 @@ def test_every_action_route_sends_the_function_reply_back(template):
 
 
 def _manages_connections(template, function_id):
-    statements = [st for p in template.resources[function_id]["Properties"].get("Policies", []) for st in p["Statement"]]
+    policies = template.resources[function_id]["Properties"].get("Policies", [])
+    statements = [st for p in policies for st in p["Statement"]]
     return any("execute-api:ManageConnections" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
                for st in statements)
 
 
 def test_only_functions_that_post_to_sockets_may_manage_connections(template):
-    posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction"}
+    # revocation reaches live sockets: every function that can end a session posts to them
+    posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction",
+               "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction"}
     for function_id in template.of_type("AWS::Serverless::Function"):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
 

@@ -8,7 +8,8 @@ from switchboard.runtime import services
 
 def route(request: Request) -> Response:
     body = request.parse(ExternalLogin)
-    bundle = logins.external(services(), body, origin=request.origin, device=request.user_agent)
+    bundle = logins.external(services(), body, origin=request.origin, device=request.user_agent,
+                             ip=request.source_ip)
     return json_response(bundle.to_json())  # CORS headers: added by endpoint() for the tenant's origins
 
 

@@ -7,7 +7,8 @@ from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    bundle = logins.internal(services(), request.parse(InternalLogin), device=request.user_agent)
+    bundle = logins.internal(services(), request.parse(InternalLogin), device=request.user_agent,
+                             ip=request.source_ip)
     return json_response(bundle.to_json())
 
 

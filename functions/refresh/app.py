@@ -8,7 +8,7 @@ from switchboard.runtime import services
 
 def route(request: Request) -> Response:
     body = request.parse(RefreshRequest)
-    return json_response(sessions.refresh(services(), body.refresh_token).to_json())
+    return json_response(sessions.refresh(services(), body.refresh_token, ip=request.source_ip).to_json())
 
 
 handler = endpoint(route)

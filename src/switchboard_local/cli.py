@@ -33,11 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--ws-port", type=int, default=3001, help="WebSocket API and @connections port (default 3001)")
     dev.add_argument("--web-port", type=int, default=8000, help="widget, demo page and back office (default 8000)")
     dev.add_argument("--seed", type=Path, help="seed file (contract section 6); default: the demo tenant")
+    dev.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a function environment variable (repeatable), like sam local --env-vars")
 
     inv = sub.add_parser("invoke", help="run one function on a sample event, like `sam local invoke`")
     inv.add_argument("function", help="the function's logical id in template.yaml (the 'Function' suffix is optional)")
     inv.add_argument("-e", "--event", required=True, help="event JSON file, or - for standard input")
     inv.add_argument("--seed", type=Path, help="seed file; default: the demo tenant")
+    inv.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a function environment variable (repeatable)")
 
     seed = sub.add_parser("seed", help="load a seed file into a deployed stack (idempotent)")
     seed.add_argument("file", type=Path)
@@ -81,6 +85,20 @@ def _load_seed(path: Path | None) -> Any:
         raise _UsageError(f"seed file {path} is not valid: {str(exc).splitlines()[0]}") from None
 
 
+def _environment_overrides(seed: Any, pairs: list[str]) -> dict[str, str]:
+    """What the local stack sets on top of the template's environment: the Cognito trigger's
+    tenant (the seed's, else its first tenant, else the demo tenant), then ``--env`` pairs."""
+    from switchboard_local.seed import DEMO_SEED
+
+    out = {"COGNITO_TENANT": seed.default_cognito_tenant() if seed is not None else DEMO_SEED["tenants"][0]["id"]}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise _UsageError(f"--env wants NAME=VALUE, not {pair!r}")
+        out[name] = value
+    return out
+
+
 def _template() -> Any:
     from switchboard_local.template import Template, find_template
 
@@ -122,7 +140,8 @@ def _dev(args: argparse.Namespace) -> int:
     web_origins = [f"http://localhost:{args.web_port}", f"http://127.0.0.1:{args.web_port}"]
     from switchboard_local.stack import local_aws
 
-    overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}"}
+    overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
+                 **_environment_overrides(seed, args.env)}
     with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
           contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
         asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
@@ -231,7 +250,7 @@ def _invoke(args: argparse.Namespace) -> int:
         function_id = invoker.resolve(args.function)
     except KeyError as exc:
         raise _UsageError(str(exc.args[0])) from None
-    with local_aws(template, seed) as aws:
+    with local_aws(template, seed, _environment_overrides(seed, args.env)) as aws:
         try:
             event = json.loads(_fill_placeholders(raw, aws))
         except ValueError as exc:

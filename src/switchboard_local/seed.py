@@ -48,6 +48,11 @@ class SeedTenant(_Model):
 
 class Seed(_Model):
     tenants: list[SeedTenant]
+    #: the tenant a Cognito user pool's trigger signs users into (default: the first tenant)
+    cognito_tenant: str | None = None
+
+    def default_cognito_tenant(self) -> str:
+        return self.cognito_tenant or (self.tenants[0].id if self.tenants else "")
 
 
 #: What `switchboard dev` loads without --seed. Demo secrets only: never deploy these.

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from switchboard.errors import SwitchboardError, ValidationFailed
+from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
 from switchboard.observability import logger
 
-__all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response"]
+__all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response", "routes"]
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -38,6 +38,7 @@ class Request:
     body: bytes
     source_ip: str
     max_body: int
+    route_key: str = ""
 
     @classmethod
     def from_event(cls, event: dict[str, Any], *, max_body: int) -> Request:
@@ -56,6 +57,7 @@ class Request:
             body=body,
             source_ip=http.get("sourceIp", ""),
             max_body=max_body,
+            route_key=event.get("routeKey", ""),
         )
 
     @property
@@ -126,6 +128,19 @@ def problem_response(err: SwitchboardError) -> Response:
 
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def routes(table: dict[str, Callable[[Request], Response]]) -> Callable[[Request], Response]:
+    """One function for a few routes of the same resource: pick by the event's route key
+    (``"POST /auth/totp/enroll"``), as API Gateway names it."""
+
+    def route(request: Request) -> Response:
+        fn = table.get(request.route_key)
+        if fn is None:
+            raise NotFound("no such route")
+        return fn(request)
+
+    return route
 
 
 def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) -> Handler:

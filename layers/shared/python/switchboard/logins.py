@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchboard import audit, passwords, sessions
+from switchboard import audit, passwords, ratelimit, sessions
 from switchboard.errors import Forbidden, InvalidCredentials, InvalidIdentity
 from switchboard.identity import anonymous_visitor_id, known_visitor_id, verify_visitor_hash
 from switchboard.policy import Role
@@ -13,12 +13,18 @@ from switchboard.runtime import Services
 __all__ = ["external", "internal"]
 
 
-def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: str | None) -> sessions.TokenBundle:
+def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: str | None,
+             ip: str | None = None) -> sessions.TokenBundle:
     """Sign a website visitor in: anonymous (level 0) or vouched for by the website (level 1).
 
     A claimed identity without the website's valid HMAC is refused outright: there is
-    no half-trusted visitor.
+    no half-trusted visitor. Rate limited per client IP (and per claimed identity).
     """
+    keys = [("ip", ip)] if ip else []
+    if body.user is not None:
+        keys.append(("account", f"visitor#{body.tenant}#{body.user.id}"))
+    if keys:
+        ratelimit.check(svc.store, svc.settings, keys)
     tenant = svc.tenants.get(body.tenant)
     if not tenant.allows_origin(origin):
         raise Forbidden("this origin is not allowed for the tenant")
@@ -55,12 +61,18 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
     return sessions.sign_in(svc, principal, device=device)
 
 
-def internal(svc: Services, body: InternalLogin, *, device: str | None) -> sessions.TokenBundle:
+def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str | None = None) -> sessions.TokenBundle:
     """Sign an operator or admin in with email and password.
 
     Unknown tenant, unknown email and wrong password take the same path - two reads and
-    one argon2 verification - and give the same answer.
+    one argon2 verification - and give the same answer. Attempts are rate limited per
+    account and per client IP before any of that work. With MFA on, a correct password
+    answers ``mfa_required`` (see :mod:`switchboard.mfa`).
     """
+    keys = [("account", f"signin#{body.tenant}#{body.email.lower()}")]
+    if ip:
+        keys.append(("ip", ip))
+    ratelimit.check(svc.store, svc.settings, keys)
     tenant = svc.tenants.find(body.tenant)
     operator = svc.store.get_operator_by_email(body.tenant if tenant else "-", body.email)
     ok = passwords.verify_password(operator.password_hash if operator else None, body.password)
@@ -87,6 +99,10 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None) -> sessi
         raise Forbidden("this account is blocked")
     if operator.password_hash and passwords.needs_rehash(operator.password_hash):
         svc.store.set_password_hash(tenant.id, operator.id, passwords.hash_password(body.password))
+    if operator.totp_enabled:
+        from switchboard import mfa
+
+        raise mfa.begin_challenge(svc, operator)
     principal = Principal(
         tenant=tenant.id,
         user_id=operator.id,

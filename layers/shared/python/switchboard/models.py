@@ -63,6 +63,14 @@ class Operator:
     totp_secret: str | None = None
     totp_enabled: bool = False
     totp_last_step: int = 0
+    #: a secret enrolled but not yet confirmed by a code (MFA stays off until then)
+    totp_pending: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The operator as admins see it: never the password hash or the TOTP secret."""
+        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role, "blocked": self.blocked,
+                "mfa_enabled": self.totp_enabled, "created_at": self.created_at,
+                "invited": self.password_hash is None}
 
 
 @dataclass(frozen=True, slots=True)

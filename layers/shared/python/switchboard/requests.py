@@ -12,7 +12,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from switchboard.policy import ALL_SCOPES
 
-__all__ = ["ExternalLogin", "InternalLogin", "RefreshRequest", "RevokeRequest", "VisitorIdentity"]
+__all__ = [
+    "EventsQuery", "ExternalLogin", "InternalLogin", "InviteAcceptance", "MfaLogin", "OperatorChange",
+    "OperatorCreation", "PasswordChange", "RefreshRequest", "RevokeRequest", "TotpCode", "VisitorIdentity",
+]
 
 TenantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9@_-]{1,128}$")]
@@ -91,3 +94,57 @@ class PostLoginInvocation(Strict):
 
     tenant: TenantId
     user: FederatedUser
+
+
+# -- second factor, passwords, invitations ------------------------------------------------------------
+TotpDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+#: NIST SP 800-63B: at least 8 characters, long passphrases welcome; 1024 bounds argon2's input
+NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=1024)]
+
+
+class MfaLogin(Strict):
+    mfa_token: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    code: TotpDigits
+
+
+class TotpCode(Strict):
+    code: TotpDigits
+
+
+class PasswordChange(Strict):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    new_password: NewPassword
+
+
+class InviteAcceptance(Strict):
+    invite_token: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    password: NewPassword
+
+
+# -- tenant administration ---------------------------------------------------------------------------------
+StaffRole = Literal["operator", "admin"]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class OperatorCreation(Strict):
+    """``POST /admin/operators``: with ``password`` the account is ready; without, the answer
+    carries a one-time ``invite_token`` for the new operator to set their own."""
+
+    email: Email
+    name: DisplayName
+    role: StaffRole = "operator"
+    password: NewPassword | None = None
+
+
+class OperatorChange(Strict):
+    role: StaffRole | None = None
+    name: DisplayName | None = None
+    blocked: bool | None = None
+
+
+class EventsQuery(Strict):
+    """``GET /admin/events?limit=&cursor=`` (query strings are text: numbers are coerced)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None

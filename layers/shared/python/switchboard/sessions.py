@@ -25,7 +25,8 @@ from switchboard.runtime import Services
 from switchboard.storage import RotationRefused
 from switchboard.tokens import AccessClaims
 
-__all__ = ["Caller", "TokenBundle", "authenticate", "list_sessions", "refresh", "revoke", "sign_in"]
+__all__ = ["Caller", "TokenBundle", "authenticate", "end_user_sessions", "list_sessions", "refresh", "revoke",
+           "sign_in"]
 
 REFRESH_PREFIX = "sbr1"
 DEVICE_MAX = 200
@@ -156,10 +157,15 @@ def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any
 
 
 # -- refresh -------------------------------------------------------------------------
-def refresh(svc: Services, token: str, *, now: int | None = None) -> TokenBundle:
-    """Rotate a refresh token. A rotated token presented again revokes the whole session."""
+def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None = None) -> TokenBundle:
+    """Rotate a refresh token. A rotated token presented again revokes the whole session.
+    Rate limited per session and per client IP."""
     now = int(now if now is not None else time.time())
     key, gen, secret = _parse_refresh_token(token)
+    from switchboard import ratelimit
+
+    ratelimit.check(svc.store, svc.settings,
+                    [("account", f"refresh#{key.tenant}#{key.session_id}"), *([("ip", ip)] if ip else [])], now=now)
     presented = _hash(secret)
     new_token, new_hash = _new_refresh_token(key, gen + 1)
     cfg = svc.settings
@@ -314,6 +320,18 @@ def revoke(
         scopes=result.get("scopes"),
     )
     return result
+
+
+def end_user_sessions(svc: Services, tenant: str, user_id: str, *, keep: str | None = None, reason: str,
+                      now: int | None = None) -> list[str]:
+    """Revoke every live session of a user but ``keep`` (blocking, a password change, MFA
+    turned off), and close their live connections. Returns the ids revoked."""
+    now = int(now if now is not None else time.time())
+    ended = [s.key for s in svc.store.list_sessions(tenant, user_id) if s.is_live(now) and s.id != keep]
+    if ended:
+        svc.store.revoke_sessions(ended, reason=reason, now=now)
+        _reach_connections(svc, tenant, user_id, session_ids={k.session_id for k in ended})
+    return [k.session_id for k in ended]
 
 
 def _reach_connections(svc: Services, tenant: str, user_id: str, *, session_ids: set[str] | None,

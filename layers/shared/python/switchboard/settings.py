@@ -34,6 +34,13 @@ class Settings:
     archive_bucket: str = ""
     attachments_bucket: str = ""
     max_connection_seconds: int = 2 * 3600  # API Gateway closes WebSockets after 2 hours
+    #: attempts per minute and per hour: per account, and per client IP
+    rate_limit_account: tuple[int, int] = (10, 100)
+    rate_limit_ip: tuple[int, int] = (60, 1000)
+    #: the tenant whose users a Cognito user pool's pre token generation trigger signs in
+    cognito_tenant: str = ""
+    #: how old a signed hook request may be (seconds)
+    hook_tolerance_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -59,7 +66,18 @@ class Settings:
             ws_endpoint=e.get("WS_MANAGEMENT_ENDPOINT", ""),
             archive_bucket=e.get("ARCHIVE_BUCKET", ""),
             attachments_bucket=e.get("ATTACHMENTS_BUCKET", ""),
+            rate_limit_account=_pair(e.get("RATE_LIMIT_ACCOUNT"), _default("rate_limit_account")),
+            rate_limit_ip=_pair(e.get("RATE_LIMIT_IP"), _default("rate_limit_ip")),
+            cognito_tenant=e.get("COGNITO_TENANT", ""),
         )
+
+
+def _pair(raw: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    """``"10/100"`` -> (10, 100): attempts per minute / per hour."""
+    if not raw:
+        return default
+    minute, hour = (int(part) for part in raw.split("/"))
+    return minute, hour
 
 
 def _default(name: str) -> Any:

@@ -21,6 +21,14 @@ session                 ``U#<tid>#<uid>``           ``S#<sid>``           GetIte
 session by id           GSI1 ``SID#<sid>``          ``SESSION``           an admin revoking a session by id alone
                                                                           (KEYS_ONLY projection, then GetItem)
 audit event             ``T#<tid>#EV``              ``<time-ordered id>`` Query newest first (ScanIndexForward off)
+invitation              ``T#<tid>``                 ``INV#<uid>``         GetItem when the invitee sets a password;
+                                                                          deleted with that write (single use), TTL
+MFA challenge           ``U#<tid>#<uid>``           ``MFA#<id>``          GetItem by the id in the ``mfa_token``;
+                                                                          conditional Delete consumes it once; TTL
+rate-limit counter      ``RL#<key>``                ``H#<hour start>``    one UpdateItem ADD per attempt returns the
+                                                                          hour's and the minute's counts; TTL
+seen once               ``ONCE#<key>``              ``ONCE``              conditional Put: a signed hook request is
+                                                                          accepted once (replay refused); TTL
 -- chat (WebSocket) --
 connection              ``C#<cid>``                 ``CONN``              GetItem (consistent) at the start of every
                                                                           action: who, tenant, role, scopes *now*
@@ -244,6 +252,162 @@ class Store:
             {":h": password_hash},
             condition="attribute_exists(pk)",
         )
+
+    def update_operator(self, op: Operator, *, keep_admin: Operator | None = None) -> None:
+        """Write the operator's role, name and blocked flag. With ``keep_admin``, the same
+        transaction checks that this other admin is still an active admin - so that two
+        admins demoting or blocking each other at once cannot leave the tenant with none."""
+        items: list[Any] = [{"Update": {
+            "TableName": self.table, "Key": _item({"pk": f"T#{op.tenant}", "sk": f"OP#{op.id}"}),
+            "UpdateExpression": "SET #role = :role, #name = :name, blocked = :blocked",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#role": "role", "#name": "name"},
+            "ExpressionAttributeValues": _item({":role": op.role, ":name": op.name, ":blocked": op.blocked})}}]
+        if keep_admin is not None:
+            items.append(self._active_admin_check(keep_admin))
+        self._transact(items, conflict="the tenant must keep an active admin")
+
+    def delete_operator(self, op: Operator, *, keep_admin: Operator | None = None) -> None:
+        """Remove the operator, its email pointer and any pending invitation, in one transaction."""
+        items: list[Any] = [
+            {"Delete": {"TableName": self.table, "Key": _item({"pk": f"T#{op.tenant}", "sk": f"OP#{op.id}"}),
+                        "ConditionExpression": "attribute_exists(pk)"}},
+            {"Delete": {"TableName": self.table,
+                        "Key": _item({"pk": f"T#{op.tenant}", "sk": f"EMAIL#{op.email.lower()}"})}},
+            {"Delete": {"TableName": self.table, "Key": _item({"pk": f"T#{op.tenant}", "sk": f"INV#{op.id}"})}},
+        ]
+        if keep_admin is not None:
+            items.append(self._active_admin_check(keep_admin))
+        self._transact(items, conflict="the tenant must keep an active admin")
+
+    def _active_admin_check(self, admin: Operator) -> dict[str, Any]:
+        return {"ConditionCheck": {
+            "TableName": self.table, "Key": _item({"pk": f"T#{admin.tenant}", "sk": f"OP#{admin.id}"}),
+            "ConditionExpression": "#role = :admin AND blocked = :no",
+            "ExpressionAttributeNames": {"#role": "role"},
+            "ExpressionAttributeValues": _item({":admin": "admin", ":no": False})}}
+
+    # -- operators: second factor ------------------------------------------------
+    def set_totp_pending(self, tenant_id: str, user_id: str, secret: str) -> None:
+        """Keep a freshly enrolled TOTP secret aside until one code confirms it."""
+        self._update(f"T#{tenant_id}", f"OP#{user_id}", "SET totp_pending = :s", {":s": secret},
+                     condition="attribute_exists(pk)")
+
+    def enable_totp(self, tenant_id: str, user_id: str, secret: str, step: int) -> bool:
+        """Turn MFA on with the pending secret that ``step``'s code proved; False if the
+        pending secret changed meanwhile (another enrolment)."""
+        return self._conditional_update(
+            f"T#{tenant_id}", f"OP#{user_id}",
+            "SET totp_secret = :s, totp_enabled = :on, totp_last_step = :step REMOVE totp_pending",
+            {":s": secret, ":on": True, ":step": step}, condition="totp_pending = :s")
+
+    def use_totp_step(self, tenant_id: str, user_id: str, step: int) -> bool:
+        """Accept a code's time step once: only a step later than the last accepted one
+        passes (replay protection, race-safe). False if it was used already."""
+        return self._conditional_update(
+            f"T#{tenant_id}", f"OP#{user_id}", "SET totp_last_step = :step", {":step": step, ":on": True},
+            condition="totp_enabled = :on AND (attribute_not_exists(totp_last_step) OR totp_last_step < :step)")
+
+    def disable_totp(self, tenant_id: str, user_id: str) -> None:
+        self._update(f"T#{tenant_id}", f"OP#{user_id}",
+                     "SET totp_enabled = :off REMOVE totp_secret, totp_pending", {":off": False},
+                     condition="attribute_exists(pk)")
+
+    def put_mfa_challenge(self, tenant_id: str, user_id: str, challenge_id: str, token_hash: str,
+                          *, expires_at: int) -> None:
+        self._put({"pk": _session_pk(tenant_id, user_id), "sk": f"MFA#{challenge_id}", "hash": token_hash,
+                   "attempts": 0, "expires_at": expires_at, "ttl": expires_at})
+
+    def get_mfa_challenge(self, tenant_id: str, user_id: str, challenge_id: str) -> dict[str, Any] | None:
+        return self._get(_session_pk(tenant_id, user_id), f"MFA#{challenge_id}", consistent=True)
+
+    def count_mfa_failure(self, tenant_id: str, user_id: str, challenge_id: str, *, max_attempts: int) -> bool:
+        """One more wrong code on this challenge; False once it has had ``max_attempts``."""
+        return self._conditional_update(
+            _session_pk(tenant_id, user_id), f"MFA#{challenge_id}", "ADD attempts :one",
+            {":one": 1, ":max": max_attempts - 1}, condition="attempts < :max")
+
+    def consume_mfa_challenge(self, tenant_id: str, user_id: str, challenge_id: str, token_hash: str,
+                              *, now: int) -> bool:
+        """Delete the challenge if it is this token's and unexpired: True exactly once."""
+        try:
+            self.client.delete_item(
+                TableName=self.table, Key=_item({"pk": _session_pk(tenant_id, user_id), "sk": f"MFA#{challenge_id}"}),
+                ConditionExpression="#h = :h AND expires_at > :now", ExpressionAttributeNames={"#h": "hash"},
+                ExpressionAttributeValues=_item({":h": token_hash, ":now": now}))
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise Unavailable("storage unavailable") from exc
+        return True
+
+    # -- operators: invitations ----------------------------------------------------
+    def create_invited_operator(self, op: Operator, token_hash: str, *, expires_at: int) -> None:
+        """A new operator with no password yet, its email pointer and its invitation."""
+        self._transact([
+            {"Put": {"TableName": self.table, "Item": _item(_operator_item(op)),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.table,
+                     "Item": _item({"pk": f"T#{op.tenant}", "sk": f"EMAIL#{op.email.lower()}", "user_id": op.id}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.table,
+                     "Item": _item({"pk": f"T#{op.tenant}", "sk": f"INV#{op.id}", "hash": token_hash,
+                                    "expires_at": expires_at, "ttl": expires_at})}},
+        ], conflict="an operator with this email already exists")
+
+    def accept_invitation(self, tenant_id: str, user_id: str, token_hash: str, password_hash: str,
+                          *, now: int) -> bool:
+        """Set the invitee's password and delete the invitation, if it matches and is
+        unexpired: True exactly once."""
+        try:
+            self._transact([
+                {"Delete": {"TableName": self.table, "Key": _item({"pk": f"T#{tenant_id}", "sk": f"INV#{user_id}"}),
+                            "ConditionExpression": "#h = :h AND expires_at > :now",
+                            "ExpressionAttributeNames": {"#h": "hash"},
+                            "ExpressionAttributeValues": _item({":h": token_hash, ":now": now})}},
+                {"Update": {"TableName": self.table, "Key": _item({"pk": f"T#{tenant_id}", "sk": f"OP#{user_id}"}),
+                            "UpdateExpression": "SET password_hash = :p",
+                            "ConditionExpression": "attribute_exists(pk) AND blocked = :no",
+                            "ExpressionAttributeValues": _item({":p": password_hash, ":no": False})}},
+            ])
+        except Conflict:
+            return False
+        return True
+
+    # -- rate limits -----------------------------------------------------------------
+    def hit_rate_counter(self, key: str, *, now: int) -> tuple[int, int]:
+        """Count one attempt for ``key``: returns (attempts this clock hour, this clock minute).
+
+        One atomic ADD on one item, so every Lambda container shares the count and
+        concurrent attempts are all counted. Fixed windows on purpose: a window always
+        ends, however many refused attempts it saw, so a limited account is free again
+        when the window turns (an attacker cannot extend a lock-out by hammering).
+        """
+        hour = now - now % 3600
+        minute_attr = f"m{(now % 3600) // 60}"
+        try:
+            resp = self.client.update_item(
+                TableName=self.table, Key=_item({"pk": f"RL#{key}", "sk": f"H#{hour}"}),
+                UpdateExpression="ADD n :one, #m :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                ExpressionAttributeNames={"#m": minute_attr, "#ttl": "ttl"},
+                ExpressionAttributeValues=_item({":one": 1, ":ttl": hour + 7200}),
+                ReturnValues="UPDATED_NEW")
+        except ClientError as exc:
+            raise Unavailable("storage unavailable") from exc
+        got = _read(resp["Attributes"])
+        return int(got["n"]), int(got[minute_attr])
+
+    def first_time(self, key: str, *, expires_at: int) -> bool:
+        """Record ``key`` as seen; True the first time, False on every later call (until TTL)."""
+        try:
+            self.client.put_item(TableName=self.table,
+                                 Item=_item({"pk": f"ONCE#{key}", "sk": "ONCE", "ttl": expires_at}),
+                                 ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise Unavailable("storage unavailable") from exc
+        return True
 
     # -- sessions --------------------------------------------------------------
     def create_session(self, s: Session, refresh_hash: str) -> None:
@@ -840,6 +1004,19 @@ class Store:
                 raise NotFound("not found") from exc
             raise Unavailable("storage unavailable") from exc
 
+    def _conditional_update(self, pk: str, sk: str, expression: str, values: dict[str, Any], *,
+                            condition: str) -> bool:
+        """An UpdateItem that answers False, not an error, when its condition does not hold."""
+        try:
+            self.client.update_item(TableName=self.table, Key=_item({"pk": pk, "sk": sk}),
+                                    UpdateExpression=expression, ConditionExpression=condition,
+                                    ExpressionAttributeValues=_item(values))
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise Unavailable("storage unavailable") from exc
+        return True
+
     def _query(self, pk: str, prefix: str, *, consistent: bool = False) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {}
         while True:
@@ -874,6 +1051,7 @@ def _operator_item(op: Operator) -> dict[str, Any]:
         "totp_secret": op.totp_secret,
         "totp_enabled": op.totp_enabled,
         "totp_last_step": op.totp_last_step,
+        "totp_pending": op.totp_pending,
     }
 
 
@@ -890,6 +1068,7 @@ def _operator(r: dict[str, Any]) -> Operator:
         totp_secret=r.get("totp_secret"),
         totp_enabled=bool(r.get("totp_enabled", False)),
         totp_last_step=r.get("totp_last_step", 0),
+        totp_pending=r.get("totp_pending"),
     )
 
 

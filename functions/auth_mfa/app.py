@@ -1,0 +1,15 @@
+"""POST /auth/mfa - exchange the mfa_token of a password sign-in and a TOTP code for tokens."""
+
+from switchboard import mfa
+from switchboard.httpapi import Request, Response, endpoint, json_response
+from switchboard.requests import MfaLogin
+from switchboard.runtime import services
+
+
+def route(request: Request) -> Response:
+    body = request.parse(MfaLogin)
+    bundle = mfa.exchange(services(), body.mfa_token, body.code, ip=request.source_ip, device=request.user_agent)
+    return json_response(bundle.to_json())
+
+
+handler = endpoint(route)

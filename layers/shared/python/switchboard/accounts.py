@@ -1,0 +1,60 @@
+"""An operator's own account: changing the password, and accepting an invitation."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from switchboard import audit, opaque, passwords, ratelimit, sessions
+from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken
+from switchboard.policy import Role
+from switchboard.postlogin import Principal
+from switchboard.runtime import Services
+
+__all__ = ["INVITE_PREFIX", "accept_invitation", "change_password", "new_invitation"]
+
+INVITE_PREFIX = "sbi1"
+INVITE_SECONDS = 7 * 86400
+
+
+def change_password(svc: Services, caller: sessions.Caller, current: str, new: str, *,
+                    ip: str | None = None) -> dict[str, Any]:
+    """Check the current password, store the new one, and end the user's other sessions
+    (whoever knew the old password is signed out everywhere but here)."""
+    if caller.session.role not in ("operator", "admin"):
+        raise Forbidden("only operators and admins have a password")
+    ratelimit.check(svc.store, svc.settings,
+                    [("account", f"password#{caller.tenant}#{caller.user_id}"), *([("ip", ip)] if ip else [])])
+    op = svc.store.get_operator(caller.tenant, caller.user_id)
+    if op is None or not passwords.verify_password(op.password_hash, current):
+        raise InvalidCredentials("the current password is wrong")
+    svc.store.set_password_hash(op.tenant, op.id, passwords.hash_password(new))
+    ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="password_changed")
+    audit.record(svc.store, tenant=op.tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,
+                 actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
+    return {"changed": True, "revoked_sessions": len(ended)}
+
+
+def new_invitation(tenant: str, user_id: str) -> tuple[str, str]:
+    """A one-time invitation token for a new operator, and the hash to store."""
+    return opaque.make(INVITE_PREFIX, [tenant, user_id])
+
+
+def accept_invitation(svc: Services, token: str, password: str, *, device: str | None,
+                      ip: str | None = None) -> sessions.TokenBundle:
+    """The invitee sets their password (once: the invitation is consumed by the same
+    write) and is signed in."""
+    (tenant, user_id), secret = opaque.parse(token, INVITE_PREFIX, 2)
+    ratelimit.check(svc.store, svc.settings, [("account", f"invite#{tenant}#{user_id}"),
+                                              *([("ip", ip)] if ip else [])])
+    if not svc.store.accept_invitation(tenant, user_id, opaque.digest(secret), passwords.hash_password(password),
+                                       now=int(time.time())):
+        raise InvalidToken("the invitation is not valid, was used, or has expired")
+    op = svc.store.get_operator(tenant, user_id)
+    if op is None:  # removed between the two writes
+        raise InvalidToken("the invitation is not valid, was used, or has expired")
+    audit.record(svc.store, tenant=tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,
+                 actor=op.id, subject=op.id, invitation=True)
+    principal = Principal(tenant=tenant, user_id=op.id, role=Role(op.role), anon=False, name=op.name,
+                          method="invitation", email=op.email)
+    return sessions.sign_in(svc, principal, device=device)

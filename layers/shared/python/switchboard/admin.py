@@ -1,0 +1,132 @@
+"""Tenant administration: operators (``admin:operators``) and audit events (``admin:sessions``).
+
+Everything is looked up in the caller's own tenant: an operator id of another tenant is
+``not_found``, exactly like one that does not exist.
+
+* Blocking an operator, changing their role or removing them ends all their sessions at
+  once (and closes their live connections), so the change holds from the next request.
+* The tenant always keeps an active admin: the last one cannot be demoted, blocked or
+  removed. The write checks, in the same transaction, that another admin is still active,
+  so two admins demoting each other at the same moment cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from dataclasses import replace
+from typing import Any
+
+from switchboard import accounts, audit, passwords, sessions
+from switchboard.errors import Conflict, NotFound, ValidationFailed
+from switchboard.identity import new_operator_id
+from switchboard.models import Operator
+from switchboard.requests import EventsQuery, OperatorChange, OperatorCreation
+from switchboard.runtime import Services
+
+__all__ = ["change_operator", "create_operator", "list_events", "list_operators", "remove_operator"]
+
+
+def list_operators(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
+    caller.require("admin:operators")
+    ops = sorted(svc.store.list_operators(caller.tenant), key=lambda o: (o.created_at, o.email))
+    return {"operators": [o.to_json() for o in ops]}
+
+
+def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreation) -> dict[str, Any]:
+    """A new operator, ready with a password, or invited (the answer holds the one-time token)."""
+    caller.require("admin:operators")
+    now = int(time.time())
+    op = Operator(tenant=caller.tenant, id=new_operator_id(), email=body.email.lower(), name=body.name,
+                  role=body.role, password_hash=passwords.hash_password(body.password) if body.password else None,
+                  created_at=now)
+    answer: dict[str, Any] = {}
+    if body.password:
+        svc.store.create_operator(op)
+    else:
+        token, token_hash = accounts.new_invitation(op.tenant, op.id)
+        svc.store.create_invited_operator(op, token_hash, expires_at=now + accounts.INVITE_SECONDS)
+        answer["invite_token"] = token
+        answer["invite_expires_in"] = accounts.INVITE_SECONDS
+    audit.record(svc.store, tenant=op.tenant, kind="operator_created", retention_days=svc.settings.audit_retention_days,
+                 actor=caller.user_id, subject=op.id, session_id=caller.session.id, role=op.role,
+                 invited=not body.password)
+    return {"operator": op.to_json(), **answer}
+
+
+def _target(svc: Services, caller: sessions.Caller, operator_id: str) -> Operator:
+    op = svc.store.get_operator(caller.tenant, operator_id) if operator_id else None
+    if op is None:
+        raise NotFound("no such operator")
+    return op
+
+
+def _other_active_admin(svc: Services, target: Operator) -> Operator:
+    for op in svc.store.list_operators(target.tenant):
+        if op.id != target.id and op.role == "admin" and not op.blocked:
+            return op
+    raise Conflict("the tenant's last active admin cannot be demoted, blocked or removed")
+
+
+def _is_active_admin(op: Operator) -> bool:
+    return op.role == "admin" and not op.blocked
+
+
+def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, body: OperatorChange) -> dict[str, Any]:
+    """Change role, name or blocked; a role change or a block ends the operator's sessions."""
+    caller.require("admin:operators")
+    if body.role is None and body.name is None and body.blocked is None:
+        raise ValidationFailed("nothing to change: give role, name or blocked")
+    target = _target(svc, caller, operator_id)
+    changed = replace(target, role=body.role or target.role, name=body.name or target.name,
+                      blocked=target.blocked if body.blocked is None else body.blocked)
+    keep = _other_active_admin(svc, target) if _is_active_admin(target) and not _is_active_admin(changed) else None
+    svc.store.update_operator(changed, keep_admin=keep)
+    ended: list[str] = []
+    if changed.role != target.role or (changed.blocked and not target.blocked):
+        ended = sessions.end_user_sessions(svc, target.tenant, target.id,
+                                           reason="blocked" if changed.blocked else "role_changed")
+    audit.record(svc.store, tenant=target.tenant, kind="operator_changed",
+                 retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
+                 session_id=caller.session.id, role=changed.role, blocked=changed.blocked,
+                 revoked_sessions=len(ended))
+    return {"operator": changed.to_json(), "revoked_sessions": len(ended)}
+
+
+def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) -> dict[str, Any]:
+    caller.require("admin:operators")
+    target = _target(svc, caller, operator_id)
+    keep = _other_active_admin(svc, target) if _is_active_admin(target) else None
+    svc.store.delete_operator(target, keep_admin=keep)
+    ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="removed")
+    audit.record(svc.store, tenant=target.tenant, kind="operator_removed",
+                 retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
+                 session_id=caller.session.id, revoked_sessions=len(ended))
+    return {"removed": target.id, "revoked_sessions": len(ended)}
+
+
+def _encode_cursor(sk: str) -> str:
+    return base64.urlsafe_b64encode(sk.encode()).rstrip(b"=").decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        sk = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValidationFailed("cursor is not valid") from None
+    if not sk or len(sk) > 64 or not sk.isascii():
+        raise ValidationFailed("cursor is not valid")
+    return sk
+
+
+def list_events(svc: Services, caller: sessions.Caller, query: EventsQuery) -> dict[str, Any]:
+    """The tenant's audit events, newest first; ``cursor`` (opaque) continues a listing."""
+    caller.require("admin:sessions")
+    after = _decode_cursor(query.cursor) if query.cursor else None
+    events, last = svc.store.list_events(caller.tenant, limit=query.limit, after=after)
+    return {
+        "events": [{"id": e.id, "kind": e.kind, "at": e.at, "actor": e.actor, "subject": e.subject,
+                    "session_id": e.session_id, "detail": e.detail} for e in events],
+        "cursor": _encode_cursor(last) if last else None,
+    }

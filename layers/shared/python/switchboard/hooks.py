@@ -1,0 +1,131 @@
+"""Post-login for sign-ins done elsewhere: an Auth0 Action's signed HTTPS call, and a
+Cognito user pool's Pre Token Generation trigger.
+
+Both end in :func:`switchboard.sessions.federated_sign_in`: the tenant's post-login rules
+run (extra claims, denied e-mail domains), a session is recorded - so revoking it works as
+for our own sign-ins - and a chat token is minted and handed back as a namespaced claim.
+
+**Auth0 (``POST /hooks/post-login``).** The Action signs the raw body with the tenant's
+hook secret: ``Switchboard-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
+"<t>.<raw body>")>`` (the scheme Stripe and others use). Refused: no or malformed header,
+a timestamp more than 5 minutes away, a wrong MAC (compared in constant time), and the
+same signed request a second time (each signature is remembered until it would be stale
+anyway). The tenant named in the body picks the secret; nothing else in the body is
+trusted before the MAC checks out.
+
+**Cognito.** The trigger's user pool belongs to one tenant (``COGNITO_TENANT``). Cognito
+groups ``switchboard-admin`` / ``switchboard-operator`` make a user staff; everyone else is
+a known (level 1) visitor. V2 events (``version`` "2"/"3") get the claims in both the ID
+and the access token through ``claimsAndScopeOverrideDetails``; V1 events get them in the
+ID token through ``claimsOverrideDetails`` (string values, as V1 requires). A sign-in the
+tenant's rules deny raises, and Cognito refuses the sign-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from pydantic import ValidationError
+
+from switchboard import ratelimit, sessions
+from switchboard.errors import InvalidToken, ValidationFailed
+from switchboard.identity import chat_safe_id
+from switchboard.policy import Role
+from switchboard.postlogin import Principal
+from switchboard.requests import PostLoginInvocation
+from switchboard.runtime import Services
+
+__all__ = ["SIGNATURE_HEADER", "cognito_trigger", "sign", "signed_post_login", "verify_signature"]
+
+SIGNATURE_HEADER = "switchboard-signature"
+STAFF_GROUPS = {"switchboard-admin": Role.ADMIN, "switchboard-operator": Role.OPERATOR}
+
+
+def sign(secret: str, body: bytes, *, now: int | None = None) -> str:
+    """The header value a caller sends (what the Auth0 Action computes)."""
+    t = int(now if now is not None else time.time())
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def verify_signature(secret: str, header: str | None, body: bytes, *, tolerance: int,
+                     now: int | None = None) -> tuple[int, str]:
+    """(timestamp, mac) of a valid signature; :class:`InvalidToken` otherwise."""
+    if not header or not secret:
+        raise InvalidToken("missing or unusable Switchboard-Signature")
+    parts: dict[str, list[str]] = {}
+    for piece in header.split(","):
+        name, _, value = piece.strip().partition("=")
+        parts.setdefault(name, []).append(value)
+    try:
+        t = int(parts["t"][0])
+    except (KeyError, ValueError):
+        raise InvalidToken("malformed Switchboard-Signature") from None
+    now = int(now if now is not None else time.time())
+    if abs(now - t) > tolerance:
+        raise InvalidToken("the signature is too old or from the future")
+    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    for candidate in parts.get("v1", []):  # several v1 values are allowed while a secret rotates
+        if hmac.compare_digest(expected.encode(), candidate.strip().lower().encode()):
+            return t, expected
+    raise InvalidToken("the signature does not match")
+
+
+def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: str | None,
+                      now: int | None = None) -> dict[str, Any]:
+    """``POST /hooks/post-login``: ``{"chat_token", "claims"}`` for a correctly signed call."""
+    now = int(now if now is not None else time.time())
+    if ip:
+        ratelimit.check(svc.store, svc.settings, [("ip", ip)], now=now)
+    try:
+        invocation = PostLoginInvocation.model_validate_json(body)
+    except ValidationError as exc:
+        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+                  for e in exc.errors(include_input=False, include_url=False, include_context=False)]
+        raise ValidationFailed("the request body is not valid", errors=errors) from exc
+    tenant = svc.tenants.find(invocation.tenant)
+    tolerance = svc.settings.hook_tolerance_seconds
+    t, mac = verify_signature(tenant.hook_secret if tenant else "", signature, body, tolerance=tolerance, now=now)
+    assert tenant is not None  # verify_signature refuses an empty secret
+    if not svc.store.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
+        raise InvalidToken("this signed request was already used")
+    user = invocation.user
+    ratelimit.check(svc.store, svc.settings, [("account", f"hook#{tenant.id}#{user.user_id}")], now=now)
+    principal = Principal(tenant=tenant.id, user_id=chat_safe_id(user.user_id), role=Role(user.role), anon=False,
+                          name=user.name or user.email or "User", method="auth0", email=user.email)
+    grant = sessions.federated_sign_in(svc, principal, device="auth0", now=now)
+    return {"chat_token": grant.chat_token, "claims": grant.claims}
+
+
+def cognito_trigger(svc: Services, event: dict[str, Any]) -> dict[str, Any]:
+    """Answer a Pre Token Generation trigger event (V1, V2 or V3) with the claims added."""
+    tenant = svc.settings.cognito_tenant
+    if not tenant:
+        raise RuntimeError("COGNITO_TENANT is not set: which tenant does this user pool sign in?")
+    request = event.get("request") or {}
+    attributes = request.get("userAttributes") or {}
+    sub = attributes.get("sub") or event.get("userName")
+    if not sub:
+        raise ValueError("the trigger event names no user")
+    groups = (request.get("groupConfiguration") or {}).get("groupsToOverride") or []
+    role = next((STAFF_GROUPS[g] for g in ("switchboard-admin", "switchboard-operator") if g in groups),
+                Role.VISITOR)
+    email = attributes.get("email")  # verified or not, a denied domain stays denied
+    principal = Principal(tenant=tenant, user_id=chat_safe_id(f"cognito|{sub}"), role=role, anon=False,
+                          name=attributes.get("name") or attributes.get("email") or "User", method="cognito",
+                          email=email)
+    grant = sessions.federated_sign_in(svc, principal, device="cognito")
+    response = event.setdefault("response", {})
+    if str(event.get("version", "1")) == "1":
+        response["claimsOverrideDetails"] = {
+            "claimsToAddOrOverride": {k: v if isinstance(v, str) else json.dumps(v) for k, v in grant.claims.items()}}
+    else:
+        response["claimsAndScopeOverrideDetails"] = {
+            "idTokenGeneration": {"claimsToAddOrOverride": dict(grant.claims)},
+            "accessTokenGeneration": {"claimsToAddOrOverride": dict(grant.claims)},
+        }
+    return event

@@ -1,0 +1,179 @@
+"""Operators' second factor: TOTP (RFC 6238) with pyotp.
+
+* **Enrolment** keeps a fresh secret aside (``totp_pending``) and turns MFA on only when
+  one valid code proves the authenticator app holds it. The secret is shown once, at
+  enrolment, and never returned or logged again.
+* **Sign-in** with MFA on: the password step answers 401 ``mfa_required`` with an
+  ``mfa_token`` (opaque, single use, 5 minutes, at most 5 wrong codes); ``POST /auth/mfa``
+  exchanges it and a code for tokens.
+* **Codes**: 6 digits, 30 s steps, one step of clock drift either way, compared in
+  constant time. A code is accepted once: the accepted time step is stored and only a
+  later step passes next time (one conditional write, so two requests racing with the
+  same code cannot both win). Wrong codes count toward the account's rate limit.
+* Turning MFA off (which needs a current code) revokes the user's other sessions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import secrets
+import time
+from typing import Any
+
+from switchboard import audit, opaque, ratelimit
+from switchboard.errors import Conflict, Forbidden, InvalidMfa, MfaRequired, NotFound
+from switchboard.models import Operator
+from switchboard.runtime import Services
+
+__all__ = ["begin_challenge", "confirm", "disable", "enroll", "exchange", "matching_step"]
+
+STEP_SECONDS = 30
+DRIFT_STEPS = 1
+CHALLENGE_SECONDS = 300
+CHALLENGE_ATTEMPTS = 5
+MFA_PREFIX = "sbm1"
+STAFF = frozenset({"operator", "admin"})
+
+
+def matching_step(secret: str, code: str, *, now: int | None = None) -> int | None:
+    """The time step whose code ``code`` is (now, or one step either side), else None."""
+    import pyotp
+
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
+    current = int(now if now is not None else time.time()) // STEP_SECONDS
+    found = None
+    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
+        # compare every candidate (no early exit), in constant time
+        if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
+            found = step
+    return found
+
+
+def _operator(svc: Services, tenant: str, user_id: str) -> Operator:
+    op = svc.store.get_operator(tenant, user_id)
+    if op is None:
+        raise NotFound("no such operator")
+    return op
+
+
+def _staff(caller: Any) -> None:
+    if caller.session.role not in STAFF:
+        raise Forbidden("only operators and admins have a second factor")
+
+
+def _qr_svg(uri: str) -> str:
+    import segno
+
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(out, kind="svg", scale=4, xmldecl=False, title="TOTP QR code")
+    return out.getvalue().decode()
+
+
+def enroll(svc: Services, caller: Any) -> dict[str, Any]:
+    """A fresh secret for the caller's authenticator app: ``secret``, ``otpauth_uri``, ``qr_svg``."""
+    import pyotp
+
+    _staff(caller)
+    op = _operator(svc, caller.tenant, caller.user_id)
+    if op.totp_enabled:
+        raise Conflict("MFA is already on; turn it off first to enrol a new authenticator")
+    secret = pyotp.random_base32(length=32)  # 160 bits from the secrets module (RFC 4226's advice)
+    svc.store.set_totp_pending(op.tenant, op.id, secret)
+    tenant = svc.tenants.get(op.tenant)
+    uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=op.email, issuer_name=tenant.name)
+    return {"secret": secret, "otpauth_uri": uri, "qr_svg": _qr_svg(uri)}
+
+
+def _limit(svc: Services, tenant: str, user_id: str, ip: str | None) -> None:
+    keys = [("account", f"mfa#{tenant}#{user_id}")]
+    if ip:
+        keys.append(("ip", ip))
+    ratelimit.check(svc.store, svc.settings, keys)
+
+
+def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
+    """Turn MFA on once a code from the pending secret is valid."""
+    _staff(caller)
+    _limit(svc, caller.tenant, caller.user_id, ip)
+    op = _operator(svc, caller.tenant, caller.user_id)
+    if op.totp_enabled:
+        raise Conflict("MFA is already on")
+    if not op.totp_pending:
+        raise Conflict("enrol first: POST /auth/totp/enroll")
+    step = matching_step(op.totp_pending, code)
+    if step is None or not svc.store.enable_totp(op.tenant, op.id, op.totp_pending, step):
+        raise InvalidMfa()
+    audit.record(svc.store, tenant=op.tenant, kind="mfa_enabled", retention_days=svc.settings.audit_retention_days,
+                 actor=op.id, subject=op.id, session_id=caller.session.id)
+    return {"mfa_enabled": True}
+
+
+def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
+    """Turn MFA off (a current code is needed) and end the user's other sessions."""
+    from switchboard import sessions
+
+    _staff(caller)
+    _limit(svc, caller.tenant, caller.user_id, ip)
+    op = _operator(svc, caller.tenant, caller.user_id)
+    if not op.totp_enabled or not op.totp_secret:
+        raise Conflict("MFA is not on")
+    step = matching_step(op.totp_secret, code)
+    if step is None or not svc.store.use_totp_step(op.tenant, op.id, step):
+        raise InvalidMfa()
+    svc.store.disable_totp(op.tenant, op.id)
+    ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="mfa_disabled")
+    audit.record(svc.store, tenant=op.tenant, kind="mfa_disabled", retention_days=svc.settings.audit_retention_days,
+                 actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
+    return {"mfa_enabled": False, "revoked_sessions": len(ended)}
+
+
+def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> MfaRequired:
+    """After a correct password for an operator with MFA on: the ``mfa_required`` answer."""
+    now = int(now if now is not None else time.time())
+    challenge_id = secrets.token_urlsafe(12)
+    token, token_hash = opaque.make(MFA_PREFIX, [op.tenant, op.id, challenge_id])
+    svc.store.put_mfa_challenge(op.tenant, op.id, challenge_id, token_hash, expires_at=now + CHALLENGE_SECONDS)
+    return MfaRequired("enter the code from your authenticator app", mfa_token=token,
+                       expires_in=CHALLENGE_SECONDS)
+
+
+def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device: str | None) -> Any:
+    """``POST /auth/mfa``: a valid challenge and a fresh code give the session's tokens."""
+    from switchboard import sessions
+    from switchboard.errors import InvalidToken
+    from switchboard.policy import Role
+    from switchboard.postlogin import Principal
+
+    try:
+        (tenant, user_id, challenge_id), secret = opaque.parse(mfa_token, MFA_PREFIX, 3)
+    except InvalidToken:
+        raise InvalidMfa("the mfa_token is not valid") from None
+    _limit(svc, tenant, user_id, ip)
+    now = int(time.time())
+    challenge = svc.store.get_mfa_challenge(tenant, user_id, challenge_id)
+    token_hash = opaque.digest(secret)
+    if (challenge is None or challenge["expires_at"] <= now
+            or not hmac.compare_digest(challenge["hash"], token_hash)):
+        raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
+    op = svc.store.get_operator(tenant, user_id)
+    if op is None or op.blocked or not op.totp_enabled or not op.totp_secret:
+        raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
+    step = matching_step(op.totp_secret, code, now=now)
+    if step is None:
+        if not svc.store.count_mfa_failure(tenant, user_id, challenge_id, max_attempts=CHALLENGE_ATTEMPTS):
+            svc.store.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now)
+        audit.record(svc.store, tenant=tenant, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
+                     subject=user_id, reason="invalid_mfa")
+        raise InvalidMfa()
+    if not svc.store.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now):
+        raise InvalidMfa("the mfa_token was used already; sign in again")
+    if not svc.store.use_totp_step(tenant, user_id, step):
+        audit.record(svc.store, tenant=tenant, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
+                     subject=user_id, reason="mfa_code_replayed")
+        raise InvalidMfa("this code was used already; wait for the next one")
+    principal = Principal(tenant=tenant, user_id=op.id, role=Role(op.role), anon=False, name=op.name,
+                          method="password+totp", email=op.email)
+    return sessions.sign_in(svc, principal, device=device)

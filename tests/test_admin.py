@@ -1,0 +1,256 @@
+"""Tenant administration: /admin/operators and /admin/events."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.conftest import ADMIN, OPERATOR, TENANT
+from tests.test_refresh import dynamodb_serialises_writes
+
+
+@pytest.fixture
+def admin(tokens_for):
+    return tokens_for(ADMIN)["access_token"]
+
+
+def operators(call, admin):
+    r = call("GET /admin/operators", token=admin)
+    assert r["status"] == 200, r
+    return {o["email"]: o for o in r["json"]["operators"]}
+
+
+def call_path(call, method, operator_id, token, body=None):
+    """The call helper addresses routes by key; fill the {id} path parameter ourselves."""
+    return call(f"{method} /admin/operators/{{id}}", token=token, body=body, path_params={"id": operator_id})
+
+
+def test_an_admin_lists_the_tenants_operators_without_secrets(call, admin):
+    ops = operators(call, admin)
+    assert set(ops) == {ADMIN["email"], OPERATOR["email"]}
+    assert set(ops[OPERATOR["email"]]) == {"id", "email", "name", "role", "blocked", "mfa_enabled", "created_at",
+                                           "invited"}
+    assert ops[OPERATOR["email"]]["role"] == "operator"
+
+
+def test_an_operator_without_admin_operators_is_forbidden(call, tokens_for):
+    otto = tokens_for(OPERATOR)["access_token"]
+    assert call("GET /admin/operators", token=otto)["status"] == 403
+    r = call("POST /admin/operators", token=otto, body={"email": "x@acme.test", "name": "X", "password": "p" * 12})
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+
+
+def test_create_with_a_password_then_that_operator_signs_in(call, admin):
+    r = call("POST /admin/operators", token=admin,
+             body={"email": "Nia@Acme.test", "name": "Nia", "role": "operator", "password": "nia-correct-horse"})
+    assert r["status"] == 201 and r["json"]["operator"]["email"] == "nia@acme.test"
+    assert "invite_token" not in r["json"]
+    signed_in = call("POST /auth/internal", body={"tenant": TENANT, "email": "nia@acme.test",
+                                                  "password": "nia-correct-horse"})
+    assert signed_in["status"] == 200 and signed_in["json"]["user"]["role"] == "operator"
+
+
+def test_a_duplicate_email_is_a_conflict_and_changes_nothing(call, admin):
+    before = operators(call, admin)
+    r = call("POST /admin/operators", token=admin, body={"email": OPERATOR["email"], "name": "Dup",
+                                                         "password": "dup-correct-horse"})
+    assert r["status"] == 409
+    assert operators(call, admin) == before
+
+
+def test_an_invitation_is_a_one_time_token_to_set_a_password(call, admin):
+    # Given an invited operator
+    r = call("POST /admin/operators", token=admin, body={"email": "ivy@acme.test", "name": "Ivy", "role": "admin"})
+    assert r["status"] == 201 and r["json"]["operator"]["invited"] is True
+    invite = r["json"]["invite_token"]
+    # Then they cannot sign in before accepting
+    assert call("POST /auth/internal", body={"tenant": TENANT, "email": "ivy@acme.test",
+                                             "password": "anything-at-all"})["status"] == 401
+    # When they accept with a password, they are signed in
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})
+    assert r["status"] == 200 and r["json"]["user"]["role"] == "admin"
+    # And the invitation cannot be used twice
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "mallory-password"})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert call("POST /auth/internal", body={"tenant": TENANT, "email": "ivy@acme.test",
+                                             "password": "ivy-correct-horse"})["status"] == 200
+
+
+def test_blocking_an_operator_revokes_all_their_sessions_at_once(call, admin, tokens_for):
+    # Given Otto signed in on two devices
+    first, second = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    otto = operators(call, admin)[OPERATOR["email"]]
+    # When the admin blocks him
+    r = call_path(call, "PATCH", otto["id"], admin, {"blocked": True})
+    assert r["status"] == 200 and r["json"]["operator"]["blocked"] is True and r["json"]["revoked_sessions"] == 2
+    # Then nothing issued to him works, and he cannot sign in again
+    for t in (first, second):
+        assert call("GET /auth/me", token=t["access_token"])["json"]["code"] == "session_revoked"
+        assert call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})["status"] == 401
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
+                                          "password": OPERATOR["password"]})
+    assert r["status"] == 403
+    # And unblocked, he can
+    call_path(call, "PATCH", otto["id"], admin, {"blocked": False})
+    assert tokens_for(OPERATOR)["access_token"]
+
+
+def test_a_role_change_ends_the_old_sessions_so_new_scopes_apply(call, admin, tokens_for):
+    otto_tokens = tokens_for(OPERATOR)
+    otto = operators(call, admin)[OPERATOR["email"]]
+    r = call_path(call, "PATCH", otto["id"], admin, {"role": "admin"})
+    assert r["status"] == 200 and r["json"]["operator"]["role"] == "admin"
+    assert call("GET /auth/me", token=otto_tokens["access_token"])["status"] == 401
+    me = call("GET /auth/me", token=tokens_for(OPERATOR)["access_token"])["json"]
+    assert me["user"]["role"] == "admin" and "admin:operators" in me["scopes"]
+
+
+def test_the_last_admin_cannot_be_demoted_blocked_or_removed(call, admin):
+    ana = operators(call, admin)[ADMIN["email"]]
+    for method, body in (("PATCH", {"role": "operator"}), ("PATCH", {"blocked": True}), ("DELETE", None)):
+        r = call_path(call, method, ana["id"], admin, body)
+        assert r["status"] == 409 and r["json"]["code"] == "conflict", (method, body, r)
+    assert operators(call, admin)[ADMIN["email"]] == ana
+
+
+def test_with_a_second_admin_one_may_step_down(call, admin):
+    otto = operators(call, admin)[OPERATOR["email"]]
+    call_path(call, "PATCH", otto["id"], admin, {"role": "admin"})
+    ana = operators(call, admin)[ADMIN["email"]]
+    r = call_path(call, "PATCH", ana["id"], admin, {"role": "operator"})
+    assert r["status"] == 200
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(call, tokens_for):
+    # Given two admins, each signed in
+    ana_token = tokens_for(ADMIN)["access_token"]
+    otto = operators(call, ana_token)[OPERATOR["email"]]
+    call_path(call, "PATCH", otto["id"], ana_token, {"role": "admin"})
+    otto_token = tokens_for(OPERATOR)["access_token"]
+    ana = operators(call, otto_token)[ADMIN["email"]]
+    # When each demotes the other at the same moment
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def demote(token: str, target: str) -> None:
+        barrier.wait()
+        results.append(call_path(call, "PATCH", target, token, {"role": "operator"})["status"])
+
+    threads = [threading.Thread(target=demote, args=(ana_token, otto["id"])),
+               threading.Thread(target=demote, args=(otto_token, ana["id"]))]
+    with dynamodb_serialises_transactions():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    # Then at most one succeeded, and the tenant still has an active admin
+    assert sorted(results).count(200) <= 1
+    from switchboard.runtime import services
+
+    admins = [o for o in services().store.list_operators(TENANT) if o.role == "admin" and not o.blocked]
+    assert len(admins) >= 1
+
+
+def test_removing_an_operator_ends_their_sessions_and_frees_the_email(call, admin, tokens_for):
+    otto_tokens = tokens_for(OPERATOR)
+    otto = operators(call, admin)[OPERATOR["email"]]
+    r = call_path(call, "DELETE", otto["id"], admin)
+    assert r["status"] == 200 and r["json"]["removed"] == otto["id"] and r["json"]["revoked_sessions"] == 1
+    assert call("GET /auth/me", token=otto_tokens["access_token"])["status"] == 401
+    assert OPERATOR["email"] not in operators(call, admin)
+    r = call("POST /admin/operators", token=admin, body={"email": OPERATOR["email"], "name": "Otto II",
+                                                         "password": "otto-two-password"})
+    assert r["status"] == 201
+
+
+def test_another_tenants_operator_is_not_found(call, admin, tokens_for):
+    gus_token = tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"}, tenant="globex")
+    otto = operators(call, admin)[OPERATOR["email"]]
+    for method, body in (("PATCH", {"blocked": True}), ("DELETE", None)):
+        r = call_path(call, method, otto["id"], gus_token["access_token"], body)
+        assert r["status"] == 404 and r["json"]["code"] == "not_found"
+    assert operators(call, admin)[OPERATOR["email"]]["blocked"] is False
+
+
+@pytest.mark.parametrize("body", [{}, {"role": "visitor"}, {"role": "admin", "extra": 1}, {"blocked": "yes"},
+                                  {"name": ""}])
+def test_bad_changes_are_400_and_change_nothing(call, admin, body):
+    otto = operators(call, admin)[OPERATOR["email"]]
+    r = call_path(call, "PATCH", otto["id"], admin, body)
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error"
+    assert operators(call, admin)[OPERATOR["email"]] == otto
+
+
+def test_audit_events_newest_first_paginated_with_an_opaque_cursor(call, admin, tokens_for):
+    # Given some activity: sign-ins, a failure, an operator change
+    tokens_for(OPERATOR)
+    call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"], "password": "wrong"})
+    otto = operators(call, admin)[OPERATOR["email"]]
+    call_path(call, "PATCH", otto["id"], admin, {"name": "Otto O."})
+    # When the admin pages through the events three at a time
+    seen, cursor = [], None
+    for _ in range(10):
+        r = call("GET /admin/events", token=admin, query={"limit": "3", **({"cursor": cursor} if cursor else {})})
+        assert r["status"] == 200, r
+        seen += r["json"]["events"]
+        cursor = r["json"]["cursor"]
+        if not cursor:
+            break
+    # Then they come newest first, each once, with the kinds the contract names
+    ids = [e["id"] for e in seen]
+    assert ids == sorted(ids, reverse=True) and len(ids) == len(set(ids))
+    kinds = [e["kind"] for e in seen]
+    assert kinds[0] == "operator_changed"
+    assert {"sign_in", "sign_in_failed", "operator_changed"} <= set(kinds)
+
+
+def test_events_need_admin_sessions_and_stay_in_the_tenant(call, tokens_for):
+    otto = tokens_for(OPERATOR)["access_token"]
+    assert call("GET /admin/events", token=otto)["status"] == 403
+    gus = tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"}, tenant="globex")
+    events = call("GET /admin/events", token=gus["access_token"])["json"]["events"]
+    assert events and all(e["actor"] in (None, gus["user"]["id"]) for e in events)
+
+
+@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"cursor": "%%%"},
+                                   {"other": "1"}])
+def test_bad_event_queries_are_400(call, admin, query):
+    r = call("GET /admin/events", token=admin, query=query)
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error"
+
+
+def test_changing_ones_password_ends_the_other_sessions(call, tokens_for):
+    first, second = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    r = call("POST /auth/password", token=second["access_token"],
+             body={"current_password": "wrong", "new_password": "otto-new-password"})
+    assert r["status"] == 401
+    r = call("POST /auth/password", token=second["access_token"],
+             body={"current_password": OPERATOR["password"], "new_password": "otto-new-password"})
+    assert r["status"] == 200 and r["json"] == {"changed": True, "revoked_sessions": 1}
+    assert call("GET /auth/me", token=first["access_token"])["status"] == 401
+    assert call("GET /auth/me", token=second["access_token"])["status"] == 200
+    assert tokens_for({"email": OPERATOR["email"], "password": "otto-new-password"})
+
+
+from contextlib import contextmanager  # noqa: E402
+
+
+@contextmanager
+def dynamodb_serialises_transactions():
+    """DynamoDB transactions are serialisable; moto's in-process backend does not lock."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    original = DynamoDBBackend.transact_write_items
+
+    def locked(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    DynamoDBBackend.transact_write_items = locked
+    try:
+        with dynamodb_serialises_writes():
+            yield
+    finally:
+        DynamoDBBackend.transact_write_items = original

@@ -1,0 +1,200 @@
+"""Operators' TOTP second factor: enrol, confirm, sign in with mfa_required -> /auth/mfa, turn off."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+
+from tests.conftest import ADMIN, OPERATOR, TENANT
+
+
+def code_at(secret: str, step_offset: int = 0) -> str:
+    return pyotp.TOTP(secret).at(time.time() + 30 * step_offset)
+
+
+@pytest.fixture
+def enrolled(call, tokens_for):
+    """Otto with MFA on: returns (secret, his first session's tokens)."""
+    tokens = tokens_for(OPERATOR)
+    r = call("POST /auth/totp/enroll", token=tokens["access_token"])
+    assert r["status"] == 200, r
+    secret = r["json"]["secret"]
+    r = call("POST /auth/totp/confirm", token=tokens["access_token"], body={"code": code_at(secret, -1)})
+    assert r["status"] == 200 and r["json"] == {"mfa_enabled": True}, r
+    return secret, tokens
+
+
+def password_step(call, who=OPERATOR):
+    return call("POST /auth/internal", body={"tenant": TENANT, "email": who["email"], "password": who["password"]})
+
+
+def test_enrolment_gives_a_fresh_secret_uri_and_qr_and_mfa_stays_off_until_confirmed(call, tokens_for, svc):
+    # Given an operator signed in
+    access = tokens_for(OPERATOR)["access_token"]
+    # When they enrol an authenticator
+    r = call("POST /auth/totp/enroll", token=access)
+    # Then they get a base32 secret, an otpauth URI with the tenant as issuer, and an SVG QR code
+    assert r["status"] == 200
+    body = r["json"]
+    assert len(body["secret"]) == 32 and pyotp.TOTP(body["secret"]).now().isdigit()
+    assert body["otpauth_uri"].startswith("otpauth://totp/Acme:")
+    assert "issuer=Acme" in body["otpauth_uri"] and f"secret={body['secret']}" in body["otpauth_uri"]
+    assert body["qr_svg"].startswith("<svg") and "<path" in body["qr_svg"]
+    # And a second enrolment gives another secret (CSPRNG, not derived)
+    assert call("POST /auth/totp/enroll", token=access)["json"]["secret"] != body["secret"]
+    # And until a code confirms it, signing in needs no second factor
+    assert password_step(call)["status"] == 200
+    op = svc.store.get_operator(TENANT, svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id)
+    assert not op.totp_enabled
+
+
+def test_a_wrong_code_does_not_turn_mfa_on(call, tokens_for):
+    access = tokens_for(OPERATOR)["access_token"]
+    secret = call("POST /auth/totp/enroll", token=access)["json"]["secret"]
+    wrong = f"{(int(code_at(secret)) + 1) % 1_000_000:06d}"
+    r = call("POST /auth/totp/confirm", token=access, body={"code": wrong})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+    assert password_step(call)["status"] == 200
+
+
+def test_visitors_have_no_second_factor(call, seeded):
+    visitor = call("POST /auth/external", body={"tenant": TENANT})["json"]
+    r = call("POST /auth/totp/enroll", token=visitor["access_token"])
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+
+
+def test_with_mfa_on_the_password_alone_gets_mfa_required_then_a_code_gets_tokens(call, enrolled):
+    secret, _ = enrolled
+    # When Otto signs in with his password
+    r = password_step(call)
+    # Then he is asked for the second factor, with a short-lived token and no session tokens
+    assert r["status"] == 401 and r["json"]["code"] == "mfa_required"
+    assert r["json"]["mfa_token"].startswith("sbm1.") and r["json"]["expires_in"] == 300
+    assert "access_token" not in r["json"]
+    # And the mfa_token with a fresh code gives the tokens (the confirm used the previous step)
+    r = call("POST /auth/mfa", body={"mfa_token": r["json"]["mfa_token"], "code": code_at(secret)})
+    assert r["status"] == 200, r
+    assert r["json"]["user"]["role"] == "operator" and r["json"]["access_token"]
+    me = call("GET /auth/me", token=r["json"]["access_token"])["json"]
+    assert me["session"]["method"] == "password+totp"
+
+
+def test_a_code_is_accepted_once(call, enrolled):
+    secret, _ = enrolled
+    code = code_at(secret)
+    first = password_step(call)["json"]["mfa_token"]
+    assert call("POST /auth/mfa", body={"mfa_token": first, "code": code})["status"] == 200
+    # When the same code comes again with a new challenge (a replay, or a shoulder-surfer)
+    second = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": second, "code": code})
+    # Then it is refused
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+
+
+def test_an_mfa_token_is_single_use(call, enrolled):
+    secret, _ = enrolled
+    token = password_step(call)["json"]["mfa_token"]
+    assert call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})["status"] == 200
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret, +1)})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+
+
+@pytest.mark.parametrize(("offset", "accepted"), [(-2, False), (-1, True), (1, True), (2, False)])
+def test_clock_drift_of_one_step_either_way_and_no_more(call, enrolled, svc, offset, accepted):
+    secret, _ = enrolled
+    # Given no step used yet beyond long ago (the confirm used the previous step)
+    op_id = svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id
+    svc.store.client.update_item(TableName=svc.store.table, Key={"pk": {"S": f"T#{TENANT}"}, "sk": {"S": f"OP#{op_id}"}},
+                                 UpdateExpression="SET totp_last_step = :z", ExpressionAttributeValues={":z": {"N": "0"}})
+    token = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret, offset)})
+    assert (r["status"] == 200) is accepted, r
+
+
+def test_wrong_codes_exhaust_the_challenge(call, enrolled):
+    secret, _ = enrolled
+    token = password_step(call)["json"]["mfa_token"]
+    right = code_at(secret)
+    wrong = f"{(int(right) + 7) % 1_000_000:06d}"
+    for _ in range(5):
+        r = call("POST /auth/mfa", body={"mfa_token": token, "code": wrong})
+        assert r["json"]["code"] == "invalid_mfa"
+    # After five wrong codes the challenge is gone: even the right code needs a new sign-in
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": right})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+
+
+def test_wrong_codes_count_toward_the_accounts_rate_limit(call, enrolled, monkeypatch):
+    # Given a clock that stays in one minute (the limiter's windows are clock minutes)
+    import types
+
+    from switchboard import ratelimit
+
+    frozen = time.time() // 60 * 60 + 1
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: frozen))
+    secret, _ = enrolled
+    wrong = f"{(int(code_at(secret)) + 3) % 1_000_000:06d}"
+    statuses = []
+    for _ in range(4):
+        token = password_step(call)["json"]["mfa_token"]
+        for _ in range(4):
+            statuses.append(call("POST /auth/mfa", body={"mfa_token": token, "code": wrong})["status"])
+    # 10 attempts a minute per account (enrolment's confirmation was one): then 429
+    assert statuses[:9] == [401] * 9
+    assert set(statuses[9:]) == {429}
+
+
+@pytest.mark.parametrize("token", ["", "sbm1.x.y", "sbr1.eA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "a" * 2000])
+def test_a_malformed_mfa_token_is_refused_cleanly(call, seeded, token):
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": "123456"})
+    assert r["status"] in (400, 401)
+    assert r["json"]["code"] in ("validation_error", "invalid_mfa")
+
+
+def test_turning_mfa_off_needs_a_code_and_revokes_the_other_sessions(call, enrolled, tokens_for):
+    secret, first = enrolled
+    # Given Otto signed in on a second device, with MFA
+    token = password_step(call)["json"]["mfa_token"]
+    second = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})["json"]
+    # When he turns MFA off from the second device, without a valid code, nothing changes
+    r = call("POST /auth/totp/disable", token=second["access_token"], body={"code": "000000"})
+    assert r["status"] == 401
+    # And with a fresh code it is off
+    r = call("POST /auth/totp/disable", token=second["access_token"], body={"code": code_at(secret, +1)})
+    assert r["status"] == 200 and r["json"] == {"mfa_enabled": False, "revoked_sessions": 1}
+    # Then the first device's session is over, the second lives on, and a password alone signs in again
+    assert call("GET /auth/me", token=first["access_token"])["json"]["code"] == "session_revoked"
+    assert call("GET /auth/me", token=second["access_token"])["status"] == 200
+    assert password_step(call)["status"] == 200
+
+
+def test_the_totp_secret_is_never_returned_again_nor_logged(call, enrolled, capsys, caplog, tokens_for):
+    secret, tokens = enrolled
+    admin = tokens_for(ADMIN)["access_token"]
+    listing = call("GET /admin/operators", token=admin)
+    token = password_step(call)["json"]["mfa_token"]
+    call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
+    out = capsys.readouterr()
+    everything = str(listing) + out.out + out.err + caplog.text
+    assert secret not in everything
+    assert all("totp" not in key or key == "mfa_enabled" for o in listing["json"]["operators"] for key in o)
+
+
+def test_seeded_totp_secrets_turn_mfa_on(call, aws):
+    # Given a seed whose operator has a TOTP secret (contract section 6)
+    from switchboard.runtime import services
+
+    from switchboard_local.seed import apply_seed
+
+    secret = pyotp.random_base32()
+    apply_seed(services().store, {"tenants": [{
+        "id": "initech", "name": "Initech", "identity_secret": "initech-identity-secret-01",
+        "hook_secret": "initech-hook-secret-0123", "operators": [
+            {"email": "bill@initech.test", "password": "bill-correct-horse", "role": "admin", "totp_secret": secret}]}]})
+    r = call("POST /auth/internal", body={"tenant": "initech", "email": "bill@initech.test",
+                                          "password": "bill-correct-horse"})
+    assert r["json"]["code"] == "mfa_required"
+    r = call("POST /auth/mfa", body={"mfa_token": r["json"]["mfa_token"], "code": pyotp.TOTP(secret).now()})
+    assert r["status"] == 200

@@ -1,0 +1,159 @@
+"""Rate limits on sign-in, MFA, refresh and hooks: shared counters in DynamoDB, fixed clock
+windows, 429 with Retry-After and the IETF ratelimit headers, and no lock-out past the window."""
+
+from __future__ import annotations
+
+import threading
+import types
+
+import pytest
+
+from switchboard import ratelimit
+from switchboard.errors import RateLimited
+from tests.conftest import ADMIN, OPERATOR, TENANT
+from tests.test_refresh import dynamodb_serialises_writes
+
+
+class Clock:
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The limiter's clock, set to the first second of a fresh hour."""
+    c = Clock(1_800_000_000 - 1_800_000_000 % 3600)
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=c.time))
+    return c
+
+
+def sign_in(call, password, ip="203.0.113.9", who=OPERATOR):
+    return call("POST /auth/internal", body={"tenant": TENANT, "email": who["email"], "password": password},
+                source_ip=ip)
+
+
+def test_the_eleventh_attempt_in_a_minute_is_429_with_the_headers(call, seeded, clock):
+    # Given ten wrong passwords for Otto within one minute
+    for _ in range(10):
+        assert sign_in(call, "wrong")["json"]["code"] == "invalid_credentials"
+    # When an eleventh comes, even with the right password
+    r = sign_in(call, OPERATOR["password"])
+    # Then it is refused before any password check, saying when to come back and under which policy
+    assert r["status"] == 429 and r["json"]["code"] == "rate_limited"
+    assert r["headers"]["Content-Type"] == "application/problem+json"
+    assert r["headers"]["Retry-After"] == "60"
+    assert r["headers"]["RateLimit-Policy"] == '"account-minute";q=10;w=60, "account-hour";q=100;w=3600'
+    assert r["headers"]["RateLimit"] == '"account-minute";r=0;t=60'
+
+
+def test_the_window_edge_the_last_second_still_counts_and_the_next_minute_is_free(call, seeded, clock):
+    # Given ten attempts at second 0 of a minute
+    for _ in range(10):
+        sign_in(call, "wrong")
+    # When the eleventh comes at second 59 - the same window - it is refused, Retry-After 1
+    clock.now += 59
+    r = sign_in(call, OPERATOR["password"])
+    assert r["status"] == 429 and r["headers"]["Retry-After"] == "1"
+    # And at second 60 the window has turned: the right password works
+    clock.now += 1
+    assert sign_in(call, OPERATOR["password"])["status"] == 200
+
+
+def test_an_attacker_cannot_lock_an_operator_out_beyond_the_window(call, seeded, clock):
+    # Given an attacker hammering Otto's account through the whole minute (every refused try counted)
+    for second in range(0, 60, 2):
+        clock.now = clock.now - clock.now % 60 + second
+        sign_in(call, "guess", ip=f"198.51.100.{second}")
+    assert sign_in(call, OPERATOR["password"])["status"] == 429
+    # When the attacker stops, Otto is back as soon as the minute turns
+    clock.now = clock.now - clock.now % 60 + 60
+    assert sign_in(call, OPERATOR["password"])["status"] == 200
+
+
+def test_the_hourly_quota_bounds_bursts_across_minutes(call, seeded, clock):
+    # Given ten attempts in each of ten minutes (each minute within its own quota)
+    for minute in range(10):
+        clock.now = clock.now - clock.now % 3600 + minute * 60
+        for _ in range(10):
+            assert sign_in(call, "wrong")["status"] == 401
+    # Then the hundred-and-first in the hour is refused until the hour turns
+    clock.now += 60
+    r = sign_in(call, OPERATOR["password"])
+    assert r["status"] == 429
+    assert r["headers"]["RateLimit"].startswith('"account-hour";r=0;')
+    assert int(r["headers"]["Retry-After"]) == 3600 - int(clock.now) % 3600
+    clock.now = clock.now - clock.now % 3600 + 3600
+    assert sign_in(call, OPERATOR["password"])["status"] == 200
+
+
+def test_one_account_limited_leaves_the_others_alone(call, seeded, clock):
+    for _ in range(11):
+        sign_in(call, "wrong")
+    assert sign_in(call, ADMIN["password"], who=ADMIN)["status"] == 200
+
+
+def test_refresh_is_limited_per_session(call, tokens_for, clock):
+    refresh = tokens_for(ADMIN)["refresh_token"]
+    for _ in range(10):
+        r = call("POST /auth/refresh", body={"refresh_token": refresh})
+        assert r["status"] == 200, r
+        refresh = r["json"]["refresh_token"]
+    r = call("POST /auth/refresh", body={"refresh_token": refresh})
+    assert r["status"] == 429 and "Retry-After" in r["headers"]
+
+
+def test_per_ip_quota(svc, clock):
+    # Given a client IP over its quota (60 a minute) across many accounts
+    for i in range(60):
+        ratelimit.check(svc.store, svc.settings, [("account", f"user-{i}"), ("ip", "192.0.2.1")])
+    # Then the next attempt from that IP is refused, for any account, and another IP is fine
+    with pytest.raises(RateLimited) as refused:
+        ratelimit.check(svc.store, svc.settings, [("account", "fresh"), ("ip", "192.0.2.1")])
+    assert refused.value.policy.startswith('"ip-minute";q=60;w=60')
+    ratelimit.check(svc.store, svc.settings, [("account", "fresh-2"), ("ip", "192.0.2.2")])
+
+
+def test_the_counter_is_shared_and_exact_under_concurrent_attempts(svc, clock):
+    # Given 25 attempts on one account at the same moment, from many containers at once
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(25)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            ratelimit.check(svc.store, svc.settings, [("account", "busy")])
+            result = "ok"
+        except RateLimited:
+            result = "limited"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt) for _ in range(25)]
+    with dynamodb_serialises_writes():  # DynamoDB's per-item atomicity, which moto lacks
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    # Then exactly the quota got through: no lost update, no double count
+    assert outcomes.count("ok") == 10 and outcomes.count("limited") == 15
+    hour_count, minute_count = svc.store.hit_rate_counter("account#busy", now=int(clock.now))
+    assert (hour_count, minute_count) == (26, 26)
+
+
+def test_counters_expire(svc, clock):
+    svc.store.hit_rate_counter("account#someone", now=int(clock.now))
+    item = svc.store.client.get_item(TableName=svc.store.table,
+                                     Key={"pk": {"S": "RL#account#someone"}, "sk": {"S": f"H#{int(clock.now)}"}})
+    assert int(item["Item"]["ttl"]["N"]) == int(clock.now) + 7200
+
+
+def test_quotas_come_from_the_settings(monkeypatch, aws):
+    from switchboard.settings import Settings
+
+    s = Settings.from_env({"RATE_LIMIT_ACCOUNT": "3/30", "RATE_LIMIT_IP": "7/70"})
+    q = ratelimit.quotas(s)
+    assert (q["account"].per_minute, q["account"].per_hour, q["ip"].per_minute, q["ip"].per_hour) == (3, 30, 7, 70)
