@@ -106,8 +106,10 @@ def test_clock_drift_of_one_step_either_way_and_no_more(call, enrolled, svc, off
     secret, _ = enrolled
     # Given no step used yet beyond long ago (the confirm used the previous step)
     op_id = svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id
-    svc.store.client.update_item(TableName=svc.store.table, Key={"pk": {"S": f"T#{TENANT}"}, "sk": {"S": f"OP#{op_id}"}},
-                                 UpdateExpression="SET totp_last_step = :z", ExpressionAttributeValues={":z": {"N": "0"}})
+    svc.store.client.update_item(TableName=svc.store.table,
+                                 Key={"pk": {"S": f"T#{TENANT}"}, "sk": {"S": f"OP#{op_id}"}},
+                                 UpdateExpression="SET totp_last_step = :z",
+                                 ExpressionAttributeValues={":z": {"N": "0"}})
     token = password_step(call)["json"]["mfa_token"]
     r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret, offset)})
     assert (r["status"] == 200) is accepted, r
@@ -171,7 +173,7 @@ def test_turning_mfa_off_needs_a_code_and_revokes_the_other_sessions(call, enrol
 
 
 def test_the_totp_secret_is_never_returned_again_nor_logged(call, enrolled, capsys, caplog, tokens_for):
-    secret, tokens = enrolled
+    secret, _ = enrolled
     admin = tokens_for(ADMIN)["access_token"]
     listing = call("GET /admin/operators", token=admin)
     token = password_step(call)["json"]["mfa_token"]
@@ -192,7 +194,8 @@ def test_seeded_totp_secrets_turn_mfa_on(call, aws):
     apply_seed(services().store, {"tenants": [{
         "id": "initech", "name": "Initech", "identity_secret": "initech-identity-secret-01",
         "hook_secret": "initech-hook-secret-0123", "operators": [
-            {"email": "bill@initech.test", "password": "bill-correct-horse", "role": "admin", "totp_secret": secret}]}]})
+            {"email": "bill@initech.test", "password": "bill-correct-horse", "role": "admin",
+             "totp_secret": secret}]}]})
     r = call("POST /auth/internal", body={"tenant": "initech", "email": "bill@initech.test",
                                           "password": "bill-correct-horse"})
     assert r["json"]["code"] == "mfa_required"

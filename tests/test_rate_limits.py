@@ -7,9 +7,9 @@ import threading
 import types
 
 import pytest
-
 from switchboard import ratelimit
 from switchboard.errors import RateLimited
+
 from tests.conftest import ADMIN, OPERATOR, TENANT
 from tests.test_refresh import dynamodb_serialises_writes
 

@@ -1,0 +1,193 @@
+"""Post-login for Auth0 (POST /hooks/post-login, signed) and Cognito (pre token generation trigger),
+and the tenant's post-login rules (extra claims, denied domains) checked at configuration time."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import pytest
+from switchboard import hooks
+from switchboard.errors import InvalidToken
+
+from tests.conftest import HOOK_SECRET, TENANT
+
+NS = "https://switchboard.dev/claims"
+
+
+def body_of(user_id: str = "auth0|abc123", **user) -> bytes:
+    return json.dumps({"tenant": TENANT, "user": {"user_id": user_id, "email": "jo@example.com", "name": "Jo",
+                                                  **user}}).encode()
+
+
+def post_hook(call, raw: bytes, signature: str | None):
+    headers = {"content-type": "application/json"}
+    if signature is not None:
+        headers["Switchboard-Signature"] = signature
+    return call("POST /hooks/post-login", raw_body=raw, headers=headers)
+
+
+def test_a_signed_call_gets_a_chat_token_and_the_claims(call, seeded, svc):
+    # Given an Auth0 Action's request, signed with the tenant's hook secret
+    raw = body_of()
+    r = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))
+    # Then it gets a chat token for the chat-safe id and the namespaced claims to set
+    assert r["status"] == 200, r
+    chat = svc.tokens.verify_chat(r["json"]["chat_token"])
+    assert (chat.sub, chat.tid, chat.role) == ("auth0abc123", TENANT, "visitor")
+    claims = r["json"]["claims"]
+    assert claims[f"{NS}/chat_token"] == r["json"]["chat_token"]
+    assert claims[f"{NS}/tenant"] == TENANT and claims[f"{NS}/level"] == 1
+    # And a session was recorded, so revoking the user ends it
+    live = [s for s in svc.store.list_sessions(TENANT, "auth0abc123") if s.is_live(int(time.time()))]
+    assert [s.id for s in live] == [chat.sid] and live[0].method == "auth0"
+
+
+@pytest.mark.parametrize("make_signature", [
+    lambda raw: None,
+    lambda raw: "",
+    lambda raw: "t=abc,v1=00",
+    lambda raw: hooks.sign("some-other-secret-0123456789", raw),
+    lambda raw: hooks.sign(HOOK_SECRET, raw + b" "),
+    lambda raw: hooks.sign(HOOK_SECRET, raw).replace("v1=", "v0="),
+    lambda raw: hooks.sign(HOOK_SECRET, raw, now=int(time.time()) - 301),
+    lambda raw: hooks.sign(HOOK_SECRET, raw, now=int(time.time()) + 301),
+], ids=["missing", "empty", "malformed", "wrong-secret", "other-body", "wrong-scheme", "stale", "future"])
+def test_a_wrong_or_stale_signature_is_refused_and_records_nothing(call, seeded, svc, make_signature):
+    raw = body_of()
+    r = post_hook(call, raw, make_signature(raw))
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert svc.store.list_sessions(TENANT, "auth0abc123") == []
+
+
+def test_a_signature_for_another_tenant_does_not_work_here(call, seeded, svc):
+    raw = body_of()
+    r = post_hook(call, raw, hooks.sign("globex-hook-secret-0123456789", raw))
+    assert r["status"] == 401
+
+
+def test_a_replayed_signed_request_is_refused(call, seeded, svc):
+    raw = body_of()
+    signature = hooks.sign(HOOK_SECRET, raw)
+    assert post_hook(call, raw, signature)["status"] == 200
+    r = post_hook(call, raw, signature)
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert len(svc.store.list_sessions(TENANT, "auth0abc123")) == 1
+
+
+def test_the_edges_of_the_five_minute_tolerance():
+    raw, now = body_of(), 1_800_000_000
+    hooks.verify_signature(HOOK_SECRET, hooks.sign(HOOK_SECRET, raw, now=now - 300), raw, tolerance=300, now=now)
+    with pytest.raises(InvalidToken):
+        hooks.verify_signature(HOOK_SECRET, hooks.sign(HOOK_SECRET, raw, now=now - 301), raw, tolerance=300, now=now)
+
+
+def test_the_mac_is_compared_in_constant_time(monkeypatch):
+    import hmac as hmac_module
+
+    calls = []
+    real = hmac_module.compare_digest
+    monkeypatch.setattr(hooks.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    raw = body_of()
+    hooks.verify_signature(HOOK_SECRET, hooks.sign(HOOK_SECRET, raw), raw, tolerance=300)
+    assert calls
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"{}", json.dumps({"tenant": TENANT, "user": {}}).encode(),
+                                 json.dumps({"tenant": TENANT, "user": {"user_id": "x"}, "admin": True}).encode()])
+def test_a_malformed_body_is_400_even_when_signed(call, seeded, raw):
+    r = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error"
+
+
+def test_the_tenants_rules_add_claims_and_deny_domains(call, seeded, svc):
+    # Given acme's post-login rules: a plan claim, and no sign-ins from blocked.test
+    tenant = svc.store.get_tenant(TENANT)
+    svc.store.put_tenant(replace(tenant, claims={"https://acme.test/plan": "gold"},
+                                 deny_email_domains=("blocked.test",)))
+    svc.tenants.forget()
+    raw = body_of()
+    r = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))
+    assert r["json"]["claims"]["https://acme.test/plan"] == "gold"
+    denied = body_of(user_id="auth0|mallory", email="m@blocked.test")
+    r = post_hook(call, denied, hooks.sign(HOOK_SECRET, denied))
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+    assert svc.store.list_sessions(TENANT, "auth0mallory") == []
+
+
+@pytest.mark.parametrize("claims", [{"plan": "gold"}, {"sub": "x"}, {"https://acme.test/": 1},
+                                    {"urn:acme:plan": 1}, {"tid": "other"}])
+def test_non_namespaced_or_reserved_claims_are_refused_at_configuration_time(aws, claims):
+    from pydantic import ValidationError
+    from switchboard.errors import ValidationFailed
+    from switchboard.runtime import services
+
+    from switchboard_local.seed import apply_seed
+
+    seed = {"tenants": [{"id": "initech", "name": "Initech", "identity_secret": "initech-identity-secret-01",
+                         "hook_secret": "initech-hook-secret-0123", "claims": claims}]}
+    with pytest.raises((ValidationFailed, ValidationError)):
+        apply_seed(services().store, seed)
+    assert services().store.get_tenant("initech") is None
+
+
+# -- Cognito ---------------------------------------------------------------------------------------
+def cognito_event(version: str, groups: list[str] | None = None, email: str = "jo@example.com") -> dict:
+    return {"version": version, "triggerSource": "TokenGeneration_Authentication", "region": "us-east-1",
+            "userPoolId": "us-east-1_EXAMPLE", "userName": "jo",
+            "callerContext": {"awsSdkVersion": "x", "clientId": "c"},
+            "request": {"userAttributes": {"sub": "1f2e3d4c-0000-1111-2222-333344445555", "email": email,
+                                           "name": "Jo"},
+                        "groupConfiguration": {"groupsToOverride": groups or []}},
+            "response": {}}
+
+
+@pytest.fixture
+def post_login(template, monkeypatch, seeded):
+    from switchboard.settings import get_settings
+
+    from switchboard_local.lambda_runtime import LambdaContext, load_handler
+
+    monkeypatch.setenv("COGNITO_TENANT", TENANT)
+    get_settings.cache_clear()
+    from switchboard import runtime
+
+    runtime.services.cache_clear()
+    handler = load_handler(template, "PostLoginFunction")
+    return lambda event: handler(json.loads(json.dumps(event)), LambdaContext("PostLoginFunction"))
+
+
+def test_a_cognito_v2_sign_in_round_trip(post_login, svc):
+    # When Cognito asks before issuing tokens
+    out = post_login(cognito_event("2", groups=["switchboard-admin"]))
+    # Then both tokens get the chat token and the claims, for a session we can revoke
+    details = out["response"]["claimsAndScopeOverrideDetails"]
+    id_claims = details["idTokenGeneration"]["claimsToAddOrOverride"]
+    assert id_claims == details["accessTokenGeneration"]["claimsToAddOrOverride"]
+    chat = svc.tokens.verify_chat(id_claims[f"{NS}/chat_token"])
+    assert chat.role == "admin" and chat.tid == TENANT and chat.sub == "cognito1f2e3d4c-0000-1111-2222-333344445555"
+    session = svc.store.get_session(svc.store.find_session_key(chat.sid))
+    assert session.method == "cognito" and session.is_live(int(time.time()))
+    # And the chat token works for the WebSocket handshake until that session is revoked
+    svc.store.revoke_sessions([session.key], reason="revoked", now=int(time.time()))
+    from switchboard import ws
+
+    with pytest.raises(Exception, match="Unauthorized"):
+        ws.authorizer({"queryStringParameters": {"token": id_claims[f"{NS}/chat_token"]}, "headers": {},
+                       "methodArn": "arn:x/$connect"}, svc)
+
+
+def test_a_cognito_v1_event_gets_string_claims_in_the_id_token(post_login):
+    out = post_login(cognito_event("1"))
+    claims = out["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+    assert claims[f"{NS}/role"] == "visitor" and claims[f"{NS}/level"] == "1"
+
+
+def test_a_denied_cognito_sign_in_fails_the_trigger(post_login, svc):
+    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), deny_email_domains=("blocked.test",)))
+    svc.tenants.forget()
+    from switchboard.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        post_login(cognito_event("2", email="m@blocked.test"))
