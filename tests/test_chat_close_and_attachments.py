@@ -147,3 +147,15 @@ def test_visitors_may_not_attach_once_the_tenant_turns_attachments_off(room, svc
     assert guest.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
                        size=10) == "forbidden"
     assert otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)
+
+
+def test_the_attachment_size_bound_comes_from_the_template_parameter(monkeypatch, aws):
+    # Given a deployment with MaxAttachmentBytes=2048 (the template passes it as MAX_ATTACHMENT_BYTES)
+    from switchboard import ws
+    from switchboard.runtime import Services
+    from switchboard.settings import Settings
+
+    settings = Settings.from_env({"MAX_ATTACHMENT_BYTES": "2048", "WS_MANAGEMENT_ENDPOINT": "http://127.0.0.1:9"})
+    assert Settings.from_env({}).max_attachment_bytes == 10 * 1024 * 1024
+    # Then the chat's presign bound is that size
+    assert ws.chat_context(Services.build(settings)).max_attachment_bytes == 2048

@@ -101,3 +101,15 @@ def test_an_action_sent_to_a_function_that_does_not_serve_it_is_unknown(chat, gu
 
 def test_a_bad_cursor_is_a_validation_error(guest):
     assert guest.error("channel.query", filter={"member": "me"}, cursor="!!!") == "validation_error"
+
+
+def test_error_replies_stay_small_whatever_the_frame_holds(chat, guest, channel):
+    # Given frames built to make the server repeat them: a huge action name, thousands of unknown fields
+    huge_action = json.dumps({"action": "x" * 100_000, "rid": "h1"})
+    many_fields = json.dumps({"action": "message.send", "rid": "h2", "channel_id": channel["id"], "text": "hi",
+                              "client_id": "c", **{f"field_{i:05d}": 1 for i in range(5000)}})
+    for body in (huge_action, many_fields):
+        reply = guest.frame(body)
+        # Then the error reply fits in one 32 KB WebSocket frame with room to spare
+        assert reply is not None and not reply["ok"]
+        assert len(json.dumps(reply).encode()) < 4096, len(json.dumps(reply))

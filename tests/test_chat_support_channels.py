@@ -215,3 +215,25 @@ def test_concurrent_support_open_of_one_visitor_makes_one_channel(chat, call):
         for t in threads:
             t.join()
     assert len(ids) == 4 and len(set(ids)) == 1
+
+
+def test_a_lost_disconnect_does_not_strand_the_channel_when_the_visitor_comes_back(chat, call, tokens_for, olga,
+                                                                                   svc):
+    # Given Otto's open channel
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    assert channel["assignee"] == otto.user_id
+    # And Otto's socket gone without a $disconnect: his presence records are past their expiry
+    table, client = svc.store.table, svc.store.client
+    for item in client.query(TableName=table, KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                             ExpressionAttributeValues={":p": {"S": "T#acme#OPS"},
+                                                        ":s": {"S": f"OC#{otto.user_id}#"}})["Items"]:
+        client.update_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]},
+                           UpdateExpression="SET expires_at = :past", ExpressionAttributeValues={":past": {"N": "1"}})
+    olga_ = chat.connect(tokens_for(olga))
+    # When the visitor comes back to the conversation
+    again = guest.ok("support.open")["channel"]
+    # Then it went to the operator who is actually there
+    assert again["id"] == channel["id"]
+    assert (again["status"], again["assignee"]) == ("open", olga_.user_id)

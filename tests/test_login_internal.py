@@ -84,3 +84,31 @@ def test_failed_sign_in_is_audited(call, seeded, svc):
     events, _ = svc.store.list_events(TENANT, limit=5)
     assert events[0].kind == "sign_in_failed" and events[0].detail["reason"] == "invalid_credentials"
     assert "wrong-password-123" not in repr(events)
+
+
+def test_the_dummy_hash_is_made_with_todays_parameters():
+    from switchboard import passwords
+
+    assert not passwords.needs_rehash(passwords.DUMMY_HASH)
+
+
+def test_unknown_email_and_wrong_password_make_the_same_dynamodb_reads(call, seeded, svc):
+    # Given a count of the DynamoDB calls each failed sign-in makes
+    import collections
+
+    def reads_for(email: str) -> collections.Counter:
+        seen: collections.Counter = collections.Counter()
+
+        def count(model, **_):
+            seen.update([model.name])
+
+        svc.store.client.meta.events.register("before-call.dynamodb", count)
+        call("POST /auth/internal", body={"tenant": TENANT, "email": email, "password": "wrong-password"},
+             source_ip=f"192.0.2.{len(email)}")
+        svc.store.client.meta.events.unregister("before-call.dynamodb", count)
+        return seen
+
+    svc.tenants.get(TENANT)  # the tenant is cached per container either way
+
+    # Then an unknown email and a known one with a wrong password look the same to a stopwatch
+    assert reads_for("nobody@acme.test") == reads_for(OPERATOR["email"])

@@ -153,3 +153,34 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
     layer = built / "SharedLayer" / "python"
     assert (layer / "switchboard" / "tokens.py").exists()
     assert (layer / "jwt").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
+
+
+# -- least privilege, enforced in every test (src/switchboard_local/iam.py) ---------------------------
+def test_a_transactions_items_each_need_their_own_iam_action():
+    from switchboard_local.iam import required_actions
+
+    items = [{"Put": {}}, {"ConditionCheck": {}}, {"Update": {}}, {"Delete": {}}]
+    assert required_actions("dynamodb", "TransactWriteItems", {"TransactItems": items}) == [
+        "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert required_actions("apigatewaymanagementapi", "PostToConnection", {}) == ["execute-api:ManageConnections"]
+    assert required_actions("s3", "PutObject", {}) == ["s3:PutObject"]
+
+
+def test_a_call_outside_the_functions_policy_is_denied_as_aws_would(template, aws):
+    # Given the JWKS function, whose policy allows only reading the key secret
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from switchboard_local import iam
+    from switchboard_local.provision import LOCAL_REFS
+
+    iam.enforce()
+    with iam.running(template, "JwksFunction"):
+        boto3.client("secretsmanager").get_secret_value(SecretId=LOCAL_REFS["SigningKeys"])  # allowed
+        # When it tries to read the table
+        with pytest.raises(ClientError) as denied:
+            boto3.client("dynamodb").get_item(TableName=LOCAL_REFS["Table"], Key={"pk": {"S": "x"}, "sk": {"S": "y"}})
+    # Then AWS's answer comes back
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    # And outside any function (test set-up, the CLI) nothing is checked
+    boto3.client("dynamodb").get_item(TableName=LOCAL_REFS["Table"], Key={"pk": {"S": "x"}, "sk": {"S": "y"}})

@@ -48,7 +48,8 @@ class LambdaContext:
 
 
 def load_handler(template: Template, function_id: str) -> Callable[[dict[str, Any], Any], Any]:
-    """Import ``functions/<dir>/app.py`` as module ``sbfn_<function id>`` and return its handler."""
+    """Import ``functions/<dir>/app.py`` as module ``sbfn_<function id>`` and return its handler,
+    wrapped so that its AWS calls are held to its template policy (:mod:`switchboard_local.iam`)."""
     key = (str(template.path), function_id)
     with _lock:
         if key in _handlers:
@@ -59,7 +60,16 @@ def load_handler(template: Template, function_id: str) -> Callable[[dict[str, An
             raise ImportError(f"cannot load {fn.module_path}")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        handler = getattr(module, fn.attribute)
+        inner = getattr(module, fn.attribute)
+        from switchboard_local import iam
+
+        iam.enforce()
+
+        def handler(event: Any, context: Any, _inner: Any = inner, _fid: str = function_id) -> Any:
+            # the function may call only what its template policy allows (moto does not check IAM)
+            with iam.running(template, _fid):
+                return _inner(event, context)
+
         _handlers[key] = handler
         return handler
 

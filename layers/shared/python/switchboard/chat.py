@@ -148,6 +148,8 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
     authorize(conn, "open_support")
     existing = ctx.store.open_support_channel_id(conn.tenant, conn.user_id)
     found = ctx.store.get_channel(existing) if existing else None
+    if found is not None and found.status == "open" and found.assignee:
+        found = _requeue_if_assignee_gone(ctx, found)
     if found is not None and found.status != "closed":
         return Reply({"channel": (_try_assign(ctx, found) if found.status == "queued" else found).to_json()})
     now = now_ms()
@@ -167,6 +169,21 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
         return Reply({"channel": won.to_json()})
     _announce(ctx, ch, to_staff=ch.status == "queued", caller=conn.id)
     return Reply({"channel": ch.to_json()})
+
+
+def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
+    """An assignee with no live connection left (their ``$disconnect`` was lost and their
+    records expired) hands the channel back when the visitor comes back to it."""
+    presence = {p.user_id: p for p in ctx.store.list_presence(ch.tenant, now=_now())}
+    mine = presence.get(ch.assignee or "")
+    if mine is not None and mine.online:
+        return ch
+    try:
+        queued = ctx.store.requeue_channel(ch, now_ms=now_ms())
+    except Conflict:
+        return ctx.store.get_channel(ch.id) or ch
+    logger.info("channel requeued: its assignee is gone", extra={"channel_id": ch.id})
+    return queued
 
 
 def _try_assign(ctx: ChatContext, ch: Channel) -> Channel:

@@ -88,9 +88,9 @@ class Request:
             return fn(self.body)
         except ValidationError as exc:
             # include_input=False: a rejected password or token must not echo back.
-            errors = [
-                {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
-                for e in exc.errors(include_input=False, include_url=False, include_context=False)
+            errors = [  # bounded: an answer never grows with what the client sent
+                {"loc": ".".join(str(p) for p in e["loc"])[:64], "msg": e["msg"]}
+                for e in exc.errors(include_input=False, include_url=False, include_context=False)[:20]
             ]
             raise ValidationFailed("the request body is not valid", errors=errors) from exc
 

@@ -34,6 +34,7 @@ class Settings:
     archive_bucket: str = ""
     attachments_bucket: str = ""
     max_connection_seconds: int = 2 * 3600  # API Gateway closes WebSockets after 2 hours
+    max_attachment_bytes: int = 10 * 1024 * 1024
     #: attempts per minute and per hour: per account, and per client IP
     rate_limit_account: tuple[int, int] = (10, 100)
     rate_limit_ip: tuple[int, int] = (60, 1000)
@@ -66,6 +67,7 @@ class Settings:
             ws_endpoint=e.get("WS_MANAGEMENT_ENDPOINT", ""),
             archive_bucket=e.get("ARCHIVE_BUCKET", ""),
             attachments_bucket=e.get("ATTACHMENTS_BUCKET", ""),
+            max_attachment_bytes=num("MAX_ATTACHMENT_BYTES", _default("max_attachment_bytes")),
             rate_limit_account=_pair(e.get("RATE_LIMIT_ACCOUNT"), _default("rate_limit_account")),
             rate_limit_ip=_pair(e.get("RATE_LIMIT_IP"), _default("rate_limit_ip")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),

@@ -201,8 +201,10 @@ class Store:
 
     # -- operators -------------------------------------------------------------
     def get_operator_by_email(self, tenant_id: str, email: str) -> Operator | None:
+        """Two reads whether or not the email is known (a missing pointer still reads an
+        operator key that cannot exist), so response time does not tell operators apart."""
         pointer = self._get(f"T#{tenant_id}", f"EMAIL#{email.lower()}")
-        return self.get_operator(tenant_id, pointer["user_id"]) if pointer else None
+        return self.get_operator(tenant_id, pointer["user_id"] if pointer else "-")
 
     def get_operator(self, tenant_id: str, user_id: str) -> Operator | None:
         raw = self._get(f"T#{tenant_id}", f"OP#{user_id}")

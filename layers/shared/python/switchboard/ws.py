@@ -47,6 +47,15 @@ __all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default"
 WS_ERROR_CODES = frozenset({"validation_error", "forbidden", "not_found", "conflict", "rate_limited",
                             "unknown_action", "internal"})
 RID_MAX = 64
+#: what an error reply repeats of the client's frame is bounded, so a large frame cannot
+#: make the server send more than the 32 KB frame API Gateway allows
+MAX_ECHO = 64
+MAX_ERRORS = 20
+
+
+def _unknown(action: str) -> str:
+    shown = action if len(action) <= MAX_ECHO else action[:MAX_ECHO] + "..."
+    return f"unknown action {shown!r}"
 
 
 def _endpoint(svc: Services, event: dict[str, Any] | None) -> str:
@@ -71,8 +80,7 @@ def chat_context(svc: Services, event: dict[str, Any] | None = None) -> ChatCont
     notifier = Realtime(endpoint, on_gone=lambda cid: chat.handle_disconnect(holder[0], cid))
     ctx = ChatContext(store=svc.store, notifier=notifier, archive_bucket=svc.settings.archive_bucket or None,
                       attachments_bucket=svc.settings.attachments_bucket or None,
-                      max_attachment_bytes=int(getattr(svc.settings, "max_attachment_bytes",
-                                                       chat.DEFAULT_MAX_ATTACHMENT_BYTES)),
+                      max_attachment_bytes=svc.settings.max_attachment_bytes,
                       tenants=svc.tenants.find)
     holder.append(ctx)
     _contexts[endpoint] = (svc, ctx)
@@ -217,13 +225,14 @@ def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dic
         try:
             rid, action, params = _frame(event)
             if action not in allowed:
-                return _error(rid, "unknown_action", f"unknown action {action!r}")
+                return _error(rid, "unknown_action", _unknown(action))
             model, fn = allowed[action]
             try:
                 parsed = model.model_validate(params)
             except ValidationError as exc:
-                errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
-                          for e in exc.errors(include_input=False, include_url=False, include_context=False)]
+                errors = [{"loc": ".".join(str(p) for p in e["loc"])[:MAX_ECHO], "msg": e["msg"]}
+                          for e in exc.errors(include_input=False, include_url=False,
+                                              include_context=False)[:MAX_ERRORS]]
                 return _error(rid, "validation_error", "invalid parameters", errors)
             svc = services()
             ctx = chat_context(svc, event)
@@ -261,7 +270,7 @@ def default(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         rid, action, _ = _frame(event)
     except _BadFrame as bad:
         return _error(bad.rid, "validation_error", bad.message)
-    return _error(rid, "unknown_action", f"unknown action {action!r}")
+    return _error(rid, "unknown_action", _unknown(action))
 
 
 # -- revocation reaching sockets -------------------------------------------------------------------
