@@ -53,7 +53,8 @@ MAX_ECHO = 64
 MAX_ERRORS = 20
 
 
-def _unknown(action: str) -> str:
+def _unknown(action: str | None) -> str:
+    action = action or ""
     shown = action if len(action) <= MAX_ECHO else action[:MAX_ECHO] + "..."
     return f"unknown action {shown!r}"
 
