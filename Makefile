@@ -10,7 +10,7 @@ SAMVENV := .tools/sam
 SAM    := $(SAMVENV)/bin/sam
 PYTEST_ARGS ?=
 
-.PHONY: dev test venv tools lint typecheck bench sam-build sam-validate clean
+.PHONY: dev test venv tools chromium lint typecheck bench sam-build sam-validate clean
 
 $(BIN)/.installed: pyproject.toml layers/shared/python/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -26,10 +26,15 @@ $(SAM):
 venv: $(BIN)/.installed
 tools: $(SAM)
 
+# The browser tests drive Debian's chromium through Playwright (no browser download).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
 dev: venv
 	$(BIN)/switchboard dev $(ARGS)
 
-test: venv tools
+test: venv tools chromium
 	SAM_CLI=$(abspath $(SAM)) SAM_CLI_TELEMETRY=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv

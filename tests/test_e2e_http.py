@@ -118,3 +118,12 @@ def test_a_browser_preflight_and_the_widget_settings_over_http(dev_stack):
     status, headers, settings = http(dev_stack, "GET", f"/tenants/{TENANT}/widget", headers={"origin": ORIGIN})
     assert status == 200 and headers["Access-Control-Allow-Origin"] == ORIGIN
     assert set(settings) == {"title", "color", "greeting", "position", "attachments"}
+
+
+def test_the_pages_find_the_apis_in_switchboard_config_json(dev_stack):
+    with urllib.request.urlopen(dev_stack.web + "/switchboard-config.json", timeout=10) as r:
+        config = json.loads(r.read())
+    assert config == {"api": dev_stack.http, "ws": dev_stack.ws, "tenant": TENANT}
+    for page in ("/widget.js", "/demo/", "/backoffice/"):
+        with urllib.request.urlopen(dev_stack.web + page, timeout=10) as r:
+            assert r.status == 200

@@ -7,14 +7,21 @@ production (CloudFront in front of S3), and CORS and the tenants' allowed origin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 __all__ = ["build_web_app"]
 
 
-def build_web_app(root: Path) -> web.Application:
+def build_web_app(root: Path, *, config: dict[str, Any] | None = None) -> web.Application:
+    """Static files under ``root``; with ``config``, also ``/switchboard-config.json`` - where
+    the pages find the APIs (``{"api", "ws", "tenant"}``), as a production host would serve it
+    next to them."""
     root = root.resolve()
+
+    async def site_config(request: web.Request) -> web.StreamResponse:
+        return web.json_response(config, headers={"Cache-Control": "no-store"})
 
     async def serve(request: web.Request) -> web.StreamResponse:
         target = (root / request.match_info["tail"]).resolve()
@@ -29,5 +36,7 @@ def build_web_app(root: Path) -> web.Application:
         return web.FileResponse(target, headers={"Cache-Control": "no-store"})
 
     app = web.Application()
+    if config is not None:
+        app.router.add_get("/switchboard-config.json", site_config)
     app.router.add_get("/{tail:.*}", serve)
     return app

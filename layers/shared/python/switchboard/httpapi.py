@@ -201,7 +201,7 @@ def _tenant_hint(request: Request) -> str | None:
         return None
     if isinstance(body.get("tenant"), str):
         return str(body["tenant"])
-    for name in ("refresh_token", "mfa_token"):
+    for name in ("refresh_token", "mfa_token", "invite_token"):
         token = body.get(name)
         if isinstance(token, str):
             from switchboard.opaque import tenant_of

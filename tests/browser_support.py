@@ -1,0 +1,185 @@
+"""Browser tests' plumbing: `switchboard dev` with a seed whose tenant allows the web origin,
+Debian's Chromium driven by Playwright, screenshots into ``test-artifacts/``.
+
+Chromium is the system one (``apt-get install -y chromium``), never a downloaded build:
+``executable_path=/usr/bin/chromium``, headless, no sandbox (containers, root), no background
+networking (no calls home during tests). Without Playwright or Chromium the browser tests are
+skipped, unless ``SWITCHBOARD_REQUIRE_BROWSER=1`` (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, free_port, switchboard_command
+
+CHROMIUM = os.environ.get("SWITCHBOARD_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+TENANT = "shop"
+IDENTITY_SECRET = "shop-identity-secret-0123456789"
+OPERATOR_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32, test only
+ADMIN = {"email": "ada@shop.test", "password": "ada-correct-horse-battery", "role": "admin", "name": "Ada"}
+OPERATOR = {"email": "otto@shop.test", "password": "otto-correct-horse-battery", "role": "operator", "name": "Otto",
+            "totp_secret": OPERATOR_TOTP}
+MIA = {"email": "mia@shop.test", "password": "mia-correct-horse-battery", "role": "operator", "name": "Mia"}
+WIDGET = {"title": "Shop support", "color": "#0f766e", "greeting": "Hello! Ask us anything.", "position": "right"}
+
+
+def browser_seed(web_origins: list[str]) -> dict[str, Any]:
+    return {"tenants": [{
+        "id": TENANT, "name": "The Shop", "identity_secret": IDENTITY_SECRET,
+        "hook_secret": "shop-hook-secret-0123456789abcd", "allowed_origins": web_origins,
+        "visitor_attachments": False, "widget": WIDGET, "operators": [ADMIN, OPERATOR, MIA],
+    }]}
+
+
+class BrowserStack:
+    """``switchboard dev`` on free ports, seeded so that its own web origin may use the API
+    (the web port has to be known before the seed is written, hence not conftest's DevStack)."""
+
+    def __init__(self, seed_dir: Path, ready_timeout: float = 60.0) -> None:
+        self.http_port, self.ws_port, self.web_port = free_port(), free_port(), free_port()
+        self.http = f"http://127.0.0.1:{self.http_port}"
+        self.ws = f"ws://127.0.0.1:{self.ws_port}"
+        self.web = f"http://127.0.0.1:{self.web_port}"
+        seed_file = seed_dir / "browser-seed.json"
+        seed_file.write_text(json.dumps(browser_seed([self.web, f"http://localhost:{self.web_port}"])))
+        self.lines: list[str] = []
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+        self.proc = subprocess.Popen(
+            [*switchboard_command(), "dev", "--http-port", str(self.http_port), "--ws-port", str(self.ws_port),
+             "--web-port", str(self.web_port), "--seed", str(seed_file)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                if "switchboard: ready" in line:
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + ready_timeout
+        while not ready.wait(0.1):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("switchboard dev did not start:\n" + "\n".join(self.lines[-40:]))
+
+    def query(self) -> str:
+        """The pages' configuration: where the APIs are, which tenant."""
+        from urllib.parse import urlencode
+
+        return urlencode({"api": self.http, "ws": self.ws, "tenant": TENANT})
+
+    @property
+    def demo_url(self) -> str:
+        return f"{self.web}/demo/?{self.query()}"
+
+    @property
+    def backoffice_url(self) -> str:
+        return f"{self.web}/backoffice/?{self.query()}"
+
+    def stop(self, timeout: float = 15.0) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def _missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install playwright)"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserStack]:
+    missing = _missing_browser()
+    if missing:
+        if os.environ.get("SWITCHBOARD_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests required but {missing}")
+        pytest.skip(missing)
+    stack = BrowserStack(tmp_path_factory.mktemp("browser"))
+    yield stack
+    assert stack.stop() == 0, "\n".join(stack.lines[-60:])
+
+
+@pytest.fixture(scope="module")
+def browser(browser_stack: BrowserStack) -> Iterator[Any]:
+    """Per module, not per session: while Playwright's sync API is alive, its event loop counts as
+    running in this thread, and the other tests' ``asyncio.run`` would refuse to start."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def new_page(browser: Any, *, viewport: dict[str, int] | None = None, **options: Any) -> Any:
+    """A page in a fresh context (its own storage: one person), failing on page errors."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, **options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # checked by the tests
+    return page
+
+
+@pytest.fixture
+def pages(browser: Any) -> Iterator[Any]:
+    """``pages(**context_options)`` -> a new page in its own context; all closed after the test
+    (a back office left open would stay online staff and take the next test's conversations)."""
+    made: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        page = new_page(browser, **options)
+        made.append(page)
+        return page
+
+    yield make
+    for page in made:
+        page.context.close()
+
+
+def screenshot(page: Any, name: str, *, keep_in_docs: bool = False) -> Path:
+    """Save to test-artifacts/ (gitignored). ``keep_in_docs``: also to docs/screenshots/ when it is
+    not there yet or ``SWITCHBOARD_UPDATE_SCREENSHOTS=1`` (so a test run leaves the tree clean)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    docs_copy = SCREENSHOTS / f"{name}.png"
+    if keep_in_docs and (not docs_copy.exists() or os.environ.get("SWITCHBOARD_UPDATE_SCREENSHOTS") == "1"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
+    return path
+
+
+def totp_now(secret: str = OPERATOR_TOTP) -> str:
+    import pyotp
+
+    return str(pyotp.TOTP(secret).now())

@@ -1,0 +1,156 @@
+"""The back office's admin side in a real browser: operators (create, invite, role, block),
+the invitation link, team channels, sessions, the audit log, TOTP enrolment.
+
+Select with ``pytest -m browser``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytest.register_assert_rewrite("tests.browser_support")  # it is also a plugin (below): rewrite it once
+
+from tests.browser_support import (  # noqa: E402
+    ADMIN,
+    MIA,
+    BrowserStack,
+    screenshot,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytest_plugins = ["tests.browser_support"]  # the fixtures: one stack and one browser for all browser tests
+
+NINA = {"email": "nina@shop.test", "name": "Nina", "password": "nina-correct-horse-battery"}
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as _expect
+
+    return _expect(target)
+
+
+def sign_in(page: Any, stack: BrowserStack, who: dict[str, str]) -> None:
+    page.goto(stack.backoffice_url)
+    page.get_by_label("E-mail").fill(who["email"])
+    page.get_by_label("Password", exact=True).fill(who["password"])
+    page.get_by_role("button", name="Sign in").click()
+
+
+def invite(page: Any, email: str, name: str, password: str | None = None) -> None:
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Name").fill(name)
+    if password:
+        page.get_by_label("Password (optional)").fill(password)
+    page.get_by_role("button", name="Invite").click()
+
+
+def test_an_admin_manages_operators_team_channels_sessions_and_the_audit_log(browser_stack, pages):
+    # Given the admin in the back office
+    admin = pages()
+    admin.on("dialog", lambda d: d.accept())
+    sign_in(admin, browser_stack, ADMIN)
+    expect(admin.locator("#who")).to_have_text("Ada (admin)")
+
+    # When they add an operator with a password
+    admin.get_by_role("link", name="Operators").click()
+    invite(admin, NINA["email"], NINA["name"], NINA["password"])
+    expect(admin.locator(".result")).to_have_text("Operator created.")
+    row = admin.locator(f"tr[data-email='{NINA['email']}']")
+    expect(row).to_contain_text("active")
+
+    # Then they can change the role and block and unblock
+    row.get_by_label(f"Role of {NINA['email']}").select_option("admin")
+    expect(admin.locator("#toast")).to_contain_text("is now admin")
+    expect(row.get_by_label(f"Role of {NINA['email']}")).to_have_value("admin")
+    row.get_by_role("button", name=f"Block {NINA['email']}").click()
+    expect(row).to_contain_text("blocked")
+    row.get_by_role("button", name=f"Unblock {NINA['email']}").click()
+    expect(row).to_contain_text("active")
+    row.get_by_label(f"Role of {NINA['email']}").select_option("operator")
+    expect(row.get_by_label(f"Role of {NINA['email']}")).to_have_value("operator")
+
+    # And a team channel with Nina: she sees it and reads the message
+    nina = pages()
+    sign_in(nina, browser_stack, NINA)
+    expect(nina.locator("#who")).to_have_text("Nina (operator)")
+    admin.get_by_role("link", name="Team").click()
+    admin.get_by_text("New team channel").click()
+    admin.get_by_placeholder("Channel name").fill("Escalations")
+    admin.get_by_label("Nina").check()
+    admin.get_by_role("button", name="Create").click()
+    expect(admin.locator("#conv-title")).to_have_text("Escalations")
+    admin.get_by_role("textbox", name="Reply").fill("Welcome to the team channel")
+    admin.get_by_role("textbox", name="Reply").press("Enter")
+    expect(admin.locator("#messages")).to_contain_text("Welcome to the team channel")
+    nina.get_by_role("link", name="Team").click()
+    nina.locator(".channel", has_text="Escalations").get_by_role("link").click()
+    expect(nina.locator("#messages")).to_contain_text("Welcome to the team channel")
+
+    # And the sessions page lists this browser's session
+    admin.get_by_role("link", name="Sessions").click()
+    expect(admin.get_by_role("table", name="Your sessions")).to_contain_text("(this one)")
+
+    # And the audit log shows what happened, newest first
+    admin.get_by_role("link", name="Audit log").click()
+    events = admin.get_by_role("table", name="Audit events")
+    expect(events).to_contain_text("operator_created")
+    expect(events).to_contain_text("sign_in")
+    screenshot(admin, "backoffice-audit")
+
+    # When the admin removes Nina, she is gone from the list
+    admin.get_by_role("link", name="Operators").click()
+    admin.get_by_role("button", name=f"Remove {NINA['email']}").click()
+    expect(admin.locator(f"tr[data-email='{NINA['email']}']")).to_have_count(0)
+
+    for page in (admin, nina):
+        assert page.errors == [], page.errors
+
+
+def test_an_invited_operator_sets_a_password_from_the_link_and_is_signed_in(browser_stack, pages):
+    # Given the admin invites an operator without a password
+    admin = pages()
+    sign_in(admin, browser_stack, ADMIN)
+    expect(admin.locator("#who")).to_have_text("Ada (admin)")
+    admin.get_by_role("link", name="Operators").click()
+    invite(admin, "ivy@shop.test", "Ivy")
+    expect(admin.locator(".result")).to_contain_text("#/invite/")
+    link = re.search(r"https?://\S+#/invite/\S+", admin.locator(".result").inner_text())
+    assert link, admin.locator(".result").inner_text()
+    ivy = pages()
+    ivy.goto(link.group(0))
+    ivy.get_by_label("New password").fill("ivy-correct-horse-battery")
+    ivy.get_by_label("Repeat it").fill("ivy-correct-horse-battery")
+    ivy.get_by_role("button", name="Set password and sign in").click()
+    expect(ivy.locator("#who")).to_have_text("Ivy (operator)", timeout=3000)
+
+    assert ivy.errors == [], ivy.errors
+
+
+def test_an_operator_turns_on_two_step_verification(browser_stack, pages):
+    import pyotp
+
+    # Given an operator without a second factor
+    page = pages()
+    sign_in(page, browser_stack, MIA)
+    expect(page.locator("#who")).to_have_text("Mia (operator)")
+
+    # When she enrolls from the Security page with a code from her app
+    page.get_by_role("link", name="Security").click()
+    page.get_by_role("button", name="Set up two-step verification").click()
+    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator("form + p[role=status]")).to_have_text("Two-step verification is on.")
+
+    # Then her next sign-in asks for a code, and a wrong one is refused
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, browser_stack, MIA)
+    expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
+    page.get_by_label("Code").fill("000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+    assert page.errors == [], page.errors

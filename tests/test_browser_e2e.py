@@ -1,0 +1,270 @@
+"""The widget and the back office in a real browser (Debian's Chromium, Playwright) against
+`switchboard dev`: the issue's end-to-end story, then the widget's own promises.
+
+Select them with ``pytest -m browser``; they run in the normal suite (``make test``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+import pytest
+
+pytest.register_assert_rewrite("tests.browser_support")  # it is also a plugin (below): rewrite it once
+
+from tests.browser_support import (  # noqa: E402
+    ADMIN,
+    IDENTITY_SECRET,
+    OPERATOR,
+    TENANT,
+    BrowserStack,
+    screenshot,
+    totp_now,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytest_plugins = ["tests.browser_support"]  # the fixtures: one stack and one browser for all browser tests
+
+THEME_RGB = "rgb(15, 118, 110)"  # the seed's widget colour, #0f766e
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as _expect
+
+    return _expect(target)
+
+
+def open_widget(page: Any) -> None:
+    page.get_by_role("button", name=re.compile("^Open chat")).click()
+    expect(page.get_by_role("dialog", name="Shop support")).to_be_visible()
+
+
+def write(page: Any, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def sign_in(page: Any, stack: BrowserStack, who: dict[str, str]) -> None:
+    page.goto(stack.backoffice_url)
+    page.get_by_label("E-mail").fill(who["email"])
+    page.get_by_label("Password", exact=True).fill(who["password"])
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_visitor_and_an_operator_chat_and_a_revoked_operator_is_signed_out(browser_stack, pages):
+    # Given a visitor on the demo page, with no operator online
+    visitor = pages()
+    visitor.goto(browser_stack.demo_url)
+    open_widget(visitor)
+    expect(visitor.locator(".log")).to_contain_text("Hello! Ask us anything.")  # the tenant's greeting
+    # the theme came from the API, and the host page's `button {background: #222}` did not get in
+    assert visitor.locator(".send").evaluate("e => getComputedStyle(e).backgroundColor") == THEME_RGB
+
+    # When the visitor writes, the conversation waits in the queue
+    write(visitor, "Hi, where is my order?")
+    expect(visitor.locator("#sb-status")).to_have_text("Waiting for an operator…")
+    expect(visitor.locator(".log li.mine")).to_contain_text(["Hi, where is my order?"])
+
+    # And an operator signs in to the back office, with a TOTP code
+    operator = pages()
+    sign_in(operator, browser_stack, OPERATOR)
+    expect(operator.get_by_role("heading", name="Two-step verification")).to_be_visible()
+    operator.get_by_label("Code").fill(totp_now())
+    operator.get_by_role("button", name="Verify").click()
+    expect(operator.locator("#who")).to_have_text("Otto (operator)")
+
+    # Then the conversation is in the queue; the operator claims it and replies
+    operator.get_by_role("tab", name=re.compile("^Queued")).click()
+    item = operator.locator(".channel", has_text="where is my order")
+    expect(item).to_have_count(1)
+    item.get_by_role("link").click()
+    expect(operator.locator("#messages")).to_contain_text("Hi, where is my order?")
+    operator.get_by_role("button", name="Claim").click()
+    expect(operator.locator("#conv-sub")).to_contain_text("assigned to me")
+
+    reply = operator.get_by_role("textbox", name="Reply")
+    reply.press_sequentially("On its way", delay=15)
+    # the visitor sees the typing indicator and who is there
+    expect(visitor.locator(".typing")).to_have_text("Otto is typing…")
+    expect(visitor.locator("#sb-status")).to_have_text("You're chatting with Otto")
+    reply.press_sequentially("!")
+    reply.press("Enter")
+    expect(visitor.locator(".log li.theirs")).to_contain_text(["On its way!"])
+    expect(visitor.locator(".typing")).to_be_hidden()
+    # read receipt: the operator has read the visitor's message
+    expect(visitor.locator(".log li.mine").last).to_contain_text("Seen")
+
+    # the visitor answers; it arrives live in the back office
+    write(visitor, "Thanks!")
+    expect(operator.locator("#messages")).to_contain_text("Thanks!")
+    screenshot(visitor, "widget", keep_in_docs=True)
+
+    # With the panel closed, a new reply shows as an unread badge
+    visitor.keyboard.press("Escape")
+    expect(visitor.get_by_role("dialog")).to_be_hidden()
+    reply.fill("Anything else I can do?")
+    reply.press("Enter")
+    expect(visitor.locator(".badge")).to_have_text("1")
+    expect(visitor.locator("#unread-count")).to_have_text("1 unread")  # the page's `unread` listener
+    expect(operator.locator("#messages .seen")).to_have_count(0)
+
+    # When the visitor reloads the page, the conversation is still there
+    visitor.reload()
+    open_widget(visitor)
+    expect(visitor.locator(".log li:not(.greeting):not(.sys)")).to_have_text(
+        [re.compile("Hi, where is my order"), re.compile("On its way!"), re.compile("Thanks!"),
+         re.compile("Anything else I can do")])
+    expect(visitor.locator("#sb-status")).to_have_text("You're chatting with Otto")
+    # opening the panel read the reply: the operator sees the receipt
+    expect(operator.locator("#messages .seen")).to_have_count(1)
+    screenshot(operator, "backoffice", keep_in_docs=True)
+
+    # When the operator closes the conversation, the widget shows it has ended
+    operator.on("dialog", lambda dialog: dialog.accept())
+    operator.locator("#close-channel").click()
+    expect(visitor.locator(".closed")).to_contain_text("This conversation has ended.")
+    expect(visitor.get_by_role("textbox", name="Message")).to_be_hidden()
+    expect(visitor.locator("#sb-status")).to_have_text("Conversation ended")
+
+    # When an admin signs the operator out everywhere from the back office
+    admin = pages()
+    sign_in(admin, browser_stack, ADMIN)
+    expect(admin.locator("#who")).to_have_text("Ada (admin)")
+    admin.get_by_role("link", name="Operators").click()
+    admin.get_by_role("button", name=f"Sign out {OPERATOR['email']} everywhere").click()
+
+    # Then the operator's back office is back at the sign-in page at once
+    expect(operator.get_by_role("heading", name="Switchboard back office")).to_be_visible(timeout=3000)
+    expect(operator.locator("#signin-error")).to_contain_text("revoked")
+    screenshot(admin, "backoffice-operators")
+
+    for page in (visitor, operator, admin):
+        assert page.errors == [], page.errors
+
+
+def test_the_widget_works_from_the_keyboard_on_a_phone(browser_stack, pages):
+    # Given the demo page on a phone-sized screen
+    page = pages(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(browser_stack.demo_url)
+    launcher = page.get_by_role("button", name="Open chat")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+
+    # When the visitor opens it with the keyboard
+    launcher.focus()
+    page.keyboard.press("Enter")
+
+    # Then the panel fills the screen, the message box has the focus, Escape closes it again
+    panel = page.get_by_role("dialog", name="Shop support")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box is not None and box["width"] == 390 and box["height"] == 844
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    page.keyboard.type("typed from the keyboard")
+    page.keyboard.press("Enter")
+    expect(page.locator(".log li.mine")).to_contain_text(["typed from the keyboard"])
+    screenshot(page, "widget-phone")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(page.get_by_role("button", name="Open chat")).to_be_focused()
+    assert page.errors == []
+
+
+def test_identify_signs_the_visitor_in_as_the_websites_user(browser_stack, pages):
+    # Given an anonymous visitor
+    page = pages()
+    page.goto(browser_stack.demo_url)
+    open_widget(page)
+    write(page, "before signing in")
+    expect(page.locator(".log li.mine")).to_contain_text(["before signing in"])
+
+    # When the website identifies them with its backend's HMAC
+    digest = hmac.new(IDENTITY_SECRET.encode(), b"customer-7", hashlib.sha256).hexdigest()
+    page.evaluate("u => Switchboard.identify(u)", {"id": "customer-7", "name": "Jo", "hash": digest})
+
+    # Then the stored session is the known visitor's (level 1), under the contract's v- id
+    user = page.evaluate(f"JSON.parse(localStorage.getItem('switchboard:{TENANT}:{browser_stack.http}')).user")
+    assert (user["id"], user["anonymous"], user["level"]) == ("v-customer-7", False, 1)
+    write(page, "now signed in")
+    expect(page.locator(".log li.mine")).to_contain_text(["now signed in"])
+
+    # And a wrong hash is refused: the visitor stays who they were
+    page.evaluate("u => Switchboard.identify(u)", {"id": "customer-8", "hash": "0" * 64})
+    user = page.evaluate(f"JSON.parse(localStorage.getItem('switchboard:{TENANT}:{browser_stack.http}')).user")
+    assert user["id"] == "v-customer-7"
+
+    # And the visitor can end the conversation; writing again starts a new one
+    page.get_by_role("button", name="End the conversation").click()
+    expect(page.locator("#sb-status")).to_have_text("Conversation ended")
+    page.get_by_role("button", name="New conversation").click()
+    write(page, "a new question")
+    expect(page.locator("#sb-status")).to_have_text("Waiting for an operator…")
+    expect(page.locator(".log li.mine")).to_have_text([re.compile("a new question")])
+
+    # And logout ends the session: a fresh page starts with an empty conversation
+    page.evaluate("Switchboard.logout()")
+    assert page.evaluate(f"localStorage.getItem('switchboard:{TENANT}:{browser_stack.http}')") is None
+
+
+def test_a_message_whose_ack_was_lost_is_resent_with_its_client_id_and_stored_once(browser_stack, pages):
+    # Given a visitor whose first connection drops right after sending a message (no reply reaches the page)
+    page = pages()
+    dropped: list[str] = []
+
+    def proxy(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            server.send(message)
+            if frame.get("action") == "message.send" and not dropped:
+                dropped.append(frame["client_id"])
+                ws.close()  # the ack never arrives
+
+        ws.on_message(from_page)
+        server.on_message(lambda message: ws.send(message))
+
+    page.route_web_socket(re.compile(r"^ws://"), proxy)
+    page.goto(browser_stack.demo_url)
+    open_widget(page)
+
+    # When the visitor writes
+    write(page, "sent once, acknowledged late")
+
+    # Then the widget reconnects, sends it again with the same client_id, and it is there once
+    expect(page.locator(".log li.mine:not(.pending)")).to_have_count(1, timeout=10_000)
+    assert len(dropped) == 1
+    page.reload()
+    open_widget(page)
+    mine = page.locator(".log li.mine")
+    expect(mine).to_have_count(1)
+    expect(mine).to_contain_text(["sent once, acknowledged late"])
+    assert page.errors == []
+
+
+def test_the_widget_renews_its_tokens_before_they_expire(browser_stack, pages):
+    # Given a visitor in a conversation, with the page's clock under the test's control
+    page = pages()
+    page.clock.install()
+    page.goto(browser_stack.demo_url)
+    open_widget(page)
+    write(page, "first")
+    expect(page.locator(".log li.mine:not(.pending)")).to_have_count(1)
+    key = f"switchboard:{TENANT}:{browser_stack.http}"
+    before = page.evaluate(f"JSON.parse(localStorage.getItem({json.dumps(key)}))")
+
+    # When 14.5 minutes pass (the access token lives 15)
+    page.clock.fast_forward("14:30")
+
+    # Then the widget has rotated its refresh token, and is still the same visitor in the same conversation
+    page.wait_for_function(f"JSON.parse(localStorage.getItem({json.dumps(key)})).refresh_token !== "
+                           f"{json.dumps(before['refresh_token'])}")
+    after = page.evaluate(f"JSON.parse(localStorage.getItem({json.dumps(key)}))")
+    assert (after["user"]["id"], after["channel_id"]) == (before["user"]["id"], before["channel_id"])
+    write(page, "second")
+    expect(page.locator(".log li.mine:not(.pending)")).to_have_count(2)
+    assert page.errors == []

@@ -1,0 +1,928 @@
+/*! Switchboard chat widget - one file, no dependencies.
+ *
+ *   <script src="https://static.example.com/widget.js" data-tenant="acme"
+ *           data-api="https://api.example.com" data-ws="wss://chat.example.com" async></script>
+ *
+ * Page API (window.Switchboard):
+ *   identify({id, name, email, hash})  sign the visitor in as a known user (hash from your backend)
+ *   open() / close() / toggle()        show or hide the chat panel
+ *   logout()                           end the visitor's session here (revoked server-side)
+ *   on(event, fn) / off(event, fn)     events: "message" (message), "unread" (count),
+ *                                      "open", "close", "ready", "status" (channel status)
+ *
+ * Calls made before the script has loaded can be queued as window.Switchboard.q = [["identify", {...}], ...]
+ * (see docs/web.md for the two-line stub). Everything renders inside a Shadow DOM, so the host page's
+ * CSS neither leaks in nor is touched.
+ */
+(function () {
+  "use strict";
+
+  var existing = window.Switchboard;
+  if (existing && existing.__switchboard) return; // loaded twice: keep the first
+
+  var script = document.currentScript ||
+    document.querySelector('script[data-tenant][src*="widget"]');
+  if (!script || !script.dataset.tenant) {
+    console.error("Switchboard: the widget's <script> tag needs data-tenant, data-api and data-ws");
+    return;
+  }
+  var CFG = {
+    tenant: script.dataset.tenant,
+    api: trimSlash(script.dataset.api || ""),
+    ws: trimSlash(script.dataset.ws || ""),
+  };
+  var STORE_KEY = "switchboard:" + CFG.tenant + ":" + CFG.api;
+  var REFRESH_MARGIN_MS = 60 * 1000; // renew tokens this long before they expire
+  var TYPING_EVERY_MS = 3000; // send "typing" at most this often
+  var TYPING_SHOWN_MS = 5000; // show someone else's typing this long after their last "typing"
+  var REQUEST_TIMEOUT_MS = 10000;
+  var BACKOFF_MIN_MS = 500;
+  var BACKOFF_MAX_MS = 30000;
+
+  function trimSlash(s) { return String(s).replace(/\/+$/, ""); }
+  function now() { return Date.now(); }
+
+  // -- small utilities ------------------------------------------------------------------
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  /** The claims of a JWT (not verified: only to know when to renew it and what it allows). */
+  function claims(jwt) {
+    try {
+      var part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      while (part.length % 4) part += "=";
+      return JSON.parse(decodeURIComponent(escape(atob(part))));
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(STORE_KEY) || "null"); } catch (e) { return null; }
+  }
+  function save(state) {
+    try {
+      if (state) localStorage.setItem(STORE_KEY, JSON.stringify(state));
+      else localStorage.removeItem(STORE_KEY);
+    } catch (e) { /* storage full or disabled: the session lasts as long as the page */ }
+  }
+
+  /** Run fn while holding a cross-tab lock (refresh tokens rotate: two tabs must not both use one). */
+  function withLock(name, fn) {
+    if (navigator.locks && navigator.locks.request) return navigator.locks.request(name, fn);
+    return fn();
+  }
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.code = (body && body.code) || "http_" + status;
+    this.body = body;
+    this.message = (body && (body.detail || body.title)) || "request failed (" + status + ")";
+  }
+
+  function api(method, path, body, token) {
+    var headers = { "content-type": "application/json" };
+    if (token) headers.authorization = "Bearer " + token;
+    return fetch(CFG.api + path, {
+      method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit", mode: "cors",
+    }).then(function (r) {
+      return r.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (!r.ok) throw new ApiError(r.status, data);
+        return data;
+      });
+    });
+  }
+
+  // -- events for the host page ---------------------------------------------------------
+  var listeners = {};
+  function on(name, fn) { (listeners[name] = listeners[name] || []).push(fn); return api_; }
+  function off(name, fn) {
+    listeners[name] = (listeners[name] || []).filter(function (f) { return f !== fn; });
+    return api_;
+  }
+  function emit(name, value) {
+    (listeners[name] || []).slice().forEach(function (fn) {
+      try { fn(value); } catch (e) { console.error("Switchboard: a '" + name + "' listener failed", e); }
+    });
+    try {
+      window.dispatchEvent(new CustomEvent("switchboard:" + name, { detail: value }));
+    } catch (e) { /* old browsers */ }
+  }
+
+  // -- session: tokens, refresh, sign-in ------------------------------------------------
+  // state (in localStorage): {access_token, chat_token, refresh_token, access_exp, chat_exp, user,
+  //                           identity, channel_id, outbox: [{client_id, channel_id?, text}]}
+  var state = load() || {};
+  var refreshTimer = null;
+  var signingIn = null;
+
+  function tokensFrom(bundle, identity) {
+    var at = claims(bundle.access_token), ct = claims(bundle.chat_token);
+    // lifetimes, not the tokens' absolute exp: the visitor's clock may be wrong
+    return {
+      access_token: bundle.access_token, chat_token: bundle.chat_token, refresh_token: bundle.refresh_token,
+      access_exp: now() + (bundle.expires_in || (at.exp && at.iat ? at.exp - at.iat : 900)) * 1000,
+      chat_exp: now() + (ct.exp && ct.iat ? ct.exp - ct.iat : 3600) * 1000,
+      scopes: String(ct.scope || at.scope || "").split(" "),
+      user: bundle.user, identity: identity === undefined ? state.identity || null : identity,
+    };
+  }
+
+  function adopt(tokens) {
+    var keep = { channel_id: state.channel_id, outbox: state.outbox || [] };
+    if (state.user && tokens.user && state.user.id !== tokens.user.id) keep = { channel_id: null, outbox: [] };
+    state = Object.assign({}, tokens, keep);
+    save(state);
+    scheduleRefresh();
+  }
+
+  function hasSession() { return !!(state && state.refresh_token); }
+
+  function fresh(tokens) {
+    return tokens && tokens.refresh_token && tokens.access_exp - now() > REFRESH_MARGIN_MS &&
+      tokens.chat_exp - now() > REFRESH_MARGIN_MS;
+  }
+
+  /** Valid tokens: the stored ones, renewed when they are about to expire, or a new sign-in. */
+  function session(force) {
+    if (signingIn) return signingIn;
+    signingIn = withLock(STORE_KEY, function () {
+      var stored = load();
+      // another tab may have renewed the tokens meanwhile: take its (newer) ones
+      if (stored && stored.refresh_token && stored.refresh_token !== state.refresh_token &&
+          (!state.user || !stored.user || stored.user.id === state.user.id)) {
+        state = stored;
+        scheduleRefresh();
+      }
+      if (!force && fresh(state)) return state;
+      if (state.refresh_token) {
+        return api("POST", "/auth/refresh", { refresh_token: state.refresh_token }).then(function (bundle) {
+          adopt(tokensFrom(bundle));
+          return state;
+        }, function (err) {
+          if (err instanceof ApiError && err.status === 401) {
+            // revoked, reused or expired: this session is over; start a new one
+            forget();
+            return signIn(state.identity);
+          }
+          throw err;
+        });
+      }
+      return signIn(state.identity);
+    }).finally(function () { signingIn = null; });
+    return signingIn;
+  }
+
+  function signIn(identity) {
+    var body = { tenant: CFG.tenant };
+    if (identity) body.user = identity;
+    // the anonymous visitor's token goes along, so a backend that supports it can carry the
+    // visitor's open conversation over to the identified user
+    var previous = identity && state.user && state.user.anonymous ? state.access_token : null;
+    return api("POST", "/auth/external", body, previous).then(function (bundle) {
+      adopt(tokensFrom(bundle, identity || null));
+      return state;
+    });
+  }
+
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    if (!state.refresh_token) return;
+    var at = Math.min(state.access_exp, state.chat_exp) - REFRESH_MARGIN_MS - now();
+    refreshTimer = setTimeout(function () {
+      // not forced: if another tab has renewed them meanwhile, its tokens are taken instead
+      if (hasSession()) session(false).then(scheduleRefresh, scheduleRefreshSoon);
+    }, Math.max(1000, Math.min(at, 0x7fffffff)));
+  }
+  function scheduleRefreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      if (hasSession()) session(false).then(scheduleRefresh, scheduleRefreshSoon);
+    }, 15000);
+  }
+
+  function forget() {
+    clearTimeout(refreshTimer);
+    var identity = state.identity || null;
+    state = { identity: identity };
+    save(null);
+  }
+
+  // -- the WebSocket: requests by rid, reconnect with backoff ----------------------------
+  var sock = null;
+  var wanted = false; // should a connection be up?
+  var attempts = 0;
+  var reconnectTimer = null;
+  var pending = {};
+  var rid = 0;
+  var connecting = null;
+
+  function connect() {
+    wanted = true;
+    if (sock && (sock.readyState === 0 || sock.readyState === 1)) return;
+    if (connecting) return;
+    clearTimeout(reconnectTimer);
+    // refused several times with tokens that look fine (a revoked chat token, a wrong clock): renew them
+    connecting = session(attempts > 3).then(function (s) {
+      connecting = null;
+      if (!wanted) return;
+      var url = new URL(CFG.ws); // keeps the stage path (wss://…/live) as is
+      url.searchParams.set("token", s.chat_token);
+      var ws = new WebSocket(url.href);
+      sock = ws;
+      ws.onopen = function () {
+        attempts = 0;
+        ui.connection(true);
+        onConnected();
+      };
+      ws.onmessage = function (ev) {
+        var frame;
+        try { frame = JSON.parse(ev.data); } catch (e) { return; }
+        if (frame.type === "reply" && frame.rid && pending[frame.rid]) {
+          var p = pending[frame.rid];
+          delete pending[frame.rid];
+          clearTimeout(p.timer);
+          if (frame.ok) p.resolve(frame.data || {});
+          else p.reject(frame.error || { code: "internal" });
+        } else if (frame.type === "event") {
+          onEvent(frame.event, frame.data || {});
+        }
+      };
+      ws.onclose = function () {
+        if (sock === ws) sock = null;
+        Object.keys(pending).forEach(function (k) {
+          clearTimeout(pending[k].timer);
+          pending[k].reject({ code: "disconnected" });
+        });
+        pending = {};
+        ui.connection(false);
+        if (wanted) retry();
+      };
+    }, function () {
+      connecting = null;
+      if (wanted) retry();
+    });
+  }
+
+  function retry() {
+    clearTimeout(reconnectTimer);
+    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, attempts));
+    attempts += 1;
+    delay = delay / 2 + Math.random() * delay / 2; // jitter: not every visitor at once after an outage
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function disconnect() {
+    wanted = false;
+    clearTimeout(reconnectTimer);
+    if (sock) { try { sock.close(1000); } catch (e) { /* closed already */ } }
+    sock = null;
+  }
+
+  function request(action, params) {
+    return new Promise(function (resolve, reject) {
+      if (!sock || sock.readyState !== 1) { reject({ code: "disconnected" }); return; }
+      var id = "w" + (++rid);
+      var timer = setTimeout(function () {
+        if (pending[id]) { delete pending[id]; reject({ code: "timeout" }); }
+      }, REQUEST_TIMEOUT_MS);
+      pending[id] = { resolve: resolve, reject: reject, timer: timer };
+      sock.send(JSON.stringify(Object.assign({ action: action, rid: id }, params || {})));
+    });
+  }
+
+  // -- the conversation -----------------------------------------------------------------
+  var channel = null;
+  var messages = []; // stored messages, oldest first
+  var byId = {};
+  var names = {}; // user id -> display name (learnt from messages and typing)
+  var unread = 0;
+  var lastTypingSent = 0;
+  var opening = null; // support.open in flight
+
+  function isMine(m) { return state.user && m.sender && m.sender.id === state.user.id; }
+
+  function onConnected() {
+    var ready = state.channel_id ? watch(state.channel_id) : findOpenChannel();
+    ready.then(flushOutbox, flushOutbox);
+  }
+
+  function findOpenChannel() {
+    return request("channel.query", { filter: { member: "me" }, limit: 10 }).then(function (data) {
+      var open = (data.channels || []).filter(function (c) { return c.type === "support" && c.status !== "closed"; })[0];
+      if (open) return watch(open.id);
+    }, function () { /* offline: the reconnect tries again */ });
+  }
+
+  function watch(id) {
+    return request("channel.watch", { channel_id: id }).then(function (data) {
+      setChannel(data.channel);
+      var fresh = data.messages || [];
+      var newest = messages.length ? messages[messages.length - 1].id : null;
+      var gap = newest && fresh.length && fresh[0].id > newest;
+      fresh.forEach(addMessage);
+      ui.status(); // names learnt from the messages
+      if (ui.isOpen() && !document.hidden) markRead();
+      if (gap) return catchUp(fresh[0].id, newest, 5);
+    }, function (err) {
+      if (err && (err.code === "not_found" || err.code === "forbidden")) {
+        // not ours any more (another visitor on this device, or deleted): start afresh
+        state.channel_id = null;
+        save(state);
+        setChannel(null);
+        return findOpenChannel();
+      }
+    });
+  }
+
+  /** Messages missed while offline that are older than what channel.watch returned. */
+  function catchUp(before, until, pages) {
+    if (!pages || !channel) return;
+    return request("channel.history", { channel_id: channel.id, before: before, limit: 100 }).then(function (d) {
+      var page = d.messages || [];
+      page.forEach(addMessage);
+      if (page.length && page[0].id > until && d.cursor) return catchUp(page[0].id, until, pages - 1);
+    }, function () { /* the next reconnect tries again */ });
+  }
+
+  function setChannel(ch) {
+    var before = channel && channel.status;
+    channel = ch;
+    state.channel_id = ch ? ch.id : null;
+    save(state);
+    ui.status();
+    if (ch && ch.status !== before) emit("status", ch.status);
+  }
+
+  function addMessage(m) {
+    if (!m || !m.id) return false;
+    if (m.sender && m.sender.name) names[m.sender.id] = m.sender.name;
+    var known = byId[m.id];
+    if (known) {
+      if (m.deleted && !known.deleted) { Object.assign(known, m); ui.render(); }
+      return false;
+    }
+    byId[m.id] = m;
+    var i = messages.length;
+    while (i > 0 && messages[i - 1].id > m.id) i--;
+    messages.splice(i, 0, m);
+    // an acknowledged message of ours replaces its pending copy
+    state.outbox = (state.outbox || []).filter(function (o) { return o.client_id !== m.client_id || !isMine(m); });
+    save(state);
+    ui.render();
+    return true;
+  }
+
+  function onEvent(name, data) {
+    if (name === "message.new") {
+      var m = data.message;
+      if (!channel || m.channel_id !== channel.id) return;
+      if (addMessage(m)) {
+        emit("message", m);
+        if (!isMine(m)) {
+          ui.typing(null);
+          if (ui.isOpen() && !document.hidden) markRead();
+          else setUnread(unread + 1);
+        }
+      }
+    } else if (name === "message.deleted") {
+      addMessage(data.message);
+    } else if (name === "channel.updated") {
+      if (channel && data.channel && data.channel.id === channel.id) setChannel(data.channel);
+    } else if (name === "typing") {
+      if (channel && data.channel_id === channel.id && data.user && (!state.user || data.user.id !== state.user.id)) {
+        if (data.user.name) names[data.user.id] = data.user.name;
+        ui.typing(data.user);
+        ui.status();
+      }
+    } else if (name === "read") {
+      if (channel && data.channel_id === channel.id) ui.seen(data.message_id);
+    } else if (name === "auth.revoked") {
+      if (data.kind === "session" || data.kind === "user") {
+        signedOut();
+      } else if (data.scopes) {
+        state.scopes = (state.scopes || []).filter(function (s) { return data.scopes.indexOf(s) < 0; });
+        ui.status();
+      }
+    }
+  }
+
+  function signedOut() {
+    disconnect();
+    forget();
+    resetConversation();
+    ui.notice("You were signed out. Write again to start a new conversation.");
+  }
+
+  function resetConversation() {
+    channel = null;
+    messages = [];
+    byId = {};
+    setUnread(0);
+    ui.render();
+    ui.status();
+  }
+
+  function setUnread(n) {
+    if (n === unread) return;
+    unread = n;
+    ui.badge(n);
+    emit("unread", n);
+  }
+
+  function markRead() {
+    setUnread(0);
+    if (!channel || channel.status === "closed") return;
+    var last = null;
+    for (var i = messages.length - 1; i >= 0; i--) {
+      if (!isMine(messages[i])) { last = messages[i]; break; }
+    }
+    if (last && last.id !== ui.readSent) {
+      ui.readSent = last.id;
+      request("read", { channel_id: channel.id, message_id: last.id }).catch(function () { ui.readSent = null; });
+    }
+  }
+
+  /** Open (or get) the visitor's support channel: the first message starts the conversation. */
+  function ensureChannel() {
+    if (channel && channel.status !== "closed") return Promise.resolve(channel);
+    if (opening) return opening;
+    opening = request("support.open", {}).then(function (data) {
+      messages = []; byId = {};
+      setChannel(data.channel);
+      return watch(data.channel.id).then(function () { return channel; });
+    }).finally(function () { opening = null; });
+    return opening;
+  }
+
+  function send(text) {
+    text = String(text || "").trim();
+    if (!text) return;
+    var item = { client_id: uuid(), text: text.slice(0, 4000), at: now() };
+    state.outbox = (state.outbox || []).concat([item]);
+    save(state);
+    ui.render();
+    if (sock && sock.readyState === 1) flushOutbox();
+    else start();
+  }
+
+  var flushing = false;
+  var flushAgain = false;
+  /** Send every unacknowledged message, each with its own client_id (a retry is never a duplicate). */
+  function flushOutbox() {
+    if (flushing) { flushAgain = true; return; }
+    if (!(state.outbox || []).length || !sock || sock.readyState !== 1) return;
+    flushing = true;
+    flushAgain = false;
+    ensureChannel().then(function (ch) {
+      var items = (state.outbox || []).filter(function (o) { return !o.failed; });
+      return items.reduce(function (prev, item) {
+        return prev.then(function () {
+          return request("message.send", { channel_id: ch.id, text: item.text, client_id: item.client_id,
+            attachments: item.attachments || [] })
+            .then(function (data) { if (addMessage(data.message)) emit("message", data.message); }, function (err) {
+              if (err && (err.code === "disconnected" || err.code === "timeout" || err.code === "rate_limited" ||
+                  err.code === "internal")) throw err; // the next connection sends it again
+              if (err && err.code === "conflict") { // closed meanwhile: ask again in a new conversation
+                setChannel(Object.assign({}, channel, { status: "closed" }));
+                throw err;
+              }
+              item.failed = (err && err.message) || "not sent";
+              save(state);
+              ui.render();
+            });
+        });
+      }, Promise.resolve());
+    }).then(function () {
+      flushing = false;
+      if (flushAgain) flushOutbox(); // written while we were sending
+    }, function () {
+      flushing = false; // kept in the outbox: the next connection sends it
+    }).finally(function () { ui.render(); });
+  }
+
+  function retryFailed(clientId) {
+    (state.outbox || []).forEach(function (o) { if (o.client_id === clientId) delete o.failed; });
+    save(state);
+    ui.render();
+    flushOutbox();
+  }
+
+  function sendTyping() {
+    if (!channel || channel.status === "closed" || now() - lastTypingSent < TYPING_EVERY_MS) return;
+    lastTypingSent = now();
+    request("typing", { channel_id: channel.id }).catch(function () { /* best effort */ });
+  }
+
+  function endConversation() {
+    if (!channel || channel.status === "closed") return;
+    request("channel.close", { channel_id: channel.id }).then(function (d) { setChannel(d.channel); },
+      function () { ui.notice("Could not end the conversation. Try again."); });
+  }
+
+  function newConversation() {
+    channel = null; messages = []; byId = {};
+    state.channel_id = null; save(state);
+    ui.render(); ui.status();
+    ui.focusInput();
+  }
+
+  function attach(file) {
+    if (!file || !channel) return;
+    ensureChannel().then(function (ch) {
+      return request("attachment.presign", { channel_id: ch.id, content_type: file.type || "application/octet-stream",
+        size: file.size }).then(function (p) {
+        var form = new FormData();
+        Object.keys(p.fields || {}).forEach(function (k) { form.append(k, p.fields[k]); });
+        form.append("file", file);
+        return fetch(p.url, { method: "POST", body: form }).then(function (r) {
+          if (!r.ok) throw { message: "upload failed" };
+          var item = { client_id: uuid(), text: file.name.slice(0, 4000) || "attachment", at: now(),
+            attachments: [{ key: p.key, name: file.name.slice(0, 200), content_type: file.type, size: file.size }] };
+          state.outbox = (state.outbox || []).concat([item]);
+          save(state);
+          flushOutbox();
+        });
+      });
+    }).catch(function (err) { ui.notice("The file was not sent: " + ((err && err.message) || "error")); });
+  }
+
+  // -- start, identify, logout ----------------------------------------------------------
+  function start() {
+    connect();
+  }
+
+  function identify(user) {
+    if (!user || !user.id || !user.hash) {
+      console.error("Switchboard.identify needs {id, hash} (hash from your backend)");
+      return Promise.resolve();
+    }
+    var identity = { id: String(user.id), hash: String(user.hash) };
+    if (user.name) identity.name = String(user.name);
+    if (user.email) identity.email = String(user.email);
+    var same = state.identity && state.identity.id === identity.id && hasSession();
+    state.identity = identity;
+    save(state);
+    if (same) return Promise.resolve();
+    var hadSession = hasSession();
+    return withLock(STORE_KEY, function () { return signIn(identity); }).then(function () {
+      var oldSocket = sock;
+      if (hadSession || oldSocket) {
+        // the socket belongs to the previous user: reconnect as this one
+        resetConversation();
+        if (oldSocket) { oldSocket.onclose = null; try { oldSocket.close(1000); } catch (e) { /* gone */ } sock = null; }
+        attempts = 0;
+        connect();
+      }
+    }, function (err) {
+      console.error("Switchboard.identify failed:", err && err.code);
+      state.identity = null;
+      save(state);
+    });
+  }
+
+  function logout() {
+    var token = state.access_token;
+    disconnect();
+    var done = token ? api("POST", "/auth/revoke", { kind: "session" }, token).catch(function () {}) : Promise.resolve();
+    state.identity = null;
+    forget();
+    resetConversation();
+    ui.close();
+    return done;
+  }
+
+  // -- the UI (Shadow DOM) ----------------------------------------------------------------
+  var theme = { title: "Chat with us", color: "#3056d3", greeting: "Hi! How can we help?", position: "right",
+    attachments: false };
+
+  var CSS = [
+    ":host{all:initial}",
+    "*{box-sizing:border-box}",
+    ".sb{--c:#3056d3;position:fixed;bottom:20px;right:20px;z-index:2147483000;font:14px/1.4 system-ui,-apple-system,",
+    "'Segoe UI',Roboto,sans-serif;color:#1d2330}",
+    ".sb.left{right:auto;left:20px}",
+    "button{font:inherit;cursor:pointer}",
+    ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;",
+    "box-shadow:0 4px 14px rgba(0,0,0,.25);display:grid;place-items:center;position:relative;margin-left:auto}",
+    ".sb.left .launcher{margin-left:0}",
+    ".launcher:focus-visible,button:focus-visible,textarea:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}",
+    ".launcher svg{width:26px;height:26px;fill:currentColor}",
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;",
+    "background:#d92d20;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center}",
+    ".panel{position:absolute;bottom:72px;right:0;width:360px;height:520px;max-height:calc(100vh - 110px);",
+    "background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;",
+    "overflow:hidden}",
+    ".sb.left .panel{right:auto;left:0}",
+    "[hidden]{display:none!important}",
+    "header{background:var(--c);color:#fff;padding:12px 12px 10px 16px;display:flex;align-items:flex-start;gap:8px}",
+    "header .t{flex:1;min-width:0}",
+    "h2{margin:0;font-size:16px;font-weight:650}",
+    ".status{margin:2px 0 0;font-size:12.5px;opacity:.92}",
+    ".hbtn{background:transparent;border:0;color:#fff;padding:4px 8px;border-radius:6px;font-size:13px}",
+    ".hbtn:hover{background:rgba(255,255,255,.18)}",
+    ".x{font-size:22px;line-height:1;padding:0 8px}",
+    ".log{flex:1;overflow-y:auto;margin:0;padding:12px;list-style:none;background:#f6f7f9;display:flex;",
+    "flex-direction:column;gap:6px}",
+    ".log li{max-width:82%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
+    ".log .theirs{background:#fff;border:1px solid #e3e6eb;align-self:flex-start;border-bottom-left-radius:4px}",
+    ".log .mine{background:var(--c);color:#fff;align-self:flex-end;border-bottom-right-radius:4px}",
+    ".log .sys{align-self:center;background:transparent;color:#5b6475;font-size:12.5px;text-align:center}",
+    ".log .greeting{background:#fff;border:1px solid #e3e6eb;align-self:flex-start}",
+    ".who{display:block;font-size:11.5px;font-weight:650;color:#5b6475;margin-bottom:2px}",
+    ".meta{display:block;font-size:11px;opacity:.75;margin-top:3px;text-align:right}",
+    ".pending{opacity:.7}",
+    ".failed{background:#fde8e7!important;color:#8a1c14!important}",
+    ".failed button{background:none;border:0;color:inherit;text-decoration:underline;padding:0;font-size:12px}",
+    ".deleted{font-style:italic;opacity:.6}",
+    ".att{display:block;font-size:12.5px;text-decoration:underline}",
+    ".typing{padding:4px 14px;font-size:12.5px;color:#5b6475;background:#f6f7f9}",
+    ".closed{padding:10px 14px;border-top:1px solid #e3e6eb;font-size:13px;display:flex;gap:8px;",
+    "align-items:center;justify-content:space-between;background:#fff8e6}",
+    ".closed button,.send{background:var(--c);color:#fff;border:0;border-radius:8px;padding:7px 12px}",
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6eb;background:#fff;align-items:flex-end}",
+    "textarea{flex:1;resize:none;border:1px solid #cfd4dc;border-radius:8px;padding:8px 10px;font:inherit;",
+    "max-height:120px;min-height:38px;color:inherit;background:#fff}",
+    ".attach{background:#eef0f3;border:0;border-radius:8px;padding:7px 10px}",
+    ".send:disabled{opacity:.5;cursor:default}",
+    ".offline{padding:3px 14px;font-size:12px;background:#fff3cd;color:#6b4e00}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    "@media (max-width:480px){.sb{bottom:12px;right:12px}.sb.left{left:12px}",
+    ".panel{position:fixed;inset:0;width:auto;height:auto;max-height:none;border-radius:0;bottom:0}",
+    ".sb.open .launcher{display:none}}",
+  ].join("");
+
+  var ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 ' +
+    '2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 ' +
+    '1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/></svg>';
+
+  var ui = (function () {
+    var host, root, el = {};
+    var open = false;
+    var typingTimer = null;
+    var seenId = null;
+    var noticeText = null;
+    var lastCount = 0;
+
+    function h(tag, attrs, children) {
+      var n = document.createElement(tag);
+      Object.keys(attrs || {}).forEach(function (k) {
+        if (k === "text") n.textContent = attrs[k];
+        else if (k === "html") n.innerHTML = attrs[k]; // our own constant markup only
+        else if (k.slice(0, 2) === "on") n.addEventListener(k.slice(2), attrs[k]);
+        else if (attrs[k] === true) n.setAttribute(k, "");
+        else if (attrs[k] !== false && attrs[k] != null) n.setAttribute(k, attrs[k]);
+      });
+      (children || []).forEach(function (c) { if (c) n.appendChild(c); });
+      return n;
+    }
+
+    function mount() {
+      host = h("div", { id: "switchboard-widget", "data-tenant": CFG.tenant });
+      root = host.attachShadow({ mode: "open" });
+      var style = h("style", { text: CSS });
+      el.input = h("textarea", { id: "sb-input", rows: "1", placeholder: "Write a message…", maxlength: "4000",
+        "aria-label": "Message", onkeydown: function (e) {
+          if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+        }, oninput: function () { autosize(); if (el.input.value.trim()) sendTyping(); } });
+      el.file = h("input", { type: "file", hidden: true, tabindex: "-1", "aria-hidden": "true",
+        accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain",
+        onchange: function () { attach(el.file.files[0]); el.file.value = ""; } });
+      el.attach = h("button", { type: "button", class: "attach", "aria-label": "Attach a file", hidden: true,
+        text: "📎", onclick: function () { el.file.click(); } });
+      el.send = h("button", { type: "submit", class: "send", "aria-label": "Send message", text: "Send" });
+      el.form = h("form", { onsubmit: function (e) { e.preventDefault(); submit(); } },
+        [el.input, el.file, el.attach, el.send]);
+      el.title = h("h2", { id: "sb-title", text: theme.title });
+      el.status = h("p", { class: "status", id: "sb-status", role: "status", "aria-live": "polite" });
+      el.end = h("button", { type: "button", class: "hbtn end", text: "End chat", hidden: true,
+        "aria-label": "End the conversation", onclick: endConversation });
+      el.x = h("button", { type: "button", class: "hbtn x", "aria-label": "Close chat", text: "×",
+        onclick: function () { close(); } });
+      el.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
+        tabindex: "0" });
+      el.typing = h("div", { class: "typing", role: "status", "aria-live": "polite", hidden: true });
+      el.offline = h("div", { class: "offline", role: "status", text: "Reconnecting…", hidden: true });
+      el.newBtn = h("button", { type: "button", text: "New conversation", onclick: newConversation });
+      el.closed = h("div", { class: "closed", hidden: true }, [
+        h("span", { text: "This conversation has ended." }), el.newBtn]);
+      el.panel = h("section", { class: "panel", id: "sb-panel", role: "dialog", "aria-labelledby": "sb-title",
+        "aria-describedby": "sb-status", hidden: true, onkeydown: function (e) {
+          if (e.key === "Escape") { e.stopPropagation(); close(); }
+        } }, [
+        h("header", {}, [h("div", { class: "t" }, [el.title, el.status]), el.end, el.x]),
+        el.offline, el.log, el.typing, el.closed, el.form]);
+      el.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+      el.launcher = h("button", { type: "button", class: "launcher", "aria-label": "Open chat",
+        "aria-expanded": "false", "aria-controls": "sb-panel", html: ICON,
+        onclick: function () { toggle(); } });
+      el.launcher.appendChild(el.badge);
+      el.wrap = h("div", { class: "sb", part: "widget" }, [el.panel, el.launcher]);
+      root.appendChild(style);
+      root.appendChild(el.wrap);
+      (document.body || document.documentElement).appendChild(host);
+      applyTheme();
+      render();
+      status();
+    }
+
+    function applyTheme() {
+      if (!el.wrap) return;
+      el.wrap.style.setProperty("--c", /^#[0-9a-f]{3,6}$/i.test(theme.color) ? theme.color : "#3056d3");
+      el.wrap.classList.toggle("left", theme.position === "left");
+      el.title.textContent = theme.title;
+      el.attach.hidden = !attachAllowed();
+      render();
+    }
+
+    function attachAllowed() {
+      return !!theme.attachments && (!state.scopes || state.scopes.indexOf("chat:attach") >= 0) &&
+        !!(state.scopes && state.scopes.length);
+    }
+
+    function autosize() {
+      el.input.style.height = "auto";
+      el.input.style.height = Math.min(el.input.scrollHeight + 2, 120) + "px";
+    }
+
+    function submit() {
+      var text = el.input.value;
+      if (!text.trim()) return;
+      if (channel && channel.status === "closed") newConversation();
+      el.input.value = "";
+      autosize();
+      send(text);
+    }
+
+    function fmtTime(ms) {
+      try { return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); } catch (e) { return ""; }
+    }
+
+    function render() {
+      if (!el.log) return;
+      var atBottom = el.log.scrollHeight - el.log.scrollTop - el.log.clientHeight < 40;
+      var items = [];
+      var grew;
+      items.push(h("li", { class: "greeting", text: theme.greeting }));
+      messages.forEach(function (m) {
+        var mine = isMine(m);
+        var li = h("li", { class: (mine ? "mine" : "theirs") + (m.deleted ? " deleted" : ""), "data-id": m.id });
+        if (!mine) li.appendChild(h("span", { class: "who", text: (m.sender && m.sender.name) || "Support" }));
+        li.appendChild(document.createTextNode(m.deleted ? "Message deleted" : m.text));
+        (m.attachments || []).forEach(function (a) {
+          li.appendChild(h("span", { class: "att", text: "📎 " + (a.name || "attachment") }));
+        });
+        var meta = fmtTime(m.created_at) + (mine && seenId && m.id <= seenId ? " · Seen" : "");
+        li.appendChild(h("span", { class: "meta", text: meta }));
+        items.push(li);
+      });
+      (state.outbox || []).forEach(function (o) {
+        var li = h("li", { class: "mine " + (o.failed ? "failed" : "pending"), "data-client-id": o.client_id },
+          [document.createTextNode(o.text)]);
+        if (o.failed) {
+          li.appendChild(h("span", { class: "meta" }, [document.createTextNode("Not sent. "),
+            h("button", { type: "button", text: "Retry", onclick: function () { retryFailed(o.client_id); } })]));
+        } else {
+          li.appendChild(h("span", { class: "meta", text: "Sending…" }));
+        }
+        items.push(li);
+      });
+      if (noticeText) items.push(h("li", { class: "sys", text: noticeText }));
+      grew = items.length !== lastCount;
+      el.log.replaceChildren.apply(el.log, items);
+      if (atBottom || grew) el.log.scrollTop = el.log.scrollHeight;
+      lastCount = items.length;
+    }
+
+    function status() {
+      if (!el.status) return;
+      var text = "", closed = channel && channel.status === "closed";
+      if (!channel) text = "We usually reply in a few minutes";
+      else if (channel.status === "queued") text = "Waiting for an operator…";
+      else if (channel.status === "open" && channel.assignee) {
+        var n = channel.assignee_name || names[channel.assignee];
+        text = n ? "You're chatting with " + n : "An operator has joined";
+      } else if (closed) text = "Conversation ended";
+      el.status.textContent = text;
+      el.closed.hidden = !closed;
+      el.end.hidden = !channel || closed;
+      el.form.hidden = !!closed;
+      el.attach.hidden = !attachAllowed() || !channel;
+      el.wrap.setAttribute("data-status", channel ? channel.status : "none");
+    }
+
+    function typing(user) {
+      clearTimeout(typingTimer);
+      if (!user) { el.typing.hidden = true; return; }
+      el.typing.textContent = (user.name || "Support") + " is typing…";
+      el.typing.hidden = false;
+      typingTimer = setTimeout(function () { el.typing.hidden = true; }, TYPING_SHOWN_MS);
+    }
+
+    function badge(n) {
+      el.badge.hidden = n <= 0;
+      el.badge.textContent = n > 99 ? "99+" : String(n);
+      el.launcher.setAttribute("aria-label", n > 0 ? "Open chat, " + n + " unread message" + (n === 1 ? "" : "s")
+        : "Open chat");
+    }
+
+    function show() {
+      if (open) return;
+      open = true;
+      el.panel.hidden = false;
+      el.wrap.classList.add("open");
+      el.launcher.setAttribute("aria-expanded", "true");
+      el.launcher.setAttribute("aria-label", "Close chat");
+      render();
+      focusInput();
+      if (hasSession() || (state.outbox || []).length) start();
+      markRead();
+      emit("open");
+    }
+
+    function close() {
+      if (!open) return;
+      open = false;
+      el.panel.hidden = true;
+      el.wrap.classList.remove("open");
+      el.launcher.setAttribute("aria-expanded", "false");
+      badge(unread);
+      el.launcher.focus();
+      emit("close");
+    }
+
+    function toggle() { if (open) close(); else show(); }
+
+    function focusInput() { if (el.input && !el.form.hidden) setTimeout(function () { el.input.focus(); }, 0); }
+
+    return {
+      mount: mount, applyTheme: applyTheme, render: render, status: status, typing: typing, badge: badge,
+      open: show, close: close, toggle: toggle, isOpen: function () { return open; }, focusInput: focusInput,
+      readSent: null,
+      seen: function (id) { if (!seenId || id > seenId) { seenId = id; render(); } },
+      notice: function (text) { noticeText = text; render(); },
+      connection: function (up) {
+        if (up) noticeText = null;
+        if (el.offline) el.offline.hidden = up || !wanted || !open;
+      },
+    };
+  })();
+
+  function loadTheme() {
+    return fetch(CFG.api + "/tenants/" + encodeURIComponent(CFG.tenant) + "/widget", { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (t) { if (t) { Object.assign(theme, t); ui.applyTheme(); } })
+      .catch(function () { /* the defaults stay */ });
+  }
+
+  // -- the page API -----------------------------------------------------------------------
+  var api_ = {
+    __switchboard: true,
+    version: "1",
+    identify: identify,
+    open: function () { ui.open(); return api_; },
+    close: function () { ui.close(); return api_; },
+    toggle: function () { ui.toggle(); return api_; },
+    logout: logout,
+    on: on,
+    off: off,
+    unread: function () { return unread; },
+  };
+
+  function boot() {
+    ui.mount();
+    loadTheme();
+    window.addEventListener("storage", function (e) {
+      // another tab signed out (or in as someone else): follow it
+      if (e.key !== STORE_KEY) return;
+      var other = load();
+      if (!other && hasSession()) { disconnect(); state = {}; resetConversation(); }
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && ui.isOpen()) markRead();
+    });
+    window.addEventListener("online", function () { if (wanted) { attempts = 0; connect(); } });
+    var queued = existing && existing.q ? existing.q : [];
+    window.Switchboard = api_;
+    queued.forEach(function (call) {
+      var fn = api_[call[0]];
+      if (typeof fn === "function") fn.apply(api_, Array.prototype.slice.call(call, 1));
+    });
+    // a returning visitor with a conversation: reconnect now, so replies and the badge arrive
+    if (hasSession() && (state.channel_id || (state.outbox || []).length)) start();
+    scheduleRefresh();
+    emit("ready");
+  }
+
+  if (document.body) boot();
+  else document.addEventListener("DOMContentLoaded", boot);
+})();
