@@ -76,3 +76,64 @@ def test_failed_identity_is_audited_without_secrets(call, seeded, svc):
     failed = [e for e in events if e.kind == "sign_in_failed"]
     assert failed and failed[0].detail == {"reason": "invalid_identity"}
     assert "ab" * 32 not in repr(failed[0])
+
+
+# -- identifying later: the anonymous visitor becomes the known one, with their conversation ----------
+def _identified_body(user_id: str = "customer-42") -> dict:
+    from switchboard.identity import visitor_hash
+
+    return {"tenant": TENANT, "user": {"id": user_id, "name": "Jo", "hash": visitor_hash(IDENTITY_SECRET, user_id)}}
+
+
+def test_identifying_later_keeps_the_open_conversation(call, seeded, svc, template):
+    from tests.chat_support import Chat
+
+    chat = Chat(template)
+    # Given an anonymous visitor who opened a conversation and wrote in it
+    anon = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": ORIGIN})["json"]
+    guest = chat.connect(anon)
+    channel = guest.ok("support.open")["channel"]
+    guest.ok("message.send", channel_id=channel["id"], text="my order is late", client_id="c1")
+    # When the website identifies them, presenting the anonymous session's access token
+    r = call("POST /auth/external", body=_identified_body(), headers={"origin": ORIGIN}, token=anon["access_token"])
+    assert r["status"] == 200, r
+    known = r["json"]
+    assert known["user"]["id"] == "v-customer-42" and known["user"]["level"] == 1
+    # Then the known visitor has the same conversation, with its history
+    me = chat.connect(known)
+    resumed = me.ok("support.open")["channel"]
+    assert resumed["id"] == channel["id"] and resumed["visitor"] == "v-customer-42"
+    assert anon["user"]["id"] not in resumed["members"]
+    assert [m["text"] for m in me.ok("channel.history", channel_id=channel["id"])["messages"]] == ["my order is late"]
+    # And the anonymous session is over: it can neither call the API nor read the channel any more
+    assert call("GET /auth/me", token=anon["access_token"])["json"]["code"] == "session_revoked"
+    assert call("POST /auth/refresh", body={"refresh_token": anon["refresh_token"]})["status"] == 401
+
+
+def test_an_identified_visitors_token_cannot_hand_their_conversation_to_someone_else(call, seeded, svc, template):
+    from tests.chat_support import Chat
+
+    chat = Chat(template)
+    # Given a known visitor with an open conversation
+    jo = call("POST /auth/external", body=_identified_body("jo"), headers={"origin": ORIGIN})["json"]
+    channel = chat.connect(jo).ok("support.open")["channel"]
+    # When a sign-in as another known visitor presents Jo's token
+    r = call("POST /auth/external", body=_identified_body("mallory"), headers={"origin": ORIGIN},
+             token=jo["access_token"])
+    # Then Mallory is signed in as herself, and Jo keeps both conversation and session
+    assert r["status"] == 200 and r["json"]["user"]["id"] == "v-mallory"
+    assert svc.store.get_channel(channel["id"]).visitor == "v-jo"
+    assert call("GET /auth/me", token=jo["access_token"])["status"] == 200
+
+
+def test_an_upgrade_with_a_wrong_hash_changes_nothing(call, seeded, svc, template):
+    from tests.chat_support import Chat
+
+    anon = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": ORIGIN})["json"]
+    channel = Chat(template).connect(anon).ok("support.open")["channel"]
+    body = _identified_body()
+    body["user"]["hash"] = "0" * 64
+    r = call("POST /auth/external", body=body, headers={"origin": ORIGIN}, token=anon["access_token"])
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_identity"
+    assert svc.store.get_channel(channel["id"]).visitor == anon["user"]["id"]
+    assert call("GET /auth/me", token=anon["access_token"])["status"] == 200

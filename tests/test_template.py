@@ -99,7 +99,8 @@ def _manages_connections(template, function_id):
 def test_only_functions_that_post_to_sockets_may_manage_connections(template):
     # revocation reaches live sockets: every function that can end a session posts to them
     posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction",
-               "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction"}
+               "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction",
+               "LoginExternalFunction"}
     for function_id in template.of_type("AWS::Serverless::Function"):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
 

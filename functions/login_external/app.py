@@ -9,7 +9,7 @@ from switchboard.runtime import services
 def route(request: Request) -> Response:
     body = request.parse(ExternalLogin)
     bundle = logins.external(services(), body, origin=request.origin, device=request.user_agent,
-                             ip=request.source_ip)
+                             ip=request.source_ip, upgrading=request.authorization if body.user else None)
     return json_response(bundle.to_json())  # CORS headers: added by endpoint() for the tenant's origins
 
 

@@ -14,11 +14,15 @@ __all__ = ["external", "internal"]
 
 
 def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: str | None,
-             ip: str | None = None) -> sessions.TokenBundle:
+             ip: str | None = None, upgrading: str | None = None) -> sessions.TokenBundle:
     """Sign a website visitor in: anonymous (level 0) or vouched for by the website (level 1).
 
     A claimed identity without the website's valid HMAC is refused outright: there is
     no half-trusted visitor. Rate limited per client IP (and per claimed identity).
+
+    ``upgrading`` (the ``Authorization`` header of an identified sign-in): the anonymous
+    visitor of that access token becomes the known one - their open conversation is handed
+    over, and the anonymous session ends (its sockets close; the widget reconnects).
     """
     keys = [("ip", ip)] if ip else []
     if body.user is not None:
@@ -58,7 +62,34 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
             method="identified",
             email=user.email,
         )
+        if upgrading:
+            _upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
     return sessions.sign_in(svc, principal, device=device)
+
+
+def _upgrade_anonymous(svc: Services, authorization: str, *, tenant: str, to_user: str) -> None:
+    """Carry an anonymous visitor's open conversation over to the identified visitor.
+
+    Only the holder of the anonymous session's live access token can do this, only within
+    its tenant, and only for an anonymous session (an identified visitor never becomes
+    someone else this way). Anything else: the sign-in goes on without a hand-over.
+    """
+    from switchboard.errors import Conflict, SessionRevoked, SwitchboardError
+
+    try:
+        caller = sessions.authenticate(svc, authorization)
+    except (SessionRevoked, SwitchboardError):
+        return
+    if caller.tenant != tenant or not caller.session.anon or caller.user_id == to_user:
+        return
+    channel_id = svc.store.open_support_channel_id(tenant, caller.user_id)
+    channel = svc.store.get_channel(channel_id) if channel_id else None
+    if channel is not None and channel.status != "closed":
+        try:
+            svc.store.hand_over_support_channel(channel, from_user=caller.user_id, to_user=to_user)
+        except Conflict:  # the known visitor has an open conversation already: theirs stays theirs
+            return
+    sessions.end_user_sessions(svc, tenant, caller.user_id, reason="identified")
 
 
 def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str | None = None) -> sessions.TokenBundle:

@@ -48,7 +48,9 @@ assignment              ``U#<tid>#<uid>``           ``A#<chid>``          Query 
                                                                           channels (requeued when they go offline);
                                                                           GSI2 ``ASG#<tid>#<uid>``: their open inbox
 open support pointer    ``U#<tid>#<uid>``           ``SUPPORT``           GetItem; conditional Put: one open support
-                                                                          channel per visitor, even under races
+                                                                          channel per visitor, even under races;
+                                                                          moved when an anonymous visitor is
+                                                                          identified (hand_over_support_channel)
 message                 ``CH#<chid>``               ``MSG#<mid>``         Query backwards (history, watch, transcript)
 client-id record        ``CH#<chid>``               ``CID#<uid>#<cli>``   conditional Put in the message's
                                                                           transaction: a client_id is stored once
@@ -689,6 +691,30 @@ class Store:
         if ch.assignee and ch.type == "support" and ch.status == "open":
             items += [self._assignment_put(ch, ch.assignee), self._load_update(ch.tenant, ch.assignee, 1, now_ms)]
         self._transact(items, conflict="the channel already exists")
+
+    def hand_over_support_channel(self, ch: Channel, *, from_user: str, to_user: str) -> Channel:
+        """Give a visitor's open support channel to another user id of the same person (an
+        anonymous visitor identified by the website): channel, membership and open-support
+        pointer move in one transaction. Conflict if the channel changed, or if ``to_user``
+        already has an open support channel of their own."""
+        members = tuple(to_user if m == from_user else m for m in ch.members)
+        new = replace(ch, visitor=to_user, members=members)
+        self._transact([
+            {"Update": {"TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
+                        "UpdateExpression": "SET visitor = :to, members = :m",
+                        "ConditionExpression": "visitor = :from AND #st <> :closed",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": _item({":to": to_user, ":from": from_user, ":m": list(members),
+                                                            ":closed": "closed"})}},
+            {"Delete": {"TableName": self.table, "Key": _item({"pk": _session_pk(ch.tenant, from_user),
+                                                               "sk": "SUPPORT"})}},
+            {"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
+                     "Item": _item({"pk": _session_pk(ch.tenant, to_user), "sk": "SUPPORT", "channel_id": ch.id})}},
+            {"Delete": {"TableName": self.table, "Key": _item({"pk": _session_pk(ch.tenant, from_user),
+                                                               "sk": f"M#{ch.id}"})}},
+            {"Put": {"TableName": self.table, "Item": _item(_membership_item(new, to_user))}},
+        ], conflict="the conversation cannot be handed over")
+        return new
 
     def assign_channel(self, ch: Channel, operator_id: str, *, now_ms: int) -> Channel:
         """Set the assignee if the channel is still as ``ch`` saw it (status and assignee):
