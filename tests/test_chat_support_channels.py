@@ -74,6 +74,7 @@ def test_the_queue_is_visible_to_every_operator_of_the_tenant_and_claimable(chat
     claimed = otto.ok("channel.assign", channel_id=channel["id"])["channel"]
     # Then it is theirs, open, and no longer in anyone's queue
     assert (claimed["status"], claimed["assignee"]) == ("open", otto.user_id)
+    assert claimed["assignee_name"] == OPERATOR["name"]
     assert otto.user_id in claimed["members"]
     for staff in (otto, ana, olga_):
         assert staff.ok("channel.query", filter={"status": "queued"})["channels"] == []
@@ -132,8 +133,9 @@ def test_support_open_assigns_the_online_operator(chat, call, tokens_for):
     # When a visitor opens support
     guest = chat.connect(visitor_tokens(call))
     channel = guest.ok("support.open")["channel"]
-    # Then the operator gets it, and hears of it
+    # Then the operator gets it, and hears of it; the visitor sees who it is
     assert (channel["status"], channel["assignee"]) == ("open", otto.user_id)
+    assert channel["assignee_name"] == OPERATOR["name"]
     assert set(channel["members"]) == {guest.user_id, otto.user_id}
     assert otto.events("channel.updated")[-1]["channel"]["id"] == channel["id"]
     # (the visitor has it in the reply; no event echoes it back)
@@ -184,7 +186,7 @@ def test_an_operators_last_disconnect_requeues_their_open_channels(chat, call, t
     otto_tab2.disconnect()
     # Then the channel is back in the queue, visible to the other operators, and the visitor knows
     now = svc.store.get_channel(channel["id"])
-    assert (now.status, now.assignee) == ("queued", None)
+    assert (now.status, now.assignee, now.assignee_name) == ("queued", None, None)
     assert load_of(svc, otto_tab2.user_id) == 0
     assert guest.events("channel.updated")[-1]["channel"]["status"] == "queued"
     ana = chat.connect(tokens_for(ADMIN))

@@ -46,3 +46,29 @@ def test_jwks_publishes_the_verifying_key(call, seeded):
     key = jwt.PyJWK(jwk).key
     claims = jwt.decode(t["access_token"], key, algorithms=["ES256"], audience="switchboard-api")
     assert claims["tid"] == TENANT
+
+
+def test_staff_see_whether_their_second_factor_is_on(call, tokens_for, seeded):
+    from tests.conftest import OPERATOR
+
+    me = call("GET /auth/me", token=tokens_for(OPERATOR)["access_token"])["json"]
+    assert me["user"]["mfa_enabled"] is False
+    visitor = call("POST /auth/external", body={"tenant": "acme"})["json"]
+    assert "mfa_enabled" not in call("GET /auth/me", token=visitor["access_token"])["json"]["user"]
+
+
+def test_an_admin_lists_another_users_sessions_but_an_operator_may_not(call, tokens_for, seeded):
+    from tests.conftest import ADMIN, OPERATOR
+
+    otto = tokens_for(OPERATOR)
+    admin = tokens_for(ADMIN)["access_token"]
+    r = call("GET /auth/sessions", token=admin, query={"user_id": otto["user"]["id"]})
+    assert r["status"] == 200 and len(r["json"]["sessions"]) == 1
+    r = call("GET /auth/sessions", token=otto["access_token"], query={"user_id": admin_id(call, admin)})
+    assert r["status"] == 403
+    assert call("GET /auth/sessions", token=admin, query={"user_id": "Bad Id!"})["status"] == 400
+    assert call("GET /auth/sessions", token=admin, query={"other": "1"})["status"] == 400
+
+
+def admin_id(call, token):
+    return call("GET /auth/me", token=token)["json"]["user"]["id"]

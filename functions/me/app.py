@@ -6,8 +6,13 @@ from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    caller = sessions.authenticate(services(), request.authorization)
-    return json_response(sessions.describe(caller))
+    svc = services()
+    caller = sessions.authenticate(svc, request.authorization)
+    mfa = None
+    if caller.session.role in ("operator", "admin"):  # one more read, for staff only
+        op = svc.store.get_operator(caller.tenant, caller.user_id)
+        mfa = bool(op and op.totp_enabled)
+    return json_response(sessions.describe(caller, mfa_enabled=mfa))
 
 
 handler = endpoint(route)

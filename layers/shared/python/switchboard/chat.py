@@ -157,7 +157,8 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
     members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
                  subject=p.subject, members=members, assignee=chosen.user_id if chosen else None,
-                 visitor=conn.user_id, created_at=now, last_message_at=now)
+                 visitor=conn.user_id, created_at=now, last_message_at=now,
+                 assignee_name=_staff_name(ctx, conn.tenant, chosen.user_id) if chosen else None)
     try:
         ctx.store.create_channel(ch, support_pointer=True, now_ms=now)
     except Conflict:
@@ -169,6 +170,12 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
         return Reply({"channel": won.to_json()})
     _announce(ctx, ch, to_staff=ch.status == "queued", caller=conn.id)
     return Reply({"channel": ch.to_json()})
+
+
+def _staff_name(ctx: ChatContext, tenant: str, user_id: str) -> str | None:
+    """An assignee's display name (one GetItem, only when a channel is assigned)."""
+    op = ctx.store.get_operator(tenant, user_id)
+    return op.name if op is not None and op.name else None
 
 
 def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
@@ -192,7 +199,8 @@ def _try_assign(ctx: ChatContext, ch: Channel) -> Channel:
     if chosen is None:
         return ch
     try:
-        new = ctx.store.assign_channel(ch, chosen.user_id, now_ms=now_ms())
+        new = ctx.store.assign_channel(ch, chosen.user_id, now_ms=now_ms(),
+                                       operator_name=_staff_name(ctx, ch.tenant, chosen.user_id))
     except Conflict:  # claimed or closed meanwhile
         return ctx.store.get_channel(ch.id) or ch
     _announce(ctx, new, to_staff=True)
@@ -215,7 +223,7 @@ def channel_assign(ctx: ChatContext, conn: Connection, p: AssignParams) -> Reply
     if ch.assignee == target and ch.status == "open":
         return Reply({"channel": ch.to_json()})
     try:
-        new = ctx.store.assign_channel(ch, target, now_ms=now_ms())
+        new = ctx.store.assign_channel(ch, target, now_ms=now_ms(), operator_name=op.name or None)
     except Conflict:
         now = ctx.store.get_channel(ch.id)
         if now is not None and now.status == "open" and now.assignee == target:

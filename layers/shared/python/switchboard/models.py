@@ -172,11 +172,14 @@ class Channel:
     created_at: int
     last_message_at: int
     name: str | None = None
+    #: the assignee's display name, so a visitor sees who is helping them from the start
+    assignee_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
                 "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
-                "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name}
+                "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name,
+                "assignee_name": self.assignee_name}
 
 
 @dataclass(frozen=True, slots=True)

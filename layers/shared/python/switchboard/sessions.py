@@ -254,8 +254,13 @@ def authenticate(svc: Services, authorization: str | None, *, now: int | None = 
     return Caller(claims=claims, session=session, scopes=claims.scopes & session.scopes)
 
 
-def list_sessions(svc: Services, caller: Caller, *, now: int | None = None) -> list[dict[str, Any]]:
+def list_sessions(svc: Services, caller: Caller, *, user_id: str | None = None,
+                  now: int | None = None) -> list[dict[str, Any]]:
+    """The live sessions of the caller, or (with ``admin:sessions``) of another user of the
+    caller's tenant - what an admin looks at before revoking."""
     now = int(now if now is not None else time.time())
+    target = user_id or caller.user_id
+    _may_act_on(caller, target)
     return [
         {
             "id": s.id,
@@ -266,7 +271,7 @@ def list_sessions(svc: Services, caller: Caller, *, now: int | None = None) -> l
             "expires_at": min(s.expires_at, s.idle_expires_at),
             "current": s.id == caller.session.id,
         }
-        for s in sorted(svc.store.list_sessions(caller.tenant, caller.user_id), key=lambda s: -s.created_at)
+        for s in sorted(svc.store.list_sessions(caller.tenant, target), key=lambda s: -s.created_at)
         if s.is_live(now)
     ]
 
@@ -355,11 +360,14 @@ def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) ->
     return key
 
 
-def describe(caller: Caller) -> dict[str, Any]:
-    """The body of GET /auth/me."""
+def describe(caller: Caller, *, mfa_enabled: bool | None = None) -> dict[str, Any]:
+    """The body of GET /auth/me (``mfa_enabled`` for operators and admins)."""
     s = caller.session
+    user: dict[str, Any] = {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name}
+    if mfa_enabled is not None:
+        user["mfa_enabled"] = mfa_enabled
     return {
-        "user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name},
+        "user": user,
         "session": {
             "id": s.id,
             "method": s.method,

@@ -716,19 +716,20 @@ class Store:
         ], conflict="the conversation cannot be handed over")
         return new
 
-    def assign_channel(self, ch: Channel, operator_id: str, *, now_ms: int) -> Channel:
+    def assign_channel(self, ch: Channel, operator_id: str, *, now_ms: int,
+                       operator_name: str | None = None) -> Channel:
         """Set the assignee if the channel is still as ``ch`` saw it (status and assignee):
         two operators claiming one queued channel - exactly one wins, the other gets Conflict."""
         members = tuple(dict.fromkeys([*ch.members, operator_id]))
-        new = replace(ch, status="open", assignee=operator_id, members=members)
+        new = replace(ch, status="open", assignee=operator_id, members=members, assignee_name=operator_name)
         condition = "#st = :st AND " + ("assignee = :old" if ch.assignee else "attribute_not_exists(assignee)")
         values: dict[str, Any] = {":st": ch.status, ":open": "open", ":a": operator_id, ":m": list(members),
-                                  ":g2": _status_gsi(new)}
+                                  ":g2": _status_gsi(new), ":an": operator_name or ""}
         if ch.assignee:
             values[":old"] = ch.assignee
         items: list[Any] = [{"Update": {
             "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
-            "UpdateExpression": "SET #st = :open, assignee = :a, members = :m, gsi2pk = :g2",
+            "UpdateExpression": "SET #st = :open, assignee = :a, members = :m, gsi2pk = :g2, assignee_name = :an",
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#st": "status"}, "ExpressionAttributeValues": _item(values)}}]
         items.append({"Put": {"TableName": self.table, "Item": _item(_membership_item(new, operator_id))}})
@@ -742,10 +743,10 @@ class Store:
         """The assignee went away: back to the queue (they stay a member, for the history)."""
         if not ch.assignee:
             raise Conflict("the channel has no assignee")
-        new = replace(ch, status="queued", assignee=None)
+        new = replace(ch, status="queued", assignee=None, assignee_name=None)
         items: list[Any] = [{"Update": {
             "TableName": self.table, "Key": _item({"pk": f"CH#{ch.id}", "sk": "META"}),
-            "UpdateExpression": "SET #st = :q, gsi2pk = :g2 REMOVE assignee",
+            "UpdateExpression": "SET #st = :q, gsi2pk = :g2 REMOVE assignee, assignee_name",
             "ConditionExpression": "#st = :open AND assignee = :a",
             "ExpressionAttributeNames": {"#st": "status"},
             "ExpressionAttributeValues": _item({":q": "queued", ":open": "open", ":a": ch.assignee,
@@ -1179,14 +1180,15 @@ def _channel_item(ch: Channel) -> dict[str, Any]:
     return {"pk": f"CH#{ch.id}", "sk": "META", "channel_id": ch.id, "tenant": ch.tenant, "type": ch.type,
             "status": ch.status, "subject": ch.subject, "members": list(ch.members), "assignee": ch.assignee,
             "visitor": ch.visitor, "created_at": ch.created_at, "last_message_at": ch.last_message_at,
-            "name": ch.name, "gsi2pk": _status_gsi(ch), "gsi2sk": _activity_sort(ch.last_message_at, ch.id)}
+            "name": ch.name, "assignee_name": ch.assignee_name, "gsi2pk": _status_gsi(ch),
+            "gsi2sk": _activity_sort(ch.last_message_at, ch.id)}
 
 
 def _channel(r: dict[str, Any]) -> Channel:
     return Channel(id=r["channel_id"], tenant=r["tenant"], type=r["type"], status=r["status"], subject=r.get("subject"),
                    members=tuple(r.get("members", ())), assignee=r.get("assignee"), visitor=r.get("visitor"),
                    created_at=r["created_at"], last_message_at=r.get("last_message_at", r["created_at"]),
-                   name=r.get("name"))
+                   name=r.get("name"), assignee_name=r.get("assignee_name"))
 
 
 def _membership_item(ch: Channel, user_id: str) -> dict[str, Any]:
