@@ -52,3 +52,24 @@ def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tm
     assert main(["seed", str(bad), "--table", TABLE, "--region", "us-east-1"]) == 2
     assert "not valid" in capsys.readouterr().err
     assert svc.store.get_tenant("Bad Id!") is None
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws, capsys):
+    # Given a deployed stack's outputs
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="sb-web")
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    cfn.create_stack(StackName="switchboard-prod", TemplateBody=json.dumps({
+        "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {"WebBucketName": {"Value": "sb-web"}, "ApiUrl": {"Value": "https://api.example"},
+                    "ChatUrl": {"Value": "wss://chat.example/live"}}}))
+    # When the pages are published
+    assert main(["publish-web", "--stack", "switchboard-prod", "--tenant", "acme", "--region", "us-east-1"]) == 0
+    # Then the widget, the demo page and the back office are there, with their types and the APIs' whereabouts
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="sb-web")["Contents"]}
+    assert {"widget.js", "demo/index.html", "backoffice/index.html", "switchboard-config.json"} <= keys
+    widget = s3.get_object(Bucket="sb-web", Key="widget.js")
+    assert widget["ContentType"] in ("text/javascript", "application/javascript")
+    config = json.loads(s3.get_object(Bucket="sb-web", Key="switchboard-config.json")["Body"].read())
+    assert config == {"api": "https://api.example", "ws": "wss://chat.example/live", "tenant": "acme"}

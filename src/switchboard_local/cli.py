@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--table", help="the stack's DynamoDB table name")
     seed.add_argument("--secret", help="accepted for symmetry; seeding writes only the table")
     seed.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    pub = sub.add_parser("publish-web", help="upload web/ (widget, demo page, back office) to a deployed stack")
+    pub.add_argument("--stack", required=True, help="CloudFormation stack name (reads WebBucketName, ApiUrl, ChatUrl)")
+    pub.add_argument("--tenant", required=True, help="the tenant the demo page and back office sign in to")
+    pub.add_argument("--region", help="AWS region (default: your AWS configuration's)")
     return p
 
 
@@ -60,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             return _dev(args)
         if args.command == "invoke":
             return _invoke(args)
+        if args.command == "publish-web":
+            return _publish_web(args)
         return _seed(args)
     except _UsageError as err:
         print(f"switchboard: {err}", file=sys.stderr)
@@ -285,6 +291,37 @@ def _seed(args: argparse.Namespace) -> int:
         return 1
     for op in summary:
         print(f"seeded {op['role']} {op['email']} (tenant {op['tenant']}, id {op['id']})")
+    return 0
+
+
+# -- publish-web ----------------------------------------------------------------------------
+def _publish_web(args: argparse.Namespace) -> int:
+    """Upload web/ to the stack's WebBucket with a ``switchboard-config.json`` naming the APIs,
+    which is where the pages look for them (as ``switchboard dev`` serves it locally)."""
+    import mimetypes
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    root = _template().root / "web"
+    session = boto3.session.Session(region_name=args.region)
+    try:
+        bucket = _stack_output(session, args.stack, "WebBucketName")
+        config = {"api": _stack_output(session, args.stack, "ApiUrl"),
+                  "ws": _stack_output(session, args.stack, "ChatUrl"), "tenant": args.tenant}
+        s3 = session.client("s3")
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            key = path.relative_to(root).as_posix()
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=kind,
+                          CacheControl="no-cache" if key.endswith((".html", ".json")) else "max-age=300")
+        s3.put_object(Bucket=bucket, Key="switchboard-config.json", Body=json.dumps(config).encode(),
+                      ContentType="application/json", CacheControl="no-cache")
+    except (BotoCoreError, ClientError) as exc:
+        print(f"switchboard: publishing failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"published {len(files)} files and switchboard-config.json to s3://{bucket}/")
     return 0
 
 
