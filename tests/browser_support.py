@@ -9,19 +9,15 @@ skipped, unless ``SWITCHBOARD_REQUIRE_BROWSER=1`` (CI), where that is a failure.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, free_port, switchboard_command
+from tests.conftest import ROOT, DevStack
 
 CHROMIUM = os.environ.get("SWITCHBOARD_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -45,38 +41,11 @@ def browser_seed(web_origins: list[str]) -> dict[str, Any]:
     }]}
 
 
-class BrowserStack:
-    """``switchboard dev`` on free ports, seeded so that its own web origin may use the API
-    (the web port has to be known before the seed is written, hence not conftest's DevStack)."""
+class BrowserStack(DevStack):
+    """``switchboard dev`` on free ports, seeded so that its own web origin may use the API."""
 
     def __init__(self, seed_dir: Path, ready_timeout: float = 60.0) -> None:
-        self.http_port, self.ws_port, self.web_port = free_port(), free_port(), free_port()
-        self.http = f"http://127.0.0.1:{self.http_port}"
-        self.ws = f"ws://127.0.0.1:{self.ws_port}"
-        self.web = f"http://127.0.0.1:{self.web_port}"
-        seed_file = seed_dir / "browser-seed.json"
-        seed_file.write_text(json.dumps(browser_seed([self.web, f"http://localhost:{self.web_port}"])))
-        self.lines: list[str] = []
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
-        self.proc = subprocess.Popen(
-            [*switchboard_command(), "dev", "--http-port", str(self.http_port), "--ws-port", str(self.ws_port),
-             "--web-port", str(self.web_port), "--seed", str(seed_file)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ready = threading.Event()
-
-        def pump() -> None:
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.lines.append(line.rstrip("\n"))
-                if "switchboard: ready" in line:
-                    ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + ready_timeout
-        while not ready.wait(0.1):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("switchboard dev did not start:\n" + "\n".join(self.lines[-40:]))
+        super().__init__([], ready_timeout=ready_timeout, seed_for=browser_seed, seed_dir=seed_dir)
 
     def query(self) -> str:
         """The pages' configuration: where the APIs are, which tenant."""
@@ -91,17 +60,6 @@ class BrowserStack:
     @property
     def backoffice_url(self) -> str:
         return f"{self.web}/backoffice/?{self.query()}"
-
-    def stop(self, timeout: float = 15.0) -> int:
-        import signal
-
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
 
 
 def _missing_browser() -> str | None:

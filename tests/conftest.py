@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +47,13 @@ def template() -> Template:
 
 
 def _clear_caches() -> None:
-    from switchboard import key_rotation, runtime, settings, storage
+    from switchboard import key_rotation, keys, runtime, settings, storage
 
     settings.get_settings.cache_clear()
     runtime.services.cache_clear()
     storage.dynamodb_client.cache_clear()
     key_rotation._client.cache_clear()
+    keys._provider.cache_clear()
     forget_handlers()
     try:
         from aws_lambda_powertools.utilities import parameters
@@ -141,6 +144,33 @@ def tokens_for(call: Invoke, seeded: dict[str, Any]) -> Callable[[dict[str, str]
     return _login
 
 
+# -- DynamoDB's atomicity, which moto's in-process backend lacks ------------------------------------------
+@contextmanager
+def dynamodb_serialises_writes(*operations: str) -> Iterator[None]:
+    """DynamoDB applies a conditional write to one item, and a transaction, atomically; moto's
+    in-process backend does not lock, so give it the lock DynamoDB has. Everything above the
+    storage call - our handler code - still runs concurrently."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    names = operations or ("update_item", "transact_write_items")
+    originals = {name: getattr(DynamoDBBackend, name) for name in names}
+
+    def locked(original: Any) -> Any:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(self, *args, **kwargs)
+        return call
+
+    for name, original in originals.items():
+        setattr(DynamoDBBackend, name, locked(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(DynamoDBBackend, name, original)
+
+
 # -- the local stack, as a newcomer runs it ----------------------------------------------------
 def free_port() -> int:
     import socket
@@ -161,7 +191,10 @@ def switchboard_command() -> list[str]:
 class DevStack:
     """A running ``switchboard dev`` subprocess on free ports."""
 
-    def __init__(self, args: list[str], *, cwd: Path = ROOT, ready_timeout: float = 60.0) -> None:
+    def __init__(self, args: list[str], *, cwd: Path = ROOT, ready_timeout: float = 60.0,
+                 seed_for: Callable[[list[str]], dict[str, Any]] | None = None, seed_dir: Path | None = None) -> None:
+        """``seed_for(web_origins)``: a seed that may name the stack's own web origins (known
+        only once the ports are chosen), written to ``seed_dir`` and passed as ``--seed``."""
         import subprocess
         import threading
         import time
@@ -170,6 +203,10 @@ class DevStack:
         self.http = f"http://127.0.0.1:{self.http_port}"
         self.ws = f"ws://127.0.0.1:{self.ws_port}"
         self.web = f"http://127.0.0.1:{self.web_port}"
+        if seed_for is not None and seed_dir is not None:
+            seed_file = seed_dir / "seed.json"
+            seed_file.write_text(json.dumps(seed_for([self.web, f"http://localhost:{self.web_port}"])))
+            args = [*args, "--seed", str(seed_file)]
         self.lines: list[str] = []
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
         self.proc = subprocess.Popen(
@@ -198,10 +235,16 @@ class DevStack:
 
     def stop(self, timeout: float = 15.0) -> int:
         import signal
+        import subprocess
 
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
 
 @pytest.fixture(scope="session")

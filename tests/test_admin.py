@@ -6,8 +6,7 @@ import threading
 
 import pytest
 
-from tests.conftest import ADMIN, OPERATOR, TENANT
-from tests.test_refresh import dynamodb_serialises_writes
+from tests.conftest import ADMIN, OPERATOR, TENANT, dynamodb_serialises_writes
 
 
 @pytest.fixture
@@ -139,7 +138,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(call, tokens_for
 
     threads = [threading.Thread(target=demote, args=(ana_token, otto["id"])),
                threading.Thread(target=demote, args=(otto_token, ana["id"]))]
-    with dynamodb_serialises_transactions():
+    with dynamodb_serialises_writes():
         for t in threads:
             t.start()
         for t in threads:
@@ -231,26 +230,3 @@ def test_changing_ones_password_ends_the_other_sessions(call, tokens_for):
     assert call("GET /auth/me", token=first["access_token"])["status"] == 401
     assert call("GET /auth/me", token=second["access_token"])["status"] == 200
     assert tokens_for({"email": OPERATOR["email"], "password": "otto-new-password"})
-
-
-from contextlib import contextmanager  # noqa: E402
-
-
-@contextmanager
-def dynamodb_serialises_transactions():
-    """DynamoDB transactions are serialisable; moto's in-process backend does not lock."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    original = DynamoDBBackend.transact_write_items
-
-    def locked(self, *args, **kwargs):
-        with lock:
-            return original(self, *args, **kwargs)
-
-    DynamoDBBackend.transact_write_items = locked
-    try:
-        with dynamodb_serialises_writes():
-            yield
-    finally:
-        DynamoDBBackend.transact_write_items = original

@@ -10,8 +10,7 @@ import pytest
 from switchboard import ratelimit
 from switchboard.errors import RateLimited
 
-from tests.conftest import ADMIN, OPERATOR, TENANT
-from tests.test_refresh import dynamodb_serialises_writes
+from tests.conftest import ADMIN, OPERATOR, TENANT, dynamodb_serialises_writes
 
 
 class Clock:

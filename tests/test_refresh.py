@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from switchboard import sessions
 
-from tests.conftest import TENANT
+from tests.conftest import TENANT, dynamodb_serialises_writes
 
 
 def visitor(call):
@@ -101,27 +99,6 @@ def test_absolute_limit_ends_the_session_even_when_active(call, seeded, svc):
     with pytest.raises(Exception) as err:
         sessions.refresh(svc, token, now=created + svc.settings.session_absolute_seconds + 1)
     assert getattr(err.value, "code", None) == "session_revoked"
-
-
-@contextmanager
-def dynamodb_serialises_writes() -> Iterator[None]:
-    """DynamoDB applies conditional writes to one item atomically; moto's in-process backend
-    does not lock, so give it the lock DynamoDB has. Everything above the storage call -
-    our handler code - still runs concurrently."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    original = DynamoDBBackend.update_item
-
-    def locked(self, *args, **kwargs):
-        with lock:
-            return original(self, *args, **kwargs)
-
-    DynamoDBBackend.update_item = locked
-    try:
-        yield
-    finally:
-        DynamoDBBackend.update_item = original
 
 
 def test_two_racing_refreshes_of_one_token_exactly_one_wins(call, seeded):

@@ -3,7 +3,9 @@
 from typing import Any
 
 from switchboard import ws
+from switchboard.observability import logger
 
 
+@logger.inject_lambda_context(clear_state=True)  # no keys left over from another invocation
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return ws.disconnect(event)

@@ -32,11 +32,12 @@ class LocalAws:
 
 
 def _reset_caches() -> None:
-    from switchboard import runtime, settings, storage
+    from switchboard import keys, runtime, settings, storage
 
     settings.get_settings.cache_clear()
     runtime.services.cache_clear()
     storage.dynamodb_client.cache_clear()
+    keys._provider.cache_clear()
 
 
 @contextmanager

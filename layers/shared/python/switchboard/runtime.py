@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from switchboard.errors import NotFound
-from switchboard.keys import KeyStore
 from switchboard.models import Tenant
 from switchboard.settings import Settings, get_settings
 from switchboard.storage import Store
-from switchboard.tokens import TokenService
+
+if TYPE_CHECKING:
+    from switchboard.keys import KeyStore
+    from switchboard.tokens import TokenService
 
 __all__ = ["Services", "TenantDirectory", "services"]
 
@@ -59,26 +61,33 @@ class TenantDirectory:
             self._cache.clear()
 
 
-@dataclass(frozen=True, slots=True)
 class Services:
-    settings: Settings
-    store: Store
-    keys: KeyStore
-    tokens: TokenService
-    tenants: TenantDirectory
+    """What a function works with. ``keys`` and ``tokens`` are built on first use: chat
+    functions that never sign or verify a token do not pay for importing cryptography and
+    PyJWT at cold start (measured in bench/)."""
+
+    def __init__(self, settings: Settings, store: Store, tenants: TenantDirectory) -> None:
+        self.settings = settings
+        self.store = store
+        self.tenants = tenants
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        from switchboard.keys import KeyStore
+
+        return KeyStore(self.settings.keys_secret_id, max_age=self.settings.keys_cache_seconds)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        from switchboard.tokens import TokenService
+
+        s = self.settings
+        return TokenService(self.keys, issuer=s.issuer, access_ttl=s.access_ttl, chat_ttl=s.chat_ttl)
 
     @classmethod
     def build(cls, settings: Settings, store: Store | None = None) -> Services:
         store = store or Store(settings.table_name)
-        keys = KeyStore(settings.keys_secret_id, max_age=settings.keys_cache_seconds)
-        tokens = TokenService(keys, issuer=settings.issuer, access_ttl=settings.access_ttl, chat_ttl=settings.chat_ttl)
-        return cls(
-            settings=settings,
-            store=store,
-            keys=keys,
-            tokens=tokens,
-            tenants=TenantDirectory(store, settings.tenant_cache_seconds),
-        )
+        return cls(settings=settings, store=store, tenants=TenantDirectory(store, settings.tenant_cache_seconds))
 
 
 @lru_cache(maxsize=1)

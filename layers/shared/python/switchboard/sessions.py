@@ -14,7 +14,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import audit, postlogin
 from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, TokenReused
@@ -23,7 +23,9 @@ from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.runtime import Services
 from switchboard.storage import RotationRefused
-from switchboard.tokens import AccessClaims
+
+if TYPE_CHECKING:
+    from switchboard.tokens import AccessClaims
 
 __all__ = ["Caller", "TokenBundle", "authenticate", "end_user_sessions", "list_sessions", "refresh", "revoke",
            "sign_in"]
