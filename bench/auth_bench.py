@@ -124,9 +124,9 @@ if "secretsmanager" in clients:
     rotation = sys.modules.get("switchboard.key_rotation")
     if rotation is not None and hasattr(rotation, "_client"):
         rotation._client()
-    else:  # what KeyStore's first fetch builds (Powertools Parameters' default provider)
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
-        SecretsProvider()
+    else:  # what KeyStore's first fetch builds (its Secrets Manager provider)
+        from switchboard import keys
+        keys._provider()
 t4 = time.perf_counter()
 print(json.dumps({"import": (t1 - t0) * 1e3, "services": (t2 - t1) * 1e3, "dynamodb": (t3 - t2) * 1e3,
                   "secretsmanager": (t4 - t3) * 1e3}))

@@ -180,7 +180,7 @@ def test_identify_signs_the_visitor_in_as_the_websites_user(browser_stack, pages
     page.goto(browser_stack.demo_url)
     open_widget(page)
     write(page, "before signing in")
-    expect(page.locator(".log li.mine")).to_contain_text(["before signing in"])
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["before signing in"])  # stored
 
     # When the website identifies them with its backend's HMAC
     digest = hmac.new(IDENTITY_SECRET.encode(), b"customer-7", hashlib.sha256).hexdigest()
@@ -191,6 +191,10 @@ def test_identify_signs_the_visitor_in_as_the_websites_user(browser_stack, pages
     assert (user["id"], user["anonymous"], user["level"]) == ("v-customer-7", False, 1)
     write(page, "now signed in")
     expect(page.locator(".log li.mine")).to_contain_text(["now signed in"])
+    # And the conversation begun anonymously came along: after a reload both messages are there
+    page.reload()
+    open_widget(page)
+    expect(page.locator(".log li.mine")).to_contain_text(["before signing in", "now signed in"])
 
     # And a wrong hash is refused: the visitor stays who they were
     page.evaluate("u => Switchboard.identify(u)", {"id": "customer-8", "hash": "0" * 64})

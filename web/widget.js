@@ -309,7 +309,11 @@
   var lastTypingSent = 0;
   var opening = null; // support.open in flight
 
-  function isMine(m) { return state.user && m.sender && m.sender.id === state.user.id; }
+  // A support conversation has one visitor: every visitor message in it is this visitor's,
+  // including those written before identify() (under the anonymous id it carried over from).
+  function isMine(m) {
+    return !!(state.user && m.sender && (m.sender.id === state.user.id || m.sender.role === "visitor"));
+  }
 
   function onConnected() {
     var ready = state.channel_id ? watch(state.channel_id) : findOpenChannel();
