@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SAMVENV := .tools/sam
 SAM    := $(SAMVENV)/bin/sam
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2  # two workers: the machines have two cores
 
 .PHONY: dev test venv tools chromium lint typecheck bench sam-build sam-validate clean
 
