@@ -30,6 +30,7 @@ ADMIN = {"email": "ada@shop.test", "password": "ada-correct-horse-battery", "rol
 OPERATOR = {"email": "otto@shop.test", "password": "otto-correct-horse-battery", "role": "operator", "name": "Otto",
             "totp_secret": OPERATOR_TOTP}
 MIA = {"email": "mia@shop.test", "password": "mia-correct-horse-battery", "role": "operator", "name": "Mia"}
+GALLERY, GALLERY_SECRET = "gallery", "gallery-identity-secret-0123456789"
 WIDGET = {"title": "Shop support", "color": "#0f766e", "greeting": "Hello! Ask us anything.", "position": "right"}
 
 
@@ -38,6 +39,10 @@ def browser_seed(web_origins: list[str]) -> dict[str, Any]:
         "id": TENANT, "name": "The Shop", "identity_secret": IDENTITY_SECRET,
         "hook_secret": "shop-hook-secret-0123456789abcd", "allowed_origins": web_origins,
         "visitor_attachments": False, "widget": WIDGET, "operators": [ADMIN, OPERATOR, MIA],
+    }, {  # a second tenant whose known visitors may attach files
+        "id": GALLERY, "name": "The Gallery", "identity_secret": GALLERY_SECRET,
+        "hook_secret": "gallery-hook-secret-0123456789", "allowed_origins": web_origins,
+        "visitor_attachments": True, "widget": {"title": "Gallery support"}, "operators": [],
     }]}
 
 

@@ -199,7 +199,7 @@ class DevStack:
         import threading
         import time
 
-        self.http_port, self.ws_port, self.web_port = free_port(), free_port(), free_port()
+        self.http_port, self.ws_port, self.web_port, self.s3_port = free_port(), free_port(), free_port(), free_port()
         self.http = f"http://127.0.0.1:{self.http_port}"
         self.ws = f"ws://127.0.0.1:{self.ws_port}"
         self.web = f"http://127.0.0.1:{self.web_port}"
@@ -211,7 +211,7 @@ class DevStack:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
         self.proc = subprocess.Popen(
             [*switchboard_command(), "dev", "--http-port", str(self.http_port), "--ws-port", str(self.ws_port),
-             "--web-port", str(self.web_port), *args],
+             "--web-port", str(self.web_port), "--s3-port", str(self.s3_port), *args],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ready = threading.Event()
 

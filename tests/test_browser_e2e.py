@@ -272,3 +272,38 @@ def test_the_widget_renews_its_tokens_before_they_expire(browser_stack, pages):
     write(page, "second")
     expect(page.locator(".log li.mine:not(.pending)")).to_have_count(2)
     assert page.errors == []
+
+
+def test_a_known_visitor_attaches_a_file_where_the_tenant_allows_it(browser_stack, pages, tmp_path):
+    from urllib.parse import urlencode
+
+    import boto3
+
+    from tests.browser_support import GALLERY, GALLERY_SECRET
+
+    # Given a known visitor of a tenant that allows visitor attachments, in a conversation
+    page = pages()
+    page.goto(f"{browser_stack.web}/demo/?"
+              + urlencode({"api": browser_stack.http, "ws": browser_stack.ws, "tenant": GALLERY}))
+    digest = hmac.new(GALLERY_SECRET.encode(), b"collector-1", hashlib.sha256).hexdigest()
+    page.evaluate("u => Switchboard.identify(u)", {"id": "collector-1", "name": "Cy", "hash": digest})
+    page.get_by_role("button", name=re.compile("^Open chat")).click()
+    write(page, "here is the invoice")
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["here is the invoice"])
+    # When they attach a file
+    receipt = tmp_path / "receipt.txt"
+    receipt.write_text("paid in full")
+    attach = page.get_by_role("button", name="Attach a file")
+    expect(attach).to_be_visible()
+    with page.expect_file_chooser() as chooser:
+        attach.click()
+    chooser.value.set_files(str(receipt))
+    # Then the message shows it, and the file went to the attachments bucket through the presigned POST
+    expect(page.locator(".log li.mine:not(.pending) .att")).to_contain_text(["receipt.txt"])
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{browser_stack.s3_port}", region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="switchboard-local-attachments",
+                                                  Prefix=f"attachments/{GALLERY}/").get("Contents", [])]
+    assert len(keys) == 1
+    assert s3.get_object(Bucket="switchboard-local-attachments", Key=keys[0])["Body"].read() == b"paid in full"
+    assert page.errors == [], page.errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.request
 import uuid
 from typing import Any
 
@@ -262,3 +263,55 @@ def _connection_ids(stack: DevStack) -> set[str]:
 
     with urllib.request.urlopen(f"http://127.0.0.1:{stack.ws_port}/@connections", timeout=5) as r:
         return set(json.loads(r.read())["connections"])
+
+
+def test_an_attachment_is_uploaded_with_the_presigned_post_and_sent(dev_stack):
+    # Given a visitor the website vouches for, on a tenant that allows visitor attachments
+    import hashlib
+    import hmac
+    import io
+
+    from tests.conftest import IDENTITY_SECRET
+
+    mac = hmac.new(IDENTITY_SECRET.encode(), b"customer-9", hashlib.sha256).hexdigest()
+    status, _, tokens = http(dev_stack, "POST", "/auth/external",
+                             {"tenant": TENANT, "user": {"id": "customer-9", "hash": mac}}, headers={"origin": ORIGIN})
+    assert status == 200, tokens
+
+    async def scenario() -> dict[str, Any]:
+        guest = await ChatClient.connect(dev_stack.ws, tokens["chat_token"], ORIGIN)
+        try:
+            channel = (await guest.ok("support.open"))["channel"]
+            presigned = await guest.ok("attachment.presign", channel_id=channel["id"], content_type="text/plain",
+                                       size=5)
+            # When the browser POSTs the file to the presigned URL (the local stack's S3 endpoint)
+            boundary = "sbboundary"
+            body = io.BytesIO()
+            for name, value in presigned["fields"].items():
+                part = f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                body.write(part.encode())
+            body.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+                       "Content-Type: text/plain\r\n\r\nhello\r\n".encode())
+            body.write(f"--{boundary}--\r\n".encode())
+            req = urllib.request.Request(presigned["url"], data=body.getvalue(), method="POST",
+                                         headers={"content-type": f"multipart/form-data; boundary={boundary}",
+                                                  "origin": ORIGIN})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status in (200, 201, 204)
+            # Then the message can carry it
+            sent = await guest.ok("message.send", channel_id=channel["id"], text="the receipt",
+                                  client_id=str(uuid.uuid4()), attachments=[{"key": presigned["key"]}])
+            return {"presigned": presigned, "message": sent["message"]}
+        finally:
+            await guest.close()
+
+    out = run(scenario())
+    assert out["presigned"]["url"].startswith(f"http://127.0.0.1:{dev_stack.s3_port}")
+    assert out["message"]["attachments"][0]["key"] == out["presigned"]["key"]
+    # And the object is in the attachments bucket, readable through the same endpoint
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{dev_stack.s3_port}", region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    obj = s3.get_object(Bucket="switchboard-local-attachments", Key=out["presigned"]["key"])
+    assert obj["Body"].read() == b"hello"

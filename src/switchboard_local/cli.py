@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--http-port", type=int, default=3000, help="HTTP API port (default 3000)")
     dev.add_argument("--ws-port", type=int, default=3001, help="WebSocket API and @connections port (default 3001)")
     dev.add_argument("--web-port", type=int, default=8000, help="widget, demo page and back office (default 8000)")
+    dev.add_argument("--s3-port", type=int, default=3002,
+                     help="S3 endpoint for the browser's attachment uploads (default 3002; moto's server)")
     dev.add_argument("--seed", type=Path, help="seed file (contract section 6); default: the demo tenant")
     dev.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                      help="override a function environment variable (repeatable), like sam local --env-vars")
@@ -141,16 +143,27 @@ def _demo_seed(web_origins: list[str]) -> dict[str, Any]:
 def _dev(args: argparse.Namespace) -> int:
     socks = [_listen(args.host, args.http_port, "--http-port"), _listen(args.host, args.ws_port, "--ws-port"),
              _listen(args.host, args.web_port, "--web-port")]
+    _listen(args.host, args.s3_port, "--s3-port").close()  # moto's server binds it below: fail early and clearly
     template = _template()
     seed = _load_seed(args.seed)
     web_origins = [f"http://localhost:{args.web_port}", f"http://127.0.0.1:{args.web_port}"]
     from switchboard_local.stack import local_aws
 
+    # Browsers upload attachments straight to S3 with the presigned POST the chat hands out:
+    # locally that is moto's own server, sharing the in-process state, so S3 calls go there too.
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
+                 "AWS_ENDPOINT_URL_S3": f"http://{args.host}:{args.s3_port}",
                  **_environment_overrides(seed, args.env)}
-    with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
-          contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
-        asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
+    from moto.server import ThreadedMotoServer
+
+    s3_server = ThreadedMotoServer(ip_address=args.host, port=args.s3_port, verbose=False)
+    s3_server.start()  # before provisioning: the buckets are made through it
+    try:
+        with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
+              contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
+            asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
+    finally:
+        s3_server.stop()
     print("switchboard: stopped", flush=True)
     return 0
 
@@ -197,6 +210,7 @@ def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
         f"  Widget         http://{h}:{args.web_port}/widget.js",
         f"  Demo page      http://{h}:{args.web_port}/demo/",
         f"  Back office    http://{h}:{args.web_port}/backoffice/",
+        f"  S3 (uploads)   http://{h}:{args.s3_port}",
     ]
     if demo:
         from switchboard_local.seed import DEMO_SEED
