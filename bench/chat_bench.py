@@ -63,13 +63,9 @@ class CallLog:
             self.calls.append([model.name, time.perf_counter(), None, 0])
 
     def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        n = 0
-        if "Item" in parsed:
-            n = 1
-        elif "Items" in parsed:
-            n = len(parsed["Items"])
-        elif "Responses" in parsed:
-            n = sum(len(v) for v in parsed["Responses"].values())
+        from tests.chat_support import items_in
+
+        n = items_in(parsed)
         with self._lock:
             entry = self.calls[context["bench_call"]]
             entry[2], entry[3] = time.perf_counter(), n

@@ -262,6 +262,17 @@ def install_wire() -> Wire:
 
 
 # -- DynamoDB calls ------------------------------------------------------------------------------
+def items_in(parsed: dict[str, Any]) -> int:
+    """How many items a DynamoDB answer carries (GetItem, Query/Scan, BatchGetItem)."""
+    if "Item" in parsed:
+        return 1
+    if "Items" in parsed:
+        return len(parsed["Items"])
+    if "Responses" in parsed:
+        return sum(len(v) for v in parsed["Responses"].values())
+    return 0
+
+
 @dataclass
 class DynamoCalls:
     """DynamoDB calls made through the layer's client, and items each read, via botocore hooks."""
@@ -275,15 +286,8 @@ class DynamoCalls:
             self.calls.append(model.name)
 
     def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        n = 0
-        if "Item" in parsed:
-            n = 1
-        elif "Items" in parsed:
-            n = len(parsed["Items"])
-        elif "Responses" in parsed:
-            n = sum(len(v) for v in parsed["Responses"].values())
         with self._lock:
-            self.items_read += n
+            self.items_read += items_in(parsed)
 
     @contextmanager
     def counting(self, client: Any) -> Iterator[DynamoCalls]:
