@@ -1,5 +1,5 @@
-"""The back office's admin side in a real browser: operators (create, invite, role, block),
-the invitation link, team channels, sessions, the audit log, TOTP enrolment.
+"""The back office's admin side in a real browser: operators (create, invite, role, block, their
+sessions), the invitation link, team channels, sessions, the audit log, TOTP enrolment.
 
 Select with ``pytest -m browser``.
 """
@@ -88,6 +88,32 @@ def test_an_admin_manages_operators_team_channels_sessions_and_the_audit_log(bro
     nina.get_by_role("link", name="Team").click()
     nina.locator(".channel", has_text="Escalations").get_by_role("link").click()
     expect(nina.locator("#messages")).to_contain_text("Welcome to the team channel")
+
+    # And the admin sees Nina's one session (her browser's) and revokes it
+    admin.get_by_role("link", name="Operators").click()
+    opener = admin.get_by_role("button", name=f"Sessions of {NINA['email']}")
+    opener.click()
+    expect(opener).to_have_attribute("aria-expanded", "true")
+    panel = admin.get_by_role("region", name=f"Sessions of Nina ({NINA['email']})")
+    expect(panel.get_by_role("heading")).to_be_focused()
+    expect(panel.get_by_role("status")).to_have_text("1 live session")
+    nina_sessions = panel.get_by_role("table", name=f"Sessions of {NINA['email']}")
+    expect(nina_sessions.locator("tbody tr")).to_have_count(1)
+    expect(nina_sessions.locator("tbody tr td").nth(0)).to_contain_text("Chrome")  # the device: her user agent
+    expect(nina_sessions.locator("tbody tr td").nth(1)).to_have_text("password")
+    screenshot(admin, "backoffice-operator-sessions")
+    nina_sessions.get_by_role("button", name=re.compile(r"^Revoke session on .*Chrome")).click()
+    expect(admin.locator("#toast")).to_contain_text(f"A session of {NINA['email']} was revoked.")
+
+    # Then the list shows none, and Nina's back office returns to the sign-in page at once
+    expect(panel.get_by_role("status")).to_have_text("No live sessions.")
+    expect(admin.locator("#op-sessions tbody tr")).to_have_count(0)
+    expect(nina.get_by_role("alert")).to_have_text("You were signed out: your session was revoked.")
+    expect(nina.get_by_role("button", name="Sign in")).to_be_visible()
+    panel.get_by_role("button", name="Hide these sessions").click()
+    expect(panel).to_be_hidden()
+    expect(opener).to_be_focused()
+    expect(opener).to_have_attribute("aria-expanded", "false")
 
     # And the sessions page lists this browser's session
     admin.get_by_role("link", name="Sessions").click()

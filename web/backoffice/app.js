@@ -938,6 +938,75 @@ function renderOperators(main) {
     h("label", {}, "Password (optional)", password)),
   h("button", { type: "submit", class: "primary", text: "Invite" }), result);
 
+  // one operator's live sessions, opened from their row
+  let shown = null; // the operator whose sessions the panel shows
+  const opStatus = h("p", { class: "muted", role: "status" });
+  const opTable = h("table", { class: "grid", hidden: true });
+  const opTitle = h("h2", { id: "op-sessions-title", tabindex: "-1" });
+  const panel = h("section", { class: "card op-sessions", id: "op-sessions", "aria-labelledby": "op-sessions-title",
+    hidden: true },
+  h("div", { class: "panel-head" }, opTitle,
+    h("button", { type: "button", class: "link", text: "Hide", "aria-label": "Hide these sessions",
+      onclick: () => hideSessions(true) })),
+  h("p", { class: "muted", text: "Revoking a session signs that device out at once." }), opStatus, opTable);
+
+  const sessionsButton = (id) => table.querySelector(`tr[data-operator="${CSS.escape(id)}"] button.sessions`);
+  function markOpen() {
+    for (const b of table.querySelectorAll("button.sessions")) {
+      b.setAttribute("aria-expanded", String(!!shown && b.closest("tr").dataset.operator === shown.id));
+    }
+  }
+
+  function showSessions(op) {
+    shown = op;
+    opTitle.textContent = `Sessions of ${op.name || op.email} (${op.email})`;
+    opTable.setAttribute("aria-label", `Sessions of ${op.email}`);
+    opTable.hidden = true;
+    opTable.replaceChildren();
+    panel.hidden = false;
+    markOpen();
+    opTitle.focus();
+    loadSessions();
+  }
+
+  function hideSessions(refocus) {
+    const id = shown && shown.id;
+    shown = null;
+    panel.hidden = true;
+    markOpen();
+    const b = refocus && id ? sessionsButton(id) : null;
+    if (b) b.focus();
+  }
+
+  async function loadSessions() {
+    const op = shown;
+    if (!op) return;
+    opStatus.textContent = "Loading…";
+    try {
+      const data = await call("GET", `/auth/sessions?user_id=${encodeURIComponent(op.id)}`);
+      if (shown !== op) return; // another operator was opened meanwhile
+      const sessions = data.sessions || [];
+      opStatus.textContent = sessionCount(sessions.length);
+      fillSessions(opTable, sessions, (s) => h("button", { type: "button", class: "danger", text: "Revoke",
+        "aria-label": `Revoke session on ${s.device || "unknown device"}, signed in ${s.created_at ? fmtTime(s.created_at * 1000) : "at an unknown time"}`,
+        onclick: async () => {
+          try {
+            await call("POST", "/auth/revoke", { kind: "session", session_id: s.id });
+            toast(`A session of ${op.email} was revoked.`);
+          } catch (err) { toast("Could not revoke: " + err.message, "error"); }
+          await loadSessions();
+          // this button is gone: keep the focus in the panel (the next session, or the heading)
+          if (shown === op) (opTable.querySelector("button") || opTitle).focus();
+        } }));
+    } catch (err) {
+      if (shown !== op) return;
+      opTable.hidden = true;
+      opStatus.textContent = err.status === 403 ? "You may not see other operators' sessions." :
+        err.status === 404 ? "Listing an operator's sessions is not available on this server." :
+          "Could not load sessions: " + err.message;
+    }
+  }
+
   async function patch(op, body, done) {
     try {
       await call("PATCH", `/admin/operators/${encodeURIComponent(op.id)}`, body);
@@ -952,6 +1021,10 @@ function renderOperators(main) {
     try {
       const ops = await loadOperators();
       status.textContent = `${ops.length} operators`;
+      if (shown) {
+        const still = ops.find((o) => o.id === shown.id);
+        if (still) { shown = still; loadSessions(); } else hideSessions(false); // blocking ends sessions
+      }
       table.replaceChildren(
         h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
         h("tbody", {}, ops.map((op) => {
@@ -966,6 +1039,9 @@ function renderOperators(main) {
             h("td", { text: op.created_at ? fmtTime(op.created_at * 1000) : "" }),
             h("td", {}, h("div", { class: "actions" },
               self ? h("span", { class: "muted", text: "you" }) : [
+                h("button", { type: "button", class: "sessions", text: "Sessions", "aria-label": `Sessions of ${op.email}`,
+                  "aria-controls": "op-sessions", "aria-expanded": String(!!shown && shown.id === op.id),
+                  onclick: () => (shown && shown.id === op.id ? hideSessions(true) : showSessions(op)) }),
                 h("button", { type: "button", text: op.blocked ? "Unblock" : "Block",
                   "aria-label": `${op.blocked ? "Unblock" : "Block"} ${op.email}`,
                   onclick: () => patch(op, { blocked: !op.blocked }, `${op.email} ${op.blocked ? "unblocked" : "blocked"}.`) }),
@@ -974,6 +1050,7 @@ function renderOperators(main) {
                     try {
                       await call("POST", "/auth/revoke", { kind: "user", user_id: op.id });
                       toast(`${op.email} was signed out everywhere.`);
+                      if (shown && shown.id === op.id) loadSessions();
                     } catch (err) { toast("Could not sign out: " + err.message, "error"); }
                   } }),
                 h("button", { type: "button", class: "danger", text: "Remove", "aria-label": `Remove ${op.email}`,
@@ -992,11 +1069,27 @@ function renderOperators(main) {
     }
   }
 
-  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Operators" }), status, table, form));
+  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Operators" }), status, table, panel, form));
   refresh();
 }
 
 // -- sessions ----------------------------------------------------------------------------------------
+const sessionCount = (n) => (n ? `${n} live session${n === 1 ? "" : "s"}` : "No live sessions.");
+
+/** Fills a sessions table (yours, or an operator's for an admin); ``action(s)`` makes the last cell. */
+function fillSessions(table, sessions, action) {
+  table.hidden = !sessions.length;
+  table.replaceChildren(
+    h("thead", {}, h("tr", {}, ["Device", "Method", "Signed in", "Last used", "Expires", ""].map((t) => h("th", { scope: "col", text: t })))),
+    h("tbody", {}, sessions.map((s) => h("tr", { "data-session": s.id },
+      h("td", { class: "device", text: (s.device || "unknown device") + (s.current ? " (this one)" : "") }),
+      h("td", { text: s.method || "" }),
+      h("td", { text: s.created_at ? fmtTime(s.created_at * 1000) : "" }),
+      h("td", { text: s.last_used_at ? fmtTime(s.last_used_at * 1000) : "" }),
+      h("td", { text: s.expires_at ? fmtTime(s.expires_at * 1000) : "" }),
+      h("td", {}, action(s))))));
+}
+
 function renderSessions(main) {
   const status = h("p", { class: "muted", role: "status", text: "Loading…" });
   const table = h("table", { class: "grid", "aria-label": "Your sessions" });
@@ -1004,24 +1097,16 @@ function renderSessions(main) {
     try {
       const data = await call("GET", "/auth/sessions");
       const sessions = data.sessions || [];
-      status.textContent = `${sessions.length} live session${sessions.length === 1 ? "" : "s"}`;
-      table.replaceChildren(
-        h("thead", {}, h("tr", {}, ["Device", "Method", "Signed in", "Last used", "Expires", ""].map((t) => h("th", { scope: "col", text: t })))),
-        h("tbody", {}, sessions.map((s) => h("tr", { "data-session": s.id },
-          h("td", { text: (s.device || "unknown device") + (s.current ? " (this one)" : "") }),
-          h("td", { text: s.method || "" }),
-          h("td", { text: fmtTime(s.created_at * 1000) }),
-          h("td", { text: s.last_used_at ? fmtTime(s.last_used_at * 1000) : "" }),
-          h("td", { text: s.expires_at ? fmtTime(s.expires_at * 1000) : "" }),
-          h("td", {}, h("button", { type: "button", text: s.current ? "Sign out" : "Revoke",
-            onclick: async () => {
-              if (s.current) { await signOut(false); return; }
-              try {
-                await call("POST", "/auth/revoke", { kind: "session", session_id: s.id });
-                toast("Session revoked.");
-                refresh();
-              } catch (err) { toast("Could not revoke: " + err.message, "error"); }
-            } }))))));
+      status.textContent = sessionCount(sessions.length);
+      fillSessions(table, sessions, (s) => h("button", { type: "button", text: s.current ? "Sign out" : "Revoke",
+        onclick: async () => {
+          if (s.current) { await signOut(false); return; }
+          try {
+            await call("POST", "/auth/revoke", { kind: "session", session_id: s.id });
+            toast("Session revoked.");
+            refresh();
+          } catch (err) { toast("Could not revoke: " + err.message, "error"); }
+        } }));
     } catch (err) {
       status.textContent = "Could not load sessions: " + err.message;
     }
