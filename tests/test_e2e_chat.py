@@ -252,8 +252,33 @@ def test_the_local_connections_endpoint_answers_like_api_gateway_management_api(
 
     before = _connection_ids(dev_stack)
     run(scenario())
-    with pytest.raises(client.exceptions.GoneException):
-        client.post_to_connection(ConnectionId="bm8tc3VjaC1jb25u", Data=b"{}")
+    # and a connection that never was, or is gone, is 410 for every verb (API Gateway's GoneException)
+    for call in (lambda: client.post_to_connection(ConnectionId="bm8tc3VjaC1jb25u", Data=b"{}"),
+                 lambda: client.get_connection(ConnectionId="bm8tc3VjaC1jb25u"),
+                 lambda: client.delete_connection(ConnectionId="bm8tc3VjaC1jb25u")):
+        with pytest.raises(client.exceptions.GoneException):
+            call()
+
+
+def test_closing_a_socket_runs_disconnect_and_an_operators_channels_go_back_to_the_queue(dev_stack):
+    # Given an operator online and a visitor whose channel the operator got
+    async def scenario() -> None:
+        otto_tokens = staff(dev_stack, OPERATOR)
+        otto = await ChatClient.connect(dev_stack.ws, otto_tokens["chat_token"], ORIGIN)
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        try:
+            channel = (await guest.ok("support.open"))["channel"]
+            assert channel["assignee"] == otto_tokens["user"]["id"]
+            await guest.ok("channel.watch", channel_id=channel["id"])
+            # When the operator's browser goes away (the socket closes, no action sent)
+            await otto.close()
+            # Then the gateway ran $disconnect: the visitor hears the channel is queued again
+            updated = await guest.event("channel.updated", channel__id=channel["id"], channel__status="queued")
+            assert updated["channel"]["assignee"] is None
+        finally:
+            await guest.close()
+
+    run(scenario())
 
 
 def _connection_ids(stack: DevStack) -> set[str]:

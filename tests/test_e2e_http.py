@@ -127,3 +127,35 @@ def test_the_pages_find_the_apis_in_switchboard_config_json(dev_stack):
     for page in ("/widget.js", "/demo/", "/backoffice/"):
         with urllib.request.urlopen(dev_stack.web + page, timeout=10) as r:
             assert r.status == 200
+
+
+def test_ctrl_c_stops_the_stack_cleanly():
+    import signal
+
+    stack = DevStack([])
+    stack.proc.send_signal(signal.SIGINT)
+    assert stack.proc.wait(timeout=20) == 0
+    assert "switchboard: stopped" in stack.output
+
+
+def test_switchboard_invoke_uses_the_seed_file_it_is_given(tmp_path, capsys):
+    from switchboard_local.cli import main
+    from switchboard_local.lambda_runtime import http_event
+    from tests.conftest import SEED
+
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(SEED))
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(http_event("POST", "/auth/external", body={"tenant": "globex"},
+                                           headers={"origin": "https://globex.test"})))
+    # A tenant of the seed file signs its visitors in...
+    assert main(["invoke", "LoginExternalFunction", "-e", str(event), "--seed", str(seed)]) == 0
+    out = capsys.readouterr().out
+    response = json.loads(out[out.rindex("\n{\n") + 1:] if "\n{\n" in out else out[out.index("{"):])
+    assert response["statusCode"] == 200, response
+    # ... and the demo tenant is not there when a seed file is given
+    event.write_text(json.dumps(http_event("POST", "/auth/external", body={"tenant": "demo"})))
+    assert main(["invoke", "LoginExternalFunction", "-e", str(event), "--seed", str(seed)]) == 0
+    out = capsys.readouterr().out
+    response = json.loads(out[out.rindex("\n{\n") + 1:] if "\n{\n" in out else out[out.index("{"):])
+    assert response["statusCode"] == 404
