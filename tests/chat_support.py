@@ -15,7 +15,6 @@ on the real client - which is also how a post is made to fail with a real GoneEx
 from __future__ import annotations
 
 import base64
-import copy
 import itertools
 import json
 import secrets
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchboard_local.lambda_runtime import LambdaContext, load_handler
+from switchboard_local.moto_speed import rollback_by_item  # noqa: F401  (tests and bench use it from here)
 from switchboard_local.template import Template
 from tests.conftest import ORIGIN
 
@@ -328,56 +328,6 @@ def atomic_requests() -> Iterator[None]:
         botocore_stubber.BotocoreStubber.__call__ = original  # type: ignore[method-assign]
 
 
-@contextmanager
-def rollback_by_item() -> Iterator[None]:
-    """Make moto's TransactWriteItems cost what DynamoDB's does: O(items in the transaction).
-
-    To roll a cancelled transaction back, moto deep-copies every table it touches - once per
-    item of the transaction - so with 10,000 connections in the table one message.send takes
-    seconds in moto, a cost DynamoDB does not have. Within this context moto snapshots only
-    the items the transaction names and restores those if it is cancelled (whole-table copies
-    become no-ops). Checked by tests/test_chat_dynamodb_calls.py: a cancelled transaction
-    still changes nothing.
-    """
-    from moto.dynamodb import models
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
-
-    real_deepcopy = copy.deepcopy
-    original = models.DynamoDBBackend.transact_write_items
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else real_deepcopy(value, memo)
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = []
-        for entry in transact_items:
-            _, op = next(iter(entry.items()))
-            table = self.get_table(op["TableName"])
-            key = op.get("Key") or {a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a}
-            hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            before = table.get_item(hash_value, range_value)
-            saved.append((table, hash_value, range_value, real_deepcopy(before) if before is not None else None))
-        models.copy.deepcopy = deepcopy  # type: ignore[attr-defined]
-        try:
-            original(self, transact_items)
-        except Exception:
-            for table, hash_value, range_value, before in reversed(saved):
-                partition = table.items[hash_value]
-                if before is None:
-                    partition.pop(range_value, None)
-                else:
-                    partition[range_value] = before
-            raise
-        finally:
-            models.copy.deepcopy = real_deepcopy  # type: ignore[attr-defined]
-
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        models.DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
 
 
 # -- the driver ----------------------------------------------------------------------------------

@@ -55,7 +55,9 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
            **shared_environment(template), **(overrides or {})}
     os.environ.update(env)
     try:
-        with mock_aws():
+        from switchboard_local.moto_speed import rollback_by_item
+
+        with mock_aws(), rollback_by_item():  # transactions cost O(their items), as in DynamoDB
             _reset_caches()
             provision(template)
             from switchboard.runtime import services
