@@ -144,6 +144,14 @@ def tokens_for(call: Invoke, seeded: dict[str, Any]) -> Callable[[dict[str, str]
     return _login
 
 
+@pytest.fixture
+def chat(template: Template, seeded: dict[str, Any]) -> Any:
+    """The WebSocket API's functions, called as API Gateway would (tests/chat_support.py)."""
+    from tests.chat_support import Chat
+
+    return Chat(template)
+
+
 # -- DynamoDB's atomicity, which moto's in-process backend lacks ------------------------------------------
 @contextmanager
 def dynamodb_serialises_writes(*operations: str) -> Iterator[None]:

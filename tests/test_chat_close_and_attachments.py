@@ -8,13 +8,8 @@ import json
 import boto3
 import pytest
 
-from tests.chat_support import Chat, known_visitor, visitor_tokens
+from tests.chat_support import known_visitor, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import time
 import pytest
 
 from tests.chat_support import (
-    Chat,
     Refused,
     authorizer_context,
     connect_event,
@@ -19,11 +18,6 @@ from tests.chat_support import (
     visitor_tokens,
 )
 from tests.conftest import OPERATOR, ORIGIN
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 def test_a_live_chat_token_is_allowed_with_its_identity_as_context(chat, call, svc):

@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from tests.chat_support import Chat, DynamoCalls, item, new_connection_id, rollback_by_item, table_keys, visitor_tokens
+from tests.chat_support import DynamoCalls, item, new_connection_id, rollback_by_item, table_keys, visitor_tokens
 from tests.conftest import OPERATOR
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 def seed_unrelated_connections(svc, n, *, other_channel="0000000000000-elsewhere"):

@@ -7,12 +7,7 @@ import json
 
 import pytest
 
-from tests.chat_support import Chat, message_event, table_keys, visitor_tokens
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
+from tests.chat_support import message_event, table_keys, visitor_tokens
 
 
 @pytest.fixture

@@ -7,15 +7,10 @@ import threading
 
 import pytest
 
-from tests.chat_support import Chat, atomic_requests, install_wire, item, visitor_tokens
+from tests.chat_support import atomic_requests, install_wire, item, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
 
 FRAME_LIMIT = 32 * 1024
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 @pytest.fixture

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.chat_support import Chat, visitor_tokens
+from tests.chat_support import visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
 
 FRAME_LIMIT = 32 * 1024
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 def all_pages(client, **query):

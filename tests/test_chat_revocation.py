@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chat_support import Chat, Refused, install_wire, keys_of, visitor_tokens
+from tests.chat_support import Refused, install_wire, keys_of, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 def revoke(call, tokens, **body):

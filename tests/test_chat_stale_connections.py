@@ -7,13 +7,8 @@ import time
 
 import pytest
 
-from tests.chat_support import Chat, install_wire, item, keys_of, visitor_tokens
+from tests.chat_support import install_wire, item, keys_of, visitor_tokens
 from tests.conftest import OPERATOR
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 @pytest.fixture

@@ -7,15 +7,10 @@ import time
 
 import pytest
 
-from tests.chat_support import Chat, atomic_requests, visitor_tokens
+from tests.chat_support import atomic_requests, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
 
 OLGA = {"email": "olga@acme.test", "password": "olga-correct-horse-battery", "role": "operator", "name": "Olga"}
-
-
-@pytest.fixture
-def chat(template, seeded):
-    return Chat(template)
 
 
 @pytest.fixture
