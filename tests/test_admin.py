@@ -50,11 +50,11 @@ def test_create_with_a_password_then_that_operator_signs_in(call, admin):
     assert signed_in["status"] == 200 and signed_in["json"]["user"]["role"] == "operator"
 
 
-def test_a_duplicate_email_is_a_conflict_and_changes_nothing(call, admin):
+def test_a_duplicate_email_is_refused_and_changes_nothing(call, admin):
     before = operators(call, admin)
     r = call("POST /admin/operators", token=admin, body={"email": OPERATOR["email"], "name": "Dup",
                                                          "password": "dup-correct-horse"})
-    assert r["status"] == 409
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error"
     assert operators(call, admin) == before
 
 
@@ -109,7 +109,7 @@ def test_the_last_admin_cannot_be_demoted_blocked_or_removed(call, admin):
     ana = operators(call, admin)[ADMIN["email"]]
     for method, body in (("PATCH", {"role": "operator"}), ("PATCH", {"blocked": True}), ("DELETE", None)):
         r = call_path(call, method, ana["id"], admin, body)
-        assert r["status"] == 409 and r["json"]["code"] == "conflict", (method, body, r)
+        assert r["status"] == 403 and r["json"]["code"] == "forbidden", (method, body, r)
     assert operators(call, admin)[ADMIN["email"]] == ana
 
 

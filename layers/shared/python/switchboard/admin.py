@@ -19,11 +19,15 @@ from dataclasses import replace
 from typing import Any
 
 from switchboard import accounts, audit, passwords, sessions
-from switchboard.errors import Conflict, NotFound, ValidationFailed
+from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.identity import new_operator_id
 from switchboard.models import Operator
 from switchboard.requests import EventsQuery, OperatorChange, OperatorCreation
 from switchboard.runtime import Services
+
+#: the contract's HTTP codes have no ``conflict``: refusals that depend on the tenant's state are
+#: ``forbidden`` (the last admin) or ``validation_error`` (an email already taken)
+LAST_ADMIN = "the tenant's last active admin cannot be demoted, blocked or removed"
 
 __all__ = ["change_operator", "create_operator", "list_events", "list_operators", "remove_operator"]
 
@@ -42,13 +46,16 @@ def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreati
                   role=body.role, password_hash=passwords.hash_password(body.password) if body.password else None,
                   created_at=now)
     answer: dict[str, Any] = {}
-    if body.password:
-        svc.store.create_operator(op)
-    else:
-        token, token_hash = accounts.new_invitation(op.tenant, op.id)
-        svc.store.create_invited_operator(op, token_hash, expires_at=now + accounts.INVITE_SECONDS)
-        answer["invite_token"] = token
-        answer["invite_expires_in"] = accounts.INVITE_SECONDS
+    try:
+        if body.password:
+            svc.store.create_operator(op)
+        else:
+            token, token_hash = accounts.new_invitation(op.tenant, op.id)
+            svc.store.create_invited_operator(op, token_hash, expires_at=now + accounts.INVITE_SECONDS)
+            answer["invite_token"] = token
+            answer["invite_expires_in"] = accounts.INVITE_SECONDS
+    except Conflict:
+        raise ValidationFailed("an operator with this email already exists") from None
     audit.record(svc.store, tenant=op.tenant, kind="operator_created", retention_days=svc.settings.audit_retention_days,
                  actor=caller.user_id, subject=op.id, session_id=caller.session.id, role=op.role,
                  invited=not body.password)
@@ -66,7 +73,7 @@ def _other_active_admin(svc: Services, target: Operator) -> Operator:
     for op in svc.store.list_operators(target.tenant):
         if op.id != target.id and op.role == "admin" and not op.blocked:
             return op
-    raise Conflict("the tenant's last active admin cannot be demoted, blocked or removed")
+    raise Forbidden(LAST_ADMIN)
 
 
 def _is_active_admin(op: Operator) -> bool:
@@ -82,7 +89,10 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
     changed = replace(target, role=body.role or target.role, name=body.name or target.name,
                       blocked=target.blocked if body.blocked is None else body.blocked)
     keep = _other_active_admin(svc, target) if _is_active_admin(target) and not _is_active_admin(changed) else None
-    svc.store.update_operator(changed, keep_admin=keep)
+    try:
+        svc.store.update_operator(changed, keep_admin=keep)
+    except Conflict:  # the other admin was demoted or blocked meanwhile
+        raise Forbidden(LAST_ADMIN) from None
     ended: list[str] = []
     if changed.role != target.role or (changed.blocked and not target.blocked):
         ended = sessions.end_user_sessions(svc, target.tenant, target.id,
@@ -98,7 +108,10 @@ def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) ->
     caller.require("admin:operators")
     target = _target(svc, caller, operator_id)
     keep = _other_active_admin(svc, target) if _is_active_admin(target) else None
-    svc.store.delete_operator(target, keep_admin=keep)
+    try:
+        svc.store.delete_operator(target, keep_admin=keep)
+    except Conflict:
+        raise Forbidden(LAST_ADMIN) from None
     ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="removed")
     audit.record(svc.store, tenant=target.tenant, kind="operator_removed",
                  retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,

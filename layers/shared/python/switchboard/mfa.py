@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from switchboard import audit, opaque, ratelimit
-from switchboard.errors import Conflict, Forbidden, InvalidMfa, MfaRequired, NotFound
+from switchboard.errors import Forbidden, InvalidMfa, MfaRequired, NotFound, ValidationFailed
 from switchboard.models import Operator
 from switchboard.runtime import Services
 
@@ -79,7 +79,7 @@ def enroll(svc: Services, caller: Any) -> dict[str, Any]:
     _staff(caller)
     op = _operator(svc, caller.tenant, caller.user_id)
     if op.totp_enabled:
-        raise Conflict("MFA is already on; turn it off first to enrol a new authenticator")
+        raise ValidationFailed("MFA is already on; turn it off first to enrol a new authenticator")
     secret = pyotp.random_base32(length=32)  # 160 bits from the secrets module (RFC 4226's advice)
     svc.store.set_totp_pending(op.tenant, op.id, secret)
     tenant = svc.tenants.get(op.tenant)
@@ -100,9 +100,9 @@ def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     _limit(svc, caller.tenant, caller.user_id, ip)
     op = _operator(svc, caller.tenant, caller.user_id)
     if op.totp_enabled:
-        raise Conflict("MFA is already on")
+        raise ValidationFailed("MFA is already on")
     if not op.totp_pending:
-        raise Conflict("enrol first: POST /auth/totp/enroll")
+        raise ValidationFailed("enrol first: POST /auth/totp/enroll")
     step = matching_step(op.totp_pending, code)
     if step is None or not svc.store.enable_totp(op.tenant, op.id, op.totp_pending, step):
         raise InvalidMfa()
@@ -119,7 +119,7 @@ def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     _limit(svc, caller.tenant, caller.user_id, ip)
     op = _operator(svc, caller.tenant, caller.user_id)
     if not op.totp_enabled or not op.totp_secret:
-        raise Conflict("MFA is not on")
+        raise ValidationFailed("MFA is not on")
     step = matching_step(op.totp_secret, code)
     if step is None or not svc.store.use_totp_step(op.tenant, op.id, step):
         raise InvalidMfa()
