@@ -63,8 +63,8 @@ class TenantDirectory:
 
 class Services:
     """What a function works with. ``keys`` and ``tokens`` are built on first use: chat
-    functions that never sign or verify a token do not pay for importing cryptography and
-    PyJWT at cold start (measured in bench/)."""
+    functions that never sign or verify a token do not pay for importing cryptography at
+    cold start (measured in bench/)."""
 
     def __init__(self, settings: Settings, store: Store, tenants: TenantDirectory) -> None:
         self.settings = settings

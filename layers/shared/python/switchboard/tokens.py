@@ -1,9 +1,11 @@
 """Access and chat tokens (contract section 2): ES256 JWTs, minted and verified here only.
 
-Verification is deliberately narrow: one algorithm, a ``typ`` per token kind (pyjwt does
-not check ``typ``, so we do), required ``exp``/``iat``/``iss``/``aud``/``sub``, and the
-custom claims each kind must carry. An access token is never a chat token: the ``typ``
-and the ``aud`` both differ, and both are checked.
+Verification is deliberately narrow: one algorithm, a ``typ`` per token kind, required
+``exp``/``iat``/``iss``/``aud``/``sub``, and the custom claims each kind must carry. An
+access token is never a chat token: the ``typ`` and the ``aud`` both differ, and both are
+checked. The JWS layer is :mod:`switchboard.jws` (why not PyJWT: see there); the claim
+rules below follow RFC 7519 4.1 and RFC 8725, as PyJWT's would with
+``require=[exp, iat, iss, aud, sub]`` and ``strict_aud``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
-import jwt
-
+from switchboard import jws
 from switchboard.errors import InvalidToken, Unavailable
 from switchboard.keys import KeyRing
 
@@ -30,7 +31,6 @@ __all__ = [
 
 ACCESS_TYP, ACCESS_AUDIENCE = "at+jwt", "switchboard-api"
 CHAT_TYP, CHAT_AUDIENCE = "chat+jwt", "switchboard-chat"
-ALGORITHMS = ["ES256"]
 LEEWAY_SECONDS = 5  # clock skew between Lambda hosts; keeps a just-minted token valid everywhere
 RESERVED_CLAIMS = frozenset(
     {
@@ -113,7 +113,7 @@ class TokenService:
         signer = self._keys.ring().signer
         if signer is None:
             raise Unavailable("no signing key yet: the key secret has not been rotated in")
-        return jwt.encode(payload, signer.private_key, algorithm="ES256", headers={"typ": typ, "kid": signer.kid})
+        return jws.sign({"typ": typ, "kid": signer.kid}, payload, signer.private_key)
 
     def mint_access(
         self,
@@ -214,11 +214,10 @@ class TokenService:
 
     def _verify(self, token: str, typ: str, audience: str) -> dict[str, Any]:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as exc:
-            raise InvalidToken("malformed token") from exc
-        if header.get("alg") not in ALGORITHMS:
-            raise InvalidToken("algorithm not allowed")
+            parsed = jws.parse(token)  # alg is ES256 or this raised
+        except jws.MalformedToken as exc:
+            raise InvalidToken(str(exc)) from exc
+        header = parsed.header
         if _normalise_typ(header.get("typ")) != typ:
             raise InvalidToken("wrong token type")
         kid = header.get("kid")
@@ -230,35 +229,36 @@ class TokenService:
             key = fresh.public.get(kid) if fresh else None
             if key is None:
                 raise InvalidToken("unknown signing key")
+        if not jws.verify_signature(parsed, key):
+            raise InvalidToken("invalid token")
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=ALGORITHMS,
-                audience=audience,
-                issuer=self._issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True},
-            )
-        except jwt.InvalidTokenError as exc:
-            raise InvalidToken(_reason(exc)) from exc
+            claims = parsed.claims()  # only signed bytes reach the JSON parser
+        except jws.MalformedToken as exc:
+            raise InvalidToken(str(exc)) from exc
+        _check_times(claims, int(time.time()))
+        if claims.get("iss") != self._issuer:
+            raise InvalidToken("token from another issuer" if "iss" in claims else "token lacks required claims")
+        if claims.get("aud") != audience:  # one string: an audience list is refused (strict)
+            raise InvalidToken("token is for another audience" if "aud" in claims else "token lacks required claims")
         for name, kind in (("sub", str), ("tid", str), ("sid", str), ("role", str), ("scope", str)):
             if not isinstance(claims.get(name), kind):
                 raise InvalidToken("token lacks required claims")
-        if not isinstance(claims.get("lvl"), int) or isinstance(claims.get("lvl"), bool):
+        if not _is_int(claims.get("lvl")):
             raise InvalidToken("token lacks required claims")
         return claims
 
 
-def _reason(exc: jwt.InvalidTokenError) -> str:
-    if isinstance(exc, jwt.ExpiredSignatureError):
-        return "token expired"
-    if isinstance(exc, jwt.InvalidAudienceError):
-        return "token is for another audience"
-    if isinstance(exc, jwt.InvalidIssuerError):
-        return "token from another issuer"
-    if isinstance(exc, jwt.ImmatureSignatureError):
-        return "token not valid yet"
-    if isinstance(exc, jwt.MissingRequiredClaimError):
-        return "token lacks required claims"
-    return "invalid token"
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_times(claims: dict[str, Any], now: int) -> None:
+    """``exp`` and ``iat`` are required integers (NumericDate, RFC 7519 2); ``nbf`` when
+    present. ``LEEWAY_SECONDS`` absorbs clock skew both ways."""
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
+    if not _is_int(exp) or not _is_int(iat) or not _is_int(nbf):
+        raise InvalidToken("token lacks required claims")
+    if exp <= now - LEEWAY_SECONDS:
+        raise InvalidToken("token expired")
+    if iat > now + LEEWAY_SECONDS or nbf > now + LEEWAY_SECONDS:
+        raise InvalidToken("token not valid yet")
