@@ -12,7 +12,7 @@ from switchboard.ids import time_ordered_id
 from switchboard.models import AuditEvent
 from switchboard.storage import Store
 
-__all__ = ["KINDS", "event_id", "record"]
+__all__ = ["KINDS", "event", "event_id", "expires_at", "record"]
 
 KINDS = frozenset(
     {
@@ -36,6 +36,37 @@ def event_id(now_ms: int | None = None) -> str:
     return time_ordered_id(now_ms)
 
 
+def event(
+    *,
+    tenant: str,
+    kind: str,
+    actor: str | None = None,
+    subject: str | None = None,
+    session_id: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    """An event, not yet stored: for callers that write it together with what it records
+    (a sign-in's session and its ``sign_in`` event are one transaction)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown audit event kind {kind!r}")
+    now_ms = int(time.time() * 1000)
+    return AuditEvent(
+        tenant=tenant,
+        id=event_id(now_ms),
+        kind=kind,
+        at=now_ms // 1000,
+        actor=actor,
+        subject=subject,
+        session_id=session_id,
+        detail={k: v for k, v in detail.items() if v is not None},
+    )
+
+
+def expires_at(e: AuditEvent, retention_days: int) -> int:
+    """The event's TTL: DynamoDB deletes it ``retention_days`` after it happened."""
+    return e.at + retention_days * 86400
+
+
 def record(
     store: Store,
     *,
@@ -47,18 +78,7 @@ def record(
     session_id: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
-    if kind not in KINDS:
-        raise ValueError(f"unknown audit event kind {kind!r}")
-    now_ms = int(time.time() * 1000)
-    event = AuditEvent(
-        tenant=tenant,
-        id=event_id(now_ms),
-        kind=kind,
-        at=now_ms // 1000,
-        actor=actor,
-        subject=subject,
-        session_id=session_id,
-        detail={k: v for k, v in detail.items() if v is not None},
-    )
-    store.put_event(event, ttl=event.at + retention_days * 86400)
-    return event
+    """Build an event and store it (one PutItem)."""
+    e = event(tenant=tenant, kind=kind, actor=actor, subject=subject, session_id=session_id, **detail)
+    store.put_event(e, ttl=expires_at(e, retention_days))
+    return e

@@ -125,17 +125,16 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
         email=principal.email,
     )
     refresh_token, refresh_hash = _new_refresh_token(session.key, 0)
-    svc.store.create_session(session, refresh_hash)
-    audit.record(
-        svc.store,
-        tenant=session.tenant,
-        kind="sign_in",
-        retention_days=cfg.audit_retention_days,
-        actor=session.user_id,
-        session_id=session.id,
-        method=session.method,
-    )
+    _open(svc, session, refresh_hash)
     return _bundle(svc, session, refresh_token, grants.claims, now)
+
+
+def _open(svc: Services, session: Session, refresh_hash: str) -> None:
+    """Store the session and its ``sign_in`` audit event (one transaction)."""
+    event = audit.event(tenant=session.tenant, kind="sign_in", actor=session.user_id, session_id=session.id,
+                        method=session.method)
+    svc.store.create_session(session, refresh_hash, event=event,
+                             event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
 
 
 def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any], now: int) -> TokenBundle:
@@ -419,16 +418,7 @@ def federated_sign_in(
         expires_at=now + lifetime,
         email=principal.email,
     )
-    svc.store.create_session(session, refresh_hash="-")  # "-" is no SHA-256 hex: no refresh token matches it
-    audit.record(
-        svc.store,
-        tenant=session.tenant,
-        kind="sign_in",
-        retention_days=svc.settings.audit_retention_days,
-        actor=session.user_id,
-        session_id=session.id,
-        method=session.method,
-    )
+    _open(svc, session, refresh_hash="-")  # "-" is no SHA-256 hex: no refresh token matches it
     chat = svc.tokens.mint_chat(
         sub=session.user_id,
         tid=session.tenant,

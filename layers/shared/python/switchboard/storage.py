@@ -20,7 +20,9 @@ session                 ``U#<tid>#<uid>``           ``S#<sid>``           GetIte
                                                                           so nothing just created is missed
 session by id           GSI1 ``SID#<sid>``          ``SESSION``           an admin revoking a session by id alone
                                                                           (KEYS_ONLY projection, then GetItem)
-audit event             ``T#<tid>#EV``              ``<time-ordered id>`` Query newest first (ScanIndexForward off)
+audit event             ``T#<tid>#EV``              ``<time-ordered id>`` Query newest first (ScanIndexForward off);
+                                                                          a ``sign_in`` is put in one transaction
+                                                                          with its new session
 invitation              ``T#<tid>``                 ``INV#<uid>``         GetItem when the invitee sets a password;
                                                                           deleted with that write (single use), TTL
 MFA challenge           ``U#<tid>#<uid>``           ``MFA#<id>``          GetItem by the id in the ``mfa_token``;
@@ -414,11 +416,17 @@ class Store:
         return True
 
     # -- sessions --------------------------------------------------------------
-    def create_session(self, s: Session, refresh_hash: str) -> None:
+    def create_session(self, s: Session, refresh_hash: str, *, event: AuditEvent, event_ttl: int) -> None:
+        """The session item and the audit event of the sign-in that opened it, in one
+        transaction: one round trip, and no session exists without its ``sign_in`` event."""
         item = _session_item(s)
         item["rt_hash"] = refresh_hash
         try:
-            self.client.put_item(TableName=self.table, Item=_item(item), ConditionExpression="attribute_not_exists(pk)")
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table, "Item": _item(item),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
+            ])
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise Conflict("session id collision") from exc
@@ -963,20 +971,7 @@ class Store:
 
     # -- audit -----------------------------------------------------------------
     def put_event(self, e: AuditEvent, *, ttl: int) -> None:
-        self._put(
-            {
-                "pk": f"T#{e.tenant}#EV",
-                "sk": e.id,
-                "tenant": e.tenant,
-                "kind": e.kind,
-                "at": e.at,
-                "actor": e.actor,
-                "subject": e.subject,
-                "session_id": e.session_id,
-                "detail": e.detail,
-                "ttl": ttl,
-            }
-        )
+        self._put(_event_item(e, ttl))
 
     def list_events(
         self, tenant_id: str, *, limit: int, after: str | None = None
@@ -1099,6 +1094,21 @@ def _operator(r: dict[str, Any]) -> Operator:
         totp_last_step=r.get("totp_last_step", 0),
         totp_pending=r.get("totp_pending"),
     )
+
+
+def _event_item(e: AuditEvent, ttl: int) -> dict[str, Any]:
+    return {
+        "pk": f"T#{e.tenant}#EV",
+        "sk": e.id,
+        "tenant": e.tenant,
+        "kind": e.kind,
+        "at": e.at,
+        "actor": e.actor,
+        "subject": e.subject,
+        "session_id": e.session_id,
+        "detail": e.detail,
+        "ttl": ttl,
+    }
 
 
 def _session_item(s: Session) -> dict[str, Any]:
