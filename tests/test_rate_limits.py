@@ -34,13 +34,19 @@ def sign_in(call, password, ip="203.0.113.9", who=OPERATOR):
                 source_ip=ip)
 
 
-def test_the_eleventh_attempt_in_a_minute_is_429_with_the_headers(call, seeded, clock):
+def test_the_eleventh_attempt_in_a_minute_is_429_with_the_headers(call, seeded, clock, monkeypatch):
     # Given ten wrong passwords for Otto within one minute
     for _ in range(10):
         assert sign_in(call, "wrong")["json"]["code"] == "invalid_credentials"
+    from switchboard import passwords
+
+    checked: list[str] = []
+    verify = passwords.verify_password
+    monkeypatch.setattr(passwords, "verify_password", lambda h, pw: checked.append(pw) or verify(h, pw))
     # When an eleventh comes, even with the right password
     r = sign_in(call, OPERATOR["password"])
     # Then it is refused before any password check, saying when to come back and under which policy
+    assert checked == []
     assert r["status"] == 429 and r["json"]["code"] == "rate_limited"
     assert r["headers"]["Content-Type"] == "application/problem+json"
     assert r["headers"]["Retry-After"] == "60"

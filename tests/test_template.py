@@ -185,3 +185,21 @@ def test_a_call_outside_the_functions_policy_is_denied_as_aws_would(template, aw
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     # And outside any function (test set-up, the CLI) nothing is checked
     boto3.client("dynamodb").get_item(TableName=LOCAL_REFS["Table"], Key={"pk": {"S": "x"}, "sk": {"S": "y"}})
+
+
+def test_work_the_layer_hands_to_threads_is_held_to_the_same_policy(template, aws):
+    # Given the JWKS function (no table access), counting a rate-limited attempt - work the
+    # layer runs on a thread pool so its writes go out together
+    from switchboard import ratelimit
+    from switchboard.errors import Unavailable
+    from switchboard.runtime import services
+
+    from switchboard_local import iam
+
+    iam.enforce()
+    svc = services()
+    with iam.running(template, "JwksFunction"), pytest.raises(Unavailable):
+        # Then the writes made on the pool's threads are denied too (storage answers 503)
+        ratelimit.check(svc.store, svc.settings, [("ip", "192.0.2.1"), ("account", "x")])
+    # While outside any function the same call goes through
+    ratelimit.check(svc.store, svc.settings, [("ip", "192.0.2.1"), ("account", "x")])

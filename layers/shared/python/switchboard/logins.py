@@ -97,15 +97,17 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
 
     Unknown tenant, unknown email and wrong password take the same path - two reads and
     one argon2 verification - and give the same answer. Attempts are rate limited per
-    account and per client IP before any of that work. With MFA on, a correct password
-    answers ``mfa_required`` (see :mod:`switchboard.mfa`).
+    account and per client IP: the counters are written while the credentials are read,
+    and the limit is enforced before the password is checked. With MFA on, a correct
+    password answers ``mfa_required`` (see :mod:`switchboard.mfa`).
     """
     keys = [("account", f"signin#{body.tenant}#{body.email.lower()}")]
     if ip:
         keys.append(("ip", ip))
-    ratelimit.check(svc.store, svc.settings, keys)
-    tenant = svc.tenants.find(body.tenant)
-    operator = svc.store.get_operator_by_email(body.tenant if tenant else "-", body.email)
+    with ratelimit.counting(svc.store, svc.settings, keys) as attempt:
+        tenant = svc.tenants.find(body.tenant)
+        operator = svc.store.get_operator_by_email(body.tenant if tenant else "-", body.email)
+        attempt.enforce()  # before the password is checked: a refused attempt learns nothing
     ok = passwords.verify_password(operator.password_hash if operator else None, body.password)
     if not ok or operator is None or tenant is None:
         if tenant is not None:
