@@ -185,7 +185,10 @@ def cold_start_table(quick: bool) -> Table:
     rounds = 3 if quick else 7
     source_rounds = 0 if quick else 3  # the no-.pyc column: informational, fewer rounds keep the run short
     functions = []
+    only = set(filter(None, os.environ.get("BENCH_FUNCTIONS", "").split(",")))  # a quick look at a few
     for fid, fn in sorted(template.functions.items()):
+        if only and fid not in only:
+            continue
         module = fn.handler.rsplit(".", 1)[0]
         functions.append({
             "id": fid, "code_dir": str(fn.code_uri.resolve()), "module": module, "attribute": fn.attribute,

@@ -133,7 +133,7 @@ def test_an_anonymous_visitor_has_no_chat_attach(chat, call, tokens_for):
 
 
 def test_visitors_may_not_attach_once_the_tenant_turns_attachments_off(room, svc):
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     guest, otto, channel = room
     svc.store.put_tenant(replace(svc.store.get_tenant("acme"), visitor_attachments=False))

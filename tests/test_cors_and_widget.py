@@ -54,7 +54,7 @@ def test_a_refresh_from_the_tenants_origin_is_readable(call, seeded, tokens_for)
      {"title": "Acme", "color": "#2f6feb", "greeting": "Hi! How can we help?", "position": "right"}),
 ])
 def test_widget_settings(widget_call, svc, widget, expected):
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), widget=widget))
     svc.tenants.forget()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 from switchboard import hooks
 from switchboard.errors import InvalidToken
 

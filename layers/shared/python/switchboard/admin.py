@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from switchboard import accounts, audit, passwords, sessions
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed

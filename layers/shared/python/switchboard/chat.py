@@ -17,8 +17,9 @@ import binascii
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import msgspec
 
 from switchboard.chat_policy import authorize, may_read
 from switchboard.chat_requests import (
@@ -61,8 +62,7 @@ class Notifier(Protocol):
     def disconnect(self, connection_id: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class ChatContext:
+class ChatContext(msgspec.Struct, frozen=True):
     """What chat actions need: storage, a way to reach connections, buckets, tenant settings."""
 
     store: Store
@@ -71,7 +71,7 @@ class ChatContext:
     attachments_bucket: str | None = None
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
     tenants: Callable[[str], Tenant | None] | None = None
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _clients: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def s3(self) -> Any:
         """The S3 client, made on first use (only closing and attachments need it)."""
@@ -82,8 +82,7 @@ class ChatContext:
         return self._clients["s3"]
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(msgspec.Struct, frozen=True):
     """An action's answer to its caller, and what to do once the caller has it."""
 
     data: dict[str, Any]

@@ -29,10 +29,10 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -56,8 +56,7 @@ class MalformedToken(ValueError):
     """Not a compact ES256 JWS we can read: the reason is safe to log and to return."""
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(msgspec.Struct, frozen=True):
     """A token's decoded parts, signature not yet checked (see :func:`verify_signature`)."""
 
     header: Mapping[str, Any]  # read-only: parsed headers are shared (see _HEADERS)

@@ -13,10 +13,10 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -28,18 +28,16 @@ ALG = "ES256"
 KEEP_KEYS = 2  # current + previous: enough as long as rotation period > longest token lifetime
 
 
-@dataclass(frozen=True, slots=True)
-class SigningKey:
+class SigningKey(msgspec.Struct, frozen=True):
     kid: str
     private_key: ec.EllipticCurvePrivateKey
 
 
-@dataclass(frozen=True, slots=True)
-class KeyRing:
+class KeyRing(msgspec.Struct, frozen=True):
     """The parsed key set: one signer, every public key by ``kid``."""
 
     signer: SigningKey | None
-    public: dict[str, ec.EllipticCurvePublicKey] = field(default_factory=dict)
+    public: dict[str, ec.EllipticCurvePublicKey] = msgspec.field(default_factory=dict)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [_public_jwk(kid, key) for kid, key in self.public.items()]}
@@ -154,7 +152,11 @@ def _provider() -> Any:
     import boto3
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    from switchboard import settle
+
+    provider = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    settle()
+    return provider
 
 
 def _fetch_secret(secret_id: str, max_age: int, force: bool) -> dict[str, Any]:

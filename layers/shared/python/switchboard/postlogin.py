@@ -8,9 +8,10 @@ in-process; the PostLogin function exposes the same logic to Cognito and Auth0.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from switchboard.errors import Forbidden, ValidationFailed
 from switchboard.models import Tenant
@@ -20,8 +21,7 @@ from switchboard.tokens import RESERVED_CLAIMS
 __all__ = ["Grants", "Principal", "run", "validate_claim_names"]
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
+class Principal(msgspec.Struct, frozen=True):
     """Who is signing in, once their credentials have been checked."""
 
     tenant: str
@@ -37,10 +37,9 @@ class Principal:
         return level_of(self.role, anonymous=self.anon)
 
 
-@dataclass(frozen=True, slots=True)
-class Grants:
+class Grants(msgspec.Struct, frozen=True):
     scopes: tuple[str, ...]
-    claims: dict[str, Any] = field(default_factory=dict)
+    claims: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 def validate_claim_names(claims: Mapping[str, Any]) -> None:

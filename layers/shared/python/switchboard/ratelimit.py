@@ -26,8 +26,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
+
+import msgspec
 
 from switchboard.errors import RateLimited
 from switchboard.settings import Settings
@@ -36,8 +37,7 @@ from switchboard.storage import Store
 __all__ = ["Count", "Quota", "check", "counting", "quotas"]
 
 
-@dataclass(frozen=True, slots=True)
-class Quota:
+class Quota(msgspec.Struct, frozen=True):
     """``per_minute`` and ``per_hour`` attempts for one kind of key."""
 
     name: str
@@ -67,8 +67,7 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="ratelimit")
 
 
-@dataclass(frozen=True, slots=True)
-class Count:
+class Count(msgspec.Struct, frozen=True):
     """One attempt being counted under some keys: :meth:`enforce` waits for the counts and
     raises :class:`RateLimited` if any key is over its quota."""
 

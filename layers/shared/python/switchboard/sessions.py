@@ -13,8 +13,9 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from switchboard import audit, postlogin
 from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, TokenReused
@@ -34,8 +35,7 @@ REFRESH_PREFIX = "sbr1"
 DEVICE_MAX = 200
 
 
-@dataclass(frozen=True, slots=True)
-class TokenBundle:
+class TokenBundle(msgspec.Struct, frozen=True):
     access_token: str
     expires_in: int
     refresh_token: str
@@ -54,8 +54,7 @@ class TokenBundle:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(msgspec.Struct, frozen=True):
     """An authenticated API caller: the token's claims, its live session, its scopes now."""
 
     claims: AccessClaims
@@ -212,7 +211,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
 
 def _replace_idle(s: Session) -> Session:
     # The idle deadline never outlives the absolute one (checked again on every read).
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     return replace(s, idle_expires_at=s.expires_at)
 
@@ -381,8 +380,7 @@ def describe(caller: Caller, *, mfa_enabled: bool | None = None) -> dict[str, An
     }
 
 
-@dataclass(frozen=True, slots=True)
-class ChatGrant:
+class ChatGrant(msgspec.Struct, frozen=True):
     """What an outside identity provider's sign-in gets: a chat token and the claims to set."""
 
     chat_token: str

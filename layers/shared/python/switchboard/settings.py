@@ -7,15 +7,16 @@ and pass what they need down.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+import msgspec
+import msgspec.structs
 
 __all__ = ["Settings", "get_settings"]
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True):
     table_name: str
     keys_secret_id: str
     issuer: str = "switchboard"
@@ -83,8 +84,7 @@ def _pair(raw: str | None, default: tuple[int, int]) -> tuple[int, int]:
 
 
 def _default(name: str) -> Any:
-    # With slots=True the class attribute is a slot descriptor, so read the field's default.
-    return Settings.__dataclass_fields__[name].default
+    return next(f.default for f in msgspec.structs.fields(Settings) if f.name == name)
 
 
 @lru_cache(maxsize=1)

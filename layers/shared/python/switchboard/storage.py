@@ -70,14 +70,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from msgspec.structs import replace
 
+from switchboard import settle
 from switchboard.errors import Conflict, NotFound, SessionRevoked, Unavailable
 from switchboard.models import (
     AuditEvent,
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RotationRefused", "Store", "dynamodb_client", "make_store"]
 
+settle()  # boto3 is loaded: see switchboard.settle
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 REFRESH_SLOTS = 32  # how many rotated refresh-token hashes a session remembers (see rotate_refresh)
@@ -149,7 +151,9 @@ def dynamodb_client() -> DynamoDBClient:
     from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client("dynamodb", config=config)
+    client = boto3.client("dynamodb", config=config)
+    settle()
+    return client
 
 
 def _session_pk(tenant: str, user_id: str) -> str:

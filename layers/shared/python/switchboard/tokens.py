@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard
+
+import msgspec
 
 from switchboard import jws
 from switchboard.errors import InvalidToken, Unavailable
@@ -65,8 +66,7 @@ class KeySource(Protocol):
     def refresh(self) -> KeyRing | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class AccessClaims:
+class AccessClaims(msgspec.Struct, frozen=True):
     sub: str
     tid: str
     sid: str
@@ -76,11 +76,10 @@ class AccessClaims:
     anon: bool
     jti: str
     exp: int
-    custom: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class ChatClaims:
+class ChatClaims(msgspec.Struct, frozen=True):
     sub: str
     tid: str
     sid: str
