@@ -212,8 +212,8 @@ def test_events_need_admin_sessions_and_stay_in_the_tenant(call, tokens_for):
     assert events and all(e["actor"] in (None, gus["user"]["id"]) for e in events)
 
 
-@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"cursor": "%%%"},
-                                   {"other": "1"}])
+@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"limit": "1.5"},
+                                   {"limit": "true"}, {"cursor": "%%%"}, {"cursor": ""}, {"other": "1"}])
 def test_bad_event_queries_are_400(call, admin, query):
     r = call("GET /admin/events", token=admin, query=query)
     assert r["status"] == 400 and r["json"]["code"] == "validation_error"

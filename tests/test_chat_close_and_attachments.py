@@ -115,6 +115,16 @@ def test_a_known_visitor_may_attach_when_the_tenant_allows_it(room):
     assert otto.events("message.new")[-1]["message"]["attachments"][0]["key"] == data["key"]
 
 
+def test_an_attachments_left_out_fields_stay_out_of_the_message(room):
+    # Given an upload sent with only its key
+    guest, _otto, channel = room
+    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="look", client_id="k",
+                       attachments=[{"key": key}])["message"]
+    # Then the message's attachment holds the key alone (no nulls for the rest)
+    assert message["attachments"] == [{"key": key}]
+
+
 def test_an_attachment_key_of_another_channel_is_refused(chat, room, call):
     guest, _otto, channel = room
     other = chat.connect(known_visitor(call, "customer-8"))

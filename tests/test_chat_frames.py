@@ -73,6 +73,44 @@ def test_wrong_types_in_other_actions_are_validation_errors(guest, channel):
     assert guest.error("channel.watch") == "validation_error"
 
 
+@pytest.mark.parametrize("params,loc", [
+    ({"filter": {"member": "me"}, "limit": True}, "limit"),  # a bool is no number
+    ({"filter": {"member": "me"}, "limit": 10.0}, "limit"),  # nor a float, even a whole one
+    ({"filter": {"member": "me"}, "limit": "10"}, "limit"),  # nor text
+    ({"filter": {"member": "me"}, "limit": None}, "limit"),  # a default is not overridden by null
+    ({"filter": {"member": "me", "extra": 1}}, "filter.extra"),  # unknown fields, at any depth
+    ({"filter": {}}, "filter"),  # exactly one of member or status
+])
+def test_a_channel_query_takes_numbers_as_numbers_and_names_the_bad_field(guest, params, loc):
+    # When a query's parameters break one rule
+    reply = guest.request("channel.query", **params)
+    # Then the reply is a validation_error whose details point at the field
+    assert not reply["ok"] and reply["error"]["code"] == "validation_error"
+    assert [d["loc"] for d in reply["error"]["details"]] == [loc]
+
+
+@pytest.mark.parametrize("field", ["channel_id", "client_id"])
+def test_a_trailing_newline_does_not_pass_an_id_pattern(guest, channel, field):
+    # Given the table as it is
+    before = table_keys()
+    # When an id that would match its pattern but for a trailing newline is sent
+    value = {"channel_id": channel["id"], "client_id": "c-1"}[field] + "\n"
+    reply = guest.frame(_send(channel["id"], **{field: value}))
+    # Then it is a validation_error naming the field, and nothing is stored
+    assert reply is not None and reply["error"]["code"] == "validation_error"
+    assert [d["loc"] for d in reply["error"]["details"]] == [field]
+    assert table_keys() == before
+
+
+def test_error_details_never_repeat_a_submitted_value(guest, channel):
+    # When values (one outside a fixed set, one of the wrong type) are refused
+    secret = "hunter2-super-secret-value"
+    for params in ({"filter": {"status": secret}}, {"filter": {"member": "me"}, "cursor": [secret]}):
+        reply = guest.request("channel.query", **params)
+        # Then the reply does not repeat them
+        assert reply["error"]["code"] == "validation_error" and secret not in json.dumps(reply)
+
+
 def test_an_oversize_frame_is_a_validation_error(chat, guest, channel):
     before = table_keys()
     body = _send(channel["id"], text="x" * (128 * 1024))

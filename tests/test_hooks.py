@@ -191,3 +191,20 @@ def test_a_denied_cognito_sign_in_fails_the_trigger(post_login, svc):
 
     with pytest.raises(Forbidden):
         post_login(cognito_event("2", email="m@blocked.test"))
+
+
+# -- direct invocation -----------------------------------------------------------------------------
+@pytest.mark.parametrize("event,loc", [
+    ({"tenant": TENANT}, "user"),
+    ({"tenant": TENANT, "user": {"user_id": "auth0|1", "role": "owner"}}, "user.role"),
+    ({"tenant": TENANT, "user": {"user_id": 42}}, "user.user_id"),
+    ({"tenant": TENANT + "\n", "user": {"user_id": "auth0|1"}}, "tenant"),
+    ({"tenant": TENANT, "user": {"user_id": "auth0|1"}, "admin": True}, "admin"),
+])
+def test_an_invalid_direct_invocation_is_a_validation_error(post_login, svc, event, loc):
+    # When PostLogin is invoked directly with a payload that breaks one rule
+    out = post_login(event)
+    # Then it answers validation_error naming the field, and signs no one in
+    assert out["error"]["code"] == "validation_error"
+    assert [e["loc"] for e in out["error"]["errors"]] == [loc]
+    assert svc.store.list_sessions(TENANT, "auth01") == []

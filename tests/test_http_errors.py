@@ -65,6 +65,84 @@ def test_validation_errors_never_echo_the_input(call, seeded):
     assert r["json"]["errors"] and all(set(e) == {"loc", "msg"} for e in r["json"]["errors"])
 
 
+@pytest.mark.parametrize("body", [
+    {"tenant": TENANT + "\n"},  # a pattern's "$" would let the newline through; "\Z" does not
+    {"tenant": "\n" + TENANT},
+    {"tenant": TENANT, "user": {"id": "1", "email": "ana@acme.test\n"}},
+])
+def test_a_trailing_or_leading_newline_does_not_pass_a_pattern(call, seeded, svc, body):
+    # Given an id that would match its pattern but for a newline
+    before = events_count(svc)
+    # When it is sent
+    r = call("POST /auth/external", body=body)
+    # Then it is refused as invalid, and nothing happens
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
+    assert events_count(svc) == before
+
+
+@pytest.mark.parametrize("body,loc", [
+    ({"tenant": True}, "tenant"),  # no bool for a string
+    ({"tenant": 1}, "tenant"),  # no number for a string
+    ({"tenant": None}, "tenant"),  # no null for a required field
+    ({"tenant": TENANT, "user": {"id": 1}}, "user.id"),
+    ({"tenant": TENANT, "user": {"id": ""}}, "user.id"),
+    ({"tenant": TENANT, "surprise": True}, "surprise"),  # an unknown field is named, not ignored
+    ({"tenant": TENANT, "user": {"id": "1", "surprise": True}}, "user.surprise"),
+    ({"user": {"id": "1"}}, "tenant"),  # a missing field is named
+])
+def test_a_validation_error_names_the_field_in_loc(call, seeded, body, loc):
+    # When a body breaks one rule
+    r = call("POST /auth/external", body=body)
+    # Then the problem lists where, in dotted form, and what, and nothing else
+    assert r["status"] == 400 and r["json"]["detail"] == "the request body is not valid"
+    (error,) = r["json"]["errors"]
+    assert error["loc"] == loc and error["msg"] and set(error) == {"loc", "msg"}
+
+
+SECRET = "hunter2-super-secret-password"
+
+
+@pytest.mark.parametrize("route,body", [
+    ("POST /auth/internal", {"tenant": TENANT, "email": "x", "password": SECRET}),
+    ("POST /auth/internal", {"tenant": "ACME!", "email": "ana@acme.test", "password": SECRET}),
+    ("POST /auth/internal", {"tenant": TENANT, "email": "ana@acme.test", "password": SECRET, "extra": SECRET}),
+    ("POST /auth/internal", {"tenant": TENANT, "email": "ana@acme.test", "password": [SECRET]}),
+    ("POST /auth/internal", {"tenant": TENANT, "email": SECRET, "password": SECRET}),
+    ("POST /auth/refresh", {"refresh_token": SECRET, "kind": SECRET}),
+    ("POST /auth/external", {"tenant": TENANT, "user": {"id": "1", "hash": SECRET * 10}}),
+])
+def test_no_validation_error_repeats_a_submitted_value(call, seeded, route, body):
+    # When a body carrying a secret is refused
+    r = call(route, body=body)
+    # Then the answer does not contain the secret, anywhere
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
+    assert SECRET not in json.dumps(r["json"])
+
+
+def test_a_value_outside_a_fixed_set_is_not_repeated_either(call, seeded, tokens_for):
+    # Given an operator (the revoke body's "kind" is one of a fixed set)
+    token = tokens_for(OPERATOR)["access_token"]
+    # When the kind is a secret pasted in the wrong place
+    r = call("POST /auth/revoke", token=token, body={"kind": SECRET})
+    # Then it is a validation error that does not repeat it
+    assert r["status"] == 400 and r["json"]["errors"] == [{"loc": "kind", "msg": "Invalid value"}]
+    assert SECRET not in json.dumps(r["json"])
+
+
+def test_malformed_json_with_a_secret_in_it_is_not_repeated(call, seeded):
+    r = call("POST /auth/internal", raw_body=b'{"tenant": "acme", "password": "' + SECRET.encode() + b'", }')
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error"
+    assert SECRET not in json.dumps(r["json"])
+
+
+def test_an_error_entry_stays_small_whatever_the_body_names(call, seeded):
+    # Given a body whose unknown field has a very long name
+    r = call("POST /auth/external", body={"tenant": TENANT, "x" * 10_000: 1})
+    # Then its error entry is bounded
+    (error,) = r["json"]["errors"]
+    assert r["status"] == 400 and len(error["loc"]) <= 64 and len(error["msg"]) <= 160
+
+
 def test_unexpected_errors_are_a_generic_500(call, seeded, monkeypatch):
     from switchboard import logins
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import ADMIN, OPERATOR, TENANT
 
 GUS = {"email": "gus@globex.test", "password": "gus-correct-horse-battery"}
@@ -122,6 +124,37 @@ def test_bad_revoke_bodies_are_400_and_change_nothing(call, tokens_for):
         assert r["status"] == 400 and r["json"]["code"] == "validation_error", body
     assert call("GET /auth/me", token=t["access_token"])["json"]["scopes"] == sorted(
         ["chat:read", "chat:write", "chat:attach", "chat:assign", "team:chat"])
+
+
+@pytest.mark.parametrize("body,loc", [
+    ({"scopes": ["chat:write"]}, "kind"),  # no kind: which revocation is meant is not guessed
+    ({"kind": "sessions"}, "kind"),  # a kind the contract does not name
+    ({"kind": 1}, "kind"),
+    ({"kind": None}, "kind"),
+    ({"kind": "session", "scopes": ["chat:write"]}, "scopes"),  # another kind's field is an unknown field
+    ({"kind": "user", "user_id": "gus\n"}, "user_id"),  # a trailing newline does not pass the id pattern
+    ({"kind": "scopes", "scopes": "chat:write"}, "scopes"),
+    ({"kind": "scopes", "scopes": ["chat:write", 7]}, "scopes.1"),
+])
+def test_the_kind_picks_the_body_and_anything_else_is_400(call, tokens_for, body, loc):
+    # Given a signed-in operator
+    t = tokens_for(OPERATOR)
+    # When the body does not fit the kind it names
+    r = call("POST /auth/revoke", body=body, token=t["access_token"])
+    # Then it is a validation error naming the field, and the session lives on
+    assert r["status"] == 400 and [e["loc"] for e in r["json"]["errors"]] == [loc], r
+    assert call("GET /auth/me", token=t["access_token"])["status"] == 200
+
+
+def test_an_unknown_scope_among_known_ones_refuses_the_whole_revocation(call, tokens_for):
+    # Given a signed-in operator
+    t = tokens_for(OPERATOR)
+    # When scopes to revoke include one no role has
+    r = call("POST /auth/revoke", body={"kind": "scopes", "scopes": ["chat:write", "chat:everything"]},
+             token=t["access_token"])
+    # Then nothing is revoked: not even the known one
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error"
+    assert "chat:write" in call("GET /auth/me", token=t["access_token"])["json"]["scopes"]
 
 
 def test_revocations_are_audited(call, tokens_for, svc):

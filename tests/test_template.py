@@ -5,8 +5,10 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,28 @@ def test_every_function_has_its_handler_file(template):
     for fn in template.functions.values():
         source = fn.module_path.read_text()
         assert f"def {fn.attribute}" in source or f"{fn.attribute} =" in source, fn.logical_id
+
+
+def test_no_function_imports_pydantic(template):
+    # Given every handler of the template, imported in one fresh interpreter as Lambda would
+    # (pydantic and its validators cost ~30-40 ms of cold start: requests are msgspec Structs)
+    script = """
+import importlib.util, json, sys
+for path in json.loads(sys.argv[1]):
+    spec = importlib.util.spec_from_file_location("fn_" + str(abs(hash(path))), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+print(sorted(m for m in sys.modules if m.split(".")[0] == "pydantic"))
+"""
+    paths = sorted({str(fn.module_path) for fn in template.functions.values()})
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "shared" / "python"), "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run([sys.executable, "-c", script, json.dumps(paths)], env=env, capture_output=True, text=True,
+                         timeout=120, check=True)
+    # Then none of them loaded pydantic
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    # And no module of the layer or of a function imports it later, on a first call
+    for source in [*(ROOT / "layers").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]:
+        assert not re.search(r"^\s*(from|import) pydantic\b", source.read_text(), re.M), source
 
 
 def test_sam_translator_and_cfn_lint_accept_the_template():
@@ -154,6 +178,7 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
     layer = built / "SharedLayer" / "python"
     assert (layer / "switchboard" / "tokens.py").exists()
     assert (layer / "jwt").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
+    assert (layer / "msgspec").is_dir() and not (layer / "pydantic").exists()  # validation without pydantic
 
 
 # -- least privilege, enforced in every test (src/switchboard_local/iam.py) ---------------------------

@@ -12,9 +12,8 @@ One function, three doors (told apart by the event's shape):
 
 from typing import Any
 
-from pydantic import ValidationError
 from switchboard import hooks, sessions
-from switchboard.errors import SwitchboardError
+from switchboard.errors import SwitchboardError, ValidationFailed
 from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.identity import chat_safe_id
 from switchboard.observability import logger
@@ -22,6 +21,7 @@ from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.requests import PostLoginInvocation
 from switchboard.runtime import services
+from switchboard.validation import convert
 
 
 def auth0_hook(request: Request) -> Response:
@@ -34,10 +34,10 @@ http_handler = endpoint(auth0_hook)
 
 def direct(event: dict[str, Any]) -> dict[str, Any]:
     try:
-        body = PostLoginInvocation.model_validate(event)
-    except ValidationError as exc:
+        body = convert(event, PostLoginInvocation)
+    except ValidationFailed as exc:
         return {"error": {"code": "validation_error", "message": "the invocation payload is not valid",
-                          "errors": exc.errors(include_input=False, include_url=False, include_context=False)}}
+                          "errors": exc.extra["errors"]}}
     user = body.user
     principal = Principal(tenant=body.tenant, user_id=chat_safe_id(user.user_id), role=Role(user.role), anon=False,
                           name=user.name or user.email or "User", method="federated", email=user.email)

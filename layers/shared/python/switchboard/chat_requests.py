@@ -1,110 +1,112 @@
-"""Parameters of the WebSocket actions (contract section 4), as strict pydantic models.
+"""Parameters of the WebSocket actions (contract section 4), as strict, frozen msgspec Structs.
 
 A frame is ``{"action", "rid", ...params}``; the params are validated by the action's
-model, so unknown fields, wrong types and out-of-range sizes are a ``validation_error``
-reply and change nothing.
+Struct (:func:`switchboard.validation.convert`, strict), so unknown fields, wrong types
+and out-of-range sizes are a ``validation_error`` reply and change nothing. Patterns are
+anchored ``^...\\Z`` (msgspec searches them; ``$`` would let a trailing newline through).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import msgspec
+from msgspec import Meta, Struct
 
 __all__ = [
     "AssignParams", "AttachmentParams", "ChannelParams", "CreateTeamParams", "DeleteParams", "HistoryParams",
     "NoParams", "QueryParams", "ReadParams", "SendParams", "SupportOpenParams",
 ]
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9@_-]{1,128}$")]
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9@_-]{1,128}\Z")]
 #: ``attachments/<tenant>/<channel id>/<upload id>`` - what attachment.presign hands out
 AttachmentKey = Annotated[
-    str, StringConstraints(pattern=r"^attachments/[a-z0-9_-]{1,64}/[A-Za-z0-9@_-]{1,128}/[0-9a-f-]{1,40}$")]
-ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+    str, Meta(pattern=r"^attachments/[a-z0-9_-]{1,64}/[A-Za-z0-9@_-]{1,128}/[0-9a-f-]{1,40}\Z")]
+ClientId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}\Z")]
 
 
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)  # built on first use
+class Params(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Unknown fields refused, no attribute assignable; fields by name only. (Subclasses
+    repeat ``frozen=True``: msgspec inherits it, mypy's dataclass check wants it said.)"""
 
 
-class NoParams(Params):
+class NoParams(Params, frozen=True):
     pass
 
 
-class SupportOpenParams(Params):
-    subject: Annotated[str, StringConstraints(max_length=200)] | None = None
+class SupportOpenParams(Params, frozen=True):
+    subject: Annotated[str, Meta(max_length=200)] | None = None
 
 
-class QueryFilter(Params):
+class QueryFilter(Params, frozen=True):
     """Exactly one of ``{"member": "me"}``, ``{"status": "queued"}``, ``{"status": "open"}``."""
 
     member: Literal["me"] | None = None
     status: Literal["queued", "open"] | None = None
 
-    @model_validator(mode="after")
-    def _one_filter(self) -> QueryFilter:
+    def __post_init__(self) -> None:  # a ValueError here is a ValidationError of the decode
         if (self.member is None) == (self.status is None):
             raise ValueError('give exactly one of "member" or "status"')
-        return self
 
 
-class QueryParams(Params):
+class QueryParams(Params, frozen=True):
     filter: QueryFilter = QueryFilter(member="me")
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] = 20
+    cursor: Annotated[str, Meta(max_length=2048)] | None = None
 
 
-class ChannelParams(Params):
+class ChannelParams(Params, frozen=True):
     channel_id: Id
 
 
-class HistoryParams(Params):
+class HistoryParams(Params, frozen=True):
     channel_id: Id
     before: Id | None = None
-    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    limit: Annotated[int, Meta(ge=1, le=100)] = 50
 
 
-class AssignParams(Params):
+class AssignParams(Params, frozen=True):
     channel_id: Id
     operator_id: Id | None = None
 
 
-class CreateTeamParams(Params):
+class CreateTeamParams(Params, frozen=True):
     type: Literal["team"]
-    members: Annotated[list[Id], Field(min_length=1, max_length=50)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    members: Annotated[list[Id], Meta(min_length=1, max_length=50)]
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
 
 
-class Attachment(Params):
+class Attachment(Params, frozen=True):
     """An upload made with ``attachment.presign`` (its key is checked against the channel)."""
 
     key: AttachmentKey
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    content_type: Annotated[str, StringConstraints(max_length=100)] | None = None
-    size: Annotated[int, Field(ge=1)] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    content_type: Annotated[str, Meta(max_length=100)] | None = None
+    size: Annotated[int, Meta(ge=1)] | None = None
 
 
-class SendParams(Params):
+class SendParams(Params, frozen=True):
     channel_id: Id
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]  # characters (code points)
+    text: Annotated[str, Meta(min_length=1, max_length=4000)]  # characters (code points)
     client_id: ClientId
-    attachments: Annotated[list[Attachment], Field(max_length=10)] = []
+    attachments: Annotated[list[Attachment], Meta(max_length=10)] = []
 
     def attachment_dicts(self) -> tuple[dict[str, Any], ...]:
-        return tuple(a.model_dump(exclude_none=True) for a in self.attachments)
+        """Each attachment as a dict, without the fields it left out (``None``)."""
+        return tuple({k: v for k, v in msgspec.structs.asdict(a).items() if v is not None} for a in self.attachments)
 
 
-class DeleteParams(Params):
+class DeleteParams(Params, frozen=True):
     channel_id: Id
     message_id: Id
 
 
-class ReadParams(Params):
+class ReadParams(Params, frozen=True):
     channel_id: Id
     message_id: Id
 
 
-class AttachmentParams(Params):
+class AttachmentParams(Params, frozen=True):
     channel_id: Id
-    content_type: Annotated[str, StringConstraints(max_length=100)]
-    size: Annotated[int, Field(ge=1)]
+    content_type: Annotated[str, Meta(max_length=100)]
+    size: Annotated[int, Meta(ge=1)]

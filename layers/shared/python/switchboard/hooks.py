@@ -29,15 +29,14 @@ import json
 import time
 from typing import Any
 
-from pydantic import ValidationError
-
 from switchboard import ratelimit, sessions
-from switchboard.errors import InvalidToken, ValidationFailed
+from switchboard.errors import InvalidToken
 from switchboard.identity import chat_safe_id
 from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.requests import PostLoginInvocation
 from switchboard.runtime import Services
+from switchboard.validation import decode_json
 
 __all__ = ["SIGNATURE_HEADER", "cognito_trigger", "sign", "signed_post_login", "verify_signature"]
 
@@ -81,12 +80,7 @@ def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: 
     now = int(now if now is not None else time.time())
     if ip:
         ratelimit.check(svc.store, svc.settings, [("ip", ip)], now=now)
-    try:
-        invocation = PostLoginInvocation.model_validate_json(body)
-    except ValidationError as exc:
-        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
-                  for e in exc.errors(include_input=False, include_url=False, include_context=False)]
-        raise ValidationFailed("the request body is not valid", errors=errors) from exc
+    invocation = decode_json(body, PostLoginInvocation)  # 400 validation_error, before any secret is looked up
     tenant = svc.tenants.find(invocation.tenant)
     tolerance = svc.settings.hook_tolerance_seconds
     t, mac = verify_signature(tenant.hook_secret if tenant else "", signature, body, tolerance=tolerance, now=now)

@@ -31,16 +31,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import ValidationError
-
 from switchboard import chat
 from switchboard.chat import ChatContext
-from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError
+from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
 from switchboard.models import Connection, SessionKey
 from switchboard.observability import logger
 from switchboard.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
 from switchboard.runtime import Services, services
 from switchboard.storage import STAFF_ROLES
+from switchboard.validation import convert
 
 __all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect", "revoke_connections"]
 
@@ -229,11 +228,9 @@ def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dic
                 return _error(rid, "unknown_action", _unknown(action))
             model, fn = allowed[action]
             try:
-                parsed = model.model_validate(params)
-            except ValidationError as exc:
-                errors = [{"loc": ".".join(str(p) for p in e["loc"])[:MAX_ECHO], "msg": e["msg"]}
-                          for e in exc.errors(include_input=False, include_url=False,
-                                              include_context=False)[:MAX_ERRORS]]
+                parsed = convert(params, model)  # strict: no coercion ("10" is no number)
+            except ValidationFailed as exc:
+                errors = [{"loc": e["loc"][:MAX_ECHO], "msg": e["msg"]} for e in exc.extra["errors"][:MAX_ERRORS]]
                 return _error(rid, "validation_error", "invalid parameters", errors)
             svc = services()
             ctx = chat_context(svc, event)
