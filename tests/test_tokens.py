@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from switchboard import jws
-from switchboard.errors import InvalidToken
+from switchboard.errors import InvalidToken, Unavailable
 from switchboard.keys import KeyRing, KeyStore, generate_key_entry, keyring_from_value, rotate_keyset
 from switchboard.tokens import ACCESS_AUDIENCE, CHAT_AUDIENCE, TokenService
 
@@ -67,10 +67,9 @@ def chat(tokens: TokenService, **overrides: Any) -> str:
 
 
 def private_key(keyset: dict[str, Any]) -> tuple[str, ec.EllipticCurvePrivateKey]:
-    entry = keyset["keys"][0]
-    key = serialization.load_pem_private_key(entry["private_pem"].encode(), password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    return entry["kid"], key
+    entry = keyset["keys"][0]  # {"d": base64url private scalar}, as a JWK's "d"
+    d = int.from_bytes(base64.urlsafe_b64decode(entry["d"] + "=="), "big")
+    return entry["kid"], ec.derive_private_key(d, ec.SECP256R1())
 
 
 def forge(keyset: dict[str, Any], payload: dict[str, Any], headers: dict[str, Any]) -> str:
@@ -333,6 +332,32 @@ def test_forced_key_refreshes_are_rate_limited(keyset):
             tokens.verify_access(foreign)
     # Then the secret was force-read once, not fifty times
     assert reads.count(True) == 1
+
+
+def test_a_key_set_written_as_pem_still_signs_and_verifies():
+    # Given a key set in the format before "d": a PKCS#8 PEM private key
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    ring = keyring_from_value({"keys": [{"kid": "old", "alg": "ES256", "private_pem": pem, "created_at": 1}]})
+    tokens = TokenService(StaticKeys(ring), issuer=ISSUER, access_ttl=900, chat_ttl=3600)
+    # Then it signs with that key and verifies its own tokens
+    token = access(tokens)
+    assert jwt.decode(token, key.public_key(), algorithms=["ES256"], audience=ACCESS_AUDIENCE)["sub"] == "op-ana"
+    assert tokens.verify_access(token).sub == "op-ana"
+
+
+@pytest.mark.parametrize("entry", [
+    {"kid": "k", "d": "AAAA"},                                   # not 32 bytes
+    {"kid": "k", "d": b64(bytes(32))},                           # zero is no private key
+    {"kid": "k", "d": b64(b"\xff" * 32)},                        # beyond the curve's order
+    {"kid": "k", "crv": "P-384", "d": b64(bytes(31) + b"\x01")},
+    {"kid": "k", "private_pem": "not a pem"},
+    {"kid": "k"},
+])
+def test_an_unreadable_key_in_the_set_is_unavailable_not_a_crash(entry):
+    with pytest.raises(Unavailable):
+        keyring_from_value({"keys": [entry]})
 
 
 def test_jwks_publishes_only_public_p256_keys(keyset):

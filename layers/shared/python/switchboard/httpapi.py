@@ -14,8 +14,9 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
+
+import msgspec
 
 from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
 from switchboard.observability import logger
@@ -27,8 +28,7 @@ T = TypeVar("T")
 PROBLEM_TYPE = "https://switchboard.dev/problems/"
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(msgspec.Struct, frozen=True):
     method: str
     path: str
     headers: dict[str, str]
@@ -85,11 +85,10 @@ class Request:
         return decode_json(self.body, model)
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(msgspec.Struct, frozen=True):
     status: int
     body: Any
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
     content_type: str = "application/json"
 
     def to_event(self) -> dict[str, Any]:
