@@ -1,6 +1,6 @@
 """POST /auth/external - sign a website visitor in (anonymous or vouched for by HMAC)."""
 
-from switchboard import logins
+from switchboard import visitors
 from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.requests import ExternalLogin
 from switchboard.runtime import services
@@ -8,7 +8,7 @@ from switchboard.runtime import services
 
 def route(request: Request) -> Response:
     body = request.parse(ExternalLogin)
-    bundle = logins.external(services(), body, origin=request.origin, device=request.user_agent,
+    bundle = visitors.external(services(), body, origin=request.origin, device=request.user_agent,
                              ip=request.source_ip, upgrading=request.authorization if body.user else None)
     return json_response(bundle.to_json())  # CORS headers: added by endpoint() for the tenant's origins
 

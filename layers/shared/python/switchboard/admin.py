@@ -19,7 +19,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from switchboard import accounts, audit, passwords, sessions
+from switchboard import audit, sessions
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.identity import new_operator_id
 from switchboard.models import Operator
@@ -42,6 +42,10 @@ def list_operators(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
 def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreation) -> dict[str, Any]:
     """A new operator, ready with a password, or invited (the answer holds the one-time token)."""
     caller.require("admin:operators")
+    # only this path hashes a password or issues an invitation: listing operators, changing
+    # them and reading events (the same module, other functions) do not load argon2
+    from switchboard import accounts, passwords
+
     now = int(time.time())
     op = Operator(tenant=caller.tenant, id=new_operator_id(), email=body.email.lower(), name=body.name,
                   role=body.role, password_hash=passwords.hash_password(body.password) if body.password else None,

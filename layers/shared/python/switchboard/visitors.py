@@ -1,0 +1,96 @@
+"""Website visitors sign in: anonymous, or vouched for by the website's backend (HMAC).
+
+Apart from :mod:`switchboard.logins` (operators' passwords) so that the visitors' function
+never loads argon2.
+"""
+
+from __future__ import annotations
+
+from switchboard import audit, ratelimit, sessions
+from switchboard.errors import Forbidden, InvalidIdentity
+from switchboard.identity import anonymous_visitor_id, known_visitor_id, verify_visitor_hash
+from switchboard.policy import Role
+from switchboard.postlogin import Principal
+from switchboard.requests import ExternalLogin
+from switchboard.runtime import Services
+
+__all__ = ["external"]
+
+
+def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: str | None,
+             ip: str | None = None, upgrading: str | None = None) -> sessions.TokenBundle:
+    """Sign a website visitor in: anonymous (level 0) or vouched for by the website (level 1).
+
+    A claimed identity without the website's valid HMAC is refused outright: there is
+    no half-trusted visitor. Rate limited per client IP (and per claimed identity).
+
+    ``upgrading`` (the ``Authorization`` header of an identified sign-in): the anonymous
+    visitor of that access token becomes the known one - their open conversation is handed
+    over, and the anonymous session ends (its sockets close; the widget reconnects).
+    """
+    keys = [("ip", ip)] if ip else []
+    if body.user is not None:
+        keys.append(("account", f"visitor#{body.tenant}#{body.user.id}"))
+    if keys:
+        ratelimit.check(svc.store, svc.settings, keys)
+    tenant = svc.tenants.get(body.tenant)
+    if not tenant.allows_origin(origin):
+        raise Forbidden("this origin is not allowed for the tenant")
+    if body.user is None:
+        principal = Principal(
+            tenant=tenant.id,
+            user_id=anonymous_visitor_id(),
+            role=Role.VISITOR,
+            anon=True,
+            name="Visitor",
+            method="anonymous",
+        )
+    else:
+        user = body.user
+        if not user.hash or not verify_visitor_hash(tenant.identity_secret, user.id, user.hash):
+            audit.record(
+                svc.store,
+                tenant=tenant.id,
+                kind="sign_in_failed",
+                retention_days=svc.settings.audit_retention_days,
+                subject=known_visitor_id(user.id),
+                reason="invalid_identity",
+            )
+            raise InvalidIdentity()
+        principal = Principal(
+            tenant=tenant.id,
+            user_id=known_visitor_id(user.id),
+            role=Role.VISITOR,
+            anon=False,
+            name=user.name or "Visitor",
+            method="identified",
+            email=user.email,
+        )
+        if upgrading:
+            _upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
+    return sessions.sign_in(svc, principal, device=device)
+
+
+def _upgrade_anonymous(svc: Services, authorization: str, *, tenant: str, to_user: str) -> None:
+    """Carry an anonymous visitor's open conversation over to the identified visitor.
+
+    Only the holder of the anonymous session's live access token can do this, only within
+    its tenant, and only for an anonymous session (an identified visitor never becomes
+    someone else this way). Anything else: the sign-in goes on without a hand-over.
+    """
+    from switchboard.errors import Conflict, SessionRevoked, SwitchboardError
+
+    try:
+        caller = sessions.authenticate(svc, authorization)
+    except (SessionRevoked, SwitchboardError):
+        return
+    if caller.tenant != tenant or not caller.session.anon or caller.user_id == to_user:
+        return
+    channel_id = svc.store.open_support_channel_id(tenant, caller.user_id)
+    channel = svc.store.get_channel(channel_id) if channel_id else None
+    if channel is not None and channel.status != "closed":
+        try:
+            svc.store.hand_over_support_channel(channel, from_user=caller.user_id, to_user=to_user)
+        except Conflict:  # the known visitor has an open conversation already: theirs stays theirs
+            return
+    sessions.end_user_sessions(svc, tenant, caller.user_id, reason="identified")
