@@ -181,6 +181,15 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
     assert (layer / "cryptography").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
     assert not (layer / "jwt").exists()  # PyJWT is the tests' cross-check, not a runtime dependency
     assert (layer / "msgspec").is_dir() and not (layer / "pydantic").exists()  # validation without pydantic
+    # And the layer ships bytecode for python3.12, used as shipped: /opt is read-only on Lambda, so
+    # without it every cold start would compile every module of the layer again
+    sources = sorted(layer.rglob("*.py"))
+    assert len(sources) > 100
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+        assert pyc.exists(), source
+        assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, pyc  # PEP 552: hash-based, unchecked
+    assert not (layer / "Makefile").exists() and not (layer / "requirements.txt").exists()
 
 
 # -- least privilege, enforced in every test (src/switchboard_local/iam.py) ---------------------------
