@@ -277,7 +277,7 @@ def cold_start_table(quick: bool) -> Table:
             "`KeyStore` fetches through, or key rotation's client). Both sides load from .pyc; the last "
             f"column (full runs only, {source_rounds or 3} rounds) compiles the layer and the function from "
             f"source, as a Lambda layer shipped without bytecode would (SAM's python builder ships none; "
-            "ours is built with .pyc: layers/shared/python/Makefile). {failed} of {len(rows)} functions "
+            f"ours is built with .pyc: layers/shared/python/Makefile). {failed} of {len(rows)} functions "
             f"miss the target. {_load()}"
         ),
     }
