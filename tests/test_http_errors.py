@@ -144,12 +144,12 @@ def test_an_error_entry_stays_small_whatever_the_body_names(call, seeded):
 
 
 def test_unexpected_errors_are_a_generic_500(call, seeded, monkeypatch):
-    from switchboard import logins
+    from switchboard import visitors
 
     def boom(*a, **k):
         raise RuntimeError("database password is hunter2")
 
-    monkeypatch.setattr(logins, "external", boom)
+    monkeypatch.setattr(visitors, "external", boom)
     r = call("POST /auth/external", body={"tenant": TENANT})
     assert r["status"] == 500 and r["json"]["code"] == "internal"
     assert "hunter2" not in json.dumps(r["json"])

@@ -76,9 +76,9 @@ class ChatContext(msgspec.Struct, frozen=True):
     def s3(self) -> Any:
         """The S3 client, made on first use (only closing and attachments need it)."""
         if "s3" not in self._clients:
-            import boto3
+            from switchboard import aws
 
-            self._clients["s3"] = boto3.client("s3")
+            self._clients["s3"] = aws.client("s3")
         return self._clients["s3"]
 
 

@@ -26,9 +26,10 @@ __all__ = ["rotate_now", "rotate_step"]
 
 @lru_cache(maxsize=1)
 def _client() -> SecretsManagerClient:
-    import boto3
+    from switchboard import aws
 
-    return boto3.client("secretsmanager")
+    made: SecretsManagerClient = aws.client("secretsmanager")
+    return made
 
 
 def _value(secret_id: str, stage: str, token: str | None = None) -> dict[str, Any]:

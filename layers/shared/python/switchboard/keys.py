@@ -163,17 +163,14 @@ class KeyStore:
 
 @lru_cache(maxsize=1)
 def _provider() -> Any:
-    """Powertools' Secrets Manager provider on a client of boto3's default session: the
-    provider's own default makes a new boto3 Session, which reloads botocore's data
-    (~35 ms of cold start, measured in bench/) when the DynamoDB client has loaded it already."""
-    import boto3
+    """Powertools' Secrets Manager provider on a client of the layer's one session
+    (:mod:`switchboard.aws`): the provider's own default makes a new boto3 Session, which
+    reloads botocore's data (~35 ms of cold start, measured in bench/)."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    from switchboard import settle
+    from switchboard import aws
 
-    provider = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
-    settle()
-    return provider
+    return SecretsProvider(boto3_client=aws.client("secretsmanager"))
 
 
 def _fetch_secret(secret_id: str, max_age: int, force: bool) -> dict[str, Any]:

@@ -72,12 +72,13 @@ class Realtime:
         """One management API client per container (boto3 clients are thread-safe)."""
         with self._client_lock:
             if self._client is None:
-                import boto3
                 from botocore.config import Config
 
-                self._client = boto3.client("apigatewaymanagementapi", endpoint_url=self._endpoint,
-                                            config=Config(connect_timeout=2, read_timeout=3,
-                                                          retries={"mode": "standard", "max_attempts": 2}))
+                from switchboard import aws
+
+                self._client = aws.client("apigatewaymanagementapi", endpoint_url=self._endpoint,
+                                          config=Config(connect_timeout=2, read_timeout=3,
+                                                        retries={"mode": "standard", "max_attempts": 2}))
             return self._client
 
     def send(self, connection_ids: Iterable[str], frame: dict[str, Any]) -> list[str]:

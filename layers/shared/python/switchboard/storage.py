@@ -147,13 +147,13 @@ def _conditional_failed(exc: ClientError) -> bool:
 def dynamodb_client() -> DynamoDBClient:
     """One client per container. Timeouts are short: a Lambda answering a browser should
     fail fast and let the client retry rather than hang."""
-    import boto3
     from botocore.config import Config
 
+    from switchboard import aws
+
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    client = boto3.client("dynamodb", config=config)
-    settle()
-    return client
+    made: DynamoDBClient = aws.client("dynamodb", config=config)
+    return made
 
 
 def _session_pk(tenant: str, user_id: str) -> str:
