@@ -76,3 +76,40 @@ def test_a_session_set_up_before_the_layer_is_used_as_it_is(no_default_session):
     mine = boto3.DEFAULT_SESSION
     aws.client("dynamodb")
     assert boto3.DEFAULT_SESSION is mine
+
+
+def test_clients_made_at_once_on_several_threads_share_one_session(no_default_session, monkeypatch):
+    # Given a session that takes a while to set up, and four threads making their first client
+    import threading
+    import time
+
+    made: list[object] = []
+    real = botocore.session.get_session
+
+    def slow_session():
+        time.sleep(0.05)
+        made.append(object())
+        return real()
+
+    monkeypatch.setattr(botocore.session, "get_session", slow_session)
+    barrier = threading.Barrier(4)
+
+    def first_client() -> None:
+        barrier.wait()
+        aws.client("dynamodb")
+
+    threads = [threading.Thread(target=first_client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Then one session was set up, with the loader
+    assert len(made) == 1
+    assert isinstance(boto3.DEFAULT_SESSION._session.get_component("data_loader"), aws.ServiceLoader)
+
+
+def test_the_service_list_still_behaves_as_a_list_when_asked_for_whole():
+    names = aws.ServiceLoader().list_available_services("service-2")
+    stock = Loader().list_available_services("service-2")
+    assert names == stock and names[0] == stock[0] and names[-2:] == stock[-2:]
+    assert next(reversed(names)) == stock[-1]

@@ -40,6 +40,22 @@ def test_errors_carry_cors_headers_so_the_page_can_read_the_problem(call, seeded
     assert r["headers"]["Access-Control-Allow-Origin"] == ORIGIN
 
 
+def test_a_hostile_bearer_token_is_a_401_for_the_page_not_a_crash(call, seeded):
+    # Given a browser request whose bearer token nests its JSON deeper than the parser goes
+    # (the CORS answer reads the unverified payload for the tenant it names)
+    import base64
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    deep = b'{"tid":' + b"[" * 3000 + b"]" * 3000 + b"}"
+    for header, payload in ((b'{"alg":"ES256"}', deep), (deep, b"{}")):
+        token = f"{b64(header)}.{b64(payload)}.{b64(bytes(64))}"
+        r = call("GET /auth/me", token=token, headers={"origin": ORIGIN})
+        # Then the answer is the contract's 401, not an unhandled error
+        assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+
+
 def test_a_refresh_from_the_tenants_origin_is_readable(call, seeded, tokens_for):
     refresh = tokens_for(ADMIN)["refresh_token"]
     r = call("POST /auth/refresh", body={"refresh_token": refresh}, headers={"origin": ORIGIN})

@@ -148,3 +148,14 @@ def test_parsed_headers_are_shared_read_only_and_bounded(key):
 def test_a_refused_header_is_refused_every_time():
     token = token_of({"alg": "none"}, b"{}", bytes(64))
     assert refused(token) == refused(token) == "algorithm not allowed"
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_json_nested_deeper_than_the_parser_goes_is_malformed_not_a_crash(key, part):
+    # Given 8 KB of "[[[[...": deeper than Python's JSON parser recurses
+    deep = b'{"tid":' + b"[" * 3000 + b"]" * 3000 + b"}"
+    header, payload = (deep, b"{}") if part == "header" else (b'{"alg":"ES256"}', deep)
+    token = f"{b64(header)}.{b64(payload)}.{b64(bytes(64))}"
+    # Then it is a MalformedToken, whichever part holds it
+    with pytest.raises(jws.MalformedToken):
+        jws.parse(token).claims()

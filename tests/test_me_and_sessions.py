@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jwt
+import pytest
 
 from tests.conftest import ADMIN, OPERATOR, TENANT
 
@@ -72,3 +73,26 @@ def test_an_admin_lists_another_users_sessions_but_an_operator_may_not(call, tok
 
 def admin_id(call, token):
     return call("GET /auth/me", token=token)["json"]["user"]["id"]
+
+
+@pytest.mark.parametrize(("reasons", "expected"), [
+    (["ConditionalCheckFailed", "None"], "Conflict"),        # the session id exists: a collision
+    (["TransactionConflict", "None"], "Unavailable"),        # another transaction on the item: retry later
+    (["None", "ThrottlingError"], "Unavailable"),
+])
+def test_a_cancelled_sign_in_transaction_says_why(svc, monkeypatch, reasons, expected):
+    from botocore.exceptions import ClientError
+    from switchboard import audit, errors
+    from switchboard.models import Session
+
+    def cancelled(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                           "CancellationReasons": [{"Code": r} for r in reasons]}, "TransactWriteItems")
+
+    monkeypatch.setattr(svc.store.client, "transact_write_items", cancelled)
+    session = Session(tenant="acme", user_id="u1", id="s1", role="visitor", lvl=0, anon=True, name="V",
+                      scopes=frozenset(), method="anonymous", device="d", created_at=1, last_used_at=1,
+                      idle_expires_at=2, expires_at=2)
+    event = audit.event(tenant="acme", kind="sign_in", actor="u1", session_id="s1")
+    with pytest.raises(getattr(errors, expected)):
+        svc.store.create_session(session, "-", event=event, event_ttl=3)

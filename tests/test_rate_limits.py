@@ -162,3 +162,31 @@ def test_quotas_come_from_the_settings(monkeypatch, aws):
     s = Settings.from_env({"RATE_LIMIT_ACCOUNT": "3/30", "RATE_LIMIT_IP": "7/70"})
     q = ratelimit.quotas(s)
     assert (q["account"].per_minute, q["account"].per_hour, q["ip"].per_minute, q["ip"].per_hour) == (3, 30, 7, 70)
+
+
+def test_a_cold_container_makes_one_client_however_many_counters_start_at_once(aws, monkeypatch):
+    # Given a cold container: no DynamoDB client yet, and making one takes a while
+    import time as real_time
+
+    from switchboard import storage
+    from switchboard.settings import get_settings
+
+    made: list[object] = []
+    make = storage.dynamodb_client.__wrapped__
+
+    def slow_client():
+        real_time.sleep(0.05)
+        made.append(object())
+        return make()
+
+    slow_client.cache_clear = lambda: None  # type: ignore[attr-defined]  # the fixtures' teardown clears caches
+    monkeypatch.setattr(storage, "dynamodb_client", slow_client)
+    settings = get_settings()
+    store = storage.Store(settings.table_name)
+    # When the first attempt counts under two keys at once (two pool threads) while the
+    # caller reads too
+    with ratelimit.counting(store, settings, [("ip", "192.0.2.7"), ("account", "cold")]) as attempt:
+        store.get_tenant("acme")
+        attempt.enforce()
+    # Then one client was made for all three
+    assert len(made) == 1

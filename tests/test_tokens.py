@@ -347,11 +347,18 @@ def test_a_key_set_written_as_pem_still_signs_and_verifies():
     assert tokens.verify_access(token).sub == "op-ana"
 
 
+ES = {"alg": "ES256", "crv": "P-256"}
+
+
 @pytest.mark.parametrize("entry", [
-    {"kid": "k", "d": "AAAA"},                                   # not 32 bytes
-    {"kid": "k", "d": b64(bytes(32))},                           # zero is no private key
-    {"kid": "k", "d": b64(b"\xff" * 32)},                        # beyond the curve's order
-    {"kid": "k", "crv": "P-384", "d": b64(bytes(31) + b"\x01")},
+    {"kid": "k", **ES, "d": "AAAA"},                                  # not 32 bytes
+    {"kid": "k", **ES, "d": b64(bytes(32))},                          # zero is no private key
+    {"kid": "k", **ES, "d": b64(b"\xff" * 32)},                       # beyond the curve's order
+    {"kid": "k", **ES, "d": "!!" + b64(bytes(31) + b"\x01")},        # not canonical base64url
+    {"kid": "k", "alg": "ES256", "crv": "P-384", "d": b64(bytes(31) + b"\x01")},
+    {"kid": "k", "alg": "ES384", "crv": "P-256", "d": b64(bytes(31) + b"\x01")},
+    {"kid": "k", "d": b64(bytes(31) + b"\x01")},                      # says neither alg nor curve
+    {**ES, "d": b64(bytes(31) + b"\x01")},                            # no kid
     {"kid": "k", "private_pem": "not a pem"},
     {"kid": "k"},
 ])

@@ -16,21 +16,23 @@ an error message), it still walks everything. Loaders are a botocore extension p
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Any
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import boto3
 import botocore.session
 from botocore.exceptions import DataNotFoundError
 from botocore.loaders import Loader
 
-from switchboard import settle
-
 __all__ = ["ServiceLoader", "client"]
 
+_lock = threading.Lock()
 
-class _ServiceNames:
-    """``in`` checks one service; iterating or ``len`` lists them all (botocore's walk)."""
+
+class _ServiceNames(Sequence[str]):
+    """``in`` checks one service; anything else (iterating, ``len``, indexing, ``==``) lists
+    them all, with botocore's walk, as the list botocore would have returned."""
 
     def __init__(self, loader: ServiceLoader, type_name: str) -> None:
         self._loader, self._type = loader, type_name
@@ -51,6 +53,18 @@ class _ServiceNames:
 
     def __len__(self) -> int:
         return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self._all()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return self._all() == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like the list it stands for
 
 
 class ServiceLoader(Loader):
@@ -75,8 +89,7 @@ def _session() -> boto3.Session:
 
 
 def client(service: str, **kwargs: Any) -> Any:
-    """A client of the shared session (``boto3.client`` semantics), then :func:`settle`: a
-    client's service model is long-lived, so the garbage collector need not walk it again."""
-    made = _session().client(service, **kwargs)  # type: ignore[call-overload]
-    settle()
-    return made
+    """A client of the shared session (``boto3.client`` semantics)."""
+    with _lock:  # one session even when the first clients are made on several threads
+        session = _session()
+    return session.client(service, **kwargs)  # type: ignore[call-overload]

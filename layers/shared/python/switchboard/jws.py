@@ -13,7 +13,10 @@ module): the contract's tokens use one algorithm, and PyJWT's generality costs o
 What is deliberately strict (each has a test in tests/test_jws.py):
 
 - exactly three segments, each canonical unpadded base64url (``[A-Za-z0-9_-]``, no padding,
-  no stray bits), so one token has exactly one spelling;
+  no stray bits), so the same bytes have one spelling (ECDSA itself is malleable: with
+  ``(r, s)``, ``(r, n - s)`` verifies too; nothing in Switchboard keys on a token's bytes);
+- JSON that is an object, and never an exception other than :class:`MalformedToken` (deep
+  nesting included) - the unverified payload is read for the CORS tenant hint;
 - a header that is a JSON object with ``alg`` exactly ``"ES256"``; a ``crit`` header is refused
   (we understand no extensions, RFC 7515 4.1.11), so ``b64: false`` and friends cannot apply;
 - a signature of exactly 64 bytes (``r || s``, RFC 7518 3.4), never DER;
@@ -59,7 +62,7 @@ class MalformedToken(ValueError):
 class Parsed(msgspec.Struct, frozen=True):
     """A token's decoded parts, signature not yet checked (see :func:`verify_signature`)."""
 
-    header: Mapping[str, Any]  # read-only: parsed headers are shared (see _HEADERS)
+    header: Mapping[str, Any]  # read-only, and shared (see _HEADERS): read its values, never change them
     payload: bytes
     signing_input: bytes
     signature: bytes
@@ -90,7 +93,8 @@ def _b64decode(segment: str) -> bytes:
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
         value = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+    # JSONDecodeError is a ValueError; 8 KB of "[[[[..." nests deeper than the parser recurses
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedToken("malformed token") from exc
     if not isinstance(value, dict):
         raise MalformedToken("malformed token")

@@ -85,9 +85,10 @@ def _private_key(entry: dict[str, Any]) -> ec.EllipticCurvePrivateKey:
     """The entry's P-256 private key, from ``d`` (or the older ``private_pem``)."""
     try:
         if "d" in entry:
-            raw = base64.urlsafe_b64decode(entry["d"] + "=" * (-len(entry["d"]) % 4))
-            if entry.get("crv", "P-256") != "P-256" or len(raw) != 32:
-                raise ValueError("not a P-256 private scalar")
+            d = entry["d"]
+            raw = base64.urlsafe_b64decode(d + "=" * (-len(d) % 4))
+            if _b64(raw) != d or entry.get("crv") != "P-256" or entry.get("alg") != ALG or len(raw) != 32:
+                raise ValueError("not an ES256 (P-256) private scalar, in canonical base64url")
             return ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
         from cryptography.hazmat.primitives import serialization  # a key set written before "d"
 
@@ -110,6 +111,8 @@ def keyring_from_value(value: dict[str, Any]) -> KeyRing:
     signer: SigningKey | None = None
     for entry in value.get("keys", []):
         private = _private_key(entry)
+        if not isinstance(entry.get("kid"), str) or not entry["kid"]:
+            raise Unavailable("signing key set holds a key without a kid")
         public[entry["kid"]] = private.public_key()
         if signer is None:
             signer = SigningKey(entry["kid"], private)
@@ -168,9 +171,11 @@ def _provider() -> Any:
     reloads botocore's data (~35 ms of cold start, measured in bench/)."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    from switchboard import aws
+    from switchboard import aws, settle
 
-    return SecretsProvider(boto3_client=aws.client("secretsmanager"))
+    provider = SecretsProvider(boto3_client=aws.client("secretsmanager"))
+    settle()  # the client's service model lives as long as the container
+    return provider
 
 
 def _fetch_secret(secret_id: str, max_age: int, force: bool) -> dict[str, Any]:

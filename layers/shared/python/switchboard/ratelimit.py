@@ -102,11 +102,12 @@ def counting(store: Store, settings: Settings, keys: list[tuple[str, str]], *,
     table = quotas(settings)
     # each write runs in a copy of the caller's context: context variables (the local stack's
     # per-function IAM check among them) follow the work onto the pool's threads
-    pending = tuple((table[kind], _pool().submit(contextvars.copy_context().run, store.hit_rate_counter,
-                                                  f"{kind}#{key}", now=now))
-                    for kind, key in keys)
+    pending: list[tuple[Quota, Future[tuple[int, int]]]] = []
     try:
-        yield Count(now, pending)
+        for kind, key in keys:
+            pending.append((table[kind], _pool().submit(contextvars.copy_context().run, store.hit_rate_counter,
+                                                        f"{kind}#{key}", now=now)))
+        yield Count(now, tuple(pending))
     finally:
         wait([f for _, f in pending])
 

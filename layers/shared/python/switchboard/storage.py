@@ -68,6 +68,7 @@ expiry themselves because TTL deletion lags. No request path uses Scan.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -153,6 +154,7 @@ def dynamodb_client() -> DynamoDBClient:
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
     made: DynamoDBClient = aws.client("dynamodb", config=config)
+    settle()  # the client's service model lives as long as the container
     return made
 
 
@@ -166,11 +168,16 @@ class Store:
     def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
         self.table = table
         self._client = client
+        self._client_lock = threading.Lock()
 
     @property
     def client(self) -> DynamoDBClient:
+        # made once even when the first calls come from several threads at once (the rate
+        # limiter's counters): a cold container must not build three clients
         if self._client is None:
-            self._client = dynamodb_client()
+            with self._client_lock:
+                if self._client is None:
+                    self._client = dynamodb_client()
         return self._client
 
     # -- tenants ---------------------------------------------------------------
@@ -426,15 +433,21 @@ class Store:
         item = _session_item(s)
         item["rt_hash"] = refresh_hash
         try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table, "Item": _item(item),
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
-            ])
+            self.client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table, "Item": _item(item),
+                             "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
+                ],
+                # the SDK retries a transaction that timed out; the token makes a retry of one
+                # that did commit succeed again instead of failing its own condition
+                ClientRequestToken=s.id[:36],
+            )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
                 raise Conflict("session id collision") from exc
-            raise Unavailable("storage unavailable") from exc
+            raise Unavailable("storage unavailable") from exc  # throttled, a conflicting transaction...
 
     def get_session(self, key: SessionKey) -> Session | None:
         raw = self._get(_session_pk(key.tenant, key.user_id), f"S#{key.session_id}", consistent=True)
