@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pytest
 from switchboard.identity import visitor_hash
 
@@ -31,9 +34,10 @@ def test_identified_visitor_with_valid_hash_is_level_1(call, seeded, svc):
     r = call("POST /auth/external", body={"tenant": TENANT, "user": user})
     # Then they are a known level-1 visitor with a stable chat-safe id
     assert r["status"] == 200, r
-    assert r["json"]["user"] == {"id": "v-customer42", "role": "visitor", "level": 1, "anonymous": False, "name": "Jo"}
+    expected = "vh-customer42-" + hashlib.sha256(b"Customer|42").hexdigest()[:32]
+    assert r["json"]["user"] == {"id": expected, "role": "visitor", "level": 1, "anonymous": False, "name": "Jo"}
     chat = svc.tokens.verify_chat(r["json"]["chat_token"])
-    assert chat.sub == "v-customer42" and chat.lvl == 1
+    assert chat.sub == expected and chat.lvl == 1
     # and the tenant allows visitor attachments, so level 1 gets chat:attach
     assert "chat:attach" in chat.scopes
 
@@ -137,3 +141,26 @@ def test_an_upgrade_with_a_wrong_hash_changes_nothing(call, seeded, svc, templat
     assert r["status"] == 401 and r["json"]["code"] == "invalid_identity"
     assert svc.store.get_channel(channel["id"]).visitor == anon["user"]["id"]
     assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Bob", "bob"),                        # case
+    ("jo.smith", "josmith"),               # a dropped character
+    ("jo+1@shop.test", "jo1@shop.test"),
+    ("Customer|42", "customer42"),
+    ("日本", "中国"),                        # nothing readable at all
+    ("Bob", "vh-bob-" + hashlib.sha256(b"Bob").hexdigest()[:32]),  # a website id spelled as Bob's chat id
+])
+def test_two_website_users_are_never_one_chat_user(call, seeded, one, other):
+    # Given two distinct users of the website whose ids differ only in what a chat-safe id drops
+    ids = []
+    for website_id in (one, other):
+        user = {"id": website_id, "hash": visitor_hash(IDENTITY_SECRET, website_id)}
+        r = call("POST /auth/external", body={"tenant": TENANT, "user": user})
+        assert r["status"] == 200, r
+        ids.append(r["json"]["user"]["id"])
+    # Then each is a chat user of their own, chat-safe, and the same again on the next sign-in
+    assert ids[0] != ids[1]
+    assert all(re.fullmatch(r"[a-z0-9@_-]{1,128}", i) for i in ids)
+    user = {"id": one, "hash": visitor_hash(IDENTITY_SECRET, one)}
+    assert call("POST /auth/external", body={"tenant": TENANT, "user": user})["json"]["user"]["id"] == ids[0]

@@ -49,9 +49,23 @@ def anonymous_visitor_id() -> str:
 
 
 def known_visitor_id(website_user_id: str) -> str:
-    """Visitors vouched for by the website live under ``v-`` so they never collide with
-    operators (``op-``) or anonymous visitors (``anon-``)."""
-    return chat_safe_id("v-" + website_user_id)
+    """The chat user of a visitor the website vouches for: one per website user, never shared.
+
+    A website id that is chat-safe already (lower-case letters, digits, ``@ _ -``; most are)
+    lives under ``v-``: ``customer-42`` is ``v-customer-42``. Any other id would lose
+    information in :func:`chat_safe_id`'s mapping - ``Bob`` and ``bob``, ``jo.smith`` and
+    ``josmith`` would become one user, and each would see the other's conversations - so it
+    becomes ``vh-`` + what is readable of it + ``-`` + 32 hex digits of its SHA-256
+    (``Customer|42`` is ``vh-customer42-<hash>``). Another prefix: no chat-safe website id can
+    take its place, and no two website ids share one (short of a SHA-256 collision). Both
+    stay clear of operators (``op-``) and anonymous visitors (``anon-``).
+    """
+    plain = "v-" + website_user_id
+    if _SAFE.match(plain):
+        return plain
+    digest = hashlib.sha256(website_user_id.encode()).hexdigest()[:32]
+    readable = _UNSAFE.sub("", website_user_id.lower())[:64]
+    return f"vh-{readable}-{digest}" if readable else f"vh-{digest}"
 
 
 def new_operator_id() -> str:
