@@ -453,3 +453,29 @@ def known_visitor(call: Callable[..., dict[str, Any]], user_id: str) -> dict[str
 
     return visitor_tokens(call, user={"id": user_id, "name": user_id.title(),
                                       "hash": visitor_hash(IDENTITY_SECRET, user_id)})
+
+
+def run_action(caller: Client, action: str, channel: dict[str, Any]) -> str:
+    """What ``action`` answers ``caller`` on ``channel`` (``{"id", "others_message",
+    "own_message"}``): ``ok`` or the error code; for ``channel.query``, whether any of the
+    caller's filters lists the channel. The policy tests' one way of running a cell."""
+    if action == "channel.query":
+        listed: set[str] = set()
+        for query in ({"member": "me"}, {"status": "queued"}, {"status": "open"}):
+            reply = caller.request("channel.query", filter=query, limit=100)
+            listed |= {c["id"] for c in reply["data"]["channels"]} if reply["ok"] else set()
+        return "listed" if channel["id"] in listed else "hidden"
+    params: dict[str, Any] = {"channel_id": channel["id"]}
+    name = action
+    if action == "message.send":
+        params.update(text="policy", client_id=f"m-{channel['id']}")
+    elif action == "message.delete (own message)":
+        name, params["message_id"] = "message.delete", channel["own_message"]
+    elif action == "message.delete (someone else's)":
+        name, params["message_id"] = "message.delete", channel["others_message"]
+    elif action == "read":
+        params["message_id"] = channel["others_message"]
+    elif action == "attachment.presign":
+        params.update(content_type="image/png", size=100)
+    reply = caller.request(name, **params)
+    return "ok" if reply["ok"] else str(reply["error"]["code"])

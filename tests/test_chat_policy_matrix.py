@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.chat_support import Chat, known_visitor, visitor_tokens
+from tests.chat_support import Chat, known_visitor, run_action, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR, ROOT
 
 DOC = ROOT / "docs" / "chat-policy.md"
@@ -127,26 +127,7 @@ def run_cell(world: World, action: str, column: str) -> str:
     if action == "channel.create":
         member = world.gus if column == "other tenant" else (world.ana if world.role == "operator" else world.otto)
         return _outcome(actor.request("channel.create", type="team", members=[member], name="matrix"))
-    ch = _channel_for(world, column)
-    if action == "channel.query":
-        listed = set()
-        for query in ({"member": "me"}, {"status": "queued"}, {"status": "open"}):
-            reply = actor.request("channel.query", filter=query, limit=100)
-            listed |= {c["id"] for c in reply["data"]["channels"]} if reply["ok"] else set()
-        return "listed" if ch["id"] in listed else "hidden"
-    params: dict[str, Any] = {"channel_id": ch["id"]}
-    name = action
-    if action == "message.send":
-        params.update(text="matrix", client_id=f"m-{ch['id']}")
-    elif action == "message.delete (own message)":
-        name, params["message_id"] = "message.delete", ch["own_message"]
-    elif action == "message.delete (someone else's)":
-        name, params["message_id"] = "message.delete", ch["others_message"]
-    elif action == "read":
-        params["message_id"] = ch["others_message"]
-    elif action == "attachment.presign":
-        params.update(content_type="image/png", size=100)
-    return _outcome(actor.request(name, **params))
+    return run_action(actor, action, _channel_for(world, column))
 
 
 @pytest.mark.parametrize("role", ROLES)
