@@ -47,58 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_TABLE = "simplechat_connections"
 FULL_PAGE = 1024 * 1024  # DynamoDB's Scan/Query page: 1 MB of item data read
 SENDS = 3  # sends measured at each point (they must agree)
+#: the columns of the two message.send tables after their first (what varies)
+SEND_COLUMNS = ["Switchboard: sequential round trips", "of which before the reply", "DynamoDB calls", "items read",
+                "posts", "sample (Scan all): sequential round trips", "DynamoDB calls", "items read", "posts", "check"]
 
 
-# -- counting DynamoDB calls --------------------------------------------------------------------
-@dataclass
-class CallLog:
-    """DynamoDB calls through one client: (operation, start, end, items returned), via botocore hooks."""
-
-    calls: list[list[Any]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _before(self, model: Any, context: dict[str, Any], **_: Any) -> None:
-        with self._lock:
-            context["bench_call"] = len(self.calls)
-            self.calls.append([model.name, time.perf_counter(), None, 0])
-
-    def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        from tests.chat_support import items_in
-
-        n = items_in(parsed)
-        with self._lock:
-            entry = self.calls[context["bench_call"]]
-            entry[2], entry[3] = time.perf_counter(), n
-
-    @contextlib.contextmanager
-    def counting(self, client: Any) -> Iterator[CallLog]:
-        client.meta.events.register("before-call.dynamodb.*", self._before)
-        client.meta.events.register("after-call.dynamodb.*", self._after)
-        try:
-            yield self
-        finally:
-            client.meta.events.unregister("before-call.dynamodb.*", self._before)
-            client.meta.events.unregister("after-call.dynamodb.*", self._after)
-
-    @property
-    def items_read(self) -> int:
-        return sum(c[3] for c in self.calls)
-
-    def names(self) -> list[str]:
-        return [c[0] for c in sorted(self.calls, key=lambda c: c[1])]
-
-    def sequential(self, before: float | None = None) -> int:
-        """Longest chain of calls each started after the previous one ended (the critical path);
-        only calls that ended by ``before``, if given."""
-        calls = sorted((c for c in self.calls if before is None or (c[2] is not None and c[2] <= before)),
-                       key=lambda c: c[1])
-        depth: list[int] = []
-        for j, (_, start, _, _) in enumerate(calls):
-            depth.append(1 + max((depth[i] for i in range(j) if calls[i][2] is not None and calls[i][2] <= start),
-                                 default=0))
-        return max(depth, default=0)
-
-
+# -- counting management API posts -------------------------------------------------------------
 @dataclass
 class PostLog:
     """PostToConnection calls of the management API client."""
@@ -210,6 +164,8 @@ class Room:
         """Counts of one message.send by the visitor (``SENDS`` of them, which must agree)."""
         from switchboard import ws
 
+        from tests.chat_support import CallLog
+
         notifier: Any = ws.chat_context(self.svc).notifier
         seen = []
         for _ in range(SENDS):
@@ -296,6 +252,8 @@ class Sample:
 
     def send(self) -> dict[str, Any]:
         """sendmessage: Scan(ProjectionExpression='connectionId'), following LastEvaluatedKey; one post per item."""
+        from tests.chat_support import CallLog
+
         log = CallLog()
         first_page = None
         kwargs: dict[str, Any] = {}
@@ -373,9 +331,7 @@ def watchers_table() -> dict[str, Any]:
         same_calls = rows[-1][3] == base[3] and rows[-1][1] == base[1]
         rows[-1].append("ok" if same_calls and rows[-1][4] - n == base[4] - base[0] and sb["agree"] else "FAIL")
     return {"title": "Chat: DynamoDB work per message.send as the channel's watchers grow",
-            "columns": ["watching connections", "Switchboard: sequential round trips", "of which before the reply",
-                        "DynamoDB calls", "items read", "posts", "sample (Scan all): sequential round trips",
-                        "DynamoDB calls", "items read", "posts", "check"],
+            "columns": ["watching connections", *SEND_COLUMNS],
             "rows": rows,
             "notes": ("Check (contract section 5: the work grows with the channel's watchers only): the same calls "
                       "and round trips as with 2 watchers, and one item read more per extra watcher. "
@@ -429,9 +385,7 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
                                 f"{s['first_page']:,} of {total:,}"])
     size_note = "" if not quick else " (quick run: up to 1,000; the full run adds 10,000)"
     main = {"title": "Chat: DynamoDB work per message.send as unrelated connections fill the table (2 watchers)",
-            "columns": ["unrelated connections", "Switchboard: sequential round trips", "of which before the reply",
-                        "DynamoDB calls", "items read", "posts", "sample (Scan all): sequential round trips",
-                        "DynamoDB calls", "items read", "posts", "check"],
+            "columns": ["unrelated connections", *SEND_COLUMNS],
             "rows": rows,
             "notes": ("Check (contract section 5: never grows with the table's size): Switchboard's figures equal "
                       "those with no unrelated connection. The channel has 2 watchers (operator, visitor); the "

@@ -274,23 +274,26 @@ def items_in(parsed: dict[str, Any]) -> int:
 
 
 @dataclass
-class DynamoCalls:
-    """DynamoDB calls made through the layer's client, and items each read, via botocore hooks."""
+class CallLog:
+    """DynamoDB calls through one client - (operation, start, end, items returned) - via botocore
+    hooks: the tests count them, the benchmarks also time them (bench/chat_bench.py, auth_bench.py)."""
 
-    calls: list[str] = field(default_factory=list)
-    items_read: int = 0
+    calls: list[list[Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _before(self, model: Any, **_: Any) -> None:
+    def _before(self, model: Any, context: dict[str, Any], **_: Any) -> None:
         with self._lock:
-            self.calls.append(model.name)
+            context["call_log_index"] = len(self.calls)
+            self.calls.append([model.name, time.perf_counter(), None, 0])
 
-    def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+    def _after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        n = items_in(parsed)
         with self._lock:
-            self.items_read += items_in(parsed)
+            entry = self.calls[context["call_log_index"]]
+            entry[2], entry[3] = time.perf_counter(), n
 
     @contextmanager
-    def counting(self, client: Any) -> Iterator[DynamoCalls]:
+    def counting(self, client: Any) -> Iterator[CallLog]:
         client.meta.events.register("before-call.dynamodb.*", self._before)
         client.meta.events.register("after-call.dynamodb.*", self._after)
         try:
@@ -299,8 +302,24 @@ class DynamoCalls:
             client.meta.events.unregister("before-call.dynamodb.*", self._before)
             client.meta.events.unregister("after-call.dynamodb.*", self._after)
 
+    @property
+    def items_read(self) -> int:
+        return sum(c[3] for c in self.calls)
+
     def names(self) -> list[str]:
-        return sorted(self.calls)
+        """The operations, in the order they started."""
+        return [c[0] for c in sorted(self.calls, key=lambda c: c[1])]
+
+    def sequential(self, before: float | None = None) -> int:
+        """Longest chain of calls each started after the previous one ended (the critical path);
+        only calls that ended by ``before``, if given."""
+        calls = sorted((c for c in self.calls if before is None or (c[2] is not None and c[2] <= before)),
+                       key=lambda c: c[1])
+        depth: list[int] = []
+        for j, (_, start, _, _) in enumerate(calls):
+            depth.append(1 + max((depth[i] for i in range(j) if calls[i][2] is not None and calls[i][2] <= start),
+                                 default=0))
+        return max(depth, default=0)
 
 
 @contextmanager

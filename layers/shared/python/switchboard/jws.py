@@ -41,8 +41,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-__all__ = ["ALG", "MAX_TOKEN_LENGTH", "MalformedToken", "Parsed", "parse", "sign", "verify_es256",
-           "verify_signature"]
+__all__ = ["ALG", "MAX_TOKEN_LENGTH", "MalformedToken", "Parsed", "b64url_decode", "b64url_encode", "parse",
+           "sign", "verify_es256", "verify_signature"]
 
 ALG = "ES256"
 MAX_TOKEN_LENGTH = 8192  # ours are well under 2 KB; bounds the work an attacker can ask for
@@ -72,11 +72,12 @@ class Parsed(msgspec.Struct, frozen=True):
         return _json_object(self.payload)
 
 
-def _b64encode(data: bytes) -> str:
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 2), as JWS and JWK spell bytes."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64decode(segment: str) -> bytes:
+def b64url_decode(segment: str) -> bytes:
     """Canonical unpadded base64url only: ``urlsafe_b64decode`` alone would skip foreign
     characters and ignore the unused low bits of the last character."""
     if len(segment) % 4 == 1 or not _SEGMENT.fullmatch(segment):
@@ -85,7 +86,7 @@ def _b64decode(segment: str) -> bytes:
         data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as exc:
         raise MalformedToken("malformed token") from exc
-    if _b64encode(data) != segment:
+    if b64url_encode(data) != segment:
         raise MalformedToken("malformed token")
     return data
 
@@ -103,11 +104,11 @@ def _json_object(data: bytes) -> dict[str, Any]:
 
 def sign(header: dict[str, Any], payload: dict[str, Any], key: ec.EllipticCurvePrivateKey) -> str:
     """``header.payload.signature``; ``alg`` is set here, whatever ``header`` says."""
-    head = _b64encode(json.dumps({**header, "alg": ALG}, separators=(",", ":")).encode())
-    body = _b64encode(json.dumps(payload, separators=(",", ":")).encode())
+    head = b64url_encode(json.dumps({**header, "alg": ALG}, separators=(",", ":")).encode())
+    body = b64url_encode(json.dumps(payload, separators=(",", ":")).encode())
     signing_input = f"{head}.{body}".encode("ascii")
     r, s = decode_dss_signature(key.sign(signing_input, _ECDSA_SHA256))
-    return f"{head}.{body}.{_b64encode(r.to_bytes(_COORD, 'big') + s.to_bytes(_COORD, 'big'))}"
+    return f"{head}.{body}.{b64url_encode(r.to_bytes(_COORD, 'big') + s.to_bytes(_COORD, 'big'))}"
 
 
 def parse(token: object) -> Parsed:
@@ -125,15 +126,15 @@ def parse(token: object) -> Parsed:
         if len(_HEADERS) >= _HEADERS_MAX:
             _HEADERS.clear()
         _HEADERS[head] = header
-    signature = _b64decode(sig)
+    signature = b64url_decode(sig)
     if len(signature) != 2 * _COORD:
         raise MalformedToken("malformed signature")
-    return Parsed(header=header, payload=_b64decode(body), signing_input=f"{head}.{body}".encode("ascii"),
+    return Parsed(header=header, payload=b64url_decode(body), signing_input=f"{head}.{body}".encode("ascii"),
                   signature=signature)
 
 
 def _parse_header(segment: str) -> Mapping[str, Any]:
-    header = _json_object(_b64decode(segment))
+    header = _json_object(b64url_decode(segment))
     if header.get("alg") != ALG:
         raise MalformedToken("algorithm not allowed")
     if "crit" in header:

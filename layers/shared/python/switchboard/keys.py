@@ -11,7 +11,6 @@ JWKS, so tokens signed before a rotation keep verifying until they expire.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import threading
@@ -24,6 +23,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from switchboard.errors import Unavailable
+from switchboard.jws import b64url_decode, b64url_encode
 
 __all__ = ["KeyRing", "KeyStore", "SigningKey", "generate_key_entry", "keyring_from_value", "rotate_keyset"]
 
@@ -46,17 +46,13 @@ class KeyRing(msgspec.Struct, frozen=True):
         return {"keys": [_public_jwk(kid, key) for kid, key in self.public.items()]}
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _public_jwk(kid: str, key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     numbers = key.public_numbers()
     return {
         "kty": "EC",
         "crv": "P-256",
-        "x": _b64(numbers.x.to_bytes(32, "big")),
-        "y": _b64(numbers.y.to_bytes(32, "big")),
+        "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+        "y": b64url_encode(numbers.y.to_bytes(32, "big")),
         "kid": kid,
         "alg": ALG,
         "use": "sig",
@@ -67,7 +63,7 @@ def _thumbprint(key: ec.EllipticCurvePublicKey) -> str:
     """RFC 7638 JWK thumbprint: a kid that names the key itself, not a counter."""
     jwk = _public_jwk("", key)
     canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
-    return _b64(hashlib.sha256(canonical.encode()).digest())[:22]
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())[:22]
 
 
 def generate_key_entry(now: float | None = None) -> dict[str, Any]:
@@ -76,7 +72,7 @@ def generate_key_entry(now: float | None = None) -> dict[str, Any]:
         "kid": _thumbprint(private.public_key()),
         "alg": ALG,
         "crv": "P-256",
-        "d": _b64(private.private_numbers().private_value.to_bytes(32, "big")),
+        "d": b64url_encode(private.private_numbers().private_value.to_bytes(32, "big")),
         "created_at": int(now if now is not None else time.time()),
     }
 
@@ -85,10 +81,9 @@ def _private_key(entry: dict[str, Any]) -> ec.EllipticCurvePrivateKey:
     """The entry's P-256 private key, from ``d`` (or the older ``private_pem``)."""
     try:
         if "d" in entry:
-            d = entry["d"]
-            raw = base64.urlsafe_b64decode(d + "=" * (-len(d) % 4))
-            if _b64(raw) != d or entry.get("crv") != "P-256" or entry.get("alg") != ALG or len(raw) != 32:
-                raise ValueError("not an ES256 (P-256) private scalar, in canonical base64url")
+            raw = b64url_decode(entry["d"])  # canonical base64url, or MalformedToken (a ValueError)
+            if entry.get("crv") != "P-256" or entry.get("alg") != ALG or len(raw) != 32:
+                raise ValueError("not an ES256 (P-256) private scalar")
             return ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
         from cryptography.hazmat.primitives import serialization  # a key set written before "d"
 
