@@ -128,8 +128,11 @@ if "secretsmanager" in clients:
         from switchboard import keys
         keys._provider()
 t4 = time.perf_counter()
+if "kms" in clients:  # what the first seal or open of a TOTP secret makes
+    svc.sealer.client()
+t5 = time.perf_counter()
 print(json.dumps({"import": (t1 - t0) * 1e3, "services": (t2 - t1) * 1e3, "dynamodb": (t3 - t2) * 1e3,
-                  "secretsmanager": (t4 - t3) * 1e3}))
+                  "secretsmanager": (t4 - t3) * 1e3, "kms": (t5 - t4) * 1e3}))
 """
 
 
@@ -149,6 +152,8 @@ def _policy_clients(resource: dict[str, Any]) -> list[str]:
                 found.add("dynamodb")
             elif node == "secretsmanager:GetSecretValue":
                 found.add("secretsmanager")
+            elif node in ("kms:Decrypt", "kms:Encrypt"):
+                found.add("kms")
 
     walk(resource.get("Properties", {}).get("Policies", []))
     return sorted(found)
@@ -171,9 +176,9 @@ def _spawn(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
     if out.returncode != 0:
         raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1] if (out.stderr or out.stdout)
                            else f"exit {out.returncode}")
-    data = {k: 0.0 for k in ("import", "services", "dynamodb", "secretsmanager")}
+    data = {k: 0.0 for k in ("import", "services", "dynamodb", "secretsmanager", "kms")}
     data.update(json.loads(out.stdout.strip().splitlines()[-1]))
-    data["setup"] = data["services"] + data["dynamodb"] + data["secretsmanager"]
+    data["setup"] = data["services"] + data["dynamodb"] + data["secretsmanager"] + data["kms"]
     data["total"] = data["import"] + data["setup"]
     return data
 
@@ -257,7 +262,8 @@ def cold_start_table(quick: bool) -> Table:
             f["id"], "+".join(f["clients"]) or "-",
             f"{_median([c['import'] for c in s['fn']]):.0f}",
             f"{_median([c['setup'] for c in s['fn']]):.0f} ("
-            + " / ".join(f"{_median([c[k] for c in s['fn']]):.0f}" for k in ("services", "dynamodb", "secretsmanager"))
+            + " / ".join(f"{_median([c[k] for c in s['fn']]):.0f}"
+                         for k in ("services", "dynamodb", "secretsmanager", "kms"))
             + ")",
             f"{_median([c['total'] for c in s['fn']]):.0f}", f"{_median(s['floor']):.0f}",
             f"{ratio:.2f}", f"<= {COLD_START_TARGET}", _verdict(ratio, COLD_START_TARGET),
@@ -266,7 +272,7 @@ def cold_start_table(quick: bool) -> Table:
     failed = sum(1 for r in rows if r[8] != "pass")
     return {
         "title": "Cold start per function (fresh interpreter; ratio to `import boto3; boto3.client(\"dynamodb\")`)",
-        "columns": ["function", "clients", "import ms", "setup ms (services / DynamoDB / Secrets Manager)",
+        "columns": ["function", "clients", "import ms", "setup ms (services / DynamoDB / Secrets Manager / KMS)",
                     "total ms", "floor ms", "ratio", "target", "result", "ratio, layer without .pyc"],
         "rows": rows,
         "notes": (
@@ -274,7 +280,8 @@ def cold_start_table(quick: bool) -> Table:
             f"round); ratio = median of per-pair ratios. Floor median {_median(floors):.0f} ms. "
             "import = importing the handler module; setup = `services()` plus the clients the function's "
             "IAM policies name (DynamoDB: `Store.client`; Secrets Manager: the Powertools provider "
-            "`KeyStore` fetches through, or key rotation's client). Both sides load from .pyc; the last "
+            "`KeyStore` fetches through, or key rotation's client; KMS: the client that seals and opens TOTP "
+            "secrets, `Services.sealer`). Both sides load from .pyc; the last "
             f"column (full runs only, {source_rounds or 3} rounds) compiles the layer and the function from "
             f"source, as a Lambda layer shipped without bytecode would (SAM's python builder ships none; "
             f"ours is built with .pyc: layers/shared/python/Makefile). {failed} of {len(rows)} functions "

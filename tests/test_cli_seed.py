@@ -73,3 +73,42 @@ def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws
     assert widget["ContentType"] in ("text/javascript", "application/javascript")
     config = json.loads(s3.get_object(Bucket="sb-web", Key="switchboard-config.json")["Body"].read())
     assert config == {"api": "https://api.example", "ws": "wss://chat.example/live", "tenant": "acme"}
+
+
+def _totp_seed(tmp_path, secret):
+    path = tmp_path / "totp-seed.json"
+    path.write_text(json.dumps({"tenants": [{
+        "id": "initech", "name": "Initech", "identity_secret": "initech-identity-secret-01",
+        "hook_secret": "initech-hook-secret-0123", "operators": [
+            {"email": "bill@initech.test", "password": "bill-correct-horse", "role": "admin",
+             "totp_secret": secret}]}]}))
+    return path
+
+
+def test_seeding_totp_secrets_by_table_name_needs_the_key_that_seals_them(aws, svc, tmp_path, capsys):
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    path = _totp_seed(tmp_path, secret)
+    # Without --totp-key the command refuses before writing anything
+    assert main(["seed", str(path), "--table", TABLE, "--region", "us-east-1"]) == 2
+    assert "--totp-key" in capsys.readouterr().err
+    assert svc.store.get_tenant("initech") is None
+    # With it, the operator's secret is stored sealed under that key
+    assert main(["seed", str(path), "--table", TABLE, "--totp-key", LOCAL_REFS["TotpKeyAlias"],
+                 "--region", "us-east-1"]) == 0
+    op = svc.store.get_operator_by_email("initech", "bill@initech.test")
+    assert op.totp_enabled and op.totp_secret.startswith("kms1:") and secret not in op.totp_secret
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_seeding_by_stack_name_seals_totp_secrets_with_the_stacks_key(aws, svc, tmp_path):
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    cfn.create_stack(StackName="switchboard-prod", TemplateBody=json.dumps({
+        "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {"TableName": {"Value": TABLE}, "TotpKeyAlias": {"Value": LOCAL_REFS["TotpKeyAlias"]}}}))
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    assert main(["seed", str(_totp_seed(tmp_path, secret)), "--stack", "switchboard-prod",
+                 "--region", "us-east-1"]) == 0
+    op = svc.store.get_operator_by_email("initech", "bill@initech.test")
+    from switchboard.sealing import totp_context
+
+    assert svc.sealer.open(op.totp_secret, context=totp_context("initech", op.id)) == secret

@@ -201,3 +201,91 @@ def test_seeded_totp_secrets_turn_mfa_on(call, aws):
     assert r["json"]["code"] == "mfa_required"
     r = call("POST /auth/mfa", body={"mfa_token": r["json"]["mfa_token"], "code": pyotp.TOTP(secret).now()})
     assert r["status"] == 200
+    # And the seeded secret is stored sealed, like an enrolled one
+    op = services().store.get_operator_by_email("initech", "bill@initech.test")
+    assert op.totp_secret.startswith("kms1:") and secret not in str(_raw_operator(services(), "initech", op.id))
+
+
+# -- at rest: sealed under the TOTP key ---------------------------------------------------------
+def _raw_operator(svc, tenant, user_id):
+    """The operator's item as DynamoDB holds it (what a backup, an export or a table reader sees)."""
+    return svc.store.client.get_item(TableName=svc.store.table,
+                                      Key={"pk": {"S": f"T#{tenant}"}, "sk": {"S": f"OP#{user_id}"}})["Item"]
+
+
+def _set_raw(svc, tenant, user_id, **values):
+    names = {f"#{k}": k for k in values}
+    svc.store.client.update_item(
+        TableName=svc.store.table, Key={"pk": {"S": f"T#{tenant}"}, "sk": {"S": f"OP#{user_id}"}},
+        UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values), ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{k}": {"S": v} if isinstance(v, str) else {"BOOL": v} for k, v in values.items()})
+
+
+def _op_id(svc, who=OPERATOR):
+    return svc.store.get_operator_by_email(TENANT, who["email"]).id
+
+
+def test_the_table_holds_the_totp_secret_only_sealed_pending_or_on(call, tokens_for, svc):
+    access = tokens_for(OPERATOR)["access_token"]
+    # When Otto enrols, the pending secret is stored sealed
+    secret = call("POST /auth/totp/enroll", token=access)["json"]["secret"]
+    item = _raw_operator(svc, TENANT, _op_id(svc))
+    assert item["totp_pending"]["S"].startswith("kms1:") and secret not in str(item)
+    # And once confirmed, the secret in force is sealed too
+    assert call("POST /auth/totp/confirm", token=access, body={"code": code_at(secret)})["status"] == 200
+    item = _raw_operator(svc, TENANT, _op_id(svc))
+    assert item["totp_secret"]["S"].startswith("kms1:") and secret not in str(item)
+    # Yet it still opens, with the KMS key, for his own record only
+    from switchboard.sealing import totp_context
+
+    assert svc.sealer.open(item["totp_secret"]["S"], context=totp_context(TENANT, _op_id(svc))) == secret
+
+
+def test_a_sealed_secret_copied_to_another_operator_does_not_open_for_them(call, enrolled, svc, caplog):
+    secret, _ = enrolled
+    # Given someone who can write the table copies Otto's sealed secret into Ada's record
+    sealed = _raw_operator(svc, TENANT, _op_id(svc))["totp_secret"]["S"]
+    _set_raw(svc, TENANT, _op_id(svc, ADMIN), totp_secret=sealed, totp_enabled=True)
+    # When Ada's password is used with a code from Otto's authenticator
+    r = password_step(call, ADMIN)
+    assert r["json"]["code"] == "mfa_required"
+    r = call("POST /auth/mfa", body={"mfa_token": r["json"]["mfa_token"], "code": code_at(secret)})
+    # Then the code is wrong for her (a clean 401, not a 500), and the event is logged without secrets
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+    assert "did not open" in caplog.text and secret not in caplog.text and sealed not in caplog.text
+
+
+@pytest.mark.parametrize("damaged", ["kms1:not base64!", "kms1:" + "A" * 40])
+def test_a_damaged_sealed_secret_makes_every_code_wrong_not_a_500(call, enrolled, svc, damaged):
+    secret, _ = enrolled
+    _set_raw(svc, TENANT, _op_id(svc), totp_secret=damaged)
+    token = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+
+
+def test_a_secret_stored_before_sealing_works_and_is_sealed_at_the_next_mfa_sign_in(call, enrolled, svc):
+    secret, _ = enrolled
+    # Given Otto's secret in the plaintext form of earlier versions
+    _set_raw(svc, TENANT, _op_id(svc), totp_secret=secret)
+    # When he signs in with his password and a code
+    token = password_step(call)["json"]["mfa_token"]
+    assert call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})["status"] == 200
+    # Then the table now holds it sealed, and it keeps working
+    item = _raw_operator(svc, TENANT, _op_id(svc))
+    assert item["totp_secret"]["S"].startswith("kms1:") and secret not in str(item)
+    token = password_step(call)["json"]["mfa_token"]
+    assert call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret, +1)})["status"] == 200
+
+
+def test_without_the_key_service_enrolment_answers_503_and_stores_nothing(call, tokens_for, svc, monkeypatch):
+    # Given the TOTP key cannot be used (here: the configured alias does not exist)
+    from switchboard.sealing import Sealer
+
+    access = tokens_for(OPERATOR)["access_token"]
+    monkeypatch.setattr(svc, "sealer", Sealer("alias/no-such-key"))
+    # When Otto enrols
+    r = call("POST /auth/totp/enroll", token=access)
+    # Then he is told to come back later, and no secret was stored in any form
+    assert r["status"] == 503 and r["json"]["code"] == "unavailable"
+    assert "totp_pending" not in _raw_operator(svc, TENANT, _op_id(svc))

@@ -239,3 +239,17 @@ def test_work_the_layer_hands_to_threads_is_held_to_the_same_policy(template, aw
         ratelimit.check(svc.store, svc.settings, [("ip", "192.0.2.1"), ("account", "x")])
     # While outside any function the same call goes through
     ratelimit.check(svc.store, svc.settings, [("ip", "192.0.2.1"), ("account", "x")])
+
+
+def test_only_the_second_factor_functions_may_use_the_totp_key_and_only_for_totp(template):
+    # a role that can read the table must not be able to open second factors with it
+    users = {}
+    for logical_id, st in _policy_statements(template):
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if any(a.startswith("kms:") for a in actions):
+            assert st["Resource"].name == "GetAtt" and st["Resource"].value == "TotpKey.Arn", logical_id
+            assert st["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": "totp"}}, logical_id
+            users[logical_id] = set(actions)
+    assert users == {"MfaFunction": {"kms:Decrypt", "kms:Encrypt"}, "TotpFunction": {"kms:Decrypt", "kms:Encrypt"}}
+    key = template.resources["TotpKey"]
+    assert key["DeletionPolicy"] == "Retain" and key["Properties"]["EnableKeyRotation"] is True

@@ -2,7 +2,7 @@
 
     switchboard dev [--http-port 3000] [--ws-port 3001] [--web-port 8000] [--seed FILE]
     switchboard invoke FUNCTION -e EVENT.json [--seed FILE]
-    switchboard seed FILE (--stack NAME | --table NAME) [--region REGION]
+    switchboard seed FILE (--stack NAME | --table NAME [--totp-key KEY]) [--region REGION]
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--stack", help="CloudFormation stack name (reads its TableName output)")
     where.add_argument("--table", help="the stack's DynamoDB table name")
     seed.add_argument("--secret", help="accepted for symmetry; seeding writes only the table")
+    seed.add_argument("--totp-key", help="the KMS key sealing TOTP secrets (default with --stack: its "
+                                         "TotpKeyAlias output); needed only if the file has totp_secret")
     seed.add_argument("--region", help="AWS region (default: your AWS configuration's)")
     pub = sub.add_parser("publish-web", help="upload web/ (widget, demo page, back office) to a deployed stack")
     pub.add_argument("--stack", required=True, help="CloudFormation stack name (reads WebBucketName, ApiUrl, ChatUrl)")
@@ -291,6 +293,8 @@ def _invoke(args: argparse.Namespace) -> int:
 def _seed(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
+    from switchboard.errors import SwitchboardError
+    from switchboard.sealing import Sealer
     from switchboard.storage import Store
 
     from switchboard_local.seed import apply_seed
@@ -299,8 +303,15 @@ def _seed(args: argparse.Namespace) -> int:
     session = boto3.session.Session(region_name=args.region)
     try:
         table = args.table or _stack_output(session, args.stack, "TableName")
-        summary = apply_seed(Store(table, session.client("dynamodb")), seed)
-    except (BotoCoreError, ClientError) as exc:
+        key = args.totp_key or ""
+        if not key and any(o.totp_secret for t in seed.tenants for o in t.operators):
+            if not args.stack:
+                raise _UsageError("the seed has TOTP secrets: name the key that seals them with --totp-key "
+                                  "(the stack's TotpKeyAlias output)")
+            key = _stack_output(session, args.stack, "TotpKeyAlias")
+        summary = apply_seed(Store(table, session.client("dynamodb")), seed,
+                             sealer=Sealer(key, client=session.client("kms")))
+    except (BotoCoreError, ClientError, SwitchboardError) as exc:
         print(f"switchboard: seeding failed: {exc}", file=sys.stderr)
         return 1
     for op in summary:

@@ -20,7 +20,8 @@ __all__ = ["LOCAL_REFS", "function_environment", "provision"]
 #: ``switchboard dev`` points it at its own WebSocket gateway instead.
 LOCAL_REFS: dict[str, str] = {"Table": "switchboard-local", "SigningKeys": "switchboard-local/signing-keys",
                               "ChatApi": "local", "ArchiveBucket": "switchboard-local-archive",
-                              "AttachmentsBucket": "switchboard-local-attachments"}
+                              "AttachmentsBucket": "switchboard-local-attachments",
+                              "TotpKeyAlias": "alias/switchboard-local-totp"}
 
 
 def function_environment(template: Template, function_id: str, refs: dict[str, Any] | None = None) -> dict[str, str]:
@@ -38,7 +39,8 @@ def shared_environment(template: Template, refs: dict[str, Any] | None = None) -
 
 
 def provision(template: Template, refs: dict[str, str] | None = None) -> dict[str, str]:
-    """Create tables (with TTL) and the signing-key secret holding one fresh key."""
+    """Create tables (with TTL), buckets, KMS keys with their aliases, and the signing-key
+    secret holding one fresh key."""
     from switchboard.key_rotation import rotate_now
 
     refs = {**LOCAL_REFS, **(refs or {})}
@@ -52,6 +54,12 @@ def provision(template: Template, refs: dict[str, str] | None = None) -> dict[st
     s3 = boto3.client("s3")
     for logical_id in template.of_type("AWS::S3::Bucket"):
         s3.create_bucket(Bucket=refs.get(logical_id, logical_id.lower()))
+    kms = boto3.client("kms")
+    for logical_id in template.of_type("AWS::KMS::Alias"):
+        target = template.resources[logical_id]["Properties"]["TargetKeyId"].value  # !Ref <the key>
+        key = kms.create_key(Description=template.resources[target]["Properties"].get("Description", target))
+        kms.create_alias(AliasName=refs.get(logical_id, f"alias/{logical_id}"),
+                         TargetKeyId=key["KeyMetadata"]["KeyId"])
     secret_props = template.resources["SigningKeys"]["Properties"]
     sm = boto3.client("secretsmanager")
     sm.create_secret(Name=refs["SigningKeys"], SecretString=secret_props.get("SecretString", json.dumps({"keys": []})))

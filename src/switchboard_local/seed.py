@@ -16,6 +16,8 @@ from switchboard.identity import new_operator_id
 from switchboard.models import Operator, Tenant
 from switchboard.passwords import hash_password
 from switchboard.postlogin import validate_claim_names
+from switchboard.sealing import Sealer, totp_context
+from switchboard.settings import get_settings
 from switchboard.storage import Store
 
 __all__ = ["DEMO_SEED", "Seed", "apply_seed", "load_seed"]
@@ -76,10 +78,12 @@ def load_seed(path: Path | str) -> Seed:
     return Seed.model_validate(json.loads(Path(path).read_text()))
 
 
-def apply_seed(store: Store, seed: Seed | dict[str, Any]) -> list[dict[str, str]]:
-    """Upsert tenants and operators; returns a summary (no secrets) of the operators."""
+def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | None = None) -> list[dict[str, str]]:
+    """Upsert tenants and operators; returns a summary (no secrets) of the operators.
+    Operators' TOTP secrets are stored sealed (``sealer``; default: the ``TOTP_KEY_ID`` key)."""
     if isinstance(seed, dict):
         seed = Seed.model_validate(seed)
+    sealer = sealer or Sealer(get_settings().totp_key_id)
     summary = []
     for t in seed.tenants:
         validate_claim_names(t.claims)
@@ -89,12 +93,15 @@ def apply_seed(store: Store, seed: Seed | dict[str, Any]) -> list[dict[str, str]
                                 deny_email_domains=tuple(d.lower() for d in t.deny_email_domains)))
         for o in t.operators:
             existing = store.get_operator_by_email(t.id, o.email)
-            op = Operator(tenant=t.id, id=existing.id if existing else new_operator_id(), email=o.email.lower(),
+            op_id = existing.id if existing else new_operator_id()
+            op = Operator(tenant=t.id, id=op_id, email=o.email.lower(),
                           name=o.name or o.email.split("@")[0], role=o.role,
                           password_hash=existing.password_hash if existing and _same(existing, o.password)
                           else hash_password(o.password),
                           created_at=existing.created_at if existing else int(time.time()),
-                          totp_secret=o.totp_secret, totp_enabled=o.totp_secret is not None)
+                          totp_secret=sealer.seal(o.totp_secret, context=totp_context(t.id, op_id))
+                          if o.totp_secret else None,
+                          totp_enabled=o.totp_secret is not None)
             store.put_operator(op)
             summary.append({"tenant": t.id, "email": op.email, "role": op.role, "id": op.id})
     return summary

@@ -11,6 +11,8 @@
   later step passes next time (one conditional write, so two requests racing with the
   same code cannot both win). Wrong codes count toward the account's rate limit.
 * Turning MFA off (which needs a current code) revokes the user's other sessions.
+* **At rest** the secret is sealed under a KMS key of its own (:mod:`switchboard.sealing`),
+  bound to its operator; it is opened only to check a code.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from switchboard import audit, opaque, ratelimit
 from switchboard.errors import Forbidden, InvalidMfa, MfaRequired, NotFound, ValidationFailed
 from switchboard.models import Operator
 from switchboard.runtime import Services
+from switchboard.sealing import SealBroken, totp_context
 
 __all__ = ["begin_challenge", "confirm", "disable", "enroll", "exchange", "matching_step"]
 
@@ -59,6 +62,24 @@ def _operator(svc: Services, tenant: str, user_id: str) -> Operator:
     return op
 
 
+def _secret(svc: Services, op: Operator, stored: str) -> str | None:
+    """The operator's TOTP secret out of its sealed form; None if it does not open (an
+    altered or moved record): every code is then wrong, as the caller is told."""
+    try:
+        return svc.sealer.open(stored, context=totp_context(op.tenant, op.id))
+    except SealBroken:
+        from switchboard.observability import logger
+
+        logger.warning("a sealed TOTP secret did not open", extra={"tenant": op.tenant, "user_id": op.id})
+        return None
+
+
+def _check(svc: Services, op: Operator, stored: str, code: str, *, now: int | None = None) -> int | None:
+    """The time step ``code`` is for, against the operator's sealed secret ``stored``."""
+    secret = _secret(svc, op, stored)
+    return matching_step(secret, code, now=now) if secret is not None else None
+
+
 def _staff(caller: Any) -> None:
     if caller.session.role not in STAFF:
         raise Forbidden("only operators and admins have a second factor")
@@ -81,7 +102,7 @@ def enroll(svc: Services, caller: Any) -> dict[str, Any]:
     if op.totp_enabled:
         raise ValidationFailed("MFA is already on; turn it off first to enrol a new authenticator")
     secret = pyotp.random_base32(length=32)  # 160 bits from the secrets module (RFC 4226's advice)
-    svc.store.set_totp_pending(op.tenant, op.id, secret)
+    svc.store.set_totp_pending(op.tenant, op.id, svc.sealer.seal(secret, context=totp_context(op.tenant, op.id)))
     tenant = svc.tenants.get(op.tenant)
     uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=op.email, issuer_name=tenant.name)
     return {"secret": secret, "otpauth_uri": uri, "qr_svg": _qr_svg(uri)}
@@ -103,7 +124,7 @@ def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
         raise ValidationFailed("MFA is already on")
     if not op.totp_pending:
         raise ValidationFailed("enrol first: POST /auth/totp/enroll")
-    step = matching_step(op.totp_pending, code)
+    step = _check(svc, op, op.totp_pending, code)
     if step is None or not svc.store.enable_totp(op.tenant, op.id, op.totp_pending, step):
         raise InvalidMfa()
     audit.record(svc.store, tenant=op.tenant, kind="mfa_enabled", retention_days=svc.settings.audit_retention_days,
@@ -120,7 +141,7 @@ def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     op = _operator(svc, caller.tenant, caller.user_id)
     if not op.totp_enabled or not op.totp_secret:
         raise ValidationFailed("MFA is not on")
-    step = matching_step(op.totp_secret, code)
+    step = _check(svc, op, op.totp_secret, code)
     if step is None or not svc.store.use_totp_step(op.tenant, op.id, step):
         raise InvalidMfa()
     svc.store.disable_totp(op.tenant, op.id)
@@ -161,7 +182,7 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
     op = svc.store.get_operator(tenant, user_id)
     if op is None or op.blocked or not op.totp_enabled or not op.totp_secret:
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
-    step = matching_step(op.totp_secret, code, now=now)
+    step = _check(svc, op, op.totp_secret, code, now=now)
     if step is None:
         if not svc.store.count_mfa_failure(tenant, user_id, challenge_id, max_attempts=CHALLENGE_ATTEMPTS):
             svc.store.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now)
@@ -174,6 +195,17 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
         audit.record(svc.store, tenant=tenant, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
                      subject=user_id, reason="mfa_code_replayed")
         raise InvalidMfa("this code was used already; wait for the next one")
+    _seal_if_plain(svc, op, op.totp_secret)
     principal = Principal(tenant=tenant, user_id=op.id, role=Role(op.role), anon=False, name=op.name,
                           method="password+totp", email=op.email)
     return sessions.sign_in(svc, principal, device=device)
+
+
+def _seal_if_plain(svc: Services, op: Operator, stored: str) -> None:
+    """A secret stored before sealing existed is sealed at its operator's next MFA sign-in
+    (a conditional write: a concurrent enrolment or disable wins)."""
+    from switchboard.sealing import PREFIX
+
+    if not stored.startswith(PREFIX):
+        sealed = svc.sealer.seal(stored, context=totp_context(op.tenant, op.id))
+        svc.store.replace_totp_secret(op.tenant, op.id, old=stored, new=sealed)

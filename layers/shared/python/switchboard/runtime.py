@@ -18,6 +18,7 @@ from switchboard.storage import Store
 
 if TYPE_CHECKING:
     from switchboard.keys import KeyStore
+    from switchboard.sealing import Sealer
     from switchboard.tokens import TokenService
 
 __all__ = ["Services", "TenantDirectory", "services"]
@@ -83,6 +84,13 @@ class Services:
 
         s = self.settings
         return TokenService(self.keys, issuer=s.issuer, access_ttl=s.access_ttl, chat_ttl=s.chat_ttl)
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        """Seals second-factor secrets under the TOTP key (its KMS client made on first use)."""
+        from switchboard.sealing import Sealer
+
+        return Sealer(self.settings.totp_key_id)
 
     @classmethod
     def build(cls, settings: Settings, store: Store | None = None) -> Services:

@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True):
     cognito_tenant: str = ""
     #: how old a signed hook request may be (seconds)
     hook_tolerance_seconds: int = 300
+    #: the KMS key (id, ARN or alias) that seals operators' TOTP secrets (see sealing.py)
+    totp_key_id: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -71,6 +73,7 @@ class Settings(msgspec.Struct, frozen=True):
             rate_limit_account=_pair(e.get("RATE_LIMIT_ACCOUNT"), _default("rate_limit_account")),
             rate_limit_ip=_pair(e.get("RATE_LIMIT_IP"), _default("rate_limit_ip")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),
+            totp_key_id=e.get("TOTP_KEY_ID", ""),
         )
 
 

@@ -7,7 +7,8 @@ item                    pk                          sk                    access
 ======================  ==========================  ====================  ==========================================
 tenant                  ``T#<tid>``                 ``TENANT``            GetItem by tenant id (every sign-in)
 operator                ``T#<tid>``                 ``OP#<uid>``          GetItem by id; Query begins_with ``OP#``
-                                                                          lists a tenant's operators
+                                                                          lists a tenant's operators (TOTP secrets
+                                                                          arrive sealed: sealing.py)
 operator email          ``T#<tid>``                 ``EMAIL#<email>``     GetItem by email at sign-in; created in the
                                                                           same transaction as the operator, so an
                                                                           email is unique per tenant
@@ -324,6 +325,11 @@ class Store:
         return self._conditional_update(
             f"T#{tenant_id}", f"OP#{user_id}", "SET totp_last_step = :step", {":step": step, ":on": True},
             condition="totp_enabled = :on AND (attribute_not_exists(totp_last_step) OR totp_last_step < :step)")
+
+    def replace_totp_secret(self, tenant_id: str, user_id: str, *, old: str, new: str) -> bool:
+        """Store the same secret in another form (sealed), only if it is still ``old``."""
+        return self._conditional_update(f"T#{tenant_id}", f"OP#{user_id}", "SET totp_secret = :new",
+                                        {":new": new, ":old": old}, condition="totp_secret = :old")
 
     def disable_totp(self, tenant_id: str, user_id: str) -> None:
         self._update(f"T#{tenant_id}", f"OP#{user_id}",
