@@ -411,7 +411,7 @@ class Client:
             action = parsed.get("action") if isinstance(parsed, dict) else None
             if isinstance(action, str) and action in self.chat.routes and not action.startswith("$"):
                 route = action
-        except ValueError:
+        except (ValueError, RecursionError):  # as API Gateway: what it cannot read goes to $default
             pass
         result = self.chat.invoke(self.chat.routes[route], message_event(self.id, body, route,
                                                                          authorizer=self.authorizer))

@@ -62,6 +62,29 @@ def test_frames_that_are_not_an_action_object_are_validation_errors(chat, guest,
     assert table_keys() == before
 
 
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize("case", ["lone surrogate in text", "lone surrogate in subject", "lone surrogate in rid",
+                                  "lone surrogate, unknown action", "NaN", "nested deeper than the parser goes"])
+def test_json_that_nothing_could_store_or_send_is_a_validation_error_that_changes_nothing(guest, channel, case):
+    # Given JSON that json.loads would take but no UTF-8 store or frame can hold, or that would blow its stack
+    frames = {
+        "lone surrogate in text": _send(channel["id"], text="\ud800"),
+        "lone surrogate in subject": json.dumps({"action": "support.open", "rid": "s", "subject": "\ud800"}),
+        "lone surrogate in rid": _send(channel["id"], rid="\ud800"),
+        "lone surrogate, unknown action": json.dumps({"action": "no.such", "rid": "\ud800"}),
+        "NaN": '{"action": "channel.query", "rid": "q", "filter": {"member": "me"}, "limit": NaN}',
+        "nested deeper than the parser goes": '{"action": "channel.query", "rid": "n", "filter": ' + DEEP + "}",
+    }
+    before = table_keys()
+    # When it arrives
+    reply = guest.frame(frames[case])
+    # Then a validation_error reply comes back (not "internal", not silence), and nothing changed
+    assert reply is not None and (reply["ok"], reply["error"]["code"]) == (False, "validation_error"), reply
+    assert table_keys() == before
+
+
 def test_wrong_types_in_other_actions_are_validation_errors(guest, channel):
     assert guest.error("channel.query", filter={"status": "closed"}) == "validation_error"
     assert guest.error("channel.query", filter={"member": "me", "status": "open"}) == "validation_error"

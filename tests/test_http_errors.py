@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests.conftest import ADMIN, IDENTITY_SECRET, OPERATOR, TENANT
+from tests.conftest import ADMIN, IDENTITY_SECRET, OPERATOR, ORIGIN, TENANT
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
@@ -40,6 +40,18 @@ def test_malformed_bodies_are_400_validation_error(call, seeded, svc, route, raw
     assert r["json"]["code"] == "validation_error" and set(r["json"]) >= PROBLEM_KEYS
     assert r["headers"]["Content-Type"] == "application/problem+json"
     assert events_count(svc) == before  # nothing changed
+
+
+@pytest.mark.parametrize("route", ["POST /auth/external", "POST /auth/refresh", "POST /hooks/post-login"])
+@pytest.mark.parametrize("raw", [b"[" * 5000, b'{"tenant": ' + b"[" * 5000 + b"}", b'{"tenant": "\\ud800"}'])
+def test_bodies_no_parser_could_take_are_400_with_an_origin_too(call, seeded, svc, route, raw):
+    # Given JSON nested deeper than a parser goes, or holding a lone UTF-16 surrogate, from a browser
+    before = events_count(svc)
+    r = call(route, raw_body=raw, headers={"origin": ORIGIN})
+    # Then it is a problem+json 400 (the CORS answer looked at the body too and did not crash)
+    assert r["status"] == 400, r
+    assert r["json"]["code"] == "validation_error" and r["headers"]["Content-Type"] == "application/problem+json"
+    assert events_count(svc) == before
 
 
 def test_oversized_body_is_400(call, seeded):

@@ -68,6 +68,7 @@ def test_an_admin_lists_another_users_sessions_but_an_operator_may_not(call, tok
     r = call("GET /auth/sessions", token=otto["access_token"], query={"user_id": admin_id(call, admin)})
     assert r["status"] == 403
     assert call("GET /auth/sessions", token=admin, query={"user_id": "Bad Id!"})["status"] == 400
+    assert call("GET /auth/sessions", token=admin, query={"user_id": otto["user"]["id"] + "\n"})["status"] == 400
     assert call("GET /auth/sessions", token=admin, query={"other": "1"})["status"] == 400
 
 

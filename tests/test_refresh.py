@@ -62,8 +62,22 @@ def test_reuse_is_audited(call, seeded, svc):
     assert "token_reused" in kinds and "refresh" in kinds
 
 
+def _locator(*parts: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode("\n".join(parts).encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize("token", ["", "garbage", "sbr1.x.y", "sbr1." + "A" * 20 + "." + "B" * 43,
-                                   "sbr1.YWNtZQp1Cm5vCjA." + "C" * 43])
+                                   "sbr1.YWNtZQp1Cm5vCjA." + "C" * 43,
+                                   # generations no DynamoDB number holds, or int() alone would take
+                                   f"sbr1.{_locator('acme', 'u', 's', '9' * 40)}." + "C" * 43,
+                                   f"sbr1.{_locator('acme', 'u', 's', ' 1')}." + "C" * 43,
+                                   f"sbr1.{_locator('acme', 'u', 's', '1_0')}." + "C" * 43,
+                                   f"sbr1.{_locator('acme', 'u', 's', '١')}." + "C" * 43,
+                                   # ids of forms Switchboard never issues
+                                   f"sbr1.{_locator('acme', 'u#S', 's', '1')}." + "C" * 43,
+                                   f"sbr1.{_locator('', 'u', 's', '1')}." + "C" * 43])
 def test_malformed_or_unknown_tokens_are_invalid(call, seeded, token):
     r = refresh(call, token)
     assert r["status"] in (400, 401)

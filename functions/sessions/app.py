@@ -8,7 +8,7 @@ from switchboard.errors import ValidationFailed
 from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.runtime import services
 
-USER_ID = re.compile(r"^[a-z0-9@_-]{1,128}$")
+USER_ID = re.compile(r"^[a-z0-9@_-]{1,128}\Z")  # \Z: "$" would let "a\n" through
 
 
 def route(request: Request) -> Response:

@@ -186,7 +186,7 @@ class WebSocketGateway:
             action = frame.get("action") if isinstance(frame, dict) else None
             if isinstance(action, str) and action in self.routes and not action.startswith("$"):
                 route_key = action
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply: API Gateway's $default
             pass
         function_id = self.routes.get(route_key)
         if function_id is None:

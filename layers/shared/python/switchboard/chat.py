@@ -300,8 +300,8 @@ def _decode_cursor(cursor: str | None, index: str) -> dict[str, Any] | None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise ValidationFailed("cursor is not valid") from exc
+    except (ValueError, binascii.Error, RecursionError):
+        raise ValidationFailed("cursor is not valid") from None
     if (not isinstance(key, dict) or set(key) != {"pk", "sk", "gsi2pk", "gsi2sk"} or key.get("gsi2pk") != index
             or not all(isinstance(v, str) for v in key.values())):
         raise ValidationFailed("cursor is not valid for this query")

@@ -184,7 +184,7 @@ def _tenant_hint(request: Request) -> str | None:
         return None
     try:
         body = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # malformed, or nested deeper than the parser goes
         return None
     if not isinstance(body, dict):
         return None

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,10 @@ def _new_refresh_token(key: SessionKey, gen: int) -> tuple[str, str]:
     return f"{REFRESH_PREFIX}.{locator.rstrip(b'=').decode()}.{secret}", _hash(secret)
 
 
+_LOCATOR_PART = re.compile(r"[A-Za-z0-9@_-]{1,128}\Z")
+_GEN = re.compile(r"[0-9]{1,9}\Z")
+
+
 def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
     try:
         prefix, locator, secret = token.split(".")
@@ -94,6 +99,11 @@ def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
         tenant, user_id, session_id, gen = (
             base64.urlsafe_b64decode(locator + "=" * (-len(locator) % 4)).decode().split("\n")
         )
+        # the locator is not secret and not signed: only ids of the forms Switchboard issues
+        # reach storage, and a generation that fits a DynamoDB number (int() would take
+        # " 1", "1_0", "١" and 40 digits)
+        if not (all(_LOCATOR_PART.match(part) for part in (tenant, user_id, session_id)) and _GEN.match(gen)):
+            raise ValueError
         return SessionKey(tenant, user_id, session_id), int(gen), secret
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidToken("malformed refresh token") from exc

@@ -76,6 +76,8 @@ def decode_json(body: bytes | str, type: Any, *, detail: str = BODY_NOT_VALID) -
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         # not chained: msgspec's own text may hold the rejected value, and tracebacks get logged
         raise ValidationFailed(detail, errors=error_details(exc)) from None
+    except RecursionError:  # JSON nested deeper than the decoder goes, in a field of any type
+        raise ValidationFailed(detail, errors=[{"loc": "", "msg": "JSON is nested too deeply"}]) from None
 
 
 @overload

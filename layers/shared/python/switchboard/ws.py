@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
+
 from switchboard import chat
 from switchboard.chat import ChatContext
 from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
@@ -172,9 +174,13 @@ def _frame(event: dict[str, Any]) -> tuple[str | None, str | None, dict[str, Any
     if len(raw.encode()) > MAX_MESSAGE_BYTES:
         raise _BadFrame(None, "frame larger than 128 KB")
     try:
-        frame = json.loads(raw)
-    except ValueError:
-        raise _BadFrame(None, "frame is not JSON") from None
+        # msgspec, not json: it refuses what json.loads lets through and nothing downstream
+        # can store or send - lone UTF-16 surrogates ("\ud800"), NaN, Infinity
+        frame = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise _BadFrame(None, "frame is not valid JSON (UTF-8 text; no lone surrogates, NaN or Infinity)") from None
+    except RecursionError:
+        raise _BadFrame(None, "frame is nested too deeply") from None
     if not isinstance(frame, dict):
         raise _BadFrame(None, "frame must be a JSON object")
     rid = frame.pop("rid", None)
