@@ -143,6 +143,57 @@ def test_an_upgrade_with_a_wrong_hash_changes_nothing(call, seeded, svc, templat
     assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
 
 
+def test_a_refused_identified_sign_in_hands_nothing_over(call, seeded, svc, template, monkeypatch):
+    from switchboard import postlogin
+    from switchboard.errors import Forbidden
+    from tests.chat_support import Chat
+
+    # Given an anonymous visitor with an open conversation
+    anon = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": ORIGIN})["json"]
+    channel = Chat(template).connect(anon).ok("support.open")["channel"]
+    # And post-login rules that refuse the known visitor they are about to become
+    original = postlogin.run
+
+    def deny_known(tenant, principal, *, namespace):
+        if not principal.anon:
+            raise Forbidden("sign-in denied by the tenant's post-login rules")
+        return original(tenant, principal, namespace=namespace)
+
+    monkeypatch.setattr(postlogin, "run", deny_known)
+    # When the website identifies them
+    r = call("POST /auth/external", body=_identified_body(), headers={"origin": ORIGIN}, token=anon["access_token"])
+    # Then the answer is 403 and nothing changed: the conversation and the anonymous session are theirs
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+    assert svc.store.get_channel(channel["id"]).visitor == anon["user"]["id"]
+    assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
+
+
+def test_failed_hashes_in_a_customers_name_never_lock_the_customer_out(call, seeded):
+    # Given someone failing the HMAC for customer-42 many times, from many addresses
+    bad = {"tenant": TENANT, "user": {"id": "customer-42", "hash": "00"}}
+    answers = {call("POST /auth/external", body=bad, headers={"origin": ORIGIN},
+                    source_ip=f"198.51.100.{i}")["json"]["code"] for i in range(1, 15)}
+    # Then they are refused, and soon limited
+    assert answers == {"invalid_identity", "rate_limited"}
+    # But the real customer, vouched for by the website, signs in
+    r = call("POST /auth/external", body=_identified_body(), headers={"origin": ORIGIN}, source_ip="192.0.2.7")
+    assert r["status"] == 200 and r["json"]["user"]["id"] == "v-customer-42"
+
+
+def test_a_visitors_email_is_not_vouched_for_so_no_rule_rests_on_it(call, seeded, svc):
+    # Given a tenant that refuses sign-ins from blocked.test
+    from msgspec.structs import replace
+
+    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), deny_email_domains=("blocked.test",)))
+    svc.tenants.forget()
+    # When a known visitor signs in with an email the page says is at blocked.test
+    body = _identified_body()
+    body["user"]["email"] = "jo@blocked.test"
+    r = call("POST /auth/external", body=body, headers={"origin": ORIGIN})
+    # Then the rule does not apply: the HMAC covers the id alone, and anyone could leave the email out
+    assert r["status"] == 200
+
+
 @pytest.mark.parametrize(("one", "other"), [
     ("Bob", "bob"),                        # case
     ("jo.smith", "josmith"),               # a dropped character

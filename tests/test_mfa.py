@@ -148,6 +148,21 @@ def test_wrong_codes_count_toward_the_accounts_rate_limit(call, enrolled, monkey
     assert set(statuses[9:]) == {429}
 
 
+def test_forged_mfa_tokens_naming_an_operator_never_lock_them_out(call, enrolled, svc):
+    # Given someone who knows Otto's operator id (visitors see it) forging mfa_tokens in his name
+    from switchboard import opaque
+
+    secret, _ = enrolled
+    for i in range(1, 16):
+        forged, _ = opaque.make("sbm1", [TENANT, _op_id(svc), f"guess{i}"])
+        r = call("POST /auth/mfa", body={"mfa_token": forged, "code": "123456"}, source_ip=f"198.51.100.{i}")
+        assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+    # Then Otto, with his password and a code, still signs in
+    token = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
+    assert r["status"] == 200, r
+
+
 @pytest.mark.parametrize("token", ["", "sbm1.x.y", "sbr1.eA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "a" * 2000])
 def test_a_malformed_mfa_token_is_refused_cleanly(call, seeded, token):
     r = call("POST /auth/mfa", body={"mfa_token": token, "code": "123456"})

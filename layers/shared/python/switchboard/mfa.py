@@ -115,6 +115,11 @@ def _limit(svc: Services, tenant: str, user_id: str, ip: str | None) -> None:
     ratelimit.check(svc.store, svc.settings, keys)
 
 
+def _limit_ip(svc: Services, ip: str | None) -> None:
+    if ip:
+        ratelimit.check(svc.store, svc.settings, [("ip", ip)])
+
+
 def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
     """Turn MFA on once a code from the pending secret is valid."""
     _staff(caller)
@@ -172,13 +177,16 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
         (tenant, user_id, challenge_id), secret = opaque.parse(mfa_token, MFA_PREFIX, 3)
     except InvalidToken:
         raise InvalidMfa("the mfa_token is not valid") from None
-    _limit(svc, tenant, user_id, ip)
+    # the account's count is kept by holders of a real challenge (who knew the password); a
+    # forged token names any operator, so it is counted by its IP alone and cannot lock them out
+    _limit_ip(svc, ip)
     now = int(time.time())
     challenge = svc.store.get_mfa_challenge(tenant, user_id, challenge_id)
     token_hash = opaque.digest(secret)
     if (challenge is None or challenge["expires_at"] <= now
             or not hmac.compare_digest(challenge["hash"], token_hash)):
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
+    _limit(svc, tenant, user_id, None)
     op = svc.store.get_operator(tenant, user_id)
     if op is None or op.blocked or not op.totp_enabled or not op.totp_secret:
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")

@@ -31,6 +31,9 @@ class Principal(msgspec.Struct, frozen=True):
     name: str
     method: str
     email: str | None = None
+    #: whether someone vouches for ``email`` (a password account, an identity provider);
+    #: a website visitor's email is whatever the page sends, so no rule is based on it
+    email_vouched: bool = True
 
     @property
     def level(self) -> int:
@@ -61,7 +64,7 @@ def validate_claim_names(claims: Mapping[str, Any]) -> None:
 
 def run(tenant: Tenant, principal: Principal, *, namespace: str) -> Grants:
     """Apply the tenant's post-login rules to a sign-in; raises :class:`Forbidden` to deny."""
-    if principal.email and tenant.deny_email_domains:
+    if principal.email and principal.email_vouched and tenant.deny_email_domains:
         domain = principal.email.rsplit("@", 1)[-1].lower()
         if domain in tenant.deny_email_domains:
             raise Forbidden("sign-in denied by the tenant's post-login rules")

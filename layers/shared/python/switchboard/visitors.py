@@ -22,17 +22,17 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
     """Sign a website visitor in: anonymous (level 0) or vouched for by the website (level 1).
 
     A claimed identity without the website's valid HMAC is refused outright: there is
-    no half-trusted visitor. Rate limited per client IP (and per claimed identity).
+    no half-trusted visitor. Rate limited per client IP; failed HMACs are also counted per
+    claimed identity, and only failures are: a valid HMAC is never refused for what others
+    tried with that id (so nobody can lock a customer out by failing in their name).
 
-    ``upgrading`` (the ``Authorization`` header of an identified sign-in): the anonymous
-    visitor of that access token becomes the known one - their open conversation is handed
-    over, and the anonymous session ends (its sockets close; the widget reconnects).
+    ``upgrading`` (the ``Authorization`` header of an identified sign-in): once the sign-in
+    has succeeded, the anonymous visitor of that access token becomes the known one - their
+    open conversation is handed over, and the anonymous session ends (its sockets close; the
+    widget reconnects). A refused sign-in hands nothing over.
     """
-    keys = [("ip", ip)] if ip else []
-    if body.user is not None:
-        keys.append(("account", f"visitor#{body.tenant}#{body.user.id}"))
-    if keys:
-        ratelimit.check(svc.store, svc.settings, keys)
+    if ip:
+        ratelimit.check(svc.store, svc.settings, [("ip", ip)])
     tenant = svc.tenants.get(body.tenant)
     if not tenant.allows_origin(origin):
         raise Forbidden("this origin is not allowed for the tenant")
@@ -48,6 +48,7 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
     else:
         user = body.user
         if not user.hash or not verify_visitor_hash(tenant.identity_secret, user.id, user.hash):
+            ratelimit.check(svc.store, svc.settings, [("account", f"visitor#{tenant.id}#{user.id}")])
             audit.record(
                 svc.store,
                 tenant=tenant.id,
@@ -65,10 +66,12 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
             name=user.name or "Visitor",
             method="identified",
             email=user.email,
+            email_vouched=False,  # the HMAC covers the id only: the page says what the email is
         )
-        if upgrading:
-            _upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
-    return sessions.sign_in(svc, principal, device=device)
+    bundle = sessions.sign_in(svc, principal, device=device)
+    if upgrading and not principal.anon:
+        _upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
+    return bundle
 
 
 def _upgrade_anonymous(svc: Services, authorization: str, *, tenant: str, to_user: str) -> None:
