@@ -135,3 +135,58 @@ def test_two_racing_refreshes_of_one_token_exactly_one_wins(call, seeded):
             # exactly one rotation succeeds; the other is the reuse of a rotated token
             assert statuses == [200, 401], results
             assert [r["json"]["code"] for r in results if r["status"] == 401] == ["token_reused"]
+
+
+def test_a_refresh_that_fails_midway_spends_nothing_and_the_retry_works(call, seeded, svc, monkeypatch):
+    # Given a visitor, and the signing keys unavailable for a moment (Secrets Manager throttled)
+    t = visitor(call)
+    from switchboard.errors import Unavailable
+
+    def no_keys():
+        raise Unavailable("signing keys are not available")
+
+    monkeypatch.setattr(svc.keys, "ring", no_keys)
+    # When they refresh
+    r = refresh(call, t["refresh_token"])
+    # Then they are told to come back later, and nothing was spent or recorded
+    assert r["status"] == 503 and r["json"]["code"] == "unavailable"
+    assert "refresh" not in [e.kind for e in svc.store.list_events(TENANT, limit=20)[0]]
+    # And once the keys are back, the same token refreshes (no "reuse", the session lives on)
+    monkeypatch.undo()
+    r = refresh(call, t["refresh_token"])
+    assert r["status"] == 200, r
+    assert call("GET /auth/me", token=r["json"]["access_token"])["status"] == 200
+
+
+def test_a_refresh_and_its_event_are_one_write(call, seeded, svc):
+    # Given a refresh
+    t = visitor(call)
+    sid = svc.tokens.verify_access(t["access_token"]).sid
+    assert refresh(call, t["refresh_token"])["status"] == 200
+    # Then its event is there, naming the session; the rotation and the event commit together
+    events = [e for e in svc.store.list_events(TENANT, limit=20)[0] if e.kind == "refresh"]
+    assert [e.session_id for e in events] == [sid]
+
+
+def test_each_rotation_is_sent_with_its_own_idempotency_token(call, seeded, svc):
+    # DynamoDB answers a transaction sent again with the same ClientRequestToken (the SDK's retry
+    # after a lost answer) as the one it already did, instead of failing its condition - which here
+    # would look like reuse and end the session. moto ignores the token, so this checks what is
+    # sent: every rotation carries one, and two refreshes (racing ones too) never share it, or the
+    # loser would get IdempotentParameterMismatch instead of being recognised.
+    client = svc.store.client
+    sent: list[dict] = []
+
+    def remember(params, **_):
+        sent.append(params)
+
+    client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", remember)
+    try:
+        first = refresh(call, visitor(call)["refresh_token"])["json"]
+        refresh(call, first["refresh_token"])
+        refresh(call, visitor(call)["refresh_token"])
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", remember)
+    rotations = [p for p in sent if any("Update" in item for item in p["TransactItems"])]
+    tokens = [p.get("ClientRequestToken") for p in rotations]
+    assert len(rotations) == 3 and all(tokens) and len(set(tokens)) == 3

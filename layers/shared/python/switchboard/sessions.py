@@ -169,38 +169,30 @@ def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any
 # -- refresh -------------------------------------------------------------------------
 def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None = None) -> TokenBundle:
     """Rotate a refresh token. A rotated token presented again revokes the whole session.
-    Rate limited per session and per client IP."""
+    Rate limited per session and per client IP.
+
+    Everything that can fail runs before the token is spent: the session is read and the
+    token checked against it, post-login runs, the signing keys are loaded. Then one
+    transaction rotates the token and records the ``refresh`` event, and the new tokens are
+    minted in memory. So a failure (a 503, a post-login denial) leaves the presented token
+    as it was, and the client's retry is a refresh again, not "reuse" that ends the session.
+    """
     now = int(now if now is not None else time.time())
     key, gen, secret = _parse_refresh_token(token)
     from switchboard import ratelimit
 
     ratelimit.check(svc.store, svc.settings,
                     [("account", f"refresh#{key.tenant}#{key.session_id}"), *([("ip", ip)] if ip else [])], now=now)
+    tenant = svc.tenants.find(key.tenant)
+    state = svc.store.read_refresh(key, gen) if tenant is not None else None
+    if tenant is None or state is None:
+        raise InvalidToken("unknown refresh token")
+    session, current_hash, used_hash = state
     presented = _hash(secret)
-    new_token, new_hash = _new_refresh_token(key, gen + 1)
+    if not (current_hash and hmac.compare_digest(current_hash, presented) and session.refresh_gen == gen
+            and session.is_live(now)):
+        _explain_refusal(svc, key, gen, presented, RotationRefused(session, used_hash), now)
     cfg = svc.settings
-    try:
-        session = svc.store.rotate_refresh(
-            key,
-            gen=gen,
-            presented_hash=presented,
-            new_hash=new_hash,
-            now=now,
-            idle_until=now + cfg.session_idle_seconds,
-        )
-    except RotationRefused as refused:
-        _explain_refusal(svc, key, gen, presented, refused, now)
-        raise  # pragma: no cover - _explain_refusal always raises
-    if session.idle_expires_at > session.expires_at:
-        session = _replace_idle(session)
-    audit.record(
-        svc.store,
-        tenant=key.tenant,
-        kind="refresh",
-        retention_days=cfg.audit_retention_days,
-        actor=key.user_id,
-        session_id=key.session_id,
-    )
     principal = Principal(
         tenant=session.tenant,
         user_id=session.user_id,
@@ -211,19 +203,27 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
         email=session.email,
     )
     try:
-        grants = postlogin.run(svc.tenants.get(session.tenant), principal, namespace=cfg.claims_namespace)
+        grants = postlogin.run(tenant, principal, namespace=cfg.claims_namespace)
     except Forbidden:
         svc.store.revoke_sessions([key], reason="post_login_denied", now=now)
         _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         raise
-    return _bundle(svc, session, new_token, grants.claims, now)
-
-
-def _replace_idle(s: Session) -> Session:
-    # The idle deadline never outlives the absolute one (checked again on every read).
+    svc.tokens.ready()  # the signing key is loaded before the token is spent
+    new_token, new_hash = _new_refresh_token(key, gen + 1)
+    event = audit.event(tenant=key.tenant, kind="refresh", actor=key.user_id, session_id=key.session_id)
+    idle_until = now + cfg.session_idle_seconds
+    try:
+        svc.store.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
+                                 idle_until=idle_until, event=event,
+                                 event_ttl=audit.expires_at(event, cfg.audit_retention_days))
+    except RotationRefused as refused:  # another refresh of this token, or a revocation, got there first
+        _explain_refusal(svc, key, gen, presented, refused, now)
+        raise  # pragma: no cover - _explain_refusal always raises
     from msgspec.structs import replace
 
-    return replace(s, idle_expires_at=s.expires_at)
+    session = replace(session, refresh_gen=gen + 1, last_used_at=now,
+                      idle_expires_at=min(idle_until, session.expires_at))  # idle never outlives absolute
+    return _bundle(svc, session, new_token, grants.claims, now)
 
 
 def _explain_refusal(

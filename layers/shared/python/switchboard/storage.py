@@ -480,50 +480,58 @@ class Store:
     def list_sessions(self, tenant_id: str, user_id: str) -> list[Session]:
         return [_session(r) for r in self._query(_session_pk(tenant_id, user_id), "S#", consistent=True)]
 
+    def read_refresh(self, key: SessionKey, gen: int) -> tuple[Session, str | None, str | None] | None:
+        """The session (consistent), its current refresh-token hash, and the hash it remembers
+        for generation ``gen`` if that one was rotated already (see :meth:`rotate_refresh`)."""
+        raw = self._get(_session_pk(key.tenant, key.user_id), f"S#{key.session_id}", consistent=True)
+        if raw is None:
+            return None
+        return _session(raw), raw.get("rt_hash"), raw.get(f"u{gen % REFRESH_SLOTS}")
+
     def rotate_refresh(
-        self, key: SessionKey, *, gen: int, presented_hash: str, new_hash: str, now: int, idle_until: int
-    ) -> Session:
-        """Rotate the refresh token in one conditional write.
+        self, key: SessionKey, *, gen: int, presented_hash: str, new_hash: str, now: int, idle_until: int,
+        event: AuditEvent, event_ttl: int,
+    ) -> None:
+        """Rotate the refresh token and record the ``refresh`` event, in one transaction.
 
         Succeeds only if the presented hash is the session's current one, for the
         generation the token names, and the session is live. The rotated hash is kept in
         slot ``gen % REFRESH_SLOTS`` so that a later replay of it is recognised as reuse
         (theft) rather than as a random guess, with a bounded item size. On failure the
-        old item comes back with the same call (ReturnValuesOnConditionCheckFailure).
+        item as it was comes back in the cancellation reason (ReturnValuesOnConditionCheckFailure).
+        The new hash is the idempotency token: the SDK's retry of a transaction that did
+        commit succeeds again instead of looking like reuse of the token it just rotated.
         """
         slot = f"u{gen % REFRESH_SLOTS}"
         try:
-            resp = self.client.update_item(
-                TableName=self.table,
-                Key=_item({"pk": _session_pk(key.tenant, key.user_id), "sk": f"S#{key.session_id}"}),
-                UpdateExpression="SET rt_hash = :new, refresh_gen = :next, #slot = :old, last_used_at = :now, "
-                "idle_expires_at = :idle",
-                ConditionExpression="rt_hash = :old AND refresh_gen = :gen AND #st = :live "
-                "AND expires_at > :now AND idle_expires_at > :now",
-                ExpressionAttributeNames={"#slot": slot, "#st": "status"},
-                ExpressionAttributeValues=_item(
-                    {
-                        ":new": new_hash,
-                        ":old": presented_hash,
-                        ":gen": gen,
-                        ":next": gen + 1,
-                        ":now": now,
-                        ":idle": idle_until,
-                        ":live": "live",
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            self.client.transact_write_items(
+                TransactItems=[
+                    {"Update": {
+                        "TableName": self.table,
+                        "Key": _item({"pk": _session_pk(key.tenant, key.user_id), "sk": f"S#{key.session_id}"}),
+                        "UpdateExpression": "SET rt_hash = :new, refresh_gen = :next, #slot = :old, "
+                                            "last_used_at = :now, idle_expires_at = :idle",
+                        "ConditionExpression": "rt_hash = :old AND refresh_gen = :gen AND #st = :live "
+                                               "AND expires_at > :now AND idle_expires_at > :now",
+                        "ExpressionAttributeNames": {"#slot": slot, "#st": "status"},
+                        "ExpressionAttributeValues": _item({
+                            ":new": new_hash, ":old": presented_hash, ":gen": gen, ":next": gen + 1,
+                            ":now": now, ":idle": idle_until, ":live": "live"}),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }},
+                    {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
+                ],
+                ClientRequestToken=new_hash[:36],
             )
         except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise Unavailable("storage unavailable") from exc
-            old: Any = exc.response.get("Item")
+            reasons = exc.response.get("CancellationReasons") or []
+            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+                raise Unavailable("storage unavailable") from exc  # throttled, a conflicting transaction...
+            old: Any = reasons[0].get("Item")
             if not old:
                 raise RotationRefused(None, None) from exc
             raw = _read(old)
             raise RotationRefused(_session(raw), raw.get(slot)) from exc
-        return _session(_read(resp["Attributes"]))
 
     def revoke_sessions(self, sessions: Iterable[SessionKey], *, reason: str, now: int) -> None:
         """Mark sessions revoked, in transactions of up to 100 (all of a user's at once)."""

@@ -108,10 +108,19 @@ class TokenService:
         self.chat_ttl = chat_ttl
 
     # -- minting ---------------------------------------------------------------
-    def _sign(self, payload: dict[str, Any], typ: str) -> str:
+    def ready(self) -> None:
+        """Load the signing key now (:class:`Unavailable` if there is none): for callers that
+        must not spend anything - a refresh token - and then fail to mint."""
+        self._signer()
+
+    def _signer(self) -> Any:
         signer = self._keys.ring().signer
         if signer is None:
             raise Unavailable("no signing key yet: the key secret has not been rotated in")
+        return signer
+
+    def _sign(self, payload: dict[str, Any], typ: str) -> str:
+        signer = self._signer()
         return jws.sign({"typ": typ, "kid": signer.kid}, payload, signer.private_key)
 
     def mint_access(
