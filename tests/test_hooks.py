@@ -208,3 +208,40 @@ def test_an_invalid_direct_invocation_is_a_validation_error(post_login, svc, eve
     assert out["error"]["code"] == "validation_error"
     assert [e["loc"] for e in out["error"]["errors"]] == [loc]
     assert svc.store.list_sessions(TENANT, "auth01") == []
+
+
+# -- provider ids to chat user ids: stable, and never two users in one --------------------------------
+@pytest.mark.parametrize(("raw", "chat_id"), [
+    ("auth0|abc", "auth0abc"),                      # the contract's example
+    ("google-oauth2|1234567890", "google-oauth21234567890"),
+    ("cognito|3f2a9c1e-77aa-4b1d-9a0e-0c1d2e3f4a5b", "cognito3f2a9c1e-77aa-4b1d-9a0e-0c1d2e3f4a5b"),
+    ("bob", "bob"),
+])
+def test_provider_ids_that_lose_nothing_keep_their_readable_form(raw, chat_id):
+    from switchboard.identity import chat_safe_id
+
+    assert chat_safe_id(raw) == chat_id
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("samlp|corp|Bob.Smith", "samlp|corp|bobsmith"),   # a second separator, case, a dot
+    ("auth0|ABC", "auth0|abc"),                         # case
+    ("waad|jo.smith@corp.test", "waad|josmith@corp.test"),
+    ("v-customer-42", "auth0|nobody"),                  # the form of a website visitor's id...
+    ("op-1234", "auth0|nobody"),                        # ... or an operator's
+])
+def test_two_provider_users_are_never_one_chat_user(call, seeded, svc, one, other):
+    # Given two users an identity provider tells apart, signing in through the Auth0 hook
+    subs = []
+    for user_id in (one, other):
+        raw = body_of(user_id=user_id)
+        r = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))
+        assert r["status"] == 200, r
+        subs.append(svc.tokens.verify_chat(r["json"]["chat_token"]).sub)
+    # Then they are two chat users, and neither has an id of Switchboard's own kinds
+    assert subs[0] != subs[1]
+    assert not subs[0].startswith(("v-", "vh-", "op-", "anon-"))
+    # And the mapping is stable: the same provider id is the same chat user next time
+    raw = body_of(user_id=one, name="Jo again")  # another request (the same one would be a replay)
+    again = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))["json"]["chat_token"]
+    assert svc.tokens.verify_chat(again).sub == subs[0]

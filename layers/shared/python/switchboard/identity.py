@@ -31,17 +31,36 @@ def is_chat_safe(value: str) -> bool:
     return bool(_SAFE.match(value))
 
 
-def chat_safe_id(raw: str) -> str:
-    """Map any external id to a chat-safe one: lower-case it, drop every other character.
+_PROVIDER_ID = re.compile(r"^([a-z0-9-]+)\|([a-z0-9@_-]+)\Z")
+#: the forms of Switchboard's own ids (operators, visitors, hashed ids): a provider's id never
+#: takes one, or ``v-customer-42`` from Auth0 would be the website's customer 42
+_OWN_PREFIXES = ("h-", "v-", "vh-", "op-", "anon-")
 
-    ``auth0|abc`` becomes ``auth0abc``. An id that maps to nothing, or to more than
-    128 characters, becomes ``h-`` plus 40 hex digits of its SHA-256, so the mapping
-    stays a function of the input alone (stable across sign-ins and machines).
+
+def chat_safe_id(raw: str) -> str:
+    """Map an identity provider's user id to a chat-safe one, stably and without merging users.
+
+    * ``<provider>|<id>`` with both parts chat-safe already (Auth0's ``auth0|abc``,
+      ``google-oauth2|1234``; Cognito's ``cognito|<sub>``) is the two joined: ``auth0abc``.
+    * An id that is chat-safe already (no ``|``) is itself.
+    * Anything else would lose information if characters were dropped - ``samlp|corp|Bob.Smith``
+      and ``samlp|corp|bobsmith`` would become one user, each seeing the other's
+      conversations - so it becomes ``h-`` + what is readable of it + ``-`` + 32 hex digits of
+      its SHA-256 (``h-<hash>`` if nothing is readable); so does an id that would be longer
+      than 128 characters or take the form of one of Switchboard's own (``h-``, ``v-``,
+      ``vh-``, ``op-``, ``anon-``), which no id of the first two kinds then does.
+
+    What is left to the provider: that ``<provider>`` names are its own fixed set (no
+    ``auth0|abc`` beside an ``auth0a|bc``) and that one provider does not send the same user
+    both as ``p|x`` and as the plain ``px``.
     """
-    safe = _UNSAFE.sub("", raw.lower())
-    if not safe or len(safe) > MAX_USER_ID:
-        return "h-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
-    return safe
+    match = _PROVIDER_ID.match(raw)
+    plain = match.group(1) + match.group(2) if match else raw
+    if (match or "|" not in raw) and _SAFE.match(plain) and not plain.startswith(_OWN_PREFIXES):
+        return plain
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:32]
+    readable = _UNSAFE.sub("", raw.lower())[:64]
+    return f"h-{readable}-{digest}" if readable else f"h-{digest}"
 
 
 def anonymous_visitor_id() -> str:
