@@ -245,3 +245,10 @@ def test_two_provider_users_are_never_one_chat_user(call, seeded, svc, one, othe
     raw = body_of(user_id=one, name="Jo again")  # another request (the same one would be a replay)
     again = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))["json"]["chat_token"]
     assert svc.tokens.verify_chat(again).sub == subs[0]
+
+
+def test_the_hook_refuses_a_body_over_the_size_limit_even_when_signed(call, seeded, svc):
+    raw = b'{"tenant": "' + TENANT.encode() + b'", "user": {"user_id": "auth0|big"}}' + b" " * 20_000
+    r = call("POST /hooks/post-login", raw_body=raw, headers={"Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
+    assert r["status"] == 400 and "larger" in r["json"]["detail"]
+    assert svc.store.list_sessions(TENANT, "auth0big") == []

@@ -198,3 +198,30 @@ def test_secrets_never_appear_in_logs_or_error_bodies(call, seeded, capsys, capl
         assert secret not in logged, "secret leaked into logs"
         assert secret not in bodies, "secret leaked into an error body"
     assert "request refused" in logged  # the refusals were logged - without their secrets
+
+
+@pytest.mark.parametrize(("route", "body", "query"), [
+    ("POST /auth/totp/enroll", {"nope": 1}, None),
+    ("POST /auth/totp/enroll", None, {"x": "1"}),
+    ("GET /auth/me", None, {"x": "1"}),
+    ("GET /admin/operators", None, {"x": "1"}),
+    ("DELETE /admin/operators/{id}", {"junk": 1}, None),
+])
+def test_a_route_that_takes_nothing_refuses_what_it_is_sent_and_changes_nothing(call, seeded, svc, tokens_for,
+                                                                                   route, body, query):
+    # Given an admin, and Otto
+    admin = tokens_for(ADMIN)["access_token"]
+    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    # When a bodiless, query-less route is sent a body or a query
+    r = call(route, token=admin, body=body, query=query, path_params={"id": otto.id})
+    # Then it is a 400, and nothing happened: Otto is still there, and nobody enrolled a secret
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
+    after = svc.store.get_operator(TENANT, otto.id)
+    assert after is not None and after.totp_pending is None
+    admin_id = svc.store.get_operator_by_email(TENANT, ADMIN["email"]).id
+    assert svc.store.get_operator(TENANT, admin_id).totp_pending is None
+
+
+def test_an_empty_object_is_taken_as_no_body(call, seeded, tokens_for):
+    r = call("POST /auth/totp/enroll", token=tokens_for(OPERATOR)["access_token"], raw_body=b"{}")
+    assert r["status"] == 200 and r["json"]["secret"]

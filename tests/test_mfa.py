@@ -304,3 +304,15 @@ def test_without_the_key_service_enrolment_answers_503_and_stores_nothing(call, 
     # Then he is told to come back later, and no secret was stored in any form
     assert r["status"] == 503 and r["json"]["code"] == "unavailable"
     assert "totp_pending" not in _raw_operator(svc, TENANT, _op_id(svc))
+
+
+def test_a_used_code_is_refused_but_the_challenge_stays_for_the_next_code(call, enrolled):
+    secret, _ = enrolled
+    # Given a challenge, and the code of the step the enrolment's confirmation used
+    token = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret, -1)})
+    # Then that code is refused, saying why
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa" and "used already" in r["json"]["detail"]
+    # And the same challenge takes the next, fresh code (like after any wrong code)
+    assert call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})["status"] == 200
+

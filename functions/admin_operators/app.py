@@ -8,7 +8,9 @@ from switchboard.runtime import services
 
 def list_operators(request: Request) -> Response:
     svc = services()
-    return json_response(admin.list_operators(svc, sessions.authenticate(svc, request.authorization)))
+    caller = sessions.authenticate(svc, request.authorization)
+    request.nothing_else()
+    return json_response(admin.list_operators(svc, caller))
 
 
 def create_operator(request: Request) -> Response:
@@ -27,6 +29,7 @@ def change_operator(request: Request) -> Response:
 def remove_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
+    request.nothing_else()
     return json_response(admin.remove_operator(svc, caller, request.path_params.get("id", "")))
 
 

@@ -8,6 +8,7 @@ from switchboard.runtime import services
 def route(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
+    request.nothing_else()
     mfa = None
     if caller.session.role in ("operator", "admin"):  # one more read, for staff only
         op = svc.store.get_operator(caller.tenant, caller.user_id)

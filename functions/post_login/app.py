@@ -25,7 +25,7 @@ from switchboard.validation import convert
 
 
 def auth0_hook(request: Request) -> Response:
-    return json_response(hooks.signed_post_login(services(), body=request.body, ip=request.source_ip,
+    return json_response(hooks.signed_post_login(services(), body=request.json_body(), ip=request.source_ip,
                                                  signature=request.headers.get(hooks.SIGNATURE_HEADER)))
 
 

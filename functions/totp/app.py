@@ -8,7 +8,9 @@ from switchboard.runtime import services
 
 def enroll(request: Request) -> Response:
     svc = services()
-    return json_response(mfa.enroll(svc, sessions.authenticate(svc, request.authorization)))
+    caller = sessions.authenticate(svc, request.authorization)
+    request.nothing_else()
+    return json_response(mfa.enroll(svc, caller))
 
 
 def confirm(request: Request) -> Response:

@@ -78,11 +78,25 @@ class Request(msgspec.Struct, frozen=True):
     def parse(self, model: Any) -> Any:
         """The body as ``model`` (a Struct, or a tagged union of Structs); any problem with it
         is a 400 ``validation_error`` listing ``loc`` and ``msg``, never the rejected value."""
+        return decode_json(self.json_body(), model)
+
+    def nothing_else(self) -> None:
+        """For a route that takes no body and no query: anything sent is a 400 (it would
+        otherwise be ignored, and an ignored typo'd request still acts). ``{}`` passes, as
+        clients often send it with a bodiless POST."""
+        if self.query:
+            raise ValidationFailed("this route takes no query parameters")
+        if self.body.strip() and self.body.strip() != b"{}":
+            raise ValidationFailed("this route takes no body (or {})")
+
+    def json_body(self) -> bytes:
+        """The raw body, for a route that must see its exact bytes (a signed one): 400 if it is
+        empty or over the size limit, as :meth:`parse` would answer."""
         if len(self.body) > self.max_body:
             raise ValidationFailed(f"the body is larger than {self.max_body} bytes")
         if not self.body.strip():
             raise ValidationFailed("a JSON body is required")
-        return decode_json(self.body, model)
+        return self.body
 
 
 class Response(msgspec.Struct, frozen=True):

@@ -191,12 +191,16 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
     if op is None or op.blocked or not op.totp_enabled or not op.totp_secret:
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
     step = _check(svc, op, op.totp_secret, code, now=now)
-    if step is None:
+    # a code used already (the one typed at enrolment, say) is a wrong code for this challenge,
+    # which stays usable for the next code like after any wrong one; use_totp_step below still
+    # settles two fresh codes of one step racing
+    replayed = step is not None and step <= op.totp_last_step
+    if step is None or replayed:
         if not svc.store.count_mfa_failure(tenant, user_id, challenge_id, max_attempts=CHALLENGE_ATTEMPTS):
             svc.store.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now)
         audit.record(svc.store, tenant=tenant, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
-                     subject=user_id, reason="invalid_mfa")
-        raise InvalidMfa()
+                     subject=user_id, reason="mfa_code_replayed" if replayed else "invalid_mfa")
+        raise InvalidMfa("this code was used already; wait for the next one") if replayed else InvalidMfa()
     if not svc.store.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now):
         raise InvalidMfa("the mfa_token was used already; sign in again")
     if not svc.store.use_totp_step(tenant, user_id, step):
