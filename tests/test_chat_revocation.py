@@ -128,3 +128,50 @@ def test_a_connection_already_gone_when_revoked_is_cleaned_up_and_the_others_are
     revoke(call, tokens, kind="session")
     assert wire.deleted() == [live.id]
     assert keys_of(gone.id) == set() and keys_of(live.id) == set()
+
+
+def test_revoking_chat_read_stops_channel_updates_to_a_member_too(chat, call, tokens_for):
+    # Given a visitor in a conversation with Otto (a member, so told of its changes even unwatched)
+    otto = chat.connect(tokens_for(OPERATOR))
+    tokens = visitor_tokens(call)
+    guest = chat.connect(tokens)
+    channel = guest.ok("support.open")["channel"]
+    # When the visitor's chat:read is revoked, and Otto then closes the conversation
+    revoke(call, tokens, kind="scopes", scopes=["chat:read"])
+    otto.ok("channel.close", channel_id=channel["id"])
+    # Then the visitor's connection hears nothing of it (it may not read the channel any more)
+    assert guest.events("channel.updated") == []
+
+
+def test_staff_without_chat_read_are_told_nothing_and_assigned_nothing(chat, call, tokens_for, svc):
+    # Given Otto online, then his chat:read revoked by an admin
+    otto = chat.connect(tokens_for(OPERATOR))
+    revoke(call, tokens_for(ADMIN), kind="scopes", scopes=["chat:read"], user_id=otto.user_id)
+    # When a visitor opens a conversation about something private
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open", subject="my card number question")["channel"]
+    # Then it is not given to Otto (nobody able to handle it is online: it waits in the queue)
+    assert (channel["status"], channel["assignee"]) == ("queued", None)
+    # And Otto's connection hears nothing of it
+    assert otto.events("channel.updated") == []
+    # And a new connection of his (its session lost chat:read for good) counts no more than the old
+    chat.connect(otto.tokens)
+    later = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert (later["status"], later["assignee"]) == ("queued", None)
+
+
+def test_staff_whose_chat_write_is_revoked_hand_their_conversations_back(chat, call, tokens_for, svc):
+    # Given Otto with an open conversation, and Ana (admin) online too
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    assert channel["assignee"] == otto.user_id
+    ana_tokens = tokens_for(ADMIN)
+    ana = chat.connect(ana_tokens)
+    # When an admin revokes Otto's chat:write
+    revoke(call, ana_tokens, kind="scopes", scopes=["chat:write"], user_id=otto.user_id)
+    # Then the conversation goes to someone who can answer it
+    assert svc.store.get_channel(channel["id"]).assignee == ana.user_id
+    # And the next visitor is never given to Otto
+    second = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert second["assignee"] == ana.user_id

@@ -110,7 +110,9 @@ def _watchers(ctx: ChatContext, ch: Channel, *, exclude: str | None = None) -> l
 
 
 def _user_connections(ctx: ChatContext, tenant: str, user_ids: Iterable[str]) -> list[str]:
-    return [cid for uid in dict.fromkeys(user_ids) for cid, _ in ctx.store.list_user_connections(tenant, uid)]
+    """The connections of these users that may still read (a revoked ``chat:read`` is told nothing)."""
+    return [cid for uid in dict.fromkeys(user_ids)
+            for cid, _ in ctx.store.list_user_connections(tenant, uid, readers_only=True)]
 
 
 def _announce(ctx: ChatContext, ch: Channel, *, to_staff: bool = False, caller: str | None = None) -> None:
@@ -239,12 +241,19 @@ def handle_disconnect(ctx: ChatContext, connection_id: str) -> None:
     conn = ctx.store.delete_connection(connection_id)
     if conn is None or conn.role not in STAFF_ROLES:
         return
-    presence = {p.user_id: p for p in ctx.store.list_presence(conn.tenant, now=_now())}
-    mine = presence.get(conn.user_id)
+    hand_back_if_away(ctx, conn.tenant, conn.user_id)
+
+
+def hand_back_if_away(ctx: ChatContext, tenant: str, user_id: str) -> None:
+    """A staff member with no present connection left (gone, or no longer holding
+    ``chat:read`` and ``chat:write``) hands their open channels back to the queue, and to
+    another present operator if there is one."""
+    presence = {p.user_id: p for p in ctx.store.list_presence(tenant, now=_now())}
+    mine = presence.get(user_id)
     if mine is not None and mine.online:
         return
-    for ch in ctx.store.get_channels(ctx.store.assigned_channel_ids(conn.tenant, conn.user_id)):
-        if ch.status != "open" or ch.assignee != conn.user_id:
+    for ch in ctx.store.get_channels(ctx.store.assigned_channel_ids(tenant, user_id)):
+        if ch.status != "open" or ch.assignee != user_id:
             continue
         try:
             queued = ctx.store.requeue_channel(ch, now_ms=now_ms())

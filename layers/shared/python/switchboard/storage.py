@@ -106,6 +106,9 @@ _de = TypeDeserializer()
 REFRESH_SLOTS = 32  # how many rotated refresh-token hashes a session remembers (see rotate_refresh)
 TRANSACT_MAX = 100
 STAFF_ROLES = frozenset({"operator", "admin"})  # who is assigned support channels
+#: what a staff connection needs to count as present (assignable, told of the queue): a
+#: conversation given to someone who may not read or write it would be stranded
+HANDLES_CHATS = frozenset({"chat:read", "chat:write"})
 
 
 class RotationRefused(Exception):
@@ -574,8 +577,9 @@ class Store:
     def put_connection(self, c: Connection, *, operator: bool, now: int) -> Connection:
         """Record a connection, in one transaction that also checks its session.
 
-        Writes the connection, its entry under its user (revocation finds it there) and, for
-        staff, a presence item; and checks - atomically with those writes - that the session
+        Writes the connection, its entry under its user (revocation finds it there; it says
+        whether the connection may read, for fan-out) and, for staff holding
+        :data:`HANDLES_CHATS`, a presence item; and checks - atomically with those writes - that the session
         is still live and still holds every scope the connection claims. A revocation either
         commits first (this check fails) or after (its Query of the user's connections sees
         this one), so no connection slips past a revocation between ``$connect``'s authorizer
@@ -587,10 +591,10 @@ class Store:
                 {"Put": {"TableName": self.table, "Item": _item(_connection_item(c))}},
                 {"Put": {"TableName": self.table, "Item": _item({
                     "pk": _session_pk(c.tenant, c.user_id), "sk": f"C#{c.id}", "connection_id": c.id,
-                    "session_id": c.session_id, "ttl": c.expires_at})}},
+                    "session_id": c.session_id, "reads": "chat:read" in c.scopes, "ttl": c.expires_at})}},
                 _session_check(self.table, c, now),
             ]
-            if operator:
+            if operator and HANDLES_CHATS <= c.scopes:
                 items.append({"Put": {"TableName": self.table, "Item": _item({
                     "pk": _ops_pk(c.tenant), "sk": f"OC#{c.user_id}#{c.id}", "user_id": c.user_id,
                     "connection_id": c.id, "expires_at": c.expires_at, "ttl": c.expires_at})}})
@@ -613,11 +617,13 @@ class Store:
         raw = self._get(f"C#{connection_id}", "CONN", consistent=True)
         return _connection(raw) if raw else None
 
-    def list_user_connections(self, tenant: str, user_id: str) -> list[tuple[str, str]]:
+    def list_user_connections(self, tenant: str, user_id: str, *, readers_only: bool = False) -> list[tuple[str, str]]:
         """(connection id, session id) of a user's connections: Query ``U#<tid>#<uid>`` begins_with
-        ``C#``, consistent (revocation must not miss one just made)."""
+        ``C#``, consistent (revocation must not miss one just made). ``readers_only``: those
+        that still hold ``chat:read`` (who may be told of a channel)."""
         return [(r["connection_id"], r["session_id"])
-                for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)]
+                for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)
+                if not readers_only or r.get("reads", True)]
 
     def delete_connection(self, connection_id: str) -> Connection | None:
         """Remove every record of a connection (idempotent); returns what it was, if anything.
@@ -638,17 +644,28 @@ class Store:
         self._batch_delete(keys)
         return conn
 
-    def remove_connection_scopes(self, connection_ids: Iterable[str], scopes: frozenset[str]) -> None:
-        """``DELETE scopes`` on each connection record (conditional: a connection gone meanwhile is skipped)."""
-        for cid in connection_ids:
+    def remove_connection_scopes(self, tenant: str, user_id: str, connection_ids: Iterable[str],
+                                 scopes: frozenset[str]) -> None:
+        """``DELETE scopes`` on each connection record (conditional: a connection gone meanwhile
+        is skipped). Without ``chat:read`` its user entry stops counting it as a reader; staff
+        without :data:`HANDLES_CHATS` lose their presence items (no longer assignable)."""
+        ids = list(connection_ids)
+        for cid in ids:
             try:
                 self.client.update_item(
                     TableName=self.table, Key=_item({"pk": f"C#{cid}", "sk": "CONN"}),
                     UpdateExpression="DELETE scopes :gone", ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues=_item({":gone": set(scopes)}))
+                if "chat:read" in scopes:
+                    self.client.update_item(
+                        TableName=self.table, Key=_item({"pk": _session_pk(tenant, user_id), "sk": f"C#{cid}"}),
+                        UpdateExpression="SET #r = :no", ConditionExpression="attribute_exists(pk)",
+                        ExpressionAttributeNames={"#r": "reads"}, ExpressionAttributeValues=_item({":no": False}))
             except ClientError as exc:
                 if not _conditional_failed(exc):
                     raise Unavailable("storage unavailable") from exc
+        if scopes & HANDLES_CHATS:  # idempotent deletes: a visitor has no presence items to lose
+            self._batch_delete([{"pk": _ops_pk(tenant), "sk": f"OC#{user_id}#{cid}"} for cid in ids])
 
     # -- operator presence and load -------------------------------------------------
     def list_presence(self, tenant: str, *, now: int) -> list[OperatorPresence]:

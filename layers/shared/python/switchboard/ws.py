@@ -40,7 +40,7 @@ from switchboard.models import Connection, SessionKey
 from switchboard.observability import logger
 from switchboard.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
 from switchboard.runtime import Services, services
-from switchboard.storage import STAFF_ROLES
+from switchboard.storage import HANDLES_CHATS, STAFF_ROLES
 from switchboard.validation import convert
 
 __all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect", "revoke_connections"]
@@ -297,10 +297,12 @@ def revoke_connections(svc: Services, *, tenant: str, user_id: str, session_ids:
     if not affected:
         return 0
     if scopes is not None:
-        svc.store.remove_connection_scopes(affected, scopes)
+        svc.store.remove_connection_scopes(tenant, user_id, affected, scopes)
         if "chat:read" in scopes:
             svc.store.remove_watches(affected)
         ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": "scopes", "scopes": sorted(scopes)}))
+        if scopes & HANDLES_CHATS:  # staff who can no longer handle their conversations hand them back
+            chat.hand_back_if_away(ctx, tenant, user_id)
         return len(affected)
     kind = "session" if session_ids is not None else "user"
     gone = set(ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": kind})))
