@@ -293,26 +293,67 @@ def test_an_unknown_kid_forces_one_key_refresh_and_is_refused(keyset):
 
 
 # -- rotation ------------------------------------------------------------------------------------
-def test_tokens_signed_before_a_rotation_verify_after_it_until_the_key_leaves_the_set(keyset):
+def _kid(token: str) -> str:
+    return jwt.get_unverified_header(token)["kid"]
+
+
+def test_a_new_key_is_published_before_it_signs_and_old_tokens_verify_until_their_key_leaves(keyset):
     # Given a token signed with today's key
     store: dict[str, Any] = {"value": keyset}
     keys = KeyStore("k", fetch=lambda _id, _age, _force: store["value"], min_refresh_interval=0)
     tokens = TokenService(keys, issuer=ISSUER, access_ttl=900, chat_ttl=3600)
     before = access(tokens)
+    old_kid, now = keyset["keys"][0]["kid"], time.time()
     # When the key set rotates
-    store["value"] = rotate_keyset(keyset)
-    after = access(tokens)
-    # Then new tokens use the new key, old ones still verify, and the JWKS lists both
-    assert jwt.get_unverified_header(before)["kid"] != jwt.get_unverified_header(after)["kid"]
-    assert tokens.verify_access(before).sub == tokens.verify_access(after).sub == "op-ana"
-    kids = [k["kid"] for k in keys.ring().jwks()["keys"]]
-    assert kids == [store["value"]["keys"][0]["kid"], keyset["keys"][0]["kid"]]
-    # And after a second rotation the first key is gone: its tokens no longer verify
-    store["value"] = rotate_keyset(store["value"])
-    assert keyset["keys"][0]["kid"] not in [k["kid"] for k in keys.ring().jwks()["keys"]]
+    store["value"] = rotate_keyset(keyset, now=now, activate_after=360, retain=3660)
+    new_kid = store["value"]["keys"][0]["kid"]
+    # Then the JWKS lists the new key at once, but tokens are still signed with the old one:
+    # a container whose cached set predates the rotation can verify every token made now
+    assert [k["kid"] for k in keys.ring().jwks()["keys"]] == [new_kid, old_kid]
+    assert _kid(access(tokens)) == old_kid
+    # And once every cache has had time to hold the new key, it signs; old tokens still verify
+    assert keys.ring().signer_at(now + 361).kid == new_kid
+    assert keys.ring().signer_at(now + 359).kid == old_kid
+    assert tokens.verify_access(before).sub == "op-ana"
+    # And a second rotation soon after (a manual one, say) keeps the old key: tokens it signed live on
+    store["value"] = rotate_keyset(store["value"], now=now + 600, activate_after=360, retain=3660)
+    assert old_kid in [k["kid"] for k in keys.ring().jwks()["keys"]]
+    assert tokens.verify_access(before).sub == "op-ana"
+    # But a rotation once its successor has signed for longer than any token lives drops it
+    later = rotate_keyset(store["value"], now=now + 360 + 3661, activate_after=360, retain=3660)
+    assert old_kid not in [k["kid"] for k in later["keys"]]
+    store["value"] = later
     with pytest.raises(InvalidToken, match="unknown signing key"):
         tokens.verify_access(before)
-    assert tokens.verify_access(after).sub == "op-ana"
+
+
+def test_the_first_key_of_a_set_signs_at_once(keyset):
+    fresh = rotate_keyset({"keys": []}, activate_after=360)
+    assert keyring_from_value(fresh).signer.kid == fresh["keys"][0]["kid"]
+
+
+def test_a_forged_kid_that_uses_up_the_forced_reread_delays_no_real_token(keyset):
+    # Given a container that read the key set just before a rotation, and a forged kid using up
+    # its one forced re-read (the limit that keeps forgeries from flooding Secrets Manager)
+    store: dict[str, Any] = {"value": keyset}
+    cached: dict[str, Any] = {}
+
+    def fetch(_id: str, _age: int, force: bool) -> dict[str, Any]:  # as Powertools' cache: fresh only if forced
+        if force or "value" not in cached:
+            cached["value"] = store["value"]
+        return cached["value"]
+
+    verifier = TokenService(KeyStore("k", fetch=fetch, min_refresh_interval=30), issuer=ISSUER, access_ttl=900,
+                            chat_ttl=3600)
+    with pytest.raises(InvalidToken):
+        verifier.verify_access(forge({"keys": [generate_key_entry()]}, valid_access_payload(), {"typ": "at+jwt"}))
+    signer_keys = KeyStore("k", fetch=lambda _id, _age, _force: store["value"], min_refresh_interval=0)
+    signer = TokenService(signer_keys, issuer=ISSUER, access_ttl=900, chat_ttl=3600)
+    store["value"] = rotate_keyset(keyset)
+    # When another container signs a token right after the rotation
+    token = access(signer)
+    # Then the first container verifies it: it is signed with a key it holds
+    assert verifier.verify_access(token).sub == "op-ana"
 
 
 def test_forced_key_refreshes_are_rate_limited(keyset):
@@ -411,7 +452,7 @@ def test_wycheproof_jws_cases_for_p256_keys():
     for group in groups:
         public = ECAlgorithm.from_jwk(json.dumps(group["public"]))
         kid = group["public"].get("kid", "")
-        tokens = TokenService(StaticKeys(KeyRing(signer=None, public={kid: public})),  # type: ignore[dict-item]
+        tokens = TokenService(StaticKeys(KeyRing(public={kid: public})),  # type: ignore[dict-item]
                               issuer=ISSUER, access_ttl=900, chat_ttl=3600)
         for case in group["tests"]:
             token = case["jws"] if isinstance(case["jws"], str) else json.dumps(case["jws"])

@@ -6,8 +6,10 @@
 * ``testSecret``: the pending set must parse and sign/verify a probe token.
 * ``finishSecret``: move AWSCURRENT to the pending version.
 
-Containers pick the new set up within ``KEYS_CACHE_SECONDS``; until then they still sign
-with the old key, which the new set keeps, so nothing fails during the switch.
+Containers pick the new set up within ``KEYS_CACHE_SECONDS``. The new key signs only once
+every container has had time to do so (``active_from``, see :mod:`switchboard.keys`), and
+the old key stays in the set as long as tokens it signed may live, so nothing fails during
+the switch - nor after two rotations in a row.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from switchboard.keys import keyring_from_value, rotate_keyset
+from switchboard.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -55,7 +58,7 @@ def rotate_step(*, step: str, secret_id: str, token: str) -> None:
         client.put_secret_value(
             SecretId=secret_id,
             ClientRequestToken=token,
-            SecretString=json.dumps(rotate_keyset(current)),
+            SecretString=json.dumps(_rotated(current)),
             VersionStages=["AWSPENDING"],
         )
     elif step == "setSecret":
@@ -78,22 +81,36 @@ def rotate_step(*, step: str, secret_id: str, token: str) -> None:
 
 
 def _probe(ring: Any) -> None:
+    """Every key of the set signs a token the set verifies (the staged new key included)."""
+    from msgspec.structs import replace
+
     from switchboard.tokens import TokenService
 
-    class _Fixed:
-        def ring(self) -> Any:
-            return ring
+    for entry in ring.signers:
+        only = replace(ring, signers=(entry,))
 
-        def refresh(self) -> None:
-            return None
+        class _Fixed:
+            def ring(self, only: Any = only) -> Any:
+                return only
 
-    service = TokenService(_Fixed(), issuer="probe", access_ttl=60, chat_ttl=60)
-    token = service.mint_chat(sub="probe", tid="probe", sid="probe", role="visitor", lvl=0, scopes=(), name="probe")
-    service.verify_chat(token)
+            def refresh(self) -> None:
+                return None
+
+        service = TokenService(_Fixed(), issuer="probe", access_ttl=60, chat_ttl=60)
+        token = service.mint_chat(sub="probe", tid="probe", sid="probe", role="visitor", lvl=0, scopes=(),
+                                  name="probe")
+        service.verify_chat(token)
 
 
 def rotate_now(secret_id: str) -> None:
     """Rotate outside Secrets Manager's schedule (the CLI and the local stack use this):
     the same key-set transformation, written as a new AWSCURRENT version."""
     current = _value(secret_id, "AWSCURRENT")
-    _client().put_secret_value(SecretId=secret_id, SecretString=json.dumps(rotate_keyset(current)))
+    _client().put_secret_value(SecretId=secret_id, SecretString=json.dumps(_rotated(current)))
+
+
+def _rotated(current: dict[str, Any]) -> dict[str, Any]:
+    """The next key set under this deployment's settings: the new key signs once every
+    container's cached set holds it; an old key stays while the tokens it signed can live."""
+    s = get_settings()
+    return rotate_keyset(current, activate_after=s.keys_cache_seconds + 60, retain=max(s.access_ttl, s.chat_ttl) + 60)

@@ -1,12 +1,22 @@
 """Signing keys: an ES256 key set kept in AWS Secrets Manager, rotated with a grace period.
 
-The secret's value is JSON ``{"keys": [{"kid", "alg", "crv", "d", "created_at"}, ...]}``,
-newest first; ``d`` is the P-256 private scalar, base64url as in a JWK (RFC 7518 6.2.2.1).
+The secret's value is JSON ``{"keys": [{"kid", "alg", "crv", "d", "created_at",
+"active_from"}, ...]}``, newest first; ``d`` is the P-256 private scalar, base64url as in a
+JWK (RFC 7518 6.2.2.1).
 Why not PEM: reading PEM needs cryptography's ``serialization`` package, which loads its SSH
 support and bcrypt, ~3 ms of every cold start; ``d`` needs only the ``ec`` module the
 signature check loads anyway. A set written as PEM (``private_pem``, before this format)
-is still read. The first key signs; every key in the set verifies and is published in the
-JWKS, so tokens signed before a rotation keep verifying until they expire.
+is still read. Every key in the set verifies and is published in the JWKS.
+
+**A new key is published before it signs.** A rotation adds the new key with an
+``active_from`` :data:`ACTIVATE_AFTER` seconds ahead, longer than any container keeps the
+set cached (``KEYS_CACHE_SECONDS``); until then the previous key goes on signing. So every
+verifier holds a key before the first token signed with it exists, and no verifier depends
+on the forced re-read an unknown ``kid`` triggers (which forged kids could use up). The
+signer is the newest key already active (the only key, on a set's first rotation).
+
+**A key stays while its tokens can.** A superseded key is dropped only once its successor
+has been signing for longer than the longest token lifetime, however often the set rotates.
 """
 
 from __future__ import annotations
@@ -25,10 +35,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from switchboard.errors import Unavailable
 from switchboard.jws import b64url_decode, b64url_encode
 
-__all__ = ["KeyRing", "KeyStore", "SigningKey", "generate_key_entry", "keyring_from_value", "rotate_keyset"]
+__all__ = ["ACTIVATE_AFTER", "KeyRing", "KeyStore", "SigningKey", "generate_key_entry", "keyring_from_value",
+           "rotate_keyset"]
 
 ALG = "ES256"
-KEEP_KEYS = 2  # current + previous: enough as long as rotation period > longest token lifetime
+#: seconds between a key's publication and its first signature: KEYS_CACHE_SECONDS (300) + a minute
+ACTIVATE_AFTER = 360
+#: how long a superseded key stays by default: the longest chat-token lifetime the template allows
+RETAIN_AFTER_SUPERSEDED = 86400 + 60
 
 
 class SigningKey(msgspec.Struct, frozen=True):
@@ -37,10 +51,23 @@ class SigningKey(msgspec.Struct, frozen=True):
 
 
 class KeyRing(msgspec.Struct, frozen=True):
-    """The parsed key set: one signer, every public key by ``kid``."""
+    """The parsed key set: the signing keys with the time each becomes active (newest
+    first), and every public key by ``kid``."""
 
-    signer: SigningKey | None
+    signers: tuple[tuple[int, SigningKey], ...] = ()
     public: dict[str, ec.EllipticCurvePublicKey] = msgspec.field(default_factory=dict)
+
+    @property
+    def signer(self) -> SigningKey | None:
+        return self.signer_at(time.time())
+
+    def signer_at(self, now: float) -> SigningKey | None:
+        """The newest key active at ``now``; if none is yet (a set's very first key, made
+        moments ago), the oldest, which has been published longest."""
+        for active_from, key in self.signers:
+            if active_from <= now:
+                return key
+        return self.signers[-1][1] if self.signers else None
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [_public_jwk(kid, key) for kid, key in self.public.items()]}
@@ -66,15 +93,25 @@ def _thumbprint(key: ec.EllipticCurvePublicKey) -> str:
     return b64url_encode(hashlib.sha256(canonical.encode()).digest())[:22]
 
 
-def generate_key_entry(now: float | None = None) -> dict[str, Any]:
+def generate_key_entry(now: float | None = None, *, active_from: int | None = None) -> dict[str, Any]:
     private = ec.generate_private_key(ec.SECP256R1())
+    created = int(now if now is not None else time.time())
     return {
         "kid": _thumbprint(private.public_key()),
         "alg": ALG,
         "crv": "P-256",
         "d": b64url_encode(private.private_numbers().private_value.to_bytes(32, "big")),
-        "created_at": int(now if now is not None else time.time()),
+        "created_at": created,
+        "active_from": created if active_from is None else active_from,
     }
+
+
+def _active_from(entry: dict[str, Any]) -> int:
+    """When the entry may sign (sets written before staging: when it was made)."""
+    value = entry.get("active_from", entry.get("created_at", 0))
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Unavailable("signing key set holds a key with an unreadable active_from")
+    return value
 
 
 def _private_key(entry: dict[str, Any]) -> ec.EllipticCurvePrivateKey:
@@ -95,23 +132,34 @@ def _private_key(entry: dict[str, Any]) -> ec.EllipticCurvePrivateKey:
     return private
 
 
-def rotate_keyset(value: dict[str, Any], now: float | None = None, keep: int = KEEP_KEYS) -> dict[str, Any]:
-    """A new key set: a fresh signing key in front, the newest ``keep - 1`` old keys behind it."""
+def rotate_keyset(value: dict[str, Any], now: float | None = None, *, activate_after: int = ACTIVATE_AFTER,
+                  retain: int = RETAIN_AFTER_SUPERSEDED) -> dict[str, Any]:
+    """A new key set: a fresh key in front, signing ``activate_after`` seconds from now (at
+    once if the set had none), and the old keys whose tokens may still be alive: a key is
+    kept until its successor has been active for ``retain`` seconds."""
+    at = int(now if now is not None else time.time())
     old = list(value.get("keys", []))
-    return {"keys": [generate_key_entry(now), *old[: keep - 1]]}
+    new = generate_key_entry(at, active_from=at + activate_after if old else at)
+    kept: list[dict[str, Any]] = []
+    successor_active = new["active_from"]
+    for entry in old:  # newest first: once one is past keeping, every older one is too
+        if kept and at >= successor_active + retain:
+            break
+        kept.append(entry)
+        successor_active = _active_from(entry)
+    return {"keys": [new, *kept]}
 
 
 def keyring_from_value(value: dict[str, Any]) -> KeyRing:
     public: dict[str, ec.EllipticCurvePublicKey] = {}
-    signer: SigningKey | None = None
+    signers: list[tuple[int, SigningKey]] = []
     for entry in value.get("keys", []):
         private = _private_key(entry)
         if not isinstance(entry.get("kid"), str) or not entry["kid"]:
             raise Unavailable("signing key set holds a key without a kid")
         public[entry["kid"]] = private.public_key()
-        if signer is None:
-            signer = SigningKey(entry["kid"], private)
-    return KeyRing(signer=signer, public=public)
+        signers.append((_active_from(entry), SigningKey(entry["kid"], private)))
+    return KeyRing(signers=tuple(signers), public=public)
 
 
 class KeyStore:
