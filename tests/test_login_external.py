@@ -146,6 +146,7 @@ def test_an_upgrade_with_a_wrong_hash_changes_nothing(call, seeded, svc, templat
 def test_a_refused_identified_sign_in_hands_nothing_over(call, seeded, svc, template, monkeypatch):
     from switchboard import postlogin
     from switchboard.errors import Forbidden
+
     from tests.chat_support import Chat
 
     # Given an anonymous visitor with an open conversation

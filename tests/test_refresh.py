@@ -74,7 +74,7 @@ def _locator(*parts: str) -> str:
                                    f"sbr1.{_locator('acme', 'u', 's', '9' * 40)}." + "C" * 43,
                                    f"sbr1.{_locator('acme', 'u', 's', ' 1')}." + "C" * 43,
                                    f"sbr1.{_locator('acme', 'u', 's', '1_0')}." + "C" * 43,
-                                   f"sbr1.{_locator('acme', 'u', 's', '١')}." + "C" * 43,
+                                   "sbr1." + _locator("acme", "u", "s", "\u0661") + "." + "C" * 43,  # an Arabic-Indic 1
                                    # ids of forms Switchboard never issues
                                    f"sbr1.{_locator('acme', 'u#S', 's', '1')}." + "C" * 43,
                                    f"sbr1.{_locator('', 'u', 's', '1')}." + "C" * 43])

@@ -101,7 +101,7 @@ def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
         )
         # the locator is not secret and not signed: only ids of the forms Switchboard issues
         # reach storage, and a generation that fits a DynamoDB number (int() would take
-        # " 1", "1_0", "١" and 40 digits)
+        # " 1", "1_0", Arabic-Indic digits and 40 digits)
         if not (all(_LOCATOR_PART.match(part) for part in (tenant, user_id, session_id)) and _GEN.match(gen)):
             raise ValueError
         return SessionKey(tenant, user_id, session_id), int(gen), secret

@@ -594,7 +594,7 @@ class Store:
                     "session_id": c.session_id, "reads": "chat:read" in c.scopes, "ttl": c.expires_at})}},
                 _session_check(self.table, c, now),
             ]
-            if operator and HANDLES_CHATS <= c.scopes:
+            if operator and c.scopes >= HANDLES_CHATS:
                 items.append({"Put": {"TableName": self.table, "Item": _item({
                     "pk": _ops_pk(c.tenant), "sk": f"OC#{c.user_id}#{c.id}", "user_id": c.user_id,
                     "connection_id": c.id, "expires_at": c.expires_at, "ttl": c.expires_at})}})
