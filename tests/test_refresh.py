@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from switchboard import sessions
@@ -190,3 +191,21 @@ def test_each_rotation_is_sent_with_its_own_idempotency_token(call, seeded, svc)
     rotations = [p for p in sent if any("Update" in item for item in p["TransactItems"])]
     tokens = [p.get("ClientRequestToken") for p in rotations]
     assert len(rotations) == 3 and all(tokens) and len(set(tokens)) == 3
+
+
+def test_reuse_is_caught_however_many_rotations_ago_the_token_was_rotated(call, seeded, svc):
+    # Given a session whose refresh token has been rotated 40 times
+    t = visitor(call)
+    first = token = t["refresh_token"]
+    start = int(time.time())
+    for i in range(1, 41):  # one a minute, within the rate limit
+        token = sessions.refresh(svc, token, now=start + 61 * i).refresh_token
+    # When the very first token comes back (stolen long ago)
+    r = refresh(call, first)
+    # Then that is theft: the whole session is revoked
+    assert r["status"] == 401 and r["json"]["code"] == "token_reused"
+    assert refresh(call, token)["json"]["code"] in ("session_revoked", "invalid_token")
+    # And the remembered hashes are items of their own, not sessions
+    sid = svc.tokens.verify_access(t["access_token"]).sid
+    listed = svc.store.list_sessions(TENANT, svc.tokens.verify_access(t["access_token"]).sub)
+    assert [s.id for s in listed] == [sid]

@@ -184,14 +184,14 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     ratelimit.check(svc.store, svc.settings,
                     [("account", f"refresh#{key.tenant}#{key.session_id}"), *([("ip", ip)] if ip else [])], now=now)
     tenant = svc.tenants.find(key.tenant)
-    state = svc.store.read_refresh(key, gen) if tenant is not None else None
+    state = svc.store.read_refresh(key) if tenant is not None else None
     if tenant is None or state is None:
         raise InvalidToken("unknown refresh token")
-    session, current_hash, used_hash = state
+    session, current_hash = state
     presented = _hash(secret)
     if not (current_hash and hmac.compare_digest(current_hash, presented) and session.refresh_gen == gen
             and session.is_live(now)):
-        _explain_refusal(svc, key, gen, presented, RotationRefused(session, used_hash), now)
+        _explain_refusal(svc, key, gen, presented, RotationRefused(session), now)
     cfg = svc.settings
     principal = Principal(
         tenant=session.tenant,
@@ -214,7 +214,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     idle_until = now + cfg.session_idle_seconds
     try:
         svc.store.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
-                                 idle_until=idle_until, event=event,
+                                 idle_until=idle_until, expires_at=session.expires_at, event=event,
                                  event_ttl=audit.expires_at(event, cfg.audit_retention_days))
     except RotationRefused as refused:  # another refresh of this token, or a revocation, got there first
         _explain_refusal(svc, key, gen, presented, refused, now)
@@ -232,7 +232,8 @@ def _explain_refusal(
     old = refused.session
     if old is None:
         raise InvalidToken("unknown refresh token")
-    if gen < old.refresh_gen and refused.used_hash and hmac.compare_digest(refused.used_hash, presented):
+    used_hash = svc.store.rotated_hash(key, gen) if gen < old.refresh_gen else None  # one read, refusals only
+    if used_hash and hmac.compare_digest(used_hash, presented):
         if old.status == "live":
             svc.store.revoke_sessions([key], reason="token_reused", now=now)
             _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})

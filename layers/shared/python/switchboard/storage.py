@@ -103,7 +103,7 @@ __all__ = ["RotationRefused", "Store", "dynamodb_client", "make_store"]
 settle()  # boto3 is loaded: see switchboard.settle
 _ser = TypeSerializer()
 _de = TypeDeserializer()
-REFRESH_SLOTS = 32  # how many rotated refresh-token hashes a session remembers (see rotate_refresh)
+REFRESH_SLOTS = 32  # sessions made before RT# items kept their last rotated hashes in 32 slots (still read)
 TRANSACT_MAX = 100
 STAFF_ROLES = frozenset({"operator", "admin"})  # who is assigned support channels
 #: what a staff connection needs to count as present (assignable, told of the queue): a
@@ -112,13 +112,11 @@ HANDLES_CHATS = frozenset({"chat:read", "chat:write"})
 
 
 class RotationRefused(Exception):
-    """The conditional rotation failed; ``session`` is the item as it was (None if absent),
-    ``used_hash`` the remembered hash for the presented generation, if any."""
+    """The conditional rotation failed; ``session`` is the item as it was (None if absent)."""
 
-    def __init__(self, session: Session | None, used_hash: str | None) -> None:
+    def __init__(self, session: Session | None) -> None:
         super().__init__("refresh rotation refused")
         self.session = session
-        self.used_hash = used_hash
 
 
 def _item(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -483,46 +481,61 @@ class Store:
     def list_sessions(self, tenant_id: str, user_id: str) -> list[Session]:
         return [_session(r) for r in self._query(_session_pk(tenant_id, user_id), "S#", consistent=True)]
 
-    def read_refresh(self, key: SessionKey, gen: int) -> tuple[Session, str | None, str | None] | None:
-        """The session (consistent), its current refresh-token hash, and the hash it remembers
-        for generation ``gen`` if that one was rotated already (see :meth:`rotate_refresh`)."""
+    def read_refresh(self, key: SessionKey) -> tuple[Session, str | None] | None:
+        """The session (consistent) and its current refresh-token hash."""
         raw = self._get(_session_pk(key.tenant, key.user_id), f"S#{key.session_id}", consistent=True)
         if raw is None:
             return None
-        return _session(raw), raw.get("rt_hash"), raw.get(f"u{gen % REFRESH_SLOTS}")
+        return _session(raw), raw.get("rt_hash")
+
+    def rotated_hash(self, key: SessionKey, gen: int) -> str | None:
+        """The hash of the session's refresh token of generation ``gen``, if it was rotated:
+        ``U#<tid>#<uid>`` / ``RT#<sid>#<gen>`` (one per rotation, TTL'd with the session), or a
+        slot of a session made before those items (``u<gen % 32>``: only the last 32)."""
+        pk = _session_pk(key.tenant, key.user_id)
+        found = self._get(pk, f"RT#{key.session_id}#{gen}", consistent=True)
+        if found is not None:
+            return str(found["hash"])
+        legacy = self._get(pk, f"S#{key.session_id}", consistent=True)
+        slot = legacy.get(f"u{gen % REFRESH_SLOTS}") if legacy else None
+        return str(slot) if slot and legacy and gen >= int(legacy.get("refresh_gen", 0)) - REFRESH_SLOTS else None
 
     def rotate_refresh(
         self, key: SessionKey, *, gen: int, presented_hash: str, new_hash: str, now: int, idle_until: int,
-        event: AuditEvent, event_ttl: int,
+        expires_at: int, event: AuditEvent, event_ttl: int,
     ) -> None:
         """Rotate the refresh token and record the ``refresh`` event, in one transaction.
 
         Succeeds only if the presented hash is the session's current one, for the
-        generation the token names, and the session is live. The rotated hash is kept in
-        slot ``gen % REFRESH_SLOTS`` so that a later replay of it is recognised as reuse
-        (theft) rather than as a random guess, with a bounded item size. On failure the
-        item as it was comes back in the cancellation reason (ReturnValuesOnConditionCheckFailure).
+        generation the token names, and the session is live. The rotated hash is kept as its
+        own item (``RT#<sid>#<gen>``, until the session's end) so that a later replay of it,
+        however many rotations later, is recognised as reuse (theft) rather than as a random
+        guess; the session item stays small. On failure the item as it was comes back in the
+        cancellation reason (ReturnValuesOnConditionCheckFailure).
         The new hash is the idempotency token: the SDK's retry of a transaction that did
         commit succeeds again instead of looking like reuse of the token it just rotated.
         """
-        slot = f"u{gen % REFRESH_SLOTS}"
+        pk = _session_pk(key.tenant, key.user_id)
         try:
             self.client.transact_write_items(
                 TransactItems=[
                     {"Update": {
                         "TableName": self.table,
-                        "Key": _item({"pk": _session_pk(key.tenant, key.user_id), "sk": f"S#{key.session_id}"}),
-                        "UpdateExpression": "SET rt_hash = :new, refresh_gen = :next, #slot = :old, "
+                        "Key": _item({"pk": pk, "sk": f"S#{key.session_id}"}),
+                        "UpdateExpression": "SET rt_hash = :new, refresh_gen = :next, "
                                             "last_used_at = :now, idle_expires_at = :idle",
                         "ConditionExpression": "rt_hash = :old AND refresh_gen = :gen AND #st = :live "
                                                "AND expires_at > :now AND idle_expires_at > :now",
-                        "ExpressionAttributeNames": {"#slot": slot, "#st": "status"},
+                        "ExpressionAttributeNames": {"#st": "status"},
                         "ExpressionAttributeValues": _item({
                             ":new": new_hash, ":old": presented_hash, ":gen": gen, ":next": gen + 1,
                             ":now": now, ":idle": idle_until, ":live": "live"}),
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }},
                     {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
+                    {"Put": {"TableName": self.table, "Item": _item({
+                        "pk": pk, "sk": f"RT#{key.session_id}#{gen}", "hash": presented_hash,
+                        "ttl": expires_at + 86400})}},
                 ],
                 ClientRequestToken=new_hash[:36],
             )
@@ -531,10 +544,7 @@ class Store:
             if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
                 raise Unavailable("storage unavailable") from exc  # throttled, a conflicting transaction...
             old: Any = reasons[0].get("Item")
-            if not old:
-                raise RotationRefused(None, None) from exc
-            raw = _read(old)
-            raise RotationRefused(_session(raw), raw.get(slot)) from exc
+            raise RotationRefused(_session(_read(old)) if old else None) from exc
 
     def revoke_sessions(self, sessions: Iterable[SessionKey], *, reason: str, now: int) -> None:
         """Mark sessions revoked, in transactions of up to 100 (all of a user's at once)."""
