@@ -19,6 +19,9 @@ session                 ``U#<tid>#<uid>``           ``S#<sid>``           GetIte
                                                                           sessions (revoke all, scope revocation,
                                                                           GET /auth/sessions) - strongly consistent,
                                                                           so nothing just created is missed
+rotated refresh hash    ``U#<tid>#<uid>``           ``RT#<sid>#<gen>``    Put in the rotation's transaction; GetItem
+                                                                          when a refused token's generation was
+                                                                          rotated (reuse or a guess); TTL
 session by id           GSI1 ``SID#<sid>``          ``SESSION``           an admin revoking a session by id alone
                                                                           (KEYS_ONLY projection, then GetItem)
 audit event             ``T#<tid>#EV``              ``<time-ordered id>`` Query newest first (ScanIndexForward off);
