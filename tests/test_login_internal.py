@@ -112,3 +112,23 @@ def test_unknown_email_and_wrong_password_make_the_same_dynamodb_reads(call, see
 
     # Then an unknown email and a known one with a wrong password look the same to a stopwatch
     assert reads_for("nobody@acme.test") == reads_for(OPERATOR["email"])
+
+
+def test_no_record_that_holds_a_secret_shows_it_in_its_repr(call, seeded, svc):
+    # Records end up in log lines and tracebacks through repr(): theirs leave the secrets out
+    from switchboard import sessions
+    from switchboard.policy import Role
+    from switchboard.postlogin import Principal
+
+    bundle = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
+                                               "password": OPERATOR["password"]})["json"]
+    tenant = svc.store.get_tenant(TENANT)
+    operator = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    minted = sessions.sign_in(svc, Principal(tenant=TENANT, user_id=operator.id, role=Role.OPERATOR, anon=False,
+                                             name="Otto", method="password"), device="test")
+    grant = sessions.federated_sign_in(svc, Principal(tenant=TENANT, user_id="auth0abc", role=Role.VISITOR,
+                                                      anon=False, name="Jo", method="auth0"))
+    shown = " ".join(repr(r) for r in (tenant, operator, minted, grant))
+    for secret in (tenant.identity_secret, tenant.hook_secret, operator.password_hash, minted.access_token,
+                   minted.refresh_token, minted.chat_token, grant.chat_token, bundle["refresh_token"]):
+        assert secret and secret not in shown

@@ -121,6 +121,16 @@ def test_per_ip_quota(svc, clock):
     ratelimit.check(svc.store, svc.settings, [("account", "fresh-2"), ("ip", "192.0.2.2")])
 
 
+def test_an_ipv6_client_is_counted_by_its_64_network_not_each_address(svc, clock):
+    # Given 60 attempts from 60 addresses of one IPv6 /64 (one host can use them all)
+    for i in range(60):
+        ratelimit.check(svc.store, svc.settings, [("account", f"user-{i}"), ("ip", f"2001:db8:1:2::{i + 1:x}")])
+    # Then the next address of that /64 is refused, and a neighbouring /64 is not
+    with pytest.raises(RateLimited):
+        ratelimit.check(svc.store, svc.settings, [("account", "fresh"), ("ip", "2001:db8:1:2:ffff::9")])
+    ratelimit.check(svc.store, svc.settings, [("account", "fresh-2"), ("ip", "2001:db8:1:3::1")])
+
+
 def test_the_counter_is_shared_and_exact_under_concurrent_attempts(svc, clock):
     # Given 25 attempts on one account at the same moment, from many containers at once
     outcomes: list[str] = []

@@ -34,7 +34,7 @@ from switchboard.errors import RateLimited
 from switchboard.settings import Settings
 from switchboard.storage import Store
 
-__all__ = ["Count", "Quota", "check", "counting", "quotas"]
+__all__ = ["Count", "Quota", "check", "client_bucket", "counting", "quotas"]
 
 
 class Quota(msgspec.Struct, frozen=True):
@@ -105,11 +105,25 @@ def counting(store: Store, settings: Settings, keys: list[tuple[str, str]], *,
     pending: list[tuple[Quota, Future[tuple[int, int]]]] = []
     try:
         for kind, key in keys:
+            counted = client_bucket(key) if kind == "ip" else key
             pending.append((table[kind], _pool().submit(contextvars.copy_context().run, store.hit_rate_counter,
-                                                        f"{kind}#{key}", now=now)))
+                                                        f"{kind}#{counted}", now=now)))
         yield Count(now, tuple(pending))
     finally:
         wait([f for _, f in pending])
+
+
+def client_bucket(ip: str) -> str:
+    """What one client controls: an IPv4 address, or an IPv6 /64 (the network a single host
+    or home is given; counting each of its 2^64 addresses apart would make the IP limit moot)."""
+    if ":" not in ip:
+        return ip
+    import ipaddress
+
+    try:
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    except ValueError:
+        return ip
 
 
 def check(store: Store, settings: Settings, keys: list[tuple[str, str]], *, now: int | None = None) -> None:

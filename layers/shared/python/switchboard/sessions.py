@@ -43,6 +43,9 @@ class TokenBundle(msgspec.Struct, frozen=True):
     chat_token: str
     session: Session
 
+    def __repr__(self) -> str:  # bearer tokens stay out of logs and tracebacks
+        return f"TokenBundle(session={self.session.id!r}, user={self.session.user_id!r})"
+
     def to_json(self) -> dict[str, Any]:
         s = self.session
         return {
@@ -397,6 +400,9 @@ class ChatGrant(msgspec.Struct, frozen=True):
     chat_token: str
     claims: dict[str, Any]
     session: Session
+
+    def __repr__(self) -> str:  # the chat token (also inside claims) stays out of logs and tracebacks
+        return f"ChatGrant(session={self.session.id!r}, user={self.session.user_id!r})"
 
 
 def federated_sign_in(
