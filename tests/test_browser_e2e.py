@@ -174,6 +174,26 @@ def test_the_widget_works_from_the_keyboard_on_a_phone(browser_stack, pages):
     assert page.errors == []
 
 
+def test_a_first_message_still_in_flight_when_the_site_identifies_the_visitor_comes_along(browser_stack, pages):
+    # Given an anonymous visitor whose very first message is on its way (no session, no
+    # conversation yet: the widget is signing in, connecting, opening the conversation)
+    page = pages()
+    page.goto(browser_stack.demo_url)
+    open_widget(page)
+    write(page, "my first question")
+    # When the website identifies them before that message is acknowledged
+    digest = hmac.new(IDENTITY_SECRET.encode(), b"customer-9", hashlib.sha256).hexdigest()
+    page.evaluate("u => Switchboard.identify(u)", {"id": "customer-9", "name": "Jo", "hash": digest})
+    # Then the message is delivered once, in the known visitor's conversation
+    expect(page.locator(".log li.mine:not(.pending)")).to_have_text([re.compile("my first question")])
+    user = page.evaluate(f"JSON.parse(localStorage.getItem('switchboard:{TENANT}:{browser_stack.http}')).user")
+    assert user["id"] == "v-customer-9"
+    page.reload()
+    open_widget(page)
+    expect(page.locator(".log li.mine")).to_have_text([re.compile("my first question")])
+    assert page.errors == [], page.errors
+
+
 def test_identify_signs_the_visitor_in_as_the_websites_user(browser_stack, pages):
     # Given an anonymous visitor
     page = pages()

@@ -139,7 +139,11 @@
 
   function adopt(tokens) {
     var keep = { channel_id: state.channel_id, outbox: state.outbox || [] };
-    if (state.user && tokens.user && state.user.id !== tokens.user.id) keep = { channel_id: null, outbox: [] };
+    if (state.user && tokens.user && state.user.id !== tokens.user.id) {
+      // another user: not their conversation - but what an anonymous visitor wrote and is not yet
+      // sent is the identified visitor's own (identify() is the same person signing in)
+      keep = { channel_id: null, outbox: state.user.anonymous ? state.outbox || [] : [] };
+    }
     state = Object.assign({}, tokens, keep);
     save(state);
     scheduleRefresh();
@@ -481,13 +485,15 @@
 
   var flushing = false;
   var flushAgain = false;
+  var flushed = Promise.resolve(); // the flush in progress, settled
+
   /** Send every unacknowledged message, each with its own client_id (a retry is never a duplicate). */
   function flushOutbox() {
     if (flushing) { flushAgain = true; return; }
     if (!(state.outbox || []).length || !sock || sock.readyState !== 1) return;
     flushing = true;
     flushAgain = false;
-    ensureChannel().then(function (ch) {
+    flushed = ensureChannel().then(function (ch) {
       var items = (state.outbox || []).filter(function (o) { return !o.failed; });
       return items.reduce(function (prev, item) {
         return prev.then(function () {
@@ -578,7 +584,11 @@
     save(state);
     if (same) return Promise.resolve();
     var hadSession = hasSession();
-    return withLock(STORE_KEY, function () { return signIn(identity); }).then(function () {
+    // a message on its way goes out first, as the anonymous visitor: the sign-in then carries
+    // its conversation over (what is still unsent stays in the outbox for the known visitor)
+    return flushed.then(function () {
+      return withLock(STORE_KEY, function () { return signIn(identity); });
+    }).then(function () {
       var oldSocket = sock;
       if (hadSession || oldSocket) {
         // the socket belongs to the previous user: reconnect as this one
