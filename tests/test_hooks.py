@@ -4,6 +4,7 @@ and the tenant's post-login rules (extra claims, denied domains) checked at conf
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -229,6 +230,7 @@ def test_provider_ids_that_lose_nothing_keep_their_readable_form(raw, chat_id):
     ("waad|jo.smith@corp.test", "waad|josmith@corp.test"),
     ("v-customer-42", "auth0|nobody"),                  # the form of a website visitor's id...
     ("op-1234", "auth0|nobody"),                        # ... or an operator's
+    ("bob\n", "bob"),                                   # a trailing newline is not chat-safe
 ])
 def test_two_provider_users_are_never_one_chat_user(call, seeded, svc, one, other):
     # Given two users an identity provider tells apart, signing in through the Auth0 hook
@@ -241,6 +243,7 @@ def test_two_provider_users_are_never_one_chat_user(call, seeded, svc, one, othe
     # Then they are two chat users, and neither has an id of Switchboard's own kinds
     assert subs[0] != subs[1]
     assert not subs[0].startswith(("v-", "vh-", "op-", "anon-"))
+    assert all(re.fullmatch(r"[a-z0-9@_-]{1,128}", sub) for sub in subs)
     # And the mapping is stable: the same provider id is the same chat user next time
     raw = body_of(user_id=one, name="Jo again")  # another request (the same one would be a replay)
     again = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))["json"]["chat_token"]

@@ -193,6 +193,10 @@ def test_a_visitors_email_is_not_vouched_for_so_no_rule_rests_on_it(call, seeded
     r = call("POST /auth/external", body=body, headers={"origin": ORIGIN})
     # Then the rule does not apply: the HMAC covers the id alone, and anyone could leave the email out
     assert r["status"] == 200
+    # Nor when post-login runs again at the refresh: the session lives on
+    again = call("POST /auth/refresh", body={"refresh_token": r["json"]["refresh_token"]})
+    assert again["status"] == 200, again
+    assert call("GET /auth/me", token=again["json"]["access_token"])["status"] == 200
 
 
 @pytest.mark.parametrize(("one", "other"), [

@@ -270,6 +270,21 @@ def test_a_sealed_secret_copied_to_another_operator_does_not_open_for_them(call,
     assert "did not open" in caplog.text and secret not in caplog.text and sealed not in caplog.text
 
 
+def test_a_plaintext_secret_signs_in_even_when_kms_cannot_seal_it_yet(call, enrolled, svc, monkeypatch):
+    from switchboard.sealing import Sealer
+
+    secret, _ = enrolled
+    # Given a secret in the plaintext form of earlier versions, and KMS unusable for now
+    _set_raw(svc, TENANT, _op_id(svc), totp_secret=secret)
+    monkeypatch.setattr(svc, "sealer", Sealer("alias/no-such-key"))
+    # When Otto signs in with his password and a code
+    token = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
+    # Then he is in (his plaintext secret needed no KMS), and it stays to be sealed next time
+    assert r["status"] == 200, r
+    assert _raw_operator(svc, TENANT, _op_id(svc))["totp_secret"]["S"] == secret
+
+
 @pytest.mark.parametrize("damaged", ["kms1:not base64!", "kms1:" + "A" * 40])
 def test_a_damaged_sealed_secret_makes_every_code_wrong_not_a_500(call, enrolled, svc, damaged):
     secret, _ = enrolled

@@ -131,6 +131,16 @@ def test_an_ipv6_client_is_counted_by_its_64_network_not_each_address(svc, clock
     ratelimit.check(svc.store, svc.settings, [("account", "fresh-2"), ("ip", "2001:db8:1:3::1")])
 
 
+@pytest.mark.parametrize(("ip", "bucket"), [
+    ("192.0.2.7", "192.0.2.7"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),                 # an IPv4 client seen through an IPv6 socket
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+    ("not an address", "not an address"),
+])
+def test_what_one_client_controls(ip, bucket):
+    assert ratelimit.client_bucket(ip) == bucket
+
+
 def test_the_counter_is_shared_and_exact_under_concurrent_attempts(svc, clock):
     # Given 25 attempts on one account at the same moment, from many containers at once
     outcomes: list[str] = []

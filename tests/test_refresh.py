@@ -159,12 +159,22 @@ def test_a_refresh_that_fails_midway_spends_nothing_and_the_retry_works(call, se
     assert call("GET /auth/me", token=r["json"]["access_token"])["status"] == 200
 
 
-def test_a_refresh_and_its_event_are_one_write(call, seeded, svc):
-    # Given a refresh
+def test_a_refresh_and_its_event_are_one_write(call, seeded, svc, monkeypatch):
+    # Given a refresh whose audit event DynamoDB refuses (here: an event item with an empty key)
+    from switchboard import storage
+
     t = visitor(call)
     sid = svc.tokens.verify_access(t["access_token"]).sid
+    event_item = storage._event_item
+    monkeypatch.setattr(storage, "_event_item", lambda e, ttl: {**event_item(e, ttl), "sk": ""})
+    # When it is tried
+    r = refresh(call, t["refresh_token"])
+    # Then nothing was written: not the event, and not the rotation either (the token still works)
+    assert r["status"] == 503
+    monkeypatch.undo()
+    assert "refresh" not in [e.kind for e in svc.store.list_events(TENANT, limit=20)[0]]
     assert refresh(call, t["refresh_token"])["status"] == 200
-    # Then its event is there, naming the session; the rotation and the event commit together
+    # And with both written, the event names the session
     events = [e for e in svc.store.list_events(TENANT, limit=20)[0] if e.kind == "refresh"]
     assert [e.session_id for e in events] == [sid]
 

@@ -24,7 +24,7 @@ __all__ = [
 
 MAX_USER_ID = 128
 _UNSAFE = re.compile(r"[^a-z0-9@_-]")
-_SAFE = re.compile(r"^[a-z0-9@_-]{1,128}$")
+_SAFE = re.compile(r"^[a-z0-9@_-]{1,128}\Z")  # \Z: "$" would let "bob\n" pass as chat-safe
 
 
 def is_chat_safe(value: str) -> bool:

@@ -121,9 +121,12 @@ def client_bucket(ip: str) -> str:
     import ipaddress
 
     try:
-        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+        address = ipaddress.IPv6Address(ip)
     except ValueError:
         return ip
+    if address.ipv4_mapped is not None:  # ::ffff:a.b.c.d is one IPv4 client
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
 
 
 def check(store: Store, settings: Settings, keys: list[tuple[str, str]], *, now: int | None = None) -> None:

@@ -15,8 +15,8 @@ code check needs the secret itself. So it is encrypted with AWS KMS (``TotpKey``
   key and no local cipher are needed.
 
 Stored form: ``kms1:`` + base64 of KMS's ``CiphertextBlob``. A value without that prefix
-is a plaintext secret stored before sealing existed: it is used as it is, and sealed when
-its operator enrols again (docs/architecture.md, "Second factor").
+is a plaintext secret stored before sealing existed: it is used as it is, and sealed at its
+operator's next MFA sign-in (docs/architecture.md, "Second factor").
 """
 
 from __future__ import annotations
