@@ -240,7 +240,8 @@
       connecting = null;
       if (!wanted) return;
       var url = new URL(CFG.ws); // keeps the stage path (wss://…/live) as is
-      url.searchParams.set("token", s.chat_token);
+      // identify() may have signed in as someone else meanwhile: connect as whoever is signed in now
+      url.searchParams.set("token", (state.chat_token && fresh(state) ? state : s).chat_token);
       var ws = new WebSocket(url.href);
       sock = ws;
       ws.onopen = function () {
@@ -590,7 +591,7 @@
       return withLock(STORE_KEY, function () { return signIn(identity); });
     }).then(function () {
       var oldSocket = sock;
-      if (hadSession || oldSocket) {
+      if (hadSession || oldSocket || wanted) {
         // the socket belongs to the previous user: reconnect as this one
         resetConversation();
         if (oldSocket) { oldSocket.onclose = null; try { oldSocket.close(1000); } catch (e) { /* gone */ } sock = null; }
