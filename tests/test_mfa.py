@@ -331,3 +331,16 @@ def test_a_used_code_is_refused_but_the_challenge_stays_for_the_next_code(call, 
     # And the same challenge takes the next, fresh code (like after any wrong code)
     assert call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})["status"] == 200
 
+
+
+def test_a_password_change_ends_the_mfa_challenges_the_old_password_got(call, enrolled):
+    secret, tokens = enrolled
+    # Given an mfa_token got with Otto's password (by him, or by whoever learnt it)
+    pending = password_step(call)["json"]["mfa_token"]
+    # When Otto changes his password
+    r = call("POST /auth/password", token=tokens["access_token"],
+             body={"current_password": OPERATOR["password"], "new_password": "a-brand-new-horse-battery"})
+    assert r["status"] == 200, r
+    # Then that mfa_token is no good, even with a right code
+    r = call("POST /auth/mfa", body={"mfa_token": pending, "code": code_at(secret)})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"

@@ -20,7 +20,8 @@ INVITE_SECONDS = 7 * 86400
 def change_password(svc: Services, caller: sessions.Caller, current: str, new: str, *,
                     ip: str | None = None) -> dict[str, Any]:
     """Check the current password, store the new one, and end the user's other sessions
-    (whoever knew the old password is signed out everywhere but here)."""
+    (whoever knew the old password is signed out everywhere but here) and their pending MFA
+    challenges (an ``mfa_token`` got with the old password is no good any more)."""
     if caller.session.role not in ("operator", "admin"):
         raise Forbidden("only operators and admins have a password")
     ratelimit.check(svc.store, svc.settings,
@@ -29,6 +30,7 @@ def change_password(svc: Services, caller: sessions.Caller, current: str, new: s
     if op is None or not passwords.verify_password(op.password_hash, current):
         raise InvalidCredentials("the current password is wrong")
     svc.store.set_password_hash(op.tenant, op.id, passwords.hash_password(new))
+    svc.store.delete_mfa_challenges(op.tenant, op.id)
     ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="password_changed")
     audit.record(svc.store, tenant=op.tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))

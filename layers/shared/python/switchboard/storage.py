@@ -354,6 +354,13 @@ class Store:
             _session_pk(tenant_id, user_id), f"MFA#{challenge_id}", "ADD attempts :one",
             {":one": 1, ":max": max_attempts - 1}, condition="attempts < :max")
 
+    def delete_mfa_challenges(self, tenant_id: str, user_id: str) -> int:
+        """Every pending MFA challenge of the user (Query ``MFA#``, then batch deletes)."""
+        keys = [{"pk": r["pk"], "sk": r["sk"]} for r in self._query(_session_pk(tenant_id, user_id), "MFA#",
+                                                                    consistent=True)]
+        self._batch_delete(keys)
+        return len(keys)
+
     def consume_mfa_challenge(self, tenant_id: str, user_id: str, challenge_id: str, token_hash: str,
                               *, now: int) -> bool:
         """Delete the challenge if it is this token's and unexpired: True exactly once."""
