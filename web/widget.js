@@ -487,9 +487,11 @@
   var flushing = false;
   var flushAgain = false;
   var flushed = Promise.resolve(); // the flush in progress, settled
+  var identifying = false; // identify() in progress: nothing is sent as the anonymous visitor meanwhile
 
   /** Send every unacknowledged message, each with its own client_id (a retry is never a duplicate). */
   function flushOutbox() {
+    if (identifying) return; // identify() sends the outbox once signed in as the known visitor
     if (flushing) { flushAgain = true; return; }
     if (!(state.outbox || []).length || !sock || sock.readyState !== 1) return;
     flushing = true;
@@ -585,11 +587,14 @@
     save(state);
     if (same) return Promise.resolve();
     var hadSession = hasSession();
-    // a message on its way goes out first, as the anonymous visitor: the sign-in then carries
-    // its conversation over (what is still unsent stays in the outbox for the known visitor)
+    // a message on its way goes out first, as the anonymous visitor, and no other starts: the
+    // sign-in then carries the conversation over, and what is still unsent stays in the outbox
+    // for the known visitor (a send landing after the hand-over would be left behind)
+    identifying = true;
     return flushed.then(function () {
       return withLock(STORE_KEY, function () { return signIn(identity); });
     }).then(function () {
+      identifying = false;
       var oldSocket = sock;
       if (hadSession || oldSocket || wanted) {
         // the socket belongs to the previous user: reconnect as this one
@@ -599,9 +604,11 @@
         connect();
       }
     }, function (err) {
+      identifying = false;
       console.error("Switchboard.identify failed:", err && err.code);
       state.identity = null;
       save(state);
+      flushOutbox(); // still the anonymous visitor: what they wrote goes out as before
     });
   }
 
