@@ -155,13 +155,14 @@ def chat(template: Template, seeded: dict[str, Any]) -> Any:
 # -- DynamoDB's atomicity, which moto's in-process backend lacks ------------------------------------------
 @contextmanager
 def dynamodb_serialises_writes(*operations: str) -> Iterator[None]:
-    """DynamoDB applies a conditional write to one item, and a transaction, atomically; moto's
-    in-process backend does not lock, so give it the lock DynamoDB has. Everything above the
-    storage call - our handler code - still runs concurrently."""
+    """DynamoDB applies a conditional write to one item, and a transaction, atomically, and a
+    GetItem never sees a transaction half done (they are serializable); moto's in-process backend
+    does not lock, so give it the lock DynamoDB has. Everything above the storage call - our
+    handler code - still runs concurrently."""
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    names = operations or ("update_item", "transact_write_items")
+    names = operations or ("update_item", "transact_write_items", "get_item")
     originals = {name: getattr(DynamoDBBackend, name) for name in names}
 
     def locked(original: Any) -> Any:

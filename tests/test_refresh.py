@@ -146,7 +146,7 @@ def test_a_refresh_that_fails_midway_spends_nothing_and_the_retry_works(call, se
     def no_keys():
         raise Unavailable("signing keys are not available")
 
-    monkeypatch.setattr(svc.keys, "ring", no_keys)
+    monkeypatch.setattr(svc.signing_keys, "ring", no_keys)
     # When they refresh
     r = refresh(call, t["refresh_token"])
     # Then they are told to come back later, and nothing was spent or recorded

@@ -204,7 +204,7 @@ def test_a_transactions_items_each_need_their_own_iam_action():
 
 
 def test_a_call_outside_the_functions_policy_is_denied_as_aws_would(template, aws):
-    # Given the JWKS function, whose policy allows only reading the key secret
+    # Given the JWKS function, whose policy allows only reading the public keys' secret
     import boto3
     from botocore.exceptions import ClientError
 
@@ -213,12 +213,15 @@ def test_a_call_outside_the_functions_policy_is_denied_as_aws_would(template, aw
 
     iam.enforce()
     with iam.running(template, "JwksFunction"):
-        boto3.client("secretsmanager").get_secret_value(SecretId=LOCAL_REFS["SigningKeys"])  # allowed
-        # When it tries to read the table
+        boto3.client("secretsmanager").get_secret_value(SecretId=LOCAL_REFS["VerifyKeys"])  # allowed
+        # When it tries to read the table, or the private signing keys
         with pytest.raises(ClientError) as denied:
             boto3.client("dynamodb").get_item(TableName=LOCAL_REFS["Table"], Key={"pk": {"S": "x"}, "sk": {"S": "y"}})
-    # Then AWS's answer comes back
+        with pytest.raises(ClientError) as secret_denied:
+            boto3.client("secretsmanager").get_secret_value(SecretId=LOCAL_REFS["SigningKeys"])
+    # Then AWS's answer comes back, for the secret too (the one resource this check holds to the policy)
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert secret_denied.value.response["Error"]["Code"] == "AccessDeniedException"
     # And outside any function (test set-up, the CLI) nothing is checked
     boto3.client("dynamodb").get_item(TableName=LOCAL_REFS["Table"], Key={"pk": {"S": "x"}, "sk": {"S": "y"}})
 
@@ -253,3 +256,24 @@ def test_only_the_second_factor_functions_may_use_the_totp_key_and_only_for_totp
     assert users == {"MfaFunction": {"kms:Decrypt", "kms:Encrypt"}, "TotpFunction": {"kms:Decrypt", "kms:Encrypt"}}
     key = template.resources["TotpKey"]
     assert key["DeletionPolicy"] == "Retain" and key["Properties"]["EnableKeyRotation"] is True
+
+
+def _refs(resource):
+    listed = resource if isinstance(resource, list) else [resource]
+    return {r.value for r in listed if getattr(r, "name", None) == "Ref"}
+
+
+def test_only_the_functions_that_sign_tokens_may_read_the_private_keys(template):
+    # a function that only verifies tokens reads the public set: if it were compromised, it could
+    # still not mint a token
+    readers: dict[str, set[str]] = {}
+    for logical_id, st in _policy_statements(template):
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if "secretsmanager:GetSecretValue" in actions:
+            readers.setdefault(logical_id, set()).update(_refs(st["Resource"]))
+    signing = {fid for fid, secrets in readers.items() if "SigningKeys" in secrets}
+    assert signing == {"LoginExternalFunction", "LoginInternalFunction", "RefreshFunction", "PostLoginFunction",
+                       "MfaFunction", "AccountFunction", "KeyRotationFunction"}
+    for fid in ("MeFunction", "SessionsFunction", "JwksFunction", "RevokeFunction", "TotpFunction",
+                "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction"):
+        assert readers[fid] == {"VerifyKeys"}, fid

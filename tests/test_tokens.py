@@ -469,3 +469,26 @@ def test_wycheproof_jws_cases_for_p256_keys():
             # token: the valid ones carry no claims), never another exception
             with pytest.raises(InvalidToken):
                 tokens.verify_access(token)
+
+
+def test_a_verification_set_verifies_every_token_and_signs_none(keyset):
+    from switchboard.keys import public_keyset
+
+    # Given the public-only set of a key set (what functions that never sign read)
+    signer = TokenService(StaticKeys(keyset), issuer=ISSUER, access_ttl=900, chat_ttl=3600)
+    public = public_keyset(keyset)
+    assert all("d" not in key and "private_pem" not in key for key in public["keys"])
+    verifier = TokenService(StaticKeys(public), issuer=ISSUER, access_ttl=900, chat_ttl=3600)
+    # Then it verifies what the key set signs, and cannot sign itself
+    assert verifier.verify_access(access(signer)).sub == "op-ana"
+    with pytest.raises(Unavailable):
+        access(verifier)
+
+
+@pytest.mark.parametrize("change", [{"x": b64(bytes(32))}, {"y": "AAAA"}, {"crv": "P-384"}, {"alg": "ES384"}])
+def test_an_unreadable_public_key_is_unavailable_not_a_crash(keyset, change):
+    from switchboard.keys import public_keyset
+
+    entry = {**public_keyset(keyset)["keys"][0], **change}
+    with pytest.raises(Unavailable):
+        keyring_from_value({"keys": [entry]})

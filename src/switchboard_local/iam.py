@@ -4,8 +4,10 @@ moto does not enforce IAM, so a policy that lacks an action (say ``dynamodb:Cond
 for a transaction's condition check) would pass every local test and fail only in AWS. Here
 every AWS API call made while a template function runs is mapped to the IAM actions AWS
 would require and checked against that function's ``Policies`` statements; a missing action
-answers ``AccessDeniedException``, as AWS would. Actions only: resources and conditions are
-not evaluated (the template's ``Resource`` entries are checked by cfn-lint and by review).
+answers ``AccessDeniedException``, as AWS would. Resources are evaluated for Secrets Manager
+only - which secret a function may read is what keeps the private signing keys from the
+functions that only verify tokens - by the statement's ``!Ref``; other resources and all
+conditions are not (the template's ``Resource`` entries are checked by cfn-lint and by review).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from switchboard_local.template import Template
 
 __all__ = ["allowed_actions", "enforce", "required_actions", "running"]
 
-_current: contextvars.ContextVar[tuple[str, frozenset[str]] | None] = contextvars.ContextVar("sb_fn", default=None)
+_current: contextvars.ContextVar[tuple[str, frozenset[str], dict[str, set[str] | None]] | None] = \
+    contextvars.ContextVar("sb_fn", default=None)
 _install_lock = threading.Lock()
 _installed = False
 
@@ -45,6 +48,35 @@ def allowed_actions(template: Template, function_id: str) -> frozenset[str]:
     return frozenset(actions)
 
 
+def secret_grants(template: Template, function_id: str) -> dict[str, set[str] | None]:
+    """Per Secrets Manager action pattern the function is allowed: the secrets (logical ids)
+    its statements name by ``!Ref``, or None where a statement names one otherwise (any)."""
+    props = template.resources[function_id]["Properties"]
+    grants: dict[str, set[str] | None] = {}
+    for policy in props.get("Policies", []) or []:
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            listed = statement["Action"]
+            for action in listed if isinstance(listed, list) else [listed]:
+                if statement.get("Effect") != "Allow" or not action.startswith("secretsmanager:"):
+                    continue
+                resources = statement.get("Resource")
+                refs = {getattr(r, "value", None) for r in (resources if isinstance(resources, list) else [resources])
+                        if getattr(r, "name", None) == "Ref"}
+                known = grants.get(action, set())
+                grants[action] = None if known is None or not refs else known | {str(r) for r in refs}
+    return grants
+
+
+def _secret_allowed(grants: dict[str, set[str] | None], action: str, secret_id: str) -> bool:
+    from switchboard_local.provision import LOCAL_REFS
+
+    logical = next((k for k, v in LOCAL_REFS.items() if v == secret_id), None)
+    if logical is None:
+        return True  # not one of the template's secrets: nothing to hold it to
+    return any(fnmatch.fnmatchcase(action, pattern) and (named is None or logical in named)
+               for pattern, named in grants.items())
+
+
 def required_actions(service: str, operation: str, params: dict[str, Any]) -> list[str]:
     """The IAM actions AWS checks for one API call."""
     if service == "apigatewaymanagementapi":
@@ -65,7 +97,7 @@ def _allows(allowed: frozenset[str], action: str) -> bool:
 @contextmanager
 def running(template: Template, function_id: str) -> Iterator[None]:
     """Calls made inside are checked against ``function_id``'s policy."""
-    token = _current.set((function_id, allowed_actions(template, function_id)))
+    token = _current.set((function_id, allowed_actions(template, function_id), secret_grants(template, function_id)))
     try:
         yield
     finally:
@@ -86,10 +118,12 @@ def enforce() -> None:
         def checked(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             current = _current.get()
             if current is not None:
-                function_id, allowed = current
+                function_id, allowed, secrets = current
                 service = self.meta.service_model.service_name
+                secret_id = api_params.get("SecretId") if service == "secretsmanager" else None
                 for action in required_actions(service, operation_name, api_params):
-                    if not _allows(allowed, action):
+                    if not _allows(allowed, action) or (
+                            isinstance(secret_id, str) and not _secret_allowed(secrets, action, secret_id)):
                         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message":
                                                      f"{function_id} is not authorized to perform: {action} "
                                                      "(its policy in template.yaml does not allow it)"}},

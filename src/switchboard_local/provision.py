@@ -19,6 +19,7 @@ __all__ = ["LOCAL_REFS", "function_environment", "provision"]
 #: ``ChatApi`` makes ``WS_MANAGEMENT_ENDPOINT`` an execute-api URL that moto answers in tests;
 #: ``switchboard dev`` points it at its own WebSocket gateway instead.
 LOCAL_REFS: dict[str, str] = {"Table": "switchboard-local", "SigningKeys": "switchboard-local/signing-keys",
+                              "VerifyKeys": "switchboard-local/verify-keys",
                               "ChatApi": "local", "ArchiveBucket": "switchboard-local-archive",
                               "AttachmentsBucket": "switchboard-local-attachments",
                               "TotpKeyAlias": "alias/switchboard-local-totp"}
@@ -60,8 +61,9 @@ def provision(template: Template, refs: dict[str, str] | None = None) -> dict[st
         key = kms.create_key(Description=template.resources[target]["Properties"].get("Description", target))
         kms.create_alias(AliasName=refs.get(logical_id, f"alias/{logical_id}"),
                          TargetKeyId=key["KeyMetadata"]["KeyId"])
-    secret_props = template.resources["SigningKeys"]["Properties"]
     sm = boto3.client("secretsmanager")
-    sm.create_secret(Name=refs["SigningKeys"], SecretString=secret_props.get("SecretString", json.dumps({"keys": []})))
+    for logical_id in ("SigningKeys", "VerifyKeys"):
+        props = template.resources[logical_id]["Properties"]
+        sm.create_secret(Name=refs[logical_id], SecretString=props.get("SecretString", json.dumps({"keys": []})))
     rotate_now(refs["SigningKeys"])  # what the template's RotateImmediatelyOnUpdate does on deploy
     return refs

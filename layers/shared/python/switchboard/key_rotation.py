@@ -4,7 +4,10 @@
   a retried step finds the pending version and leaves it).
 * ``setSecret``: nothing to configure elsewhere - the keys live only in the secret.
 * ``testSecret``: the pending set must parse and sign/verify a probe token.
-* ``finishSecret``: move AWSCURRENT to the pending version.
+* ``finishSecret``: write the pending set's public keys to the verification secret
+  (``VERIFY_KEYS_SECRET_ID``: what functions that only verify tokens read; they cannot read
+  private keys), then move AWSCURRENT to the pending version. A failure in between fails the
+  step, and Secrets Manager runs it again.
 
 Containers pick the new set up within ``KEYS_CACHE_SECONDS``. The new key signs only once
 every container has had time to do so (``active_from``, see :mod:`switchboard.keys`), and
@@ -18,7 +21,7 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from switchboard.keys import keyring_from_value, rotate_keyset
+from switchboard.keys import keyring_from_value, public_keyset, rotate_keyset
 from switchboard.settings import get_settings
 
 if TYPE_CHECKING:
@@ -45,15 +48,22 @@ def _value(secret_id: str, stage: str, token: str | None = None) -> dict[str, An
 
 
 def rotate_step(*, step: str, secret_id: str, token: str) -> None:
+    """One step of Secrets Manager's rotation. Before invoking ``createSecret``, Secrets Manager
+    has labelled the version ``token`` AWSPENDING, with no value yet: that step gives it one."""
     client = _client()
     versions = client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
     if token not in versions:
         raise ValueError("rotation token is not a version of this secret")
-    if "AWSCURRENT" in versions[token] and step != "createSecret":
-        return  # already finished
+    if "AWSCURRENT" in versions[token]:
+        return  # this version is current already: a step run again after the rotation finished
+    if "AWSPENDING" not in versions[token]:
+        raise ValueError("rotation token is not the version pending rotation")
     if step == "createSecret":
-        if "AWSPENDING" in versions.get(token, []) or "AWSCURRENT" in versions.get(token, []):
-            return
+        try:
+            _value(secret_id, "AWSPENDING", token)
+            return  # a retried step: the pending version has its value already
+        except client.exceptions.ResourceNotFoundException:
+            pass  # labelled by Secrets Manager, not written yet
         current = _value(secret_id, "AWSCURRENT")
         client.put_secret_value(
             SecretId=secret_id,
@@ -69,6 +79,7 @@ def rotate_step(*, step: str, secret_id: str, token: str) -> None:
             raise ValueError("pending key set has no signing key")
         _probe(ring)
     elif step == "finishSecret":
+        _publish(_value(secret_id, "AWSPENDING", token))  # verifiers hold the new key before it signs
         current_version = next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
         client.update_secret_version_stage(
             SecretId=secret_id,
@@ -106,7 +117,16 @@ def rotate_now(secret_id: str) -> None:
     """Rotate outside Secrets Manager's schedule (the CLI and the local stack use this):
     the same key-set transformation, written as a new AWSCURRENT version."""
     current = _value(secret_id, "AWSCURRENT")
-    _client().put_secret_value(SecretId=secret_id, SecretString=json.dumps(_rotated(current)))
+    rotated = _rotated(current)
+    _client().put_secret_value(SecretId=secret_id, SecretString=json.dumps(rotated))
+    _publish(rotated)
+
+
+def _publish(keyset: dict[str, Any]) -> None:
+    """Write ``keyset``'s public keys to the verification secret, if this deployment has one."""
+    verify_id = get_settings().verify_keys_secret_id
+    if verify_id:
+        _client().put_secret_value(SecretId=verify_id, SecretString=json.dumps(public_keyset(keyset)))
 
 
 def _rotated(current: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from switchboard.errors import Unavailable
 from switchboard.jws import b64url_decode, b64url_encode
 
 __all__ = ["ACTIVATE_AFTER", "KeyRing", "KeyStore", "SigningKey", "generate_key_entry", "keyring_from_value",
-           "rotate_keyset"]
+           "public_keyset", "rotate_keyset"]
 
 ALG = "ES256"
 #: seconds between a key's publication and its first signature: KEYS_CACHE_SECONDS (300) + a minute
@@ -150,13 +150,41 @@ def rotate_keyset(value: dict[str, Any], now: float | None = None, *, activate_a
     return {"keys": [new, *kept]}
 
 
+def public_keyset(value: dict[str, Any]) -> dict[str, Any]:
+    """The verification set of a key set: each key's public JWK and ``active_from``, no
+    private part. Written by the rotation beside the private set, and all that functions
+    which only verify tokens may read (they cannot sign)."""
+    keys = []
+    for entry in value.get("keys", []):
+        jwk = _public_jwk(entry["kid"], _private_key(entry).public_key())
+        keys.append({"kid": jwk["kid"], "alg": ALG, "crv": "P-256", "x": jwk["x"], "y": jwk["y"],
+                     "active_from": _active_from(entry)})
+    return {"keys": keys}
+
+
+def _public_key(entry: dict[str, Any]) -> ec.EllipticCurvePublicKey:
+    """A verification-set entry's P-256 point (``x``, ``y``, base64url as in a JWK)."""
+    try:
+        x, y = b64url_decode(entry["x"]), b64url_decode(entry["y"])
+        if entry.get("crv") != "P-256" or entry.get("alg") != ALG or len(x) != 32 or len(y) != 32:
+            raise ValueError("not an ES256 (P-256) public key")
+        return ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"),
+                                             ec.SECP256R1()).public_key()  # refuses a point off the curve
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unavailable("verification key set holds an unreadable key") from exc
+
+
 def keyring_from_value(value: dict[str, Any]) -> KeyRing:
+    """A ring from a key set (it signs and verifies) or a verification set (it only verifies)."""
     public: dict[str, ec.EllipticCurvePublicKey] = {}
     signers: list[tuple[int, SigningKey]] = []
     for entry in value.get("keys", []):
-        private = _private_key(entry)
-        if not isinstance(entry.get("kid"), str) or not entry["kid"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str) or not entry["kid"]:
             raise Unavailable("signing key set holds a key without a kid")
+        if "d" not in entry and "private_pem" not in entry and "x" in entry:
+            public[entry["kid"]] = _public_key(entry)
+            continue
+        private = _private_key(entry)
         public[entry["kid"]] = private.public_key()
         signers.append((_active_from(entry), SigningKey(entry["kid"], private)))
     return KeyRing(signers=tuple(signers), public=public)

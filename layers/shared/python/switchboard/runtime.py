@@ -74,6 +74,16 @@ class Services:
 
     @cached_property
     def keys(self) -> KeyStore:
+        """The verification set: public keys only (what the JWKS serves, what checks tokens)."""
+        from switchboard.keys import KeyStore
+
+        s = self.settings
+        return KeyStore(s.verify_keys_secret_id or s.keys_secret_id, max_age=s.keys_cache_seconds)
+
+    @cached_property
+    def signing_keys(self) -> KeyStore:
+        """The key set with its private keys: read only by functions that mint tokens (their
+        IAM policy is the only one that allows it), and only when they first sign."""
         from switchboard.keys import KeyStore
 
         return KeyStore(self.settings.keys_secret_id, max_age=self.settings.keys_cache_seconds)
@@ -83,7 +93,8 @@ class Services:
         from switchboard.tokens import TokenService
 
         s = self.settings
-        return TokenService(self.keys, issuer=s.issuer, access_ttl=s.access_ttl, chat_ttl=s.chat_ttl)
+        return TokenService(self.keys, signing_keys=self.signing_keys, issuer=s.issuer, access_ttl=s.access_ttl,
+                            chat_ttl=s.chat_ttl)
 
     @cached_property
     def sealer(self) -> Sealer:

@@ -18,6 +18,8 @@ __all__ = ["Settings", "get_settings"]
 class Settings(msgspec.Struct, frozen=True):
     table_name: str
     keys_secret_id: str
+    #: the public-only verification set (``keys.public_keyset``); empty: verify with the key set itself
+    verify_keys_secret_id: str = ""
     issuer: str = "switchboard"
     claims_namespace: str = "https://switchboard.dev/claims"
     access_ttl: int = 900
@@ -56,6 +58,7 @@ class Settings(msgspec.Struct, frozen=True):
         return cls(
             table_name=e.get("TABLE_NAME", "switchboard"),
             keys_secret_id=e.get("KEYS_SECRET_ID", "switchboard/signing-keys"),
+            verify_keys_secret_id=e.get("VERIFY_KEYS_SECRET_ID", ""),
             issuer=e.get("ISSUER", _default("issuer")),
             claims_namespace=e.get("CLAIMS_NAMESPACE", _default("claims_namespace")).rstrip("/"),
             access_ttl=num("ACCESS_TOKEN_TTL", _default("access_ttl")),

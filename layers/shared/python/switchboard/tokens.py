@@ -99,10 +99,14 @@ def _normalise_typ(value: object) -> str:
 
 
 class TokenService:
-    """Mints and verifies Switchboard's JWTs with the keys from a :class:`KeySource`."""
+    """Mints and verifies Switchboard's JWTs: verifies with ``keys``, signs with
+    ``signing_keys`` (the same source if not given). A deployed function that only verifies
+    is given the verification set alone, and cannot sign."""
 
-    def __init__(self, keys: KeySource, *, issuer: str, access_ttl: int, chat_ttl: int) -> None:
+    def __init__(self, keys: KeySource, *, issuer: str, access_ttl: int, chat_ttl: int,
+                 signing_keys: KeySource | None = None) -> None:
         self._keys = keys
+        self._signing = signing_keys or keys
         self._issuer = issuer
         self.access_ttl = access_ttl
         self.chat_ttl = chat_ttl
@@ -114,7 +118,7 @@ class TokenService:
         self._signer()
 
     def _signer(self) -> Any:
-        signer = self._keys.ring().signer
+        signer = self._signing.ring().signer
         if signer is None:
             raise Unavailable("no signing key yet: the key secret has not been rotated in")
         return signer

@@ -1,0 +1,84 @@
+"""The signing keys' rotation: Secrets Manager's four steps, driven as Secrets Manager drives them
+(moto's RotateSecret: it labels a new version AWSPENDING, then invokes the rotation function for
+createSecret, setSecret, testSecret and finishSecret), and the public-only verification set it
+publishes for the functions that never sign."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from switchboard_local.provision import LOCAL_REFS
+
+SIGNING, VERIFY = LOCAL_REFS["SigningKeys"], LOCAL_REFS["VerifyKeys"]
+
+
+@pytest.fixture
+def rotation(aws, monkeypatch):
+    """Secrets Manager (moto) invoking the rotation function's handler in-process; returns the steps seen."""
+    from moto.awslambda.utils import get_backend
+    from switchboard import key_rotation
+
+    backend = get_backend("123456789012", "us-east-1")
+    steps: list[str] = []
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: str, headers: Any, response_headers: Any) -> bytes:
+        event = json.loads(body)
+        steps.append(event["Step"])
+        key_rotation.rotate_step(step=event["Step"], secret_id=event["SecretId"], token=event["ClientRequestToken"])
+        return b""
+
+    monkeypatch.setattr(type(backend), "get_function", lambda self, arn, qualifier=None: object())
+    monkeypatch.setattr(type(backend), "invoke", invoke)
+    return steps
+
+
+def _current(name: str) -> dict[str, Any]:
+    return json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
+
+
+def test_secrets_managers_rotation_stages_a_new_key_and_publishes_the_public_set(rotation):
+    sm = boto3.client("secretsmanager")
+    before = _current(SIGNING)
+    # When Secrets Manager rotates the key set (as the schedule, or RotateImmediatelyOnUpdate, does)
+    sm.rotate_secret(SecretId=SIGNING, RotateImmediately=True,
+                     RotationLambdaARN="arn:aws:lambda:us-east-1:123456789012:function:key-rotation")
+    # Then our function ran the four steps, and the key set has a new key in front of the old one
+    assert rotation == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+    after = _current(SIGNING)
+    assert [k["kid"] for k in after["keys"]][1:] == [k["kid"] for k in before["keys"]]
+    new = after["keys"][0]
+    assert new["active_from"] > new["created_at"]  # staged: published before it signs
+    # And the verification set holds the same keys with their activation times, and no private part
+    public = _current(VERIFY)
+    assert [(k["kid"], k["active_from"]) for k in public["keys"]] == [(k["kid"], k["active_from"])
+                                                                        for k in after["keys"]]
+    assert all(set(k) == {"kid", "alg", "crv", "x", "y", "active_from"} for k in public["keys"])
+
+
+def test_a_function_that_only_verifies_reads_only_the_public_keys(call, seeded, svc, monkeypatch):
+    from switchboard import keys, runtime
+
+    from tests.conftest import OPERATOR, TENANT
+
+    # Given a token minted by a sign-in
+    token = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
+                                              "password": OPERATOR["password"]})["json"]["access_token"]
+    # And a cold container (its key sets not read yet), recording which secrets it reads
+    read: list[str] = []
+    fetch = keys._fetch_secret
+    monkeypatch.setattr(keys, "_fetch_secret", lambda sid, age, force: read.append(sid) or fetch(sid, age, force))
+    runtime.services.cache_clear()
+    # When it checks that token (GET /auth/me, the JWKS)
+    assert call("GET /auth/me", token=token)["status"] == 200
+    jwks = call("GET /.well-known/jwks.json")["json"]
+    # Then it read the verification set alone, and the JWKS is the key set's public keys
+    assert set(read) == {VERIFY}
+    assert [k["kid"] for k in jwks["keys"]] == [k["kid"] for k in _current(SIGNING)["keys"]]
+    # And a sign-in (which signs) reads the key set itself
+    read.clear()
+    assert call("POST /auth/external", body={"tenant": TENANT})["status"] == 200
+    assert SIGNING in read
