@@ -178,6 +178,17 @@ def test_a_first_message_still_in_flight_when_the_site_identifies_the_visitor_co
     # Given an anonymous visitor whose very first message is on its way (no session, no
     # conversation yet: the widget is signing in, connecting, opening the conversation)
     page = pages()
+    answers: list[str] = []  # what the API and the chat answered, for the failure message
+    page.on("response", lambda r: answers.append(f"{r.status} {r.request.method} {r.url.split('/', 3)[-1]}"))
+    page.on("console", lambda m: answers.append(f"console: {m.text[:160]}"))
+
+    def on_socket(ws: Any) -> None:
+        answers.append("socket opened")
+        ws.on("framesent", lambda f: answers.append(f"sent {str(f)[:100]}"))
+        ws.on("framereceived", lambda f: answers.append(f"got {str(f)[:100]}"))
+        ws.on("close", lambda _: answers.append("socket closed"))
+
+    page.on("websocket", on_socket)
     page.goto(browser_stack.demo_url)
     open_widget(page)
     write(page, "my first question")
@@ -186,8 +197,11 @@ def test_a_first_message_still_in_flight_when_the_site_identifies_the_visitor_co
     page.evaluate("u => Switchboard.identify(u)", {"id": "customer-9", "name": "Jo", "hash": digest})
     # Then the message is delivered once, in the known visitor's conversation (a reconnect may be
     # part of the way there: more time than the default 5 s on a loaded machine)
-    expect(page.locator(".log li.mine:not(.pending)")).to_have_text([re.compile("my first question")],
-                                                                     timeout=20_000)
+    try:
+        expect(page.locator(".log li.mine:not(.pending)")).to_have_text([re.compile("my first question")],
+                                                                         timeout=20_000)
+    except AssertionError as failed:
+        raise AssertionError(f"{failed}\nAPI answers: {answers}") from None
     user = page.evaluate(f"JSON.parse(localStorage.getItem('switchboard:{TENANT}:{browser_stack.http}')).user")
     assert user["id"] == "v-customer-9"
     page.reload()

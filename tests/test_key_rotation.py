@@ -82,3 +82,53 @@ def test_a_function_that_only_verifies_reads_only_the_public_keys(call, seeded, 
     read.clear()
     assert call("POST /auth/external", body={"tenant": TENANT})["status"] == 200
     assert SIGNING in read
+
+
+def _cold_key_caches() -> None:
+    """As in a fresh container: no key set read yet (a process running many functions, as the
+    tests and `switchboard dev` do, would otherwise serve the next function from the cache)."""
+    from aws_lambda_powertools.utilities import parameters
+    from switchboard import keys, runtime
+
+    runtime.services.cache_clear()
+    keys._provider.cache_clear()
+    parameters.clear_caches()
+
+
+def test_every_function_that_signs_may_read_the_private_keys(call, seeded):
+    # Each sign-in route, run as its own function from a cold container: its first signature reads
+    # SigningKeys under that function's policy (the local IAM check holds the secret it names)
+    from switchboard import hooks
+
+    from tests.conftest import HOOK_SECRET, OPERATOR, TENANT
+
+    _cold_key_caches()
+    visitor = call("POST /auth/external", body={"tenant": TENANT})
+    assert visitor["status"] == 200, visitor
+    _cold_key_caches()
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
+                                          "password": OPERATOR["password"]})
+    assert r["status"] == 200, r
+    _cold_key_caches()
+    r = call("POST /auth/refresh", body={"refresh_token": visitor["json"]["refresh_token"]})
+    assert r["status"] == 200, r
+    _cold_key_caches()
+    raw = json.dumps({"tenant": TENANT, "user": {"user_id": "auth0|cold"}}).encode()
+    r = call("POST /hooks/post-login", raw_body=raw, headers={"Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
+    assert r["status"] == 200, r
+
+
+def test_a_function_that_only_verifies_is_refused_the_private_keys_by_name_or_arn(aws, template):
+    from botocore.exceptions import ClientError
+
+    from switchboard_local import iam
+
+    sm = boto3.client("secretsmanager")
+    arn = sm.describe_secret(SecretId=SIGNING)["ARN"]
+    iam.enforce()
+    with iam.running(template, "MeFunction"):
+        sm.get_secret_value(SecretId=VERIFY)
+        for secret_id in (SIGNING, arn, "some-other-secret"):
+            with pytest.raises(ClientError) as denied:
+                sm.get_secret_value(SecretId=secret_id)
+            assert denied.value.response["Error"]["Code"] == "AccessDeniedException", secret_id

@@ -344,3 +344,32 @@ def test_a_password_change_ends_the_mfa_challenges_the_old_password_got(call, en
     # Then that mfa_token is no good, even with a right code
     r = call("POST /auth/mfa", body={"mfa_token": pending, "code": code_at(secret)})
     assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+
+
+def test_a_challenge_earned_before_a_password_change_is_worthless_even_if_written_after_it(call, enrolled, svc):
+    secret, _ = enrolled
+    # Given a challenge earned with the current password
+    pending = password_step(call)["json"]["mfa_token"]
+    # When the password changes without the challenge being deleted (a sign-in in flight wrote it
+    # after the change's delete)
+    from switchboard.passwords import hash_password
+
+    svc.store.set_password_hash(TENANT, _op_id(svc), hash_password("another-correct-horse-battery"))
+    # Then the challenge is no good, even with a right code
+    r = call("POST /auth/mfa", body={"mfa_token": pending, "code": code_at(secret)})
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
+
+
+def test_mfa_still_works_after_the_sign_in_upgrades_the_password_hash(call, enrolled, svc):
+    # Given Otto's password stored with weaker argon2 parameters than today's
+    from argon2 import PasswordHasher
+
+    secret, _ = enrolled
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(OPERATOR["password"])
+    svc.store.set_password_hash(TENANT, _op_id(svc), weak)
+    # When he signs in (the hash is upgraded on the way) and gives a code
+    token = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
+    # Then he is in, and the stored hash is the upgraded one
+    assert r["status"] == 200, r
+    assert svc.store.get_operator(TENANT, _op_id(svc)).password_hash != weak

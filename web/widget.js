@@ -250,6 +250,7 @@
         onConnected();
       };
       ws.onmessage = function (ev) {
+        if (sock !== ws) return; // a socket being replaced (identify(), logout) speaks no more
         var frame;
         try { frame = JSON.parse(ev.data); } catch (e) { return; }
         if (frame.type === "reply" && frame.rid && pending[frame.rid]) {
@@ -416,6 +417,11 @@
     } else if (name === "read") {
       if (channel && data.channel_id === channel.id) ui.seen(data.message_id);
     } else if (name === "auth.revoked") {
+      if (identifying) {
+        // our own identify() ends the anonymous session; the known visitor's connection follows
+        // (were the new session revoked too, that connection would be refused and say so)
+        return;
+      }
       if (data.kind === "session" || data.kind === "user") {
         signedOut();
       } else if (data.scopes) {

@@ -67,13 +67,21 @@ def secret_grants(template: Template, function_id: str) -> dict[str, set[str] | 
     return grants
 
 
+def _secret_name(secret_id: str) -> str:
+    """A secret's name from its name or ARN (``arn:...:secret:<name>-<6 random characters>``)."""
+    if secret_id.startswith("arn:") and ":secret:" in secret_id:
+        name = secret_id.split(":secret:", 1)[1]
+        return name[:-7] if len(name) > 7 and name[-7] == "-" else name
+    return secret_id
+
+
 def _secret_allowed(grants: dict[str, set[str] | None], action: str, secret_id: str) -> bool:
     from switchboard_local.provision import LOCAL_REFS
 
-    logical = next((k for k, v in LOCAL_REFS.items() if v == secret_id), None)
-    if logical is None:
-        return True  # not one of the template's secrets: nothing to hold it to
-    return any(fnmatch.fnmatchcase(action, pattern) and (named is None or logical in named)
+    name = _secret_name(secret_id)
+    logical = next((k for k, v in LOCAL_REFS.items() if v == name), None)
+    # a secret the template does not declare is allowed only by a statement naming no !Ref
+    return any(fnmatch.fnmatchcase(action, pattern) and (named is None or (logical is not None and logical in named))
                for pattern, named in grants.items())
 
 

@@ -118,8 +118,8 @@ def rotate_now(secret_id: str) -> None:
     the same key-set transformation, written as a new AWSCURRENT version."""
     current = _value(secret_id, "AWSCURRENT")
     rotated = _rotated(current)
+    _publish(rotated)  # verifiers first, as finishSecret does: no key signs before they hold it
     _client().put_secret_value(SecretId=secret_id, SecretString=json.dumps(rotated))
-    _publish(rotated)
 
 
 def _publish(keyset: dict[str, Any]) -> None:

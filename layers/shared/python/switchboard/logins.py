@@ -54,7 +54,10 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
         )
         raise Forbidden("this account is blocked")
     if operator.password_hash and passwords.needs_rehash(operator.password_hash):
-        svc.store.set_password_hash(tenant.id, operator.id, passwords.hash_password(body.password))
+        from msgspec.structs import replace
+
+        operator = replace(operator, password_hash=passwords.hash_password(body.password))
+        svc.store.set_password_hash(tenant.id, operator.id, operator.password_hash)  # type: ignore[arg-type]
     if operator.totp_enabled:
         from switchboard import mfa
 

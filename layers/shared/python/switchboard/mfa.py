@@ -156,12 +156,22 @@ def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     return {"mfa_enabled": False, "revoked_sessions": len(ended)}
 
 
+def _password_digest(op: Operator) -> str:
+    """What a challenge remembers of the password it was earned with: a password change (which
+    also deletes pending challenges) makes every challenge earned before it worthless, even one
+    a sign-in in flight writes after the change."""
+    import hashlib
+
+    return hashlib.sha256((op.password_hash or "").encode()).hexdigest()
+
+
 def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> MfaRequired:
     """After a correct password for an operator with MFA on: the ``mfa_required`` answer."""
     now = int(now if now is not None else time.time())
     challenge_id = secrets.token_urlsafe(12)
     token, token_hash = opaque.make(MFA_PREFIX, [op.tenant, op.id, challenge_id])
-    svc.store.put_mfa_challenge(op.tenant, op.id, challenge_id, token_hash, expires_at=now + CHALLENGE_SECONDS)
+    svc.store.put_mfa_challenge(op.tenant, op.id, challenge_id, token_hash, expires_at=now + CHALLENGE_SECONDS,
+                                password=_password_digest(op))
     return MfaRequired("enter the code from your authenticator app", mfa_token=token,
                        expires_in=CHALLENGE_SECONDS)
 
@@ -188,7 +198,9 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
     _limit(svc, tenant, user_id, None)
     op = svc.store.get_operator(tenant, user_id)
-    if op is None or op.blocked or not op.totp_enabled or not op.totp_secret:
+    if (op is None or op.blocked or not op.totp_enabled or not op.totp_secret
+            or not hmac.compare_digest(str(challenge.get("password", "")), _password_digest(op))):
+        # gone, blocked, MFA off, or the password changed since this challenge was earned
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
     step = _check(svc, op, op.totp_secret, code, now=now)
     # a code used already (the one typed at enrolment, say) is a wrong code for this challenge,

@@ -341,9 +341,10 @@ class Store:
                      condition="attribute_exists(pk)")
 
     def put_mfa_challenge(self, tenant_id: str, user_id: str, challenge_id: str, token_hash: str,
-                          *, expires_at: int) -> None:
+                          *, expires_at: int, password: str) -> None:
+        """``password``: a digest of the password hash the challenge was earned with."""
         self._put({"pk": _session_pk(tenant_id, user_id), "sk": f"MFA#{challenge_id}", "hash": token_hash,
-                   "attempts": 0, "expires_at": expires_at, "ttl": expires_at})
+                   "password": password, "attempts": 0, "expires_at": expires_at, "ttl": expires_at})
 
     def get_mfa_challenge(self, tenant_id: str, user_id: str, challenge_id: str) -> dict[str, Any] | None:
         return self._get(_session_pk(tenant_id, user_id), f"MFA#{challenge_id}", consistent=True)
