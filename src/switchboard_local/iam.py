@@ -33,37 +33,32 @@ _TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "D
 _SERVICE_PREFIX = {"dynamodb": "dynamodb", "s3": "s3", "secretsmanager": "secretsmanager", "kms": "kms"}
 
 
-def allowed_actions(template: Template, function_id: str) -> frozenset[str]:
-    """The actions the function's inline policy statements allow (``Effect: Allow``)."""
-    props = template.resources[function_id]["Properties"]
-    actions: set[str] = set()
-    for policy in props.get("Policies", []) or []:
+def _allowing(template: Template, function_id: str) -> Iterator[tuple[list[str], Any]]:
+    """(actions, resource) of each ``Effect: Allow`` statement of the function's inline policies."""
+    for policy in template.resources[function_id]["Properties"].get("Policies", []) or []:
         if not isinstance(policy, dict):
             continue  # a SAM policy template by name: none in this template
         for statement in policy.get("Statement", []):
-            if statement.get("Effect") != "Allow":
-                continue
-            listed = statement["Action"]
-            actions.update(listed if isinstance(listed, list) else [listed])
-    return frozenset(actions)
+            if statement.get("Effect") == "Allow":
+                listed = statement["Action"]
+                yield (listed if isinstance(listed, list) else [listed]), statement.get("Resource")
+
+
+def allowed_actions(template: Template, function_id: str) -> frozenset[str]:
+    """The actions the function's inline policy statements allow."""
+    return frozenset(action for actions, _ in _allowing(template, function_id) for action in actions)
 
 
 def secret_grants(template: Template, function_id: str) -> dict[str, set[str] | None]:
     """Per Secrets Manager action pattern the function is allowed: the secrets (logical ids)
     its statements name by ``!Ref``, or None where a statement names one otherwise (any)."""
-    props = template.resources[function_id]["Properties"]
     grants: dict[str, set[str] | None] = {}
-    for policy in props.get("Policies", []) or []:
-        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
-            listed = statement["Action"]
-            for action in listed if isinstance(listed, list) else [listed]:
-                if statement.get("Effect") != "Allow" or not action.startswith("secretsmanager:"):
-                    continue
-                resources = statement.get("Resource")
-                refs = {getattr(r, "value", None) for r in (resources if isinstance(resources, list) else [resources])
-                        if getattr(r, "name", None) == "Ref"}
-                known = grants.get(action, set())
-                grants[action] = None if known is None or not refs else known | {str(r) for r in refs}
+    for actions, resources in _allowing(template, function_id):
+        refs = {str(r.value) for r in (resources if isinstance(resources, list) else [resources])
+                if getattr(r, "name", None) == "Ref"}
+        for action in (a for a in actions if a.startswith("secretsmanager:")):
+            known = grants.get(action, set())
+            grants[action] = None if known is None or not refs else known | refs
     return grants
 
 

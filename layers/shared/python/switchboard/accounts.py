@@ -7,7 +7,6 @@ from typing import Any
 
 from switchboard import audit, opaque, passwords, ratelimit, sessions
 from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken
-from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.runtime import Services
 
@@ -57,6 +56,4 @@ def accept_invitation(svc: Services, token: str, password: str, *, device: str |
         raise InvalidToken("the invitation is not valid, was used, or has expired")
     audit.record(svc.store, tenant=tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, invitation=True)
-    principal = Principal(tenant=tenant, user_id=op.id, role=Role(op.role), anon=False, name=op.name,
-                          method="invitation", email=op.email)
-    return sessions.sign_in(svc, principal, device=device)
+    return sessions.sign_in(svc, Principal.for_operator(op, method="invitation"), device=device)

@@ -97,17 +97,18 @@ def _probe(ring: Any) -> None:
 
     from switchboard.tokens import TokenService
 
+    class _Fixed:
+        def __init__(self, ring: Any) -> None:
+            self._ring = ring
+
+        def ring(self) -> Any:
+            return self._ring
+
+        def refresh(self) -> None:
+            return None
+
     for entry in ring.signers:
-        only = replace(ring, signers=(entry,))
-
-        class _Fixed:
-            def ring(self, only: Any = only) -> Any:
-                return only
-
-            def refresh(self) -> None:
-                return None
-
-        service = TokenService(_Fixed(), issuer="probe", access_ttl=60, chat_ttl=60)
+        service = TokenService(_Fixed(replace(ring, signers=(entry,))), issuer="probe", access_ttl=60, chat_ttl=60)
         token = service.mint_chat(sub="probe", tid="probe", sid="probe", role="visitor", lvl=0, scopes=(),
                                   name="probe")
         service.verify_chat(token)

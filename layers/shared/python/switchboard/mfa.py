@@ -108,22 +108,19 @@ def enroll(svc: Services, caller: Any) -> dict[str, Any]:
     return {"secret": secret, "otpauth_uri": uri, "qr_svg": _qr_svg(uri)}
 
 
-def _limit(svc: Services, tenant: str, user_id: str, ip: str | None) -> None:
-    keys = [("account", f"mfa#{tenant}#{user_id}")]
+def _limit(svc: Services, *, ip: str | None, account: tuple[str, str] | None) -> None:
+    """Count an MFA attempt under the client IP and (``(tenant, user id)``) the account."""
+    keys = [("account", "mfa#{}#{}".format(*account))] if account else []
     if ip:
         keys.append(("ip", ip))
-    ratelimit.check(svc.store, svc.settings, keys)
-
-
-def _limit_ip(svc: Services, ip: str | None) -> None:
-    if ip:
-        ratelimit.check(svc.store, svc.settings, [("ip", ip)])
+    if keys:
+        ratelimit.check(svc.store, svc.settings, keys)
 
 
 def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
     """Turn MFA on once a code from the pending secret is valid."""
     _staff(caller)
-    _limit(svc, caller.tenant, caller.user_id, ip)
+    _limit(svc, ip=ip, account=(caller.tenant, caller.user_id))
     op = _operator(svc, caller.tenant, caller.user_id)
     if op.totp_enabled:
         raise ValidationFailed("MFA is already on")
@@ -142,7 +139,7 @@ def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     from switchboard import sessions
 
     _staff(caller)
-    _limit(svc, caller.tenant, caller.user_id, ip)
+    _limit(svc, ip=ip, account=(caller.tenant, caller.user_id))
     op = _operator(svc, caller.tenant, caller.user_id)
     if not op.totp_enabled or not op.totp_secret:
         raise ValidationFailed("MFA is not on")
@@ -180,7 +177,6 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
     """``POST /auth/mfa``: a valid challenge and a fresh code give the session's tokens."""
     from switchboard import sessions
     from switchboard.errors import InvalidToken
-    from switchboard.policy import Role
     from switchboard.postlogin import Principal
 
     try:
@@ -189,14 +185,14 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
         raise InvalidMfa("the mfa_token is not valid") from None
     # the account's count is kept by holders of a real challenge (who knew the password); a
     # forged token names any operator, so it is counted by its IP alone and cannot lock them out
-    _limit_ip(svc, ip)
+    _limit(svc, ip=ip, account=None)
     now = int(time.time())
     challenge = svc.store.get_mfa_challenge(tenant, user_id, challenge_id)
     token_hash = opaque.digest(secret)
     if (challenge is None or challenge["expires_at"] <= now
             or not hmac.compare_digest(challenge["hash"], token_hash)):
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
-    _limit(svc, tenant, user_id, None)
+    _limit(svc, ip=None, account=(tenant, user_id))
     op = svc.store.get_operator(tenant, user_id)
     if (op is None or op.blocked or not op.totp_enabled or not op.totp_secret
             or not hmac.compare_digest(str(challenge.get("password", "")), _password_digest(op))):
@@ -220,9 +216,7 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
                      subject=user_id, reason="mfa_code_replayed")
         raise InvalidMfa("this code was used already; wait for the next one")
     _seal_if_plain(svc, op, op.totp_secret)
-    principal = Principal(tenant=tenant, user_id=op.id, role=Role(op.role), anon=False, name=op.name,
-                          method="password+totp", email=op.email)
-    return sessions.sign_in(svc, principal, device=device)
+    return sessions.sign_in(svc, Principal.for_operator(op, method="password+totp"), device=device)
 
 
 def _seal_if_plain(svc: Services, op: Operator, stored: str) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from switchboard.errors import Forbidden, ValidationFailed
-from switchboard.models import Tenant
+from switchboard.models import Operator, Tenant
 from switchboard.policy import Role, default_scopes, level_of
 from switchboard.tokens import RESERVED_CLAIMS
 
@@ -31,13 +31,23 @@ class Principal(msgspec.Struct, frozen=True):
     name: str
     method: str
     email: str | None = None
-    #: whether someone vouches for ``email`` (a password account, an identity provider);
-    #: a website visitor's email is whatever the page sends, so no rule is based on it
-    email_vouched: bool = True
 
     @property
     def level(self) -> int:
         return level_of(self.role, anonymous=self.anon)
+
+    @property
+    def email_vouched(self) -> bool:
+        """Whether someone vouches for ``email`` (a password account, an identity provider). A
+        website visitor's (``identified``: the HMAC covers the id only) is whatever the page
+        sends, so no rule is based on it - at sign-in or at any refresh of that session."""
+        return self.method != "identified"
+
+    @classmethod
+    def for_operator(cls, op: Operator, *, method: str) -> Principal:
+        """An operator or admin signing in (``method``: how their credentials were checked)."""
+        return cls(tenant=op.tenant, user_id=op.id, role=Role(op.role), anon=False, name=op.name, method=method,
+                   email=op.email)
 
 
 class Grants(msgspec.Struct, frozen=True):

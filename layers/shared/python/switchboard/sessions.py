@@ -204,7 +204,6 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
         name=session.name,
         method=session.method,
         email=session.email,
-        email_vouched=session.method != "identified",  # a visitor's email is the page's word, as at sign-in
     )
     try:
         grants = postlogin.run(tenant, principal, namespace=cfg.claims_namespace)

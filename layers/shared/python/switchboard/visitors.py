@@ -65,8 +65,7 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
             anon=False,
             name=user.name or "Visitor",
             method="identified",
-            email=user.email,
-            email_vouched=False,  # the HMAC covers the id only: the page says what the email is
+            email=user.email,  # not vouched for: Principal.email_vouched
         )
     bundle = sessions.sign_in(svc, principal, device=device)
     if upgrading and not principal.anon:
