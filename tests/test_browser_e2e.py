@@ -250,6 +250,110 @@ def test_identify_signs_the_visitor_in_as_the_websites_user(browser_stack, pages
     assert page.evaluate(f"localStorage.getItem('switchboard:{TENANT}:{browser_stack.http}')") is None
 
 
+def signed_in_as(page: Any, stack: BrowserStack) -> str | None:
+    stored = page.evaluate(f"localStorage.getItem('switchboard:{TENANT}:{stack.http}')")
+    return json.loads(stored)["user"]["id"] if stored else None
+
+
+def session_is_live(stack: BrowserStack, access_token: str) -> bool:
+    """GET /auth/me with that token: 200 while its session lives, 401 once it is revoked."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(stack.http + "/auth/me", headers={"authorization": f"Bearer {access_token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10):
+            return True
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 401, refused.code
+        return False
+
+
+def identity(user_id: str) -> dict[str, str]:
+    return {"id": user_id, "hash": hmac.new(IDENTITY_SECRET.encode(), user_id.encode(), hashlib.sha256).hexdigest()}
+
+
+class HeldSignIns:
+    """Holds the page's POST /auth/external requests until the test lets each go, and keeps
+    what the API answered to each (the tokens a page got and may no longer want)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page, self.held, self.answers, self.holding = page, [], [], True
+        page.route("**/auth/external", lambda route: self.held.append(route) if self.holding else route.continue_())
+        page.on("response", lambda r: self.answers.append(r.json()) if r.url.endswith("/auth/external") else None)
+
+    def wait_for(self, n: int) -> None:
+        for _ in range(100):
+            if len(self.held) >= n:
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"{n} sign-ins expected, {len(self.held)} held")
+
+    def release_all(self) -> None:
+        self.holding = False
+        for route in self.held:
+            route.continue_()
+
+
+def test_logout_while_identify_is_signing_in_ends_signed_out_and_the_late_session_is_ended(browser_stack, pages):
+    # Given an anonymous visitor who has written, and a site that identifies them...
+    page = pages()
+    page.goto(browser_stack.demo_url)
+    open_widget(page)
+    write(page, "a question")
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["a question"])
+    sign_ins = HeldSignIns(page)
+    page.evaluate("u => { window.identified = Switchboard.identify(u); }", identity("customer-21"))
+    sign_ins.wait_for(1)
+    # When the site logs them out before the sign-in has answered (a shared computer: the next
+    # person must not find the last one signed in)
+    page.evaluate("Switchboard.logout()")
+    sign_ins.release_all()
+    page.evaluate("window.identified")
+    # Then the widget ends signed out, and the session the late answer carried is ended too
+    page.wait_for_timeout(300)  # the late session's revoke is sent without waiting for it
+    assert signed_in_as(page, browser_stack) is None
+    late = [a for a in sign_ins.answers if a.get("user", {}).get("id") == "v-customer-21"]
+    assert len(late) == 1, sign_ins.answers
+    for _ in range(40):
+        if not session_is_live(browser_stack, late[0]["access_token"]):
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError("the session of a sign-in the page no longer wanted is still live")
+    assert page.errors == [], page.errors
+
+
+def test_identify_twice_in_a_row_ends_as_the_second_visitor(browser_stack, pages):
+    # Given an anonymous visitor
+    page = pages()
+    page.goto(browser_stack.demo_url)
+    open_widget(page)
+    write(page, "hello")
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["hello"])
+    sign_ins = HeldSignIns(page)
+    # When the site identifies them as one user, then - before that has answered - as another
+    page.evaluate("u => { window.first = Switchboard.identify(u); }", identity("customer-31"))
+    sign_ins.wait_for(1)
+    page.evaluate("u => { window.second = Switchboard.identify(u); }", identity("customer-32"))
+    sign_ins.release_all()
+    page.evaluate("Promise.all([window.first, window.second])")
+    # Then the widget is the second user's, and the first sign-in's session was ended
+    assert signed_in_as(page, browser_stack) == "v-customer-32"
+    first = [a for a in sign_ins.answers if a.get("user", {}).get("id") == "v-customer-31"]
+    assert len(first) == 1, sign_ins.answers
+    for _ in range(40):
+        if not session_is_live(browser_stack, first[0]["access_token"]):
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError("the first identify()'s session is still live")
+    # And it chats as the second user
+    write(page, "as the second user")
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["as the second user"])
+    assert page.errors == [], page.errors
+
+
 def test_a_message_whose_ack_was_lost_is_resent_with_its_client_id_and_stored_once(browser_stack, pages):
     # Given a visitor whose first connection drops right after sending a message (no reply reaches the page)
     page = pages()

@@ -169,7 +169,10 @@
       }
       if (!force && fresh(state)) return state;
       if (state.refresh_token) {
-        return api("POST", "/auth/refresh", { refresh_token: state.refresh_token }).then(function (bundle) {
+        var renewing = state.refresh_token;
+        return api("POST", "/auth/refresh", { refresh_token: renewing }).then(function (bundle) {
+          // logout() or identify() replaced the session meanwhile: these tokens are no longer ours
+          if (state.refresh_token !== renewing) throw { code: "superseded" };
           adopt(tokensFrom(bundle));
           return state;
         }, function (err) {
@@ -186,13 +189,24 @@
     return signingIn;
   }
 
-  function signIn(identity) {
+  // Bumped by identify() and logout(): a sign-in started before the latest of them answers for
+  // a visitor the page no longer wants (identify(A) then identify(B), or logout() while signing
+  // in), so its session is ended, not adopted - the widget ends as the page last said.
+  var epoch = 0;
+
+  function signIn(identity, startedIn) {
+    var mine = startedIn === undefined ? epoch : startedIn;
+    if (mine !== epoch) return Promise.reject({ code: "superseded" });
     var body = { tenant: CFG.tenant };
     if (identity) body.user = identity;
     // the anonymous visitor's token goes along, so a backend that supports it can carry the
     // visitor's open conversation over to the identified user
     var previous = identity && state.user && state.user.anonymous ? state.access_token : null;
     return api("POST", "/auth/external", body, previous).then(function (bundle) {
+      if (mine !== epoch) {
+        api("POST", "/auth/revoke", { kind: "session" }, bundle.access_token).catch(function () {});
+        throw { code: "superseded" };
+      }
       adopt(tokensFrom(bundle, identity || null));
       return state;
     });
@@ -593,13 +607,15 @@
     save(state);
     if (same) return Promise.resolve();
     var hadSession = hasSession();
+    var mine = ++epoch; // an identify() or logout() after this one wins over it
     // a message on its way goes out first, as the anonymous visitor, and no other starts: the
     // sign-in then carries the conversation over, and what is still unsent stays in the outbox
     // for the known visitor (a send landing after the hand-over would be left behind)
     identifying = true;
     return flushed.then(function () {
-      return withLock(STORE_KEY, function () { return signIn(identity); });
+      return withLock(STORE_KEY, function () { return signIn(identity, mine); });
     }).then(function () {
+      if (mine !== epoch) return; // a later identify() or logout() took over
       identifying = false;
       var oldSocket = sock;
       if (hadSession || oldSocket || wanted) {
@@ -610,6 +626,7 @@
         connect();
       }
     }, function (err) {
+      if (err && err.code === "superseded") return; // a later identify() or logout() took over
       identifying = false;
       console.error("Switchboard.identify failed:", err && err.code);
       state.identity = null;
@@ -619,6 +636,8 @@
   }
 
   function logout() {
+    epoch += 1; // a sign-in in flight (identify(), a reconnect) is ended when it answers
+    identifying = false;
     var token = state.access_token;
     disconnect();
     var done = token ? api("POST", "/auth/revoke", { kind: "session" }, token).catch(function () {}) : Promise.resolve();
