@@ -16,6 +16,7 @@ pytest.register_assert_rewrite("tests.browser_support")  # it is also a plugin (
 from tests.browser_support import (  # noqa: E402
     ADMIN,
     MIA,
+    TENANT,
     BrowserStack,
     screenshot,
 )
@@ -180,3 +181,36 @@ def test_an_operator_turns_on_two_step_verification(browser_stack, pages):
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid")
     assert page.errors == [], page.errors
+
+
+def test_a_link_cannot_point_the_pages_at_another_server(browser_stack, pages):
+    # Given links to the real back office and demo page that name another API and WebSocket server
+    # (an attacker's, which would take the password typed in, or the chat token it connects with)
+    elsewhere = "127.0.0.1:9"  # the discard port: nothing answers there
+    link = f"?api=http://{elsewhere}&ws=ws://{elsewhere}&tenant={TENANT}"
+    page = pages()
+    went: list[str] = []
+    page.on("request", lambda r: went.append(r.url))
+    page.on("websocket", lambda ws: went.append(ws.url))
+    # When an admin signs in through the back office link
+    page.goto(f"{browser_stack.web}/backoffice/{link}")
+    page.get_by_label("E-mail").fill(ADMIN["email"])
+    page.get_by_label("Password", exact=True).fill(ADMIN["password"])
+    page.get_by_role("button", name="Sign in").click()
+    # Then the sign-in and the chat connection went to the APIs the host's served config names
+    expect(page.locator("#who")).to_have_text("Ada (admin)")
+    expect(page.locator("#conn")).to_have_text("Live")
+    # And a visitor on the demo page link chats through them too
+    visitor = pages()
+    visitor.on("request", lambda r: went.append(r.url))
+    visitor.on("websocket", lambda ws: went.append(ws.url))
+    visitor.goto(f"{browser_stack.web}/demo/{link}")
+    visitor.get_by_role("button", name=re.compile("^Open chat")).click()
+    visitor.get_by_role("textbox", name="Message").fill("hello")
+    visitor.get_by_role("textbox", name="Message").press("Enter")
+    expect(visitor.locator(".log li.mine:not(.pending)")).to_contain_text(["hello"])
+    # And nothing went to the server the links named
+    named = (f"http://{elsewhere}/", f"ws://{elsewhere}/", f"ws://{elsewhere}?")
+    assert not [url for url in went if url.startswith(named)], went
+    assert any(url.startswith(browser_stack.http) for url in went) and any(url.startswith(browser_stack.ws)
+                                                                           for url in went)

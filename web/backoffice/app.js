@@ -53,25 +53,31 @@ function claims(jwt) {
 }
 
 // -- configuration ----------------------------------------------------------------------------
+// Where the APIs are. The /switchboard-config.json served next to the page decides whenever there
+// is one: a link must not be able to point the back office - and the password typed into it, and
+// the chat token it connects with - at another server. ?api=&ws= count only where no config is
+// served and the page comes from this machine (development). ?tenant= only fills in the form.
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
 async function loadConfig() {
   const q = new URLSearchParams(location.search);
   let saved = {};
   try { saved = JSON.parse(sessionStorage.getItem("sb.config") || "{}"); } catch { saved = {}; }
-  let file = {};
-  if (!q.get("api") && !saved.api) {
-    try {
-      const r = await fetch("/switchboard-config.json", { cache: "no-store" });
-      if (r.ok) file = await r.json();
-    } catch { /* no config file: defaults */ }
-  }
+  let file = null;
+  try {
+    const r = await fetch("/switchboard-config.json", { cache: "no-store" });
+    if (r.ok) file = await r.json();
+  } catch { /* none served: development defaults */ }
   const host = location.hostname || "127.0.0.1";
+  const linked = !file && LOOPBACK.has(host) ? q : new URLSearchParams();
+  file = file || {};
   const cfg = {
-    api: (q.get("api") || saved.api || file.api || `${location.protocol}//${host}:3000`).replace(/\/+$/, ""),
-    ws: (q.get("ws") || saved.ws || file.ws || `${location.protocol === "https:" ? "wss" : "ws"}://${host}:3001`)
+    api: (linked.get("api") || file.api || `${location.protocol}//${host}:3000`).replace(/\/+$/, ""),
+    ws: (linked.get("ws") || file.ws || `${location.protocol === "https:" ? "wss" : "ws"}://${host}:3001`)
       .replace(/\/+$/, ""),
     tenant: q.get("tenant") || saved.tenant || file.tenant || "demo",
   };
-  sessionStorage.setItem("sb.config", JSON.stringify(cfg));
+  sessionStorage.setItem("sb.config", JSON.stringify({ tenant: cfg.tenant }));
   return cfg;
 }
 
@@ -391,7 +397,7 @@ function renderMfa(mfaToken, tenant) {
 async function signedIn(bundle, tenant) {
   auth.adopt(bundle, tenant);
   CFG.tenant = tenant;
-  sessionStorage.setItem("sb.config", JSON.stringify(CFG));
+  sessionStorage.setItem("sb.config", JSON.stringify({ tenant }));
   await start();
 }
 
