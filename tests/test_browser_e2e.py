@@ -250,6 +250,21 @@ def test_identify_signs_the_visitor_in_as_the_websites_user(browser_stack, pages
     assert page.evaluate(f"localStorage.getItem('switchboard:{TENANT}:{browser_stack.http}')") is None
 
 
+def test_the_host_pages_css_cannot_move_or_hide_the_widget(browser_stack, pages):
+    # Given a host page whose CSS targets every div with more specificity than the widget's :host
+    page = pages(viewport={"width": 1200, "height": 800})
+    page.goto(browser_stack.demo_url)
+    page.add_style_tag(content="div:not(.x){transform:translate(-3000px,2000px)!important;filter:blur(4px);"
+                               "display:none;opacity:0}")
+    # Then the launcher is still in the bottom-right corner, visible, and opens the chat
+    launcher = page.get_by_role("button", name=re.compile("^Open chat"))
+    box = launcher.bounding_box()
+    assert box is not None and 1000 < box["x"] < 1200 and 600 < box["y"] < 800, box
+    open_widget(page)
+    panel = page.get_by_role("dialog", name="Shop support").bounding_box()
+    assert panel is not None and panel["x"] > 600 and panel["y"] >= 0, panel
+
+
 def signed_in_as(page: Any, stack: BrowserStack) -> str | None:
     stored = page.evaluate(f"localStorage.getItem('switchboard:{TENANT}:{stack.http}')")
     return json.loads(stored)["user"]["id"] if stored else None

@@ -735,6 +735,10 @@
 
     function mount() {
       host = h("div", { id: "switchboard-widget", "data-tenant": CFG.tenant });
+      // the host page's CSS reaches this one element, and a rule more specific than :host (say
+      // div:not(.x){transform:…}) would beat :host{all:initial} - a transform or filter here also
+      // moves the position:fixed panel. Inline !important wins over any stylesheet of the page.
+      host.setAttribute("style", "all:initial!important;display:block!important");
       root = host.attachShadow({ mode: "open" });
       var style = h("style", { text: CSS });
       el.input = h("textarea", { id: "sb-input", rows: "1", placeholder: "Write a message…", maxlength: "4000",
