@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 from typing import Any
 
 from msgspec.structs import replace
 
 from switchboard import audit, sessions
-from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from switchboard.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
 from switchboard.identity import new_operator_id
 from switchboard.models import Operator
 from switchboard.requests import EventsQuery, OperatorChange, OperatorCreation
 from switchboard.runtime import Services
+from switchboard.storage import STAFF_ROLES, StandingChanged
 
 #: the contract's HTTP codes have no ``conflict``: refusals that depend on the tenant's state are
 #: ``forbidden`` (the last admin) or ``validation_error`` (an email already taken)
 LAST_ADMIN = "the tenant's last active admin cannot be demoted, blocked or removed"
+OPERATOR_ID = re.compile(r"^op-[0-9a-f]{16}\Z")  # identity.new_operator_id
 
 __all__ = ["change_operator", "create_operator", "list_events", "list_operators", "remove_operator"]
 
@@ -76,13 +79,21 @@ def _target(svc: Services, caller: sessions.Caller, operator_id: str) -> Operato
 
 def _other_active_admin(svc: Services, target: Operator) -> Operator:
     for op in svc.store.list_operators(target.tenant):
-        if op.id != target.id and op.role == "admin" and not op.blocked:
+        if op.id != target.id and _is_active_admin(op):
             return op
     raise Forbidden(LAST_ADMIN)
 
 
 def _is_active_admin(op: Operator) -> bool:
-    return op.role == "admin" and not op.blocked
+    """An admin who can act: not blocked, and with a password (an invitation never accepted
+    may lapse, and would leave the tenant with nobody to administer it)."""
+    return op.role == "admin" and not op.blocked and op.password_hash is not None
+
+
+#: a change of role or blocked is written only if the operator is still as read; when a
+#: concurrent change got there first, read again and decide again - a few times at most
+#: (optimistic concurrency on one item; DynamoDB has no row lock to take instead)
+CHANGE_ATTEMPTS = 3
 
 
 def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, body: OperatorChange) -> dict[str, Any]:
@@ -90,18 +101,28 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
     caller.require("admin:operators")
     if body.role is None and body.name is None and body.blocked is None:
         raise ValidationFailed("nothing to change: give role, name or blocked")
-    target = _target(svc, caller, operator_id)
-    changed = replace(target, role=body.role or target.role, name=body.name or target.name,
-                      blocked=target.blocked if body.blocked is None else body.blocked)
-    keep = _other_active_admin(svc, target) if _is_active_admin(target) and not _is_active_admin(changed) else None
-    try:
-        svc.store.update_operator(changed, keep_admin=keep)
-    except Conflict:  # the other admin was demoted or blocked meanwhile
-        raise Forbidden(LAST_ADMIN) from None
+    for _ in range(CHANGE_ATTEMPTS):
+        target = _target(svc, caller, operator_id)
+        changed = replace(target, role=body.role or target.role, name=body.name or target.name,
+                          blocked=target.blocked if body.blocked is None else body.blocked)
+        keep = _other_active_admin(svc, target) if _is_active_admin(target) and not _is_active_admin(changed) else None
+        try:
+            svc.store.update_operator(target, role=body.role, name=body.name, blocked=body.blocked, keep_admin=keep)
+            break
+        except StandingChanged:  # changed by someone else since it was read
+            continue
+        except Conflict:  # the other admin was demoted or blocked meanwhile
+            raise Forbidden(LAST_ADMIN) from None
+    else:
+        raise Unavailable("the operator is being changed by someone else; try again")
     ended: list[str] = []
-    if changed.role != target.role or (changed.blocked and not target.blocked):
+    if body.role is not None or body.blocked is not None:
+        # every session that does not fit the operator as now (blocked: all; another role: those
+        # opened with the old one) - also when a retried request finds the change made already
+        # and the first try's revocation had failed
         ended = sessions.end_user_sessions(svc, target.tenant, target.id,
-                                           reason="blocked" if changed.blocked else "role_changed")
+                                           reason="blocked" if changed.blocked else "role_changed",
+                                           only=lambda s: changed.blocked or s.role != changed.role)
     audit.record(svc.store, tenant=target.tenant, kind="operator_changed",
                  retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
                  session_id=caller.session.id, role=changed.role, blocked=changed.blocked,
@@ -111,7 +132,15 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
 
 def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) -> dict[str, Any]:
     caller.require("admin:operators")
-    target = _target(svc, caller, operator_id)
+    try:
+        target = _target(svc, caller, operator_id)
+    except NotFound:
+        if OPERATOR_ID.match(operator_id):
+            # removed already - by a first try whose revocation failed, say: whatever staff
+            # session it left ends now (it could not be renewed anyway: refresh checks the record)
+            sessions.end_user_sessions(svc, caller.tenant, operator_id, reason="removed",
+                                       only=lambda s: s.role in STAFF_ROLES)
+        raise
     keep = _other_active_admin(svc, target) if _is_active_admin(target) else None
     try:
         svc.store.delete_operator(target, keep_admin=keep)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from switchboard import audit, passwords, ratelimit, sessions
 from switchboard.errors import Forbidden, InvalidCredentials
-from switchboard.postlogin import Principal
 from switchboard.requests import InternalLogin
 from switchboard.runtime import Services
 
@@ -61,4 +60,4 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
         from switchboard import mfa
 
         raise mfa.begin_challenge(svc, operator)
-    return sessions.sign_in(svc, Principal.for_operator(operator, method="password"), device=device)
+    return sessions.sign_in_operator(svc, operator, method="password", device=device)

@@ -176,8 +176,7 @@ def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> M
 def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device: str | None) -> Any:
     """``POST /auth/mfa``: a valid challenge and a fresh code give the session's tokens."""
     from switchboard import sessions
-    from switchboard.errors import InvalidToken
-    from switchboard.postlogin import Principal
+    from switchboard.errors import InvalidCredentials, InvalidToken
 
     try:
         (tenant, user_id, challenge_id), secret = opaque.parse(mfa_token, MFA_PREFIX, 3)
@@ -216,7 +215,10 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
                      subject=user_id, reason="mfa_code_replayed")
         raise InvalidMfa("this code was used already; wait for the next one")
     _seal_if_plain(svc, op, op.totp_secret)
-    return sessions.sign_in(svc, Principal.for_operator(op, method="password+totp"), device=device)
+    try:
+        return sessions.sign_in_operator(svc, op, method="password+totp", device=device)
+    except InvalidCredentials:  # blocked, removed or given a new password since it was read
+        raise InvalidMfa("the account changed; sign in again") from None
 
 
 def _seal_if_plain(svc: Services, op: Operator, stored: str) -> None:

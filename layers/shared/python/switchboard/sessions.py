@@ -14,17 +14,18 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from switchboard import audit, postlogin
-from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, TokenReused
-from switchboard.models import Session, SessionKey
+from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken, NotFound, SessionRevoked, TokenReused
+from switchboard.models import Operator, Session, SessionKey
 from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.runtime import Services
-from switchboard.storage import RotationRefused
+from switchboard.storage import RotationRefused, StandingChanged
 
 if TYPE_CHECKING:
     from switchboard.tokens import AccessClaims
@@ -112,9 +113,19 @@ def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
         raise InvalidToken("malformed refresh token") from exc
 
 
+#: how an operator's credentials were checked: a session opened so stands on the operator's
+#: record, and is opened and renewed only while that record is as it was (not removed or
+#: blocked, same role; at sign-in, the same password)
+OPERATOR_METHODS = frozenset({"password", "password+totp", "invitation"})
+
+
 # -- sign-in -------------------------------------------------------------------------
-def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int | None = None) -> TokenBundle:
-    """Run post-login, start a session, mint its tokens and record the sign-in."""
+def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int | None = None,
+            operator: Operator | None = None) -> TokenBundle:
+    """Run post-login, start a session, mint its tokens and record the sign-in. An
+    operator's sign-in passes the ``operator`` record it checked the credentials against:
+    if an admin or a password change altered it meanwhile, no session is opened
+    (401 ``invalid_credentials``; signing in again gives the answer as things now are)."""
     now = int(now if now is not None else time.time())
     tenant = svc.tenants.get(principal.tenant)
     grants = postlogin.run(tenant, principal, namespace=svc.settings.claims_namespace)
@@ -137,16 +148,25 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
         email=principal.email,
     )
     refresh_token, refresh_hash = _new_refresh_token(session.key, 0)
-    _open(svc, session, refresh_hash)
+    _open(svc, session, refresh_hash, operator)
     return _bundle(svc, session, refresh_token, grants.claims, now)
 
 
-def _open(svc: Services, session: Session, refresh_hash: str) -> None:
+def sign_in_operator(svc: Services, op: Operator, *, method: str, device: str | None) -> TokenBundle:
+    """An operator or admin whose credentials were just checked against ``op`` (``method``:
+    one of :data:`OPERATOR_METHODS`) signs in."""
+    return sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+
+
+def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator | None = None) -> None:
     """Store the session and its ``sign_in`` audit event (one transaction)."""
     event = audit.event(tenant=session.tenant, kind="sign_in", actor=session.user_id, session_id=session.id,
                         method=session.method)
-    svc.store.create_session(session, refresh_hash, event=event,
-                             event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
+    try:
+        svc.store.create_session(session, refresh_hash, event=event, operator=operator,
+                                 event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
+    except StandingChanged:
+        raise InvalidCredentials("the account changed during sign-in") from None
 
 
 def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any], now: int) -> TokenBundle:
@@ -218,10 +238,17 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     try:
         svc.store.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
                                  idle_until=idle_until, expires_at=session.expires_at, event=event,
-                                 event_ttl=audit.expires_at(event, cfg.audit_retention_days))
+                                 event_ttl=audit.expires_at(event, cfg.audit_retention_days),
+                                 operator_role=session.role if session.method in OPERATOR_METHODS else None)
     except RotationRefused as refused:  # another refresh of this token, or a revocation, got there first
         _explain_refusal(svc, key, gen, presented, refused, now)
         raise  # pragma: no cover - _explain_refusal always raises
+    except StandingChanged:
+        # the operator was removed, blocked or given another role, and ending this session did
+        # not happen then (a failed revocation, a sign-in racing the change): it ends now
+        svc.store.revoke_sessions([key], reason="operator_changed", now=now)
+        _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
+        raise SessionRevoked() from None
     from msgspec.structs import replace
 
     session = replace(session, refresh_gen=gen + 1, last_used_at=now,
@@ -342,11 +369,13 @@ def revoke(
 
 
 def end_user_sessions(svc: Services, tenant: str, user_id: str, *, keep: str | None = None, reason: str,
-                      now: int | None = None) -> list[str]:
+                      only: Callable[[Session], bool] | None = None, now: int | None = None) -> list[str]:
     """Revoke every live session of a user but ``keep`` (blocking, a password change, MFA
-    turned off), and close their live connections. Returns the ids revoked."""
+    turned off) - or those of them ``only`` picks -, and close their live connections.
+    Returns the ids revoked."""
     now = int(now if now is not None else time.time())
-    ended = [s.key for s in svc.store.list_sessions(tenant, user_id) if s.is_live(now) and s.id != keep]
+    ended = [s.key for s in svc.store.list_sessions(tenant, user_id)
+             if s.is_live(now) and s.id != keep and (only is None or only(s))]
     if ended:
         svc.store.revoke_sessions(ended, reason=reason, now=now)
         _reach_connections(svc, tenant, user_id, session_ids={k.session_id for k in ended})

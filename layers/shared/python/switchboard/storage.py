@@ -114,6 +114,17 @@ STAFF_ROLES = frozenset({"operator", "admin"})  # who is assigned support channe
 HANDLES_CHATS = frozenset({"chat:read", "chat:write"})
 
 
+class StandingChanged(Exception):
+    """The operator a session stands on is gone, blocked, has another role, or (at sign-in)
+    another password than the one just checked: the write that needed it did not happen."""
+
+
+def _cancelled(exc: ClientError, index: int) -> bool:
+    """Whether item ``index`` of a cancelled transaction failed its condition."""
+    reasons = exc.response.get("CancellationReasons") or []
+    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
+
+
 class RotationRefused(Exception):
     """The conditional rotation failed; ``session`` is the item as it was (None if absent)."""
 
@@ -275,19 +286,40 @@ class Store:
             condition="attribute_exists(pk)",
         )
 
-    def update_operator(self, op: Operator, *, keep_admin: Operator | None = None) -> None:
-        """Write the operator's role, name and blocked flag. With ``keep_admin``, the same
-        transaction checks that this other admin is still an active admin - so that two
-        admins demoting or blocking each other at once cannot leave the tenant with none."""
+    def update_operator(self, read: Operator, *, role: str | None = None, name: str | None = None,
+                        blocked: bool | None = None, keep_admin: Operator | None = None) -> None:
+        """Set only the fields given (a rename never writes back a role or a block it read).
+        A change of role or blocked is made only if the operator's role and blocked flag are
+        still as ``read`` - what the caller decided on (:class:`StandingChanged` otherwise:
+        read again and decide again). With ``keep_admin``, the same transaction checks that
+        this other admin is still an active admin - so that two admins demoting or blocking
+        each other at once cannot leave the tenant with none (:class:`Conflict`)."""
+        sets, values = [], {}
+        for field, value in (("#role", role), ("#name", name), ("blocked", blocked)):
+            if value is not None:
+                sets.append(f"{field} = :{field.lstrip('#')}")
+                values[f":{field.lstrip('#')}"] = value
+        condition = "attribute_exists(pk)"
+        if role is not None or blocked is not None:
+            condition += " AND #role = :read_role AND blocked = :read_blocked"
+            values |= {":read_role": read.role, ":read_blocked": read.blocked}
+        update = "SET " + ", ".join(sets)
+        names = {n: n.lstrip("#") for n in ("#role", "#name") if n in update or n in condition}
         items: list[Any] = [{"Update": {
-            "TableName": self.table, "Key": _item({"pk": f"T#{op.tenant}", "sk": f"OP#{op.id}"}),
-            "UpdateExpression": "SET #role = :role, #name = :name, blocked = :blocked",
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeNames": {"#role": "role", "#name": "name"},
-            "ExpressionAttributeValues": _item({":role": op.role, ":name": op.name, ":blocked": op.blocked})}}]
+            "TableName": self.table, "Key": _item({"pk": f"T#{read.tenant}", "sk": f"OP#{read.id}"}),
+            "UpdateExpression": update, "ConditionExpression": condition,
+            **({"ExpressionAttributeNames": names} if names else {}),
+            "ExpressionAttributeValues": _item(values)}}]
         if keep_admin is not None:
             items.append(self._active_admin_check(keep_admin))
-        self._transact(items, conflict="the tenant must keep an active admin")
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _cancelled(exc, 0):
+                raise StandingChanged() from exc
+            if _cancelled(exc, 1):
+                raise Conflict("the tenant must keep an active admin") from exc
+            raise Unavailable("storage unavailable") from exc
 
     def delete_operator(self, op: Operator, *, keep_admin: Operator | None = None) -> None:
         """Remove the operator, its email pointer and any pending invitation, in one transaction."""
@@ -302,10 +334,25 @@ class Store:
             items.append(self._active_admin_check(keep_admin))
         self._transact(items, conflict="the tenant must keep an active admin")
 
+    def _standing(self, tenant: str, user_id: str, role: str, password_hash: str | None = None) -> dict[str, Any]:
+        """A transaction item checking that an operator still exists, is not blocked and has
+        ``role`` (and, given, ``password_hash``): a session is only opened or renewed for the
+        operator as they are, whatever an admin or a password change did meanwhile."""
+        condition = "attribute_exists(pk) AND blocked = :no AND #role = :role"
+        values: dict[str, Any] = {":no": False, ":role": role}
+        if password_hash is not None:
+            condition += " AND password_hash = :hash"
+            values[":hash"] = password_hash
+        return {"ConditionCheck": {
+            "TableName": self.table, "Key": _item({"pk": f"T#{tenant}", "sk": f"OP#{user_id}"}),
+            "ConditionExpression": condition, "ExpressionAttributeNames": {"#role": "role"},
+            "ExpressionAttributeValues": _item(values)}}
+
     def _active_admin_check(self, admin: Operator) -> dict[str, Any]:
         return {"ConditionCheck": {
             "TableName": self.table, "Key": _item({"pk": f"T#{admin.tenant}", "sk": f"OP#{admin.id}"}),
-            "ConditionExpression": "#role = :admin AND blocked = :no",
+            # an invited admin who never set a password is not one yet: the invitation may lapse
+            "ConditionExpression": "#role = :admin AND blocked = :no AND attribute_exists(password_hash)",
             "ExpressionAttributeNames": {"#role": "role"},
             "ExpressionAttributeValues": _item({":admin": "admin", ":no": False})}}
 
@@ -445,25 +492,34 @@ class Store:
         return True
 
     # -- sessions --------------------------------------------------------------
-    def create_session(self, s: Session, refresh_hash: str, *, event: AuditEvent, event_ttl: int) -> None:
+    def create_session(self, s: Session, refresh_hash: str, *, event: AuditEvent, event_ttl: int,
+                       operator: Operator | None = None) -> None:
         """The session item and the audit event of the sign-in that opened it, in one
-        transaction: one round trip, and no session exists without its ``sign_in`` event."""
+        transaction: one round trip, and no session exists without its ``sign_in`` event.
+
+        For an operator's sign-in, the same transaction checks that the operator is still as
+        read (not removed or blocked, same role and password hash): an admin's block, or a
+        password change, that lands during the sign-in's argon2 check either comes first and
+        refuses it (:class:`StandingChanged`), or comes after and finds the session to end."""
         item = _session_item(s)
         item["rt_hash"] = refresh_hash
+        items: list[Any] = [
+            {"Put": {"TableName": self.table, "Item": _item(item), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
+        ]
+        if operator is not None:
+            items.append(self._standing(operator.tenant, operator.id, operator.role, operator.password_hash or "-"))
         try:
             self.client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self.table, "Item": _item(item),
-                             "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
-                ],
+                TransactItems=items,
                 # the SDK retries a transaction that timed out; the token makes a retry of one
                 # that did commit succeed again instead of failing its own condition
                 ClientRequestToken=s.id[:36],
             )
         except ClientError as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons[:1] == ["ConditionalCheckFailed"]:
+            if _cancelled(exc, 2):
+                raise StandingChanged() from exc
+            if _cancelled(exc, 0):
                 raise Conflict("session id collision") from exc
             raise Unavailable("storage unavailable") from exc  # throttled, a conflicting transaction...
 
@@ -513,7 +569,7 @@ class Store:
 
     def rotate_refresh(
         self, key: SessionKey, *, gen: int, presented_hash: str, new_hash: str, now: int, idle_until: int,
-        expires_at: int, event: AuditEvent, event_ttl: int,
+        expires_at: int, event: AuditEvent, event_ttl: int, operator_role: str | None = None,
     ) -> None:
         """Rotate the refresh token and record the ``refresh`` event, in one transaction.
 
@@ -525,8 +581,11 @@ class Store:
         cancellation reason (ReturnValuesOnConditionCheckFailure).
         The new hash is the idempotency token: the SDK's retry of a transaction that did
         commit succeeds again instead of looking like reuse of the token it just rotated.
+        With ``operator_role`` (an operator's session), the same transaction checks that the
+        operator still exists, is not blocked and has that role (:class:`StandingChanged`).
         """
         pk = _session_pk(key.tenant, key.user_id)
+        standing: list[Any] = [self._standing(key.tenant, key.user_id, operator_role)] if operator_role else []
         try:
             self.client.transact_write_items(
                 TransactItems=[
@@ -547,15 +606,18 @@ class Store:
                     {"Put": {"TableName": self.table, "Item": _item({
                         "pk": pk, "sk": f"RT#{key.session_id}#{gen}", "hash": presented_hash,
                         "ttl": expires_at + 86400})}},
+                    *standing,
                 ],
                 ClientRequestToken=new_hash[:36],
             )
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
-            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
-                raise Unavailable("storage unavailable") from exc  # throttled, a conflicting transaction...
-            old: Any = reasons[0].get("Item")
-            raise RotationRefused(_session(_read(old)) if old else None) from exc
+            if _cancelled(exc, 0):
+                old: Any = reasons[0].get("Item")
+                raise RotationRefused(_session(_read(old)) if old else None) from exc
+            if standing and _cancelled(exc, 3):
+                raise StandingChanged() from exc
+            raise Unavailable("storage unavailable") from exc  # throttled, a conflicting transaction...
 
     def revoke_sessions(self, sessions: Iterable[SessionKey], *, reason: str, now: int) -> None:
         """Mark sessions revoked, in transactions of up to 100 (all of a user's at once)."""

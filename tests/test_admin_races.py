@@ -1,0 +1,194 @@
+"""An operator's access follows their record, whatever fails or races: a block, a role change
+or a removal whose revocation failed is finished by the retry and by the next refresh; a
+sign-in that races a block or a password change opens no session; concurrent changes never
+write back what they did not change; an invited admin who never signed up is no admin yet.
+
+(Found by a review; each test failed before its fix.)
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import ADMIN, OPERATOR, TENANT
+
+
+@pytest.fixture
+def admin(tokens_for):
+    return tokens_for(ADMIN)["access_token"]
+
+
+def staff(call, admin):
+    r = call("GET /admin/operators", token=admin)
+    assert r["status"] == 200, r
+    return {o["email"]: o for o in r["json"]["operators"]}
+
+
+def patch(call, admin, operator_id, body):
+    return call("PATCH /admin/operators/{id}", token=admin, body=body, path_params={"id": operator_id})
+
+
+def delete(call, admin, operator_id):
+    return call("DELETE /admin/operators/{id}", token=admin, path_params={"id": operator_id})
+
+
+def live(call, tokens):
+    return call("GET /auth/me", token=tokens["access_token"])["status"] == 200
+
+
+@pytest.fixture
+def revocation_fails_once(svc, monkeypatch):
+    """DynamoDB throttles the first revocation (the request answers 503 after its change)."""
+    from switchboard.errors import Unavailable
+
+    revoke, left = svc.store.revoke_sessions, [1]
+
+    def flaky(*args, **kwargs):
+        if left[0]:
+            left[0] -= 1
+            raise Unavailable("storage unavailable")
+        return revoke(*args, **kwargs)
+
+    monkeypatch.setattr(svc.store, "revoke_sessions", flaky)
+
+
+def test_a_block_retried_after_its_revocation_failed_ends_the_sessions(call, admin, tokens_for,
+                                                                        revocation_fails_once):
+    # Given Otto signed in, and an admin's block whose revocation fails (503) after the block was written
+    otto = tokens_for(OPERATOR)
+    otto_id = otto["user"]["id"]
+    assert patch(call, admin, otto_id, {"blocked": True})["status"] == 503
+    # When the admin retries, as a 503 asks
+    retry = patch(call, admin, otto_id, {"blocked": True})
+    # Then the retry ends the session the first try left, and it is over everywhere
+    assert retry["status"] == 200 and retry["json"]["revoked_sessions"] == 1
+    assert not live(call, otto)
+    assert call("POST /auth/refresh", body={"refresh_token": otto["refresh_token"]})["status"] == 401
+
+
+def test_a_removal_retried_after_its_revocation_failed_ends_the_sessions(call, admin, tokens_for,
+                                                                          revocation_fails_once):
+    otto = tokens_for(OPERATOR)
+    assert delete(call, admin, otto["user"]["id"])["status"] == 503
+    # the retry finds the operator gone (404) and still ends what the first try left
+    assert delete(call, admin, otto["user"]["id"])["status"] == 404
+    assert not live(call, otto)
+    assert call("POST /auth/refresh", body={"refresh_token": otto["refresh_token"]})["status"] == 401
+
+
+@pytest.mark.parametrize("change", ["blocked", "demoted", "removed"])
+def test_a_session_is_not_renewed_once_its_operator_changed_even_if_nobody_ended_it(call, svc, tokens_for, change):
+    # Given an admin's session, and a change to their record that ended no session (a failed
+    # revocation that was never retried)
+    ana = tokens_for(ADMIN)
+    other = tokens_for(OPERATOR)  # a second admin, so the tenant keeps one
+    svc.store.update_operator(svc.store.get_operator(TENANT, other["user"]["id"]), role="admin")
+    op = svc.store.get_operator(TENANT, ana["user"]["id"])
+    if change == "removed":
+        svc.store.delete_operator(op)
+    else:
+        svc.store.update_operator(op, **({"blocked": True} if change == "blocked" else {"role": "operator"}))
+    assert live(call, ana)  # the access token lives on its session until...
+    # When the session is refreshed
+    r = call("POST /auth/refresh", body={"refresh_token": ana["refresh_token"]})
+    # Then it is refused and the session is ended with it: the access token stops working too
+    assert r["status"] == 401 and r["json"]["code"] == "session_revoked", r
+    assert not live(call, ana)
+
+
+def test_an_operators_refresh_checks_the_record_in_the_same_transaction(call, tokens_for, svc):
+    # (one round trip: the check is an item of the rotation's transaction, not another read)
+    from tests.chat_support import CallLog
+
+    otto = tokens_for(OPERATOR)
+    with CallLog().counting(svc.store.client) as log:
+        assert call("POST /auth/refresh", body={"refresh_token": otto["refresh_token"]})["status"] == 200
+    # the two rate-limit counters, the session, the transaction (with the operator's check in it)
+    assert sorted(log.names()) == ["GetItem", "TransactWriteItems", "UpdateItem", "UpdateItem"], log.names()
+
+
+@pytest.mark.parametrize("change", ["blocked", "password"])
+def test_a_sign_in_racing_a_block_or_a_password_change_opens_no_session(call, admin, svc, monkeypatch, change):
+    from switchboard import passwords
+
+    verify, otto_id = passwords.verify_password, svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id
+
+    def verify_then_change(stored, password):
+        # the admin's block, or Otto's password change elsewhere, lands during this argon2 check
+        ok = verify(stored, password)
+        monkeypatch.setattr(passwords, "verify_password", verify)
+        if change == "blocked":
+            assert patch(call, admin, otto_id, {"blocked": True})["status"] == 200
+        else:
+            svc.store.set_password_hash(TENANT, otto_id, passwords.hash_password("a-brand-new-password"))
+        return ok
+
+    monkeypatch.setattr(passwords, "verify_password", verify_then_change)
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
+                                          "password": OPERATOR["password"]})
+    # Then the sign-in is refused and no session of Otto's is live
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_credentials", r
+    assert not [s for s in svc.store.list_sessions(TENANT, otto_id) if s.is_live(int(time.time()))]
+
+
+def interleaved(svc, monkeypatch, other_changes):
+    """The next update_operator runs ``other_changes`` between its read and its write."""
+    update = svc.store.update_operator
+
+    def first_the_others(read, **changes):
+        monkeypatch.setattr(svc.store, "update_operator", update)
+        other_changes()
+        return update(read, **changes)
+
+    monkeypatch.setattr(svc.store, "update_operator", first_the_others)
+
+
+def test_a_rename_racing_a_block_keeps_the_block(call, admin, svc, monkeypatch):
+    otto = staff(call, admin)[OPERATOR["email"]]
+    interleaved(svc, monkeypatch, lambda: patch(call, admin, otto["id"], {"blocked": True}))
+    assert patch(call, admin, otto["id"], {"name": "Otto Renamed"})["status"] == 200
+    now = staff(call, admin)[OPERATOR["email"]]
+    assert (now["name"], now["blocked"]) == ("Otto Renamed", True)
+
+
+def test_a_stale_rename_cannot_undo_a_promotion_and_leave_no_admin(call, admin, svc, monkeypatch):
+    listed = staff(call, admin)
+    otto, ana = listed[OPERATOR["email"]], listed[ADMIN["email"]]
+
+    def promote_otto_then_ana_steps_down():
+        assert patch(call, admin, otto["id"], {"role": "admin"})["status"] == 200
+        assert patch(call, admin, ana["id"], {"role": "operator"})["status"] == 200
+
+    interleaved(svc, monkeypatch, promote_otto_then_ana_steps_down)
+    assert patch(call, admin, otto["id"], {"name": "Otto R."})["status"] == 200
+    assert [o.name for o in svc.store.list_operators(TENANT) if o.role == "admin" and not o.blocked] == ["Otto R."]
+
+
+def test_a_block_decided_on_a_stale_read_is_decided_again(call, admin, svc, monkeypatch):
+    # Given an admin blocking Otto (an operator, as read) while Otto is promoted and Ana steps down
+    listed = staff(call, admin)
+    otto, ana = listed[OPERATOR["email"]], listed[ADMIN["email"]]
+
+    def promote_otto_then_ana_steps_down():
+        assert patch(call, admin, otto["id"], {"role": "admin"})["status"] == 200
+        assert patch(call, admin, ana["id"], {"role": "operator"})["status"] == 200
+
+    interleaved(svc, monkeypatch, promote_otto_then_ana_steps_down)
+    r = patch(call, admin, otto["id"], {"blocked": True})
+    # Then the write finds Otto changed, reads again, and refuses: Otto is now the last admin
+    assert r["status"] == 403 and "last active admin" in r["json"]["detail"], r
+    assert svc.store.get_operator(TENANT, otto["id"]).blocked is False
+
+
+def test_an_invited_admin_who_never_signed_up_is_not_the_other_admin(call, admin):
+    # Given the only admin invites another admin (who has not set a password yet)
+    r = call("POST /admin/operators", token=admin, body={"email": "ivy@acme.test", "name": "Ivy", "role": "admin"})
+    assert r["status"] == 201 and r["json"]["operator"]["invited"] is True
+    ana = staff(call, admin)[ADMIN["email"]]
+    # When the admin steps down, is blocked or removed, it is refused: the invitation may lapse
+    for request in ({"role": "operator"}, {"blocked": True}):
+        r = patch(call, admin, ana["id"], request)
+        assert r["status"] == 403 and "last active admin" in r["json"]["detail"], r
+    assert delete(call, admin, ana["id"])["status"] == 403
