@@ -277,3 +277,12 @@ def test_only_the_functions_that_sign_tokens_may_read_the_private_keys(template)
     for fid in ("MeFunction", "SessionsFunction", "JwksFunction", "RevokeFunction", "TotpFunction",
                 "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction"):
         assert readers[fid] == {"VerifyKeys"}, fid
+
+
+def test_the_buckets_are_private_encrypted_and_keep_nothing_past_the_retention(template):
+    for name in ("ArchiveBucket", "AttachmentsBucket"):
+        props = template.resources[name]["Properties"]
+        assert set(props["PublicAccessBlockConfiguration"].values()) == {True}, name
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], name
+        (rule,) = props["LifecycleConfiguration"]["Rules"]
+        assert rule["Status"] == "Enabled" and rule["ExpirationInDays"].value == "ArchiveRetentionDays", name
