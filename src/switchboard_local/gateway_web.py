@@ -11,7 +11,17 @@ from typing import Any
 
 from aiohttp import web
 
+from switchboard_local.web_policy import backoffice_headers
+
 __all__ = ["build_web_app"]
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL: what a CSP source names."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def build_web_app(root: Path, *, config: dict[str, Any] | None = None) -> web.Application:
@@ -33,7 +43,11 @@ def build_web_app(root: Path, *, config: dict[str, Any] | None = None) -> web.Ap
             target = target / "index.html"
         if not target.is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(target, headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store"}
+        if config is not None and request.path.startswith("/backoffice/"):
+            # as CloudFront serves it: template.yaml's BackofficeHeadersPolicy
+            headers |= backoffice_headers(origin_of(config["api"]), origin_of(config["ws"]))
+        return web.FileResponse(target, headers=headers)
 
     app = web.Application()
     if config is not None:
