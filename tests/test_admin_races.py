@@ -128,9 +128,46 @@ def test_a_sign_in_racing_a_block_or_a_password_change_opens_no_session(call, ad
     monkeypatch.setattr(passwords, "verify_password", verify_then_change)
     r = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
                                           "password": OPERATOR["password"]})
-    # Then the sign-in is refused and no session of Otto's is live
-    assert r["status"] == 401 and r["json"]["code"] == "invalid_credentials", r
+    # Then the sign-in is refused as things now are, and no session of Otto's is live
+    expected = (403, "forbidden") if change == "blocked" else (401, "invalid_credentials")
+    assert (r["status"], r["json"]["code"]) == expected, r
     assert not [s for s in svc.store.list_sessions(TENANT, otto_id) if s.is_live(int(time.time()))]
+
+
+@pytest.mark.parametrize("this_one_rehashes", [False, True])
+def test_a_sign_in_racing_another_devices_rehashing_sign_in_still_signs_in(call, seeded, svc, monkeypatch,
+                                                                          this_one_rehashes):
+    # Given the argon2 parameters were raised (every stored hash is due for a rehash, or - the
+    # other case - only the other sign-in's), and another device signs in during this one's check
+    from switchboard import logins, passwords
+
+    verify, otto_id = passwords.verify_password, svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id
+    if this_one_rehashes:
+        monkeypatch.setattr(logins.passwords, "needs_rehash", lambda stored: True)
+
+    def verify_while_the_other_device_rehashes(stored, password):
+        ok = verify(stored, password)
+        monkeypatch.setattr(passwords, "verify_password", verify)
+        svc.store.set_password_hash(TENANT, otto_id, passwords.hash_password(password), replacing=stored)
+        return ok
+
+    monkeypatch.setattr(passwords, "verify_password", verify_while_the_other_device_rehashes)
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
+                                          "password": OPERATOR["password"]})
+    # Then the correct password still signs in (checked again against the hash as it is now)
+    assert r["status"] == 200, r
+    assert live(call, r["json"])
+
+
+def test_a_blocked_operators_session_opens_no_new_socket_even_if_nobody_ended_it(call, chat, svc, tokens_for):
+    from tests.chat_support import Refused
+
+    otto = tokens_for(OPERATOR)
+    chat.connect(otto).disconnect()  # connects while the record is as signed in
+    svc.store.update_operator(svc.store.get_operator(TENANT, otto["user"]["id"]), blocked=True)  # no revocation
+    with pytest.raises(Refused) as refused:
+        chat.connect(otto)
+    assert refused.value.status == 401
 
 
 def interleaved(svc, monkeypatch, other_changes):

@@ -284,6 +284,15 @@ def session_is_live(stack: BrowserStack, access_token: str) -> bool:
         return False
 
 
+def socket_user(url: str) -> str:
+    """Whom a widget's WebSocket is signed in as: the ``sub`` of the chat token in its URL."""
+    import base64
+    from urllib.parse import parse_qs, urlsplit
+
+    payload = parse_qs(urlsplit(url).query)["token"][0].split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
+
+
 def identity(user_id: str) -> dict[str, str]:
     return {"id": user_id, "hash": hmac.new(IDENTITY_SECRET.encode(), user_id.encode(), hashlib.sha256).hexdigest()}
 
@@ -366,6 +375,37 @@ def test_identify_twice_in_a_row_ends_as_the_second_visitor(browser_stack, pages
     # And it chats as the second user
     write(page, "as the second user")
     expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["as the second user"])
+    assert page.errors == [], page.errors
+
+
+def test_an_identify_that_fails_after_a_later_one_was_called_leaves_the_later_one_to_finish(browser_stack, pages):
+    # Given an anonymous visitor in a conversation
+    page = pages()
+    page.goto(browser_stack.demo_url)
+    open_widget(page)
+    sent: list[tuple[str, str]] = []  # (who the socket is signed in as, frame)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append((socket_user(ws.url), str(f)))))
+    write(page, "my question")
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["my question"])
+    sign_ins = HeldSignIns(page)
+    # When the site identifies them with a wrong hash, then - before that answers - rightly
+    page.evaluate("u => { window.first = Switchboard.identify(u); }", {"id": "customer-41", "hash": "0" * 64})
+    sign_ins.wait_for(1)
+    write(page, "written while signing in")  # waits in the outbox: nothing is sent mid-identify
+    page.evaluate("u => { window.second = Switchboard.identify(u); }", identity("customer-42"))
+    sign_ins.release_all()
+    page.evaluate("Promise.all([window.first, window.second])")
+    # Then the first one's failure does not undo the second: the visitor is the second user,
+    # not signed out, and the conversation, with the message written meanwhile, came along
+    assert signed_in_as(page, browser_stack) == "v-customer-42"
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["my question", "written while signing in"])
+    expect(page.get_by_text("You were signed out")).to_have_count(0)
+    # and the message written meanwhile went out as the known visitor, never as the anonymous one
+    senders = {who for who, frame in sent if "written while signing in" in frame}
+    assert senders == {"v-customer-42"}, sent
+    page.reload()
+    open_widget(page)
+    expect(page.locator(".log li.mine")).to_contain_text(["my question", "written while signing in"])
     assert page.errors == [], page.errors
 
 

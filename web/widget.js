@@ -626,7 +626,8 @@
         connect();
       }
     }, function (err) {
-      if (err && err.code === "superseded") return; // a later identify() or logout() took over
+      // a later identify() or logout() took over: whatever this one met, it is theirs to finish
+      if (mine !== epoch || (err && err.code === "superseded")) return;
       identifying = false;
       console.error("Switchboard.identify failed:", err && err.code);
       state.identity = null;

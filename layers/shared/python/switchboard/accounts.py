@@ -8,6 +8,7 @@ from typing import Any
 from switchboard import audit, opaque, passwords, ratelimit, sessions
 from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken
 from switchboard.runtime import Services
+from switchboard.storage import StandingChanged
 
 __all__ = ["INVITE_PREFIX", "accept_invitation", "change_password", "new_invitation"]
 
@@ -55,4 +56,7 @@ def accept_invitation(svc: Services, token: str, password: str, *, device: str |
         raise InvalidToken("the invitation is not valid, was used, or has expired")
     audit.record(svc.store, tenant=tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, invitation=True)
-    return sessions.sign_in_operator(svc, op, method="invitation", device=device)
+    try:
+        return sessions.sign_in_operator(svc, op, method="invitation", device=device)
+    except StandingChanged:  # blocked or removed the moment the password was set
+        raise InvalidToken("the invitation is not valid, was used, or has expired") from None

@@ -23,10 +23,10 @@ from msgspec.structs import replace
 from switchboard import audit, sessions
 from switchboard.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
 from switchboard.identity import new_operator_id
-from switchboard.models import Operator
+from switchboard.models import OPERATOR_METHODS, Operator
 from switchboard.requests import EventsQuery, OperatorChange, OperatorCreation
 from switchboard.runtime import Services
-from switchboard.storage import STAFF_ROLES, StandingChanged
+from switchboard.storage import StandingChanged
 
 #: the contract's HTTP codes have no ``conflict``: refusals that depend on the tenant's state are
 #: ``forbidden`` (the last admin) or ``validation_error`` (an email already taken)
@@ -139,7 +139,7 @@ def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) ->
             # removed already - by a first try whose revocation failed, say: whatever staff
             # session it left ends now (it could not be renewed anyway: refresh checks the record)
             sessions.end_user_sessions(svc, caller.tenant, operator_id, reason="removed",
-                                       only=lambda s: s.role in STAFF_ROLES)
+                                       only=lambda s: s.method in OPERATOR_METHODS)
         raise
     keep = _other_active_admin(svc, target) if _is_active_admin(target) else None
     try:

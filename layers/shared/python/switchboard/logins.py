@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from switchboard import audit, passwords, ratelimit, sessions
 from switchboard.errors import Forbidden, InvalidCredentials
+from switchboard.models import Operator
 from switchboard.requests import InternalLogin
 from switchboard.runtime import Services
+from switchboard.storage import StandingChanged
 
 __all__ = ["internal"]
 
@@ -41,10 +43,29 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
                 reason="invalid_credentials",
             )
         raise InvalidCredentials()
+    try:
+        return _open_session(svc, tenant.id, operator, body.password, device=device)
+    except StandingChanged:
+        # the record changed during the argon2 check: another sign-in rehashed the password, or
+        # an admin or a password change got there. Check once more against it as it is now
+        # (a second argon2 verification, on this rare path only); what changed again is refused
+        operator = svc.store.get_operator(tenant.id, operator.id)
+        if operator is None or not passwords.verify_password(operator.password_hash, body.password):
+            raise InvalidCredentials() from None
+        try:
+            return _open_session(svc, tenant.id, operator, body.password, device=device)
+        except StandingChanged:
+            raise InvalidCredentials("the account changed during sign-in") from None
+
+
+def _open_session(svc: Services, tenant: str, operator: Operator, password: str, *,
+                  device: str | None) -> sessions.TokenBundle:
+    """The checks after a correct password: blocked, a rehash due, a second factor; then the
+    session, opened only if the operator's record is still as read (:class:`StandingChanged`)."""
     if operator.blocked:
         audit.record(
             svc.store,
-            tenant=tenant.id,
+            tenant=tenant,
             kind="sign_in_failed",
             retention_days=svc.settings.audit_retention_days,
             subject=operator.id,
@@ -54,8 +75,9 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
     if operator.password_hash and passwords.needs_rehash(operator.password_hash):
         from msgspec.structs import replace
 
-        operator = replace(operator, password_hash=passwords.hash_password(body.password))
-        svc.store.set_password_hash(tenant.id, operator.id, operator.password_hash)  # type: ignore[arg-type]
+        rehashed = passwords.hash_password(password)
+        svc.store.set_password_hash(tenant, operator.id, rehashed, replacing=operator.password_hash)
+        operator = replace(operator, password_hash=rehashed)
     if operator.totp_enabled:
         from switchboard import mfa
 

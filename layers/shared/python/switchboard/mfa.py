@@ -176,7 +176,8 @@ def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> M
 def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device: str | None) -> Any:
     """``POST /auth/mfa``: a valid challenge and a fresh code give the session's tokens."""
     from switchboard import sessions
-    from switchboard.errors import InvalidCredentials, InvalidToken
+    from switchboard.errors import InvalidToken
+    from switchboard.storage import StandingChanged
 
     try:
         (tenant, user_id, challenge_id), secret = opaque.parse(mfa_token, MFA_PREFIX, 3)
@@ -217,7 +218,7 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
     _seal_if_plain(svc, op, op.totp_secret)
     try:
         return sessions.sign_in_operator(svc, op, method="password+totp", device=device)
-    except InvalidCredentials:  # blocked, removed or given a new password since it was read
+    except StandingChanged:  # blocked, removed or given a new password since it was read
         raise InvalidMfa("the account changed; sign in again") from None
 
 

@@ -86,6 +86,12 @@ class Operator(msgspec.Struct, frozen=True):
                 "invited": self.password_hash is None}
 
 
+#: how an operator's credentials were checked: a session opened so stands on the operator's
+#: record, and is opened, renewed and connected only while that record is as it was (not
+#: removed or blocked, same role; at sign-in, the same password hash)
+OPERATOR_METHODS = frozenset({"password", "password+totp", "invitation"})
+
+
 class SessionKey(msgspec.Struct, frozen=True):
     tenant: str
     user_id: str

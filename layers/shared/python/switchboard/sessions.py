@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from switchboard import audit, postlogin
-from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken, NotFound, SessionRevoked, TokenReused
-from switchboard.models import Operator, Session, SessionKey
+from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, TokenReused
+from switchboard.models import OPERATOR_METHODS, Operator, Session, SessionKey
 from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.runtime import Services
@@ -113,10 +113,6 @@ def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
         raise InvalidToken("malformed refresh token") from exc
 
 
-#: how an operator's credentials were checked: a session opened so stands on the operator's
-#: record, and is opened and renewed only while that record is as it was (not removed or
-#: blocked, same role; at sign-in, the same password)
-OPERATOR_METHODS = frozenset({"password", "password+totp", "invitation"})
 
 
 # -- sign-in -------------------------------------------------------------------------
@@ -124,8 +120,8 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
             operator: Operator | None = None) -> TokenBundle:
     """Run post-login, start a session, mint its tokens and record the sign-in. An
     operator's sign-in passes the ``operator`` record it checked the credentials against:
-    if an admin or a password change altered it meanwhile, no session is opened
-    (401 ``invalid_credentials``; signing in again gives the answer as things now are)."""
+    if anything altered it meanwhile (an admin, a password change, another sign-in's
+    rehash), no session is opened and :class:`StandingChanged` says so."""
     now = int(now if now is not None else time.time())
     tenant = svc.tenants.get(principal.tenant)
     grants = postlogin.run(tenant, principal, namespace=svc.settings.claims_namespace)
@@ -162,11 +158,8 @@ def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator
     """Store the session and its ``sign_in`` audit event (one transaction)."""
     event = audit.event(tenant=session.tenant, kind="sign_in", actor=session.user_id, session_id=session.id,
                         method=session.method)
-    try:
-        svc.store.create_session(session, refresh_hash, event=event, operator=operator,
-                                 event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
-    except StandingChanged:
-        raise InvalidCredentials("the account changed during sign-in") from None
+    svc.store.create_session(session, refresh_hash, event=event, operator=operator,
+                             event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
 
 
 def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any], now: int) -> TokenBundle:

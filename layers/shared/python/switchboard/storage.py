@@ -277,14 +277,17 @@ class Store:
         self._put(_operator_item(op))
         self._put({"pk": f"T#{op.tenant}", "sk": f"EMAIL#{op.email.lower()}", "user_id": op.id})
 
-    def set_password_hash(self, tenant_id: str, user_id: str, password_hash: str) -> None:
-        self._update(
-            f"T#{tenant_id}",
-            f"OP#{user_id}",
-            "SET password_hash = :h",
-            {":h": password_hash},
-            condition="attribute_exists(pk)",
-        )
+    def set_password_hash(self, tenant_id: str, user_id: str, password_hash: str, *,
+                          replacing: str | None = None) -> None:
+        """With ``replacing`` (a rehash at sign-in), only if the stored hash is still that one
+        (:class:`StandingChanged` otherwise: another sign-in rehashed it, or the password changed)."""
+        if replacing is None:
+            self._update(f"T#{tenant_id}", f"OP#{user_id}", "SET password_hash = :h", {":h": password_hash},
+                         condition="attribute_exists(pk)")
+            return
+        if not self._conditional_update(f"T#{tenant_id}", f"OP#{user_id}", "SET password_hash = :h",
+                                        {":h": password_hash, ":old": replacing}, condition="password_hash = :old"):
+            raise StandingChanged()
 
     def update_operator(self, read: Operator, *, role: str | None = None, name: str | None = None,
                         blocked: bool | None = None, keep_admin: Operator | None = None) -> None:

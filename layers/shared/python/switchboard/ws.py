@@ -1,7 +1,8 @@
 """The WebSocket edge: API Gateway WebSocket events in, replies and events out.
 
 * :func:`authorizer` - the ``$connect`` REQUEST authorizer: chat token from ``?token=``,
-  session live, Origin allowed. Raises ``Exception("Unauthorized")`` (API Gateway answers
+  session live (and for an operator's session, the operator not removed, blocked or given
+  another role since), Origin allowed. Raises ``Exception("Unauthorized")`` (API Gateway answers
   401) or returns a Deny policy (403); nothing is stored for a refused handshake.
 * :func:`connect` / :func:`disconnect` - record and forget connections. A connection lives
   until API Gateway closes it (2 hours at most): the chat token is checked at the handshake,
@@ -36,7 +37,7 @@ import msgspec
 from switchboard import chat
 from switchboard.chat import ChatContext
 from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
-from switchboard.models import Connection, SessionKey
+from switchboard.models import OPERATOR_METHODS, Connection, SessionKey
 from switchboard.observability import logger
 from switchboard.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
 from switchboard.runtime import Services, services
@@ -103,6 +104,10 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
         if session is None or not session.is_live(int(time.time())):
             raise SessionRevoked()
+        if session.method in OPERATOR_METHODS:  # staff: only while their record is as signed in
+            op = svc.store.get_operator(claims.tid, claims.sub)
+            if op is None or op.blocked or op.role != session.role:
+                raise SessionRevoked()
     except (InvalidToken, SessionRevoked) as err:
         logger.info("websocket connect refused", extra={"code": err.code})
         raise Exception("Unauthorized") from None  # API Gateway's documented way to answer 401
