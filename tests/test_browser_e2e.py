@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -501,4 +502,27 @@ def test_a_known_visitor_attaches_a_file_where_the_tenant_allows_it(browser_stac
                                                   Prefix=f"attachments/{GALLERY}/").get("Contents", [])]
     assert len(keys) == 1
     assert s3.get_object(Bucket="switchboard-local-attachments", Key=keys[0])["Body"].read() == b"paid in full"
+    # And a click on it downloads the file under its name (attachment.open's short-lived link),
+    # while the page stays where it is
+    with page.expect_download() as download:
+        page.locator(".log li.mine:not(.pending) .att").click()
+    assert download.value.suggested_filename == "receipt.txt"
+    assert Path(download.value.path()).read_bytes() == b"paid in full"
+    assert page.url.startswith(browser_stack.web)
     assert page.errors == [], page.errors
+
+    # And the tenant's operator, in the back office, downloads it from the queued conversation
+    from tests.browser_support import GIL
+
+    operator = pages()
+    operator.goto(f"{browser_stack.web}/backoffice/?tenant={GALLERY}")
+    operator.get_by_label("E-mail").fill(GIL["email"])
+    operator.get_by_label("Password", exact=True).fill(GIL["password"])
+    operator.get_by_role("button", name="Sign in").click()
+    operator.get_by_role("tab", name=re.compile("^Queued")).click()
+    operator.locator(".channel", has_text="Cy").get_by_role("link").click()
+    with operator.expect_download() as download:
+        operator.get_by_role("button", name="Download receipt.txt").click()
+    assert download.value.suggested_filename == "receipt.txt"
+    assert Path(download.value.path()).read_bytes() == b"paid in full"
+    assert operator.errors == [], operator.errors

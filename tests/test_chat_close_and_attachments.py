@@ -164,3 +164,45 @@ def test_the_attachment_size_bound_comes_from_the_template_parameter(monkeypatch
     assert Settings.from_env({}).max_attachment_bytes == 10 * 1024 * 1024
     # Then the chat's presign bound is that size
     assert ws.chat_context(Services.build(settings)).max_attachment_bytes == 2048
+
+
+def test_a_reader_gets_a_short_lived_download_link_to_an_upload_of_the_channel(room, svc):
+    # Given a visitor's upload in the channel (as the presigned POST puts it)
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+
+    guest, otto, channel = room
+    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="application/pdf", size=100)["key"]
+    boto3.client("s3").put_object(Bucket=svc.settings.attachments_bucket, Key=key, Body=b"%PDF-1.7 invoice",
+                                  ContentType="application/pdf")
+    # When the operator opens it from the message
+    data = otto.ok("attachment.open", channel_id=channel["id"], key=key, name='invoice "März".pdf')
+    # Then the answer is a presigned GET of that object, for 5 minutes, that downloads as a file
+    # (never rendered on the bucket's origin) under the name the message shows
+    url = urlsplit(data["url"])
+    query = parse_qs(url.query)
+    assert url.path.endswith(key) and data["expires_in"] == 300 and query["X-Amz-Expires"] == ["300"]
+    assert query["response-content-disposition"] == [
+        "attachment; filename=\"invoice _M_rz_.pdf\"; filename*=UTF-8''invoice%20%22M%C3%A4rz%22.pdf"]
+    got = requests.get(data["url"], timeout=10)
+    assert got.status_code == 200 and got.content == b"%PDF-1.7 invoice"
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    # and the visitor who sent it may open it too
+    assert guest.ok("attachment.open", channel_id=channel["id"], key=key)["url"]
+
+
+def test_no_download_link_outside_what_the_caller_may_read(chat, room, call):
+    guest, otto, channel = room
+    other = chat.connect(known_visitor(call, "customer-8"))
+    other_channel = other.ok("support.open")["channel"]
+    their_key = other.ok("attachment.presign", channel_id=other_channel["id"], content_type="image/png",
+                         size=10)["key"]
+    # an upload of another channel, named through a channel the caller may read
+    assert guest.error("attachment.open", channel_id=channel["id"], key=their_key) == "not_found"
+    # a channel the caller may not read
+    assert other.error("attachment.open", channel_id=channel["id"],
+                       key=f"attachments/acme/{channel['id']}/0123") == "not_found"
+    # a key that is not an upload's
+    assert otto.error("attachment.open", channel_id=channel["id"], key="transcripts/acme/x.jsonl") == (
+        "validation_error")

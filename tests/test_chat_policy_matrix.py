@@ -102,7 +102,7 @@ def _support(world: World, tenant: str, visitor: str, assignee: str | None) -> d
     me = world.actor.user_id
     others_message = message(visitor, "visitor") if visitor != me else message(assignee or "", "operator")
     own_message = message(me, world.actor.tokens["user"]["role"]) if me in members else None
-    return {"id": ch.id, "others_message": others_message, "own_message": own_message}
+    return {"id": ch.id, "tenant": tenant, "others_message": others_message, "own_message": own_message}
 
 
 def _channel_for(world: World, column: str) -> dict[str, Any]:

@@ -569,6 +569,20 @@
     ui.focusInput();
   }
 
+  /** A short-lived download link (attachment.open), followed at once: the answer is a download,
+   *  so the host page stays where it is. */
+  function openAttachment(m, a) {
+    var params = { channel_id: m.channel_id, key: a.key };
+    if (a.name) params.name = String(a.name).slice(0, 200);
+    request("attachment.open", params).then(function (d) {
+      if (!/^https?:\/\//.test(d.url || "")) throw { message: "not a download link" };
+      var link = document.createElement("a");
+      link.href = d.url;
+      link.rel = "noopener noreferrer";
+      link.click();
+    }).catch(function (err) { ui.notice("The file could not be opened: " + ((err && err.message) || "error")); });
+  }
+
   function attach(file) {
     if (!file || !channel) return;
     ensureChannel().then(function (ch) {
@@ -692,7 +706,8 @@
     ".failed{background:#fde8e7!important;color:#8a1c14!important}",
     ".failed button{background:none;border:0;color:inherit;text-decoration:underline;padding:0;font-size:12px}",
     ".deleted{font-style:italic;opacity:.6}",
-    ".att{display:block;font-size:12.5px;text-decoration:underline}",
+    ".att{display:block;font-size:12.5px;text-decoration:underline;background:none;border:0;padding:0;color:inherit;",
+    "text-align:left}",
     ".typing{padding:4px 14px;font-size:12.5px;color:#5b6475;background:#f6f7f9}",
     ".closed{padding:10px 14px;border-top:1px solid #e3e6eb;font-size:13px;display:flex;gap:8px;",
     "align-items:center;justify-content:space-between;background:#fff8e6}",
@@ -831,7 +846,8 @@
         if (!mine) li.appendChild(h("span", { class: "who", text: (m.sender && m.sender.name) || "Support" }));
         li.appendChild(document.createTextNode(m.deleted ? "Message deleted" : m.text));
         (m.attachments || []).forEach(function (a) {
-          li.appendChild(h("span", { class: "att", text: "📎 " + (a.name || "attachment") }));
+          li.appendChild(h("button", { type: "button", class: "att", text: "📎 " + (a.name || "attachment"),
+            "aria-label": "Download " + (a.name || "attachment"), onclick: function () { openAttachment(m, a); } }));
         });
         var meta = fmtTime(m.created_at) + (mine && seenId && m.id <= seenId ? " · Seen" : "");
         li.appendChild(h("span", { class: "meta", text: meta }));

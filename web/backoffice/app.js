@@ -30,6 +30,22 @@ function h(tag, attrs = {}, ...children) {
   return n;
 }
 
+/** A short-lived download link for an attachment (attachment.open), followed at once: the
+ * answer is a download (Content-Disposition: attachment), so this page stays where it is. */
+async function openAttachment(channelId, a) {
+  try {
+    const { url } = await chat.request("attachment.open", { channel_id: channelId, key: a.key,
+      ...(a.name ? { name: a.name.slice(0, 200) } : {}) });
+    if (!/^https?:\/\//.test(url)) throw new Error("not a download link");
+    const link = document.createElement("a");
+    link.href = url;
+    link.rel = "noopener noreferrer";
+    link.click();
+  } catch (err) {
+    toast("Could not open the attachment: " + (err.message || err.code), "error");
+  }
+}
+
 function toast(text, kind = "info") {
   const t = $("#toast");
   t.textContent = text;
@@ -764,7 +780,9 @@ function renderMessages(keepScroll = false) {
       "data-id": m.id },
     h("span", { class: "from", text: mine ? "You" : m.sender.name || nameOf(m.sender.id) }),
     h("span", { class: "text", text: m.deleted ? "(message deleted)" : m.text }),
-    ...(m.attachments || []).map((a) => h("span", { class: "att", text: `📎 ${a.name || a.key}` })),
+    ...(m.attachments || []).map((a) => h("button", { type: "button", class: "link att",
+      "aria-label": `Download ${a.name || "attachment"}`, text: `📎 ${a.name || a.key}`,
+      onclick: () => openAttachment(m.channel_id, a) })),
     h("span", { class: "time", text: fmtClock(m.created_at) }),
     mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: "Seen" }) : null,
     !m.deleted && (mine || hasScope("chat:moderate")) ?

@@ -24,6 +24,7 @@ import msgspec
 from switchboard.chat_policy import authorize, may_read
 from switchboard.chat_requests import (
     AssignParams,
+    AttachmentOpenParams,
     AttachmentParams,
     ChannelParams,
     CreateTeamParams,
@@ -76,9 +77,13 @@ class ChatContext(msgspec.Struct, frozen=True):
     def s3(self) -> Any:
         """The S3 client, made on first use (only closing and attachments need it)."""
         if "s3" not in self._clients:
+            from botocore.config import Config
+
             from switchboard import aws
 
-            self._clients["s3"] = aws.client("s3")
+            # SigV4 for the presigned POSTs and GETs (botocore would sign them with the
+            # deprecated SigV2 in us-east-1, which newer regions do not accept)
+            self._clients["s3"] = aws.client("s3", config=Config(signature_version="s3v4"))
         return self._clients["s3"]
 
 
@@ -502,6 +507,32 @@ def attachment_presign(ctx: ChatContext, conn: Connection, p: AttachmentParams) 
     return Reply({"url": post["url"], "fields": post["fields"], "key": key, "max_bytes": p.size})
 
 
+def attachment_open(ctx: ChatContext, conn: Connection, p: AttachmentOpenParams) -> Reply:
+    """A presigned GET of one upload of this channel, for whoever may read the channel (not
+    in the contract: without it, what visitors attach could never be seen). The answer is a
+    download (``Content-Disposition: attachment``), never a page rendered on the bucket's
+    origin, whatever the file holds; the link lives 5 minutes (it is asked for on a click)."""
+    ch = _channel(ctx, conn, p.channel_id)
+    authorize(conn, "read", ch)
+    if not p.key.startswith(attachment_prefix(ch)):
+        raise NotFound("no such attachment in this channel")
+    if not ctx.attachments_bucket:
+        raise Forbidden("attachments are not configured")
+    url = ctx.s3().generate_presigned_url("get_object", ExpiresIn=PRESIGN_SECONDS, Params={
+        "Bucket": ctx.attachments_bucket, "Key": p.key,
+        "ResponseContentDisposition": _download_disposition(p.name or p.key.rsplit("/", 1)[-1])})
+    return Reply({"url": url, "expires_in": PRESIGN_SECONDS})
+
+
+def _download_disposition(name: str) -> str:
+    """``attachment`` with the file name (RFC 6266/5987: an ASCII fallback without quotes or
+    control characters, and the UTF-8 name percent-encoded)."""
+    from urllib.parse import quote
+
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def _check_visitor_attachments(ctx: ChatContext, conn: Connection) -> None:
     """Visitors attach only while their tenant allows it now (their chat:attach was granted
     at sign-in; the tenant may have turned attachments off since)."""
@@ -534,4 +565,5 @@ ACTIONS: dict[str, tuple[type[Any], Callable[[ChatContext, Connection, Any], Rep
     "typing": (ChannelParams, typing),
     "read": (ReadParams, read),
     "attachment.presign": (AttachmentParams, attachment_presign),
+    "attachment.open": (AttachmentOpenParams, attachment_open),
 }

@@ -14,8 +14,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 __all__ = [
-    "AssignParams", "AttachmentParams", "ChannelParams", "CreateTeamParams", "DeleteParams", "HistoryParams",
-    "NoParams", "QueryParams", "ReadParams", "SendParams", "SupportOpenParams",
+    "AssignParams", "AttachmentOpenParams", "AttachmentParams", "ChannelParams", "CreateTeamParams", "DeleteParams",
+    "HistoryParams", "NoParams", "QueryParams", "ReadParams", "SendParams", "SupportOpenParams",
 ]
 
 Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9@_-]{1,128}\Z")]
@@ -110,3 +110,12 @@ class AttachmentParams(Params, frozen=True):
     channel_id: Id
     content_type: Annotated[str, Meta(max_length=100)]
     size: Annotated[int, Meta(ge=1)]
+
+
+class AttachmentOpenParams(Params, frozen=True):
+    """``attachment.open``: a short-lived download link for an upload of this channel; ``name``
+    (the file name the message shows) becomes the download's file name."""
+
+    channel_id: Id
+    key: AttachmentKey
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
