@@ -497,6 +497,6 @@ def run_action(caller: Client, action: str, channel: dict[str, Any]) -> str:
     elif action == "attachment.presign":
         params.update(content_type="image/png", size=100)
     elif action == "attachment.open":
-        params["key"] = f"attachments/{channel.get('tenant', 'acme')}/{channel['id']}/0123"
+        params.update(message_id=channel["others_message"], key=channel["file"])
     reply = caller.request(name, **params)
     return "ok" if reply["ok"] else str(reply["error"]["code"])

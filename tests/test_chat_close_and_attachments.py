@@ -166,43 +166,71 @@ def test_the_attachment_size_bound_comes_from_the_template_parameter(monkeypatch
     assert ws.chat_context(Services.build(settings)).max_attachment_bytes == 2048
 
 
-def test_a_reader_gets_a_short_lived_download_link_to_an_upload_of_the_channel(room, svc):
-    # Given a visitor's upload in the channel (as the presigned POST puts it)
+def sent_with_a_file(svc, guest, channel, *, name='invoice "März".pdf', upload=True):
+    """The visitor uploads a PDF (as the presigned POST puts it) and sends it in a message."""
+    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="application/pdf", size=100)["key"]
+    if upload:
+        boto3.client("s3").put_object(Bucket=svc.settings.attachments_bucket, Key=key, Body=b"%PDF-1.7 invoice",
+                                      ContentType="application/pdf")
+    message = guest.ok("message.send", channel_id=channel["id"], text="the invoice", client_id=f"c-{key[-8:]}",
+                       attachments=[{"key": key, "name": name, "content_type": "application/pdf"}])["message"]
+    return message, key
+
+
+def test_a_reader_gets_a_short_lived_download_link_to_an_attachment(room, svc):
     from urllib.parse import parse_qs, urlsplit
 
     import requests
 
+    # Given a visitor's message with a file
     guest, otto, channel = room
-    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="application/pdf", size=100)["key"]
-    boto3.client("s3").put_object(Bucket=svc.settings.attachments_bucket, Key=key, Body=b"%PDF-1.7 invoice",
-                                  ContentType="application/pdf")
+    message, key = sent_with_a_file(svc, guest, channel)
     # When the operator opens it from the message
-    data = otto.ok("attachment.open", channel_id=channel["id"], key=key, name='invoice "März".pdf')
-    # Then the answer is a presigned GET of that object, for 5 minutes, that downloads as a file
-    # (never rendered on the bucket's origin) under the name the message shows
+    data = otto.ok("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key)
+    # Then the answer is a presigned (SigV4) GET of that object, for 5 minutes, that downloads as a
+    # file (never rendered on the bucket's origin) under the name the message shows
     url = urlsplit(data["url"])
     query = parse_qs(url.query)
     assert url.path.endswith(key) and data["expires_in"] == 300 and query["X-Amz-Expires"] == ["300"]
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and data["name"] == 'invoice "März".pdf'
     assert query["response-content-disposition"] == [
         "attachment; filename=\"invoice _M_rz_.pdf\"; filename*=UTF-8''invoice%20%22M%C3%A4rz%22.pdf"]
     got = requests.get(data["url"], timeout=10)
     assert got.status_code == 200 and got.content == b"%PDF-1.7 invoice"
     assert got.headers["Content-Disposition"].startswith("attachment;")
     # and the visitor who sent it may open it too
-    assert guest.ok("attachment.open", channel_id=channel["id"], key=key)["url"]
+    assert guest.ok("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key)["url"]
 
 
-def test_no_download_link_outside_what_the_caller_may_read(chat, room, call):
+def test_no_download_link_but_to_a_live_attachment_the_caller_may_read(chat, room, call, svc):
     guest, otto, channel = room
+    message, key = sent_with_a_file(svc, guest, channel)
     other = chat.connect(known_visitor(call, "customer-8"))
     other_channel = other.ok("support.open")["channel"]
-    their_key = other.ok("attachment.presign", channel_id=other_channel["id"], content_type="image/png",
-                         size=10)["key"]
-    # an upload of another channel, named through a channel the caller may read
-    assert guest.error("attachment.open", channel_id=channel["id"], key=their_key) == "not_found"
-    # a channel the caller may not read
-    assert other.error("attachment.open", channel_id=channel["id"],
-                       key=f"attachments/acme/{channel['id']}/0123") == "not_found"
+    theirs, their_key = sent_with_a_file(svc, other, other_channel)
+    # someone who may not read the channel
+    assert other.error("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key) == "not_found"
+    # another channel's upload named through a message of this one, or through its own message
+    assert guest.error("attachment.open", channel_id=channel["id"], message_id=message["id"],
+                       key=their_key) == "not_found"
+    assert guest.error("attachment.open", channel_id=channel["id"], message_id=theirs["id"],
+                       key=their_key) == "not_found"
     # a key that is not an upload's
-    assert otto.error("attachment.open", channel_id=channel["id"], key="transcripts/acme/x.jsonl") == (
-        "validation_error")
+    assert otto.error("attachment.open", channel_id=channel["id"], message_id=message["id"],
+                      key="transcripts/acme/x.jsonl") == "validation_error"
+    # an upload of the channel that no message carries (presigned, uploaded, never sent)
+    stray = guest.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    boto3.client("s3").put_object(Bucket=svc.settings.attachments_bucket, Key=stray, Body=b"x")
+    assert otto.error("attachment.open", channel_id=channel["id"], message_id=message["id"], key=stray) == (
+        "not_found")
+
+
+def test_a_deleted_messages_file_and_a_file_never_uploaded_give_no_link(room, svc):
+    guest, otto, channel = room
+    message, key = sent_with_a_file(svc, guest, channel)
+    guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    assert otto.error("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key) == "not_found"
+    # a message naming an upload that never happened (or has expired): no link to an S3 error page
+    ghost, ghost_key = sent_with_a_file(svc, guest, channel, upload=False)
+    assert otto.error("attachment.open", channel_id=channel["id"], message_id=ghost["id"],
+                      key=ghost_key) == "not_found"

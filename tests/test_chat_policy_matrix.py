@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.chat_support import Chat, known_visitor, run_action, visitor_tokens
@@ -93,16 +94,21 @@ def _support(world: World, tenant: str, visitor: str, assignee: str | None) -> d
                  last_message_at=now)
     world.svc.store.create_channel(ch, support_pointer=False, now_ms=now)
 
-    def message(sender: str, role: str) -> str:
+    file = f"attachments/{tenant}/{ch.id}/0123"  # someone else's message carries it (attachment.open)
+    boto3.client("s3").put_object(Bucket=world.svc.settings.attachments_bucket, Key=file, Body=b"file")
+
+    def message(sender: str, role: str, attachments: tuple[dict[str, Any], ...] = ()) -> str:
         m = Message(id=time_ordered_id(), channel_id=ch.id, sender_id=sender, sender_role=role, sender_name=sender,
-                    text="hello", attachments=(), client_id=f"seed-{time_ordered_id()}", created_at=now_ms())
+                    text="hello", attachments=attachments, client_id=f"seed-{time_ordered_id()}", created_at=now_ms())
         world.svc.store.put_message(ch, m)
         return m.id
 
     me = world.actor.user_id
-    others_message = message(visitor, "visitor") if visitor != me else message(assignee or "", "operator")
+    sent = ({"key": file, "name": "file.txt"},)
+    others_message = (message(visitor, "visitor", sent) if visitor != me
+                      else message(assignee or "", "operator", sent))
     own_message = message(me, world.actor.tokens["user"]["role"]) if me in members else None
-    return {"id": ch.id, "tenant": tenant, "others_message": others_message, "own_message": own_message}
+    return {"id": ch.id, "others_message": others_message, "own_message": own_message, "file": file}
 
 
 def _channel_for(world: World, column: str) -> dict[str, Any]:

@@ -300,7 +300,10 @@ def test_the_back_office_gets_the_same_content_security_policy_in_production_and
     deployed = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"].value
     api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
     ws = "wss://${ChatApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
-    assert deployed == backoffice_csp(api, ws)
+    # where presigned URLs point: botocore's virtual-hosted address, global in us-east-1
+    files = ("https://${AttachmentsBucket}.s3.${AWS::URLSuffix} "
+             "https://${AttachmentsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}")
+    assert deployed == backoffice_csp(api, ws, files)
     behaviors = template.resources["WebDistribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
     assert [(b["PathPattern"], b["ResponseHeadersPolicyId"].value) for b in behaviors] == [
         ("backoffice/*", "BackofficeHeadersPolicy")]

@@ -569,17 +569,22 @@
     ui.focusInput();
   }
 
-  /** A short-lived download link (attachment.open), followed at once: the answer is a download,
-   *  so the host page stays where it is. */
+  /** An attachment, downloaded: attachment.open's 5-minute link is fetched and saved under the
+   *  file's name, so the host page never navigates away (an S3 error page would replace it). */
   function openAttachment(m, a) {
-    var params = { channel_id: m.channel_id, key: a.key };
-    if (a.name) params.name = String(a.name).slice(0, 200);
-    request("attachment.open", params).then(function (d) {
+    request("attachment.open", { channel_id: m.channel_id, message_id: m.id, key: a.key }).then(function (d) {
       if (!/^https?:\/\//.test(d.url || "")) throw { message: "not a download link" };
-      var link = document.createElement("a");
-      link.href = d.url;
-      link.rel = "noopener noreferrer";
-      link.click();
+      return fetch(d.url, { credentials: "omit" }).then(function (r) {
+        if (!r.ok) throw { message: "the download failed (" + r.status + ")" };
+        return r.blob();
+      }).then(function (blob) {
+        var href = URL.createObjectURL(blob);
+        var link = document.createElement("a");
+        link.href = href;
+        link.download = d.name || "attachment";
+        link.click();
+        setTimeout(function () { URL.revokeObjectURL(href); }, 60000);
+      });
     }).catch(function (err) { ui.notice("The file could not be opened: " + ((err && err.message) || "error")); });
   }
 

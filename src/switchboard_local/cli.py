@@ -183,7 +183,8 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
     tenants = [t["tenant"] for t in aws.operators] or ["demo"]
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
-    apps = [build_http_app(template, invoker), gateway.app(), build_web_app(template.root / "web", config=config)]
+    apps = [build_http_app(template, invoker), gateway.app(),
+            build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}")]
     runners = []
     for app, sock in zip(apps, socks, strict=True):
         runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -24,10 +24,11 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def build_web_app(root: Path, *, config: dict[str, Any] | None = None) -> web.Application:
+def build_web_app(root: Path, *, config: dict[str, Any] | None = None, files: str = "") -> web.Application:
     """Static files under ``root``; with ``config``, also ``/switchboard-config.json`` - where
     the pages find the APIs (``{"api", "ws", "tenant"}``), as a production host would serve it
-    next to them."""
+    next to them - and the back office's security headers (``files``: where attachments are
+    downloaded from, for its Content-Security-Policy)."""
     root = root.resolve()
 
     async def site_config(request: web.Request) -> web.StreamResponse:
@@ -46,7 +47,7 @@ def build_web_app(root: Path, *, config: dict[str, Any] | None = None) -> web.Ap
         headers = {"Cache-Control": "no-store"}
         if config is not None and request.path.startswith("/backoffice/"):
             # as CloudFront serves it: template.yaml's BackofficeHeadersPolicy
-            headers |= backoffice_headers(origin_of(config["api"]), origin_of(config["ws"]))
+            headers |= backoffice_headers(origin_of(config["api"]), origin_of(config["ws"]), files)
         return web.FileResponse(target, headers=headers)
 
     app = web.Application()

@@ -89,6 +89,8 @@ def required_actions(service: str, operation: str, params: dict[str, Any]) -> li
         return sorted(f"dynamodb:{_TRANSACT_ITEM_ACTIONS[k]}" for k in kinds)
     if service == "dynamodb" and operation == "TransactGetItems":
         return ["dynamodb:GetItem"]
+    if service == "s3" and operation == "HeadObject":
+        return ["s3:GetObject"]  # S3 has no HeadObject action: a HEAD needs read access
     prefix = _SERVICE_PREFIX.get(service, service)
     return [f"{prefix}:{operation}"]
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 __all__ = ["backoffice_csp", "backoffice_headers"]
 
 
-def backoffice_csp(api: str, ws: str) -> str:
+def backoffice_csp(api: str, ws: str, files: str) -> str:
     """Scripts and styles from the page's own origin only (no inline script, no eval), images
-    from it and data: URLs (the TOTP QR code), connections to itself (its config file) and
-    the two APIs only; no base URL, no form posts, no framing."""
+    from it and data: URLs (the TOTP QR code), connections to itself (its config file), the
+    two APIs and the attachments bucket (``files``: downloads are fetched) only; no base URL,
+    no form posts, no framing."""
     return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' {api} {ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+            f"connect-src 'self' {api} {ws} {files}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
-def backoffice_headers(api: str, ws: str) -> dict[str, str]:
+def backoffice_headers(api: str, ws: str, files: str) -> dict[str, str]:
     """The policy and the security headers CloudFront adds with it (HSTS aside: no TLS here)."""
-    return {"Content-Security-Policy": backoffice_csp(api, ws), "X-Content-Type-Options": "nosniff",
+    return {"Content-Security-Policy": backoffice_csp(api, ws, files), "X-Content-Type-Options": "nosniff",
             "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}

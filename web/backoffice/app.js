@@ -30,17 +30,21 @@ function h(tag, attrs = {}, ...children) {
   return n;
 }
 
-/** A short-lived download link for an attachment (attachment.open), followed at once: the
- * answer is a download (Content-Disposition: attachment), so this page stays where it is. */
-async function openAttachment(channelId, a) {
+/** An attachment, downloaded: attachment.open's 5-minute link is fetched here and saved under
+ * the file's name, so this page never navigates away (an S3 error page would replace it). */
+async function openAttachment(m, a) {
   try {
-    const { url } = await chat.request("attachment.open", { channel_id: channelId, key: a.key,
-      ...(a.name ? { name: a.name.slice(0, 200) } : {}) });
+    const { url, name } = await chat.request("attachment.open", { channel_id: m.channel_id, message_id: m.id,
+      key: a.key });
     if (!/^https?:\/\//.test(url)) throw new Error("not a download link");
+    const r = await fetch(url, { credentials: "omit" });
+    if (!r.ok) throw new Error(`the download failed (${r.status})`);
+    const href = URL.createObjectURL(await r.blob());
     const link = document.createElement("a");
-    link.href = url;
-    link.rel = "noopener noreferrer";
+    link.href = href;
+    link.download = name || "attachment";
     link.click();
+    setTimeout(() => URL.revokeObjectURL(href), 60_000);
   } catch (err) {
     toast("Could not open the attachment: " + (err.message || err.code), "error");
   }
@@ -782,7 +786,7 @@ function renderMessages(keepScroll = false) {
     h("span", { class: "text", text: m.deleted ? "(message deleted)" : m.text }),
     ...(m.attachments || []).map((a) => h("button", { type: "button", class: "link att",
       "aria-label": `Download ${a.name || "attachment"}`, text: `📎 ${a.name || a.key}`,
-      onclick: () => openAttachment(m.channel_id, a) })),
+      onclick: () => openAttachment(m, a) })),
     h("span", { class: "time", text: fmtClock(m.created_at) }),
     mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: "Seen" }) : null,
     !m.deleted && (mine || hasScope("chat:moderate")) ?

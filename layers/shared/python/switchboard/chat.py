@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -82,8 +83,13 @@ class ChatContext(msgspec.Struct, frozen=True):
             from switchboard import aws
 
             # SigV4 for the presigned POSTs and GETs (botocore would sign them with the
-            # deprecated SigV2 in us-east-1, which newer regions do not accept)
-            self._clients["s3"] = aws.client("s3", config=Config(signature_version="s3v4"))
+            # deprecated SigV2 in us-east-1, which newer regions do not accept), at the
+            # bucket's regional virtual-hosted address (the global one may redirect a new
+            # bucket, which breaks a signed request; the back office's CSP names that address)
+            # - but path-style at an endpoint of our own (the local stack's S3 on 127.0.0.1)
+            local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            self._clients["s3"] = aws.client("s3", config=Config(
+                signature_version="s3v4", s3={"addressing_style": "path" if local else "virtual"}))
         return self._clients["s3"]
 
 
@@ -508,20 +514,31 @@ def attachment_presign(ctx: ChatContext, conn: Connection, p: AttachmentParams) 
 
 
 def attachment_open(ctx: ChatContext, conn: Connection, p: AttachmentOpenParams) -> Reply:
-    """A presigned GET of one upload of this channel, for whoever may read the channel (not
-    in the contract: without it, what visitors attach could never be seen). The answer is a
-    download (``Content-Disposition: attachment``), never a page rendered on the bucket's
-    origin, whatever the file holds; the link lives 5 minutes (it is asked for on a click)."""
+    """A presigned GET of one attachment of a message, for whoever may read the channel (not
+    in the contract: without it, what visitors attach could never be seen). Only an
+    attachment a message that is not deleted carries, whose upload exists (``not_found``
+    otherwise: a deleted message's file is not handed out, a key never uploaded or expired is
+    no link to an S3 error page). The answer is a download (``Content-Disposition:
+    attachment``, under the name the message shows), never a page rendered on the bucket's
+    origin; the link lives 5 minutes (it is asked for on a click)."""
     ch = _channel(ctx, conn, p.channel_id)
     authorize(conn, "read", ch)
-    if not p.key.startswith(attachment_prefix(ch)):
-        raise NotFound("no such attachment in this channel")
-    if not ctx.attachments_bucket:
-        raise Forbidden("attachments are not configured")
+    message = ctx.store.get_message(ch.id, p.message_id)
+    attached = [a for a in (message.attachments if message and not message.deleted else ()) if a.get("key") == p.key]
+    if not attached or not p.key.startswith(attachment_prefix(ch)) or not ctx.attachments_bucket:
+        raise NotFound("no such attachment")
+    from botocore.exceptions import ClientError
+
+    try:
+        ctx.s3().head_object(Bucket=ctx.attachments_bucket, Key=p.key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise NotFound("the file is no longer there") from None
+        raise
+    name = str(attached[0].get("name") or p.key.rsplit("/", 1)[-1])
     url = ctx.s3().generate_presigned_url("get_object", ExpiresIn=PRESIGN_SECONDS, Params={
-        "Bucket": ctx.attachments_bucket, "Key": p.key,
-        "ResponseContentDisposition": _download_disposition(p.name or p.key.rsplit("/", 1)[-1])})
-    return Reply({"url": url, "expires_in": PRESIGN_SECONDS})
+        "Bucket": ctx.attachments_bucket, "Key": p.key, "ResponseContentDisposition": _download_disposition(name)})
+    return Reply({"url": url, "name": name, "expires_in": PRESIGN_SECONDS})
 
 
 def _download_disposition(name: str) -> str:

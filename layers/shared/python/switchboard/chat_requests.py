@@ -113,9 +113,8 @@ class AttachmentParams(Params, frozen=True):
 
 
 class AttachmentOpenParams(Params, frozen=True):
-    """``attachment.open``: a short-lived download link for an upload of this channel; ``name``
-    (the file name the message shows) becomes the download's file name."""
+    """``attachment.open``: a short-lived download link for one attachment of one message."""
 
     channel_id: Id
+    message_id: Id
     key: AttachmentKey
-    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
