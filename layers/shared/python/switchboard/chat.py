@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -72,6 +71,7 @@ class ChatContext(msgspec.Struct, frozen=True):
     archive_bucket: str | None = None
     attachments_bucket: str | None = None
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    s3_path_style: bool = False  # Settings.s3_own_endpoint
     tenants: Callable[[str], Tenant | None] | None = None
     _clients: dict[str, Any] = msgspec.field(default_factory=dict)
 
@@ -87,9 +87,8 @@ class ChatContext(msgspec.Struct, frozen=True):
             # bucket's regional virtual-hosted address (the global one may redirect a new
             # bucket, which breaks a signed request; the back office's CSP names that address)
             # - but path-style at an endpoint of our own (the local stack's S3 on 127.0.0.1)
-            local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
             self._clients["s3"] = aws.client("s3", config=Config(
-                signature_version="s3v4", s3={"addressing_style": "path" if local else "virtual"}))
+                signature_version="s3v4", s3={"addressing_style": "path" if self.s3_path_style else "virtual"}))
         return self._clients["s3"]
 
 

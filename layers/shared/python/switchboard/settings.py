@@ -37,6 +37,9 @@ class Settings(msgspec.Struct, frozen=True):
     attachments_bucket: str = ""
     max_connection_seconds: int = 2 * 3600  # API Gateway closes WebSockets after 2 hours
     max_attachment_bytes: int = 10 * 1024 * 1024
+    #: S3 at an endpoint of our own (the local stack's, AWS_ENDPOINT_URL[_S3]): presigned URLs
+    #: then address buckets by path, not by host name
+    s3_own_endpoint: bool = False
     #: attempts per minute and per hour: per account, and per client IP
     rate_limit_account: tuple[int, int] = (10, 100)
     rate_limit_ip: tuple[int, int] = (60, 1000)
@@ -73,6 +76,7 @@ class Settings(msgspec.Struct, frozen=True):
             archive_bucket=e.get("ARCHIVE_BUCKET", ""),
             attachments_bucket=e.get("ATTACHMENTS_BUCKET", ""),
             max_attachment_bytes=num("MAX_ATTACHMENT_BYTES", _default("max_attachment_bytes")),
+            s3_own_endpoint=bool(e.get("AWS_ENDPOINT_URL_S3") or e.get("AWS_ENDPOINT_URL")),
             rate_limit_account=_pair(e.get("RATE_LIMIT_ACCOUNT"), _default("rate_limit_account")),
             rate_limit_ip=_pair(e.get("RATE_LIMIT_IP"), _default("rate_limit_ip")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),
