@@ -230,3 +230,29 @@ def test_changing_ones_password_ends_the_other_sessions(call, tokens_for):
     assert call("GET /auth/me", token=first["access_token"])["status"] == 401
     assert call("GET /auth/me", token=second["access_token"])["status"] == 200
     assert tokens_for({"email": OPERATOR["email"], "password": "otto-new-password"})
+
+
+def test_staff_see_their_tenants_active_colleagues_by_name_for_team_channels(call, admin, tokens_for):
+    # Given an operator of acme, a blocked colleague and an invited one who never signed up
+    otto = tokens_for(OPERATOR)["access_token"]
+    call("POST /admin/operators", token=admin, body={"email": "ivy@acme.test", "name": "Ivy", "role": "operator"})
+    r = call("POST /admin/operators", token=admin, body={"email": "bo@acme.test", "name": "Bo", "role": "operator",
+                                                         "password": "bo-correct-horse-battery"})
+    call_path(call, "PATCH", r["json"]["operator"]["id"], admin, {"blocked": True})
+    # When the operator asks for the staff directory
+    r = call("GET /staff", token=otto)
+    # Then they get the tenant's active operators and admins, by id, name and role only
+    assert r["status"] == 200, r
+    assert [(s["name"], s["role"]) for s in r["json"]["staff"]] == [("Ana", "admin"), ("Otto", "operator")]
+    assert all(set(s) == {"id", "name", "role"} for s in r["json"]["staff"])
+
+
+def test_the_staff_directory_is_for_staff_of_the_tenant(call, tokens_for):
+    from tests.chat_support import visitor_tokens
+
+    visitor = visitor_tokens(call)["access_token"]
+    r = call("GET /staff", token=visitor)
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+    assert call("GET /staff")["status"] == 401
+    gus = tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"}, tenant="globex")
+    assert [s["name"] for s in call("GET /staff", token=gus["access_token"])["json"]["staff"]] == ["Gus"]

@@ -89,6 +89,12 @@ def test_an_admin_manages_operators_team_channels_sessions_and_the_audit_log(bro
     nina.get_by_role("link", name="Team").click()
     nina.locator(".channel", has_text="Escalations").get_by_role("link").click()
     expect(nina.locator("#messages")).to_contain_text("Welcome to the team channel")
+    # and Nina, an operator, starts one with the admin, picked by name from the staff directory
+    nina.get_by_text("New team channel").click()
+    nina.get_by_placeholder("Channel name").fill("Rota")
+    nina.get_by_label("Ada (admin)").check()
+    nina.get_by_role("button", name="Create").click()
+    expect(nina.locator("#conv-title")).to_have_text("Rota")
 
     # And the admin sees Nina's one session (her browser's) and revokes it
     admin.get_by_role("link", name="Operators").click()

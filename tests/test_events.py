@@ -32,6 +32,7 @@ HTTP_EVENTS = {
     "totp_enroll.json": ("TotpFunction", 200),
     "account_password_wrong_current.json": ("AccountFunction", 401),
     "admin_operators_list.json": ("AdminOperatorsFunction", 200),
+    "staff.json": ("StaffFunction", 200),
     "admin_events.json": ("AdminEventsFunction", 200),
     "post_login_auth0_unsigned.json": ("PostLoginFunction", 401),
 }

@@ -250,7 +250,7 @@ queries = st.dictionaries(st.text(st.characters(codec="ascii"), min_size=1, max_
 
 @FUZZ
 @given(data=st.data(), route=st.sampled_from(["GET /auth/me", "GET /auth/sessions", "GET /.well-known/jwks.json",
-                                              "GET /admin/operators", "POST /auth/totp/enroll"]))
+                                              "GET /admin/operators", "POST /auth/totp/enroll", "GET /staff"]))
 def test_routes_that_take_no_body(world, log, data, route):
     who = ADMIN["email"] if route != "POST /auth/totp/enroll" else OPERATOR["email"]
     query = data.draw(st.none() | queries | st.just({"user_id": world.ids[OPERATOR["email"]]}))
@@ -363,7 +363,7 @@ FUZZED = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "P
           "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "POST /hooks/post-login", "POST /auth/mfa",
           "POST /auth/totp/confirm", "POST /auth/totp/disable", "POST /auth/password", "POST /auth/invite",
           "POST /admin/operators", "PATCH /admin/operators/{id}", "DELETE /admin/operators/{id}",
-          "GET /admin/events"}
+          "GET /admin/events", "GET /staff"}
 
 
 def test_every_http_route_is_fuzzed(template):

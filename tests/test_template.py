@@ -280,7 +280,7 @@ def test_only_the_functions_that_sign_tokens_may_read_the_private_keys(template)
     assert signing == {"LoginExternalFunction", "LoginInternalFunction", "RefreshFunction", "PostLoginFunction",
                        "MfaFunction", "AccountFunction", "KeyRotationFunction"}
     for fid in ("MeFunction", "SessionsFunction", "JwksFunction", "RevokeFunction", "TotpFunction",
-                "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction"):
+                "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction", "StaffFunction"):
         assert readers[fid] == {"VerifyKeys"}, fid
 
 

@@ -304,6 +304,7 @@ const S = {
   unread: new Map(), // id -> count
   names: new Map(), // user id -> name
   operators: null, // admin: [{id,email,name,role,...}]
+  staff: null, // GET /staff: [{id,name,role}] - who may be put in a team channel
   watched: new Set(),
   tab: "mine",
   current: null, // {id, messages: [], cursor, more, seen: Map(user -> message id), outbox: []}
@@ -438,6 +439,7 @@ async function start() {
   chat.onOpen = syncInbox;
   chat.connect();
   if (isAdmin()) loadOperators().catch(() => {});
+  loadStaff().catch(() => {});
 }
 
 function signedOut(message) {
@@ -605,15 +607,16 @@ function teamCreateForm() {
     "aria-label": "Member ids, comma separated" });
   const fill = () => {
     pick.replaceChildren();
-    if (S.operators) {
-      for (const op of S.operators.filter((o) => o.id !== me().id && !o.blocked)) {
-        const box = h("input", { type: "checkbox", value: op.id, id: `m-${op.id}` });
-        pick.append(h("label", { for: `m-${op.id}`, class: "check" }, box, ` ${op.name || op.email}`));
+    if (S.staff) {
+      for (const s of S.staff.filter((o) => o.id !== me().id)) {
+        const box = h("input", { type: "checkbox", value: s.id, id: `m-${s.id}` });
+        pick.append(h("label", { for: `m-${s.id}`, class: "check" }, box, ` ${s.name} (${s.role})`));
       }
       manual.hidden = true;
     }
   };
   fill();
+  loadStaff().then(fill).catch(() => {}); // colleagues added since the last look are pickable too
   const form = h("form", { class: "team-create", onsubmit: async (e) => {
     e.preventDefault();
     const members = [...pick.querySelectorAll("input:checked")].map((b) => b.value)
@@ -924,6 +927,14 @@ async function deleteMessage(m) {
   } catch (err) {
     toast("Could not delete: " + (err.message || err.code), "error");
   }
+}
+
+/** Colleagues by name (GET /staff), for the team channel form and for names in conversations. */
+async function loadStaff() {
+  const data = await call("GET", "/staff");
+  S.staff = data.staff || [];
+  for (const s of S.staff) S.names.set(s.id, s.name);
+  return S.staff;
 }
 
 // -- admin: operators ------------------------------------------------------------------------------

@@ -33,13 +33,23 @@ from switchboard.storage import StandingChanged
 LAST_ADMIN = "the tenant's last active admin cannot be demoted, blocked or removed"
 OPERATOR_ID = re.compile(r"^op-[0-9a-f]{16}\Z")  # identity.new_operator_id
 
-__all__ = ["change_operator", "create_operator", "list_events", "list_operators", "remove_operator"]
+__all__ = ["change_operator", "create_operator", "list_events", "list_operators", "list_staff", "remove_operator"]
 
 
 def list_operators(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
     caller.require("admin:operators")
     ops = sorted(svc.store.list_operators(caller.tenant), key=lambda o: (o.created_at, o.email))
     return {"operators": [o.to_json() for o in ops]}
+
+
+def list_staff(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
+    """``GET /staff`` (not in the contract): who a staff member may put in a team channel -
+    the tenant's active operators and admins, by id, name and role only (no email, nothing
+    an admin's listing adds). Needs ``team:chat``."""
+    caller.require("team:chat")
+    staff = sorted((o for o in svc.store.list_operators(caller.tenant) if not o.blocked and o.password_hash),
+                   key=lambda o: (o.name.lower(), o.id))
+    return {"staff": [{"id": o.id, "name": o.name, "role": o.role} for o in staff]}
 
 
 def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreation) -> dict[str, Any]:
