@@ -393,7 +393,8 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
                       "connections as $connect writes them (connection record + user entry; a fifth watching "
                       "another channel), written in batches. Switchboard's figures are the real handler's, "
                       "counted as above (moto's per-item transaction rollback swapped for a per-item one, "
-                      "tests/chat_support.py rollback_by_item, so moto's whole-table copies do not dominate). "
+                      "switchboard_local/moto_speed.py rollback_by_item, as switchboard dev runs moto, so moto's "
+                      "whole-table copies do not dominate). "
                       "Sample: its design on a table of the same N+2 connections as its own onconnect writes "
                       "them ({connectionId}); it must post to all of them, having no notion of channels"
                       f"{size_note}.")}
@@ -410,14 +411,14 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
                         "every connection in the table. The published handler does not follow LastEvaluatedKey: "
                         "once the table passes one page, it silently skips the rest of the connections.")}
     wall = {"title": "Chat: wall time of one message.send on moto (the local stack's AWS), by table size",
-            "columns": ["unrelated connections", "items in the table", "ms per send, moto as switchboard dev runs it",
-                        "ms per send, moto with per-item transaction rollback"],
+            "columns": ["unrelated connections", "items in the table", "ms per send, plain moto",
+                        "ms per send, moto with per-item transaction rollback (as switchboard dev runs it)"],
             "rows": wall_rows,
             "notes": ("The same handler and the same 4 DynamoDB calls as above, timed in-process (fastest of 2). moto "
                       "deep-copies the whole table once per item of a TransactWriteItems (to roll back on "
                       "cancellation) and walks the whole table for a Query; DynamoDB does neither, so this is a cost "
-                      "of the local stack only - but it caps what `switchboard dev` sustains (see the load "
-                      "section). The last column swaps moto's rollback for tests/chat_support.py's per-item one; "
+                      "of moto only. The last column swaps moto's rollback for the per-item one "
+                      "(switchboard_local/moto_speed.py), as switchboard dev does; "
                       f"what remains is moto's Query. Load average (1 min) after: {os.getloadavg()[0]:.1f} on "
                       f"{os.cpu_count()} CPUs.")}
     return main, sample, wall

@@ -1,9 +1,9 @@
 // Switchboard back office: plain static files, no build step. Talks to the HTTP API (sign-in,
-// admin) and the WebSocket API (the chat) of the contract.
+// admin, the staff directory) and the WebSocket API (the chat), and to S3 for attachments.
 //
-// Where the APIs are: ?api=&ws=&tenant= on the page's URL (kept for the tab), else
-// /switchboard-config.json next to the page if the host serves one ({"api","ws","tenant"}),
-// else the `switchboard dev` defaults beside this page (:3000 and :3001).
+// Where the APIs are: /switchboard-config.json at the site's root when the host serves one
+// ({"api","ws","tenant"}); else, on a loopback page only, ?api=&ws= on its URL; else the
+// `switchboard dev` defaults beside this page (:3000 and :3001). See loadConfig().
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const REFRESH_MARGIN_MS = 60_000;
