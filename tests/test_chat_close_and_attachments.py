@@ -166,15 +166,31 @@ def test_the_attachment_size_bound_comes_from_the_template_parameter(monkeypatch
     assert ws.chat_context(Services.build(settings)).max_attachment_bytes == 2048
 
 
-def sent_with_a_file(svc, guest, channel, *, name='invoice "März".pdf', upload=True):
-    """The visitor uploads a PDF (as the presigned POST puts it) and sends it in a message."""
-    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="application/pdf", size=100)["key"]
+def sent_with_a_file(svc, guest, channel, *, name='invoice "März".pdf', upload=True, content_type="application/pdf"):
+    """The visitor uploads a file (as the presigned POST puts it) and sends it in a message."""
+    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type=content_type, size=100)["key"]
     if upload:
         boto3.client("s3").put_object(Bucket=svc.settings.attachments_bucket, Key=key, Body=b"%PDF-1.7 invoice",
-                                      ContentType="application/pdf")
+                                      ContentType=content_type)
     message = guest.ok("message.send", channel_id=channel["id"], text="the invoice", client_id=f"c-{key[-8:]}",
                        attachments=[{"key": key, "name": name, "content_type": "application/pdf"}])["message"]
     return message, key
+
+
+@pytest.mark.parametrize(("name", "content_type", "saved_as"), [
+    ("notes.txt", "text/plain", "notes.txt"),
+    ("invoice.html", "text/plain", "invoice.html.txt"),  # the sender's name, the file's real type
+    ("setup.EXE", "image/png", "setup.EXE.png"),
+    ("photo.JPEG", "image/jpeg", "photo.JPEG"),
+])
+def test_a_download_is_saved_under_an_extension_of_what_the_file_is(room, svc, name, content_type, saved_as):
+    from switchboard.chat import ATTACHMENT_TYPES, EXTENSIONS
+
+    assert set(EXTENSIONS) == ATTACHMENT_TYPES
+    guest, otto, channel = room
+    message, key = sent_with_a_file(svc, guest, channel, name=name, content_type=content_type)
+    data = otto.ok("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key)
+    assert data["name"] == saved_as
 
 
 def test_a_reader_gets_a_short_lived_download_link_to_an_attachment(room, svc):

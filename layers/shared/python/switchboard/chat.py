@@ -529,15 +529,30 @@ def attachment_open(ctx: ChatContext, conn: Connection, p: AttachmentOpenParams)
     from botocore.exceptions import ClientError
 
     try:
-        ctx.s3().head_object(Bucket=ctx.attachments_bucket, Key=p.key)
+        head = ctx.s3().head_object(Bucket=ctx.attachments_bucket, Key=p.key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise NotFound("the file is no longer there") from None
         raise
-    name = str(attached[0].get("name") or p.key.rsplit("/", 1)[-1])
+    name = _download_name(str(attached[0].get("name") or p.key.rsplit("/", 1)[-1]), head.get("ContentType"))
     url = ctx.s3().generate_presigned_url("get_object", ExpiresIn=PRESIGN_SECONDS, Params={
         "Bucket": ctx.attachments_bucket, "Key": p.key, "ResponseContentDisposition": _download_disposition(name)})
     return Reply({"url": url, "name": name, "expires_in": PRESIGN_SECONDS})
+
+
+#: the file name extensions each type an upload may have is saved under
+EXTENSIONS = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"), "image/gif": (".gif",),
+              "image/webp": (".webp",), "application/pdf": (".pdf",), "text/plain": (".txt",)}
+
+
+def _download_name(name: str, content_type: str | None) -> str:
+    """The name the message shows, ending in an extension of what the file is (the type the
+    upload was held to): a text file named ``invoice.html`` or ``setup.exe`` by its sender
+    is saved as ``invoice.html.txt`` - nobody's computer opens it as a page or a program."""
+    allowed = EXTENSIONS.get(content_type or "", ())
+    if not allowed:
+        return name + ".bin" if not name.lower().endswith(".bin") else name
+    return name if name.lower().endswith(allowed) else name + allowed[0]
 
 
 def _download_disposition(name: str) -> str:
