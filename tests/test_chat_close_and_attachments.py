@@ -250,3 +250,26 @@ def test_a_deleted_messages_file_and_a_file_never_uploaded_give_no_link(room, sv
     ghost, ghost_key = sent_with_a_file(svc, guest, channel, upload=False)
     assert otto.error("attachment.open", channel_id=channel["id"], message_id=ghost["id"],
                       key=ghost_key) == "not_found"
+
+
+def test_a_missing_file_is_not_found_also_when_s3_answers_403(room, svc, monkeypatch):
+    # (S3 answers a HEAD of a missing key with 403 to a role without s3:ListBucket, as ours is)
+    from botocore.exceptions import ClientError
+    from switchboard.chat import ChatContext
+
+    guest, otto, channel = room
+    message, key = sent_with_a_file(svc, guest, channel)
+    real = ChatContext.s3
+
+    class Denying:
+        def __init__(self, client):
+            self.client = client
+
+        def head_object(self, **_):
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+        def __getattr__(self, name):
+            return getattr(self.client, name)
+
+    monkeypatch.setattr(ChatContext, "s3", lambda self: Denying(real(self)))
+    assert otto.error("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key) == "not_found"

@@ -531,7 +531,13 @@ def attachment_open(ctx: ChatContext, conn: Connection, p: AttachmentOpenParams)
     try:
         head = ctx.s3().head_object(Bucket=ctx.attachments_bucket, Key=p.key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise NotFound("the file is no longer there") from None
+        if code in ("403", "AccessDenied", "Forbidden"):
+            # S3 answers a HEAD of a missing key with 403, not 404, to a role without
+            # s3:ListBucket (ours has none: it needs only its objects) - or the policy is wrong
+            logger.warning("attachment not readable (missing, or no s3:GetObject)", extra={"code": code})
             raise NotFound("the file is no longer there") from None
         raise
     name = _download_name(str(attached[0].get("name") or p.key.rsplit("/", 1)[-1]), head.get("ContentType"))
