@@ -93,6 +93,10 @@ def test_an_admin_manages_operators_team_channels_sessions_and_the_audit_log(bro
     nina.get_by_text("New team channel").click()
     nina.get_by_placeholder("Channel name").fill("Rota")
     nina.get_by_label("Ada (admin)").check()
+    with nina.expect_response(lambda r: r.url.endswith("/staff")):  # closed and opened: read again
+        nina.get_by_text("New team channel").click()
+        nina.get_by_text("New team channel").click()
+    expect(nina.get_by_label("Ada (admin)")).to_be_checked()  # and what was ticked stays ticked
     nina.get_by_role("button", name="Create").click()
     expect(nina.locator("#conv-title")).to_have_text("Rota")
 

@@ -585,7 +585,9 @@
         link.click();
         setTimeout(function () { URL.revokeObjectURL(href); }, 60000);
       });
-    }).catch(function (err) { ui.notice("The file could not be opened: " + ((err && err.message) || "error")); });
+    }).catch(function (err) {
+      ui.notice("The file could not be opened: " + ((err && (err.message || err.code)) || "error"));
+    });
   }
 
   function attach(file) {
