@@ -145,6 +145,13 @@ def tokens_for(call: Invoke, seeded: dict[str, Any]) -> Callable[[dict[str, str]
 
 
 @pytest.fixture
+def admin(tokens_for: Callable[..., dict[str, Any]]) -> str:
+    """The seeded admin's access token (tenant administration tests)."""
+    token: str = tokens_for(ADMIN)["access_token"]
+    return token
+
+
+@pytest.fixture
 def chat(template: Template, seeded: dict[str, Any]) -> Any:
     """The WebSocket API's functions, called as API Gateway would (tests/chat_support.py)."""
     from tests.chat_support import Chat

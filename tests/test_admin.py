@@ -9,11 +9,6 @@ import pytest
 from tests.conftest import ADMIN, OPERATOR, TENANT, dynamodb_serialises_writes
 
 
-@pytest.fixture
-def admin(tokens_for):
-    return tokens_for(ADMIN)["access_token"]
-
-
 def operators(call, admin):
     r = call("GET /admin/operators", token=admin)
     assert r["status"] == 200, r

@@ -13,25 +13,16 @@ import time
 import pytest
 
 from tests.conftest import ADMIN, OPERATOR, TENANT
-
-
-@pytest.fixture
-def admin(tokens_for):
-    return tokens_for(ADMIN)["access_token"]
-
-
-def staff(call, admin):
-    r = call("GET /admin/operators", token=admin)
-    assert r["status"] == 200, r
-    return {o["email"]: o for o in r["json"]["operators"]}
+from tests.test_admin import call_path
+from tests.test_admin import operators as staff
 
 
 def patch(call, admin, operator_id, body):
-    return call("PATCH /admin/operators/{id}", token=admin, body=body, path_params={"id": operator_id})
+    return call_path(call, "PATCH", operator_id, admin, body)
 
 
 def delete(call, admin, operator_id):
-    return call("DELETE /admin/operators/{id}", token=admin, path_params={"id": operator_id})
+    return call_path(call, "DELETE", operator_id, admin)
 
 
 def live(call, tokens):
@@ -190,7 +181,8 @@ def test_a_rename_racing_a_block_keeps_the_block(call, admin, svc, monkeypatch):
     assert (now["name"], now["blocked"]) == ("Otto Renamed", True)
 
 
-def test_a_stale_rename_cannot_undo_a_promotion_and_leave_no_admin(call, admin, svc, monkeypatch):
+def otto_promoted_and_ana_stepping_down_meanwhile(call, admin, svc, monkeypatch):
+    """Otto's id; the next operator update reads first, then Otto is promoted and Ana steps down."""
     listed = staff(call, admin)
     otto, ana = listed[OPERATOR["email"]], listed[ADMIN["email"]]
 
@@ -199,24 +191,22 @@ def test_a_stale_rename_cannot_undo_a_promotion_and_leave_no_admin(call, admin, 
         assert patch(call, admin, ana["id"], {"role": "operator"})["status"] == 200
 
     interleaved(svc, monkeypatch, promote_otto_then_ana_steps_down)
-    assert patch(call, admin, otto["id"], {"name": "Otto R."})["status"] == 200
+    return otto["id"]
+
+
+def test_a_stale_rename_cannot_undo_a_promotion_and_leave_no_admin(call, admin, svc, monkeypatch):
+    otto_id = otto_promoted_and_ana_stepping_down_meanwhile(call, admin, svc, monkeypatch)
+    assert patch(call, admin, otto_id, {"name": "Otto R."})["status"] == 200
     assert [o.name for o in svc.store.list_operators(TENANT) if o.role == "admin" and not o.blocked] == ["Otto R."]
 
 
 def test_a_block_decided_on_a_stale_read_is_decided_again(call, admin, svc, monkeypatch):
     # Given an admin blocking Otto (an operator, as read) while Otto is promoted and Ana steps down
-    listed = staff(call, admin)
-    otto, ana = listed[OPERATOR["email"]], listed[ADMIN["email"]]
-
-    def promote_otto_then_ana_steps_down():
-        assert patch(call, admin, otto["id"], {"role": "admin"})["status"] == 200
-        assert patch(call, admin, ana["id"], {"role": "operator"})["status"] == 200
-
-    interleaved(svc, monkeypatch, promote_otto_then_ana_steps_down)
-    r = patch(call, admin, otto["id"], {"blocked": True})
+    otto_id = otto_promoted_and_ana_stepping_down_meanwhile(call, admin, svc, monkeypatch)
+    r = patch(call, admin, otto_id, {"blocked": True})
     # Then the write finds Otto changed, reads again, and refuses: Otto is now the last admin
     assert r["status"] == 403 and "last active admin" in r["json"]["detail"], r
-    assert svc.store.get_operator(TENANT, otto["id"]).blocked is False
+    assert svc.store.get_operator(TENANT, otto_id).blocked is False
 
 
 def test_an_invited_admin_who_never_signed_up_is_not_the_other_admin(call, admin):

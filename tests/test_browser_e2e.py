@@ -319,14 +319,34 @@ class HeldSignIns:
         for route in self.held:
             route.continue_()
 
+    def answer_for(self, user_id: str) -> dict[str, Any]:
+        """The one sign-in answer for that user."""
+        answers = [a for a in self.answers if a.get("user", {}).get("id") == user_id]
+        assert len(answers) == 1, self.answers
+        return answers[0]
+
+
+def has_written(page: Any, stack: BrowserStack, text: str) -> None:
+    """An anonymous visitor on the demo page whose first message is stored."""
+    page.goto(stack.demo_url)
+    open_widget(page)
+    write(page, text)
+    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text([text])
+
+
+def wait_until_ended(page: Any, stack: BrowserStack, tokens: dict[str, Any], what: str) -> None:
+    """The session of ``tokens`` is revoked within 2 s (the page sends the revoke without waiting)."""
+    for _ in range(40):
+        if not session_is_live(stack, tokens["access_token"]):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{what} is still live")
+
 
 def test_logout_while_identify_is_signing_in_ends_signed_out_and_the_late_session_is_ended(browser_stack, pages):
     # Given an anonymous visitor who has written, and a site that identifies them...
     page = pages()
-    page.goto(browser_stack.demo_url)
-    open_widget(page)
-    write(page, "a question")
-    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["a question"])
+    has_written(page, browser_stack, "a question")
     sign_ins = HeldSignIns(page)
     page.evaluate("u => { window.identified = Switchboard.identify(u); }", identity("customer-21"))
     sign_ins.wait_for(1)
@@ -338,24 +358,15 @@ def test_logout_while_identify_is_signing_in_ends_signed_out_and_the_late_sessio
     # Then the widget ends signed out, and the session the late answer carried is ended too
     page.wait_for_timeout(300)  # the late session's revoke is sent without waiting for it
     assert signed_in_as(page, browser_stack) is None
-    late = [a for a in sign_ins.answers if a.get("user", {}).get("id") == "v-customer-21"]
-    assert len(late) == 1, sign_ins.answers
-    for _ in range(40):
-        if not session_is_live(browser_stack, late[0]["access_token"]):
-            break
-        page.wait_for_timeout(50)
-    else:
-        raise AssertionError("the session of a sign-in the page no longer wanted is still live")
+    wait_until_ended(page, browser_stack, sign_ins.answer_for("v-customer-21"),
+                     "the session of a sign-in the page no longer wanted")
     assert page.errors == [], page.errors
 
 
 def test_identify_twice_in_a_row_ends_as_the_second_visitor(browser_stack, pages):
     # Given an anonymous visitor
     page = pages()
-    page.goto(browser_stack.demo_url)
-    open_widget(page)
-    write(page, "hello")
-    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["hello"])
+    has_written(page, browser_stack, "hello")
     sign_ins = HeldSignIns(page)
     # When the site identifies them as one user, then - before that has answered - as another
     page.evaluate("u => { window.first = Switchboard.identify(u); }", identity("customer-31"))
@@ -365,14 +376,7 @@ def test_identify_twice_in_a_row_ends_as_the_second_visitor(browser_stack, pages
     page.evaluate("Promise.all([window.first, window.second])")
     # Then the widget is the second user's, and the first sign-in's session was ended
     assert signed_in_as(page, browser_stack) == "v-customer-32"
-    first = [a for a in sign_ins.answers if a.get("user", {}).get("id") == "v-customer-31"]
-    assert len(first) == 1, sign_ins.answers
-    for _ in range(40):
-        if not session_is_live(browser_stack, first[0]["access_token"]):
-            break
-        page.wait_for_timeout(50)
-    else:
-        raise AssertionError("the first identify()'s session is still live")
+    wait_until_ended(page, browser_stack, sign_ins.answer_for("v-customer-31"), "the first identify()'s session")
     # And it chats as the second user
     write(page, "as the second user")
     expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["as the second user"])
@@ -382,12 +386,9 @@ def test_identify_twice_in_a_row_ends_as_the_second_visitor(browser_stack, pages
 def test_an_identify_that_fails_after_a_later_one_was_called_leaves_the_later_one_to_finish(browser_stack, pages):
     # Given an anonymous visitor in a conversation
     page = pages()
-    page.goto(browser_stack.demo_url)
-    open_widget(page)
     sent: list[tuple[str, str]] = []  # (who the socket is signed in as, frame)
     page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append((socket_user(ws.url), str(f)))))
-    write(page, "my question")
-    expect(page.locator(".log li.mine:not(.pending)")).to_contain_text(["my question"])
+    has_written(page, browser_stack, "my question")
     sign_ins = HeldSignIns(page)
     # When the site identifies them with a wrong hash, then - before that answers - rightly
     page.evaluate("u => { window.first = Switchboard.identify(u); }", {"id": "customer-41", "hash": "0" * 64})

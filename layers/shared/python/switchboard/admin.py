@@ -47,7 +47,7 @@ def list_staff(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
     the tenant's active operators and admins, by id, name and role only (no email, nothing
     an admin's listing adds). Needs ``team:chat``."""
     caller.require("team:chat")
-    staff = sorted((o for o in svc.store.list_operators(caller.tenant) if not o.blocked and o.password_hash),
+    staff = sorted((o for o in svc.store.list_operators(caller.tenant) if o.active),
                    key=lambda o: (o.name.lower(), o.id))
     return {"staff": [{"id": o.id, "name": o.name, "role": o.role} for o in staff]}
 
@@ -95,9 +95,9 @@ def _other_active_admin(svc: Services, target: Operator) -> Operator:
 
 
 def _is_active_admin(op: Operator) -> bool:
-    """An admin who can act: not blocked, and with a password (an invitation never accepted
-    may lapse, and would leave the tenant with nobody to administer it)."""
-    return op.role == "admin" and not op.blocked and op.password_hash is not None
+    """An admin who can act (an invitation never accepted may lapse, and would leave the
+    tenant with nobody to administer it)."""
+    return op.role == "admin" and op.active
 
 
 #: a change of role or blocked is written only if the operator is still as read; when a
@@ -132,7 +132,7 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
         # and the first try's revocation had failed
         ended = sessions.end_user_sessions(svc, target.tenant, target.id,
                                            reason="blocked" if changed.blocked else "role_changed",
-                                           only=lambda s: changed.blocked or s.role != changed.role)
+                                           only=lambda s: not s.stands_on(changed))
     audit.record(svc.store, tenant=target.tenant, kind="operator_changed",
                  retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
                  session_id=caller.session.id, role=changed.role, blocked=changed.blocked,

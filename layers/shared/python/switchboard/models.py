@@ -79,6 +79,11 @@ class Operator(msgspec.Struct, frozen=True):
     def __repr__(self) -> str:  # no password hash, no TOTP secret in logs and tracebacks
         return f"Operator(tenant={self.tenant!r}, id={self.id!r}, role={self.role!r}, blocked={self.blocked!r})"
 
+    @property
+    def active(self) -> bool:
+        """Can act: not blocked, and with a password (an invitation never accepted may lapse)."""
+        return not self.blocked and self.password_hash is not None
+
     def to_json(self) -> dict[str, Any]:
         """The operator as admins see it: never the password hash or the TOTP secret."""
         return {"id": self.id, "email": self.email, "name": self.name, "role": self.role, "blocked": self.blocked,
@@ -125,6 +130,11 @@ class Session(msgspec.Struct, frozen=True):
 
     def is_live(self, now: int) -> bool:
         return self.status == "live" and now < self.expires_at and now < self.idle_expires_at
+
+    def stands_on(self, op: Operator | None) -> bool:
+        """Whether the operator record (``None``: removed) still bears this session out: not
+        blocked, the role it was opened with (storage writes the same as a ConditionCheck)."""
+        return op is not None and not op.blocked and op.role == self.role
 
 
 class AuditEvent(msgspec.Struct, frozen=True):

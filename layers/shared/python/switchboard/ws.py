@@ -104,10 +104,8 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
         if session is None or not session.is_live(int(time.time())):
             raise SessionRevoked()
-        if session.method in OPERATOR_METHODS:  # staff: only while their record is as signed in
-            op = svc.store.get_operator(claims.tid, claims.sub)
-            if op is None or op.blocked or op.role != session.role:
-                raise SessionRevoked()
+        if session.method in OPERATOR_METHODS and not session.stands_on(svc.store.get_operator(claims.tid, claims.sub)):
+            raise SessionRevoked()  # staff: only while their record is as signed in
     except (InvalidToken, SessionRevoked) as err:
         logger.info("websocket connect refused", extra={"code": err.code})
         raise Exception("Unauthorized") from None  # API Gateway's documented way to answer 401
