@@ -246,3 +246,36 @@ def test_the_back_office_runs_no_script_but_its_own(browser_stack, pages):
     assert page.evaluate("window.injected") is None
     assert len(page.csp_violations) == 2, page.csp_violations
     page.csp_violations.clear()  # expected here: the fixture fails any other test on one
+
+
+def test_a_tab_copied_from_a_signed_in_tab_signs_in_on_its_own(browser_stack, pages):
+    # Given an operator signed in to the back office
+    first = pages()
+    sign_in(first, browser_stack, MIA)
+    expect(first.locator("#who")).to_have_text("Mia (operator)")
+    # When the tab is duplicated: a second tab of the same browser starts with a copy of its
+    # sessionStorage, the same refresh token (two tabs rotating it would look like theft to the API)
+    stored = first.evaluate("() => JSON.stringify(Object.assign({}, sessionStorage))")
+    second = first.context.new_page()
+    second.add_init_script(f"Object.entries({stored}).forEach(([k, v]) => sessionStorage.setItem(k, v))")
+    second.goto(first.url)
+    # Then the copy leaves that session to the first tab and asks for a sign-in of its own
+    expect(second.get_by_role("alert")).to_contain_text("signed in in another tab")
+    assert second.evaluate("() => sessionStorage.getItem('sb.tokens')") is None
+    # And the first tab's session goes on: it refreshes, and the back office stays live
+    before = first.evaluate("() => window.switchboardBackoffice.auth.tokens.refresh_token")
+    first.evaluate("() => window.switchboardBackoffice.auth.refresh()")
+    assert first.evaluate("() => window.switchboardBackoffice.auth.tokens.refresh_token") != before
+    expect(first.locator("#conn")).to_have_text("Live")
+    # And the second tab signed in has a session of its own
+    second.get_by_label("E-mail").fill(MIA["email"])
+    second.get_by_label("Password", exact=True).fill(MIA["password"])
+    second.get_by_role("button", name="Sign in").click()
+    expect(second.locator("#who")).to_have_text("Mia (operator)")
+    sid = "() => JSON.parse(atob(window.switchboardBackoffice.auth.tokens.access_token.split('.')[1]" \
+          ".replace(/-/g, '+').replace(/_/g, '/'))).sid"
+    assert second.evaluate(sid) != first.evaluate(sid)
+    # And a reload is not a copy: the reloaded tab keeps its session
+    first.reload()
+    expect(first.locator("#who")).to_have_text("Mia (operator)")
+    expect(first.locator("#conn")).to_have_text("Live")

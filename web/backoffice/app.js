@@ -113,6 +113,36 @@ class ApiError extends Error {
   }
 }
 
+// One tab, one session. A duplicated tab (or one opened by window.open) starts with a copy of this
+// tab's sessionStorage: the same refresh token. Two tabs rotating one refresh token is what the API
+// treats as theft - the later refresh is `token_reused`, the session ends in both tabs, and the audit
+// log shows a false alarm. So a tab holds a Web Lock named after its session while it uses it, and a
+// tab that finds the lock held (the tab it was copied from is still open) leaves the copy alone and
+// asks for a sign-in of its own. The wait covers a reload: the old page's lock goes with it.
+const SESSION_LOCK_WAIT_MS = 3000;
+let heldSession = null; // {sid, release}
+
+function holdSession(sid) {
+  if (!sid || !(navigator.locks && navigator.locks.request)) return Promise.resolve(true);
+  if (heldSession && heldSession.sid === sid) return Promise.resolve(true);
+  releaseSession();
+  return new Promise((resolve) => {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    navigator.locks.request(`switchboard.backoffice.session.${sid}`,
+      { signal: AbortSignal.timeout(SESSION_LOCK_WAIT_MS) }, () => {
+        heldSession = { sid, release };
+        resolve(true);
+        return held; // held until released (sign-out) or the page goes
+      }).catch(() => resolve(false)); // still held elsewhere when the wait ended
+  });
+}
+
+function releaseSession() {
+  if (heldSession) heldSession.release();
+  heldSession = null;
+}
+
 const auth = {
   tokens: null, // {access_token, chat_token, refresh_token, access_exp, chat_exp, user, tenant}
   me: null, // GET /auth/me
@@ -133,6 +163,7 @@ const auth = {
       tenant: tenant || (this.tokens && this.tokens.tenant) || at.tid,
     };
     sessionStorage.setItem("sb.tokens", JSON.stringify(this.tokens));
+    holdSession(at.sid); // a new sign-in's session: nobody else holds it
     this.schedule();
   },
   clear() {
@@ -140,6 +171,7 @@ const auth = {
     this.tokens = null;
     this.me = null;
     sessionStorage.removeItem("sb.tokens");
+    releaseSession();
   },
   schedule() {
     clearTimeout(this.timer);
@@ -1294,8 +1326,13 @@ function renderInvite(token) {
   if (invite) {
     renderInvite(decodeURIComponent(invite[1]));
   } else if (auth.load()) {
-    auth.schedule();
-    await start();
+    if (await holdSession(claims(auth.tokens.access_token).sid)) {
+      auth.schedule();
+      await start();
+    } else { // a copy of another open tab's session: that tab keeps it (see holdSession)
+      auth.clear();
+      renderSignIn("You are signed in in another tab. Sign in here too to use this tab.");
+    }
   } else {
     renderSignIn();
   }
