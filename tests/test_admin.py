@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -100,6 +101,31 @@ def test_a_role_change_ends_the_old_sessions_so_new_scopes_apply(call, admin, to
     assert me["user"]["role"] == "admin" and "admin:operators" in me["scopes"]
 
 
+def test_an_operator_cannot_promote_themselves_to_admin(call, admin, tokens_for):
+    # Given Otto, an operator, signed in
+    otto_tokens = tokens_for(OPERATOR)
+    before = operators(call, admin)
+    # When he changes his own role to admin
+    r = call_path(call, "PATCH", otto_tokens["user"]["id"], otto_tokens["access_token"], {"role": "admin"})
+    # Then it is forbidden (changing operators needs admin:operators), and nothing changed
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden", r
+    assert operators(call, admin) == before
+    assert call("GET /auth/me", token=otto_tokens["access_token"])["json"]["user"]["role"] == "operator"
+
+
+def test_an_operator_cannot_remove_a_colleague(call, admin, tokens_for):
+    # Given Otto, an operator, and a colleague of his
+    r = call("POST /admin/operators", token=admin, body={"email": "bo@acme.test", "name": "Bo", "role": "operator",
+                                                         "password": "bo-correct-horse-battery"})
+    bo = r["json"]["operator"]
+    otto = tokens_for(OPERATOR)["access_token"]
+    # When Otto removes the colleague
+    r = call_path(call, "DELETE", bo["id"], otto)
+    # Then it is forbidden (removing operators needs admin:operators), and the colleague is still there
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden", r
+    assert operators(call, admin)["bo@acme.test"] == bo
+
+
 def test_the_last_admin_cannot_be_demoted_blocked_or_removed(call, admin):
     ana = operators(call, admin)[ADMIN["email"]]
     for method, body in (("PATCH", {"role": "operator"}), ("PATCH", {"blocked": True}), ("DELETE", None)):
@@ -158,6 +184,31 @@ def test_removing_an_operator_ends_their_sessions_and_frees_the_email(call, admi
     assert r["status"] == 201
 
 
+def test_a_removal_is_in_the_audit_events(call, admin, seeded):
+    # Given Otto, an operator
+    otto = operators(call, admin)[OPERATOR["email"]]
+    ana_id = seeded[ADMIN["email"]]["id"]
+    # When the admin removes him
+    assert call_path(call, "DELETE", otto["id"], admin)["status"] == 200
+    # Then the events show who removed whom
+    events = call("GET /admin/events", token=admin)["json"]["events"]
+    removed = [e for e in events if e["kind"] == "operator_removed"]
+    assert [(e["actor"], e["subject"]) for e in removed] == [(ana_id, otto["id"])], events
+
+
+def test_an_invitation_token_is_never_written_to_the_audit_events(call, admin):
+    # Given an admin invites an operator (the answer holds the one-time token, shown once)
+    r = call("POST /admin/operators", token=admin, body={"email": "ivy@acme.test", "name": "Ivy", "role": "admin"})
+    invite = r["json"]["invite_token"]
+    # When the audit events are read (by any admin, for as long as they are kept)
+    r = call("GET /admin/events", token=admin, query={"limit": "100"})
+    # Then the invitation is recorded, and its token nowhere in them: whoever reads the events
+    # could otherwise accept it and become that admin
+    assert r["status"] == 200, r
+    assert "operator_created" in [e["kind"] for e in r["json"]["events"]]
+    assert invite not in json.dumps(r["json"])
+
+
 def test_another_tenants_operator_is_not_found(call, admin, tokens_for):
     gus_token = tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"}, tenant="globex")
     otto = operators(call, admin)[OPERATOR["email"]]
@@ -205,6 +256,20 @@ def test_events_need_admin_sessions_and_stay_in_the_tenant(call, tokens_for):
     gus = tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"}, tenant="globex")
     events = call("GET /admin/events", token=gus["access_token"])["json"]["events"]
     assert events and all(e["actor"] in (None, gus["user"]["id"]) for e in events)
+
+
+def test_an_admin_whose_admin_sessions_scope_was_revoked_cannot_read_the_events(call, tokens_for):
+    # Given Ana, an admin, who revoked admin:sessions from her live sessions
+    ana = tokens_for(ADMIN)["access_token"]
+    r = call("POST /auth/revoke", token=ana, body={"kind": "scopes", "scopes": ["admin:sessions"]})
+    assert r["status"] == 200, r
+    # When she reads the audit events
+    r = call("GET /admin/events", token=ana)
+    # Then it is forbidden, though she still holds admin:operators
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden", r
+    assert call("GET /admin/operators", token=ana)["status"] == 200
+    # While a session that holds admin:sessions (a new sign-in) reads them
+    assert call("GET /admin/events", token=tokens_for(ADMIN)["access_token"])["status"] == 200
 
 
 @pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"limit": "1.5"},

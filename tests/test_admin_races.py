@@ -219,3 +219,47 @@ def test_an_invited_admin_who_never_signed_up_is_not_the_other_admin(call, admin
         r = patch(call, admin, ana["id"], request)
         assert r["status"] == 403 and "last active admin" in r["json"]["detail"], r
     assert delete(call, admin, ana["id"])["status"] == 403
+
+
+def active_admins(svc):
+    return [o.name for o in svc.store.list_operators(TENANT) if o.role == "admin" and o.active]
+
+
+def test_an_admin_steps_down_only_if_the_admin_kept_can_still_sign_in_when_written(call, admin, svc,
+                                                                                  monkeypatch):
+    # Given Ana and Ivy, both admins as Ana's step-down reads them - but by its write Ivy's record
+    # is an invitation with no password set (one that may lapse: nobody could administer the tenant)
+    from msgspec.structs import replace
+
+    r = call("POST /admin/operators", token=admin, body={"email": "ivy@acme.test", "name": "Ivy", "role": "admin",
+                                                         "password": "ivy-correct-horse-battery"})
+    ivy_id = r["json"]["operator"]["id"]
+    ana = staff(call, admin)[ADMIN["email"]]
+    interleaved(svc, monkeypatch, lambda: svc.store.put_operator(
+        replace(svc.store.get_operator(TENANT, ivy_id), password_hash=None)))
+    # When Ana steps down
+    r = patch(call, admin, ana["id"], {"role": "operator"})
+    # Then the write's own check refuses it: the tenant keeps Ana, its one admin who can act
+    assert r["status"] == 403 and "last active admin" in r["json"]["detail"], r
+    assert active_admins(svc) == ["Ana"]
+
+
+def test_an_admin_stepping_down_while_the_other_admin_is_blocked_leaves_an_active_admin(call, admin, tokens_for,
+                                                                                       svc, monkeypatch):
+    # Given two admins, Ana and Otto
+    ana = staff(call, admin)[ADMIN["email"]]
+    otto = staff(call, admin)[OPERATOR["email"]]
+    assert patch(call, admin, otto["id"], {"role": "admin"})["status"] == 200
+    otto_token = tokens_for(OPERATOR)["access_token"]
+
+    def otto_blocks_ana():
+        assert patch(call, otto_token, ana["id"], {"blocked": True})["status"] == 200
+
+    # When Otto steps down and, at the same moment (another tab), blocks Ana - the block landing
+    # between his step-down's read and its write
+    interleaved(svc, monkeypatch, otto_blocks_ana)
+    r = patch(call, otto_token, otto["id"], {"role": "operator"})
+    # Then the step-down is refused: the admin it counted on is blocked now
+    assert r["status"] == 403 and "last active admin" in r["json"]["detail"], r
+    # And the tenant keeps an active admin
+    assert active_admins(svc) == ["Otto"]

@@ -78,6 +78,128 @@ def test_functions_have_least_privilege(template):
         assert st["Resource"] != "*", logical_id
 
 
+def _actions(statement):
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+#: what each function may do, and nothing more. The local stack denies every call outside a
+#: function's policy (src/switchboard_local/iam.py), so a missing action fails the tests that use
+#: it; an extra one fails only here - a new permission is granted by editing this list on purpose.
+FUNCTION_ACTIONS = {
+    "LoginExternalFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    "LoginInternalFunction": frozenset({
+        "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue"}),
+    "RefreshFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems",
+        "dynamodb:UpdateItem", "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    "RevokeFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    "MeFunction": frozenset({"dynamodb:GetItem", "secretsmanager:GetSecretValue"}),
+    "SessionsFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
+    "JwksFunction": frozenset({"secretsmanager:GetSecretValue"}),
+    "WidgetSettingsFunction": frozenset({"dynamodb:GetItem"}),
+    "CorsPreflightFunction": frozenset(),
+    "PostLoginFunction": frozenset({
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
+    "MfaFunction": frozenset({
+        "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+        "dynamodb:UpdateItem", "kms:Decrypt", "kms:Encrypt", "secretsmanager:GetSecretValue"}),
+    "TotpFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections", "kms:Decrypt", "kms:Encrypt", "secretsmanager:GetSecretValue"}),
+    "AccountFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems",
+        "dynamodb:UpdateItem", "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    "StaffFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
+    "AdminOperatorsFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems",
+        "dynamodb:UpdateItem", "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    "AdminEventsFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
+    "KeyRotationFunction": frozenset({
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage"}),
+    "ChatAuthorizerFunction": frozenset({"dynamodb:GetItem", "secretsmanager:GetSecretValue"}),
+    "ChatConnectFunction": frozenset({
+        "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"}),
+    "ChatDisconnectFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections"}),
+    "ChatDefaultFunction": frozenset({"dynamodb:GetItem"}),
+    "ChatReadFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"}),
+    "ChatConversationFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections"}),
+    "ChatCloseFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections", "s3:PutObject"}),
+    "ChatAttachmentFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:PutObject"}),
+}
+
+#: functions that only read: whatever a request to them holds, they change nothing in the table
+READ_ONLY_FUNCTIONS = {"MeFunction", "SessionsFunction", "JwksFunction", "WidgetSettingsFunction",
+                       "CorsPreflightFunction", "StaffFunction", "AdminEventsFunction", "ChatAuthorizerFunction",
+                       "ChatDefaultFunction"}
+DYNAMODB_READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+
+
+def test_each_function_may_do_exactly_what_it_needs(template):
+    # Given every function's policies, as deployed
+    allowed: dict[str, set[str]] = {fid: set() for fid in template.of_type("AWS::Serverless::Function")}
+    for logical_id, st in _policy_statements(template):
+        assert st["Effect"] == "Allow", logical_id
+        allowed[logical_id].update(_actions(st))
+    # Then each may do exactly what the list above grants it
+    assert set(allowed) == set(FUNCTION_ACTIONS)
+    for fid, actions in allowed.items():
+        assert actions == FUNCTION_ACTIONS[fid], (fid, "differs by", sorted(actions ^ FUNCTION_ACTIONS[fid]))
+    # And a function that only reads may only read the table
+    for fid in READ_ONLY_FUNCTIONS:
+        assert {a for a in allowed[fid] if a.startswith("dynamodb:")} <= DYNAMODB_READS, fid
+
+
+def test_functions_reach_only_the_table_and_its_indexes(template):
+    # Given the table's ARN and its indexes' (what a policy may name: not every table of the account)
+    from switchboard_local.template import Tag
+
+    indexes = [i["IndexName"] for i in template.resources["Table"]["Properties"]["GlobalSecondaryIndexes"]]
+    table_arns = {Tag("GetAtt", "Table.Arn"), *(Tag("Sub", f"${{Table.Arn}}/index/{name}") for name in indexes)}
+    for logical_id, st in _policy_statements(template):
+        if any(a.startswith("dynamodb:") for a in _actions(st)):
+            # Then every DynamoDB statement names only those
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            assert resources and set(resources) <= table_arns, (logical_id, resources)
+            assert all(a.startswith("dynamodb:") for a in _actions(st)), logical_id
+
+
+def test_the_totp_key_trusts_only_the_account_and_its_iam_policies(template):
+    # Given the TOTP key's own policy (a key policy can grant use to any principal, past IAM)
+    from switchboard_local.template import Tag
+
+    statements = template.resources["TotpKey"]["Properties"]["KeyPolicy"]["Statement"]
+    root = Tag("Sub", "arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+    # Then it names the account itself and no one else: who may use the key is decided by the
+    # functions' IAM policies (only the second factor functions may decrypt:
+    # test_only_the_second_factor_functions_may_use_the_totp_key_and_only_for_totp)
+    assert statements and all(st["Principal"] == {"AWS": root} for st in statements), statements
+    assert all("NotPrincipal" not in st for st in statements), statements
+
+
 def test_table_has_ttl_and_its_two_indexes(template):
     (definition,) = template.table_definitions().values()
     assert definition["ttl"] == "ttl"
