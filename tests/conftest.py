@@ -159,6 +159,45 @@ def chat(template: Template, seeded: dict[str, Any]) -> Any:
     return Chat(template)
 
 
+class JsonLogs:
+    """Every line the Powertools logger rendered during a test: message, ``extra=`` fields,
+    exception and all - what CloudWatch would hold."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def json_logs() -> Iterator[JsonLogs]:
+    """The layer's logger at DEBUG (the most talkative level a deployer could choose), its
+    full JSON lines captured. ``caplog.text`` holds only each record's message, and the
+    logger's own handler writes to the stdout bound at import, which capsys never sees:
+    a secret passed in ``extra=`` would slip past both."""
+    import logging
+
+    from switchboard.observability import logger
+
+    logs = JsonLogs()
+    handler = logging.StreamHandler(logs.stream)
+    handler.setFormatter(logger.registered_formatter)
+    previous = logger.log_level
+    logger.addHandler(handler)
+    logger.setLevel("DEBUG")
+    yield logs
+    logging.getLogger(logger.name).removeHandler(handler)
+    logger.setLevel(previous)
+
+
 # -- DynamoDB's atomicity, which moto's in-process backend lacks ------------------------------------------
 @contextmanager
 def dynamodb_serialises_writes(*operations: str) -> Iterator[None]:

@@ -33,6 +33,44 @@ def test_answers_are_readable_only_from_the_tenants_own_origins(call, seeded, to
     assert r["status"] == 200 and "Access-Control-Allow-Origin" not in r["headers"]
 
 
+def test_a_preflight_never_lets_credentials_along(call):
+    # When a browser asks before a cross-origin request
+    r = call("OPTIONS /{proxy+}", headers={"origin": "https://anywhere.test",
+                                          "access-control-request-method": "POST"})
+    # Then it is not told it may send cookies or HTTP auth (tokens go in the Authorization header,
+    # and a preflight answered for any Origin must not open the door to credentialed requests)
+    assert r["status"] == 204
+    assert "Access-Control-Allow-Credentials" not in r["headers"]
+    assert r["headers"]["Vary"] == "Origin"
+
+
+def test_an_answer_a_page_may_read_varies_by_origin_and_exposes_the_rate_limit_headers(call, seeded, tokens_for):
+    access = tokens_for(ADMIN)["access_token"]
+    # When the back office on acme's origin calls the API
+    r = call("GET /auth/me", token=access, headers={"origin": ORIGIN})
+    # Then the answer says it depends on the Origin (so no cache serves it to another page)
+    assert r["headers"]["Access-Control-Allow-Origin"] == ORIGIN and r["headers"]["Vary"] == "Origin"
+    # And the page may read the headers a client needs to back off and to re-authenticate
+    exposed = {name.strip() for name in r["headers"]["Access-Control-Expose-Headers"].split(",")}
+    assert {"Retry-After", "RateLimit", "RateLimit-Policy", "WWW-Authenticate"} <= exposed
+    # And an answer the page may not read varies by Origin too
+    r = call("GET /auth/me", token=access, headers={"origin": OTHER_ORIGIN})
+    assert "Access-Control-Allow-Origin" not in r["headers"] and r["headers"]["Vary"] == "Origin"
+
+
+def test_a_query_naming_another_tenant_does_not_open_the_answer_to_its_origin(call, seeded, tokens_for):
+    # Given acme's tokens, in a page on globex's origin
+    tokens = tokens_for(ADMIN)
+    # When the request names ?tenant=globex (the tenant whose origin this page is on)
+    me = call("GET /auth/me", token=tokens["access_token"], headers={"origin": OTHER_ORIGIN},
+              query={"tenant": "globex"})
+    refresh = call("POST /auth/refresh", body={"refresh_token": tokens["refresh_token"]},
+                   headers={"origin": OTHER_ORIGIN}, query={"tenant": "globex"})
+    # Then the answers are still acme's, which globex's origin may not read
+    for r in (me, refresh):
+        assert "Access-Control-Allow-Origin" not in r["headers"], r
+
+
 def test_errors_carry_cors_headers_so_the_page_can_read_the_problem(call, seeded):
     r = call("POST /auth/internal", body={"tenant": TENANT, "email": ADMIN["email"], "password": "wrong"},
              headers={"origin": ORIGIN})

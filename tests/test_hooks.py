@@ -95,6 +95,46 @@ def test_the_mac_is_compared_in_constant_time(monkeypatch):
     assert calls
 
 
+def test_a_tenant_without_a_hook_secret_refuses_every_signature(call, seeded, svc):
+    # Given a tenant whose hook secret is empty (not configured)
+    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), hook_secret=""))
+    svc.tenants.forget()
+    # When a call comes signed with the empty key (which anyone can compute)
+    raw = body_of()
+    r = post_hook(call, raw, hooks.sign("", raw))
+    # Then it is refused, and nobody is signed in
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token", r
+    assert svc.store.list_sessions(TENANT, "auth0abc123") == []
+
+
+def test_a_refused_signature_is_not_told_the_right_one(call, seeded):
+    # Given a call signed with the wrong secret
+    raw, now = body_of(), int(time.time())
+    right = hooks.sign(HOOK_SECRET, raw, now=now).split("v1=", 1)[1]
+    r = post_hook(call, raw, hooks.sign("some-other-secret-0123456789", raw, now=now))
+    # Then the refusal does not contain the MAC it expected (which would sign this body for anyone)
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert right not in json.dumps(r["json"]) and right not in json.dumps(r["headers"])
+
+
+def test_one_users_hook_calls_are_rate_limited_whatever_their_ips(call, seeded, svc, monkeypatch):
+    import types
+
+    # Given a clock that stays in one minute (the limiter's windows are clock minutes)
+    frozen = time.time() // 60 * 60 + 1
+    monkeypatch.setattr(hooks, "time", types.SimpleNamespace(time=lambda: frozen))
+    per_minute = svc.settings.rate_limit_account[0]
+    # When one user's sign-in is posted, correctly signed, once more than the account quota, each from another IP
+    statuses = []
+    for i in range(per_minute + 1):
+        raw = body_of(name=f"Jo {i}")  # another request each time (the same one would be a replay)
+        r = call("POST /hooks/post-login", raw_body=raw, source_ip=f"198.51.100.{i + 1}",
+                 headers={"Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
+        statuses.append(r["status"])
+    # Then the quota's worth pass and the next is 429
+    assert statuses == [200] * per_minute + [429], statuses
+
+
 @pytest.mark.parametrize("raw", [b"not json", b"{}", json.dumps({"tenant": TENANT, "user": {}}).encode(),
                                  json.dumps({"tenant": TENANT, "user": {"user_id": "x"}, "admin": True}).encode()])
 def test_a_malformed_body_is_400_even_when_signed(call, seeded, raw):
@@ -117,8 +157,20 @@ def test_the_tenants_rules_add_claims_and_deny_domains(call, seeded, svc):
     assert svc.store.list_sessions(TENANT, "auth0mallory") == []
 
 
+def test_a_denied_domain_is_denied_whatever_the_case_of_the_email(call, seeded, svc):
+    # Given acme denies sign-ins from blocked.test
+    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), deny_email_domains=("blocked.test",)))
+    svc.tenants.forget()
+    # When a user of that domain signs in with it written in capitals
+    raw = body_of(user_id="auth0|mallory", email="m@BLOCKED.Test")
+    r = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))
+    # Then the sign-in is denied all the same (domains are case-insensitive)
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden", r
+    assert svc.store.list_sessions(TENANT, "auth0mallory") == []
+
+
 @pytest.mark.parametrize("claims", [{"plan": "gold"}, {"sub": "x"}, {"https://acme.test/": 1},
-                                    {"urn:acme:plan": 1}, {"tid": "other"}])
+                                    {"urn:acme:plan": 1}, {"tid": "other"}, {"ftp://acme.test/plan": 1}])
 def test_non_namespaced_or_reserved_claims_are_refused_at_configuration_time(aws, claims):
     from pydantic import ValidationError
     from switchboard.errors import ValidationFailed

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests.conftest import ADMIN, IDENTITY_SECRET, OPERATOR, ORIGIN, TENANT
+from tests.conftest import ADMIN, HOOK_SECRET, IDENTITY_SECRET, OPERATOR, ORIGIN, TENANT
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
@@ -67,6 +67,24 @@ def test_base64_bodies_are_decoded(call, seeded, template):
     event["body"], event["isBase64Encoded"] = base64.b64encode(event["body"].encode()).decode(), True
     result = load_handler(template, "LoginExternalFunction")(event, LambdaContext("LoginExternalFunction"))
     assert result["statusCode"] == 200
+
+
+@pytest.mark.parametrize("body", [
+    "abc",  # not a whole number of base64 quanta
+    base64.b64encode(json.dumps({"tenant": TENANT}).encode()).decode() + "*",  # a character outside the alphabet
+], ids=["truncated", "outside-the-alphabet"])
+def test_a_body_flagged_base64_that_is_not_base64_is_400(seeded, template, svc, body):
+    from switchboard_local.lambda_runtime import LambdaContext, http_event, load_handler
+
+    # Given a request API Gateway marks as base64-encoded, whose body is not strict base64
+    event = http_event("POST", "/auth/external", body={"tenant": TENANT})
+    event["body"], event["isBase64Encoded"] = body, True
+    before = events_count(svc)
+    # When it reaches the function
+    result = load_handler(template, "LoginExternalFunction")(event, LambdaContext("LoginExternalFunction"))
+    # Then it is a 400 validation_error (not a 500, and not whatever lenient decoding makes of it)
+    assert result["statusCode"] == 400 and json.loads(result["body"])["code"] == "validation_error", result
+    assert events_count(svc) == before
 
 
 def test_validation_errors_never_echo_the_input(call, seeded):
@@ -167,20 +185,10 @@ def test_unexpected_errors_are_a_generic_500(call, seeded, monkeypatch):
     assert "hunter2" not in json.dumps(r["json"])
 
 
-@pytest.fixture
-def debug_logging(caplog):
-    """The most talkative configuration a deployer could choose."""
-    from switchboard.observability import logger
-
+def test_secrets_never_appear_in_logs_or_error_bodies(call, seeded, monkeypatch, json_logs, capsys, caplog):
+    # Given the logger at DEBUG, every rendered line captured (extra= fields included)
     caplog.set_level(logging.DEBUG)
-    previous = logger.log_level
-    logger.setLevel("DEBUG")
-    yield
-    logger.setLevel(previous)
-
-
-def test_secrets_never_appear_in_logs_or_error_bodies(call, seeded, capsys, caplog, debug_logging):
-    # a sign-in, a failed sign-in, a wrong identity hash, a refresh, reuse, a bad token
+    # When there is a sign-in, a failed sign-in, a wrong identity hash, a refresh, reuse, a bad token
     ok = call("POST /auth/internal", body={"tenant": TENANT, "email": ADMIN["email"], "password": ADMIN["password"]})
     bad = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"], "password": "wrong-pw-xyz"})
     ident = call("POST /auth/external", body={"tenant": TENANT, "user": {"id": "1", "hash": "ff" * 32}})
@@ -188,16 +196,50 @@ def test_secrets_never_appear_in_logs_or_error_bodies(call, seeded, capsys, capl
     r1 = call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})
     r2 = call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})
     me = call("GET /auth/me", token=t["chat_token"])
+    # And a signed post-login hook call, and one signed with the wrong secret
+    from switchboard import hooks
+
+    raw = json.dumps({"tenant": TENANT, "user": {"user_id": "auth0|jo"}}).encode()
+    hook = call("POST /hooks/post-login", raw_body=raw, headers={"Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
+    assert hook["status"] == 200, hook
+    forged = call("POST /hooks/post-login", raw_body=raw,
+                  headers={"Switchboard-Signature": hooks.sign("not-the-hook-secret-0123456", raw)})
+    # And a sign-in that meets a bug (a 500), its password in the body
+    from switchboard import logins
+
+    def boom(*a, **k):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(logins, "internal", boom)
+    crash = call("POST /auth/internal", body={"tenant": TENANT, "email": ADMIN["email"], "password": "crash-pw-xyz"})
+    assert crash["status"] == 500
+    # Then no secret is in any log line, field or error body
     out = capsys.readouterr()
-    logged = out.out + out.err + caplog.text
-    bodies = json.dumps([bad, ident, r2, me])
-    secrets = [ADMIN["password"], "wrong-pw-xyz", IDENTITY_SECRET, "ff" * 32, t["refresh_token"],
-               t["refresh_token"].rsplit(".", 1)[1], t["access_token"], t["chat_token"],
-               r1["json"]["refresh_token"]]
+    logged = json_logs.text + out.out + out.err + caplog.text
+    bodies = json.dumps([bad, ident, r2, me, forged, crash])
+    secrets = [ADMIN["password"], "wrong-pw-xyz", "crash-pw-xyz", IDENTITY_SECRET, HOOK_SECRET, "ff" * 32,
+               t["refresh_token"], t["refresh_token"].rsplit(".", 1)[1], t["access_token"], t["chat_token"],
+               r1["json"]["refresh_token"], hook["json"]["chat_token"]]
     for secret in secrets:
         assert secret not in logged, "secret leaked into logs"
         assert secret not in bodies, "secret leaked into an error body"
-    assert "request refused" in logged  # the refusals were logged - without their secrets
+    # And the refusals and the bug were logged - without their secrets
+    messages = [record["message"] for record in json_logs.records]
+    assert "request refused" in messages and "unhandled error" in messages
+
+
+@pytest.mark.parametrize("code", ["1234567", "x123456", "123456x", "123456\n", "12345"])
+def test_a_totp_code_is_exactly_six_digits(call, seeded, tokens_for, code):
+    # Given Otto, enrolling an authenticator
+    access = tokens_for(OPERATOR)["access_token"]
+    assert call("POST /auth/totp/enroll", token=access)["status"] == 200
+    # When a code that is not exactly six digits is sent to confirm it, or to answer a challenge
+    confirm = call("POST /auth/totp/confirm", token=access, body={"code": code})
+    mfa = call("POST /auth/mfa", body={"mfa_token": "sbm1.x.y", "code": code})
+    # Then both are refused as invalid input, naming the field
+    for r in (confirm, mfa):
+        assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
+        assert [e["loc"] for e in r["json"]["errors"]] == ["code"]
 
 
 @pytest.mark.parametrize(("route", "body", "query"), [

@@ -197,14 +197,17 @@ def test_turning_mfa_off_needs_a_code_and_revokes_the_other_sessions(call, enrol
     assert password_step(call)["status"] == 200
 
 
-def test_the_totp_secret_is_never_returned_again_nor_logged(call, enrolled, capsys, caplog, tokens_for):
+def test_the_totp_secret_is_never_returned_again_nor_logged(call, json_logs, enrolled, capsys, caplog, tokens_for):
+    # Given every log line captured since before Otto enrolled (json_logs comes before enrolled)
     secret, _ = enrolled
+    # When an admin lists the operators, and Otto signs in with a code
     admin = tokens_for(ADMIN)["access_token"]
     listing = call("GET /admin/operators", token=admin)
     token = password_step(call)["json"]["mfa_token"]
     call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
+    # Then the secret is in no answer after the enrolment, and in no log line or field
     out = capsys.readouterr()
-    everything = str(listing) + out.out + out.err + caplog.text
+    everything = str(listing) + out.out + out.err + caplog.text + json_logs.text
     assert secret not in everything
     assert all("totp" not in key or key == "mfa_enabled" for o in listing["json"]["operators"] for key in o)
 
@@ -383,3 +386,138 @@ def test_mfa_still_works_after_the_sign_in_upgrades_the_password_hash(call, enro
     # Then he is in, and the stored hash is the upgraded one
     assert r["status"] == 200, r
     assert svc.store.get_operator(TENANT, _op_id(svc)).password_hash != weak
+
+
+# -- a code used once everywhere, races, the event log, expiry, the key -----------------------------
+def test_turning_mfa_off_refuses_the_code_a_sign_in_just_used(call, enrolled, svc):
+    secret, _ = enrolled
+    # Given Otto signed in with a code (its step is now used)
+    code = code_at(secret)
+    token = password_step(call)["json"]["mfa_token"]
+    signed_in = call("POST /auth/mfa", body={"mfa_token": token, "code": code})
+    assert signed_in["status"] == 200, signed_in
+    # When that same code is given to turn MFA off (a replay, or a shoulder-surfer with the session)
+    r = call("POST /auth/totp/disable", token=signed_in["json"]["access_token"], body={"code": code})
+    # Then it is refused, and MFA stays on
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa", r
+    assert svc.store.get_operator(TENANT, _op_id(svc)).totp_enabled
+    assert password_step(call)["json"]["code"] == "mfa_required"
+
+
+def test_enrolling_again_while_mfa_is_on_is_refused_and_keeps_the_secret(call, enrolled, svc):
+    # Given Otto with MFA on
+    _, tokens = enrolled
+    before = _raw_operator(svc, TENANT, _op_id(svc))
+    # When Otto (or whoever holds his session) enrols a new authenticator with MFA on
+    r = call("POST /auth/totp/enroll", token=tokens["access_token"])
+    # Then it is a 400 without a secret, and nothing was stored: MFA must be turned off (with a code) first
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error" and "secret" not in r["json"], r
+    assert _raw_operator(svc, TENANT, _op_id(svc)) == before
+
+
+def test_totp_codes_are_compared_in_constant_time(monkeypatch):
+    from switchboard import mfa
+
+    calls = []
+    real = mfa.hmac.compare_digest
+    monkeypatch.setattr(mfa.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    secret = pyotp.random_base32()
+    # When a code is checked
+    step = mfa.matching_step(secret, pyotp.TOTP(secret).now())
+    # Then it matched, and every candidate step was compared with compare_digest
+    assert step is not None and len(calls) == 2 * mfa.DRIFT_STEPS + 1
+
+
+def test_a_confirm_racing_a_new_enrolment_does_not_turn_on_the_secret_it_read(call, tokens_for, svc, monkeypatch):
+    from switchboard.sealing import totp_context
+
+    access = tokens_for(OPERATOR)["access_token"]
+    first = call("POST /auth/totp/enroll", token=access)["json"]["secret"]
+    # Given a second enrolment that lands between the confirm's read of the pending secret and its write
+    store, enable_totp = svc.store, svc.store.enable_totp
+
+    def enrolled_again_meanwhile(tenant, user_id, secret, step):
+        other = svc.sealer.seal(pyotp.random_base32(length=32), context=totp_context(tenant, user_id))
+        store.set_totp_pending(tenant, user_id, other)
+        return enable_totp(tenant, user_id, secret, step)
+
+    monkeypatch.setattr(store, "enable_totp", enrolled_again_meanwhile)
+    # When the confirm's code is right for the secret it read
+    r = call("POST /auth/totp/confirm", token=access, body={"code": code_at(first)})
+    # Then the confirm fails (the pending secret is not the one it checked), and MFA stays off
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa", r
+    assert not svc.store.get_operator(TENANT, _op_id(svc)).totp_enabled
+
+
+def test_turning_mfa_on_and_off_is_in_the_tenants_event_log(call, admin, enrolled):
+    # Given Otto turned MFA on (the enrolled fixture confirmed a code), and signed in with a code
+    secret, _ = enrolled
+    token = password_step(call)["json"]["mfa_token"]
+    second = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})["json"]
+    # When he turns MFA off
+    r = call("POST /auth/totp/disable", token=second["access_token"], body={"code": code_at(secret, +1)})
+    assert r["status"] == 200, r
+    # Then the admin's event log shows both, about Otto, done by Otto
+    events = call("GET /admin/events", token=admin, query={"limit": "100"})["json"]["events"]
+    otto_id = second["user"]["id"]
+    for kind in ("mfa_enabled", "mfa_disabled"):
+        assert any(e["kind"] == kind and e["subject"] == otto_id and e["actor"] == otto_id for e in events), kind
+
+
+def test_an_mfa_token_is_no_good_once_its_five_minutes_are_over(call, enrolled, monkeypatch):
+    import types
+
+    from switchboard import mfa
+
+    secret, _ = enrolled
+    # Given a challenge earned with Otto's password
+    token = password_step(call)["json"]["mfa_token"]
+    # When the code arrives when the challenge's 5 minutes are over (a code valid at that time)
+    later = time.time() + mfa.CHALLENGE_SECONDS
+    monkeypatch.setattr(mfa, "time", types.SimpleNamespace(time=lambda: later))
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": pyotp.TOTP(secret).at(later)})
+    # Then the token is refused: sign in again
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa", r
+    assert "expired" in r["json"]["detail"]
+
+
+@pytest.fixture
+def kms_refuses_another_keys_ciphertext_as_aws_does(monkeypatch):
+    """AWS KMS answers a Decrypt whose KeyId is not the ciphertext's key with
+    IncorrectKeyException (API reference, Decrypt); moto answers AccessDeniedException, which
+    on AWS means a missing permission. Give moto AWS's answer."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.kms.exceptions import AccessDeniedException
+    from moto.kms.models import KmsBackend
+
+    real = KmsBackend.decrypt
+
+    def decrypt(self, ciphertext_blob, encryption_context, key_id=None):
+        try:
+            return real(self, ciphertext_blob, encryption_context, key_id)
+        except AccessDeniedException:
+            raise JsonRESTError("IncorrectKeyException", "The key ID in the request does not identify a KMS key "
+                                "that can perform this operation.") from None
+
+    monkeypatch.setattr(KmsBackend, "decrypt", decrypt)
+
+
+def test_a_secret_sealed_under_another_key_does_not_open(call, enrolled, svc,
+                                                         kms_refuses_another_keys_ciphertext_as_aws_does):
+    import base64
+
+    import boto3
+    from switchboard.sealing import PREFIX, totp_context
+
+    secret, _ = enrolled
+    # Given Otto's secret sealed, for his record, under a KMS key other than the TOTP key
+    kms = boto3.client("kms")
+    other_key = kms.create_key(Description="not the TOTP key")["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=other_key, Plaintext=secret.encode(),
+                       EncryptionContext=totp_context(TENANT, _op_id(svc)))["CiphertextBlob"]
+    _set_raw(svc, TENANT, _op_id(svc), totp_secret=PREFIX + base64.b64encode(blob).decode())
+    # When he signs in with his password and a right code
+    token = password_step(call)["json"]["mfa_token"]
+    r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
+    # Then the code is wrong for that record (a clean 401, not a 500)
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa", r
