@@ -43,7 +43,11 @@ def test_identified_visitor_with_valid_hash_is_level_1(call, seeded, svc):
 
 
 @pytest.mark.parametrize("bad_hash", [None, "", "00" * 32, visitor_hash("another-secret", "Customer|42"),
-                                      visitor_hash(IDENTITY_SECRET, "Customer|43")])
+                                      visitor_hash(IDENTITY_SECRET, "Customer|43"),
+                                      # the right hash, cut short or with more after it
+                                      visitor_hash(IDENTITY_SECRET, "Customer|42")[:16],
+                                      visitor_hash(IDENTITY_SECRET, "Customer|42")[:63],
+                                      visitor_hash(IDENTITY_SECRET, "Customer|42") + "00"])
 def test_claimed_identity_without_valid_hash_is_refused(call, seeded, bad_hash):
     # Given a visitor claiming to be a known user with a missing or wrong hash
     user = {"id": "Customer|42"}
@@ -57,8 +61,11 @@ def test_claimed_identity_without_valid_hash_is_refused(call, seeded, bad_hash):
     assert "access_token" not in r["json"]
 
 
-def test_origin_not_allowed_for_tenant_is_forbidden(call, seeded):
-    r = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": "https://evil.test"})
+@pytest.mark.parametrize("origin", ["https://evil.test", ORIGIN + ".evil.test", ORIGIN + ":8443",
+                                    ORIGIN.replace("https://", "http://"), ORIGIN[:-1]])
+def test_origin_not_allowed_for_tenant_is_forbidden(call, seeded, origin):
+    # an origin is allowed only as listed: not one that starts like it, on another port or scheme
+    r = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": origin})
     assert r["status"] == 403 and r["json"]["code"] == "forbidden"
     assert "Access-Control-Allow-Origin" not in r["headers"]
 

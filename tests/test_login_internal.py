@@ -132,3 +132,27 @@ def test_no_record_that_holds_a_secret_shows_it_in_its_repr(call, seeded, svc):
     for secret in (tenant.identity_secret, tenant.hook_secret, operator.password_hash, minted.access_token,
                    minted.refresh_token, minted.chat_token, grant.chat_token, bundle["refresh_token"]):
         assert secret and secret not in shown
+
+
+def test_a_rehash_at_sign_in_never_undoes_a_password_change_made_meanwhile(call, seeded, svc, monkeypatch):
+    # Given an operator whose stored hash is due for a rehash (today's parameters are stronger)
+    from switchboard import logins
+
+    monkeypatch.setattr(logins.passwords, "needs_rehash", lambda stored: True)
+    otto_id, verify = svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id, passwords.verify_password
+
+    def verify_while_the_password_changes(stored, password):
+        # the operator changes their password on another device during this argon2 check
+        ok = verify(stored, password)
+        monkeypatch.setattr(passwords, "verify_password", verify)
+        svc.store.set_password_hash(TENANT, otto_id, passwords.hash_password("a-brand-new-password"))
+        return ok
+
+    monkeypatch.setattr(passwords, "verify_password", verify_while_the_password_changes)
+    # When the sign-in with the old password goes on to rehash it
+    r = login(call, OPERATOR["email"], OPERATOR["password"])
+    # Then it is refused, and the new password is the one stored (the rehash did not write the old one back)
+    assert (r["status"], r["json"]["code"]) == (401, "invalid_credentials"), r
+    stored = svc.store.get_operator(TENANT, otto_id).password_hash
+    assert passwords.verify_password(stored, "a-brand-new-password")
+    assert not passwords.verify_password(stored, OPERATOR["password"])

@@ -110,6 +110,76 @@ def test_refresh_is_limited_per_session(call, tokens_for, clock):
     assert r["status"] == 429 and "Retry-After" in r["headers"]
 
 
+def test_the_account_is_one_whatever_the_case_of_its_email(call, seeded, clock):
+    # Given ten wrong passwords for Otto, each with his email written differently
+    email = OPERATOR["email"]
+    spellings = [email.upper(), email.title(), email.capitalize(), email.swapcase(), email]
+    for i in range(10):
+        r = call("POST /auth/internal", body={"tenant": TENANT, "email": spellings[i % 5], "password": "wrong"},
+                 source_ip=f"198.51.100.{i}")
+        assert r["json"]["code"] == "invalid_credentials"
+    # When an eleventh comes, in yet another spelling
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": email.upper(), "password": OPERATOR["password"]},
+             source_ip="198.51.100.99")
+    # Then it is the same account's eleventh attempt: refused
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"account-minute"')
+
+
+def spend_the_ip_quota(call, route: str, body, ip: str = "192.0.2.77") -> dict:
+    """Send ``body(i)`` to ``route`` from one IP until one past the per-IP minute quota (60)."""
+    for i in range(60):
+        r = call(route, body=body(i), source_ip=ip)
+        assert r["status"] != 429, (i, r)
+    return call(route, body=body(60), source_ip=ip)
+
+
+def test_sign_ins_from_one_ip_are_limited_across_accounts(call, seeded, clock):
+    # Given 60 operator sign-ins from one address, each for another (unknown) account
+    r = spend_the_ip_quota(call, "POST /auth/internal",
+                           lambda i: {"tenant": TENANT, "email": f"nobody-{i}@acme.test", "password": "guess"})
+    # Then the 61st is refused under the IP's policy, and another address is fine
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"ip-minute";q=60')
+    other = call("POST /auth/internal", body={"tenant": TENANT, "email": "nobody@acme.test", "password": "guess"},
+                 source_ip="192.0.2.78")
+    assert other["json"]["code"] == "invalid_credentials"
+
+
+def test_visitor_sign_ins_from_one_ip_are_limited(call, seeded, clock):
+    r = spend_the_ip_quota(call, "POST /auth/external", lambda i: {"tenant": TENANT})
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"ip-minute";q=60')
+    assert call("POST /auth/external", body={"tenant": TENANT}, source_ip="192.0.2.78")["status"] == 200
+
+
+def test_refreshes_from_one_ip_are_limited_across_sessions(call, seeded, clock):
+    # refresh tokens of sessions that do not exist still count: guessing them is what the limit stops
+    import base64
+
+    def guessed(i: int) -> dict:
+        locator = base64.urlsafe_b64encode(f"{TENANT}\nv-guess\ns-guess-{i}\n1".encode()).decode().rstrip("=")
+        return {"refresh_token": f"sbr1.{locator}.{'x' * 43}"}
+
+    assert call("POST /auth/refresh", body=guessed(0), source_ip="192.0.2.78")["json"]["code"] == "invalid_token"
+    r = spend_the_ip_quota(call, "POST /auth/refresh", guessed)
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"ip-minute";q=60')
+
+
+def test_retry_after_is_the_longest_wait_of_the_keys_refused(svc, clock):
+    # Given an account that spent its hourly quota (10 a minute for ten minutes) ...
+    hour = clock.now
+    for i in range(100):
+        ratelimit.check(svc.store, svc.settings, [("account", "hour-spent")], now=hour + (i // 10) * 60 + i % 10)
+    # ... and, half a minute into the eleventh minute, an IP that spent its minute quota
+    clock.now = hour + 10 * 60 + 30
+    for i in range(60):
+        ratelimit.check(svc.store, svc.settings, [("ip", "192.0.2.9"), ("account", f"other-{i}")])
+    # When an attempt counts against both
+    with pytest.raises(RateLimited) as refused:
+        ratelimit.check(svc.store, svc.settings, [("ip", "192.0.2.9"), ("account", "hour-spent")])
+    # Then the client is told to wait until both have passed: the rest of the hour, not of the minute
+    assert refused.value.retry_after == 3600 - 630
+    assert refused.value.limit == f'"account-hour";r=0;t={3600 - 630}'
+
+
 def test_per_ip_quota(svc, clock):
     # Given a client IP over its quota (60 a minute) across many accounts
     for i in range(60):

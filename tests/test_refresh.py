@@ -103,6 +103,19 @@ def test_idle_limit_ends_the_session(call, seeded, svc):
     assert getattr(err.value, "code", None) == "session_revoked"
 
 
+def test_the_idle_limit_counts_from_the_last_refresh(call, seeded, svc):
+    # Given a session refreshed once, a minute after it began
+    t = visitor(call)
+    created = svc.tokens.verify_access(t["access_token"]).exp - svc.settings.access_ttl
+    rotated = sessions.refresh(svc, t["refresh_token"], now=created + 60).refresh_token
+    # When nothing happens for longer than the idle limit after that refresh
+    later = created + 60 + svc.settings.session_idle_seconds + 1
+    # Then the session has ended: a refresh does not keep it alive for longer than one idle period
+    with pytest.raises(Exception) as err:
+        sessions.refresh(svc, rotated, now=later)
+    assert getattr(err.value, "code", None) == "session_revoked"
+
+
 def test_absolute_limit_ends_the_session_even_when_active(call, seeded, svc):
     t = visitor(call)
     created = svc.tokens.verify_access(t["access_token"]).exp - svc.settings.access_ttl

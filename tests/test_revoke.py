@@ -162,3 +162,78 @@ def test_revocations_are_audited(call, tokens_for, svc):
     revoke(call, t["access_token"], kind="scopes", scopes=["chat:write"])
     e = svc.store.list_events(TENANT, limit=1)[0][0]
     assert e.kind == "revoke" and e.detail["revoked_kind"] == "scopes" and e.detail["scopes"] == ["chat:write"]
+
+
+# Every route that takes a Bearer token, with a body it would accept: after a revocation each
+# one must refuse what was revoked, not only /auth/me
+BEARER_ROUTES: dict[str, dict] = {
+    "POST /auth/revoke": {"body": {"kind": "session"}},
+    "GET /auth/me": {},
+    "GET /auth/sessions": {},
+    "POST /auth/totp/enroll": {"body": {}},
+    "POST /auth/totp/confirm": {"body": {"code": "123456"}},
+    "POST /auth/totp/disable": {"body": {"code": "123456"}},
+    "POST /auth/password": {"body": {"current_password": ADMIN["password"], "new_password": "a-new-long-password"}},
+    "GET /staff": {},
+    "GET /admin/operators": {},
+    "POST /admin/operators": {"body": {"email": "new@acme.test", "name": "New"}},
+    "PATCH /admin/operators/{id}": {"body": {"name": "Otto II"}, "target": OPERATOR},
+    "DELETE /admin/operators/{id}": {"target": OPERATOR},
+    "GET /admin/events": {},
+}
+PUBLIC_ROUTES = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "POST /auth/mfa",
+                 "POST /auth/invite", "POST /hooks/post-login", "GET /.well-known/jwks.json",
+                 "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}"}
+# the scope each route needs beyond a live session (routes not listed need none)
+SCOPED = {"GET /staff": "team:chat", "GET /admin/operators": "admin:operators",
+          "POST /admin/operators": "admin:operators", "PATCH /admin/operators/{id}": "admin:operators",
+          "DELETE /admin/operators/{id}": "admin:operators", "GET /admin/events": "admin:sessions"}
+
+
+def test_every_route_of_the_template_is_listed_here_as_bearer_or_public(template):
+    assert {r.route_key for r in template.http_routes()} == set(BEARER_ROUTES) | PUBLIC_ROUTES
+
+
+def call_as(call, svc, route: str, token: str) -> dict:
+    spec = BEARER_ROUTES[route]
+    params = {}
+    if "target" in spec:
+        params["path_params"] = {"id": svc.store.get_operator_by_email(TENANT, spec["target"]["email"]).id}
+    return call(route, body=spec.get("body"), token=token, **params)
+
+
+@pytest.mark.parametrize("route", sorted(BEARER_ROUTES))
+def test_no_route_takes_the_access_token_of_a_revoked_session(call, tokens_for, svc, route):
+    # Given an admin's access token, still unexpired, whose session was revoked from another one
+    t, other = tokens_for(ADMIN), tokens_for(ADMIN)
+    sid = svc.tokens.verify_access(t["access_token"]).sid
+    assert revoke(call, other["access_token"], kind="session", session_id=sid)["status"] == 200
+    # When it is used on the route
+    r = call_as(call, svc, route, t["access_token"])
+    # Then the route refuses it
+    assert (r["status"], r["json"]["code"]) == (401, "session_revoked"), r
+
+
+@pytest.mark.parametrize("route", sorted(SCOPED))
+def test_no_route_takes_a_scope_revoked_from_the_session(call, tokens_for, svc, route):
+    # Given an admin whose session no longer holds the scope the route needs (the token still claims it)
+    t = tokens_for(ADMIN)
+    assert revoke(call, t["access_token"], kind="scopes", scopes=[SCOPED[route]])["status"] == 200
+    assert SCOPED[route] in svc.tokens.verify_access(t["access_token"]).scopes
+    # When the token is used on the route
+    r = call_as(call, svc, route, t["access_token"])
+    # Then it is forbidden, and nothing was changed
+    assert (r["status"], r["json"]["code"]) == (403, "forbidden"), r
+    assert svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).name == "Otto"
+
+
+def test_a_refresh_after_a_scope_revocation_mints_tokens_without_it(call, tokens_for, svc):
+    # Given an operator whose chat:write was revoked
+    t = tokens_for(OPERATOR)
+    assert revoke(call, t["access_token"], kind="scopes", scopes=["chat:write"])["status"] == 200
+    # When the session is refreshed
+    fresh = call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})["json"]
+    # Then neither new token claims it (what a client or a downstream service reads is the truth)
+    assert "chat:write" not in svc.tokens.verify_access(fresh["access_token"]).scopes
+    assert "chat:write" not in svc.tokens.verify_chat(fresh["chat_token"]).scopes
+    assert "chat:read" in svc.tokens.verify_chat(fresh["chat_token"]).scopes
