@@ -249,6 +249,29 @@ def test_a_token_signed_by_another_key_with_a_known_kid_is_refused(keyset, token
         tokens.verify_access(token)
 
 
+def test_a_token_without_a_key_id_is_refused_even_signed_by_our_key(keyset, tokens):
+    # Given a token our own key signed, whose header names no key (no guessing which key is meant)
+    _, key = private_key(keyset)
+    token = jwt.encode(valid_access_payload(), key, algorithm="ES256", headers={"typ": "at+jwt"})
+    assert "kid" not in jwt.get_unverified_header(token)
+    with pytest.raises(InvalidToken, match="key id"):
+        tokens.verify_access(token)
+
+
+def test_custom_claims_never_override_the_reserved_ones(tokens):
+    # Given post-login's custom claims that name reserved claims (configuration refuses these;
+    # the token service must not depend on that)
+    custom = {"sub": "op-mallory", "tid": "globex", "scope": "admin:tenant", "role": "admin", "exp": 4_000_000_000,
+              "https://acme.test/plan": "gold"}
+    token = access(tokens, role="operator", custom=custom)
+    claims = tokens.verify_access(token)
+    # Then the reserved claims are the ones minted, and a namespaced claim is carried as it is
+    assert (claims.sub, claims.tid, claims.scopes) == ("op-ana", "acme", frozenset({"chat:read", "admin:sessions"}))
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert payload["exp"] - payload["iat"] == 900 and payload["role"] == "operator"
+    assert claims.custom == {"https://acme.test/plan": "gold"}
+
+
 def test_an_embedded_jwk_header_is_ignored(keyset, tokens):
     # Given a token that carries its own (attacker's) key in the header
     kid, _ = private_key(keyset)
