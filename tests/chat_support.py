@@ -215,10 +215,13 @@ class Refused(Exception):
 @dataclass
 class Wire:
     """Management-API calls of the chat functions, in order, seen through botocore event hooks on
-    the real client; ``gone`` connections answer a real 410 GoneException."""
+    the real client; ``gone`` connections answer a real 410 GoneException, ``failing`` ones a
+    403 ForbiddenException (a failure that says nothing of the connection; botocore does not
+    retry it)."""
 
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
+    failing: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self, client: Any) -> None:
@@ -236,13 +239,15 @@ class Wire:
         from botocore.awsrequest import AWSResponse
 
         cid = context.get("sb_connection_id")
-        if cid not in self.gone:
+        if cid in self.gone:
+            status, code, message = 410, "GoneException", f"Connection {cid} is gone"
+        elif cid in self.failing:
+            status, code, message = 403, "ForbiddenException", "Forbidden"
+        else:
             return None
-        body = {"message": f"Connection {cid} is gone"}
-        http = AWSResponse(f"https://{DOMAIN}/{STAGE}/@connections/{cid}", 410,
-                           {"x-amzn-ErrorType": "GoneException"}, None)
-        return http, {"Error": {"Code": "GoneException", "Message": body["message"]},
-                      "ResponseMetadata": {"HTTPStatusCode": 410}}
+        http = AWSResponse(f"https://{DOMAIN}/{STAGE}/@connections/{cid}", status,
+                           {"x-amzn-ErrorType": code}, None)
+        return http, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
 
     def posts_to(self, connection_id: str) -> list[Any]:
         return [d for op, cid, d in self.calls if op == "PostToConnection" and cid == connection_id]

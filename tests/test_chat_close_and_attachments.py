@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from tests.chat_support import known_visitor, visitor_tokens
+from tests.chat_support import known_visitor, table_keys, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
 
 
@@ -60,11 +60,19 @@ def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room,
     assert again["id"] != channel["id"] and again["status"] == "open"
 
 
-def test_closing_twice_is_harmless_and_archives_again(room, svc):
+def test_closing_twice_is_harmless_and_archives_again(chat, room, svc, tokens_for):
+    # Given a closed conversation whose message a moderator then deleted
     guest, otto, channel = room
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111...", client_id="c")["message"]
     otto.ok("channel.close", channel_id=channel["id"])
+    chat.connect(tokens_for(ADMIN)).ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    # When it is closed again
     assert guest.ok("channel.close", channel_id=channel["id"])["channel"]["status"] == "closed"
-    assert transcript(svc, "acme", channel["id"])[0]["channel"]["status"] == "closed"
+    # Then the transcript is archived anew: as the channel is now, the message a tombstone
+    lines = transcript(svc, "acme", channel["id"])
+    assert lines[0]["channel"]["status"] == "closed"
+    assert [(m["message"]["id"], m["message"]["text"], m["message"]["deleted"]) for m in lines[1:]] == [
+        (message["id"], "", True)]
 
 
 def test_an_admin_closes_any_support_channel_of_the_tenant(chat, room, tokens_for):
@@ -134,23 +142,62 @@ def test_an_attachment_key_of_another_channel_is_refused(chat, room, call):
                        attachments=[{"key": key}]) == "validation_error"
 
 
+def test_an_attachment_of_a_type_uploads_cannot_have_is_refused(room):
+    # Given an upload of the channel
+    guest, _otto, channel = room
+    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    before = table_keys()
+    # When the message claims it is a type no upload may have (which browsers would render as a page)
+    code = guest.error("message.send", channel_id=channel["id"], text="look", client_id="html",
+                       attachments=[{"key": key, "content_type": "text/html"}])
+    # Then it is a validation error, and nothing is stored
+    assert code == "validation_error"
+    assert table_keys() == before
+
+
 def test_an_anonymous_visitor_has_no_chat_attach(chat, call, tokens_for):
     chat.connect(tokens_for(OPERATOR))
     guest = chat.connect(visitor_tokens(call))
     channel = guest.ok("support.open")["channel"]
     assert guest.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
                        size=10) == "forbidden"
+    # nor may it send a message naming a key of the channel's uploads (made up, or made by someone else)
+    before = table_keys()
+    key = f"attachments/acme/{channel['id']}/0123456789abcdef"
+    assert guest.error("message.send", channel_id=channel["id"], text="look", client_id="a",
+                       attachments=[{"key": key}]) == "forbidden"
+    assert table_keys() == before
+
+
+def test_a_visitor_whose_chat_attach_is_revoked_may_not_send_an_upload_made_before(room, call):
+    # Given a known visitor's upload, then their chat:attach revoked
+    guest, _otto, channel = room
+    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    r = call("POST /auth/revoke", body={"kind": "scopes", "scopes": ["chat:attach"]},
+             token=guest.tokens["access_token"])
+    assert r["status"] == 200, r
+    before = table_keys()
+    # When they send a message with it
+    code = guest.error("message.send", channel_id=channel["id"], text="look", client_id="a", attachments=[{"key": key}])
+    # Then it is refused and nothing is stored, while a message without a file still goes
+    assert code == "forbidden"
+    assert table_keys() == before
+    assert guest.ok("message.send", channel_id=channel["id"], text="never mind", client_id="b")
 
 
 def test_visitors_may_not_attach_once_the_tenant_turns_attachments_off(room, svc):
     from msgspec.structs import replace
 
     guest, otto, channel = room
+    made_before = guest.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
     svc.store.put_tenant(replace(svc.store.get_tenant("acme"), visitor_attachments=False))
     svc.tenants.forget()
     # the visitor's session still holds chat:attach, but the tenant's setting decides now
     assert guest.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
                        size=10) == "forbidden"
+    # also for an upload presigned while the tenant still allowed it
+    assert guest.error("message.send", channel_id=channel["id"], text="look", client_id="late-file",
+                       attachments=[{"key": made_before}]) == "forbidden"
     assert otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)
 
 

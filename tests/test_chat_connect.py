@@ -41,6 +41,28 @@ def test_a_missing_or_invalid_token_is_unauthorized(chat, token):
     assert refused.value.status == 401
 
 
+def test_the_authorizer_itself_refuses_the_chat_token_of_a_revoked_session(chat, call):
+    # Given a visitor whose session was revoked (their chat token has not expired yet)
+    tokens = visitor_tokens(call)
+    assert call("POST /auth/revoke", body={"kind": "session"}, token=tokens["access_token"])["status"] == 200
+    # When the authorizer alone sees the handshake (not relying on $connect to catch it)
+    with pytest.raises(Refused) as refused:
+        chat.authorize(tokens["chat_token"])
+    # Then it answers Unauthorized: a revoked session's record is no live session
+    assert refused.value.status == 401
+
+
+def test_the_authorizer_hands_on_only_the_scopes_the_session_still_holds(chat, call):
+    # Given a visitor whose chat:write was revoked after their chat token was issued
+    tokens = visitor_tokens(call)
+    r = call("POST /auth/revoke", body={"kind": "scopes", "scopes": ["chat:write"]}, token=tokens["access_token"])
+    assert r["status"] == 200
+    # When the authorizer sees a handshake with that token
+    policy = chat.authorize(tokens["chat_token"])
+    # Then the connection's context carries the session's scopes now, not the token's
+    assert policy["context"]["scope"].split() == ["chat:read"]
+
+
 def test_an_access_token_is_not_a_chat_token(chat, call):
     tokens = visitor_tokens(call)
     with pytest.raises(Refused) as refused:
@@ -61,7 +83,9 @@ def test_a_revoked_chat_token_is_refused_at_the_handshake_and_nothing_is_stored(
     assert table_keys() == before
 
 
-@pytest.mark.parametrize("origin", ["https://evil.test", "https://globex.test", "null"])
+@pytest.mark.parametrize("origin", ["https://evil.test", "https://globex.test", "null",
+                                    # lookalikes: an allowed origin is matched whole, never as a prefix
+                                    ORIGIN + ".evil.test", ORIGIN + ":8443"])
 def test_an_origin_the_tenant_does_not_allow_is_denied_and_nothing_is_stored(chat, call, origin):
     tokens = visitor_tokens(call)
     before = table_keys()

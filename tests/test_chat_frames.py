@@ -85,6 +85,15 @@ def test_json_that_nothing_could_store_or_send_is_a_validation_error_that_change
     assert table_keys() == before
 
 
+@pytest.mark.parametrize("rid", [{}, 5, ["r1"], True], ids=["object", "number", "list", "bool"])
+def test_a_rid_that_is_not_a_string_is_a_validation_error_that_does_not_echo_it(guest, rid):
+    # When an otherwise valid frame carries a rid that is not a string
+    reply = guest.frame(json.dumps({"action": "channel.query", "rid": rid, "filter": {"member": "me"}}))
+    # Then the action does not run: a validation_error comes back, its rid null (the bad one is not repeated)
+    assert reply is not None and (reply["ok"], reply["error"]["code"]) == (False, "validation_error"), reply
+    assert reply["rid"] is None
+
+
 def test_wrong_types_in_other_actions_are_validation_errors(guest, channel):
     assert guest.error("channel.query", filter={"status": "closed"}) == "validation_error"
     assert guest.error("channel.query", filter={"member": "me", "status": "open"}) == "validation_error"

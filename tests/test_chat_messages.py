@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.chat_support import atomic_requests, install_wire, item, visitor_tokens
+from tests.chat_support import atomic_requests, install_wire, item, table_keys, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
 
 FRAME_LIMIT = 32 * 1024
@@ -138,6 +138,72 @@ def test_a_closed_channel_refuses_messages_but_a_retry_of_a_stored_one_gets_it_b
     assert send(guest, channel, "before closing", client_id="before") == sent
 
 
+def changed_right_after_it_is_read(monkeypatch, svc, channel_id, change):
+    """The next action's read of the channel sees it as it was; ``change()`` then runs before
+    the action writes anything (a concurrent close or reassignment, at the worst moment)."""
+    real = svc.store.get_channel
+    pending = [change]
+
+    def get_channel(cid):
+        ch = real(cid)
+        if cid == channel_id and pending:
+            pending.pop()()
+        return ch
+
+    monkeypatch.setattr(svc.store, "get_channel", get_channel)
+
+
+def stored_messages(channel_id):
+    return {sk for pk, sk in table_keys() if pk == f"CH#{channel_id}" and sk.startswith(("MSG#", "CID#"))}
+
+
+def test_a_channel_closed_between_the_read_and_the_write_takes_no_message(chat, call, monkeypatch, svc):
+    # Given a queued conversation (no assignment to end: only the channel's own status guards it)
+    from switchboard.ids import now_ms
+
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    # When it is closed right after the visitor's send read it open
+    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.close_channel(
+        svc.store.get_channel(channel["id"]), now_ms=now_ms()))
+    code = guest.error("message.send", channel_id=channel["id"], text="too late", client_id="late")
+    # Then the send is a conflict and no message was stored in the closed channel
+    assert code == "conflict"
+    assert svc.store.get_channel(channel["id"]).status == "closed"
+    assert stored_messages(channel["id"]) == set()
+
+
+def test_an_operator_whose_assignment_ends_between_the_read_and_the_write_stores_nothing(room, monkeypatch, svc):
+    # Given Otto's open conversation
+    from switchboard.ids import now_ms
+
+    _guest, otto, channel = room
+    # When it goes back to the queue right after his send read it as his
+    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.requeue_channel(
+        svc.store.get_channel(channel["id"]), now_ms=now_ms()))
+    code = otto.error("message.send", channel_id=channel["id"], text="still mine?", client_id="late")
+    # Then he may no longer write there: nothing is stored, and no assignment of his is left behind
+    assert code == "forbidden"
+    assert stored_messages(channel["id"]) == set()
+    assert item(f"U#acme#{otto.user_id}", f"A#{channel['id']}") is None
+    assert svc.store.assigned_channel_ids("acme", otto.user_id) == []
+
+
+def test_an_operator_whose_channel_is_reassigned_between_the_read_and_the_write_stores_nothing(
+        chat, room, tokens_for, monkeypatch, svc):
+    # Given Otto's open conversation, and Ana (admin) online
+    _guest, otto, channel = room
+    ana = chat.connect(tokens_for(ADMIN))
+    # When Ana takes it over right after Otto's send read it as his
+    changed_right_after_it_is_read(monkeypatch, svc, channel["id"],
+                                   lambda: ana.ok("channel.assign", channel_id=channel["id"]))
+    code = otto.error("message.send", channel_id=channel["id"], text="still mine?", client_id="late")
+    # Then the send is re-checked against the channel as it is now: refused, nothing stored
+    assert code == "forbidden"
+    assert svc.store.get_channel(channel["id"]).assignee == ana.user_id
+    assert stored_messages(channel["id"]) == set()
+
+
 def test_watch_returns_the_channel_and_its_latest_messages(chat, room):
     guest, _otto, channel = room
     sent = [send(guest, channel, f"m{i}")["id"] for i in range(3)]
@@ -158,6 +224,19 @@ def test_history_pages_backwards_oldest_first_within_a_page(room):
         if before is None:
             break
     assert pages == [sent[4:7], sent[1:4], sent[0:1]]
+
+
+def test_history_ends_on_the_page_that_holds_the_oldest_message(room):
+    # Given exactly two pages of messages
+    guest, _otto, channel = room
+    sent = [send(guest, channel, f"m{i}")["id"] for i in range(6)]
+    # When the visitor pages back three at a time
+    first = guest.ok("channel.history", channel_id=channel["id"], limit=3)
+    second = guest.ok("channel.history", channel_id=channel["id"], limit=3, before=first["cursor"])
+    # Then the second page holds the oldest three and says there is nothing older (no empty third page)
+    assert [m["id"] for m in first["messages"]] == sent[3:6] and first["cursor"] == sent[3]
+    assert [m["id"] for m in second["messages"]] == sent[0:3]
+    assert second["cursor"] is None
 
 
 def test_history_pages_shrink_to_fit_one_32_kb_frame(room):

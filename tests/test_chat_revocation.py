@@ -96,7 +96,11 @@ def test_revoking_chat_read_stops_the_events_of_watched_channels(chat, call, tok
     revoke(call, tokens, kind="scopes", scopes=["chat:read"])
     otto.ok("message.send", channel_id=channel["id"], text="are you there?", client_id="q")
     assert guest.events("message.new") == []
+    # and watching again is refused - without subscribing the connection on the way
     assert guest.error("channel.watch", channel_id=channel["id"]) == "forbidden"
+    assert {(pk, sk) for pk, sk in keys_of(guest.id) if sk.startswith("W#")} == set()
+    otto.ok("message.send", channel_id=channel["id"], text="hello?", client_id="q2")
+    assert guest.events("message.new") == []
 
 
 def test_an_admin_revoking_an_operators_scope_reaches_their_connections(chat, call, tokens_for):

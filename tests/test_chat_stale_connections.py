@@ -40,6 +40,23 @@ def test_a_gone_watcher_is_removed_and_the_others_still_get_the_message(room):
     assert [c for op, c, _ in wire.calls if op == "PostToConnection"].count(tabs[1].id) == 1
 
 
+def test_a_watcher_whose_post_fails_for_another_reason_is_kept_and_the_others_still_get_the_message(room):
+    guest, otto, channel, tabs = room
+    wire = install_wire()
+    # Given one tab whose post fails with an error that is not 410 Gone
+    wire.failing.add(tabs[1].id)
+    # When a message is sent to the channel
+    message = otto.ok("message.send", channel_id=channel["id"], text="hello", client_id="h")["message"]
+    # Then everyone else got it
+    for who in (guest, tabs[0], tabs[2], otto):
+        assert [e["message"]["id"] for e in who.events("message.new")] == [message["id"]]
+    # And the tab is not taken for gone: it was tried, and its records (connection, watch) stay
+    assert len(wire.posts_to(tabs[1].id)) == 1
+    assert item(f"C#{tabs[1].id}", "CONN") is not None
+    assert item(f"CH#{channel['id']}", f"W#{tabs[1].id}") is not None
+    assert wire.deleted() == []
+
+
 def test_a_gone_operator_connection_found_on_fan_out_requeues_their_channels(chat, room, svc):
     guest, otto, channel, _tabs = room
     wire = install_wire()

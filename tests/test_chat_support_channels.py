@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.chat_support import atomic_requests, visitor_tokens
+from tests.chat_support import atomic_requests, table_keys, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR
 
 OLGA = {"email": "olga@acme.test", "password": "olga-correct-horse-battery", "role": "operator", "name": "Olga"}
@@ -120,6 +120,42 @@ def test_an_operator_may_not_assign_to_someone_else_but_an_admin_may(chat, call,
     ana.ok("channel.assign", channel_id=channel["id"])
     assert (load_of(svc, otto.user_id), load_of(svc, ana.user_id)) == (0, 1)
     assert ana.error("channel.assign", channel_id=channel["id"], operator_id="op-nobody") == "not_found"
+
+
+def test_an_admin_cannot_assign_a_closed_channel(chat, call, tokens_for, seeded, svc):
+    # Given a conversation the visitor closed
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    guest.ok("channel.close", channel_id=channel["id"])
+    ana = chat.connect(tokens_for(ADMIN))
+    # When an admin assigns it to Otto
+    code = ana.error("channel.assign", channel_id=channel["id"], operator_id=seeded[OPERATOR["email"]]["id"])
+    # Then it is a conflict, the channel stays closed (not reopened by the assignment)
+    assert code == "conflict"
+    now = svc.store.get_channel(channel["id"])
+    assert (now.status, now.assignee) == ("closed", None)
+    # and it still takes no messages
+    assert guest.error("message.send", channel_id=channel["id"], text="hello?", client_id="late") == "conflict"
+
+
+def test_an_admin_cannot_assign_a_channel_to_a_blocked_operator(chat, call, tokens_for, olga, svc):
+    # Given a queued channel, and Olga blocked by an admin
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    admin = tokens_for(ADMIN)
+    olga_id = tokens_for(olga)["user"]["id"]
+    r = call("PATCH /admin/operators/{id}", token=admin["access_token"], body={"blocked": True},
+             path_params={"id": olga_id})
+    assert r["status"] == 200, r
+    ana = chat.connect(admin)
+    before = table_keys()
+    # When the admin assigns the channel to her
+    code = ana.error("channel.assign", channel_id=channel["id"], operator_id=olga_id)
+    # Then there is no such operator to assign to, and the channel is as it was
+    assert code == "not_found"
+    now = svc.store.get_channel(channel["id"])
+    assert (now.status, now.assignee, now.members) == ("queued", None, (guest.user_id,))
+    assert table_keys() == before
 
 
 def test_support_open_assigns_the_online_operator(chat, call, tokens_for):

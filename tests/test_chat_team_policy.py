@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.chat_support import Chat, known_visitor, run_action, visitor_tokens
+from tests.chat_support import Chat, known_visitor, run_action, table_keys, visitor_tokens
 from tests.conftest import ADMIN, OPERATOR, ORIGIN
 
 OLGA = {"email": "olga@acme.test", "password": "olga-correct-horse-battery", "role": "operator", "name": "Olga"}
@@ -96,3 +96,18 @@ def test_visitors_cannot_make_team_channels_nor_be_put_in_one(template, call, to
     assert visitor.error("channel.create", type="team", members=[otto.user_id], name="x") == "forbidden"
     # And staff may not put a visitor in one: members must be staff of the tenant
     assert otto.error("channel.create", type="team", members=[visitor.user_id], name="x") == "not_found"
+
+
+def test_a_blocked_operator_cannot_be_put_in_a_team_channel(template, call, tokens_for, staff):
+    # Given Olga blocked by an admin
+    chat = Chat(template)
+    otto = chat.connect(tokens_for(OPERATOR))
+    r = call("PATCH /admin/operators/{id}", token=tokens_for(ADMIN)["access_token"], body={"blocked": True},
+             path_params={"id": staff[OLGA["email"]]})
+    assert r["status"] == 200, r
+    before = table_keys()
+    # When Otto makes a team channel with her in it
+    code = otto.error("channel.create", type="team", members=[staff[OLGA["email"]]], name="Escalations")
+    # Then she is no operator to put in one (as if she did not exist), and nothing is stored
+    assert code == "not_found"
+    assert table_keys() == before
