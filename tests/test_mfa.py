@@ -11,17 +11,25 @@ from tests.conftest import ADMIN, OPERATOR, TENANT
 
 
 def code_at(secret: str, step_offset: int = 0) -> str:
-    return pyotp.TOTP(secret).at(time.time() + 30 * step_offset)
+    """The code of the current 30 s step (by MFA's clock), or of one ``step_offset`` steps away."""
+    from switchboard import mfa
+
+    return pyotp.TOTP(secret).at(mfa.time.time() + 30 * step_offset)
 
 
 @pytest.fixture(autouse=True)
-def clear_of_a_step_boundary():
-    """Codes are computed for a step and checked a moment later: a test starting in a step's
-    last 2 seconds waits for the next one, so no 30 s boundary falls inside it (a code for
-    "the previous step" would otherwise be two steps old by the time it is checked)."""
-    left = 30 - time.time() % 30
-    if left < 2:
-        time.sleep(left + 0.05)
+def totp_clock(monkeypatch):
+    """MFA's clock, set back to 2 s into the current 30 s step and running from there. Codes are
+    computed for a step and checked a moment later, sign-ins (argon2) in between: with a step
+    boundary inside a test, "the previous step's code" would be two steps old when checked. A
+    loaded machine can take seconds; this leaves every test 28 of them."""
+    import types
+
+    from switchboard import mfa
+
+    now = time.time()
+    shift = (now // 30 * 30 + 2) - now  # -28 .. +2 s
+    monkeypatch.setattr(mfa, "time", types.SimpleNamespace(time=lambda: time.time() + shift))
 
 
 @pytest.fixture
