@@ -136,6 +136,12 @@ def test_an_admin_cannot_assign_a_closed_channel(chat, call, tokens_for, seeded,
     assert (now.status, now.assignee) == ("closed", None)
     # and it still takes no messages
     assert guest.error("message.send", channel_id=channel["id"], text="hello?", client_id="late") == "conflict"
+    # And the store itself refuses it, whoever calls it
+    from switchboard.errors import Conflict
+
+    with pytest.raises(Conflict):
+        svc.store.assign_channel(now, seeded[OPERATOR["email"]]["id"], now_ms=now.created_at + 1)
+    assert svc.store.get_channel(channel["id"]).status == "closed"
 
 
 def test_an_admin_cannot_assign_a_channel_to_a_blocked_operator(chat, call, tokens_for, olga, svc):

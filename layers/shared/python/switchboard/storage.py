@@ -861,7 +861,10 @@ class Store:
     def assign_channel(self, ch: Channel, operator_id: str, *, now_ms: int,
                        operator_name: str | None = None) -> Channel:
         """Set the assignee if the channel is still as ``ch`` saw it (status and assignee):
-        two operators claiming one queued channel - exactly one wins, the other gets Conflict."""
+        two operators claiming one queued channel - exactly one wins, the other gets Conflict.
+        A closed channel is never assigned: that would reopen it (its condition reads "as seen")."""
+        if ch.status == "closed":
+            raise Conflict("the channel is closed")
         members = tuple(dict.fromkeys([*ch.members, operator_id]))
         new = replace(ch, status="open", assignee=operator_id, members=members, assignee_name=operator_name)
         condition = "#st = :st AND " + ("assignee = :old" if ch.assignee else "attribute_not_exists(assignee)")
