@@ -249,10 +249,10 @@ def test_the_back_office_runs_no_script_but_its_own(browser_stack, pages):
 
 
 def test_a_tab_copied_from_a_signed_in_tab_signs_in_on_its_own(browser_stack, pages):
-    # Given an operator signed in to the back office
+    # Given an admin signed in to the back office (no second factor: the test is about the tab)
     first = pages()
-    sign_in(first, browser_stack, MIA)
-    expect(first.locator("#who")).to_have_text("Mia (operator)")
+    sign_in(first, browser_stack, ADMIN)
+    expect(first.locator("#who")).to_have_text("Ada (admin)")
     # When the tab is duplicated: a second tab of the same browser starts with a copy of its
     # sessionStorage, the same refresh token (two tabs rotating it would look like theft to the API)
     stored = first.evaluate("() => JSON.stringify(Object.assign({}, sessionStorage))")
@@ -268,14 +268,14 @@ def test_a_tab_copied_from_a_signed_in_tab_signs_in_on_its_own(browser_stack, pa
     assert first.evaluate("() => window.switchboardBackoffice.auth.tokens.refresh_token") != before
     expect(first.locator("#conn")).to_have_text("Live")
     # And the second tab signed in has a session of its own
-    second.get_by_label("E-mail").fill(MIA["email"])
-    second.get_by_label("Password", exact=True).fill(MIA["password"])
+    second.get_by_label("E-mail").fill(ADMIN["email"])
+    second.get_by_label("Password", exact=True).fill(ADMIN["password"])
     second.get_by_role("button", name="Sign in").click()
-    expect(second.locator("#who")).to_have_text("Mia (operator)")
+    expect(second.locator("#who")).to_have_text("Ada (admin)")
     sid = "() => JSON.parse(atob(window.switchboardBackoffice.auth.tokens.access_token.split('.')[1]" \
           ".replace(/-/g, '+').replace(/_/g, '/'))).sid"
     assert second.evaluate(sid) != first.evaluate(sid)
     # And a reload is not a copy: the reloaded tab keeps its session
     first.reload()
-    expect(first.locator("#who")).to_have_text("Mia (operator)")
+    expect(first.locator("#who")).to_have_text("Ada (admin)")
     expect(first.locator("#conn")).to_have_text("Live")
