@@ -73,6 +73,54 @@
     } catch (e) { /* storage full or disabled: the session lasts as long as the page */ }
   }
 
+  // The session's tokens as every tab of the site sees them, in IndexedDB. localStorage is not
+  // enough for the renewal: Chromium carries it between tabs' processes asynchronously, so a tab
+  // that takes the lock right after another tab renewed the tokens can still read the refresh
+  // token just rotated, present it again - and reuse ends the session. An IndexedDB transaction
+  // committed before the lock is released is seen by the next tab's transaction. Where IndexedDB
+  // cannot be opened, localStorage alone is used (as before).
+  var TOKEN_FIELDS = ["access_token", "chat_token", "refresh_token", "access_exp", "chat_exp", "scopes", "user",
+                      "identity"];
+  var sharedDb = null;
+  function sharedStore(mode, fn) {
+    if (!sharedDb) {
+      sharedDb = new Promise(function (resolve) {
+        try {
+          var open = indexedDB.open("switchboard", 1);
+          open.onupgradeneeded = function () { open.result.createObjectStore("sessions"); };
+          open.onsuccess = function () { resolve(open.result); };
+          open.onerror = open.onblocked = function () { resolve(null); };
+        } catch (e) { resolve(null); }
+      });
+    }
+    return sharedDb.then(function (db) {
+      if (!db) return undefined;
+      return new Promise(function (resolve) {
+        try {
+          var tx = db.transaction("sessions", mode);
+          var result = fn(tx.objectStore("sessions"));
+          tx.oncomplete = function () { resolve(result && "result" in result ? result.result : null); };
+          tx.onerror = tx.onabort = function () { resolve(undefined); };
+        } catch (e) { resolve(undefined); }
+      });
+    });
+  }
+  /** The tokens the last renewal or sign-in of any tab left; undefined where IndexedDB is unusable. */
+  function loadShared() {
+    return sharedStore("readonly", function (store) { return store.get(STORE_KEY); });
+  }
+  /** Record this tab's tokens for the others; resolves once committed (before the lock is let go). */
+  function saveShared(tokens) {
+    var record = null;
+    if (tokens && tokens.refresh_token) {
+      record = {};
+      TOKEN_FIELDS.forEach(function (name) { record[name] = tokens[name]; });
+    }
+    return sharedStore("readwrite", function (store) {
+      return record ? store.put(record, STORE_KEY) : store.delete(STORE_KEY);
+    });
+  }
+
   /** Run fn while holding a cross-tab lock (refresh tokens rotate: two tabs must not both use one). */
   function withLock(name, fn) {
     if (navigator.locks && navigator.locks.request) return navigator.locks.request(name, fn);
@@ -147,6 +195,7 @@
     state = Object.assign({}, tokens, keep);
     save(state);
     scheduleRefresh();
+    return saveShared(state);
   }
 
   function hasSession() { return !!(state && state.refresh_token); }
@@ -160,33 +209,43 @@
   function session(force) {
     if (signingIn) return signingIn;
     signingIn = withLock(STORE_KEY, function () {
-      var stored = load();
-      // another tab may have renewed the tokens meanwhile: take its (newer) ones
-      if (stored && stored.refresh_token && stored.refresh_token !== state.refresh_token &&
-          (!state.user || !stored.user || stored.user.id === state.user.id)) {
-        state = stored;
-        scheduleRefresh();
-      }
-      if (!force && fresh(state)) return state;
-      if (state.refresh_token) {
-        var renewing = state.refresh_token;
-        return api("POST", "/auth/refresh", { refresh_token: renewing }).then(function (bundle) {
-          // logout() or identify() replaced the session meanwhile: these tokens are no longer ours
-          if (state.refresh_token !== renewing) throw { code: "superseded" };
-          adopt(tokensFrom(bundle));
-          return state;
-        }, function (err) {
-          if (err instanceof ApiError && err.status === 401) {
-            // revoked, reused or expired: this session is over; start a new one
-            forget();
-            return signIn(state.identity);
-          }
-          throw err;
-        });
-      }
-      return signIn(state.identity);
+      return loadShared().then(function (shared) { return renewHolding(shared, force); });
     }).finally(function () { signingIn = null; });
     return signingIn;
+  }
+
+  /** session()'s work, under the lock: ``shared`` is the shared store's record (see loadShared). */
+  function renewHolding(shared, force) {
+    // another tab may have renewed the tokens meanwhile: take the newest (the latest renewal's
+    // tokens expire last) of the shared record and localStorage, if newer than this tab's
+    var newest = null;
+    [shared ? Object.assign({}, load() || {}, shared) : null, load()].forEach(function (stored) {
+      if (stored && stored.refresh_token && (!state.user || !stored.user || stored.user.id === state.user.id) &&
+          (!newest || stored.access_exp > newest.access_exp)) newest = stored;
+    });
+    if (newest && newest.refresh_token !== state.refresh_token &&
+        (!state.refresh_token || !(newest.access_exp < state.access_exp))) {
+      state = Object.assign({}, state, newest);
+      save(state);
+      scheduleRefresh();
+    }
+    if (!force && fresh(state)) return state;
+    if (state.refresh_token) {
+      var renewing = state.refresh_token;
+      return api("POST", "/auth/refresh", { refresh_token: renewing }).then(function (bundle) {
+        // logout() or identify() replaced the session meanwhile: these tokens are no longer ours
+        if (state.refresh_token !== renewing) throw { code: "superseded" };
+        return adopt(tokensFrom(bundle)).then(function () { return state; });
+      }, function (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          // revoked, reused or expired: this session is over; start a new one
+          forget();
+          return signIn(state.identity);
+        }
+        throw err;
+      });
+    }
+    return signIn(state.identity);
   }
 
   // Bumped by identify() and logout(): a sign-in started before the latest of them answers for
@@ -207,8 +266,7 @@
         api("POST", "/auth/revoke", { kind: "session" }, bundle.access_token).catch(function () {});
         throw { code: "superseded" };
       }
-      adopt(tokensFrom(bundle, identity || null));
-      return state;
+      return adopt(tokensFrom(bundle, identity || null)).then(function () { return state; });
     });
   }
 
@@ -233,6 +291,7 @@
     var identity = state.identity || null;
     state = { identity: identity };
     save(null);
+    saveShared(null);
   }
 
   // -- the WebSocket: requests by rid, reconnect with backoff ----------------------------
