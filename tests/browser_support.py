@@ -32,6 +32,9 @@ OPERATOR = {"email": "otto@shop.test", "password": "otto-correct-horse-battery",
 MIA = {"email": "mia@shop.test", "password": "mia-correct-horse-battery", "role": "operator", "name": "Mia"}
 GALLERY, GALLERY_SECRET = "gallery", "gallery-identity-secret-0123456789"
 GIL = {"email": "gil@gallery.test", "password": "gil-correct-horse-battery", "role": "operator", "name": "Gil"}
+# an operator whose name is markup: pages must show it as the characters it is (tests/test_browser_guards.py)
+MAX = {"email": "max@gallery.test", "password": "max-correct-horse-battery", "role": "operator",
+       "name": "<b>Max</b>"}
 WIDGET = {"title": "Shop support", "color": "#0f766e", "greeting": "Hello! Ask us anything.", "position": "right"}
 
 
@@ -43,7 +46,7 @@ def browser_seed(web_origins: list[str]) -> dict[str, Any]:
     }, {  # a second tenant whose known visitors may attach files
         "id": GALLERY, "name": "The Gallery", "identity_secret": GALLERY_SECRET,
         "hook_secret": "gallery-hook-secret-0123456789", "allowed_origins": web_origins,
-        "visitor_attachments": True, "widget": {"title": "Gallery support"}, "operators": [GIL],
+        "visitor_attachments": True, "widget": {"title": "Gallery support"}, "operators": [GIL, MAX],
     }]}
 
 

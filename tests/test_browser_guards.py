@@ -22,6 +22,7 @@ from tests.browser_support import (  # noqa: E402
     GALLERY,
     GALLERY_SECRET,
     GIL,
+    MAX,
     TENANT,
     BrowserStack,
 )
@@ -67,8 +68,8 @@ def test_what_visitors_and_operators_type_is_shown_as_text_never_as_markup(brows
     # And so does the back office: the list, the conversation's title, the sender, the text, the file
     operator = pages()
     operator.goto(f"{browser_stack.web}/backoffice/?tenant={GALLERY}")
-    operator.get_by_label("E-mail").fill(GIL["email"])
-    operator.get_by_label("Password", exact=True).fill(GIL["password"])
+    operator.get_by_label("E-mail").fill(MAX["email"])
+    operator.get_by_label("Password", exact=True).fill(MAX["password"])
     operator.get_by_role("button", name="Sign in").click()
     operator.get_by_role("tab", name=re.compile("^Queued")).click()
     item = operator.locator(".channel", has_text="<b>Bea</b>")
@@ -82,11 +83,15 @@ def test_what_visitors_and_operators_type_is_shown_as_text_never_as_markup(brows
     expect(operator.get_by_role("button", name="Download <i>plan</i>.txt")).to_have_text("📎 <i>plan</i>.txt")
     no_markup_in(operator.locator("#app"))
 
-    # And the operator's reply, markup too, reaches the visitor as text
+    # And the operator's reply, markup too, reaches the visitor as text, and so does the
+    # operator's name (markup too): beside the reply and in the header
     operator.get_by_role("button", name="Claim").click()
     operator.get_by_role("textbox", name="Reply").fill("<i>noted</i>")
     operator.get_by_role("textbox", name="Reply").press("Enter")
     expect(visitor.locator(".log li.theirs")).to_contain_text(["<i>noted</i>"])
+    expect(visitor.locator(".log li.theirs .who")).to_have_text(["<b>Max</b>"])
+    expect(visitor.locator("#sb-status")).to_have_text("You're chatting with <b>Max</b>")
+    no_markup_in(visitor.locator("header, .status"))
     no_markup_in(visitor.locator(".log"))
     no_markup_in(operator.locator("#app"))
     for page in (visitor, operator):
