@@ -26,7 +26,7 @@ from tests.browser_support import (  # noqa: E402
     TENANT,
     BrowserStack,
 )
-from tests.test_browser_e2e import open_widget, session_is_live, signed_in_as, write  # noqa: E402
+from tests.test_browser_e2e import has_written, open_widget, session_is_live, signed_in_as, write  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 pytest_plugins = ["tests.browser_support"]  # the fixtures: one stack and one browser for all browser tests
@@ -148,6 +148,32 @@ def test_tabs_sharing_a_visitors_session_renew_it_one_at_a_time(browser_stack, p
     write(second, "from the second tab")
     expect(second.locator(".log li.mine:not(.pending)")).to_have_count(2)
     assert first.errors == [], first.errors
+
+
+def test_a_renewal_that_fails_after_logout_starts_no_new_session(browser_stack, pages):
+    # Given a visitor who has written (a session and a conversation), the browser's clock under control
+    page = pages()
+    page.clock.install()
+    has_written(page, browser_stack, "hello")
+    held: list[Any] = []
+    page.route("**/auth/refresh", lambda route: held.append(route))
+    sign_ins: list[str] = []
+    page.on("request", lambda r: sign_ins.append(r.url) if r.url.endswith("/auth/external") else None)
+    # When the tokens come due for renewal, and the page logs the visitor out while it is on its way
+    page.clock.fast_forward("14:30")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    page.evaluate("() => Switchboard.logout()")  # ends the session the renewal is for
+    held[0].continue_()  # which the API now refuses: 401
+    page.wait_for_timeout(1000)
+    # Then the widget stays signed out: no new session is started behind the page's back
+    assert sign_ins == []
+    key = json.dumps(key_of(browser_stack))
+    assert page.evaluate(f"localStorage.getItem({key})") is None
+    assert page.errors == [], page.errors
 
 
 def test_a_revoked_visitor_session_signs_the_widget_out(browser_stack, pages):

@@ -237,6 +237,8 @@
         if (state.refresh_token !== renewing) throw { code: "superseded" };
         return adopt(tokensFrom(bundle)).then(function () { return state; });
       }, function (err) {
+        // logout() or identify() replaced the session meanwhile: its end is theirs, not ours to follow
+        if (state.refresh_token !== renewing) throw { code: "superseded" };
         if (err instanceof ApiError && err.status === 401) {
           // revoked, reused or expired: this session is over; start a new one
           forget();
