@@ -176,6 +176,31 @@ def test_a_renewal_that_fails_after_logout_starts_no_new_session(browser_stack, 
     assert page.errors == [], page.errors
 
 
+def test_a_renewal_the_api_granted_before_logout_is_not_adopted_after_it(browser_stack, pages):
+    # Given a visitor who has written, the browser's clock under control, and the answers to
+    # renewals held back after the API has given them
+    page = pages()
+    page.clock.install()
+    has_written(page, browser_stack, "hello")
+    held: list[tuple[Any, Any]] = []
+    page.route("**/auth/refresh", lambda route: held.append((route, route.fetch())))
+    # When the tokens are renewed (new tokens granted) and the page logs the visitor out before
+    # the answer arrives
+    page.clock.fast_forward("14:30")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    route, answer = held[0]
+    assert answer.status == 200
+    page.evaluate("() => Switchboard.logout()")
+    route.fulfill(response=answer)
+    page.wait_for_timeout(1000)
+    # Then the widget stays signed out: the late tokens are not taken up
+    assert page.evaluate(f"localStorage.getItem({json.dumps(key_of(browser_stack))})") is None
+    assert page.errors == [], page.errors
+
+
 def test_a_revoked_visitor_session_signs_the_widget_out(browser_stack, pages):
     import urllib.request
 
