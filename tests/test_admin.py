@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -70,6 +71,60 @@ def test_an_invitation_is_a_one_time_token_to_set_a_password(call, admin):
     assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
     assert call("POST /auth/internal", body={"tenant": TENANT, "email": "ivy@acme.test",
                                              "password": "ivy-correct-horse"})["status"] == 200
+
+
+def _invite(call, admin, email="ivy@acme.test", role="operator"):
+    r = call("POST /admin/operators", token=admin, body={"email": email, "name": "Ivy", "role": role})
+    assert r["status"] == 201, r
+    return r["json"]["operator"], r["json"]["invite_token"]
+
+
+def test_an_invitation_token_naming_the_invitee_with_another_secret_is_refused(call, admin):
+    # Given an invited operator (their id is no secret: admins list it, team channels show it)
+    _, invite = _invite(call, admin)
+    prefix, locator, secret = invite.split(".")
+    forged = f"{prefix}.{locator}.{'A' * len(secret)}"
+    # When someone presents a token with the invitee's locator but a secret of their own
+    r = call("POST /auth/invite", body={"invite_token": forged, "password": "mallory-password-1"})
+    # Then it is refused, no password is set, and the real invitation still works
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert call("POST /auth/internal", body={"tenant": TENANT, "email": "ivy@acme.test",
+                                             "password": "mallory-password-1"})["status"] == 401
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})
+    assert r["status"] == 200, r
+
+
+def test_an_invitation_expires_after_seven_days(call, admin, monkeypatch):
+    import types
+
+    from switchboard import accounts
+
+    # Given an invitation issued now
+    _, invite = _invite(call, admin)
+    # When it is accepted a second after its seven days are over
+    later = time.time() + accounts.INVITE_SECONDS + 1
+    monkeypatch.setattr(accounts, "time", types.SimpleNamespace(time=lambda: later))
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})
+    # Then it is refused, and the password was not set
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    monkeypatch.undo()
+    assert call("POST /auth/internal", body={"tenant": TENANT, "email": "ivy@acme.test",
+                                             "password": "ivy-correct-horse"})["status"] == 401
+
+
+def test_a_blocked_invitee_cannot_set_a_password_and_the_invitation_waits(call, admin):
+    # Given an invited operator whom an admin blocked before they accepted
+    ivy, invite = _invite(call, admin)
+    assert call_path(call, "PATCH", ivy["id"], admin, {"blocked": True})["status"] == 200
+    # When they accept the invitation
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-blocked-horse"})
+    # Then it is refused and changes nothing: no password was set, the invitation is not spent
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert call_path(call, "PATCH", ivy["id"], admin, {"blocked": False})["status"] == 200
+    assert call("POST /auth/internal", body={"tenant": TENANT, "email": "ivy@acme.test",
+                                             "password": "ivy-blocked-horse"})["status"] == 401
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})
+    assert r["status"] == 200, r
 
 
 def test_blocking_an_operator_revokes_all_their_sessions_at_once(call, admin, tokens_for):
@@ -209,6 +264,44 @@ def test_an_invitation_token_is_never_written_to_the_audit_events(call, admin):
     assert invite not in json.dumps(r["json"])
 
 
+def test_an_invitee_blocked_the_moment_their_password_is_set_gets_no_session(call, admin, svc, monkeypatch):
+    # Given an invited operator, whom an admin blocks just after the invitation is accepted and
+    # before the sign-in that follows it is written
+    ivy, invite = _invite(call, admin)
+    read = svc.store.get_operator
+
+    def read_then_block(tenant_id, user_id):
+        op = read(tenant_id, user_id)
+        if op is not None and op.id == ivy["id"] and not op.blocked:
+            svc.store.update_operator(op, blocked=True)
+        return op
+
+    monkeypatch.setattr(svc.store, "get_operator", read_then_block)
+    # When the acceptance goes on to sign them in
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})
+    # Then they get no tokens: the invitation is refused like a used one, not a crash
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token", r
+    assert not any(s.is_live(int(time.time())) for s in svc.store.list_sessions(TENANT, ivy["id"]))
+
+
+def test_accepting_an_invitation_is_in_the_audit_events(call, admin):
+    # Given an invited operator who accepts
+    ivy, invite = _invite(call, admin)
+    assert call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})["status"] == 200
+    # When the admin reads the events
+    events = call("GET /admin/events", token=admin, query={"limit": "100"})["json"]["events"]
+    # Then the password set through the invitation is there, by the invitee, before their sign-in
+    kinds = [(e["kind"], e["subject"], e["detail"]) for e in events if e["actor"] == ivy["id"]]
+    assert ("password_changed", ivy["id"], {"invitation": True}) in kinds
+
+
+def test_an_audit_event_of_a_kind_the_log_does_not_know_is_refused():
+    from switchboard import audit
+
+    with pytest.raises(ValueError, match="unknown audit event kind"):
+        audit.event(tenant=TENANT, kind="password_chnaged", actor="op-0123456789abcdef")
+
+
 def test_another_tenants_operator_is_not_found(call, admin, tokens_for):
     gus_token = tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"}, tenant="globex")
     otto = operators(call, admin)[OPERATOR["email"]]
@@ -250,6 +343,41 @@ def test_audit_events_newest_first_paginated_with_an_opaque_cursor(call, admin, 
     assert {"sign_in", "sign_in_failed", "operator_changed"} <= set(kinds)
 
 
+def test_an_event_is_timed_in_seconds_and_kept_for_the_retention_period(call, admin, svc):
+    # Given Otto signing in just now
+    before = int(time.time())
+    tokens = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
+                                               "password": OPERATOR["password"]})["json"]
+    # When the admin reads the newest event
+    event = call("GET /admin/events", token=admin, query={"limit": "1"})["json"]["events"][0]
+    # Then it is that sign-in, timed in unix seconds
+    assert event["kind"] == "sign_in" and event["actor"] == tokens["user"]["id"]
+    assert before - 1 <= event["at"] <= time.time() + 1
+    # And DynamoDB deletes it only once the tenant's retention period is over
+    item = svc.store.client.get_item(TableName=svc.store.table, Key={"pk": {"S": f"T#{TENANT}#EV"},
+                                                                     "sk": {"S": event["id"]}})["Item"]
+    assert int(item["ttl"]["N"]) == event["at"] + svc.settings.audit_retention_days * 86400
+
+
+def test_paging_through_the_events_sees_each_once_as_one_long_page_would(call, admin, tokens_for):
+    # Given a tenant with more events than one small page holds
+    for _ in range(4):
+        tokens_for(OPERATOR)
+    everything = call("GET /admin/events", token=admin, query={"limit": "100"})["json"]
+    assert everything["cursor"] is None and len(everything["events"]) > 4
+    # When the admin pages through them two at a time
+    seen, cursor, pages = [], None, 0
+    while pages < 50:
+        r = call("GET /admin/events", token=admin, query={"limit": "2", **({"cursor": cursor} if cursor else {})})
+        assert r["status"] == 200, r
+        seen += r["json"]["events"]
+        pages, cursor = pages + 1, r["json"]["cursor"]
+        if cursor is None:
+            break
+    # Then the pages, in order, are the long page: every event once, newest first
+    assert [e["id"] for e in seen] == [e["id"] for e in everything["events"]]
+
+
 def test_events_need_admin_sessions_and_stay_in_the_tenant(call, tokens_for):
     otto = tokens_for(OPERATOR)["access_token"]
     assert call("GET /admin/events", token=otto)["status"] == 403
@@ -273,7 +401,9 @@ def test_an_admin_whose_admin_sessions_scope_was_revoked_cannot_read_the_events(
 
 
 @pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"limit": "1.5"},
-                                   {"limit": "true"}, {"cursor": "%%%"}, {"cursor": ""}, {"other": "1"}])
+                                   {"limit": "true"}, {"cursor": "%%%"}, {"cursor": ""}, {"other": "1"},
+                                   {"cursor": "eHh4" * 22},  # "xxx" * 22: longer than any event id
+                                   {"cursor": "w6k"}])  # "é": not an event id either
 def test_bad_event_queries_are_400(call, admin, query):
     r = call("GET /admin/events", token=admin, query=query)
     assert r["status"] == 400 and r["json"]["code"] == "validation_error"
@@ -290,6 +420,34 @@ def test_changing_ones_password_ends_the_other_sessions(call, tokens_for):
     assert call("GET /auth/me", token=first["access_token"])["status"] == 401
     assert call("GET /auth/me", token=second["access_token"])["status"] == 200
     assert tokens_for({"email": OPERATOR["email"], "password": "otto-new-password"})
+
+
+def test_a_password_change_is_in_the_audit_events(call, admin, tokens_for):
+    # Given Otto on two devices, who changes his password on the second
+    first, second = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    r = call("POST /auth/password", token=second["access_token"],
+             body={"current_password": OPERATOR["password"], "new_password": "otto-new-password"})
+    assert r["status"] == 200, r
+    # When the admin reads the events
+    events = call("GET /admin/events", token=admin, query={"limit": "100"})["json"]["events"]
+    # Then the change is there: by Otto, from that session, with the sessions it ended
+    changed = [e for e in events if e["kind"] == "password_changed"]
+    assert len(changed) == 1, changed
+    assert changed[0]["actor"] == changed[0]["subject"] == first["user"]["id"]
+    assert changed[0]["detail"] == {"revoked_sessions": 1}
+    assert changed[0]["session_id"] == call("GET /auth/me", token=second["access_token"])["json"]["session"]["id"]
+
+
+def test_a_visitor_has_no_password_to_change(call, seeded):
+    from tests.chat_support import visitor_tokens
+
+    # Given a signed-in visitor
+    visitor = visitor_tokens(call)["access_token"]
+    # When they try to change a password
+    r = call("POST /auth/password", token=visitor,
+             body={"current_password": "anything", "new_password": "a-new-password"})
+    # Then it is forbidden outright (not a wrong-password answer to keep guessing at)
+    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
 
 
 def test_staff_see_their_tenants_active_colleagues_by_name_for_team_channels(call, admin, tokens_for):

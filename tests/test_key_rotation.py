@@ -132,3 +132,112 @@ def test_a_function_that_only_verifies_is_refused_the_private_keys_by_name_or_ar
             with pytest.raises(ClientError) as denied:
                 sm.get_secret_value(SecretId=secret_id)
             assert denied.value.response["Error"]["Code"] == "AccessDeniedException", secret_id
+
+
+def _versions(name: str) -> dict[str, list[str]]:
+    return boto3.client("secretsmanager").describe_secret(SecretId=name)["VersionIdsToStages"]
+
+
+def _stage_pending(value: dict[str, Any]) -> str:
+    """A version labelled AWSPENDING holding ``value`` (as createSecret leaves it)."""
+    token = "pending-0123456789abcdef0123456789ab"  # a version id, as Secrets Manager makes them
+    boto3.client("secretsmanager").put_secret_value(SecretId=SIGNING, ClientRequestToken=token,
+                                                    SecretString=json.dumps(value), VersionStages=["AWSPENDING"])
+    return token
+
+
+def test_every_step_run_again_changes_nothing(rotation):
+    from switchboard import key_rotation
+
+    # Given a rotation that has finished
+    sm = boto3.client("secretsmanager")
+    sm.rotate_secret(SecretId=SIGNING, RotateImmediately=True,
+                     RotationLambdaARN="arn:aws:lambda:us-east-1:123456789012:function:key-rotation")
+    token = next(v for v, stages in _versions(SIGNING).items() if "AWSCURRENT" in stages)
+    signing, public = _current(SIGNING), _current(VERIFY)
+    # (and its version no longer labelled AWSPENDING, as Secrets Manager leaves it; moto keeps the label)
+    sm.update_secret_version_stage(SecretId=SIGNING, VersionStage="AWSPENDING", RemoveFromVersionId=token)
+    # When Secrets Manager runs each step again with that version (a retried invocation)
+    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+        key_rotation.rotate_step(step=step, secret_id=SIGNING, token=token)
+    # Then nothing changed: the same key set is current, and the same public set published
+    assert _current(SIGNING) == signing and _current(VERIFY) == public
+    assert "AWSCURRENT" in _versions(SIGNING)[token]
+
+
+def test_a_retried_create_step_keeps_the_pending_set_it_wrote(aws):
+    from switchboard import key_rotation
+    from switchboard.keys import rotate_keyset
+
+    # Given a pending version whose value the first createSecret wrote
+    staged = rotate_keyset(_current(SIGNING))
+    token = _stage_pending(staged)
+    # When createSecret runs again for it
+    key_rotation.rotate_step(step="createSecret", secret_id=SIGNING, token=token)
+    # Then the pending value is the one written first (not a second new key)
+    pending = boto3.client("secretsmanager").get_secret_value(SecretId=SIGNING, VersionId=token)
+    assert json.loads(pending["SecretString"]) == staged
+
+
+def test_a_token_that_is_not_the_pending_version_is_refused(aws):
+    from switchboard import key_rotation
+
+    # Given a key set rotated once outside the schedule: its former version is AWSPREVIOUS
+    key_rotation.rotate_now(SIGNING)
+    previous = next(v for v, stages in _versions(SIGNING).items() if "AWSPREVIOUS" in stages)
+    before = _current(SIGNING)
+    # When a rotation step names that version, or one the secret does not have
+    for token in (previous, "no-such-version-0123456789abcdef0123"):
+        for step in ("createSecret", "testSecret", "finishSecret"):
+            with pytest.raises(ValueError, match="rotation token"):
+                key_rotation.rotate_step(step=step, secret_id=SIGNING, token=token)
+    # Then it is refused and the current set is unchanged
+    assert _current(SIGNING) == before
+
+
+@pytest.mark.parametrize("broken", ["empty", "public_only", "duplicate_kid"])
+def test_the_test_step_refuses_a_pending_set_that_cannot_sign_and_verify(aws, broken):
+    from switchboard import key_rotation
+    from switchboard.errors import InvalidToken
+    from switchboard.keys import generate_key_entry, public_keyset
+
+    # Given a pending key set that parses but cannot do its job: no key, public keys only, or two
+    # keys under one kid (behind a good one: every key is probed, not just the newest)
+    good, first, second = generate_key_entry(), generate_key_entry(), generate_key_entry()
+    value = {"empty": {"keys": []},
+             "public_only": public_keyset({"keys": [good]}),
+             "duplicate_kid": {"keys": [good, first, {**second, "kid": first["kid"]}]}}[broken]
+    token = _stage_pending(value)
+    # When Secrets Manager runs testSecret
+    # Then the step fails (and so the rotation stops before finishSecret makes it current)
+    with pytest.raises((ValueError, InvalidToken)):
+        key_rotation.rotate_step(step="testSecret", secret_id=SIGNING, token=token)
+
+
+def test_an_old_key_stays_while_the_longest_lived_token_it_signed_can(aws):
+    import time
+
+    from switchboard import key_rotation
+    from switchboard.keys import generate_key_entry
+    from switchboard.settings import get_settings
+
+    # Given a key set whose newest key took over a while ago, behind the key it replaced, and
+    # chat tokens that live longer than access tokens
+    s = get_settings()
+    longest = max(s.access_ttl, s.chat_ttl)
+    assert s.chat_ttl != s.access_ttl
+    now = int(time.time())
+    oldest, older = generate_key_entry(now - 3 * longest), generate_key_entry(now - 2 * longest)
+    took_over_within = generate_key_entry(now - longest, active_from=now - longest)
+    boto3.client("secretsmanager").put_secret_value(SecretId=SIGNING,
+                                                    SecretString=json.dumps({"keys": [took_over_within, older]}))
+    # When the set rotates
+    key_rotation.rotate_now(SIGNING)
+    # Then the key it replaced stays: tokens it signed just before the takeover may still be alive
+    assert [k["kid"] for k in _current(SIGNING)["keys"]][1:] == [took_over_within["kid"], older["kid"]]
+    # But a key replaced longer ago than any token lives is dropped
+    long_ago = generate_key_entry(now - 2 * longest, active_from=now - longest - 120)
+    boto3.client("secretsmanager").put_secret_value(SecretId=SIGNING,
+                                                    SecretString=json.dumps({"keys": [long_ago, oldest]}))
+    key_rotation.rotate_now(SIGNING)
+    assert [k["kid"] for k in _current(SIGNING)["keys"]][1:] == [long_ago["kid"]]

@@ -176,6 +176,66 @@ def test_a_refused_identified_sign_in_hands_nothing_over(call, seeded, svc, temp
     assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
 
 
+def test_a_known_visitors_own_conversation_stays_theirs_and_the_anonymous_one_stays_too(call, seeded, svc,
+                                                                                       template):
+    from tests.chat_support import Chat
+
+    chat = Chat(template)
+    # Given a known visitor with an open conversation of their own
+    known = call("POST /auth/external", body=_identified_body(), headers={"origin": ORIGIN})["json"]
+    theirs = chat.connect(known).ok("support.open")["channel"]
+    # And an anonymous visitor with another one
+    anon = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": ORIGIN})["json"]
+    anonymous = chat.connect(anon).ok("support.open")["channel"]
+    # When the website identifies the anonymous visitor as that known one
+    r = call("POST /auth/external", body=_identified_body(), headers={"origin": ORIGIN}, token=anon["access_token"])
+    # Then the sign-in succeeds, but nothing is handed over: each conversation stays with its visitor,
+    # and the anonymous session, which still holds one, goes on
+    assert r["status"] == 200 and r["json"]["user"]["id"] == known["user"]["id"], r
+    assert svc.store.get_channel(theirs["id"]).visitor == known["user"]["id"]
+    assert svc.store.get_channel(anonymous["id"]).visitor == anon["user"]["id"]
+    assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
+
+
+def test_an_anonymous_sign_in_takes_nothing_from_the_token_it_presents(call, seeded, svc, template):
+    from tests.chat_support import Chat
+
+    # Given an anonymous visitor with an open conversation
+    first = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": ORIGIN})["json"]
+    channel = Chat(template).connect(first).ok("support.open")["channel"]
+    # When another anonymous sign-in presents that visitor's access token
+    r = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": ORIGIN}, token=first["access_token"])
+    # Then it is a new anonymous visitor, and the first keeps their conversation and their session
+    assert r["status"] == 200 and r["json"]["user"]["id"] != first["user"]["id"], r
+    assert svc.store.get_channel(channel["id"]).visitor == first["user"]["id"]
+    assert call("GET /auth/me", token=first["access_token"])["status"] == 200
+    # And so does the layer itself, given that header for an anonymous sign-in
+    from switchboard import visitors
+    from switchboard.requests import ExternalLogin
+
+    other = visitors.external(svc, ExternalLogin(tenant=TENANT), origin=ORIGIN, device=None,
+                              upgrading=f"Bearer {first['access_token']}")
+    assert other.session.user_id != first["user"]["id"]
+    assert svc.store.get_channel(channel["id"]).visitor == first["user"]["id"]
+    assert call("GET /auth/me", token=first["access_token"])["status"] == 200
+
+
+def test_a_hand_over_from_a_user_who_is_not_the_channels_visitor_changes_nothing(call, seeded, svc, template):
+    from switchboard.errors import Conflict
+
+    from tests.chat_support import Chat
+
+    # Given Jo's open conversation, as read before it changed hands (a stale read)
+    jo = call("POST /auth/external", body=_identified_body("jo"), headers={"origin": ORIGIN})["json"]
+    channel = svc.store.get_channel(Chat(template).connect(jo).ok("support.open")["channel"]["id"])
+    # When a hand-over of it is attempted from someone who is not its visitor
+    with pytest.raises(Conflict):
+        svc.store.hand_over_support_channel(channel, from_user="anon-0123456789abcdef01234567", to_user="v-mallory")
+    # Then it is refused in the same write: the conversation is still Jo's, and nobody else's
+    assert svc.store.get_channel(channel.id).visitor == "v-jo"
+    assert svc.store.open_support_channel_id(TENANT, "v-mallory") is None
+
+
 def test_failed_hashes_in_a_customers_name_never_lock_the_customer_out(call, seeded):
     # Given someone failing the HMAC for customer-42 many times, from many addresses
     bad = {"tenant": TENANT, "user": {"id": "customer-42", "hash": "00"}}

@@ -72,6 +72,26 @@ def test_an_admin_lists_another_users_sessions_but_an_operator_may_not(call, tok
     assert call("GET /auth/sessions", token=admin, query={"other": "1"})["status"] == 400
 
 
+def test_a_listing_marks_only_the_asking_session_current_and_ends_at_the_first_limit(call, tokens_for, svc):
+    # Given Otto signed in on two devices, and an admin looking at his sessions
+    first, second = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    admin = tokens_for(ADMIN)["access_token"]
+    # When Otto lists his sessions from the second device, and the admin lists them
+    mine = call("GET /auth/sessions", token=second["access_token"])["json"]["sessions"]
+    theirs = call("GET /auth/sessions", token=admin, query={"user_id": first["user"]["id"]})["json"]["sessions"]
+    # Then only the second device's session is current for Otto, and none for the admin
+    sid = call("GET /auth/me", token=second["access_token"])["json"]["session"]["id"]
+    assert {s["id"]: s["current"] for s in mine} == {s["id"]: s["id"] == sid for s in mine} and len(mine) == 2
+    assert len(theirs) == 2 and not any(s["current"] for s in theirs)
+    # And each ends when its first limit does: idle (sooner, unless refreshed) or absolute
+    from switchboard.models import SessionKey
+
+    for listed in mine:
+        stored = svc.store.get_session(SessionKey(TENANT, first["user"]["id"], listed["id"]))
+        assert stored.idle_expires_at < stored.expires_at
+        assert listed["expires_at"] == stored.idle_expires_at
+
+
 def admin_id(call, token):
     return call("GET /auth/me", token=token)["json"]["user"]["id"]
 

@@ -68,6 +68,15 @@ def test_enrolment_gives_a_fresh_secret_uri_and_qr_and_mfa_stays_off_until_confi
     assert not op.totp_enabled
 
 
+def test_me_says_the_second_factor_is_on_once_confirmed(call, enrolled):
+    # Given Otto, who has turned MFA on
+    _, tokens = enrolled
+    # When he asks who he is
+    me = call("GET /auth/me", token=tokens["access_token"])["json"]
+    # Then the answer says his second factor is on
+    assert me["user"]["mfa_enabled"] is True
+
+
 def test_a_wrong_code_does_not_turn_mfa_on(call, tokens_for):
     access = tokens_for(OPERATOR)["access_token"]
     secret = call("POST /auth/totp/enroll", token=access)["json"]["secret"]
@@ -367,6 +376,22 @@ def test_a_password_change_ends_the_mfa_challenges_the_old_password_got(call, en
     assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
 
 
+def test_a_password_change_deletes_the_pending_challenges_from_the_table(call, enrolled, svc):
+    from switchboard import mfa, opaque
+
+    _, tokens = enrolled
+    # Given an mfa_token got with Otto's password, its challenge stored
+    pending = password_step(call)["json"]["mfa_token"]
+    (_, user_id, challenge_id), _ = opaque.parse(pending, mfa.MFA_PREFIX, 3)
+    assert svc.store.get_mfa_challenge(TENANT, user_id, challenge_id) is not None
+    # When Otto changes his password
+    r = call("POST /auth/password", token=tokens["access_token"],
+             body={"current_password": OPERATOR["password"], "new_password": "a-brand-new-horse-battery"})
+    assert r["status"] == 200, r
+    # Then the challenge is gone, not merely outdated (nothing is left to try codes against)
+    assert svc.store.get_mfa_challenge(TENANT, user_id, challenge_id) is None
+
+
 def test_a_challenge_earned_before_a_password_change_is_worthless_even_if_written_after_it(call, enrolled, svc):
     secret, _ = enrolled
     # Given a challenge earned with the current password
@@ -481,7 +506,7 @@ def test_an_mfa_token_is_no_good_once_its_five_minutes_are_over(call, enrolled, 
     # Given a challenge earned with Otto's password
     token = password_step(call)["json"]["mfa_token"]
     # When the code arrives when the challenge's 5 minutes are over (a code valid at that time)
-    later = time.time() + mfa.CHALLENGE_SECONDS
+    later = mfa.time.time() + mfa.CHALLENGE_SECONDS  # by MFA's clock (see totp_clock)
     monkeypatch.setattr(mfa, "time", types.SimpleNamespace(time=lambda: later))
     r = call("POST /auth/mfa", body={"mfa_token": token, "code": pyotp.TOTP(secret).at(later)})
     # Then the token is refused: sign in again

@@ -125,6 +125,40 @@ def test_the_account_is_one_whatever_the_case_of_its_email(call, seeded, clock):
     assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"account-minute"')
 
 
+def test_guesses_at_the_current_password_are_limited_per_account(call, tokens_for, clock):
+    # Given someone holding Otto's access token (not his password) guessing it, from ten addresses
+    otto = tokens_for(OPERATOR)["access_token"]
+    for i in range(10):
+        r = call("POST /auth/password", token=otto, source_ip=f"198.51.100.{i}",
+                 body={"current_password": f"guess-{i}", "new_password": "mallory-new-password"})
+        assert r["json"]["code"] == "invalid_credentials", r
+    # When an eleventh comes within the minute, even the right one, from yet another address
+    r = call("POST /auth/password", token=otto, source_ip="198.51.100.99",
+             body={"current_password": OPERATOR["password"], "new_password": "mallory-new-password"})
+    # Then it is refused unchecked, and the password is unchanged
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"account-minute"'), r
+    assert sign_in(call, OPERATOR["password"], ip="198.51.100.100")["status"] == 200
+
+
+def test_attempts_at_an_invitation_are_limited_per_invitee(call, tokens_for, clock):
+    # Given an invited operator, and ten wrong tokens naming them, from ten addresses
+    admin = tokens_for(ADMIN)["access_token"]
+    r = call("POST /admin/operators", token=admin, body={"email": "ivy@acme.test", "name": "Ivy"})
+    invite = r["json"]["invite_token"]
+    prefix, locator, secret = invite.split(".")
+    for i in range(10):
+        r = call("POST /auth/invite", source_ip=f"198.51.100.{i}",
+                 body={"invite_token": f"{prefix}.{locator}.{str(i) * len(secret)}", "password": "guess-password"})
+        assert r["json"]["code"] == "invalid_token", r
+    # When an eleventh comes within the minute, from yet another address
+    r = call("POST /auth/invite", source_ip="198.51.100.99", body={"invite_token": invite, "password": "ivy-password"})
+    # Then it is refused unchecked; once the minute turns the invitation works
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"account-minute"'), r
+    clock.now += 60
+    r = call("POST /auth/invite", source_ip="198.51.100.99", body={"invite_token": invite, "password": "ivy-password"})
+    assert r["status"] == 200, r
+
+
 def spend_the_ip_quota(call, route: str, body, ip: str = "192.0.2.77") -> dict:
     """Send ``body(i)`` to ``route`` from one IP until one past the per-IP minute quota (60)."""
     for i in range(60):

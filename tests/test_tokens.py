@@ -355,6 +355,17 @@ def test_the_first_key_of_a_set_signs_at_once(keyset):
     assert keyring_from_value(fresh).signer.kid == fresh["keys"][0]["kid"]
 
 
+def test_before_any_key_is_active_the_one_published_longest_signs(keyset):
+    # Given a set none of whose keys is active yet (a clock behind the one that rotated it)
+    now = time.time()
+    newer = generate_key_entry(now, active_from=int(now) + 720)
+    older = generate_key_entry(now - 360, active_from=int(now) + 360)
+    ring = keyring_from_value({"keys": [newer, older]})
+    # Then the oldest signs: every verifier has held it longest
+    assert ring.signer_at(now).kid == older["kid"]
+    assert ring.signer_at(now + 400).kid == older["kid"] and ring.signer_at(now + 800).kid == newer["kid"]
+
+
 def test_a_forged_kid_that_uses_up_the_forced_reread_delays_no_real_token(keyset):
     # Given a container that read the key set just before a rotation, and a forged kid using up
     # its one forced re-read (the limit that keeps forgeries from flooding Secrets Manager)
