@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.chat_support import CallLog, item, new_connection_id, rollback_by_item, table_keys, visitor_tokens
 from tests.conftest import OPERATOR
 
@@ -110,3 +112,26 @@ def test_with_the_per_item_rollback_a_cancelled_transaction_still_changes_nothin
         assert guest.error("message.send", channel_id=channel["id"], text="late", client_id="late") == "conflict"
     assert table_keys() == before
     assert item(f"CH#{channel['id']}", f"CID#{guest.user_id}#late") is None
+
+
+def test_with_the_per_item_rollback_a_transaction_cancelled_after_its_writes_leaves_the_table_as_it_was(svc):
+    # Given an item, and a transaction that puts a new item, updates that one, then fails a
+    # condition check - moto applies the first two before it reaches the third
+    import boto3
+    from botocore.exceptions import ClientError
+
+    ddb, table = boto3.client("dynamodb"), svc.store.table
+    ddb.put_item(TableName=table, Item={"pk": {"S": "X#old"}, "sk": {"S": "A"}, "n": {"N": "1"}})
+    before = table_keys()
+    # When it runs under rollback_by_item and is cancelled
+    with rollback_by_item(), pytest.raises(ClientError) as cancelled:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "X#new"}, "sk": {"S": "A"}}}},
+            {"Update": {"TableName": table, "Key": {"pk": {"S": "X#old"}, "sk": {"S": "A"}},
+                        "UpdateExpression": "SET n = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+            {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "X#none"}, "sk": {"S": "A"}},
+                                "ConditionExpression": "attribute_exists(pk)"}}])
+    # Then DynamoDB's answer comes back and neither write is left: no new item, the old one unchanged
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert table_keys() == before
+    assert item("X#old", "A")["n"] == 1

@@ -112,3 +112,42 @@ def test_seeding_by_stack_name_seals_totp_secrets_with_the_stacks_key(aws, svc, 
     from switchboard.sealing import totp_context
 
     assert svc.sealer.open(op.totp_secret, context=totp_context("initech", op.id)) == secret
+
+
+def _acme(**changes):
+    tenant = {**SEED["tenants"][0], **changes}
+    return {"tenants": [tenant]}
+
+
+@pytest.mark.parametrize("seed", [
+    _acme(operators=[{"email": "ana@acme.test", "password": "short", "role": "admin"}]),
+    _acme(operators=[{"email": "ana@acme.test", "password": "ana-correct-horse-battery", "role": "owner"}]),
+    _acme(allowed_origin=["https://shop.acme.test"]),  # a misspelt key would silently drop the origins
+    _acme(identity_secret="too-short"),
+    _acme(hook_secret="too-short"),
+    _acme(id="Acme Corp"),
+    _acme(claims={"sub": "overwritten"}),  # a reserved claim name
+], ids=["short-password", "unknown-role", "misspelt-key", "short-identity-secret", "short-hook-secret",
+        "bad-tenant-id", "reserved-claim"])
+def test_a_seed_the_contract_does_not_allow_is_refused_clearly_and_writes_nothing(aws, svc, tmp_path, capsys, seed):
+    # Given a seed file with one thing wrong
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(seed))
+    # When it is loaded
+    code = main(["seed", str(bad), "--table", TABLE, "--region", "us-east-1"])
+    # Then the command says so, without a traceback, and the table is untouched
+    err = capsys.readouterr().err
+    assert code != 0 and "switchboard:" in err and "Traceback" not in err, err
+    assert svc.store.get_tenant("acme") is None and svc.store.get_tenant(seed["tenants"][0]["id"]) is None
+
+
+def test_seeded_origins_and_emails_are_stored_as_the_checks_compare_them(aws, svc, tmp_path):
+    # Given a seed written the way people write it: a trailing slash, an e-mail in mixed case
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(_acme(allowed_origins=["https://shop.acme.test/"], operators=[
+        {"email": "Ana@Acme.Test", "password": "ana-correct-horse-battery", "role": "admin"}])))
+    # When it is loaded
+    assert main(["seed", str(path), "--table", TABLE, "--region", "us-east-1"]) == 0
+    # Then the origin is the one a browser sends, and the operator signs in by any case of the address
+    assert svc.store.get_tenant("acme").allowed_origins == ("https://shop.acme.test",)
+    assert svc.store.get_operator_by_email("acme", "ana@acme.test").email == "ana@acme.test"

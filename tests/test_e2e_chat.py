@@ -9,6 +9,7 @@ import urllib.request
 import uuid
 from typing import Any
 
+import aiohttp
 import pytest
 import websockets
 
@@ -340,3 +341,173 @@ def test_an_attachment_is_uploaded_with_the_presigned_post_and_sent(dev_stack):
                       aws_access_key_id="local", aws_secret_access_key="local")
     obj = s3.get_object(Bucket="switchboard-local-attachments", Key=out["presigned"]["key"])
     assert obj["Body"].read() == b"hello"
+
+
+def test_a_frame_naming_a_reserved_route_goes_to_default_not_to_that_route(dev_stack):
+    # Given a visitor's live socket
+    async def scenario() -> None:
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        try:
+            # When a frame names $disconnect (or $connect) as its action
+            for reserved in ("$disconnect", "$connect"):
+                reply = await guest.request(reserved, timeout=5)
+                # Then, as in API Gateway, it is routed to $default: unknown_action, and nothing is run
+                assert reply["error"]["code"] == "unknown_action", reply
+            # And the connection is still known and usable
+            await guest.ok("channel.query", filter={"member": "me"}, limit=1)
+        finally:
+            await guest.close()
+
+    run(scenario())
+
+
+def test_the_connections_endpoint_refuses_oversized_posts_and_answers_under_the_stage_too(dev_stack):
+    """Deployed, WS_MANAGEMENT_ENDPOINT ends with the stage (``https://<api>.execute-api.../live``):
+    the local endpoint answers under it as well, and refuses a post API Gateway would refuse."""
+    import boto3
+
+    stage = "live"  # template.yaml's ChatStage
+
+    def client(base: str) -> Any:
+        return boto3.client("apigatewaymanagementapi", endpoint_url=base, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    staged = client(f"http://127.0.0.1:{dev_stack.ws_port}/{stage}")
+
+    async def scenario() -> None:
+        # Given a visitor's live socket
+        before = await asyncio.to_thread(_connection_ids, dev_stack)
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        try:
+            await guest.ok("channel.query", filter={"member": "me"}, limit=1)
+            (connection_id,) = await asyncio.to_thread(lambda: _connection_ids(dev_stack) - before)
+            # When a function posts to it through the stage's endpoint
+            await asyncio.to_thread(staged.post_to_connection, ConnectionId=connection_id, Data=b'{"staged":1}')
+            # Then the socket gets the data
+            assert await guest.next_frame(lambda f: f == {"staged": 1}, timeout=5) == {"staged": 1}
+            # And a post over 128 KB is PayloadTooLargeException, and the socket stays open
+            with pytest.raises(staged.exceptions.PayloadTooLargeException):
+                await asyncio.to_thread(staged.post_to_connection, ConnectionId=connection_id,
+                                        Data=b"x" * (128 * 1024 + 1))
+            await guest.ok("channel.query", filter={"member": "me"}, limit=1)
+        finally:
+            await guest.close()
+
+    run(scenario())
+
+
+def _through_ws_gateway(template: Any, answers: dict[str, Any], scenario: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Run ``scenario(client, calls)`` against ``switchboard dev``'s WebSocket gateway (in process), with the
+    template's functions replaced by ``answers`` (route key or "authorizer" -> the function's result);
+    returns the (route, event) pairs the functions were called with."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from switchboard_local.gateway_ws import WebSocketGateway
+
+    routes = {fid: key for key, fid in template.websocket_routes().items()}
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    class Functions:
+        def invoke(self, function_id: str, event: dict[str, Any]) -> Any:
+            key = "authorizer" if function_id == template.websocket_authorizer() else routes[function_id]
+            if key not in ("authorizer", "$connect", "$disconnect"):
+                key = event["requestContext"]["routeKey"]
+            calls.append((key, event))
+            return answers.get(key, {"statusCode": 200})
+
+    async def go() -> None:
+        gateway = WebSocketGateway(template, Functions())  # type: ignore[arg-type]
+        async with TestClient(TestServer(gateway.app())) as client:
+            await scenario(client, calls)
+
+    run(go())
+    return calls
+
+
+def _allow(context: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"principalId": "u1", "context": context or {},
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "arn"}]}}
+
+
+def test_an_authorizer_deny_is_403_and_connect_never_runs(template):
+    # Given an authorizer answering with a Deny policy
+    deny = _allow()
+    deny["policyDocument"]["Statement"][0]["Effect"] = "Deny"
+
+    async def scenario(client: Any, _: list[Any]) -> None:
+        # When a client opens a socket with a token
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect("/?token=t")
+        # Then the handshake is refused with 403, as API Gateway does
+        assert refused.value.status == 403
+
+    calls = _through_ws_gateway(template, {"authorizer": deny}, scenario)
+    # And $connect was never called
+    assert [key for key, _ in calls] == ["authorizer"]
+
+
+def test_connect_answering_non_2xx_refuses_the_handshake_with_that_status(template):
+    # Given an authorizer that allows, and a $connect that answers 403
+    async def scenario(client: Any, _: list[Any]) -> None:
+        # When a client opens a socket
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect("/?token=t")
+        # Then the handshake is refused with $connect's status
+        assert refused.value.status == 403
+
+    calls = _through_ws_gateway(template, {"authorizer": _allow({"tenant": "acme"}), "$connect": {"statusCode": 403}},
+                                scenario)
+    # And $connect saw the authorizer's context, as every later event of the connection would
+    connect = dict(calls)["$connect"]
+    assert connect["requestContext"]["authorizer"] == {"tenant": "acme", "principalId": "u1"}
+
+
+def test_frames_and_the_close_reach_the_functions_as_api_gateway_shapes_them(template):
+    # Given an allowed connection
+    async def scenario(client: Any, calls: list[Any]) -> None:
+        ws = await client.ws_connect("/?token=t")
+        # When it sends an action's frame, a frame with an unknown action, and then closes
+        await ws.send_str(json.dumps({"action": "typing", "rid": "1"}))
+        await ws.send_str(json.dumps({"action": "no.such", "rid": "2"}))
+        assert json.loads((await ws.receive()).data) == {"sent": "reply"}
+        assert json.loads((await ws.receive()).data) == {"sent": "reply"}
+        await ws.close()
+        for _ in range(100):  # $disconnect runs after the socket is gone, as in AWS
+            if any(key == "$disconnect" for key, _ in calls):
+                return
+            await asyncio.sleep(0.02)
+
+    reply = {"statusCode": 200, "body": json.dumps({"sent": "reply"})}
+    seen = _through_ws_gateway(template, {"authorizer": _allow({"tenant": "acme"}), "typing": reply,
+                                           "$default": reply}, scenario)
+    events = dict(seen)
+    # Then each went to its route with the connection's authorizer context
+    assert json.loads(events["typing"]["body"]) == {"action": "typing", "rid": "1"}
+    assert json.loads(events["$default"]["body"])["action"] == "no.such"
+    for key in ("typing", "$default", "$disconnect"):
+        ctx = events[key]["requestContext"]
+        assert ctx["routeKey"] == key and ctx["authorizer"] == {"tenant": "acme", "principalId": "u1"}
+    # And $disconnect says how the socket closed
+    ctx = events["$disconnect"]["requestContext"]
+    assert (ctx["eventType"], ctx["disconnectStatusCode"]) == ("DISCONNECT", 1000)
+
+
+def test_stopping_the_stack_closes_open_sockets_as_going_away():
+    # Given the stack with a visitor's socket open
+    stack = DevStack([])
+
+    async def scenario() -> int | None:
+        status, _, tokens = await asyncio.to_thread(http, stack, "POST", "/auth/external", {"tenant": "demo"},
+                                                    None, {"origin": stack.web})
+        assert status == 200, tokens
+        guest = await ChatClient.connect(stack.ws, tokens["chat_token"], stack.web)
+        # When the stack is stopped (SIGTERM, as a process manager does)
+        code = await asyncio.to_thread(stack.stop)
+        await asyncio.wait_for(guest.closed.wait(), 5)
+        assert code == 0
+        return guest.ws.close_code
+
+    # Then the socket was closed by the server as "going away" (1001), not just dropped
+    assert run(scenario()) == 1001
+    assert "switchboard: stopped" in stack.output

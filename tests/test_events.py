@@ -108,3 +108,24 @@ def test_cognito_trigger_samples_come_back_with_the_chat_token_claim(capsys, nam
         claims = event["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
         assert all(isinstance(v, str) for v in claims.values())
         assert claims[f"{ns}/role"] == role and claims[f"{ns}/level"] == "1"
+
+
+def test_invoke_refuses_an_env_override_that_is_not_name_value(capsys):
+    # When --env is given something that is not NAME=VALUE
+    for bad in ("RATE_LIMIT_IP", "=1000/20000"):
+        assert main(["invoke", "Jwks", "-e", str(EVENTS / "jwks.json"), "--env", bad]) == 2
+        # Then the command says which, and runs nothing
+        err = capsys.readouterr().err
+        assert "--env wants NAME=VALUE" in err and repr(bad) in err
+
+
+def test_invoke_reports_a_crashing_function_with_a_failing_exit_code(tmp_path, capsys):
+    # Given an event the function cannot take at all (not an API Gateway event)
+    event = tmp_path / "event.json"
+    event.write_text("[1, 2]")
+    # When it is invoked
+    code = main(["invoke", "Jwks", "-e", str(event)])
+    # Then the error is printed as Lambda reports it, and the exit code says it failed
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert set(json.loads(out[out.index("{"):])) == {"errorType", "errorMessage"}

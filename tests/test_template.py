@@ -209,6 +209,21 @@ def test_table_has_ttl_and_its_two_indexes(template):
     assert [i["IndexName"] for i in definition["create"]["GlobalSecondaryIndexes"]] == ["GSI1", "GSI2"]
 
 
+def test_the_local_table_is_provisioned_with_the_templates_ttl_and_indexes(template, aws):
+    # Given the table the local stack and the tests provision from template.yaml
+    import boto3
+
+    from switchboard_local.provision import LOCAL_REFS
+
+    ddb = boto3.client("dynamodb")
+    # When AWS is asked about it
+    ttl = ddb.describe_time_to_live(TableName=LOCAL_REFS["Table"])["TimeToLiveDescription"]
+    table = ddb.describe_table(TableName=LOCAL_REFS["Table"])["Table"]
+    # Then expired items would go, as they do in the deployed table
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")
+    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == ["GSI1", "GSI2"]
+
+
 CONTRACT_WS_ACTIONS = {
     "support.open", "channel.query", "channel.watch", "channel.history", "channel.assign", "channel.create",
     "channel.close", "message.send", "message.delete", "typing", "read", "attachment.presign",
@@ -333,6 +348,13 @@ def test_a_transactions_items_each_need_their_own_iam_action():
     assert required_actions("s3", "PutObject", {}) == ["s3:PutObject"]
 
 
+def test_a_head_of_an_s3_object_needs_read_access_as_in_aws():
+    # S3 has no s3:HeadObject action: AWS checks s3:GetObject for a HEAD, so a policy must grant that
+    from switchboard_local.iam import required_actions
+
+    assert required_actions("s3", "HeadObject", {"Bucket": "b", "Key": "k"}) == ["s3:GetObject"]
+
+
 def test_a_call_outside_the_functions_policy_is_denied_as_aws_would(template, aws):
     # Given the JWKS function, whose policy allows only reading the public keys' secret
     import boto3
@@ -354,6 +376,29 @@ def test_a_call_outside_the_functions_policy_is_denied_as_aws_would(template, aw
     assert secret_denied.value.response["Error"]["Code"] == "AccessDeniedException"
     # And outside any function (test set-up, the CLI) nothing is checked
     boto3.client("dynamodb").get_item(TableName=LOCAL_REFS["Table"], Key={"pk": {"S": "x"}, "sk": {"S": "y"}})
+
+
+def test_a_secret_named_by_its_arn_is_held_to_the_policy_as_by_its_name(template, aws):
+    # Given the secrets' ARNs - what a function's !Ref gives it in AWS
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from switchboard_local import iam
+    from switchboard_local.provision import LOCAL_REFS
+
+    iam.enforce()
+    sm = boto3.client("secretsmanager")
+    verify_arn = sm.describe_secret(SecretId=LOCAL_REFS["VerifyKeys"])["ARN"]
+    signing_arn = sm.describe_secret(SecretId=LOCAL_REFS["SigningKeys"])["ARN"]
+    with iam.running(template, "JwksFunction"):
+        # When the JWKS function reads the public keys by ARN, then the private ones
+        sm.get_secret_value(SecretId=verify_arn)
+        with pytest.raises(ClientError) as denied:
+            sm.get_secret_value(SecretId=signing_arn)
+    # Then the first is allowed (its policy names it) and the second denied, as by name
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    with iam.running(template, "RefreshFunction"):
+        sm.get_secret_value(SecretId=signing_arn)  # a function that signs may read it by ARN too
 
 
 def test_work_the_layer_hands_to_threads_is_held_to_the_same_policy(template, aws):
