@@ -75,6 +75,19 @@ def test_closing_twice_is_harmless_and_archives_again(chat, room, svc, tokens_fo
         (message["id"], "", True)]
 
 
+def test_closing_a_queued_channel_takes_it_off_every_online_operators_queue(chat, call, tokens_for):
+    # Given a queued channel, and an operator who came online since (and has not taken it)
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    otto = chat.connect(tokens_for(OPERATOR))
+    assert channel["status"] == "queued"
+    # When the visitor closes it
+    guest.ok("channel.close", channel_id=channel["id"])
+    # Then the operator, whose queue view listed it, hears that it is closed
+    heard = [e["channel"] for e in otto.events("channel.updated") if e["channel"]["id"] == channel["id"]]
+    assert heard and heard[-1]["status"] == "closed"
+
+
 def test_an_admin_closes_any_support_channel_of_the_tenant(chat, room, tokens_for):
     # (who else may close what: the policy matrix, tests/test_chat_policy_matrix.py)
     _guest, otto, channel = room
@@ -103,12 +116,34 @@ def test_presign_bounds_the_upload_in_type_size_key_and_time(room, svc):
     assert policy_of(data["fields"])["expiration"]
 
 
+def test_a_presigned_upload_lives_5_minutes(room):
+    from datetime import datetime
+
+    _guest, otto, channel = room
+    # When the operator asks to upload a file
+    before = datetime.now().astimezone()
+    data = otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)
+    # Then the signed policy expires 5 minutes later, not a moment longer
+    expiration = datetime.fromisoformat(policy_of(data["fields"])["expiration"].replace("Z", "+00:00"))
+    assert 295 <= (expiration - before).total_seconds() <= 310
+
+
 @pytest.mark.parametrize(("content_type", "size"), [("text/html", 10), ("application/x-msdownload", 10),
                                                     ("image/png", 10 * 1024 * 1024 + 1)])
 def test_presign_refuses_types_and_sizes_out_of_bounds(room, content_type, size):
     _guest, otto, channel = room
     assert otto.error("attachment.presign", channel_id=channel["id"], content_type=content_type,
                       size=size) == "validation_error"
+
+
+def test_presign_accepts_an_upload_of_exactly_the_size_bound(room, svc):
+    _guest, otto, channel = room
+    # When the operator asks to upload a file of exactly the largest size allowed
+    bound = svc.settings.max_attachment_bytes
+    data = otto.ok("attachment.presign", channel_id=channel["id"], content_type="application/pdf", size=bound)
+    # Then it may, up to that size
+    assert data["max_bytes"] == bound
+    assert ["content-length-range", 1, bound] in policy_of(data["fields"])["conditions"]
 
 
 def test_a_known_visitor_may_attach_when_the_tenant_allows_it(room):

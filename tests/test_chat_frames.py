@@ -178,3 +178,17 @@ def test_error_replies_stay_small_whatever_the_frame_holds(chat, guest, channel)
         # Then the error reply fits in one 32 KB WebSocket frame with room to spare
         assert reply is not None and not reply["ok"]
         assert len(json.dumps(reply).encode()) < 4096, len(json.dumps(reply))
+
+
+def test_a_frame_of_exactly_32_kb_is_sent_and_one_byte_more_is_refused():
+    from switchboard.realtime import MAX_FRAME_BYTES, FrameTooLarge, encode, size_of
+
+    # Given event frames padded to exactly the frame size, and to one byte more
+    base = {"type": "event", "event": "x", "data": {"pad": ""}}
+    pad = MAX_FRAME_BYTES - size_of(base)
+    exact = {**base, "data": {"pad": "a" * pad}}
+    over = {**base, "data": {"pad": "a" * (pad + 1)}}
+    # When they are encoded, Then the first fits API Gateway's frame and the second is refused
+    assert len(encode(exact)) == MAX_FRAME_BYTES
+    with pytest.raises(FrameTooLarge):
+        encode(over)

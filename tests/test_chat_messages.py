@@ -300,6 +300,16 @@ def test_read_receipts_go_to_the_other_watchers_and_move_the_marker(room):
     assert guest.error("read", channel_id=channel["id"], message_id="0000000000000-nope") == "not_found"
 
 
+def test_a_watching_member_hears_of_a_change_once(room):
+    # Given the visitor, a member of the channel, watching it too
+    guest, otto, channel = room
+    # When the operator closes it
+    otto.ok("channel.close", channel_id=channel["id"])
+    # Then the visitor gets one channel.updated, not one per reason to be told
+    closed = [e for e in guest.events("channel.updated") if e["channel"]["status"] == "closed"]
+    assert len(closed) == 1
+
+
 def test_an_operator_who_watched_a_queued_channel_stops_hearing_of_it_once_a_colleague_claims_it(
         chat, call, tokens_for, svc):
     from switchboard.identity import new_operator_id

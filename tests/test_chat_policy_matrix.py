@@ -199,3 +199,28 @@ def test_a_revoked_scope_is_refused_at_the_next_action_that_needs_it(scope, temp
     # while what needs other scopes still works
     other = next(s for s in sorted(NEEDS) if s != scope)
     assert run_cell(world, *NEEDS[other]) == "ok"
+
+
+def test_the_policy_itself_never_grants_another_tenants_channel():
+    from switchboard.chat_policy import authorize, may_read
+    from switchboard.errors import NotFound
+    from switchboard.models import Channel
+
+    # Given a support channel of globex, and an admin of acme holding every chat scope
+    # (whose relations, were tenants ignored, would include "tenant" and even "member")
+    channel = Channel(id="0000000000001-x", tenant="globex", type="support", status="open", subject=None,
+                      members=("v-1", "ana"), assignee="ana", visitor="v-1", created_at=1, last_message_at=1)
+
+    @dataclass(frozen=True)
+    class Who:
+        tenant: str = "acme"
+        user_id: str = "ana"
+        role: str = "admin"
+        scopes: frozenset[str] = frozenset({"chat:read", "chat:write", "chat:moderate", "chat:assign"})
+
+    # When the policy is asked, Then the channel does not exist for them - with or without the
+    # action's own check that a channel is of the caller's tenant
+    assert may_read("acme", "ana", "admin", channel) is False
+    for permission in ("read", "write", "close", "assign", "moderate"):
+        with pytest.raises(NotFound):
+            authorize(Who(), permission, channel)

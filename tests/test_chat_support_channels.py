@@ -242,6 +242,73 @@ def test_an_operator_going_offline_hands_channels_to_another_online_operator(cha
     assert otto.user_id in moved["members"]
 
 
+def test_an_operator_closing_one_of_two_tabs_keeps_their_channels_though_a_colleague_is_free(
+        chat, call, tokens_for, olga, svc):
+    # Given Otto, online in two tabs, holding a visitor's channel, and Olga online with nothing to do
+    tokens = tokens_for(OPERATOR)
+    otto_tab1, otto_tab2 = chat.connect(tokens), chat.connect(tokens)
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    assert channel["assignee"] == otto_tab1.user_id
+    chat.connect(tokens_for(olga))
+    updates = len(guest.events("channel.updated"))
+    # When Otto closes one tab
+    otto_tab1.disconnect()
+    # Then he is still there: the channel stays his, never passing through the queue
+    now = svc.store.get_channel(channel["id"])
+    assert (now.status, now.assignee) == ("open", otto_tab2.user_id)
+    assert len(guest.events("channel.updated")) == updates
+
+
+def test_a_going_operator_hands_back_only_what_is_still_assigned_to_them(chat, call, tokens_for, olga, svc):
+    from switchboard.storage import _assignment_item, _item
+
+    # Given Olga's open channel, and Otto online
+    olga_ = chat.connect(tokens_for(olga))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    assert channel["assignee"] == olga_.user_id
+    otto = chat.connect(tokens_for(OPERATOR))
+    # And Otto's assignment list still names it (read just before an admin moved it from him to Olga)
+    ch = svc.store.get_channel(channel["id"])
+    svc.store.client.put_item(TableName=svc.store.table, Item=_item(_assignment_item(ch, otto.user_id)))
+    updates = len(guest.events("channel.updated"))
+    # When Otto goes offline
+    otto.disconnect()
+    # Then Olga's channel is not his to hand back: it never passes through the queue
+    now = svc.store.get_channel(channel["id"])
+    assert (now.status, now.assignee) == ("open", olga_.user_id)
+    assert len(guest.events("channel.updated")) == updates
+
+
+def test_an_admins_last_disconnect_hands_their_channels_back_too(chat, call, tokens_for, svc):
+    # Given an admin, the only staff online, who got a visitor's channel
+    ana = chat.connect(tokens_for(ADMIN))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    assert channel["assignee"] == ana.user_id
+    # When the admin goes offline
+    ana.disconnect()
+    # Then the conversation is back in the queue, not stranded with someone who is not there
+    now = svc.store.get_channel(channel["id"])
+    assert (now.status, now.assignee) == ("queued", None)
+
+
+def test_staff_online_hear_that_a_queued_channel_left_the_queue(chat, call, tokens_for, olga):
+    # Given a queued channel, then two operators online
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    assert channel["status"] == "queued"
+    otto, olga_ = chat.connect(tokens_for(OPERATOR)), chat.connect(tokens_for(olga))
+    # When the visitor comes back and the channel goes to one of them
+    assigned = guest.ok("support.open")["channel"]
+    assert assigned["status"] == "open"
+    # Then the other one, whose queue view listed it, hears that it is no longer queued
+    other = otto if assigned["assignee"] == olga_.user_id else olga_
+    heard = [e["channel"] for e in other.events("channel.updated") if e["channel"]["id"] == channel["id"]]
+    assert heard and heard[-1]["status"] == "open"
+
+
 def test_concurrent_support_open_of_one_visitor_makes_one_channel(chat, call):
     tokens = visitor_tokens(call)
     tabs = [chat.connect(tokens) for _ in range(4)]
