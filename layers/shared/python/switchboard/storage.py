@@ -154,10 +154,13 @@ def _read(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") in (
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    )
+    """A condition did not hold - not a throttled or conflicting transaction (those are
+    :class:`Unavailable`: retry later), whose cancellation carries no ConditionalCheckFailed."""
+    code = exc.response.get("Error", {}).get("Code")
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+    return code == "ConditionalCheckFailedException"
 
 
 @lru_cache(maxsize=1)
