@@ -79,6 +79,20 @@ def _invite(call, admin, email="ivy@acme.test", role="operator"):
     return r["json"]["operator"], r["json"]["invite_token"]
 
 
+def test_removing_an_invited_operator_removes_the_invitation_and_it_expires_on_its_own(call, admin, svc):
+    # Given an invited operator, whose invitation DynamoDB deletes by itself once it lapses
+    ivy, invite = _invite(call, admin)
+    key = {"pk": {"S": f"T#{TENANT}"}, "sk": {"S": f"INV#{ivy['id']}"}}
+    stored = svc.store.client.get_item(TableName=svc.store.table, Key=key)["Item"]
+    assert int(stored["ttl"]["N"]) == int(stored["expires_at"]["N"]) > time.time()
+    # When an admin removes them before they accept
+    assert call_path(call, "DELETE", ivy["id"], admin)["status"] in (200, 204)
+    # Then the invitation is gone with them, and its token sets no password
+    assert "Item" not in svc.store.client.get_item(TableName=svc.store.table, Key=key)
+    r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})
+    assert r["status"] == 401
+
+
 def test_an_invitation_token_naming_the_invitee_with_another_secret_is_refused(call, admin):
     # Given an invited operator (their id is no secret: admins list it, team channels show it)
     _, invite = _invite(call, admin)
@@ -372,6 +386,7 @@ def test_paging_through_the_events_sees_each_once_as_one_long_page_would(call, a
         assert r["status"] == 200, r
         seen += r["json"]["events"]
         pages, cursor = pages + 1, r["json"]["cursor"]
+        assert len(r["json"]["events"]) == 2 or cursor is None  # a page is as long as asked
         if cursor is None:
             break
     # Then the pages, in order, are the long page: every event once, newest first

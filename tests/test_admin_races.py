@@ -263,3 +263,47 @@ def test_an_admin_stepping_down_while_the_other_admin_is_blocked_leaves_an_activ
     assert r["status"] == 403 and "last active admin" in r["json"]["detail"], r
     # And the tenant keeps an active admin
     assert active_admins(svc) == ["Otto"]
+
+
+def test_a_role_change_decided_before_a_block_is_not_written_over_the_block(svc, seeded):
+    from switchboard.storage import StandingChanged
+
+    # Given an admin's read of Otto (not blocked), and another admin blocking him meanwhile
+    read = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    svc.store.update_operator(read, blocked=True)
+    # When the promotion decided on that read is written
+    with pytest.raises(StandingChanged):
+        svc.store.update_operator(read, role="admin")
+    # Then Otto stays a blocked operator: the decision is made again on what he is now
+    now = svc.store.get_operator(TENANT, read.id)
+    assert (now.role, now.blocked) == ("operator", True)
+
+
+def test_a_password_change_for_an_operator_removed_meanwhile_does_not_bring_them_back(svc, seeded):
+    from switchboard.errors import NotFound
+
+    # Given Otto, removed by an admin while he was changing his password
+    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    svc.store.delete_operator(otto)
+    # When the new password hash is written
+    with pytest.raises(NotFound):
+        svc.store.set_password_hash(TENANT, otto.id, "$argon2id$new")
+    # Then no operator record is made up from it
+    key = {"pk": {"S": f"T#{TENANT}"}, "sk": {"S": f"OP#{otto.id}"}}
+    assert "Item" not in svc.store.client.get_item(TableName=svc.store.table, Key=key)
+
+
+def test_a_stale_removal_does_not_take_the_email_from_the_operator_who_has_it_now(svc, seeded):
+    from switchboard.errors import Conflict
+    from switchboard.models import Operator
+
+    # Given Otto removed, and his email given to a new operator since
+    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    svc.store.delete_operator(otto)
+    svc.store.create_operator(Operator(tenant=TENANT, id="op-newcomer", email=OPERATOR["email"], name="New",
+                                       role="operator", password_hash=None))
+    # When a second removal decided on the old read of Otto is written
+    with pytest.raises(Conflict):
+        svc.store.delete_operator(otto)
+    # Then the newcomer keeps the email (and can be found by it at sign-in)
+    assert svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id == "op-newcomer"

@@ -355,3 +355,37 @@ def test_a_missing_file_is_not_found_also_when_s3_answers_403(room, svc, monkeyp
 
     monkeypatch.setattr(ChatContext, "s3", lambda self: Denying(real(self)))
     assert otto.error("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key) == "not_found"
+
+
+def test_a_close_decided_on_a_stale_read_of_a_closed_channel_changes_nothing(svc):
+    from switchboard.errors import Conflict
+
+    from tests.test_chat_support_channels import _support_channel, load_of
+
+    # Given an open channel of op-a, closed once already
+    read = _support_channel("0000000000004-d", assignee="op-a")
+    svc.store.create_channel(read, support_pointer=True, now_ms=1)
+    svc.store.close_channel(read, now_ms=2)
+    # When a second close, decided on the read from before, is written
+    with pytest.raises(Conflict):
+        svc.store.close_channel(read, now_ms=3)
+    # Then op-a's load went down once, not twice
+    assert load_of(svc, "op-a") == 0
+    assert svc.store.get_channel("0000000000004-d").status == "closed"
+
+
+def test_a_closed_channel_leaves_the_support_lists(svc):
+    from tests.test_chat_support_channels import _support_channel
+
+    # Given a queued channel and an open one, listed by status
+    queued, open_ = _support_channel("0000000000005-e"), _support_channel("0000000000006-f", visitor="anon-v2",
+                                                                           assignee="op-a")
+    for ch in (queued, open_):
+        svc.store.create_channel(ch, support_pointer=True, now_ms=1)
+    assert [e[0] for e in svc.store.query_channels("ST#acme#open", limit=10, cursor=None)[0]] == [open_.id]
+    # When both are closed
+    for ch in (queued, open_):
+        svc.store.close_channel(ch, now_ms=2)
+    # Then neither the queue nor the open list holds them any more
+    assert svc.store.query_channels("ST#acme#queued", limit=10, cursor=None) == ([], False)
+    assert svc.store.query_channels("ST#acme#open", limit=10, cursor=None) == ([], False)

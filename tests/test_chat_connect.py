@@ -63,6 +63,19 @@ def test_the_authorizer_hands_on_only_the_scopes_the_session_still_holds(chat, c
     assert policy["context"]["scope"].split() == ["chat:read"]
 
 
+def test_a_connection_made_without_chat_read_is_not_counted_as_a_reader(chat, call, svc):
+    # Given a visitor whose chat:read was revoked after their chat token was issued
+    tokens = visitor_tokens(call)
+    r = call("POST /auth/revoke", body={"kind": "scopes", "scopes": ["chat:read"]}, token=tokens["access_token"])
+    assert r["status"] == 200
+    # When they connect with that token
+    guest = chat.connect(tokens)
+    # Then the connection is theirs, but not one to tell of channels (it may not read them)
+    user = tokens["user"]["id"]
+    assert [cid for cid, _ in svc.store.list_user_connections("acme", user)] == [guest.id]
+    assert svc.store.list_user_connections("acme", user, readers_only=True) == []
+
+
 def test_an_access_token_is_not_a_chat_token(chat, call):
     tokens = visitor_tokens(call)
     with pytest.raises(Refused) as refused:

@@ -135,3 +135,58 @@ def test_with_the_per_item_rollback_a_transaction_cancelled_after_its_writes_lea
     assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert table_keys() == before
     assert item("X#old", "A")["n"] == 1
+
+
+def _watching_connection(svc, channels):
+    from switchboard.models import Connection
+
+    expires = int(time.time()) + 7200
+    conn = Connection(id=new_connection_id(), tenant="acme", user_id="anon-many", session_id="s-many",
+                      role="visitor", lvl=0, name="V", scopes=frozenset({"chat:read"}),
+                      connected_at=expires - 7200, expires_at=expires)
+    for ch in channels:
+        svc.store.add_watcher(ch, conn)
+    return conn
+
+
+def test_a_disconnect_deletes_every_watch_however_many_batches_it_takes(svc):
+    # Given a connection watching 30 channels (61 items to delete: over two BatchWriteItem calls of 25)
+    channels = [f"0000000000000-ch{i:02d}" for i in range(30)]
+    conn = _watching_connection(svc, channels)
+    # When it disconnects
+    svc.store.delete_connection(conn.id)
+    # Then no half of any watch is left: no fan-out posts to it, no reverse entry lingers
+    assert all(svc.store.list_watchers(ch, now=int(time.time())) == [] for ch in channels)
+    assert item(f"C#{conn.id}", f"W#{channels[-1]}") is None
+
+
+@pytest.mark.parametrize("unprocessed_calls", [1, 99])
+def test_unprocessed_batch_items_are_asked_again_and_never_dropped_silently(svc, monkeypatch, unprocessed_calls):
+    from switchboard import errors, storage
+
+    # Given DynamoDB leaving the first request of each BatchWriteItem unprocessed, ``unprocessed_calls`` times
+    conn = _watching_connection(svc, ["0000000000000-a"])
+    real, left, sent = svc.store.client.batch_write_item, [unprocessed_calls], []
+
+    def throttled(RequestItems):
+        sent.append(RequestItems)
+        if left[0]:
+            left[0] -= 1
+            reqs = RequestItems[svc.store.table]
+            if reqs[1:]:
+                real(RequestItems={svc.store.table: reqs[1:]})
+            return {"UnprocessedItems": {svc.store.table: reqs[:1]}}
+        return real(RequestItems=RequestItems)
+
+    monkeypatch.setattr(svc.store.client, "batch_write_item", throttled)
+    monkeypatch.setattr(storage.time, "sleep", lambda _s: None)
+    # When the connection disconnects
+    if unprocessed_calls == 1:
+        svc.store.delete_connection(conn.id)
+        # Then what was left is asked again, and everything is deleted
+        assert len(sent) == 2 and len(sent[1][svc.store.table]) == 1
+        assert item(f"C#{conn.id}", "CONN") is None and item("CH#0000000000000-a", f"W#{conn.id}") is None
+    else:
+        # Then, if DynamoDB keeps leaving it, the caller hears of it (retry later) instead of a silent loss
+        with pytest.raises(errors.Unavailable):
+            svc.store.delete_connection(conn.id)

@@ -343,3 +343,52 @@ def test_a_lost_disconnect_does_not_strand_the_channel_when_the_visitor_comes_ba
     # Then it went to the operator who is actually there
     assert again["id"] == channel["id"]
     assert (again["status"], again["assignee"]) == ("open", olga_.user_id)
+
+
+def _support_channel(channel_id, *, visitor="anon-v1", assignee=None):
+    from switchboard.models import Channel
+
+    return Channel(id=channel_id, tenant="acme", type="support", status="open" if assignee else "queued",
+                   subject=None, members=tuple(m for m in (visitor, assignee) if m), assignee=assignee,
+                   visitor=visitor, created_at=1, last_message_at=1)
+
+
+def test_a_visitor_never_has_two_open_support_channels_even_when_two_opens_race(svc):
+    from switchboard.errors import Conflict
+
+    # Given a visitor's support channel, written by one support.open
+    svc.store.create_channel(_support_channel("0000000000001-a"), support_pointer=True, now_ms=1)
+    # When a second support.open of theirs, which read no open channel either, writes its own
+    with pytest.raises(Conflict):
+        svc.store.create_channel(_support_channel("0000000000002-b"), support_pointer=True, now_ms=2)
+    # Then the visitor keeps the first, and the second channel was never made
+    assert svc.store.open_support_channel_id("acme", "anon-v1") == "0000000000001-a"
+    assert svc.store.get_channel("0000000000002-b") is None
+
+
+def test_a_requeue_decided_before_a_reassignment_leaves_the_new_assignee_their_channel(svc):
+    from switchboard.errors import Conflict
+
+    # Given a channel assigned to op-a, then taken over by op-b
+    first = _support_channel("0000000000003-c", assignee="op-a")
+    svc.store.create_channel(first, support_pointer=True, now_ms=1)
+    svc.store.assign_channel(first, "op-b", now_ms=2)
+    # When op-a's going offline requeues it, on the read from before the takeover
+    with pytest.raises(Conflict):
+        svc.store.requeue_channel(first, now_ms=3)
+    # Then op-b still has it, and their load is untouched
+    now = svc.store.get_channel("0000000000003-c")
+    assert (now.status, now.assignee) == ("open", "op-b")
+    assert svc.store.assigned_channel_ids("acme", "op-b") == ["0000000000003-c"]
+    assert load_of(svc, "op-b") == 1
+
+
+def test_giving_a_channel_back_does_not_count_as_being_assigned_one(svc):
+    # Given op-a assigned a channel at t=1
+    ch = _support_channel("0000000000007-g", visitor="anon-v3", assignee="op-a")
+    svc.store.create_channel(ch, support_pointer=True, now_ms=1)
+    # When it goes back to the queue at t=5 (op-a went offline)
+    svc.store.requeue_channel(ch, now_ms=5)
+    # Then op-a was last assigned one at t=1: the round-robin order is about assignments, not releases
+    presence = {p.user_id: p for p in svc.store.list_presence("acme", now=int(time.time()))}
+    assert (presence["op-a"].load, presence["op-a"].last_assigned_at) == (0, 1)

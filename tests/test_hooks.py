@@ -77,6 +77,18 @@ def test_a_replayed_signed_request_is_refused(call, seeded, svc):
     assert len(svc.store.list_sessions(TENANT, "auth0abc123")) == 1
 
 
+def test_the_record_of_a_seen_signed_request_expires(call, seeded, svc):
+    # Given a signed request accepted once
+    raw = body_of()
+    signature = hooks.sign(HOOK_SECRET, raw)
+    assert post_hook(call, raw, signature)["status"] == 200
+    # When we look at what remembers it (for replay refusal)
+    seen = svc.store.client.scan(TableName=svc.store.table)["Items"]  # test-only look at the table
+    once = [i for i in seen if i["pk"]["S"].startswith("ONCE#")]
+    # Then it carries a TTL just past the signature's tolerance: the table does not grow with every call
+    assert len(once) == 1 and time.time() < int(once[0]["ttl"]["N"]) <= time.time() + 3600
+
+
 def test_the_edges_of_the_five_minute_tolerance():
     raw, now = body_of(), 1_800_000_000
     hooks.verify_signature(HOOK_SECRET, hooks.sign(HOOK_SECRET, raw, now=now - 300), raw, tolerance=300, now=now)

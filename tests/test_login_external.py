@@ -116,6 +116,8 @@ def test_identifying_later_keeps_the_open_conversation(call, seeded, svc, templa
     assert resumed["id"] == channel["id"] and resumed["visitor"] == "v-customer-42"
     assert anon["user"]["id"] not in resumed["members"]
     assert [m["text"] for m in me.ok("channel.history", channel_id=channel["id"])["messages"]] == ["my order is late"]
+    # And the anonymous id's channel list no longer holds it (its membership moved, not copied)
+    assert svc.store.query_channels(f"MEM#{TENANT}#{anon['user']['id']}", limit=10, cursor=None) == ([], False)
     # And the anonymous session is over: it can neither call the API nor read the channel any more
     assert call("GET /auth/me", token=anon["access_token"])["json"]["code"] == "session_revoked"
     assert call("POST /auth/refresh", body={"refresh_token": anon["refresh_token"]})["status"] == 401

@@ -117,3 +117,25 @@ def test_a_cancelled_sign_in_transaction_says_why(svc, monkeypatch, reasons, exp
     event = audit.event(tenant="acme", kind="sign_in", actor="u1", session_id="s1")
     with pytest.raises(getattr(errors, expected)):
         svc.store.create_session(session, "-", event=event, event_ttl=3)
+
+
+def test_a_session_id_collision_is_refused_and_leaves_the_first_session_as_it_was(svc):
+    from switchboard import audit, errors
+    from switchboard.models import Session, SessionKey
+
+    def session(at: int) -> Session:
+        return Session(tenant="acme", user_id="u1", id="s1", role="visitor", lvl=0, anon=True, name="V",
+                       scopes=frozenset(), method="anonymous", device="d", created_at=at, last_used_at=at,
+                       idle_expires_at=at + 10, expires_at=at + 10)
+
+    # Given a session s1 of u1
+    svc.store.create_session(session(1), "first-hash",
+                             event=audit.event(tenant="acme", kind="sign_in", actor="u1", session_id="s1"), event_ttl=3)
+    # When another sign-in draws the same session id
+    with pytest.raises(errors.Conflict):
+        svc.store.create_session(session(2), "second-hash",
+                                 event=audit.event(tenant="acme", kind="sign_in", actor="u1", session_id="s1"),
+                                 event_ttl=3)
+    # Then it is refused, and the first session keeps its refresh token and times
+    stored, rt_hash = svc.store.read_refresh(SessionKey("acme", "u1", "s1"))
+    assert (stored.created_at, rt_hash) == (1, "first-hash")

@@ -554,3 +554,55 @@ def test_a_secret_sealed_under_another_key_does_not_open(call, enrolled, svc,
     r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
     # Then the code is wrong for that record (a clean 401, not a 500)
     assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa", r
+
+
+def test_an_mfa_challenge_carries_its_expiry_as_its_ttl(call, enrolled, svc):
+    from switchboard import mfa, opaque
+
+    # Given an mfa_token got with Otto's password
+    pending = password_step(call)["json"]["mfa_token"]
+    (_, user_id, challenge_id), _ = opaque.parse(pending, mfa.MFA_PREFIX, 3)
+    # When we look at its stored challenge
+    challenge = svc.store.get_mfa_challenge(TENANT, user_id, challenge_id)
+    # Then DynamoDB deletes it when it lapses, even if nobody ever presents it
+    assert challenge["ttl"] == challenge["expires_at"] > time.time()
+
+
+def test_an_expired_challenge_is_not_consumed_even_while_the_table_still_holds_it(svc, seeded):
+    # Given a challenge whose expiry has come (TTL deletion lags: it may still be in the table)
+    svc.store.put_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", expires_at=1_000, password="p")
+    # When it is presented with the right hash at its expiry
+    # Then it is not consumed; a wrong hash never is; before its expiry it is, exactly once
+    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=1_000) is False
+    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "wrong-hash", now=999) is False
+    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=999) is True
+    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=999) is False
+
+
+def test_clearing_the_mfa_challenges_leaves_the_users_other_items_alone(svc, seeded):
+    # Given Otto with a pending challenge and a chat membership (``M#<chid>``: also begins with "M")
+    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    svc.store.put_mfa_challenge(TENANT, otto.id, "ch-1", "h", expires_at=int(time.time()) + 300, password="p")
+    membership = {"pk": {"S": f"U#{TENANT}#{otto.id}"}, "sk": {"S": "M#chan-1"}, "channel_id": {"S": "chan-1"}}
+    svc.store.client.put_item(TableName=svc.store.table, Item=membership)
+    # When his challenges are cleared (a password change)
+    cleared = svc.store.delete_mfa_challenges(TENANT, otto.id)
+    # Then the challenge is gone and the membership is not
+    assert cleared == 1 and svc.store.get_mfa_challenge(TENANT, otto.id, "ch-1") is None
+    key = {"pk": membership["pk"], "sk": membership["sk"]}
+    assert "Item" in svc.store.client.get_item(TableName=svc.store.table, Key=key)
+
+
+def test_sealing_a_secret_never_writes_it_over_a_newer_one_or_back_after_mfa_is_off(svc, seeded):
+    # Given Otto's plaintext secret read for sealing, then replaced by a new enrolment
+    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    svc.store.set_totp_pending(TENANT, otto.id, "NEWSECRET")
+    svc.store.enable_totp(TENANT, otto.id, "NEWSECRET", 1)
+    # When the sealed form of the old secret is written
+    # Then it is refused and the new secret stays
+    assert svc.store.replace_totp_secret(TENANT, otto.id, old="OLDSECRET", new="sealed:OLDSECRET") is False
+    assert svc.store.get_operator(TENANT, otto.id).totp_secret == "NEWSECRET"
+    # And once MFA is turned off, no sealed secret comes back either
+    svc.store.disable_totp(TENANT, otto.id)
+    assert svc.store.replace_totp_secret(TENANT, otto.id, old="NEWSECRET", new="sealed:NEWSECRET") is False
+    assert svc.store.get_operator(TENANT, otto.id).totp_secret is None

@@ -232,3 +232,19 @@ def test_reuse_is_caught_however_many_rotations_ago_the_token_was_rotated(call, 
     sid = svc.tokens.verify_access(t["access_token"]).sid
     listed = svc.store.list_sessions(TENANT, svc.tokens.verify_access(t["access_token"]).sub)
     assert [s.id for s in listed] == [sid]
+
+
+def test_a_session_and_its_rotated_hashes_expire_a_day_after_the_session(call, seeded, svc):
+    # Given a visitor's session, refreshed once
+    t = visitor(call)
+    assert refresh(call, t["refresh_token"])["status"] == 200
+    # When we look at what was stored for it
+    claims = svc.tokens.verify_access(t["access_token"])
+    rows = svc.store.client.query(
+        TableName=svc.store.table, KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": f"U#{TENANT}#{claims.sub}"}}, ConsistentRead=True)["Items"]
+    by_kind = {r["sk"]["S"].split("#", 1)[0]: r for r in rows}
+    # Then the session and the rotated hash both carry a TTL: DynamoDB deletes them a day after the session ends
+    expires = int(by_kind["S"]["expires_at"]["N"])
+    assert int(by_kind["S"]["ttl"]["N"]) == expires + 86400
+    assert int(by_kind["RT"]["ttl"]["N"]) == expires + 86400

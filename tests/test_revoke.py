@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.conftest import ADMIN, OPERATOR, TENANT
@@ -237,3 +239,56 @@ def test_a_refresh_after_a_scope_revocation_mints_tokens_without_it(call, tokens
     assert "chat:write" not in svc.tokens.verify_access(fresh["access_token"]).scopes
     assert "chat:write" not in svc.tokens.verify_chat(fresh["chat_token"]).scopes
     assert "chat:read" in svc.tokens.verify_chat(fresh["chat_token"]).scopes
+
+
+@pytest.mark.parametrize("reasons", [["ThrottlingError"], ["None", "TransactionConflict"]])
+def test_a_throttled_or_conflicting_transaction_is_unavailable_not_a_missing_session(svc, monkeypatch, reasons):
+    from botocore.exceptions import ClientError
+    from switchboard import errors
+    from switchboard.models import SessionKey
+
+    # Given DynamoDB cancelling transactions for throttling or a concurrent transaction (no condition failed)
+    def cancelled(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                           "CancellationReasons": [{"Code": r} for r in reasons]}, "TransactWriteItems")
+
+    monkeypatch.setattr(svc.store.client, "transact_write_items", cancelled)
+    # When a revocation is written
+    # Then it is Unavailable (503: retry), never "session not found" (404: nothing to retry)
+    with pytest.raises(errors.Unavailable):
+        svc.store.revoke_sessions([SessionKey("acme", "u1", "s1")], reason="revoked", now=1)
+    with pytest.raises(errors.Unavailable):
+        svc.store.revoke_scopes([SessionKey("acme", "u1", "s1")], frozenset({"chat:write"}))
+
+
+def test_revoking_a_session_that_is_gone_writes_no_half_session(svc, seeded):
+    from switchboard import errors
+    from switchboard.models import SessionKey
+
+    # Given a session key whose item is gone (its TTL passed between the read and the write)
+    gone = SessionKey(TENANT, "u-gone", "s-gone")
+    # When it is revoked
+    with pytest.raises(errors.NotFound):
+        svc.store.revoke_sessions([gone], reason="revoked", now=1)
+    # Then no item is made up for it: the user's session list still reads
+    assert svc.store.get_session(gone) is None and svc.store.list_sessions(TENANT, "u-gone") == []
+
+
+def test_revoking_more_sessions_than_one_transaction_holds_revokes_every_one(svc):
+    from switchboard import audit
+    from switchboard.models import Session
+
+    # Given a user with 101 live sessions (a transaction holds at most 100 items)
+    now = int(time.time())
+    keys = []
+    for i in range(101):
+        s = Session(tenant="acme", user_id="u-many", id=f"s{i:03d}", role="visitor", lvl=0, anon=True, name="V",
+                    scopes=frozenset({"chat:read"}), method="anonymous", device="d", created_at=now,
+                    last_used_at=now, idle_expires_at=now + 600, expires_at=now + 3600)
+        svc.store.create_session(s, "-", event=audit.event(tenant="acme", kind="sign_in", actor="u-many",
+                                                           session_id=s.id), event_ttl=now + 60)
+        keys.append(s.key)
+    # When all of them are revoked
+    svc.store.revoke_sessions(keys, reason="revoked", now=now)
+    # Then none is left live, at any chunk's edge
+    assert [s.id for s in svc.store.list_sessions("acme", "u-many") if s.status != "revoked"] == []
