@@ -156,6 +156,19 @@ def screenshot(page: Any, name: str, *, keep_in_docs: bool = False) -> Path:
     return path
 
 
+def submit_sign_in(page: Any, who: dict[str, str]) -> None:
+    """Fill in the back office's sign-in form, open on ``page``, as ``who`` and send it."""
+    page.get_by_label("E-mail").fill(who["email"])
+    page.get_by_label("Password", exact=True).fill(who["password"])
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_in(page: Any, stack: BrowserStack, who: dict[str, str]) -> None:
+    """Open the back office of ``stack`` and sign in as ``who``."""
+    page.goto(stack.backoffice_url)
+    submit_sign_in(page, who)
+
+
 def totp_now(secret: str = OPERATOR_TOTP) -> str:
     import pyotp
 

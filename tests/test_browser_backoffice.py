@@ -17,8 +17,9 @@ from tests.browser_support import (  # noqa: E402
     ADMIN,
     MIA,
     TENANT,
-    BrowserStack,
     screenshot,
+    sign_in,
+    submit_sign_in,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -31,13 +32,6 @@ def expect(target: Any) -> Any:
     from playwright.sync_api import expect as _expect
 
     return _expect(target)
-
-
-def sign_in(page: Any, stack: BrowserStack, who: dict[str, str]) -> None:
-    page.goto(stack.backoffice_url)
-    page.get_by_label("E-mail").fill(who["email"])
-    page.get_by_label("Password", exact=True).fill(who["password"])
-    page.get_by_role("button", name="Sign in").click()
 
 
 def invite(page: Any, email: str, name: str, password: str | None = None) -> None:
@@ -204,9 +198,7 @@ def test_a_link_cannot_point_the_pages_at_another_server(browser_stack, pages):
     page.on("websocket", lambda ws: went.append(ws.url))
     # When an admin signs in through the back office link
     page.goto(f"{browser_stack.web}/backoffice/{link}")
-    page.get_by_label("E-mail").fill(ADMIN["email"])
-    page.get_by_label("Password", exact=True).fill(ADMIN["password"])
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, ADMIN)
     # Then the sign-in and the chat connection went to the APIs the host's served config names
     expect(page.locator("#who")).to_have_text("Ada (admin)")
     expect(page.locator("#conn")).to_have_text("Live")
@@ -268,9 +260,7 @@ def test_a_tab_copied_from_a_signed_in_tab_signs_in_on_its_own(browser_stack, pa
     assert first.evaluate("() => window.switchboardBackoffice.auth.tokens.refresh_token") != before
     expect(first.locator("#conn")).to_have_text("Live")
     # And the second tab signed in has a session of its own
-    second.get_by_label("E-mail").fill(ADMIN["email"])
-    second.get_by_label("Password", exact=True).fill(ADMIN["password"])
-    second.get_by_role("button", name="Sign in").click()
+    submit_sign_in(second, ADMIN)
     expect(second.locator("#who")).to_have_text("Ada (admin)")
     sid = "() => JSON.parse(atob(window.switchboardBackoffice.auth.tokens.access_token.split('.')[1]" \
           ".replace(/-/g, '+').replace(/_/g, '/'))).sid"

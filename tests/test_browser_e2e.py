@@ -24,6 +24,8 @@ from tests.browser_support import (  # noqa: E402
     TENANT,
     BrowserStack,
     screenshot,
+    sign_in,
+    submit_sign_in,
     totp_now,
 )
 
@@ -48,13 +50,6 @@ def write(page: Any, text: str) -> None:
     box = page.get_by_role("textbox", name="Message")
     box.fill(text)
     box.press("Enter")
-
-
-def sign_in(page: Any, stack: BrowserStack, who: dict[str, str]) -> None:
-    page.goto(stack.backoffice_url)
-    page.get_by_label("E-mail").fill(who["email"])
-    page.get_by_label("Password", exact=True).fill(who["password"])
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_visitor_and_an_operator_chat_and_a_revoked_operator_is_signed_out(browser_stack, pages):
@@ -517,9 +512,7 @@ def test_a_known_visitor_attaches_a_file_where_the_tenant_allows_it(browser_stac
 
     operator = pages()
     operator.goto(f"{browser_stack.web}/backoffice/?tenant={GALLERY}")
-    operator.get_by_label("E-mail").fill(GIL["email"])
-    operator.get_by_label("Password", exact=True).fill(GIL["password"])
-    operator.get_by_role("button", name="Sign in").click()
+    submit_sign_in(operator, GIL)
     operator.get_by_role("tab", name=re.compile("^Queued")).click()
     operator.locator(".channel", has_text="Cy").get_by_role("link").click()
     with operator.expect_download() as download:

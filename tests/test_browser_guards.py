@@ -25,6 +25,7 @@ from tests.browser_support import (  # noqa: E402
     MAX,
     TENANT,
     BrowserStack,
+    submit_sign_in,
 )
 from tests.test_browser_e2e import has_written, open_widget, session_is_live, signed_in_as, write  # noqa: E402
 
@@ -68,9 +69,7 @@ def test_what_visitors_and_operators_type_is_shown_as_text_never_as_markup(brows
     # And so does the back office: the list, the conversation's title, the sender, the text, the file
     operator = pages()
     operator.goto(f"{browser_stack.web}/backoffice/?tenant={GALLERY}")
-    operator.get_by_label("E-mail").fill(MAX["email"])
-    operator.get_by_label("Password", exact=True).fill(MAX["password"])
-    operator.get_by_role("button", name="Sign in").click()
+    submit_sign_in(operator, MAX)
     operator.get_by_role("tab", name=re.compile("^Queued")).click()
     item = operator.locator(".channel", has_text="<b>Bea</b>")
     expect(item.locator(".title")).to_have_text("<b>Bea</b>")
@@ -150,54 +149,50 @@ def test_tabs_sharing_a_visitors_session_renew_it_one_at_a_time(browser_stack, p
     assert first.errors == [], first.errors
 
 
-def test_a_renewal_that_fails_after_logout_starts_no_new_session(browser_stack, pages):
-    # Given a visitor who has written (a session and a conversation), the browser's clock under control
-    page = pages()
+def renewal_held(page: Any, stack: BrowserStack, hold: Any) -> list[Any]:
+    """A visitor who has written, on a page whose clock is then moved to when the tokens are
+    renewed; each POST /auth/refresh is given to ``hold(route)`` and what it returns kept.
+    Returns those, once the first renewal is held."""
     page.clock.install()
-    has_written(page, browser_stack, "hello")
+    has_written(page, stack, "hello")
     held: list[Any] = []
-    page.route("**/auth/refresh", lambda route: held.append(route))
-    sign_ins: list[str] = []
-    page.on("request", lambda r: sign_ins.append(r.url) if r.url.endswith("/auth/external") else None)
-    # When the tokens come due for renewal, and the page logs the visitor out while it is on its way
-    page.clock.fast_forward("14:30")
+    page.route("**/auth/refresh", lambda route: held.append(hold(route)))
+    page.clock.fast_forward("14:30")  # the access token lives 15 minutes
     for _ in range(100):
         if held:
-            break
+            return held
         page.wait_for_timeout(50)
+    raise AssertionError("no renewal was sent")
+
+
+def test_a_renewal_that_fails_after_logout_starts_no_new_session(browser_stack, pages):
+    # Given a visitor whose tokens are being renewed (the request held back on its way)
+    page = pages()
+    held = renewal_held(page, browser_stack, lambda route: route)
     assert len(held) == 1
+    sign_ins: list[str] = []
+    page.on("request", lambda r: sign_ins.append(r.url) if r.url.endswith("/auth/external") else None)
+    # When the page logs the visitor out while the renewal is on its way
     page.evaluate("() => Switchboard.logout()")  # ends the session the renewal is for
     held[0].continue_()  # which the API now refuses: 401
     page.wait_for_timeout(1000)
     # Then the widget stays signed out: no new session is started behind the page's back
     assert sign_ins == []
-    key = json.dumps(key_of(browser_stack))
-    assert page.evaluate(f"localStorage.getItem({key})") is None
+    assert signed_in_as(page, browser_stack) is None
     assert page.errors == [], page.errors
 
 
 def test_a_renewal_the_api_granted_before_logout_is_not_adopted_after_it(browser_stack, pages):
-    # Given a visitor who has written, the browser's clock under control, and the answers to
-    # renewals held back after the API has given them
+    # Given a visitor whose tokens were renewed (new tokens granted), the answer held back
     page = pages()
-    page.clock.install()
-    has_written(page, browser_stack, "hello")
-    held: list[tuple[Any, Any]] = []
-    page.route("**/auth/refresh", lambda route: held.append((route, route.fetch())))
-    # When the tokens are renewed (new tokens granted) and the page logs the visitor out before
-    # the answer arrives
-    page.clock.fast_forward("14:30")
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    route, answer = held[0]
+    route, answer = renewal_held(page, browser_stack, lambda route: (route, route.fetch()))[0]
     assert answer.status == 200
+    # When the page logs the visitor out before the answer arrives
     page.evaluate("() => Switchboard.logout()")
     route.fulfill(response=answer)
     page.wait_for_timeout(1000)
     # Then the widget stays signed out: the late tokens are not taken up
-    assert page.evaluate(f"localStorage.getItem({json.dumps(key_of(browser_stack))})") is None
+    assert signed_in_as(page, browser_stack) is None
     assert page.errors == [], page.errors
 
 
@@ -231,9 +226,7 @@ def test_an_operator_sees_no_admin_pages_and_the_api_refuses_them_anyway(browser
     # Given an operator (not an admin) signed in to the back office
     page = pages()
     page.goto(f"{browser_stack.web}/backoffice/?tenant={GALLERY}")
-    page.get_by_label("E-mail").fill(GIL["email"])
-    page.get_by_label("Password", exact=True).fill(GIL["password"])
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, GIL)
     expect(page.locator("#who")).to_have_text("Gil (operator)")
     # Then the admin pages are not in the navigation, only their own sessions
     nav = page.get_by_role("navigation", name="Sections")

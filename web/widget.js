@@ -218,8 +218,8 @@
   function renewHolding(shared, force) {
     // another tab may have renewed the tokens meanwhile: take the newest (the latest renewal's
     // tokens expire last) of the shared record and localStorage, if newer than this tab's
-    var newest = null;
-    [shared ? Object.assign({}, load() || {}, shared) : null, load()].forEach(function (stored) {
+    var newest = null, local = load();
+    [shared ? Object.assign({}, local || {}, shared) : null, local].forEach(function (stored) {
       if (stored && stored.refresh_token && (!state.user || !stored.user || stored.user.id === state.user.id) &&
           (!newest || stored.access_exp > newest.access_exp)) newest = stored;
     });
