@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from switchboard.models import SessionKey
 
 from tests.chat_support import (
     Refused,
@@ -30,8 +31,9 @@ def test_a_live_chat_token_is_allowed_with_its_identity_as_context(chat, call, s
     assert policy["policyDocument"]["Statement"][0]["Resource"].endswith("/live/$connect")
     assert policy["principalId"] == tokens["user"]["id"]
     claims = svc.tokens.verify_chat(tokens["chat_token"])
+    session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
     assert policy["context"] == {"tid": "acme", "sub": claims.sub, "sid": claims.sid, "role": "visitor", "lvl": 0,
-                                 "scope": "chat:read chat:write", "name": claims.name}
+                                 "scope": "chat:read chat:write", "name": claims.name, "exp": session.expires_at}
 
 
 @pytest.mark.parametrize("token", [None, "", "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"])
@@ -189,3 +191,75 @@ def test_a_stale_connection_record_past_its_expiry_is_refused(chat, call, svc):
                                  ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 1)}})
     # Then it authorises nothing
     assert guest.error("channel.query", filter={"member": "me"}) == "forbidden"
+
+
+def test_a_connection_is_authorised_only_until_its_session_ends(chat, call, tokens_for, svc):
+    # Given a visitor with an open conversation whose session reaches its absolute limit in 3
+    # seconds (well inside the 2 hours API Gateway keeps a socket; a session a post-login hook
+    # opened lasts only as long as its chat token)
+    otto = chat.connect(tokens_for(OPERATOR))
+    tokens = visitor_tokens(call)
+    claims = svc.tokens.verify_chat(tokens["chat_token"])
+    ends = int(time.time()) + 3
+    svc.store.client.update_item(
+        TableName=svc.store.table, Key={"pk": {"S": f"U#acme#{claims.sub}"}, "sk": {"S": f"S#{claims.sid}"}},
+        UpdateExpression="SET expires_at = :t, idle_expires_at = :t",
+        ExpressionAttributeValues={":t": {"N": str(ends)}})
+    # When the visitor connects and watches the conversation
+    guest = chat.connect(tokens)
+    channel = guest.ok("support.open")["channel"]
+    guest.ok("channel.watch", channel_id=channel["id"])
+    otto.ok("channel.watch", channel_id=channel["id"])
+    # Then every record of the connection ends with the session, not 2 hours on
+    assert item(f"C#{guest.id}", "CONN")["expires_at"] == ends
+    assert item(f"C#{guest.id}", "CONN")["ttl"] == ends
+    assert item(f"U#acme#{claims.sub}", f"C#{guest.id}")["ttl"] == ends
+    assert item(f"CH#{channel['id']}", f"W#{guest.id}")["expires_at"] == ends
+    # And once the session has ended (DynamoDB's TTL deletes lazily: the records are still there)
+    time.sleep(max(0.0, ends - time.time()) + 0.05)
+    assert item(f"C#{guest.id}", "CONN") is not None
+    # the connection authorises nothing more
+    assert guest.error("channel.query", filter={"member": "me"}) == "forbidden"
+    # and hears nothing more of the conversation
+    otto.ok("message.send", channel_id=channel["id"], text="still there?", client_id="late")
+    assert guest.events("message.new") == []
+    assert [e["message"]["text"] for e in otto.events("message.new")] == ["still there?"]
+
+
+def test_staff_presence_ends_with_the_session(chat, tokens_for, svc):
+    # Given an operator whose session ends in a minute
+    tokens = tokens_for(OPERATOR)
+    claims = svc.tokens.verify_chat(tokens["chat_token"])
+    ends = int(time.time()) + 60
+    svc.store.client.update_item(
+        TableName=svc.store.table, Key={"pk": {"S": f"U#acme#{claims.sub}"}, "sk": {"S": f"S#{claims.sid}"}},
+        UpdateExpression="SET expires_at = :t", ExpressionAttributeValues={":t": {"N": str(ends)}})
+    # When they connect, they count as online for auto-assignment only until then
+    otto = chat.connect(tokens)
+    presence = item("T#acme#OPS", f"OC#{otto.user_id}#{otto.id}")
+    assert presence["expires_at"] == ends and presence["ttl"] == ends
+
+
+def test_connect_without_the_session_end_in_the_authorizer_context_is_refused(chat, call):
+    # the authorizer always hands it on; a $connect without it is a misconfigured stack
+    policy = chat.authorize(visitor_tokens(call)["chat_token"])
+    context = {k: v for k, v in authorizer_context(policy).items() if k != "exp"}
+    cid = new_connection_id()
+    assert chat.invoke(chat.routes["$connect"], connect_event(cid, context))["statusCode"] == 403
+    assert keys_of(cid) == set()
+
+
+def test_the_idle_limit_does_not_end_a_connection_the_session_outlives_by_refreshing(chat, call, svc):
+    # Given a visitor whose session would go idle in a minute unless refreshed (absolute limit far off)
+    tokens = visitor_tokens(call)
+    claims = svc.tokens.verify_chat(tokens["chat_token"])
+    idle = int(time.time()) + 60
+    svc.store.client.update_item(
+        TableName=svc.store.table, Key={"pk": {"S": f"U#acme#{claims.sub}"}, "sk": {"S": f"S#{claims.sid}"}},
+        UpdateExpression="SET idle_expires_at = :t", ExpressionAttributeValues={":t": {"N": str(idle)}})
+    # When they connect
+    started = int(time.time())
+    guest = chat.connect(tokens)
+    # Then the connection keeps API Gateway's 2 hours: a refresh moves the idle limit on, and
+    # nothing rewrites the connection's record when it does
+    assert started + 7200 - 5 <= item(f"C#{guest.id}", "CONN")["expires_at"] <= started + 7200 + 5

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from switchboard.models import SessionKey
 
 from switchboard_local.cli import main
 from tests.chat_support import Chat, authorizer_event, connect_event, disconnect_event, message_event
@@ -90,7 +91,10 @@ def test_the_samples_in_order_connect_act_and_disconnect(template, call, seeded,
     r = call("POST /auth/internal", body={"tenant": "demo", **DEMO_ADMIN})
     assert r["status"] == 200, r
     claims = svc.tokens.verify_chat(r["json"]["chat_token"])
-    values = {"{{CHAT_TOKEN}}": r["json"]["chat_token"], "{{USER_ID}}": claims.sub, "{{SESSION_ID}}": claims.sid}
+    session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
+    assert session is not None
+    values = {"{{CHAT_TOKEN}}": r["json"]["chat_token"], "{{USER_ID}}": claims.sub, "{{SESSION_ID}}": claims.sid,
+              "{{SESSION_EXPIRES_AT}}": str(session.expires_at)}
     chat = Chat(template)
     # When each sample runs through its function, in the order a connection lives
     for name in ["chat_authorizer.json", "chat_authorizer_wrong_origin.json", "chat_connect.json",

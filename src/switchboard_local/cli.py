@@ -230,7 +230,8 @@ def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
 
 
 # -- invoke ---------------------------------------------------------------------------------
-PLACEHOLDERS = ("{{ACCESS_TOKEN}}", "{{CHAT_TOKEN}}", "{{REFRESH_TOKEN}}", "{{SESSION_ID}}", "{{USER_ID}}")
+PLACEHOLDERS = ("{{ACCESS_TOKEN}}", "{{CHAT_TOKEN}}", "{{REFRESH_TOKEN}}", "{{SESSION_ID}}", "{{SESSION_EXPIRES_AT}}",
+                "{{USER_ID}}")
 
 
 def _read_event(source: str) -> str:
@@ -258,7 +259,7 @@ def _fill_placeholders(text: str, aws: Any) -> str:
     bundle = sessions.sign_in(services(), principal, device="switchboard invoke")
     values = {"{{ACCESS_TOKEN}}": bundle.access_token, "{{CHAT_TOKEN}}": bundle.chat_token,
               "{{REFRESH_TOKEN}}": bundle.refresh_token, "{{SESSION_ID}}": bundle.session.id,
-              "{{USER_ID}}": op["id"]}
+              "{{SESSION_EXPIRES_AT}}": str(bundle.session.expires_at), "{{USER_ID}}": op["id"]}
     for key, value in values.items():
         text = text.replace(key, value)
     return text

@@ -129,7 +129,12 @@ class Session(msgspec.Struct, frozen=True):
         return SessionKey(self.tenant, self.user_id, self.id)
 
     def is_live(self, now: int) -> bool:
-        return self.status == "live" and now < self.expires_at and now < self.idle_expires_at
+        return self.status == "live" and now < self.ends_at
+
+    @property
+    def ends_at(self) -> int:
+        """When the session ends unless it is used: the idle limit, never past the absolute one."""
+        return min(self.expires_at, self.idle_expires_at)
 
     def stands_on(self, op: Operator | None) -> bool:
         """Whether the operator record (``None``: removed) still bears this session out: not

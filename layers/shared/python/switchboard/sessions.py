@@ -302,7 +302,7 @@ def list_sessions(svc: Services, caller: Caller, *, user_id: str | None = None,
             "method": s.method,
             "created_at": s.created_at,
             "last_used_at": s.last_used_at,
-            "expires_at": min(s.expires_at, s.idle_expires_at),
+            "expires_at": s.ends_at,
             "current": s.id == caller.session.id,
         }
         for s in sorted(svc.store.list_sessions(caller.tenant, target), key=lambda s: -s.created_at)
@@ -410,7 +410,7 @@ def describe(caller: Caller, *, mfa_enabled: bool | None = None) -> dict[str, An
             "device": s.device,
             "created_at": s.created_at,
             "last_used_at": s.last_used_at,
-            "expires_at": min(s.expires_at, s.idle_expires_at),
+            "expires_at": s.ends_at,
         },
         "scopes": sorted(caller.scopes),
     }

@@ -115,9 +115,12 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         logger.info("websocket connect refused", extra={"code": "forbidden"})
         return _policy(claims.sub, "Deny", arn, {})
     scopes = claims.scopes & session.scopes
+    # exp: the session's absolute end, past which the connection authorises nothing (see connect).
+    # Not the idle limit: using the session (refreshing it) moves that one, and a connection's
+    # record is not rewritten when it does
     return _policy(claims.sub, "Allow", arn, {
         "tid": claims.tid, "sub": claims.sub, "sid": claims.sid, "role": claims.role, "lvl": claims.lvl,
-        "scope": " ".join(sorted(scopes)), "name": claims.name})
+        "scope": " ".join(sorted(scopes)), "name": claims.name, "exp": session.expires_at})
 
 
 def _policy(principal: str, effect: str, arn: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -138,10 +141,14 @@ def connect(event: dict[str, Any], svc: Services | None = None) -> dict[str, Any
         # the record's lifetime counts from now: $connect runs as the handshake happens, and a
         # replayed sample event (switchboard invoke) must not arrive already expired
         connected_at = min(int(rc.get("connectedAt", now * 1000)) // 1000, now)
+        # authorised until API Gateway's own limit, or until the session's absolute end if that
+        # comes first: a connection never outlives its session (a session opened by a post-login
+        # hook lasts only as long as its chat token, 60 minutes)
+        expires_at = min(now + svc.settings.max_connection_seconds, int(a["exp"]))
         conn = Connection(id=rc["connectionId"], tenant=str(a["tid"]), user_id=str(a.get("sub") or a["principalId"]),
                           session_id=str(a["sid"]), role=str(a["role"]), lvl=int(a["lvl"]), name=str(a.get("name", "")),
                           scopes=frozenset(str(a.get("scope", "")).split()), connected_at=connected_at,
-                          expires_at=now + svc.settings.max_connection_seconds)
+                          expires_at=expires_at)
     except (KeyError, TypeError, ValueError):
         logger.error("$connect without the authorizer's context: is the authorizer configured?")
         return {"statusCode": 403}
