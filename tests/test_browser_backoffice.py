@@ -163,10 +163,11 @@ def test_an_invited_operator_sets_a_password_from_the_link_and_is_signed_in(brow
 def test_an_operator_turns_on_two_step_verification(browser_stack, pages):
     import pyotp
 
-    # Given an operator without a second factor
-    page = pages()
-    sign_in(page, browser_stack, MIA)
-    expect(page.locator("#who")).to_have_text("Mia (operator)")
+    # Given an operator without a second factor, signed in on two computers
+    page, other = pages(), pages()
+    for each in (other, page):
+        sign_in(each, browser_stack, MIA)
+        expect(each.locator("#who")).to_have_text("Mia (operator)")
 
     # When she enrolls from the Security page with a code from her app
     page.get_by_role("link", name="Security").click()
@@ -175,16 +176,19 @@ def test_an_operator_turns_on_two_step_verification(browser_stack, pages):
     secret = page.locator("#totp-secret").inner_text()
     page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()
-    expect(page.locator("form + p[role=status]")).to_have_text("Two-step verification is on.")
+    expect(page.locator("form + p[role=status]")).to_have_text(
+        "Two-step verification is on. Your other sessions (1) were signed out.")
+    # Then the other computer, signed in with the password alone, is signed out at once
+    expect(other.get_by_role("alert")).to_have_text("You were signed out: your session was revoked.")
 
-    # Then her next sign-in asks for a code, and a wrong one is refused
+    # And her next sign-in asks for a code, and a wrong one is refused
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, browser_stack, MIA)
     expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
     page.get_by_label("Code").fill("000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid")
-    assert page.errors == [], page.errors
+    assert page.errors == [] and other.errors == [], (page.errors, other.errors)
 
 
 def test_a_link_cannot_point_the_pages_at_another_server(browser_stack, pages):

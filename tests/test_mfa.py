@@ -40,7 +40,7 @@ def enrolled(call, tokens_for):
     assert r["status"] == 200, r
     secret = r["json"]["secret"]
     r = call("POST /auth/totp/confirm", token=tokens["access_token"], body={"code": code_at(secret, -1)})
-    assert r["status"] == 200 and r["json"] == {"mfa_enabled": True}, r
+    assert r["status"] == 200 and r["json"] == {"mfa_enabled": True, "revoked_sessions": 0}, r
     return secret, tokens
 
 
@@ -195,6 +195,33 @@ def test_a_malformed_mfa_token_is_refused_cleanly(call, seeded, token):
     r = call("POST /auth/mfa", body={"mfa_token": token, "code": "123456"})
     assert r["status"] in (400, 401)
     assert r["json"]["code"] in ("validation_error", "invalid_mfa")
+
+
+def test_turning_mfa_on_ends_the_other_sessions_opened_with_the_password_alone(call, chat, tokens_for):
+    # Given Otto signed in on two devices with his password, each with a live connection
+    from tests.chat_support import install_wire, keys_of
+
+    here, elsewhere = tokens_for(OPERATOR), tokens_for(OPERATOR)
+    socket_here, socket_elsewhere = chat.connect(here), chat.connect(elsewhere)
+    wire = install_wire()
+    # When he turns MFA on from the first
+    secret = call("POST /auth/totp/enroll", token=here["access_token"])["json"]["secret"]
+    r = call("POST /auth/totp/confirm", token=here["access_token"], body={"code": code_at(secret)})
+    # Then the other session is over (whoever held it may have known only the password) ...
+    assert r["status"] == 200 and r["json"] == {"mfa_enabled": True, "revoked_sessions": 1}, r
+    assert wire.posts_to(socket_elsewhere.id) == [
+        {"type": "event", "event": "auth.revoked", "data": {"kind": "session"}}]
+    assert wire.deleted() == [socket_elsewhere.id] and keys_of(socket_elsewhere.id) == set()
+    assert call("GET /auth/me", token=elsewhere["access_token"])["json"]["code"] == "session_revoked"
+    refreshed = call("POST /auth/refresh", body={"refresh_token": elsewhere["refresh_token"]})
+    assert refreshed["status"] == 401 and refreshed["json"]["code"] == "session_revoked"
+    # ... the one that turned it on lives on, its connection too
+    assert call("GET /auth/me", token=here["access_token"])["status"] == 200
+    assert wire.posts_to(socket_here.id) == [] and socket_here.ok("channel.query", filter={"member": "me"})
+    # and the audit event says how many ended
+    events = call("GET /admin/events", token=tokens_for(ADMIN)["access_token"])["json"]["events"]
+    enabled = [e for e in events if e["kind"] == "mfa_enabled"]
+    assert len(enabled) == 1 and enabled[0]["detail"] == {"revoked_sessions": 1}, enabled
 
 
 def test_turning_mfa_off_needs_a_code_and_revokes_the_other_sessions(call, enrolled, tokens_for):

@@ -1251,8 +1251,10 @@ function renderSecurity(main) {
           h("form", { onsubmit: async (ev) => {
             ev.preventDefault();
             try {
-              await call("POST", "/auth/totp/confirm", { code: code.value.trim() });
-              msg.textContent = "Two-step verification is on.";
+              const on = await call("POST", "/auth/totp/confirm", { code: code.value.trim() });
+              const ended = on && on.revoked_sessions > 0
+                ? ` Your other sessions (${on.revoked_sessions}) were signed out.` : "";
+              msg.textContent = "Two-step verification is on." + ended;
               toast("Two-step verification is on.");
             } catch (err) { msg.textContent = err.code === "invalid_mfa" ? "That code is not valid." : err.message; }
           } }, h("label", { for: "totp-code", text: "Code from the app" }), code,

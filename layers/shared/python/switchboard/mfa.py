@@ -10,7 +10,9 @@
   constant time. A code is accepted once: the accepted time step is stored and only a
   later step passes next time (one conditional write, so two requests racing with the
   same code cannot both win). Wrong codes count toward the account's rate limit.
-* Turning MFA off (which needs a current code) revokes the user's other sessions.
+* Turning MFA on or off revokes the user's other sessions: on, because they were opened
+  with the password alone - the reason to turn it on may be that someone else knows it;
+  off (which needs a current code), because the account just got weaker.
 * **At rest** the secret is sealed under a KMS key of its own (:mod:`switchboard.sealing`),
   bound to its operator; it is opened only to check a code.
 """
@@ -118,7 +120,10 @@ def _limit(svc: Services, *, ip: str | None, account: tuple[str, str] | None) ->
 
 
 def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
-    """Turn MFA on once a code from the pending secret is valid."""
+    """Turn MFA on once a code from the pending secret is valid, and end the user's other
+    sessions: they were opened with the password alone."""
+    from switchboard import sessions
+
     _staff(caller)
     _limit(svc, ip=ip, account=(caller.tenant, caller.user_id))
     op = _operator(svc, caller.tenant, caller.user_id)
@@ -129,9 +134,10 @@ def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     step = _check(svc, op, op.totp_pending, code)
     if step is None or not svc.store.enable_totp(op.tenant, op.id, op.totp_pending, step):
         raise InvalidMfa()
+    ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="mfa_enabled")
     audit.record(svc.store, tenant=op.tenant, kind="mfa_enabled", retention_days=svc.settings.audit_retention_days,
-                 actor=op.id, subject=op.id, session_id=caller.session.id)
-    return {"mfa_enabled": True}
+                 actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
+    return {"mfa_enabled": True, "revoked_sessions": len(ended)}
 
 
 def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
