@@ -267,3 +267,22 @@ def test_a_route_that_takes_nothing_refuses_what_it_is_sent_and_changes_nothing(
 def test_an_empty_object_is_taken_as_no_body(call, seeded, tokens_for):
     r = call("POST /auth/totp/enroll", token=tokens_for(OPERATOR)["access_token"], raw_body=b"{}")
     assert r["status"] == 200 and r["json"]["secret"]
+
+
+@pytest.mark.parametrize("route", ["POST /auth/refresh", "POST /auth/revoke", "PATCH /admin/operators/{id}"])
+def test_a_route_with_a_body_refuses_query_parameters_and_changes_nothing(call, seeded, svc, tokens_for, route):
+    # Given an admin signed in, and Otto
+    tokens = tokens_for(ADMIN)
+    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    bodies = {"POST /auth/refresh": {"refresh_token": tokens["refresh_token"]}, "POST /auth/revoke": {},
+              "PATCH /admin/operators/{id}": {"blocked": True}}
+    # When a request that is right in its body also carries a query parameter (a typo, a stray option)
+    r = call(route, token=tokens["access_token"], body=bodies[route], query={"kind": "user"},
+             path_params={"id": otto.id})
+    # Then it is a 400 naming the query, and nothing happened
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
+    assert "query" in r["json"]["detail"]
+    assert call("GET /auth/me", token=tokens["access_token"])["status"] == 200  # not revoked
+    assert not svc.store.get_operator(TENANT, otto.id).blocked
+    refreshed = call("POST /auth/refresh", body={"refresh_token": tokens["refresh_token"]})
+    assert refreshed["status"] == 200, refreshed  # the refresh token was not spent

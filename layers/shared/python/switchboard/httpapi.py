@@ -77,7 +77,11 @@ class Request(msgspec.Struct, frozen=True):
     def parse(self, model: Any) -> Any: ...
     def parse(self, model: Any) -> Any:
         """The body as ``model`` (a Struct, or a tagged union of Structs); any problem with it
-        is a 400 ``validation_error`` listing ``loc`` and ``msg``, never the rejected value."""
+        is a 400 ``validation_error`` listing ``loc`` and ``msg``, never the rejected value.
+        No route with a body takes query parameters: one sent is a 400 too, as an unknown field
+        of the body is (it would otherwise be ignored)."""
+        if self.query:
+            raise ValidationFailed("this route takes no query parameters")
         return decode_json(self.json_body(), model)
 
     def nothing_else(self) -> None:
