@@ -310,3 +310,21 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     stack = DevStack(["--seed", str(seed_file)])
     yield stack
     assert stack.stop() == 0, stack.output[-3000:]
+
+
+def dynamodb_as_documented(client):
+    """A Query that stops at its Limit returns a LastEvaluatedKey even when nothing follows it
+    (DynamoDB developer guide, "Paginating table query results"); moto returns one only when
+    something does. Make moto's answers say what DynamoDB's would."""
+    limits: list[int | None] = []
+
+    def remember(params, **_):
+        limits.append(params.get("Limit"))
+
+    def stop_at_limit(parsed, **_):
+        items = parsed.get("Items") or []
+        if limits and limits[-1] is not None and len(items) == limits[-1] and "LastEvaluatedKey" not in parsed:
+            parsed["LastEvaluatedKey"] = dict(items[-1])
+
+    client.meta.events.register("before-parameter-build.dynamodb.Query", remember)
+    client.meta.events.register("after-call.dynamodb.Query", stop_at_limit)

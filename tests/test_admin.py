@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import ADMIN, OPERATOR, TENANT, dynamodb_serialises_writes
+from tests.conftest import ADMIN, OPERATOR, TENANT, dynamodb_as_documented, dynamodb_serialises_writes
 
 
 def operators(call, admin):
@@ -391,6 +391,23 @@ def test_paging_through_the_events_sees_each_once_as_one_long_page_would(call, a
             break
     # Then the pages, in order, are the long page: every event once, newest first
     assert [e["id"] for e in seen] == [e["id"] for e in everything["events"]]
+
+
+def test_the_last_page_of_events_has_no_cursor_even_when_dynamodb_stopped_at_its_limit(call, admin, tokens_for,
+                                                                                         svc):
+    # Given some events, and DynamoDB's pagination as documented
+    tokens_for(OPERATOR)
+    n = len(call("GET /admin/events", token=admin, query={"limit": "100"})["json"]["events"])
+    dynamodb_as_documented(svc.store.client)
+    # When the admin asks for exactly as many as there are
+    r = call("GET /admin/events", token=admin, query={"limit": str(n)})["json"]
+    # Then they all come, with no cursor to an empty page
+    assert len(r["events"]) == n and r["cursor"] is None
+    # And one fewer leaves a cursor to a last page of one, which has none
+    first = call("GET /admin/events", token=admin, query={"limit": str(n - 1)})["json"]
+    assert len(first["events"]) == n - 1 and first["cursor"]
+    last = call("GET /admin/events", token=admin, query={"limit": str(n - 1), "cursor": first["cursor"]})["json"]
+    assert len(last["events"]) == 1 and last["cursor"] is None
 
 
 def test_events_need_admin_sessions_and_stay_in_the_tenant(call, tokens_for):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.chat_support import visitor_tokens
-from tests.conftest import ADMIN, OPERATOR
+from tests.conftest import ADMIN, OPERATOR, dynamodb_as_documented
 
 FRAME_LIMIT = 32 * 1024
 
@@ -36,6 +36,21 @@ def test_the_queue_pages_newest_activity_first(chat, call, tokens_for):
     # Then pages come newest last_message_at first, each channel once, and the last cursor is null
     ids = [c["id"] for c in channels]
     assert pages == [[ids[0], ids[1]], [ids[4], ids[3]], [ids[2]]]
+
+
+def test_the_page_that_ends_the_list_has_no_cursor_even_when_dynamodb_stopped_at_its_limit(chat, call, tokens_for,
+                                                                                            svc):
+    # Given exactly two queued channels, and DynamoDB's pagination as documented
+    _, channels = queued_channels(chat, call, 2)
+    ana = chat.connect(tokens_for(ADMIN))
+    dynamodb_as_documented(svc.store.client)
+    # When an admin asks for pages of two, then of one
+    whole = ana.ok("channel.query", filter={"status": "queued"}, limit=2)
+    # Then the page of two is the whole list, and says so: no cursor to a page with nothing in it
+    assert [c["id"] for c in whole["channels"]] == [c["id"] for c in reversed(channels)]
+    assert whole["cursor"] is None
+    # And pages of one still lead through both, the last with no cursor
+    assert all_pages(ana, filter={"status": "queued"}, limit=1) == [[channels[1]["id"]], [channels[0]["id"]]]
 
 
 def test_queries_use_gsi2_and_never_scan(chat, call, tokens_for, svc):

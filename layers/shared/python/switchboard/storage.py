@@ -941,16 +941,19 @@ class Store:
         """
         kwargs: dict[str, Any] = {"ExclusiveStartKey": _item(cursor)} if cursor else {}
         try:
+            # one more than the page: DynamoDB returns a LastEvaluatedKey whenever a Query stops
+            # at its Limit, even with nothing after it, so that key cannot say whether more
+            # follow; the extra entry can (and is not returned: the next page starts with it)
             resp = self.client.query(TableName=self.table, IndexName="GSI2", KeyConditionExpression="gsi2pk = :p",
                                      ExpressionAttributeValues=_item({":p": index_pk}), ScanIndexForward=False,
-                                     Limit=limit, **kwargs)
+                                     Limit=limit + 1, **kwargs)
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
         entries = []
         for raw in resp.get("Items", []):
             key = _read(raw)
             entries.append((key["gsi2sk"].split("#", 1)[1], key))
-        return entries, "LastEvaluatedKey" in resp
+        return entries[:limit], len(entries) > limit
 
     # -- messages -------------------------------------------------------------------
     def put_message(self, ch: Channel, m: Message) -> Message:
@@ -1125,14 +1128,14 @@ class Store:
                 KeyConditionExpression="pk = :p",
                 ExpressionAttributeValues=_item({":p": f"T#{tenant_id}#EV"}),
                 ScanIndexForward=False,
-                Limit=limit,
+                Limit=limit + 1,  # one more than the page: see query_channels
                 **kwargs,
             )
         except ClientError as exc:
             raise Unavailable("storage unavailable") from exc
-        events = [_event(_read(i)) for i in resp.get("Items", [])]
-        last = resp.get("LastEvaluatedKey")
-        return events, (_read(last)["sk"] if last else None)
+        items = [_read(i) for i in resp.get("Items", [])]
+        page = items[:limit]
+        return [_event(i) for i in page], (page[-1]["sk"] if len(items) > limit else None)
 
     # -- primitives ------------------------------------------------------------
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
