@@ -25,6 +25,26 @@ def olga(svc, seeded):
     return OLGA
 
 
+TOM = {"email": "tom@acme.test", "password": "tom-correct-horse-battery", "role": "operator", "name": "Tom"}
+
+
+@pytest.fixture
+def tom(svc, seeded):
+    """A third operator of acme."""
+    from switchboard.identity import new_operator_id
+    from switchboard.models import Operator
+    from switchboard.passwords import hash_password
+
+    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email=TOM["email"], name="Tom",
+                                    role="operator", password_hash=hash_password(TOM["password"])))
+    return TOM
+
+
+def heard_of(client, channel_id):
+    """The channel.updated events this connection got about one channel."""
+    return [e["channel"] for e in client.events("channel.updated") if e["channel"]["id"] == channel_id]
+
+
 def load_of(svc, user_id):
     return {p.user_id: p.load for p in svc.store.list_presence("acme", now=int(time.time()))}.get(user_id, 0)
 
@@ -392,3 +412,70 @@ def test_giving_a_channel_back_does_not_count_as_being_assigned_one(svc):
     # Then op-a was last assigned one at t=1: the round-robin order is about assignments, not releases
     presence = {p.user_id: p for p in svc.store.list_presence("acme", now=int(time.time()))}
     assert (presence["op-a"].load, presence["op-a"].last_assigned_at) == (0, 1)
+
+
+def test_staff_who_may_not_read_an_open_conversation_hear_nothing_of_its_reassignment_or_close(chat, call,
+                                                                                                tokens_for, olga):
+    # Given Otto in a conversation whose subject is the visitor's own business, and Olga online,
+    # for whom that channel does not exist
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open", subject="my card number is 4111")["channel"]
+    assert channel["assignee"] == otto.user_id
+    olga_ = chat.connect(tokens_for(olga))
+    assert olga_.error("channel.watch", channel_id=channel["id"]) == "not_found"
+    ana = chat.connect(tokens_for(ADMIN))
+    # When the admin hands it to herself, then closes it
+    ana.ok("channel.assign", channel_id=channel["id"], operator_id=ana.user_id)
+    ana.ok("channel.close", channel_id=channel["id"])
+    # Then Olga heard nothing of it: not its subject, nor who is in it
+    assert heard_of(olga_, channel["id"]) == []
+    # while those who may read it heard both changes: the visitor, and Otto (still a member,
+    # who heard of the conversation first when it was given to him)
+    changes = [("open", ana.user_id), ("closed", ana.user_id)]
+    assert [(c["status"], c["assignee"]) for c in heard_of(guest, channel["id"])] == changes
+    assert [(c["status"], c["assignee"]) for c in heard_of(otto, channel["id"])] == [("open", otto.user_id), *changes]
+
+
+def test_a_conversation_handed_on_when_its_operator_leaves_is_told_only_to_who_may_read_it(chat, call, tokens_for,
+                                                                                            olga, tom, svc):
+    # Given Otto in a conversation, and Olga and Tom online
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open", subject="private matter")["channel"]
+    olga_, tom_ = chat.connect(tokens_for(olga)), chat.connect(tokens_for(tom))
+    # When Otto goes offline and the conversation passes straight to one of them
+    otto.disconnect()
+    taker_id = svc.store.get_channel(channel["id"]).assignee
+    taker, other = (olga_, tom_) if taker_id == olga_.user_id else (tom_, olga_)
+    assert taker_id == taker.user_id
+    # Then the one who took it heard of it, and the other - who never saw it queued - heard nothing
+    assert [(c["status"], c["assignee"]) for c in heard_of(taker, channel["id"])] == [("open", taker.user_id)]
+    assert heard_of(other, channel["id"]) == []
+
+
+def test_a_queued_conversation_claimed_or_closed_is_dropped_from_every_queue_view(chat, call, tokens_for, olga, tom):
+    # Given two queued conversations, seen by three operators in their queue
+    guests = [chat.connect(visitor_tokens(call)) for _ in range(2)]
+    first, second = (g.ok("support.open")["channel"] for g in guests)
+    otto, olga_, tom_ = (chat.connect(tokens_for(who)) for who in (OPERATOR, olga, tom))
+    # When Otto claims the first and its visitor closes the second
+    otto.ok("channel.assign", channel_id=first["id"])
+    guests[1].ok("channel.close", channel_id=second["id"])
+    # Then the others were told both left the queue (they saw them there a moment ago)
+    for staff in (olga_, tom_):
+        assert [c["status"] for c in heard_of(staff, first["id"])] == ["open"]
+        assert [c["status"] for c in heard_of(staff, second["id"])] == ["closed"]
+
+
+def test_an_admin_online_hears_of_every_change_to_the_tenants_conversations(chat, call, tokens_for, olga):
+    # Given Otto in a conversation, and the admin and Olga online (the admin may read every one)
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    ana, olga_ = chat.connect(tokens_for(ADMIN)), chat.connect(tokens_for(olga))
+    # When Otto closes it
+    otto.ok("channel.close", channel_id=channel["id"])
+    # Then the admin was told, and Olga was not
+    assert [c["status"] for c in heard_of(ana, channel["id"])] == ["closed"]
+    assert heard_of(olga_, channel["id"]) == []

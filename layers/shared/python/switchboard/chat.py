@@ -125,14 +125,22 @@ def _user_connections(ctx: ChatContext, tenant: str, user_ids: Iterable[str]) ->
             for cid, _ in ctx.store.list_user_connections(tenant, uid, readers_only=True)]
 
 
-def _announce(ctx: ChatContext, ch: Channel, *, to_staff: bool = False, caller: str | None = None) -> None:
-    """``channel.updated`` to the channel's watchers and every connection of its members; for
-    changes of the queue (``to_staff``) also to every online operator of the tenant, whose
-    queue view lists queued channels. Not to the ``caller``'s connection: its reply says it."""
+def _announce(ctx: ChatContext, ch: Channel, *, left_queue: bool = False, caller: str | None = None,
+              presence: list[OperatorPresence] | None = None) -> None:
+    """``channel.updated`` to who may read the channel as it is now: its watchers and its
+    members' connections that still may, and for a support channel the present staff who may
+    (admins: every one; operators: a queued one - the queue view - or one they are members
+    of). When it has just ``left_queue`` as staff saw it (claimed, assigned from it, closed),
+    every present staff member is told, so that their queue view drops it: they saw it a
+    moment ago. Nobody else hears of it: an open conversation's subject and people stay with
+    those who may read it. Not to the ``caller``'s connection: its reply says it."""
     targets = _watchers(ctx, ch) + _user_connections(ctx, ch.tenant, ch.members)
-    if to_staff:
-        targets += [cid for p in ctx.store.list_presence(ch.tenant, now=_now()) for cid in p.connections]
-    ctx.notifier.send([t for t in targets if t != caller], event_frame("channel.updated", {"channel": ch.to_json()}))
+    if ch.type == "support":
+        staff = presence if presence is not None else ctx.store.list_presence(ch.tenant, now=_now())
+        targets += [cid for p in staff if left_queue or may_read(ch.tenant, p.user_id, p.role, ch)
+                    for cid in p.connections]
+    ctx.notifier.send([t for t in dict.fromkeys(targets) if t != caller],
+                      event_frame("channel.updated", {"channel": ch.to_json()}))
 
 
 def pick_operator(presence: list[OperatorPresence]) -> OperatorPresence | None:
@@ -159,12 +167,18 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
     authorize(conn, "open_support")
     existing = ctx.store.open_support_channel_id(conn.tenant, conn.user_id)
     found = ctx.store.get_channel(existing) if existing else None
+    in_queue = found is not None and found.status == "queued"  # as staff have seen it
     if found is not None and found.status == "open" and found.assignee:
         found = _requeue_if_assignee_gone(ctx, found)
+    if found is not None and found.status == "queued":
+        found = _try_assign(ctx, found, from_queue=in_queue)
+        if found.status == "queued" and not in_queue:
+            _announce(ctx, found)  # handed back, and nobody to take it: it joins the queue
     if found is not None and found.status != "closed":
-        return Reply({"channel": (_try_assign(ctx, found) if found.status == "queued" else found).to_json()})
+        return Reply({"channel": found.to_json()})
     now = now_ms()
-    chosen = pick_operator(ctx.store.list_presence(conn.tenant, now=now // 1000))
+    presence = ctx.store.list_presence(conn.tenant, now=now // 1000)
+    chosen = pick_operator(presence)
     members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
                  subject=p.subject, members=members, assignee=chosen.user_id if chosen else None,
@@ -179,7 +193,7 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
         if won is None:
             raise
         return Reply({"channel": won.to_json()})
-    _announce(ctx, ch, to_staff=ch.status == "queued", caller=conn.id)
+    _announce(ctx, ch, caller=conn.id, presence=presence)
     return Reply({"channel": ch.to_json()})
 
 
@@ -204,8 +218,9 @@ def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
     return queued
 
 
-def _try_assign(ctx: ChatContext, ch: Channel) -> Channel:
-    """Give a queued channel to the least-loaded online operator, if there is one."""
+def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
+    """Give a queued channel to the least-loaded online operator, if there is one.
+    ``from_queue``: staff have seen it queued (not just handed back by its assignee)."""
     chosen = pick_operator(ctx.store.list_presence(ch.tenant, now=_now()))
     if chosen is None:
         return ch
@@ -214,7 +229,7 @@ def _try_assign(ctx: ChatContext, ch: Channel) -> Channel:
                                        operator_name=_staff_name(ctx, ch.tenant, chosen.user_id))
     except Conflict:  # claimed or closed meanwhile
         return ctx.store.get_channel(ch.id) or ch
-    _announce(ctx, new, to_staff=True)
+    _announce(ctx, new, left_queue=from_queue)
     return new
 
 
@@ -240,7 +255,7 @@ def channel_assign(ctx: ChatContext, conn: Connection, p: AssignParams) -> Reply
         if now is not None and now.status == "open" and now.assignee == target:
             return Reply({"channel": now.to_json()})  # the same claim, twice at once
         raise Conflict("the channel was claimed or closed meanwhile") from None
-    _announce(ctx, new, to_staff=True, caller=conn.id)
+    _announce(ctx, new, left_queue=ch.status == "queued", caller=conn.id)
     return Reply({"channel": new.to_json()})
 
 
@@ -270,9 +285,9 @@ def hand_back_if_away(ctx: ChatContext, tenant: str, user_id: str) -> None:
         except Conflict:
             continue
         logger.info("channel requeued", extra={"channel_id": ch.id})
-        assigned = _try_assign(ctx, queued)
+        assigned = _try_assign(ctx, queued, from_queue=False)  # handed straight on: never seen queued
         if assigned.status == "queued":
-            _announce(ctx, assigned, to_staff=True)
+            _announce(ctx, assigned)  # it joins the queue: every present staff member may read it
 
 
 # -- listing and reading -------------------------------------------------------------------
@@ -376,15 +391,17 @@ def channel_close(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply
     """Status ``closed`` (no more messages), transcript archived; closing again re-archives."""
     ch = _channel(ctx, conn, p.channel_id)
     authorize(conn, "close", ch)
+    was_queued = ch.status == "queued"
     if ch.status != "closed":
         try:
             ch = ctx.store.close_channel(ch, now_ms=now_ms())
         except Conflict:
             ch = _channel(ctx, conn, p.channel_id)  # changed meanwhile: close what it is now
+            was_queued = ch.status == "queued"
             if ch.status != "closed":
                 ch = ctx.store.close_channel(ch, now_ms=now_ms())
     _archive(ctx, ch)
-    _announce(ctx, ch, to_staff=ch.type == "support", caller=conn.id)
+    _announce(ctx, ch, left_queue=was_queued, caller=conn.id)
     return Reply({"channel": ch.to_json()})
 
 

@@ -237,6 +237,9 @@ class OperatorPresence(msgspec.Struct, frozen=True):
     connections: frozenset[str]
     load: int
     last_assigned_at: int
+    #: as its connections were made (an item written before roles were recorded: ``operator``,
+    #: the role that may read less)
+    role: str = "operator"
 
     @property
     def online(self) -> bool:
