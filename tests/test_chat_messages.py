@@ -138,6 +138,29 @@ def test_a_closed_channel_refuses_messages_but_a_retry_of_a_stored_one_gets_it_b
     assert send(guest, channel, "before closing", client_id="before") == sent
 
 
+def test_a_retry_after_the_socket_dropped_and_the_channel_was_handed_back_gets_the_stored_message(chat, room, svc,
+                                                                                                    tokens_for):
+    guest, otto, channel = room
+    # Given Otto's message stored, but his socket gone before the ack reached him - his last
+    # connection, so the conversation went back to the queue
+    sent = send(otto, channel, "let me check that for you", client_id="otto-1")
+    otto.disconnect()
+    assert svc.store.get_channel(channel["id"]).status == "queued"
+    # When he reconnects and sends it again, with the same client_id
+    back = chat.connect(tokens_for(OPERATOR))
+    again = back.request("message.send", channel_id=channel["id"], text="let me check that for you",
+                         client_id="otto-1")
+    # Then he learns it was kept: the same message, stored once
+    assert again["ok"] is True and again["data"]["message"] == sent, again
+    history = guest.ok("channel.history", channel_id=channel["id"])["messages"]
+    assert [m["id"] for m in history if m["client_id"] == "otto-1"] == [sent["id"]]
+    # But a new message is still refused: he no longer holds the conversation
+    assert back.error("message.send", channel_id=channel["id"], text="new", client_id="otto-2") == "forbidden"
+    # And the visitor's client_id gets him nothing of theirs: a retry is the sender's own
+    send(guest, channel, "are you there?", client_id="guest-1")
+    assert back.error("message.send", channel_id=channel["id"], text="x", client_id="guest-1") == "forbidden"
+
+
 def changed_right_after_it_is_read(monkeypatch, svc, channel_id, change):
     """The next action's read of the channel sees it as it was; ``change()`` then runs before
     the action writes anything (a concurrent close or reassignment, at the worst moment)."""

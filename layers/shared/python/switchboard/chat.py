@@ -426,10 +426,19 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
     """Store, then acknowledge, then ``message.new`` to every watcher (the reply's ``then``).
 
     A retried ``client_id`` gets the stored message back (and its watchers hear of it again:
-    clients de-duplicate by message id), never a second copy.
+    clients de-duplicate by message id), never a second copy - even when the sender may no
+    longer write there: an operator whose socket dropped after the message was stored (the
+    ack lost) hands the channel back to the queue, and their retry must learn the message
+    was kept, not that it was refused.
     """
     ch = _channel(ctx, conn, p.channel_id)
-    authorize(conn, "write", ch)
+    try:
+        authorize(conn, "write", ch)
+    except Forbidden:
+        kept = ctx.store.get_message_by_client_id(ch.id, conn.user_id, p.client_id)  # on refusal only
+        if kept is None:
+            raise
+        return _sent(ctx, ch, kept)
     if p.attachments:
         authorize(conn, "attach", ch)
         _check_visitor_attachments(ctx, conn)
@@ -443,8 +452,11 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
                       created_at=now)
     if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
-    stored = _store_message(ctx, conn, ch, message)
+    return _sent(ctx, ch, _store_message(ctx, conn, ch, message))
 
+
+def _sent(ctx: ChatContext, ch: Channel, stored: Message) -> Reply:
+    """The reply to a stored message, then ``message.new`` to the watchers who may read it."""
     def fan_out() -> None:
         ctx.notifier.send(_watchers(ctx, ch), event_frame("message.new", {"message": stored.to_json()}))
 
