@@ -46,6 +46,36 @@ def test_seeding_by_stack_name_reads_the_table_from_the_stack_outputs(aws, svc, 
     assert svc.store.get_tenant("acme") is not None
 
 
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_seed_file_alone_seeds_the_stack_samconfig_names_as_sam_deploy_does(aws, svc, seed_file, tmp_path,
+                                                                             monkeypatch):
+    # Given a deployed stack, and the samconfig.toml `sam deploy --guided` wrote for it
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    cfn.create_stack(StackName="switchboard-prod", TemplateBody=json.dumps({
+        "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {"TableName": {"Value": TABLE}}}))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "samconfig.toml").write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "switchboard-prod"\n'
+        '[default.deploy.parameters]\nregion = "us-east-1"\n')
+    monkeypatch.chdir(project)
+    assert svc.store.client  # the test's own client, made while the environment names a region
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)  # the region too comes from samconfig.toml
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    # When the seed file alone is named, as the contract writes it
+    assert main(["seed", str(seed_file)]) == 0
+    # Then that stack's table has the tenants
+    assert svc.store.get_tenant("acme") is not None
+
+
+def test_seed_file_alone_without_a_samconfig_asks_for_the_stack(aws, svc, seed_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["seed", str(seed_file)]) == 2
+    assert "--stack" in capsys.readouterr().err
+    assert svc.store.get_tenant("acme") is None
+
+
 def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"tenants": [{"id": "Bad Id!", "name": "x"}]}))

@@ -47,17 +47,21 @@ def _parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="load a seed file into a deployed stack (idempotent)")
     seed.add_argument("file", type=Path)
-    where = seed.add_mutually_exclusive_group(required=True)
-    where.add_argument("--stack", help="CloudFormation stack name (reads its TableName output)")
+    where = seed.add_mutually_exclusive_group()
+    where.add_argument("--stack", help="CloudFormation stack name (reads its TableName output); default: "
+                                       "samconfig.toml's stack_name, as `sam deploy` uses it")
     where.add_argument("--table", help="the stack's DynamoDB table name")
     seed.add_argument("--secret", help="accepted for symmetry; seeding writes only the table")
     seed.add_argument("--totp-key", help="the KMS key sealing TOTP secrets (default with --stack: its "
                                          "TotpKeyAlias output); needed only if the file has totp_secret")
-    seed.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    seed.add_argument("--region", help="AWS region (default: samconfig.toml's deploy region, else your AWS "
+                                       "configuration's)")
     pub = sub.add_parser("publish-web", help="upload web/ (widget, demo page, back office) to a deployed stack")
-    pub.add_argument("--stack", required=True, help="CloudFormation stack name (reads WebBucketName, ApiUrl, ChatUrl)")
+    pub.add_argument("--stack", help="CloudFormation stack name (reads WebBucketName, ApiUrl, ChatUrl); default: "
+                                     "samconfig.toml's stack_name")
     pub.add_argument("--tenant", required=True, help="the tenant the demo page and back office sign in to")
-    pub.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    pub.add_argument("--region", help="AWS region (default: samconfig.toml's deploy region, else your AWS "
+                                      "configuration's)")
     return p
 
 
@@ -292,6 +296,35 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 # -- seed -----------------------------------------------------------------------------------
+def _deployed(args: argparse.Namespace, *, table: bool = False) -> None:
+    """Fill in ``--stack`` and ``--region`` the way ``sam deploy`` would: from the
+    ``samconfig.toml`` of the current folder (``default`` environment), when not given."""
+    import tomllib
+
+    path = Path("samconfig.toml")
+    config: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            config = tomllib.loads(path.read_text()).get("default", {})
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise _UsageError(f"samconfig.toml could not be read: {exc}") from None
+
+    def setting(command: str, name: str) -> str | None:
+        for section in (command, "global"):
+            value = config.get(section, {}).get("parameters", {}).get(name)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    if not args.stack and not (table and args.table):
+        args.stack = setting("deploy", "stack_name")
+        if not args.stack:
+            raise _UsageError("name the stack with --stack NAME" + (" or the table with --table NAME" if table else "")
+                              + " (no samconfig.toml with a stack_name here to read it from)")
+    if not args.region:
+        args.region = setting("deploy", "region")
+
+
 def _seed(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
@@ -302,6 +335,7 @@ def _seed(args: argparse.Namespace) -> int:
     from switchboard_local.seed import apply_seed
 
     seed = _load_seed(args.file)
+    _deployed(args, table=True)
     session = boto3.session.Session(region_name=args.region)
     try:
         table = args.table or _stack_output(session, args.stack, "TableName")
@@ -331,6 +365,7 @@ def _publish_web(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     root = _template().root / "web"
+    _deployed(args)
     session = boto3.session.Session(region_name=args.region)
     try:
         bucket = _stack_output(session, args.stack, "WebBucketName")
