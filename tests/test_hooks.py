@@ -183,7 +183,7 @@ def test_a_denied_domain_is_denied_whatever_the_case_of_the_email(call, seeded, 
 
 @pytest.mark.parametrize("claims", [{"plan": "gold"}, {"sub": "x"}, {"https://acme.test/": 1},
                                     {"urn:acme:plan": 1}, {"tid": "other"}, {"ftp://acme.test/plan": 1},
-                                    {"https:plan": 1}, {"https:///plan": 1}])
+                                    {"https:plan": 1}, {"https:///plan": 1}, {"http://acme.test/plan": 1}])
 def test_non_namespaced_or_reserved_claims_are_refused_at_configuration_time(aws, claims):
     from pydantic import ValidationError
     from switchboard.errors import ValidationFailed

@@ -56,7 +56,8 @@ class Grants(msgspec.Struct, frozen=True):
 
 
 def validate_claim_names(claims: Mapping[str, Any]) -> None:
-    """Custom claims must be namespaced URIs (``https://host/name``) and not reserved.
+    """Custom claims must be namespaced URIs (``https://host/name``, as the contract writes
+    them: https only - a namespace names a host its owner controls) and not reserved.
 
     Called when a tenant's hook configuration is saved, so a bad name is refused at
     configuration time rather than at someone's sign-in.
@@ -65,7 +66,7 @@ def validate_claim_names(claims: Mapping[str, Any]) -> None:
         parts = urlsplit(name)
         if (
             name in RESERVED_CLAIMS
-            or parts.scheme not in ("https", "http")
+            or parts.scheme != "https"
             or not parts.netloc
             or parts.path in ("", "/")
         ):
