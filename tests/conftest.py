@@ -328,3 +328,24 @@ def dynamodb_as_documented(client):
 
     client.meta.events.register("before-parameter-build.dynamodb.Query", remember)
     client.meta.events.register("after-call.dynamodb.Query", stop_at_limit)
+
+
+def dynamodb_key_limits(client):
+    """DynamoDB refuses a GetItem whose key is over its size limits (partition key 2048 bytes,
+    sort key 1024) with a ValidationException; moto looks the item up. Make moto's answers
+    say what DynamoDB's would."""
+    from types import SimpleNamespace
+
+    def check(params, **_):  # params: the request as serialised (DynamoDB's JSON body)
+        import json
+
+        body = params.get("body") or b"{}"
+        for name, value in (json.loads(body).get("Key") or {}).items():
+            if len(str(value.get("S", "")).encode()) > (2048 if name == "pk" else 1024):
+                return SimpleNamespace(status_code=400), {
+                    "Error": {"Code": "ValidationException",
+                              "Message": "One or more parameter values were invalid: Size of key exceeds the limit"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+
+    client.meta.events.register("before-call.dynamodb.GetItem", check)

@@ -286,3 +286,22 @@ def test_a_route_with_a_body_refuses_query_parameters_and_changes_nothing(call, 
     assert not svc.store.get_operator(TENANT, otto.id).blocked
     refreshed = call("POST /auth/refresh", body={"refresh_token": tokens["refresh_token"]})
     assert refreshed["status"] == 200, refreshed  # the refresh token was not spent
+
+
+@pytest.mark.parametrize(("route", "path_params", "body"), [
+    ("GET /tenants/{tenant}/widget", {"tenant": "a" * 3000}, None),
+    ("GET /tenants/{tenant}/widget", {"tenant": "ACME"}, None),
+    ("PATCH /admin/operators/{id}", {"id": "op-" + "0" * 3000}, {"name": "Otto"}),
+    ("DELETE /admin/operators/{id}", {"id": "x" * 1500}, None),
+])
+def test_a_path_value_no_record_can_have_is_not_found_without_asking_dynamodb(call, seeded, svc, tokens_for, route,
+                                                                               path_params, body):
+    # Given DynamoDB's own limits on key sizes (which it answers with an error, not "no item")
+    from tests.conftest import dynamodb_key_limits
+
+    admin = tokens_for(ADMIN)["access_token"]
+    dynamodb_key_limits(svc.store.client)
+    # When a path names a tenant or an operator no record can have (any length: it is a URL)
+    r = call(route, token=admin, body=body, path_params=path_params)
+    # Then it is the answer for any unknown one - 404, not 503 "retry"
+    assert r["status"] == 404 and r["json"]["code"] == "not_found", r

@@ -81,7 +81,9 @@ def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreati
 
 
 def _target(svc: Services, caller: sessions.Caller, operator_id: str) -> Operator:
-    op = svc.store.get_operator(caller.tenant, operator_id) if operator_id else None
+    # an id no operator can have is not looked up: a path segment of any length would
+    # otherwise reach DynamoDB, which refuses keys over its limits with an error, not "no item"
+    op = svc.store.get_operator(caller.tenant, operator_id) if OPERATOR_ID.match(operator_id) else None
     if op is None:
         raise NotFound("no such operator")
     return op

@@ -26,6 +26,9 @@ __all__ = [
 WIDGET_DEFAULT_COLOR = "#2f6feb"
 
 
+#: a tenant id (the seed's, the request bodies'); \Z: "$" would let "acme\n" through
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
+
 class Tenant(msgspec.Struct, frozen=True):
     id: str
     name: str

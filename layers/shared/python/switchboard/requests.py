@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from switchboard.models import TENANT_ID_PATTERN
 from switchboard.policy import ALL_SCOPES
 
 __all__ = [
@@ -24,7 +25,7 @@ __all__ = [
     "RevokeScopes", "RevokeSession", "RevokeUser", "TotpCode", "VisitorIdentity",
 ]
 
-TenantId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}\Z")]
+TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
 UserId = Annotated[str, Meta(pattern=r"^[a-z0-9@_-]{1,128}\Z")]
 Email = Annotated[str, Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\Z", max_length=254)]
 Scope = Annotated[str, Meta(max_length=40)]

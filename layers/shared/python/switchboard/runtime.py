@@ -6,13 +6,14 @@ is a budget: clients and parsed keys are made once).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from switchboard.errors import NotFound
-from switchboard.models import Tenant
+from switchboard.models import TENANT_ID_PATTERN, Tenant
 from switchboard.settings import Settings, get_settings
 from switchboard.storage import Store
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from switchboard.tokens import TokenService
 
 __all__ = ["Services", "TenantDirectory", "services"]
+
+
+TENANT_ID = re.compile(TENANT_ID_PATTERN)
 
 
 class TenantDirectory:
@@ -39,6 +43,11 @@ class TenantDirectory:
         self._lock = threading.Lock()
 
     def find(self, tenant_id: str) -> Tenant | None:
+        """The tenant, or ``None``. An id no tenant can have (the seed's pattern) is not looked
+        up: it comes from a path, a body or an unverified token, any length, and DynamoDB
+        refuses keys over its limits with an error rather than "no item"."""
+        if not TENANT_ID.match(tenant_id):
+            return None
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(tenant_id)
