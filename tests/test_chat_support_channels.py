@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -479,3 +480,54 @@ def test_an_admin_online_hears_of_every_change_to_the_tenants_conversations(chat
     # Then the admin was told, and Olga was not
     assert [c["status"] for c in heard_of(ana, channel["id"])] == ["closed"]
     assert heard_of(olga_, channel["id"]) == []
+
+
+def federated(call, user_id, role, name):
+    """Tokens of a staff member signed in through the tenant's Auth0 Action (the post-login
+    hook): their IdP vouches for the role, and there is no operator record of them here."""
+    from switchboard import hooks
+
+    from tests.conftest import HOOK_SECRET, TENANT
+
+    raw = json.dumps({"tenant": TENANT, "user": {"user_id": user_id, "name": name, "role": role}}).encode()
+    r = call("POST /hooks/post-login", raw_body=raw,
+             headers={"content-type": "application/json", "Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
+    assert r["status"] == 200, r
+    from switchboard.identity import chat_safe_id
+
+    return {"chat_token": r["json"]["chat_token"], "user": {"id": chat_safe_id(user_id)}}
+
+
+def test_staff_signed_in_through_auth0_claim_and_are_given_conversations_while_online(chat, call, tokens_for, svc):
+    # Given a queued conversation, and Fay, an operator the tenant's Auth0 vouches for
+    guest = chat.connect(visitor_tokens(call))
+    queued = guest.ok("support.open")["channel"]
+    fay = chat.connect(federated(call, "auth0|fay", "operator", "Fay"))
+    assert svc.store.get_operator("acme", fay.user_id) is None
+    # When she claims it from the queue
+    claimed = fay.ok("channel.assign", channel_id=queued["id"])["channel"]
+    # Then it is hers, under her name
+    assert (claimed["status"], claimed["assignee"], claimed["assignee_name"]) == ("open", fay.user_id, "Fay")
+    # And the admin may give her another one, and put her in a team channel, while she is online
+    ana = chat.connect(tokens_for(ADMIN))
+    other = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    given = ana.ok("channel.assign", channel_id=other["id"], operator_id=fay.user_id)["channel"]
+    assert (given["assignee"], given["assignee_name"]) == (fay.user_id, "Fay")
+    team = ana.ok("channel.create", type="team", name="Shift", members=[fay.user_id])["channel"]
+    assert fay.user_id in team["members"]
+    # But a visitor is nobody's assignee, and neither is she once she has gone
+    assert ana.error("channel.assign", channel_id=other["id"], operator_id=guest.user_id) == "not_found"
+    fay.disconnect()
+    assert ana.error("channel.assign", channel_id=other["id"], operator_id=fay.user_id) == "not_found"
+    assert ana.error("channel.create", type="team", name="Later", members=[fay.user_id]) == "not_found"
+
+
+def test_an_operator_with_a_record_is_named_by_it_even_offline_and_not_once_blocked(chat, call, tokens_for, svc):
+    # Given a queued conversation, and Otto (a password operator) offline
+    queued = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    otto_id = svc.store.get_operator_by_email("acme", OPERATOR["email"]).id
+    ana = chat.connect(tokens_for(ADMIN))
+    # Then the admin may still give it to him by id (his record says who he is)
+    assert ana.ok("channel.assign", channel_id=queued["id"], operator_id=otto_id)["channel"]["assignee"] == otto_id
+    # but not to an id of that form no record has
+    assert ana.error("channel.assign", channel_id=queued["id"], operator_id="op-0123456789abcdef") == "not_found"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import time
 from typing import Any
 
@@ -23,7 +22,7 @@ from msgspec.structs import replace
 from switchboard import audit, sessions
 from switchboard.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
 from switchboard.identity import new_operator_id
-from switchboard.models import OPERATOR_METHODS, Operator
+from switchboard.models import OPERATOR_ID, OPERATOR_METHODS, Operator
 from switchboard.requests import EventsQuery, OperatorChange, OperatorCreation
 from switchboard.runtime import Services
 from switchboard.storage import StandingChanged
@@ -31,7 +30,6 @@ from switchboard.storage import StandingChanged
 #: the contract's HTTP codes have no ``conflict``: refusals that depend on the tenant's state are
 #: ``forbidden`` (the last admin) or ``validation_error`` (an email already taken)
 LAST_ADMIN = "the tenant's last active admin cannot be demoted, blocked or removed"
-OPERATOR_ID = re.compile(r"^op-[0-9a-f]{16}\Z")  # identity.new_operator_id
 
 __all__ = ["change_operator", "create_operator", "list_events", "list_operators", "list_staff", "remove_operator"]
 

@@ -37,7 +37,7 @@ from switchboard.chat_requests import (
 )
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.ids import now_ms, time_ordered_id
-from switchboard.models import Channel, Connection, Message, OperatorPresence, Tenant
+from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence, Tenant
 from switchboard.observability import logger
 from switchboard.realtime import MAX_FRAME_BYTES, event_frame, size_of
 from switchboard.storage import STAFF_ROLES, Store
@@ -183,7 +183,7 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
                  subject=p.subject, members=members, assignee=chosen.user_id if chosen else None,
                  visitor=conn.user_id, created_at=now, last_message_at=now,
-                 assignee_name=_staff_name(ctx, conn.tenant, chosen.user_id) if chosen else None)
+                 assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None)
     try:
         ctx.store.create_channel(ch, support_pointer=True, now_ms=now)
     except Conflict:
@@ -197,10 +197,40 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
     return Reply({"channel": ch.to_json()})
 
 
-def _staff_name(ctx: ChatContext, tenant: str, user_id: str) -> str | None:
-    """An assignee's display name (one GetItem, only when a channel is assigned)."""
-    op = ctx.store.get_operator(tenant, user_id)
+def _staff_name(ctx: ChatContext, tenant: str, who: OperatorPresence) -> str | None:
+    """An assignee's display name: their operator record's (one GetItem, only when a channel
+    is assigned), or for staff signed in through a post-login hook, who have no record, the
+    name their connection carries."""
+    if not OPERATOR_ID.match(who.user_id):
+        return who.name or None
+    op = ctx.store.get_operator(tenant, who.user_id)
     return op.name if op is not None and op.name else None
+
+
+class _Staff:
+    """Who may be given a support channel or put in a team channel: an operator or admin of
+    the tenant. One with an operator record (password sign-in) by that record - not removed,
+    not blocked, even while offline; staff signed in through a post-login hook (Auth0,
+    Cognito), who have no record, while they have a staff connection open (the tenant's IdP
+    vouched for their role, and their session is live). The tenant's presence is read once."""
+
+    def __init__(self, ctx: ChatContext, tenant: str) -> None:
+        self.ctx, self.tenant = ctx, tenant
+        self._presence: dict[str, OperatorPresence] | None = None
+
+    def name_of(self, user_id: str) -> str | None:
+        """Their display name; :class:`NotFound` if they are no staff member one may name."""
+        if OPERATOR_ID.match(user_id):
+            op = self.ctx.store.get_operator(self.tenant, user_id)
+            if op is None or op.blocked:
+                raise NotFound("no such operator in this tenant")
+            return op.name or None
+        if self._presence is None:
+            self._presence = {p.user_id: p for p in self.ctx.store.list_presence(self.tenant, now=_now())}
+        here = self._presence.get(user_id)
+        if here is None or not here.online:
+            raise NotFound("no such operator in this tenant")
+        return here.name
 
 
 def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
@@ -226,7 +256,7 @@ def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
         return ch
     try:
         new = ctx.store.assign_channel(ch, chosen.user_id, now_ms=now_ms(),
-                                       operator_name=_staff_name(ctx, ch.tenant, chosen.user_id))
+                                       operator_name=_staff_name(ctx, ch.tenant, chosen))
     except Conflict:  # claimed or closed meanwhile
         return ctx.store.get_channel(ch.id) or ch
     _announce(ctx, new, left_queue=from_queue)
@@ -243,13 +273,11 @@ def channel_assign(ctx: ChatContext, conn: Connection, p: AssignParams) -> Reply
         raise Forbidden("operators claim channels for themselves")
     if ch.status == "closed":
         raise Conflict("the channel is closed")
-    op = ctx.store.get_operator(conn.tenant, target)
-    if op is None or op.blocked:
-        raise NotFound("no such operator")
+    name = _Staff(ctx, conn.tenant).name_of(target)
     if ch.assignee == target and ch.status == "open":
         return Reply({"channel": ch.to_json()})
     try:
-        new = ctx.store.assign_channel(ch, target, now_ms=now_ms(), operator_name=op.name or None)
+        new = ctx.store.assign_channel(ch, target, now_ms=now_ms(), operator_name=name)
     except Conflict:
         now = ctx.store.get_channel(ch.id)
         if now is not None and now.status == "open" and now.assignee == target:
@@ -375,10 +403,12 @@ def channel_create(ctx: ChatContext, conn: Connection, p: CreateTeamParams) -> R
     """An internal channel among staff of the tenant (the caller is always a member)."""
     authorize(conn, "create_team")
     members = list(dict.fromkeys([conn.user_id, *p.members]))
+    staff = _Staff(ctx, conn.tenant)
     for uid in members[1:]:
-        op = ctx.store.get_operator(conn.tenant, uid)
-        if op is None or op.blocked:
-            raise NotFound(f"no operator {uid} in this tenant")
+        try:
+            staff.name_of(uid)
+        except NotFound:
+            raise NotFound(f"no operator {uid} in this tenant") from None
     now = now_ms()
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="team", status="open", subject=None,
                  members=tuple(members), assignee=None, visitor=None, created_at=now, last_message_at=now, name=p.name)

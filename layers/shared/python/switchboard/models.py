@@ -28,6 +28,9 @@ WIDGET_DEFAULT_COLOR = "#2f6feb"
 
 #: a tenant id (the seed's, the request bodies'); \Z: "$" would let "acme\n" through
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
+#: the id of an operator record (``identity.new_operator_id``). Staff signed in through a
+#: post-login hook (Auth0, Cognito) have ids of another form, and no record
+OPERATOR_ID = re.compile(r"^op-[0-9a-f]{16}\Z")
 
 class Tenant(msgspec.Struct, frozen=True):
     id: str
@@ -243,6 +246,9 @@ class OperatorPresence(msgspec.Struct, frozen=True):
     #: as its connections were made (an item written before roles were recorded: ``operator``,
     #: the role that may read less)
     role: str = "operator"
+    #: the name their connection carries (the chat token's): what staff signed in through a
+    #: post-login hook, who have no operator record, are called
+    name: str | None = None
 
     @property
     def online(self) -> bool:

@@ -686,7 +686,7 @@ class Store:
             if operator and c.scopes >= HANDLES_CHATS:
                 items.append({"Put": {"TableName": self.table, "Item": _item({
                     "pk": _ops_pk(c.tenant), "sk": f"OC#{c.user_id}#{c.id}", "user_id": c.user_id, "role": c.role,
-                    "connection_id": c.id, "expires_at": c.expires_at, "ttl": c.expires_at})}})
+                    "name": c.name, "connection_id": c.id, "expires_at": c.expires_at, "ttl": c.expires_at})}})
             try:
                 self.client.transact_write_items(TransactItems=items)
                 return c
@@ -768,6 +768,7 @@ class Store:
         loads: dict[str, tuple[int, int]] = {}
         conns: dict[str, set[str]] = {}
         roles: dict[str, str] = {}
+        names: dict[str, str] = {}
         for r in self._query(_ops_pk(tenant), "O", consistent=True):
             if r["sk"].startswith("OP#"):
                 loads[r["user_id"]] = (max(0, int(r.get("load", 0))), int(r.get("last_assigned_at", 0)))
@@ -775,9 +776,11 @@ class Store:
                 conns.setdefault(r["user_id"], set()).add(r["connection_id"])
                 if roles.get(r["user_id"], "admin") == "admin":  # any connection made as operator: operator
                     roles[r["user_id"]] = str(r.get("role", "operator"))
+                if r.get("name"):
+                    names[r["user_id"]] = str(r["name"])
         return [OperatorPresence(tenant=tenant, user_id=uid, connections=frozenset(conns.get(uid, ())),
                                  load=loads.get(uid, (0, 0))[0], last_assigned_at=loads.get(uid, (0, 0))[1],
-                                 role=roles.get(uid, "operator"))
+                                 role=roles.get(uid, "operator"), name=names.get(uid))
                 for uid in sorted(set(loads) | set(conns))]
 
     def _load_update(self, tenant: str, operator_id: str, delta: int, now_ms: int) -> dict[str, Any]:
