@@ -506,3 +506,44 @@ def test_the_staff_directory_is_for_staff_of_the_tenant(call, tokens_for):
     assert call("GET /staff")["status"] == 401
     gus = tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"}, tenant="globex")
     assert [s["name"] for s in call("GET /staff", token=gus["access_token"])["json"]["staff"]] == ["Gus"]
+
+
+def test_an_admin_resets_an_operators_second_factor_and_every_session_of_theirs_ends(call, admin, tokens_for):
+    import pyotp
+
+    # Given Otto signed in, with MFA on (an authenticator he has lost, or one someone else enrolled)
+    tokens = tokens_for(OPERATOR)
+    secret = call("POST /auth/totp/enroll", token=tokens["access_token"])["json"]["secret"]
+    on = call("POST /auth/totp/confirm", token=tokens["access_token"], body={"code": pyotp.TOTP(secret).now()})
+    assert on["status"] == 200, on
+    sign_in = {"tenant": TENANT, "email": OPERATOR["email"], "password": OPERATOR["password"]}
+    assert call("POST /auth/internal", body=sign_in)["json"]["code"] == "mfa_required"
+    otto = operators(call, admin)[OPERATOR["email"]]
+    # When the admin resets it
+    r = call_path(call, "PATCH", otto["id"], admin, {"mfa_enabled": False})
+    # Then it is off, his session is over, and his password alone signs him in again (to enrol anew)
+    assert r["status"] == 200 and r["json"]["operator"]["mfa_enabled"] is False, r
+    assert r["json"]["revoked_sessions"] == 1
+    assert operators(call, admin)[OPERATOR["email"]]["mfa_enabled"] is False
+    assert call("GET /auth/me", token=tokens["access_token"])["json"]["code"] == "session_revoked"
+    assert call("POST /auth/internal", body=sign_in)["status"] == 200
+    # And the audit log says who did it to whom
+    events = call("GET /admin/events", token=admin)["json"]["events"]
+    reset = [e for e in events if e["kind"] == "mfa_disabled"]
+    assert len(reset) == 1 and reset[0]["subject"] == otto["id"] and reset[0]["actor"] != otto["id"]
+
+
+def test_nobody_turns_a_second_factor_on_for_someone_else_nor_off_for_themselves_without_a_code(call, admin, svc,
+                                                                                                 tokens_for):
+    otto = operators(call, admin)[OPERATOR["email"]]
+    ana_id = svc.store.get_operator_by_email(TENANT, ADMIN["email"]).id
+    # An admin cannot turn it on for someone (enrolment needs their authenticator)
+    assert call_path(call, "PATCH", otto["id"], admin, {"mfa_enabled": True})["status"] == 400
+    # nor off for herself this way (that takes a current code: POST /auth/totp/disable)
+    own = call_path(call, "PATCH", ana_id, admin, {"mfa_enabled": False})
+    assert own["status"] == 403 and own["json"]["code"] == "forbidden"
+    # and an operator cannot reset anyone's
+    operator = tokens_for(OPERATOR)["access_token"]
+    assert call_path(call, "PATCH", ana_id, operator, {"mfa_enabled": False})["status"] == 403
+    # none of which ended a session
+    assert call("GET /auth/me", token=operator)["status"] == 200 and call("GET /auth/me", token=admin)["status"] == 200

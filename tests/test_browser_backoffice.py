@@ -188,7 +188,22 @@ def test_an_operator_turns_on_two_step_verification(browser_stack, pages):
     page.get_by_label("Code").fill("000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid")
-    assert page.errors == [] and other.errors == [], (page.errors, other.errors)
+
+    # And when she has lost her phone, an admin resets it from the Operators page
+    admin = pages()
+    admin.on("dialog", lambda d: d.accept())
+    sign_in(admin, browser_stack, ADMIN)
+    admin.get_by_role("link", name="Operators").click()
+    row = admin.locator(f'tr[data-email="{MIA["email"]}"]')
+    expect(row.locator("td").nth(3)).to_have_text("on")
+    admin.get_by_role("button", name=f"Reset two-step verification of {MIA['email']}").click()
+    expect(admin.locator("#toast")).to_contain_text(f"Two-step verification of {MIA['email']} was reset.")
+    expect(row.locator("td").nth(3)).to_have_text("off")
+    expect(admin.get_by_role("button", name=f"Reset two-step verification of {MIA['email']}")).to_have_count(0)
+    # after which her password alone signs her in again
+    sign_in(page, browser_stack, MIA)
+    expect(page.locator("#who")).to_have_text("Mia (operator)")
+    assert page.errors == [] and other.errors == [] and admin.errors == [], (page.errors, other.errors, admin.errors)
 
 
 def test_a_link_cannot_point_the_pages_at_another_server(browser_stack, pages):

@@ -1123,6 +1123,13 @@ function renderOperators(main) {
                 h("button", { type: "button", text: op.blocked ? "Unblock" : "Block",
                   "aria-label": `${op.blocked ? "Unblock" : "Block"} ${op.email}`,
                   onclick: () => patch(op, { blocked: !op.blocked }, `${op.email} ${op.blocked ? "unblocked" : "blocked"}.`) }),
+                op.mfa_enabled ? h("button", { type: "button", text: "Reset MFA",
+                  "aria-label": `Reset two-step verification of ${op.email}`,
+                  onclick: () => {
+                    if (!confirm(`Turn off two-step verification for ${op.email}? They are signed out and sign in `
+                      + "again with their password alone, then set up a new authenticator.")) return;
+                    patch(op, { mfa_enabled: false }, `Two-step verification of ${op.email} was reset.`);
+                  } }) : null,
                 h("button", { type: "button", text: "Sign out everywhere", "aria-label": `Sign out ${op.email} everywhere`,
                   onclick: async () => {
                     try {

@@ -107,10 +107,16 @@ CHANGE_ATTEMPTS = 3
 
 
 def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, body: OperatorChange) -> dict[str, Any]:
-    """Change role, name or blocked; a role change or a block ends the operator's sessions."""
+    """Change role, name or blocked; a role change or a block ends the operator's sessions.
+    ``mfa_enabled: false`` resets their second factor and ends all their sessions."""
     caller.require("admin:operators")
+    if body.role is None and body.name is None and body.blocked is None and body.mfa_enabled is None:
+        raise ValidationFailed("nothing to change: give role, name, blocked or mfa_enabled")
+    if body.mfa_enabled is not None and operator_id == caller.user_id:
+        # one's own second factor goes off only with a current code: a stolen token alone must not do it
+        raise Forbidden("turn your own second factor off with a code: POST /auth/totp/disable")
     if body.role is None and body.name is None and body.blocked is None:
-        raise ValidationFailed("nothing to change: give role, name or blocked")
+        return _reset_mfa(svc, caller, _target(svc, caller, operator_id))
     for _ in range(CHANGE_ATTEMPTS):
         target = _target(svc, caller, operator_id)
         changed = replace(target, role=body.role or target.role, name=body.name or target.name,
@@ -137,7 +143,24 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
                  retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
                  session_id=caller.session.id, role=changed.role, blocked=changed.blocked,
                  revoked_sessions=len(ended))
+    if body.mfa_enabled is False:
+        reset = _reset_mfa(svc, caller, changed)
+        return {"operator": reset["operator"], "revoked_sessions": len(ended) + reset["revoked_sessions"]}
     return {"operator": changed.to_json(), "revoked_sessions": len(ended)}
+
+
+def _reset_mfa(svc: Services, caller: sessions.Caller, target: Operator) -> dict[str, Any]:
+    """An admin turns another operator's second factor off (a lost phone, or an authenticator
+    someone else enrolled with a stolen token): the secret, a pending enrolment and the MFA
+    challenges go, and every session of theirs ends - whoever held one signs in again with
+    the password, and enrols anew."""
+    svc.store.disable_totp(target.tenant, target.id)
+    svc.store.delete_mfa_challenges(target.tenant, target.id)
+    ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
+    audit.record(svc.store, tenant=target.tenant, kind="mfa_disabled", retention_days=svc.settings.audit_retention_days,
+                 actor=caller.user_id, subject=target.id, session_id=caller.session.id, revoked_sessions=len(ended))
+    reset = replace(target, totp_enabled=False, totp_secret=None, totp_pending=None)
+    return {"operator": reset.to_json(), "revoked_sessions": len(ended)}
 
 
 def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) -> dict[str, Any]:

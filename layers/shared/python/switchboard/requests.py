@@ -142,6 +142,9 @@ class OperatorChange(Strict, frozen=True):
     role: StaffRole | None = None
     name: DisplayName | None = None
     blocked: bool | None = None
+    #: ``false`` resets the operator's second factor (a lost phone, an authenticator someone
+    #: else enrolled); nobody turns it on for someone else: enrolment needs their authenticator
+    mfa_enabled: Literal[False] | None = None
 
 
 class EventsQuery(Strict, frozen=True):
