@@ -361,6 +361,34 @@ def test_a_frame_naming_a_reserved_route_goes_to_default_not_to_that_route(dev_s
     run(scenario())
 
 
+def test_the_connections_endpoint_refuses_a_call_that_is_not_signed(dev_stack):
+    """As API Gateway does: a page open in the developer's browser cannot sign, so it can push
+    nothing into a local chat socket, nor close one."""
+    import urllib.error
+    import urllib.request
+
+    async def scenario() -> None:
+        before = await asyncio.to_thread(_connection_ids, dev_stack)
+        guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
+        try:
+            await guest.ok("channel.query", filter={"member": "me"}, limit=1)
+            (connection_id,) = await asyncio.to_thread(lambda: _connection_ids(dev_stack) - before)
+            for method, body in (("POST", b'{"forged":1}'), ("DELETE", None), ("GET", None)):
+                request = urllib.request.Request(f"http://127.0.0.1:{dev_stack.ws_port}/@connections/{connection_id}",
+                                                 data=body, method=method, headers={"Content-Type": "text/plain"})
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    await asyncio.to_thread(urllib.request.urlopen, request, timeout=5)
+                assert refused.value.code == 403
+                assert refused.value.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+            # the socket got nothing and is still open
+            await guest.ok("channel.query", filter={"member": "me"}, limit=1)
+            assert {"forged": 1} not in guest.seen and not guest.closed.is_set()
+        finally:
+            await guest.close()
+
+    run(scenario())
+
+
 def test_the_connections_endpoint_refuses_oversized_posts_and_answers_under_the_stage_too(dev_stack):
     """Deployed, WS_MANAGEMENT_ENDPOINT ends with the stage (``https://<api>.execute-api.../live``):
     the local endpoint answers under it as well, and refuses a post API Gateway would refuse."""

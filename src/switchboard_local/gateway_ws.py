@@ -15,7 +15,12 @@ What it reproduces (routes, authorizer and stage read from ``template.yaml``):
 * ``$disconnect`` after the socket closes, from either side (best-effort, like AWS).
 * The ``@connections`` management API (``POST``/``GET``/``DELETE`` on
   ``/@connections/{id}``, also under ``/<stage>/``) on the same port, answering 410
-  ``GoneException`` for connections that are gone - which moto's stub never does.
+  ``GoneException`` for connections that are gone - which moto's stub never does. A call
+  that is not SigV4-signed is 403 ``MissingAuthenticationTokenException``, as API Gateway
+  answers one: the functions' boto3 clients sign theirs, while a web page open in the
+  developer's browser cannot send that header to this port without a CORS preflight it
+  never gets an answer to - so no page can push frames into local chat sockets or close
+  them. (The signature itself is not checked: the local stack has no real credentials.)
 """
 
 from __future__ import annotations
@@ -234,6 +239,9 @@ class WebSocketGateway:
                                  headers={"x-amzn-ErrorType": "GoneException"})
 
     async def manage(self, request: web.Request) -> web.StreamResponse:
+        if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
+            return web.json_response({"message": "Missing Authentication Token"}, status=403,
+                                     headers={"x-amzn-ErrorType": "MissingAuthenticationTokenException"})
         conn_id = request.match_info["connection_id"]
         conn = self.connections.get(conn_id)
         if conn is None or conn.ws.closed:
