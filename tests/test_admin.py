@@ -547,3 +547,44 @@ def test_nobody_turns_a_second_factor_on_for_someone_else_nor_off_for_themselves
     assert call_path(call, "PATCH", ana_id, operator, {"mfa_enabled": False})["status"] == 403
     # none of which ended a session
     assert call("GET /auth/me", token=operator)["status"] == 200 and call("GET /auth/me", token=admin)["status"] == 200
+
+
+def test_a_reset_leaves_no_gap_for_a_stolen_token_to_enrol_its_own_authenticator_again(call, admin, tokens_for,
+                                                                                          svc, monkeypatch):
+    import pyotp
+
+    # Given Otto's MFA on with an authenticator someone enrolled with his stolen access token
+    stolen = tokens_for(OPERATOR)
+    secret = call("POST /auth/totp/enroll", token=stolen["access_token"])["json"]["secret"]
+    call("POST /auth/totp/confirm", token=stolen["access_token"], body={"code": pyotp.TOTP(secret).now()})
+    otto = operators(call, admin)[OPERATOR["email"]]
+    # and the thief trying again at the worst moment: the instant the old secret is gone
+    real_disable, tried = svc.store.disable_totp, []
+
+    def disable_then_try(tenant, user_id):
+        real_disable(tenant, user_id)
+        again = call("POST /auth/totp/enroll", token=stolen["access_token"])
+        tried.append(again["status"])
+        if again["status"] == 200:
+            code = pyotp.TOTP(again["json"]["secret"]).now()
+            call("POST /auth/totp/confirm", token=stolen["access_token"], body={"code": code})
+
+    monkeypatch.setattr(svc.store, "disable_totp", disable_then_try)
+    # When the admin resets Otto's second factor
+    r = call_path(call, "PATCH", otto["id"], admin, {"mfa_enabled": False})
+    # Then the stolen token was already dead when the secret went, and MFA is off for good
+    assert r["status"] == 200 and tried == [401], (r, tried)
+    assert svc.store.get_operator(TENANT, otto["id"]).totp_enabled is False
+
+
+def test_resetting_the_second_factor_of_an_operator_without_one_changes_nothing(call, admin, tokens_for):
+    # Given Otto signed in, with no second factor
+    tokens = tokens_for(OPERATOR)
+    otto = operators(call, admin)[OPERATOR["email"]]
+    # When an admin resets it all the same
+    r = call_path(call, "PATCH", otto["id"], admin, {"mfa_enabled": False})
+    # Then it is off, as it was: his session lives on, and nothing is logged as disabled
+    assert r["status"] == 200 and r["json"]["revoked_sessions"] == 0 and r["json"]["operator"]["mfa_enabled"] is False
+    assert call("GET /auth/me", token=tokens["access_token"])["status"] == 200
+    events = call("GET /admin/events", token=admin)["json"]["events"]
+    assert [e for e in events if e["kind"] == "mfa_disabled"] == []

@@ -220,9 +220,12 @@ def test_a_connection_is_authorised_only_until_its_session_ends(chat, call, toke
     assert item(f"C#{guest.id}", "CONN") is not None
     # the connection authorises nothing more
     assert guest.error("channel.query", filter={"member": "me"}) == "forbidden"
-    # and hears nothing more of the conversation
+    # and hears nothing more of the conversation: no message, no change to it
+    heard = len(guest.events("channel.updated"))
     otto.ok("message.send", channel_id=channel["id"], text="still there?", client_id="late")
+    otto.ok("channel.close", channel_id=channel["id"])
     assert guest.events("message.new") == []
+    assert len(guest.events("channel.updated")) == heard
     assert [e["message"]["text"] for e in otto.events("message.new")] == ["still there?"]
 
 

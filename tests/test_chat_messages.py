@@ -154,6 +154,9 @@ def test_a_retry_after_the_socket_dropped_and_the_channel_was_handed_back_gets_t
     assert again["ok"] is True and again["data"]["message"] == sent, again
     history = guest.ok("channel.history", channel_id=channel["id"])["messages"]
     assert [m["id"] for m in history if m["client_id"] == "otto-1"] == [sent["id"]]
+    # and the visitor heard of it once, when it was first sent: one who may no longer write
+    # there causes nothing more
+    assert [e["message"]["id"] for e in guest.events("message.new")].count(sent["id"]) == 1
     # But a new message is still refused: he no longer holds the conversation
     assert back.error("message.send", channel_id=channel["id"], text="new", client_id="otto-2") == "forbidden"
     # And the visitor's client_id gets him nothing of theirs: a retry is the sender's own

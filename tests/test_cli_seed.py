@@ -69,6 +69,22 @@ def test_seed_file_alone_seeds_the_stack_samconfig_names_as_sam_deploy_does(aws,
     assert svc.store.get_tenant("acme") is not None
 
 
+def test_a_table_named_on_the_command_line_keeps_the_aws_configurations_region(aws, svc, seed_file, tmp_path,
+                                                                                 monkeypatch):
+    # Given a samconfig.toml for a stack deployed elsewhere, and this shell's AWS region
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "samconfig.toml").write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "elsewhere"\n'
+        '[default.deploy.parameters]\nregion = "ap-southeast-2"\n')
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # When a table is named (in this shell's region)
+    assert main(["seed", str(seed_file), "--table", TABLE]) == 0
+    # Then it was seeded there: samconfig's region goes with samconfig's stack only
+    assert svc.store.get_tenant("acme") is not None
+
+
 def test_seed_file_alone_without_a_samconfig_asks_for_the_stack(aws, svc, seed_file, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["seed", str(seed_file)]) == 2

@@ -365,6 +365,7 @@ def test_the_connections_endpoint_refuses_a_call_that_is_not_signed(dev_stack):
     """As API Gateway does: a page open in the developer's browser cannot sign, so it can push
     nothing into a local chat socket, nor close one."""
     import urllib.error
+    import urllib.parse
     import urllib.request
 
     async def scenario() -> None:
@@ -373,6 +374,7 @@ def test_the_connections_endpoint_refuses_a_call_that_is_not_signed(dev_stack):
         try:
             await guest.ok("channel.query", filter={"member": "me"}, limit=1)
             (connection_id,) = await asyncio.to_thread(lambda: _connection_ids(dev_stack) - before)
+            connection_id = urllib.parse.quote(connection_id, safe="")  # base64: may hold "/" and "+"
             for method, body in (("POST", b'{"forged":1}'), ("DELETE", None), ("GET", None)):
                 request = urllib.request.Request(f"http://127.0.0.1:{dev_stack.ws_port}/@connections/{connection_id}",
                                                  data=body, method=method, headers={"Content-Type": "text/plain"})
@@ -380,6 +382,17 @@ def test_the_connections_endpoint_refuses_a_call_that_is_not_signed(dev_stack):
                     await asyncio.to_thread(urllib.request.urlopen, request, timeout=5)
                 assert refused.value.code == 403
                 assert refused.value.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+            # nor does a signed-looking one that names another host (a page rebinding its DNS
+            # name to 127.0.0.1 is same-origin with this port, but sends its own name as Host)
+            rebound = {"Host": f"rebound.example:{dev_stack.ws_port}", "Content-Type": "text/plain",
+                       "Authorization": "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/execute-api/aws4_request"}
+            base = f"http://127.0.0.1:{dev_stack.ws_port}/@connections"
+            for url, method, body in ((f"{base}/{connection_id}", "POST", b'{"forged":1}'), (base, "GET", None)):
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    await asyncio.to_thread(urllib.request.urlopen,
+                                            urllib.request.Request(url, data=body, method=method, headers=rebound),
+                                            timeout=5)
+                assert refused.value.code == 403
             # the socket got nothing and is still open
             await guest.ok("channel.query", filter={"member": "me"}, limit=1)
             assert {"forged": 1} not in guest.seen and not guest.closed.is_set()

@@ -320,3 +320,16 @@ def test_the_hook_refuses_a_body_over_the_size_limit_even_when_signed(call, seed
     r = call("POST /hooks/post-login", raw_body=raw, headers={"Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
     assert r["status"] == 400 and "larger" in r["json"]["detail"]
     assert svc.store.list_sessions(TENANT, "auth0big") == []
+
+
+def test_a_signed_call_with_a_query_is_refused_and_records_nothing(call, seeded, svc):
+    # Given a correctly signed Auth0 Action request (the signature covers the body, not the query)
+    raw = body_of(user_id="auth0|query")
+    # When it comes with a query parameter
+    r = call("POST /hooks/post-login", raw_body=raw, query={"kind": "user"},
+             headers={"content-type": "application/json", "Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
+    # Then it is a 400, as on every route with a body, and nobody was signed in
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
+    assert svc.store.list_sessions(TENANT, "auth0query") == []
+    # and the same request without the query still works (nothing was spent on the refused one)
+    assert post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))["status"] == 200

@@ -224,6 +224,29 @@ def test_turning_mfa_on_ends_the_other_sessions_opened_with_the_password_alone(c
     assert len(enabled) == 1 and enabled[0]["detail"] == {"revoked_sessions": 1}, enabled
 
 
+def test_a_password_sign_in_racing_mfa_being_turned_on_asks_for_the_code(call, tokens_for, monkeypatch):
+    # Given Otto about to turn MFA on, and someone who knows his password signing in
+    tokens = tokens_for(OPERATOR)
+    secret = call("POST /auth/totp/enroll", token=tokens["access_token"])["json"]["secret"]
+    from switchboard import passwords
+
+    real, turned_on = passwords.verify_password, []
+
+    def verify_while_mfa_is_turned_on(stored, password):
+        ok = real(stored, password)
+        if not turned_on:  # during the sign-in's argon2 check, after its read of the record
+            r = call("POST /auth/totp/confirm", token=tokens["access_token"], body={"code": code_at(secret)})
+            turned_on.append(r["status"])
+        return ok
+
+    monkeypatch.setattr(passwords, "verify_password", verify_while_mfa_is_turned_on)
+    # When the sign-in finishes after MFA went on
+    r = password_step(call)
+    # Then it gets no session on the password alone: the code is asked for
+    assert turned_on == [200]
+    assert r["status"] == 401 and r["json"]["code"] == "mfa_required", r
+
+
 def test_turning_mfa_off_needs_a_code_and_revokes_the_other_sessions(call, enrolled, tokens_for):
     secret, first = enrolled
     # Given Otto signed in on a second device, with MFA

@@ -54,14 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--secret", help="accepted for symmetry; seeding writes only the table")
     seed.add_argument("--totp-key", help="the KMS key sealing TOTP secrets (default with --stack: its "
                                          "TotpKeyAlias output); needed only if the file has totp_secret")
-    seed.add_argument("--region", help="AWS region (default: samconfig.toml's deploy region, else your AWS "
-                                       "configuration's)")
+    seed.add_argument("--region", help="AWS region (default: your AWS configuration's; samconfig.toml's deploy "
+                                       "region when the stack is taken from there)")
     pub = sub.add_parser("publish-web", help="upload web/ (widget, demo page, back office) to a deployed stack")
     pub.add_argument("--stack", help="CloudFormation stack name (reads WebBucketName, ApiUrl, ChatUrl); default: "
                                      "samconfig.toml's stack_name")
     pub.add_argument("--tenant", required=True, help="the tenant the demo page and back office sign in to")
-    pub.add_argument("--region", help="AWS region (default: samconfig.toml's deploy region, else your AWS "
-                                      "configuration's)")
+    pub.add_argument("--region", help="AWS region (default: your AWS configuration's; samconfig.toml's deploy "
+                                      "region when the stack is taken from there)")
     return p
 
 
@@ -183,7 +183,7 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
     from switchboard_local.invoker import Invoker
 
     invoker = Invoker(template)
-    gateway = WebSocketGateway(template, invoker)
+    gateway = WebSocketGateway(template, invoker, bind_host=args.host)
     tenants = [t["tenant"] for t in aws.operators] or ["demo"]
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
@@ -297,8 +297,10 @@ def _invoke(args: argparse.Namespace) -> int:
 
 # -- seed -----------------------------------------------------------------------------------
 def _deployed(args: argparse.Namespace, *, table: bool = False) -> None:
-    """Fill in ``--stack`` and ``--region`` the way ``sam deploy`` would: from the
-    ``samconfig.toml`` of the current folder (``default`` environment), when not given."""
+    """Fill in ``--stack`` (and, unless given, ``--region``) the way ``sam deploy`` would: from
+    the ``samconfig.toml`` of the current folder (``default`` environment), when neither the
+    stack nor the table is named. A stack or table named on the command line keeps the AWS
+    configuration's region (``AWS_REGION`` ...) unless ``--region`` says otherwise."""
     import tomllib
 
     path = Path("samconfig.toml")
@@ -316,13 +318,14 @@ def _deployed(args: argparse.Namespace, *, table: bool = False) -> None:
                 return value
         return None
 
-    if not args.stack and not (table and args.table):
-        args.stack = setting("deploy", "stack_name")
-        if not args.stack:
-            raise _UsageError("name the stack with --stack NAME" + (" or the table with --table NAME" if table else "")
-                              + " (no samconfig.toml with a stack_name here to read it from)")
+    if args.stack or (table and args.table):
+        return  # named on the command line: the region is --region's, or the AWS configuration's
+    args.stack = setting("deploy", "stack_name")
+    if not args.stack:
+        raise _UsageError("name the stack with --stack NAME" + (" or the table with --table NAME" if table else "")
+                          + " (no samconfig.toml with a stack_name here to read it from)")
     if not args.region:
-        args.region = setting("deploy", "region")
+        args.region = setting("deploy", "region")  # where that stack was deployed
 
 
 def _seed(args: argparse.Namespace) -> int:

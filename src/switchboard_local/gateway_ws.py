@@ -21,6 +21,9 @@ What it reproduces (routes, authorizer and stage read from ``template.yaml``):
   developer's browser cannot send that header to this port without a CORS preflight it
   never gets an answer to - so no page can push frames into local chat sockets or close
   them. (The signature itself is not checked: the local stack has no real credentials.)
+  And the API answers only to the loopback names and the ``--host`` it is bound to (403
+  otherwise): a page that rebinds its own DNS name to 127.0.0.1, and so is same-origin
+  with this port, still sends its own name as ``Host``.
 """
 
 from __future__ import annotations
@@ -65,8 +68,22 @@ def _connection_id() -> str:
     return base64.b64encode(secrets.token_bytes(9)).decode()  # API Gateway's ids look like "L0SM9cOFvHcCIhw="
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header: ``[::1]:3001`` -> ``::1``, ``localhost:3001`` -> ``localhost``."""
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 class WebSocketGateway:
-    def __init__(self, template: Template, invoker: Invoker, *, api_id: str = "local") -> None:
+    def __init__(self, template: Template, invoker: Invoker, *, api_id: str = "local",
+                 bind_host: str = "127.0.0.1") -> None:
+        # the names the @connections API answers to: a page that rebinds its own DNS name to
+        # 127.0.0.1 still sends that name as Host (a wildcard bind serves every name)
+        self.hosts = None if bind_host in ("0.0.0.0", "::", "") else LOOPBACK_NAMES | {bind_host}  # noqa: S104
         self.template = template
         self.invoker = invoker
         self.api_id = api_id
@@ -238,7 +255,15 @@ class WebSocketGateway:
         return web.json_response({"message": f"Connection {conn_id} is gone"}, status=410,
                                  headers={"x-amzn-ErrorType": "GoneException"})
 
+    def _foreign_host(self, request: web.Request) -> web.Response | None:
+        if self.hosts is not None and _host_name(request.headers.get("Host", "")) not in self.hosts:
+            return web.json_response({"message": "Forbidden"}, status=403,
+                                     headers={"x-amzn-ErrorType": "ForbiddenException"})
+        return None
+
     async def manage(self, request: web.Request) -> web.StreamResponse:
+        if (refused := self._foreign_host(request)) is not None:
+            return refused
         if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
             return web.json_response({"message": "Missing Authentication Token"}, status=403,
                                      headers={"x-amzn-ErrorType": "MissingAuthenticationTokenException"})
@@ -264,6 +289,8 @@ class WebSocketGateway:
 
     async def list_connections(self, request: web.Request) -> web.StreamResponse:
         """Local only (API Gateway has no such call): the live connection ids, for tests and debugging."""
+        if (refused := self._foreign_host(request)) is not None:
+            return refused
         return web.json_response({"connections": sorted(self.connections)})
 
     def app(self) -> web.Application:

@@ -151,12 +151,22 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
 
 def _reset_mfa(svc: Services, caller: sessions.Caller, target: Operator) -> dict[str, Any]:
     """An admin turns another operator's second factor off (a lost phone, or an authenticator
-    someone else enrolled with a stolen token): the secret, a pending enrolment and the MFA
-    challenges go, and every session of theirs ends - whoever held one signs in again with
-    the password, and enrols anew."""
+    someone else enrolled with a stolen access token): every session of theirs ends, then the
+    secret, a pending enrolment and the MFA challenges go - whoever held a session signs in
+    again with the password, and enrols anew. In that order: with the secret gone first, a
+    stolen token still live could enrol its own authenticator again in between; and once more
+    after, for a session a sign-in with the old factor opened meanwhile. An operator with no
+    second factor on loses only a pending enrolment, and no session."""
+    if not target.totp_enabled:
+        if target.totp_pending:
+            svc.store.disable_totp(target.tenant, target.id)
+        reset = replace(target, totp_secret=None, totp_pending=None)
+        return {"operator": reset.to_json(), "revoked_sessions": 0}
+    ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
     svc.store.disable_totp(target.tenant, target.id)
     svc.store.delete_mfa_challenges(target.tenant, target.id)
-    ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
+    # and a session a sign-in with the old second factor opened in between (one Query)
+    ended += sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
     audit.record(svc.store, tenant=target.tenant, kind="mfa_disabled", retention_days=svc.settings.audit_retention_days,
                  actor=caller.user_id, subject=target.id, session_id=caller.session.id, revoked_sessions=len(ended))
     reset = replace(target, totp_enabled=False, totp_secret=None, totp_pending=None)

@@ -459,7 +459,7 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
     clients de-duplicate by message id), never a second copy - even when the sender may no
     longer write there: an operator whose socket dropped after the message was stored (the
     ack lost) hands the channel back to the queue, and their retry must learn the message
-    was kept, not that it was refused.
+    was kept, not that it was refused (the answer only: nothing is sent to the watchers again).
     """
     ch = _channel(ctx, conn, p.channel_id)
     try:
@@ -468,7 +468,9 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
         kept = ctx.store.get_message_by_client_id(ch.id, conn.user_id, p.client_id)  # on refusal only
         if kept is None:
             raise
-        return _sent(ctx, ch, kept)
+        # the answer only: who may no longer write here causes nothing more (its first send
+        # told the watchers)
+        return Reply({"message": kept.to_json()})
     if p.attachments:
         authorize(conn, "attach", ch)
         _check_visitor_attachments(ctx, conn)

@@ -79,9 +79,7 @@ class Request(msgspec.Struct, frozen=True):
         """The body as ``model`` (a Struct, or a tagged union of Structs); any problem with it
         is a 400 ``validation_error`` listing ``loc`` and ``msg``, never the rejected value.
         No route with a body takes query parameters: one sent is a 400 too, as an unknown field
-        of the body is (it would otherwise be ignored)."""
-        if self.query:
-            raise ValidationFailed("this route takes no query parameters")
+        of the body is (it would otherwise be ignored; :meth:`json_body` checks)."""
         return decode_json(self.json_body(), model)
 
     def nothing_else(self) -> None:
@@ -95,7 +93,10 @@ class Request(msgspec.Struct, frozen=True):
 
     def json_body(self) -> bytes:
         """The raw body, for a route that must see its exact bytes (a signed one): 400 if it is
-        empty or over the size limit, as :meth:`parse` would answer."""
+        empty or over the size limit, as :meth:`parse` would answer, or if a query came with it
+        (no route with a body takes one; a signature covers the body, not the query)."""
+        if self.query:
+            raise ValidationFailed("this route takes no query parameters")
         if len(self.body) > self.max_body:
             raise ValidationFailed(f"the body is larger than {self.max_body} bytes")
         if not self.body.strip():

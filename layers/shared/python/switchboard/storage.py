@@ -340,15 +340,21 @@ class Store:
             items.append(self._active_admin_check(keep_admin))
         self._transact(items, conflict="the tenant must keep an active admin")
 
-    def _standing(self, tenant: str, user_id: str, role: str, password_hash: str | None = None) -> dict[str, Any]:
+    def _standing(self, tenant: str, user_id: str, role: str, password_hash: str | None = None,
+                  totp_enabled: bool | None = None) -> dict[str, Any]:
         """A transaction item checking that an operator still exists, is not blocked and has
-        ``role`` (and, given, ``password_hash``): a session is only opened or renewed for the
-        operator as they are, whatever an admin or a password change did meanwhile."""
+        ``role`` (and, given, ``password_hash`` and the second factor on or off): a session is
+        only opened or renewed for the operator as they are, whatever an admin, a password
+        change or turning MFA on or off did meanwhile."""
         condition = "attribute_exists(pk) AND blocked = :no AND #role = :role"
         values: dict[str, Any] = {":no": False, ":role": role}
         if password_hash is not None:
             condition += " AND password_hash = :hash"
             values[":hash"] = password_hash
+        if totp_enabled is not None:
+            condition += (" AND totp_enabled = :mfa" if totp_enabled else
+                          " AND (attribute_not_exists(totp_enabled) OR totp_enabled = :mfa)")
+            values[":mfa"] = totp_enabled
         return {"ConditionCheck": {
             "TableName": self.table, "Key": _item({"pk": f"T#{tenant}", "sk": f"OP#{user_id}"}),
             "ConditionExpression": condition, "ExpressionAttributeNames": {"#role": "role"},
@@ -504,9 +510,10 @@ class Store:
         transaction: one round trip, and no session exists without its ``sign_in`` event.
 
         For an operator's sign-in, the same transaction checks that the operator is still as
-        read (not removed or blocked, same role and password hash): an admin's block, or a
-        password change, that lands during the sign-in's argon2 check either comes first and
-        refuses it (:class:`StandingChanged`), or comes after and finds the session to end."""
+        read (not removed or blocked, same role, password hash and second factor on or off): an
+        admin's block, a password change or MFA turned on that lands during the sign-in's argon2
+        check either comes first and refuses it (:class:`StandingChanged`), or comes after and
+        finds the session to end."""
         item = _session_item(s)
         item["rt_hash"] = refresh_hash
         items: list[Any] = [
@@ -514,7 +521,8 @@ class Store:
             {"Put": {"TableName": self.table, "Item": _item(_event_item(event, event_ttl))}},
         ]
         if operator is not None:
-            items.append(self._standing(operator.tenant, operator.id, operator.role, operator.password_hash or "-"))
+            items.append(self._standing(operator.tenant, operator.id, operator.role, operator.password_hash or "-",
+                                        totp_enabled=operator.totp_enabled))
         try:
             self.client.transact_write_items(
                 TransactItems=items,
@@ -708,11 +716,14 @@ class Store:
 
     def list_user_connections(self, tenant: str, user_id: str, *, readers_only: bool = False) -> list[tuple[str, str]]:
         """(connection id, session id) of a user's connections: Query ``U#<tid>#<uid>`` begins_with
-        ``C#``, consistent (revocation must not miss one just made). ``readers_only``: those
-        that still hold ``chat:read`` (who may be told of a channel)."""
+        ``C#``, consistent (revocation must not miss one just made, nor one past its end).
+        ``readers_only``: those that still hold ``chat:read`` and have not reached their end
+        (their session's, or API Gateway's 2 hours: the entry's TTL, which DynamoDB applies
+        lazily) - who may be told of a channel."""
+        now = int(time.time())
         return [(r["connection_id"], r["session_id"])
                 for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)
-                if not readers_only or r.get("reads", True)]
+                if not readers_only or (r.get("reads", True) and int(r.get("ttl", now + 1)) > now)]
 
     def delete_connection(self, connection_id: str) -> Connection | None:
         """Remove every record of a connection (idempotent); returns what it was, if anything.
