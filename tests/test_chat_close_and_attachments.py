@@ -60,6 +60,21 @@ def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room,
     assert again["id"] != channel["id"] and again["status"] == "open"
 
 
+def test_a_message_deleted_after_the_close_leaves_the_archive_at_once(chat, room, svc, tokens_for):
+    # Given a closed conversation holding what its visitor should not have written
+    guest, otto, channel = room
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    guest.ok("channel.close", channel_id=channel["id"])
+    assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
+    # When the visitor deletes it
+    guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    # Then the transcript holds a tombstone, and not the text
+    lines = transcript(svc, "acme", channel["id"])
+    assert [(m["message"]["id"], m["message"]["text"], m["message"]["deleted"]) for m in lines[1:]] == [
+        (message["id"], "", True)]
+    assert "4111" not in json.dumps(lines)
+
+
 def test_closing_twice_is_harmless_and_archives_again(chat, room, svc, tokens_for):
     # Given a closed conversation whose message a moderator then deleted
     guest, otto, channel = room

@@ -1,5 +1,6 @@
-"""ChatClose - channel.close: closes the channel and archives its transcript to S3."""
+"""ChatClose - channel.close and message.delete: the actions that write a transcript to S3
+(closing archives it; a deletion in a closed channel archives it again, without the text)."""
 
 from switchboard import ws
 
-handler = ws.action_endpoint(["channel.close"])
+handler = ws.action_endpoint(["channel.close", "message.delete"])

@@ -3,5 +3,5 @@
 from switchboard import ws
 
 handler = ws.action_endpoint(
-    ["support.open", "channel.assign", "channel.create", "message.send", "message.delete", "typing", "read"]
+    ["support.open", "channel.assign", "channel.create", "message.send", "typing", "read"]
 )

@@ -515,7 +515,8 @@ def _store_message(ctx: ChatContext, conn: Connection, ch: Channel, message: Mes
 
 def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply:
     """The author (``delete_own``) or a moderator (``moderate``) replaces a message with a
-    tombstone; watchers get ``message.deleted``."""
+    tombstone; watchers get ``message.deleted``. In a closed channel the transcript is
+    archived again at once: the archive must not keep what was deleted."""
     ch = _channel(ctx, conn, p.channel_id)
     message = ctx.store.get_message(ch.id, p.message_id)
     if message is None:
@@ -523,6 +524,8 @@ def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply
         raise NotFound("no such message")
     authorize(conn, "delete_own" if message.sender_id == conn.user_id else "moderate", ch)
     deleted = message if message.deleted else ctx.store.mark_message_deleted(message)
+    if ch.status == "closed" and not message.deleted:
+        _archive(ctx, ch)
     ctx.notifier.send(_watchers(ctx, ch), event_frame("message.deleted", {"message": deleted.to_json()}))
     return Reply({})
 
