@@ -60,9 +60,9 @@ def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room,
     assert again["id"] != channel["id"] and again["status"] == "open"
 
 
-def test_a_message_deleted_after_the_close_leaves_the_archive_at_once(chat, room, svc, tokens_for):
+def test_a_message_deleted_after_the_close_leaves_the_archive_at_once(room, svc):
     # Given a closed conversation holding what its visitor should not have written
-    guest, otto, channel = room
+    guest, _otto, channel = room
     message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
     assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
@@ -190,6 +190,28 @@ def test_an_attachment_key_of_another_channel_is_refused(chat, room, call):
     key = other.ok("attachment.presign", channel_id=other_channel["id"], content_type="image/png", size=10)["key"]
     assert guest.error("message.send", channel_id=channel["id"], text="look", client_id="x",
                        attachments=[{"key": key}]) == "validation_error"
+
+
+def test_a_member_may_send_their_own_uploads_only(room, svc):
+    # Given the visitor's upload, sent, then deleted by them
+    guest, otto, channel = room
+    key = guest.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    assert key.startswith(f"attachments/acme/{channel['id']}/{guest.user_id}/")
+    message = guest.ok("message.send", channel_id=channel["id"], text="my passport", client_id="p",
+                       attachments=[{"key": key, "name": "passport.png"}])["message"]
+    guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    # When the operator sends a message naming that key (the file would come back under his name)
+    refused = otto.error("message.send", channel_id=channel["id"], text="look", client_id="o",
+                         attachments=[{"key": key, "name": "scan.png"}])
+    # Then it is refused; so is a key he made up under the visitor's name
+    assert refused == "validation_error"
+    made_up = f"attachments/acme/{channel['id']}/{guest.user_id}/0123456789abcdef"
+    assert otto.error("message.send", channel_id=channel["id"], text="look", client_id="o2",
+                      attachments=[{"key": made_up}]) == "validation_error"
+    # while his own upload goes with his message
+    own = otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    assert otto.ok("message.send", channel_id=channel["id"], text="here", client_id="o3",
+                   attachments=[{"key": own}])["message"]["attachments"] == [{"key": own}]
 
 
 def test_an_attachment_of_a_type_uploads_cannot_have_is_refused(room):

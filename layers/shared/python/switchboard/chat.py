@@ -474,10 +474,12 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
     if p.attachments:
         authorize(conn, "attach", ch)
         _check_visitor_attachments(ctx, conn)
-        prefix = attachment_prefix(ch)
+        # one's own uploads only: not another member's (a file whose message its author deleted
+        # would come back under someone else's name)
+        prefix = uploads_prefix(ch, conn.user_id)
         if any(not a.key.startswith(prefix) or a.content_type not in (None, *ATTACHMENT_TYPES)
                for a in p.attachments):
-            raise ValidationFailed("attachments must be uploads made for this channel")
+            raise ValidationFailed("attachments must be your own uploads made for this channel")
     now = now_ms()
     message = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
                       sender_name=conn.name, text=p.text, attachments=p.attachment_dicts(), client_id=p.client_id,
@@ -568,7 +570,7 @@ def attachment_presign(ctx: ChatContext, conn: Connection, p: AttachmentParams) 
         raise ValidationFailed(f"attachments are at most {ctx.max_attachment_bytes} bytes")
     if not ctx.attachments_bucket:
         raise Forbidden("attachments are not configured")
-    key = f"{attachment_prefix(ch)}{time_ordered_id()}"
+    key = f"{uploads_prefix(ch, conn.user_id)}{time_ordered_id()}"
     post = ctx.s3().generate_presigned_post(
         Bucket=ctx.attachments_bucket, Key=key, Fields={"Content-Type": p.content_type},
         Conditions=[{"Content-Type": p.content_type}, ["content-length-range", 1, p.size]],
@@ -646,6 +648,11 @@ def _check_visitor_attachments(ctx: ChatContext, conn: Connection) -> None:
 
 def attachment_prefix(ch: Channel) -> str:
     return f"attachments/{ch.tenant}/{ch.id}/"
+
+
+def uploads_prefix(ch: Channel, user_id: str) -> str:
+    """Where one member's uploads to a channel go: a message may carry its sender's only."""
+    return f"{attachment_prefix(ch)}{user_id}/"
 
 
 def _user(conn: Connection) -> dict[str, str]:

@@ -20,8 +20,10 @@ __all__ = [
 
 Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9@_-]{1,128}\Z")]
 #: ``attachments/<tenant>/<channel id>/<upload id>`` - what attachment.presign hands out
+#: ``attachments/<tenant>/<channel id>/<uploader's user id>/<id>`` (keys made before uploads
+#: were filed under their uploader have no user segment: still opened, never sent again)
 AttachmentKey = Annotated[
-    str, Meta(pattern=r"^attachments/[a-z0-9_-]{1,64}/[A-Za-z0-9@_-]{1,128}/[0-9a-f-]{1,40}\Z")]
+    str, Meta(pattern=r"^attachments/[a-z0-9_-]{1,64}/[A-Za-z0-9@_-]{1,128}/([a-z0-9@_-]{1,128}/)?[0-9a-f-]{1,40}\Z")]
 ClientId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}\Z")]
 
 
