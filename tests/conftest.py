@@ -331,17 +331,18 @@ def dynamodb_as_documented(client):
 
 
 def dynamodb_key_limits(client):
-    """DynamoDB refuses a GetItem whose key is over its size limits (partition key 2048 bytes,
-    sort key 1024) with a ValidationException; moto looks the item up. Make moto's answers
-    say what DynamoDB's would."""
+    """DynamoDB refuses a GetItem key, or a Query's ExclusiveStartKey, with an empty value or
+    one over its size limits (partition key 2048 bytes, sort key 1024) with a
+    ValidationException; moto looks the item up. Make moto's answers say what DynamoDB's would."""
     from types import SimpleNamespace
 
     def check(params, **_):  # params: the request as serialised (DynamoDB's JSON body)
         import json
 
-        body = params.get("body") or b"{}"
-        for name, value in (json.loads(body).get("Key") or {}).items():
-            if len(str(value.get("S", "")).encode()) > (2048 if name == "pk" else 1024):
+        body = json.loads(params.get("body") or b"{}")
+        for name, value in {**(body.get("Key") or {}), **(body.get("ExclusiveStartKey") or {})}.items():
+            size = len(str(value.get("S", "")).encode())
+            if size == 0 or size > (2048 if name.endswith("pk") else 1024):
                 return SimpleNamespace(status_code=400), {
                     "Error": {"Code": "ValidationException",
                               "Message": "One or more parameter values were invalid: Size of key exceeds the limit"},
@@ -349,3 +350,4 @@ def dynamodb_key_limits(client):
         return None
 
     client.meta.events.register("before-call.dynamodb.GetItem", check)
+    client.meta.events.register("before-call.dynamodb.Query", check)

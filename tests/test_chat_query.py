@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+
+import pytest
 
 from tests.chat_support import visitor_tokens
 from tests.conftest import ADMIN, OPERATOR, dynamodb_as_documented
@@ -115,6 +118,21 @@ def test_a_cursor_works_only_for_the_list_it_came_from(chat, call, tokens_for):
     gus = chat.connect(tokens_for({"email": "gus@globex.test", "password": "gus-correct-horse-battery"},
                                   "globex"), origin="https://globex.test")
     assert gus.error("channel.query", filter={"status": "queued"}, cursor=cursor) == "validation_error"
+
+
+@pytest.mark.parametrize("forged", [{"pk": "", "sk": "x", "gsi2sk": "1#c"}, {"pk": "CH#c", "sk": "", "gsi2sk": "1#c"},
+                                    {"pk": "CH#c", "sk": "CHANNEL", "gsi2sk": "1#" + "c" * 1100}])
+def test_a_forged_cursor_dynamodb_would_refuse_is_invalid_not_unavailable(chat, call, tokens_for, svc, forged):
+    # Given DynamoDB's own refusals of empty and over-long keys, and an admin with a queue
+    from tests.conftest import dynamodb_key_limits
+
+    queued_channels(chat, call, 2)
+    ana = chat.connect(tokens_for(ADMIN))
+    dynamodb_key_limits(svc.store.client)
+    # When a cursor of the right list is forged with a key no item has (within the size a cursor may have)
+    cursor = base64.urlsafe_b64encode(json.dumps({**forged, "gsi2pk": "ST#acme#queued"}).encode()).decode()
+    # Then it is bad input, not "unavailable, retry"
+    assert ana.error("channel.query", filter={"status": "queued"}, cursor=cursor) == "validation_error"
 
 
 def test_a_page_shrinks_to_fit_one_frame_and_the_cursor_picks_up_the_rest(chat, call, tokens_for, svc):
