@@ -266,3 +266,19 @@ def test_the_idle_limit_does_not_end_a_connection_the_session_outlives_by_refres
     # Then the connection keeps API Gateway's 2 hours: a refresh moves the idle limit on, and
     # nothing rewrites the connection's record when it does
     assert started + 7200 - 5 <= item(f"C#{guest.id}", "CONN")["expires_at"] <= started + 7200 + 5
+
+
+def test_one_session_holds_at_most_twenty_sockets_and_a_closed_one_frees_its_place(chat, call, svc):
+    # Given a visitor's session with 20 live sockets (tabs)
+    tokens = visitor_tokens(call)
+    tabs = [chat.connect(tokens) for _ in range(svc.settings.max_connections_per_session)]
+    assert svc.settings.max_connections_per_session == 20
+    # When it opens one more, the handshake is refused (429) and nothing is stored for it
+    before = table_keys()
+    with pytest.raises(Refused) as refused:
+        chat.connect(tokens)
+    assert refused.value.status == 429 and table_keys() == before
+    # But a socket that closes frees its place, and another session of the same site is not held back
+    tabs[0].disconnect()
+    assert chat.connect(tokens).ok("channel.query", filter={"member": "me"})
+    assert chat.connect(visitor_tokens(call)).ok("channel.query", filter={"member": "me"})

@@ -130,7 +130,7 @@ FUNCTION_ACTIONS = {
         "secretsmanager:UpdateSecretVersionStage"}),
     "ChatAuthorizerFunction": frozenset({"dynamodb:GetItem", "secretsmanager:GetSecretValue"}),
     "ChatConnectFunction": frozenset({
-        "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
+        "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}),
     "ChatDisconnectFunction": frozenset({
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",

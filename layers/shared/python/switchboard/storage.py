@@ -725,6 +725,13 @@ class Store:
                 for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)
                 if not readers_only or (r.get("reads", True) and int(r.get("ttl", now + 1)) > now)]
 
+    def count_session_connections(self, tenant: str, user_id: str, session_id: str, *, now: int) -> int:
+        """Live connections of one session: the user's entries (``U#<tid>#<uid>`` begins_with
+        ``C#``, one consistent Query, growing with that user's connections only) of that
+        session, past their end (their TTL, applied lazily) not counted."""
+        return sum(1 for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)
+                   if r.get("session_id") == session_id and int(r.get("ttl", now + 1)) > now)
+
     def delete_connection(self, connection_id: str) -> Connection | None:
         """Remove every record of a connection (idempotent); returns what it was, if anything.
 
