@@ -588,3 +588,28 @@ def test_resetting_the_second_factor_of_an_operator_without_one_changes_nothing(
     assert call("GET /auth/me", token=tokens["access_token"])["status"] == 200
     events = call("GET /admin/events", token=admin)["json"]["events"]
     assert [e for e in events if e["kind"] == "mfa_disabled"] == []
+
+
+def test_a_reset_racing_the_operators_own_confirmation_resets_the_factor_just_turned_on(call, admin, tokens_for,
+                                                                                       svc, monkeypatch):
+    import pyotp
+
+    # Given Otto enrolling (not confirmed yet) when the admin asks for a reset
+    tokens = tokens_for(OPERATOR)
+    secret = call("POST /auth/totp/enroll", token=tokens["access_token"])["json"]["secret"]
+    otto = operators(call, admin)[OPERATOR["email"]]
+    real = svc.store.drop_pending_totp
+
+    def confirmed_first(tenant, user_id):  # Otto's confirm lands between the reset's read and its write
+        r = call("POST /auth/totp/confirm", token=tokens["access_token"], body={"code": pyotp.TOTP(secret).now()})
+        assert r["status"] == 200, r
+        return real(tenant, user_id)
+
+    monkeypatch.setattr(svc.store, "drop_pending_totp", confirmed_first)
+    # When the reset finishes
+    r = call_path(call, "PATCH", otto["id"], admin, {"mfa_enabled": False})
+    # Then it reset the factor that went on meanwhile, as a reset of one: off, his session over, audited
+    assert r["status"] == 200 and r["json"]["revoked_sessions"] == 1, r
+    assert svc.store.get_operator(TENANT, otto["id"]).totp_enabled is False
+    events = call("GET /admin/events", token=admin)["json"]["events"]
+    assert [e["subject"] for e in events if e["kind"] == "mfa_disabled"] == [otto["id"]]

@@ -268,17 +268,24 @@ def test_the_idle_limit_does_not_end_a_connection_the_session_outlives_by_refres
     assert started + 7200 - 5 <= item(f"C#{guest.id}", "CONN")["expires_at"] <= started + 7200 + 5
 
 
-def test_one_session_holds_at_most_twenty_sockets_and_a_closed_one_frees_its_place(chat, call, svc):
-    # Given a visitor's session with 20 live sockets (tabs)
-    tokens = visitor_tokens(call)
-    tabs = [chat.connect(tokens) for _ in range(svc.settings.max_connections_per_session)]
-    assert svc.settings.max_connections_per_session == 20
-    # When it opens one more, the handshake is refused (429) and nothing is stored for it
+def test_one_user_holds_at_most_25_sockets_whatever_their_sessions_and_a_closed_one_frees_its_place(chat, call,
+                                                                                                     svc):
+    # Given a known visitor with 25 live sockets, over two sessions (two sign-ins)
+    from tests.chat_support import known_visitor
+
+    first, second = known_visitor(call, "customer-cap"), known_visitor(call, "customer-cap")
+    assert first["user"]["id"] == second["user"]["id"]
+    cap = svc.settings.max_connections_per_user
+    assert cap == 25
+    tabs = [chat.connect(first) for _ in range(20)] + [chat.connect(second) for _ in range(cap - 20)]
+    # When one more is opened, from either session, the handshake is refused (429) and nothing is stored
     before = table_keys()
-    with pytest.raises(Refused) as refused:
-        chat.connect(tokens)
-    assert refused.value.status == 429 and table_keys() == before
-    # But a socket that closes frees its place, and another session of the same site is not held back
+    for tokens in (first, second):
+        with pytest.raises(Refused) as refused:
+            chat.connect(tokens)
+        assert refused.value.status == 429
+    assert table_keys() == before
+    # But a socket that closes frees its place, and another visitor is not held back
     tabs[0].disconnect()
-    assert chat.connect(tokens).ok("channel.query", filter={"member": "me"})
+    assert chat.connect(second).ok("channel.query", filter={"member": "me"})
     assert chat.connect(visitor_tokens(call)).ok("channel.query", filter={"member": "me"})

@@ -121,7 +121,8 @@ def test_a_cursor_works_only_for_the_list_it_came_from(chat, call, tokens_for):
 
 
 @pytest.mark.parametrize("forged", [{"pk": "", "sk": "x", "gsi2sk": "1#c"}, {"pk": "CH#c", "sk": "", "gsi2sk": "1#c"},
-                                    {"pk": "CH#c", "sk": "CHANNEL", "gsi2sk": "1#" + "c" * 1100}])
+                                    {"pk": "CH#c", "sk": "CHANNEL", "gsi2sk": "1#" + "c" * 1100},
+                                    {"pk": "CH#\ud800", "sk": "CHANNEL", "gsi2sk": "1#c"}])
 def test_a_forged_cursor_dynamodb_would_refuse_is_invalid_not_unavailable(chat, call, tokens_for, svc, forged):
     # Given DynamoDB's own refusals of empty and over-long keys, and an admin with a queue
     from tests.conftest import dynamodb_key_limits

@@ -158,10 +158,11 @@ def _reset_mfa(svc: Services, caller: sessions.Caller, target: Operator) -> dict
     after, for a session a sign-in with the old factor opened meanwhile. An operator with no
     second factor on loses only a pending enrolment, and no session."""
     if not target.totp_enabled:
-        if target.totp_pending:
-            svc.store.disable_totp(target.tenant, target.id)
-        reset = replace(target, totp_secret=None, totp_pending=None)
-        return {"operator": reset.to_json(), "revoked_sessions": 0}
+        if not target.totp_pending or svc.store.drop_pending_totp(target.tenant, target.id):
+            reset = replace(target, totp_secret=None, totp_pending=None)
+            return {"operator": reset.to_json(), "revoked_sessions": 0}
+        # the enrolment was confirmed between the read and now: MFA is on, reset it as such
+        target = replace(target, totp_enabled=True)
     ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
     svc.store.disable_totp(target.tenant, target.id)
     svc.store.delete_mfa_challenges(target.tenant, target.id)

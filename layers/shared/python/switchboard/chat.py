@@ -365,10 +365,10 @@ def _decode_cursor(cursor: str | None, index: str) -> dict[str, Any] | None:
     except (ValueError, binascii.Error, RecursionError):
         raise ValidationFailed("cursor is not valid") from None
     if (not isinstance(key, dict) or set(key) != {"pk", "sk", "gsi2pk", "gsi2sk"} or key.get("gsi2pk") != index
-            or not all(isinstance(v, str) and v for v in key.values())
-            # within DynamoDB's key limits, as every key the index really holds is: DynamoDB answers
+            or not all(isinstance(v, str) and v.isascii() and v for v in key.values())
+            # ASCII (every key the index holds is) and within DynamoDB's key limits: DynamoDB answers
             # an empty or over-long key with an error, not "nothing more"
-            or len(key["pk"].encode()) > 2048 or len(key["gsi2sk"].encode()) > 1024 or len(key["sk"].encode()) > 1024):
+            or len(key["pk"]) > 2048 or len(key["gsi2sk"]) > 1024 or len(key["sk"]) > 1024):
         raise ValidationFailed("cursor is not valid for this query")
     return key
 

@@ -36,8 +36,8 @@ class Settings(msgspec.Struct, frozen=True):
     archive_bucket: str = ""
     attachments_bucket: str = ""
     max_connection_seconds: int = 2 * 3600  # API Gateway closes WebSockets after 2 hours
-    #: live WebSocket connections one session may hold (its tabs); one more is refused (429)
-    max_connections_per_session: int = 20
+    #: live WebSocket connections one user may hold (tabs, devices); one more is refused (429)
+    max_connections_per_user: int = 25
     max_attachment_bytes: int = 10 * 1024 * 1024
     #: S3 at an endpoint of our own (the local stack's, AWS_ENDPOINT_URL[_S3]): presigned URLs
     #: then address buckets by path, not by host name
@@ -78,7 +78,7 @@ class Settings(msgspec.Struct, frozen=True):
             archive_bucket=e.get("ARCHIVE_BUCKET", ""),
             attachments_bucket=e.get("ATTACHMENTS_BUCKET", ""),
             max_attachment_bytes=num("MAX_ATTACHMENT_BYTES", _default("max_attachment_bytes")),
-            max_connections_per_session=num("MAX_CONNECTIONS_PER_SESSION", _default("max_connections_per_session")),
+            max_connections_per_user=num("MAX_CONNECTIONS_PER_USER", _default("max_connections_per_user")),
             s3_own_endpoint=bool(e.get("AWS_ENDPOINT_URL_S3") or e.get("AWS_ENDPOINT_URL")),
             rate_limit_account=_pair(e.get("RATE_LIMIT_ACCOUNT"), _default("rate_limit_account")),
             rate_limit_ip=_pair(e.get("RATE_LIMIT_IP"), _default("rate_limit_ip")),

@@ -399,6 +399,13 @@ class Store:
                      "SET totp_enabled = :off REMOVE totp_secret, totp_pending", {":off": False},
                      condition="attribute_exists(pk)")
 
+    def drop_pending_totp(self, tenant_id: str, user_id: str) -> bool:
+        """Forget an enrolment not confirmed yet - only while MFA is still off (False if a
+        confirm turned it on meanwhile: then it is not just pending any more)."""
+        return self._conditional_update(
+            f"T#{tenant_id}", f"OP#{user_id}", "REMOVE totp_pending", {":on": True},
+            condition="attribute_exists(pk) AND (attribute_not_exists(totp_enabled) OR totp_enabled <> :on)")
+
     def put_mfa_challenge(self, tenant_id: str, user_id: str, challenge_id: str, token_hash: str,
                           *, expires_at: int, password: str) -> None:
         """``password``: a digest of the password hash the challenge was earned with."""
@@ -725,12 +732,12 @@ class Store:
                 for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)
                 if not readers_only or (r.get("reads", True) and int(r.get("ttl", now + 1)) > now)]
 
-    def count_session_connections(self, tenant: str, user_id: str, session_id: str, *, now: int) -> int:
-        """Live connections of one session: the user's entries (``U#<tid>#<uid>`` begins_with
-        ``C#``, one consistent Query, growing with that user's connections only) of that
-        session, past their end (their TTL, applied lazily) not counted."""
+    def count_user_connections(self, tenant: str, user_id: str, *, now: int) -> int:
+        """Live connections of a user, every session of theirs: their entries (``U#<tid>#<uid>``
+        begins_with ``C#``, one consistent Query, growing with that user's connections only),
+        past their end (their TTL, applied lazily) not counted."""
         return sum(1 for r in self._query(_session_pk(tenant, user_id), "C#", consistent=True)
-                   if r.get("session_id") == session_id and int(r.get("ttl", now + 1)) > now)
+                   if int(r.get("ttl", now + 1)) > now)
 
     def delete_connection(self, connection_id: str) -> Connection | None:
         """Remove every record of a connection (idempotent); returns what it was, if anything.

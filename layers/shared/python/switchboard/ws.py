@@ -152,10 +152,10 @@ def connect(event: dict[str, Any], svc: Services | None = None) -> dict[str, Any
     except (KeyError, TypeError, ValueError):
         logger.error("$connect without the authorizer's context: is the authorizer configured?")
         return {"statusCode": 403}
-    # a soft cap (two handshakes at once may both pass): one token opening sockets by the
-    # hundred would otherwise multiply every event of its channels by as many
-    if svc.store.count_session_connections(conn.tenant, conn.user_id, conn.session_id,
-                                           now=now) >= svc.settings.max_connections_per_session:
+    # a soft cap (two handshakes at once may both pass), per user - not per session, which a
+    # second sign-in would multiply: sockets opened by the hundred would otherwise multiply
+    # every event of their channels by as many
+    if svc.store.count_user_connections(conn.tenant, conn.user_id, now=now) >= svc.settings.max_connections_per_user:
         logger.info("websocket connect refused", extra={"code": "rate_limited"})
         return {"statusCode": 429}
     try:
