@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import boto3
 import pytest
@@ -73,6 +74,85 @@ def test_a_message_deleted_after_the_close_leaves_the_archive_at_once(room, svc)
     assert [(m["message"]["id"], m["message"]["text"], m["message"]["deleted"]) for m in lines[1:]] == [
         (message["id"], "", True)]
     assert "4111" not in json.dumps(lines)
+
+
+def test_a_delete_and_a_close_at_the_same_moment_leave_no_deleted_text_in_the_archive(room, svc, monkeypatch):
+    guest, otto, channel = room
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    # Given the close landing while the delete is marking the message (the delete read the channel open)
+    real_mark, closed = svc.store.mark_message_deleted, []
+
+    def mark_while_closing(m):
+        if not closed:
+            closed.append(otto.ok("channel.close", channel_id=channel["id"]))  # archives the text
+        return real_mark(m)
+
+    monkeypatch.setattr(svc.store, "mark_message_deleted", mark_while_closing)
+    guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    # Then the transcript holds the tombstone: the delete saw the channel closed and wrote it again
+    assert closed and "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+
+
+def test_a_close_whose_transcript_lands_after_a_deletions_rewrite_writes_it_again(chat, room, svc, monkeypatch):
+    guest, otto, channel = room
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    # Given a deletion made (and its rewrite sent) after the close read the messages, before its own write
+    real_all, deleted = svc.store.all_messages, []
+
+    def all_then_delete(channel_id):
+        read = list(real_all(channel_id))
+        if not deleted:  # once: the delete's own rewrite reads the messages too
+            deleted.append("deleting")
+            guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+        return iter(read)
+
+    monkeypatch.setattr(svc.store, "all_messages", all_then_delete)
+    otto.ok("channel.close", channel_id=channel["id"])
+    # Then the close's stale transcript did not stay: it read again and wrote the tombstone
+    assert deleted and "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+
+
+def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkeypatch):
+    from switchboard import chat as chat_module
+
+    guest, _otto, channel = room
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    guest.ok("channel.close", channel_id=channel["id"])
+    # Given the first delete's rewrite failing (S3 unavailable): the message is marked, the archive not
+    real_archive, failures = chat_module._archive, []
+
+    def failing_once(ctx, ch):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("S3 unavailable")
+        return real_archive(ctx, ch)
+
+    monkeypatch.setattr(chat_module, "_archive", failing_once)
+    assert guest.error("message.delete", channel_id=channel["id"], message_id=message["id"]) == "internal"
+    assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
+    # When the client retries it
+    guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    # Then the transcript is rewritten without the text
+    assert "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+
+
+def test_a_delete_after_the_transcript_expired_does_not_bring_the_conversation_back(room, svc):
+    guest, _otto, channel = room
+    message = guest.ok("message.send", channel_id=channel["id"], text="hello", client_id="c")["message"]
+    guest.ok("message.send", channel_id=channel["id"], text="something else said", client_id="d")
+    guest.ok("channel.close", channel_id=channel["id"])
+    # Given a conversation closed longer ago than the archive keeps transcripts, whose transcript is gone
+    long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
+    svc.store.client.update_item(TableName=svc.store.table,
+                                 Key={"pk": {"S": f"CH#{channel['id']}"}, "sk": {"S": "META"}},
+                                 UpdateExpression="SET closed_at = :t",
+                                 ExpressionAttributeValues={":t": {"N": str(long_ago)}})
+    s3, archive = boto3.client("s3"), svc.settings.archive_bucket
+    s3.delete_object(Bucket=archive, Key=f"transcripts/acme/{channel['id']}.jsonl")
+    # When a message of it is deleted
+    guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    # Then no transcript is written again (the rest of the conversation stays gone)
+    assert "Contents" not in s3.list_objects_v2(Bucket=archive, Prefix=f"transcripts/acme/{channel['id']}")
 
 
 def test_closing_twice_is_harmless_and_archives_again(chat, room, svc, tokens_for):

@@ -73,6 +73,7 @@ class ChatContext(msgspec.Struct, frozen=True):
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
     s3_path_style: bool = False  # Settings.s3_own_endpoint
     tenants: Callable[[str], Tenant | None] | None = None
+    archive_retention_days: int = 365  # Settings.archive_retention_days
     _clients: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def s3(self) -> Any:
@@ -433,21 +434,41 @@ def channel_close(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply
             was_queued = ch.status == "queued"
             if ch.status != "closed":
                 ch = ctx.store.close_channel(ch, now_ms=now_ms())
-    _archive(ctx, ch)
+    _archive_checked(ctx, ch)
     _announce(ctx, ch, left_queue=was_queued, caller=conn.id)
     return Reply({"channel": ch.to_json()})
 
 
-def _archive(ctx: ChatContext, ch: Channel) -> None:
+def _archive(ctx: ChatContext, ch: Channel) -> frozenset[str]:
     """Transcript as JSON Lines at ``transcripts/<tenant>/<channel id>.jsonl``: the channel
-    first, then every message in order (deleted ones as tombstones)."""
+    first, then every message in order (deleted ones as tombstones). Returns the ids of the
+    deleted messages it wrote as such."""
     if not ctx.archive_bucket:
-        return
+        return frozenset()
+    messages = list(ctx.store.all_messages(ch.id))
     lines = [json.dumps({"channel": ch.to_json()}, ensure_ascii=False)]
-    lines += [json.dumps({"message": m.to_json()}, ensure_ascii=False) for m in ctx.store.all_messages(ch.id)]
+    lines += [json.dumps({"message": m.to_json()}, ensure_ascii=False) for m in messages]
     ctx.s3().put_object(Bucket=ctx.archive_bucket, Key=transcript_key(ch),
                      Body=("\n".join(lines) + "\n").encode(), ContentType="application/x-ndjson",
                      ServerSideEncryption="AES256")
+    return frozenset(m.id for m in messages if m.deleted)
+
+
+def _archive_checked(ctx: ChatContext, ch: Channel) -> None:
+    """Archive, then read the messages once more and archive again if one was deleted in the
+    meantime: that deletion's own rewrite may have reached S3 before this one, which would
+    otherwise put the deleted text back."""
+    written = _archive(ctx, ch)
+    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.all_messages(ch.id) if m.deleted) != written:
+        _archive(ctx, ch)
+
+
+def _transcript_kept(ctx: ChatContext, ch: Channel) -> bool:
+    """Whether the archive still holds the closed channel's transcript (a day's margin before
+    the bucket's expiry): past that, rewriting it would bring the whole conversation back."""
+    if ch.closed_at is None:
+        return True
+    return now_ms() - ch.closed_at < (ctx.archive_retention_days - 1) * 86_400_000
 
 
 def transcript_key(ch: Channel) -> str:
@@ -529,7 +550,10 @@ def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply
         raise NotFound("no such message")
     authorize(conn, "delete_own" if message.sender_id == conn.user_id else "moderate", ch)
     deleted = message if message.deleted else ctx.store.mark_message_deleted(message)
-    if ch.status == "closed" and not message.deleted:
+    if ch.status != "closed":  # closed meanwhile? its transcript may have been written with the text
+        ch = ctx.store.get_channel(ch.id) or ch
+    if ch.status == "closed" and _transcript_kept(ctx, ch):
+        # also when it was deleted already: a retry after a rewrite that failed rewrites it
         _archive(ctx, ch)
     ctx.notifier.send(_watchers(ctx, ch), event_frame("message.deleted", {"message": deleted.to_json()}))
     return Reply({})

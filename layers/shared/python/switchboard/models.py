@@ -208,6 +208,8 @@ class Channel(msgspec.Struct, frozen=True):
     name: str | None = None
     #: the assignee's display name, so a visitor sees who is helping them from the start
     assignee_name: str | None = None
+    #: when it was closed (epoch ms; not in the contract's shape): its transcript's age
+    closed_at: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,

@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True):
     tenant_cache_seconds: int = 30
     max_body_bytes: int = 16 * 1024
     audit_retention_days: int = 90
+    #: how long the archive bucket keeps a transcript (the template's ArchiveRetentionDays)
+    archive_retention_days: int = 365
     #: the WebSocket API's management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage});
     #: empty: derive it from the WebSocket event, or (HTTP functions) no live connections to reach
     ws_endpoint: str = ""
@@ -74,6 +76,7 @@ class Settings(msgspec.Struct, frozen=True):
             tenant_cache_seconds=num("TENANT_CACHE_SECONDS", _default("tenant_cache_seconds")),
             max_body_bytes=num("MAX_BODY_BYTES", _default("max_body_bytes")),
             audit_retention_days=num("AUDIT_RETENTION_DAYS", _default("audit_retention_days")),
+            archive_retention_days=num("ARCHIVE_RETENTION_DAYS", _default("archive_retention_days")),
             ws_endpoint=e.get("WS_MANAGEMENT_ENDPOINT", ""),
             archive_bucket=e.get("ARCHIVE_BUCKET", ""),
             attachments_bucket=e.get("ATTACHMENTS_BUCKET", ""),

@@ -938,7 +938,7 @@ class Store:
     def close_channel(self, ch: Channel, *, now_ms: int) -> Channel:
         """Status ``closed`` (conditional on not being closed already), out of the status lists,
         the visitor's open-support pointer gone, the assignee's load down."""
-        new = replace(ch, status="closed")
+        new = replace(ch, status="closed", closed_at=now_ms)
         condition = "#st = :was" + (" AND assignee = :a" if ch.assignee else " AND attribute_not_exists(assignee)")
         values: dict[str, Any] = {":closed": "closed", ":now": now_ms, ":was": ch.status}
         if ch.assignee:
@@ -1373,7 +1373,8 @@ def _channel(r: dict[str, Any]) -> Channel:
     return Channel(id=r["channel_id"], tenant=r["tenant"], type=r["type"], status=r["status"], subject=r.get("subject"),
                    members=tuple(r.get("members", ())), assignee=r.get("assignee"), visitor=r.get("visitor"),
                    created_at=r["created_at"], last_message_at=r.get("last_message_at", r["created_at"]),
-                   name=r.get("name"), assignee_name=r.get("assignee_name"))
+                   name=r.get("name"), assignee_name=r.get("assignee_name"),
+                   closed_at=int(r["closed_at"]) if r.get("closed_at") is not None else None)
 
 
 def _membership_item(ch: Channel, user_id: str) -> dict[str, Any]:

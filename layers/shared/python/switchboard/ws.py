@@ -84,7 +84,8 @@ def chat_context(svc: Services, event: dict[str, Any] | None = None) -> ChatCont
     ctx = ChatContext(store=svc.store, notifier=notifier, archive_bucket=svc.settings.archive_bucket or None,
                       attachments_bucket=svc.settings.attachments_bucket or None,
                       max_attachment_bytes=svc.settings.max_attachment_bytes,
-                      s3_path_style=svc.settings.s3_own_endpoint, tenants=svc.tenants.find)
+                      s3_path_style=svc.settings.s3_own_endpoint, tenants=svc.tenants.find,
+                      archive_retention_days=svc.settings.archive_retention_days)
     holder.append(ctx)
     _contexts[endpoint] = (svc, ctx)
     return ctx
