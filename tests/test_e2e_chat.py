@@ -402,6 +402,41 @@ def test_the_connections_endpoint_refuses_a_call_that_is_not_signed(dev_stack):
     run(scenario())
 
 
+def test_the_local_s3_endpoint_serves_s3_only_to_the_stacks_pages_and_names(dev_stack):
+    """moto's server answers every AWS service of the local state: the local S3 port must not
+    let a web page read the signing keys, password hashes or TOTP secrets."""
+    import urllib.error
+    import urllib.request
+
+    base = f"http://127.0.0.1:{dev_stack.s3_port}"
+    scope = "Credential=local/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=00"
+
+    def status(path: str, *, method: str = "GET", body: bytes | None = None, **headers: str) -> int:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(base + path, data=body, method=method,
+                                                               headers=headers), timeout=5) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    # Given the local stack's S3 endpoint, which S3 clients (and the pages) use
+    assert status("/", Authorization="AWS4-HMAC-SHA256 " + scope.format("s3")) == 200  # ListBuckets
+    # Then DynamoDB, Secrets Manager and query-protocol services are not served there
+    dynamodb = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": "AWS4-HMAC-SHA256 " + scope.format("dynamodb")}
+    assert status("/", method="POST", body=b"{}", **dynamodb) == 403
+    secrets = {"X-Amz-Target": "secretsmanager.GetSecretValue", "Content-Type": "application/x-amz-json-1.1"}
+    assert status("/", method="POST", body=b'{"SecretId": "x"}', **secrets) == 403
+    assert status("/", method="POST", body=b"Action=GetCallerIdentity&Version=2011-06-15",
+                  **{"Content-Type": "application/x-www-form-urlencoded",
+                     "Authorization": "AWS4-HMAC-SHA256 " + scope.format("sts")}) == 403
+    # And S3 itself is served only to the stack's pages and the tenants' sites, under its own names
+    signed = {"Authorization": "AWS4-HMAC-SHA256 " + scope.format("s3")}
+    assert status("/", Origin="https://evil.example", **signed) == 403
+    assert status("/", Origin=ORIGIN, **signed) == 200
+    assert status("/", Host=f"rebound.example:{dev_stack.s3_port}", **signed) == 403
+
+
 def test_the_connections_endpoint_refuses_oversized_posts_and_answers_under_the_stage_too(dev_stack):
     """Deployed, WS_MANAGEMENT_ENDPOINT ends with the stage (``https://<api>.execute-api.../live``):
     the local endpoint answers under it as well, and refuses a post API Gateway would refuse."""

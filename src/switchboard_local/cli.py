@@ -160,9 +160,13 @@ def _dev(args: argparse.Namespace) -> int:
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
                  "AWS_ENDPOINT_URL_S3": f"http://{args.host}:{args.s3_port}",
                  **_environment_overrides(seed, args.env)}
-    from moto.server import ThreadedMotoServer
+    from switchboard_local.s3_server import LocalS3Server
 
-    s3_server = ThreadedMotoServer(ip_address=args.host, port=args.s3_port, verbose=False)
+    # S3 only, for the pages and the tenants' sites (see s3_server: moto's server alone would
+    # answer every service, to any web page)
+    page_origins = {*web_origins, f"http://{args.host}:{args.web_port}"}
+    tenant_origins = {o.rstrip("/") for t in seed.tenants for o in t.allowed_origins} if seed is not None else set()
+    s3_server = LocalS3Server(args.host, args.s3_port, origins=page_origins | tenant_origins)
     s3_server.start()  # before provisioning: the buckets are made through it
     try:
         with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
