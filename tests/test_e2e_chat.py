@@ -430,6 +430,14 @@ def test_the_local_s3_endpoint_serves_s3_only_to_the_stacks_pages_and_names(dev_
     assert status("/", method="POST", body=b"Action=GetCallerIdentity&Version=2011-06-15",
                   **{"Content-Type": "application/x-www-form-urlencoded",
                      "Authorization": "AWS4-HMAC-SHA256 " + scope.format("sts")}) == 403
+    # nor moto's own routes (its whole state - the signing key among it - and a reset), nor another
+    # service reached by a credential scope whose region matches that service's host pattern
+    assert status("/moto-api/data.json") == 403
+    assert status("/moto-api/reset", method="POST") == 403
+    crafted = {"Authorization": "AWS4-HMAC-SHA256 Credential=a/20260101/x.ddb.us-east-1/s3/aws4_request, "
+                                "SignedHeaders=host, Signature=00", "User-Agent": "region/us-east-1",
+               "Content-Type": "application/json"}
+    assert status("/?Action=Scan", method="POST", body=b'{"TableName": "switchboard-local"}', **crafted) == 403
     # And S3 itself is served only to the stack's pages and the tenants' sites, under its own names
     signed = {"Authorization": "AWS4-HMAC-SHA256 " + scope.format("s3")}
     assert status("/", Origin="https://evil.example", **signed) == 403

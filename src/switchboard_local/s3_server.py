@@ -7,8 +7,9 @@ moto's server is that endpoint, sharing the in-process state - but as it comes, 
 Origin: any web page the developer opens while ``switchboard dev`` runs could read the local
 signing keys, password hashes and TOTP secrets. This wraps it so that:
 
-* only S3 is served: a request moto would route to another service (by its signature's
-  credential scope, an ``X-Amz-Target`` header, or its body) is 403;
+* only S3 is served: a request moto's dispatcher would hand to any other backend - another
+  service, by whatever it reads (credential scope, host patterns, ``X-Amz-Target``, the
+  body), or moto's own routes (``/moto-api``: the whole state, a reset) - is 403;
 * a request that carries an ``Origin`` is served only for the local pages' origins and the
   tenants' allowed origins (the pages that upload and download attachments);
 * only the loopback names and the ``--host`` it is bound to are answered (a page that
@@ -45,16 +46,25 @@ class S3Only:
             return _refuse(start_response, "this origin may not use the local S3 endpoint")
         if environ.get("HTTP_X_AMZ_TARGET"):
             return _refuse(start_response, "only S3 is served here")
-        # moto decides the service from the request, its body included: read the body once and
-        # hand each reader a fresh copy of it
+        # moto picks the backend from the request, its body included: read the body once (a
+        # chunked one too) and hand each reader a fresh copy of it
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        if length > 0:
+            body = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read()
+        else:
+            body = b""
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        # the backend moto itself would answer with - not a guess at it: its own routes
+        # (/moto-api: the whole state, reset), and hosts it matches against every service's
+        # patterns, are decided here too
+        backend = self.app.get_application(environ)
         environ["wsgi.input"] = io.BytesIO(body)
-        host = self.app.infer_service_region_host(environ, environ.get("PATH_INFO", ""))
-        environ["wsgi.input"] = io.BytesIO(body)
-        if host is not None and not host.startswith("s3."):
+        if getattr(backend, "service", None) != "s3":
             return _refuse(start_response, "only S3 is served here")
-        return self.app(environ, start_response)
+        return backend(environ, start_response)
 
 
 def _refuse(start_response: Callable[..., Any], message: str) -> list[bytes]:
