@@ -141,17 +141,78 @@ def test_a_delete_after_the_transcript_expired_does_not_bring_the_conversation_b
     message = guest.ok("message.send", channel_id=channel["id"], text="hello", client_id="c")["message"]
     guest.ok("message.send", channel_id=channel["id"], text="something else said", client_id="d")
     guest.ok("channel.close", channel_id=channel["id"])
-    # Given a conversation closed longer ago than the archive keeps transcripts, whose transcript is gone
+    # Given a conversation whose transcript was last written longer ago than the archive keeps
+    # them, and is gone
     long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
     svc.store.client.update_item(TableName=svc.store.table,
                                  Key={"pk": {"S": f"CH#{channel['id']}"}, "sk": {"S": "META"}},
-                                 UpdateExpression="SET closed_at = :t",
+                                 UpdateExpression="SET closed_at = :t, archived_at = :t",
                                  ExpressionAttributeValues={":t": {"N": str(long_ago)}})
     s3, archive = boto3.client("s3"), svc.settings.archive_bucket
     s3.delete_object(Bucket=archive, Key=f"transcripts/acme/{channel['id']}.jsonl")
     # When a message of it is deleted
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then no transcript is written again (the rest of the conversation stays gone)
+    assert "Contents" not in s3.list_objects_v2(Bucket=archive, Prefix=f"transcripts/acme/{channel['id']}")
+
+
+def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archive(chat, room, svc, tokens_for,
+                                                                                     monkeypatch):
+    guest, _otto, channel = room
+    first = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111", client_id="a")["message"]
+    second = guest.ok("message.send", channel_id=channel["id"], text="and its code 737", client_id="b")["message"]
+    guest.ok("channel.close", channel_id=channel["id"])
+    ana = chat.connect(tokens_for(ADMIN))
+    # Given the second deletion made (and written) while the first one's rewrite had read the messages
+    real_all, raced = svc.store.all_messages, []
+
+    def all_then_the_other_delete(channel_id):
+        read = list(real_all(channel_id))
+        if not raced:
+            raced.append("deleting")
+            ana.ok("message.delete", channel_id=channel["id"], message_id=second["id"])
+        return iter(read)
+
+    monkeypatch.setattr(svc.store, "all_messages", all_then_the_other_delete)
+    guest.ok("message.delete", channel_id=channel["id"], message_id=first["id"])
+    # Then neither text is in the transcript, whichever write landed last
+    text = json.dumps(transcript(svc, "acme", channel["id"]))
+    assert raced and "4111" not in text and "737" not in text
+
+
+def test_deleting_a_deleted_message_again_does_not_rewrite_the_transcript_each_time(room, svc, monkeypatch):
+    from switchboard import chat as chat_module
+
+    guest, _otto, channel = room
+    message = guest.ok("message.send", channel_id=channel["id"], text="oops", client_id="c")["message"]
+    guest.ok("channel.close", channel_id=channel["id"])
+    guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+    # When the author deletes it again, and closes it again, many times
+    real_archive, writes = chat_module._archive, []
+    monkeypatch.setattr(chat_module, "_archive", lambda ctx, ch: writes.append(ch.id) or real_archive(ctx, ch))
+    for _ in range(5):
+        guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
+        guest.ok("channel.close", channel_id=channel["id"])
+    # Then the transcript, already right, is not written again
+    assert writes == []
+    assert "oops" not in json.dumps(transcript(svc, "acme", channel["id"]))
+
+
+def test_closing_again_after_the_transcript_expired_does_not_bring_it_back(room, svc):
+    guest, _otto, channel = room
+    guest.ok("message.send", channel_id=channel["id"], text="long ago", client_id="c")
+    guest.ok("channel.close", channel_id=channel["id"])
+    # Given a transcript last written longer ago than the archive keeps them, and gone
+    long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
+    svc.store.client.update_item(TableName=svc.store.table,
+                                 Key={"pk": {"S": f"CH#{channel['id']}"}, "sk": {"S": "META"}},
+                                 UpdateExpression="SET closed_at = :t, archived_at = :t",
+                                 ExpressionAttributeValues={":t": {"N": str(long_ago)}})
+    s3, archive = boto3.client("s3"), svc.settings.archive_bucket
+    s3.delete_object(Bucket=archive, Key=f"transcripts/acme/{channel['id']}.jsonl")
+    # When it is closed again
+    guest.ok("channel.close", channel_id=channel["id"])
+    # Then nothing is written: the conversation stays gone
     assert "Contents" not in s3.list_objects_v2(Bucket=archive, Prefix=f"transcripts/acme/{channel['id']}")
 
 

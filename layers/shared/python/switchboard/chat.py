@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import msgspec
+from msgspec.structs import replace
 
 from switchboard.chat_policy import authorize, may_read
 from switchboard.chat_requests import (
@@ -434,7 +435,10 @@ def channel_close(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply
             was_queued = ch.status == "queued"
             if ch.status != "closed":
                 ch = ctx.store.close_channel(ch, now_ms=now_ms())
-    _archive_checked(ctx, ch)
+    # closing again writes the transcript only if it lacks something (a first write that
+    # failed, a deletion since) and the archive still keeps it: not a full rewrite at will
+    if _archive_due(ch) and _transcript_kept(ctx, ch):
+        _archive_checked(ctx, ch)
     _announce(ctx, ch, left_queue=was_queued, caller=conn.id)
     return Reply({"channel": ch.to_json()})
 
@@ -445,12 +449,14 @@ def _archive(ctx: ChatContext, ch: Channel) -> frozenset[str]:
     deleted messages it wrote as such."""
     if not ctx.archive_bucket:
         return frozenset()
+    read_at = now_ms()
     messages = list(ctx.store.all_messages(ch.id))
     lines = [json.dumps({"channel": ch.to_json()}, ensure_ascii=False)]
     lines += [json.dumps({"message": m.to_json()}, ensure_ascii=False) for m in messages]
     ctx.s3().put_object(Bucket=ctx.archive_bucket, Key=transcript_key(ch),
                      Body=("\n".join(lines) + "\n").encode(), ContentType="application/x-ndjson",
                      ServerSideEncryption="AES256")
+    ctx.store.mark_archived(ch.id, read_at)
     return frozenset(m.id for m in messages if m.deleted)
 
 
@@ -464,11 +470,20 @@ def _archive_checked(ctx: ChatContext, ch: Channel) -> None:
 
 
 def _transcript_kept(ctx: ChatContext, ch: Channel) -> bool:
-    """Whether the archive still holds the closed channel's transcript (a day's margin before
-    the bucket's expiry): past that, rewriting it would bring the whole conversation back."""
-    if ch.closed_at is None:
+    """Whether the archive still holds the closed channel's transcript: the bucket expires it
+    ``archive_retention_days`` after its last write (less a margin: expiry is not to the
+    minute). Past that, writing it again would bring the whole conversation back."""
+    written = max((t for t in (ch.archived_at, ch.closed_at) if t is not None), default=None)
+    if written is None:
         return True
-    return now_ms() - ch.closed_at < (ctx.archive_retention_days - 1) * 86_400_000
+    retention = ctx.archive_retention_days * 86_400_000
+    return now_ms() - written < retention - min(86_400_000, retention // 2)
+
+
+def _archive_due(ch: Channel) -> bool:
+    """Whether the transcript lacks something: never written (a first write that failed), or
+    a message deleted after the close since the last write read the messages."""
+    return ch.archived_at is None or (ch.last_deleted_at is not None and ch.last_deleted_at >= ch.archived_at)
 
 
 def transcript_key(ch: Channel) -> str:
@@ -552,9 +567,14 @@ def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply
     deleted = message if message.deleted else ctx.store.mark_message_deleted(message)
     if ch.status != "closed":  # closed meanwhile? its transcript may have been written with the text
         ch = ctx.store.get_channel(ch.id) or ch
-    if ch.status == "closed" and _transcript_kept(ctx, ch):
-        # also when it was deleted already: a retry after a rewrite that failed rewrites it
-        _archive(ctx, ch)
+    if ch.status == "closed":
+        if not message.deleted:
+            at = now_ms()
+            ctx.store.mark_deleted_after_close(ch.id, at)
+            ch = replace(ch, last_deleted_at=at)
+        # a retry after a rewrite that failed writes it still; a repeat after one that worked does not
+        if _archive_due(ch) and _transcript_kept(ctx, ch):
+            _archive_checked(ctx, ch)
     ctx.notifier.send(_watchers(ctx, ch), event_frame("message.deleted", {"message": deleted.to_json()}))
     return Reply({})
 

@@ -208,8 +208,12 @@ class Channel(msgspec.Struct, frozen=True):
     name: str | None = None
     #: the assignee's display name, so a visitor sees who is helping them from the start
     assignee_name: str | None = None
-    #: when it was closed (epoch ms; not in the contract's shape): its transcript's age
+    #: when it was closed (epoch ms; not in the contract's shape)
     closed_at: int | None = None
+    #: when the last transcript written read the messages (epoch ms), and when a message was last
+    #: deleted after the close: the archive needs writing again while the second is not older
+    archived_at: int | None = None
+    last_deleted_at: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,

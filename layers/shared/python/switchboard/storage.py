@@ -1066,6 +1066,18 @@ class Store:
         """Every message of a channel in order (the transcript): Query ``CH#<chid>`` begins_with ``MSG#``."""
         return (_message(r) for r in self._query(f"CH#{channel_id}", "MSG#", consistent=True))
 
+    def mark_archived(self, channel_id: str, read_at_ms: int) -> None:
+        """``archived_at``: the transcript just written read the messages at ``read_at_ms``
+        (only ever moves forward: a slower writer that read earlier does not move it back)."""
+        self._conditional_update(f"CH#{channel_id}", "META", "SET archived_at = :t", {":t": read_at_ms},
+                                 condition="attribute_exists(pk) AND (attribute_not_exists(archived_at) "
+                                           "OR archived_at < :t)")
+
+    def mark_deleted_after_close(self, channel_id: str, at_ms: int) -> None:
+        """``last_deleted_at``: a message of this closed channel was deleted at ``at_ms``."""
+        self._conditional_update(f"CH#{channel_id}", "META", "SET last_deleted_at = :t", {":t": at_ms},
+                                 condition="attribute_exists(pk)")
+
     def mark_message_deleted(self, m: Message) -> Message:
         """Replace the message and its client-id record with a tombstone (no text, no attachments):
         a retry of its client_id must not bring the deleted text back."""
@@ -1374,7 +1386,12 @@ def _channel(r: dict[str, Any]) -> Channel:
                    members=tuple(r.get("members", ())), assignee=r.get("assignee"), visitor=r.get("visitor"),
                    created_at=r["created_at"], last_message_at=r.get("last_message_at", r["created_at"]),
                    name=r.get("name"), assignee_name=r.get("assignee_name"),
-                   closed_at=int(r["closed_at"]) if r.get("closed_at") is not None else None)
+                   closed_at=_int_or_none(r.get("closed_at")), archived_at=_int_or_none(r.get("archived_at")),
+                   last_deleted_at=_int_or_none(r.get("last_deleted_at")))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if value is not None else None
 
 
 def _membership_item(ch: Channel, user_id: str) -> dict[str, Any]:
