@@ -579,17 +579,22 @@ def _login_rows(n: int) -> list[list[str]]:
 
         found = {o["email"]: services().store.get_operator_by_email(tenant, o["email"]) for o in operators}
 
-        def least() -> None:
-            # the least any password sign-in can do: read the credentials (one GetItem by key),
-            # check the password, write the session (the handler's own transaction and tokens).
-            # No rate limit, no email pointer, no handler, no request parsing
-            who = next(least_turn)
+        def checked_operator(turn: Iterator[dict[str, str]]) -> Any:
+            # the credentials read by key (one GetItem) and the password checked: what any
+            # password sign-in does before its session. No rate limit, no email pointer, no
+            # handler, no request parsing
+            who = next(turn)
             known = found[who["email"]]
             assert known is not None
             operator = services().store.get_operator(tenant, known.id)
             if operator is None or not verify_password(operator.password_hash, who["password"]):
-                raise RuntimeError("the lower bound's operator did not verify")
-            sessions.sign_in_operator(services(), operator, method="password", device="switchboard-bench")
+                raise RuntimeError("a cut-down sign-in's operator did not verify")
+            return operator
+
+        def least() -> None:
+            # then the session as the handler writes it (its transaction and tokens)
+            sessions.sign_in_operator(services(), checked_operator(least_turn), method="password",
+                                      device="switchboard-bench")
 
         from switchboard.storage import Store, _item, _session_item
 
@@ -598,14 +603,9 @@ def _login_rows(n: int) -> list[list[str]]:
                                  ConditionExpression="attribute_not_exists(pk)")
 
         def barest() -> None:
-            # the same, with the session written alone by one PutItem: no audit event beside it,
-            # no check of the operator's record. Only to show what the target leaves room for
-            who = next(barest_turn)
-            known = found[who["email"]]
-            assert known is not None
-            operator = services().store.get_operator(tenant, known.id)
-            if operator is None or not verify_password(operator.password_hash, who["password"]):
-                raise RuntimeError("the barest sign-in's operator did not verify")
+            # then the session written alone by one PutItem: no audit event beside it, no check
+            # of the operator's record. Only to show what the target leaves room for
+            operator = checked_operator(barest_turn)
             create = Store.create_session
             setattr(Store, "create_session", put_session_only)  # noqa: B010
             try:

@@ -23,6 +23,40 @@ def room(chat, call, tokens_for):
     return guest, otto, channel
 
 
+def expire_transcript(svc, channel_id):
+    """As if the transcript was last written longer ago than the archive keeps them, and is gone."""
+    long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
+    svc.store.client.update_item(TableName=svc.store.table,
+                                 Key={"pk": {"S": f"CH#{channel_id}"}, "sk": {"S": "META"}},
+                                 UpdateExpression="SET closed_at = :t, archived_at = :t",
+                                 ExpressionAttributeValues={":t": {"N": str(long_ago)}})
+    boto3.client("s3").delete_object(Bucket=svc.settings.archive_bucket, Key=f"transcripts/acme/{channel_id}.jsonl")
+
+
+def archived(svc, channel_id):
+    """Whether the archive holds a transcript of the channel."""
+    listed = boto3.client("s3").list_objects_v2(Bucket=svc.settings.archive_bucket,
+                                                Prefix=f"transcripts/acme/{channel_id}")
+    return "Contents" in listed
+
+
+def delete_after_the_next_read(monkeypatch, svc, delete):
+    """The next read of a channel's messages (a transcript being written) returns what it read, but
+    ``delete()`` runs in between - once: the delete's own rewrite reads them too. Returns a list
+    that holds an entry once it ran."""
+    real_all, ran = svc.store.all_messages, []
+
+    def all_then_delete(channel_id):
+        read = list(real_all(channel_id))
+        if not ran:
+            ran.append("deleting")
+            delete()
+        return iter(read)
+
+    monkeypatch.setattr(svc.store, "all_messages", all_then_delete)
+    return ran
+
+
 def transcript(svc, tenant, channel_id):
     body = boto3.client("s3").get_object(Bucket=svc.settings.archive_bucket,
                                          Key=f"transcripts/{tenant}/{channel_id}.jsonl")["Body"].read()
@@ -97,16 +131,8 @@ def test_a_close_whose_transcript_lands_after_a_deletions_rewrite_writes_it_agai
     guest, otto, channel = room
     message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
     # Given a deletion made (and its rewrite sent) after the close read the messages, before its own write
-    real_all, deleted = svc.store.all_messages, []
-
-    def all_then_delete(channel_id):
-        read = list(real_all(channel_id))
-        if not deleted:  # once: the delete's own rewrite reads the messages too
-            deleted.append("deleting")
-            guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
-        return iter(read)
-
-    monkeypatch.setattr(svc.store, "all_messages", all_then_delete)
+    deleted = delete_after_the_next_read(
+        monkeypatch, svc, lambda: guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"]))
     otto.ok("channel.close", channel_id=channel["id"])
     # Then the close's stale transcript did not stay: it read again and wrote the tombstone
     assert deleted and "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
@@ -143,17 +169,11 @@ def test_a_delete_after_the_transcript_expired_does_not_bring_the_conversation_b
     guest.ok("channel.close", channel_id=channel["id"])
     # Given a conversation whose transcript was last written longer ago than the archive keeps
     # them, and is gone
-    long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
-    svc.store.client.update_item(TableName=svc.store.table,
-                                 Key={"pk": {"S": f"CH#{channel['id']}"}, "sk": {"S": "META"}},
-                                 UpdateExpression="SET closed_at = :t, archived_at = :t",
-                                 ExpressionAttributeValues={":t": {"N": str(long_ago)}})
-    s3, archive = boto3.client("s3"), svc.settings.archive_bucket
-    s3.delete_object(Bucket=archive, Key=f"transcripts/acme/{channel['id']}.jsonl")
+    expire_transcript(svc, channel["id"])
     # When a message of it is deleted
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then no transcript is written again (the rest of the conversation stays gone)
-    assert "Contents" not in s3.list_objects_v2(Bucket=archive, Prefix=f"transcripts/acme/{channel['id']}")
+    assert not archived(svc, channel["id"])
 
 
 def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archive(chat, room, svc, tokens_for,
@@ -164,16 +184,8 @@ def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archiv
     guest.ok("channel.close", channel_id=channel["id"])
     ana = chat.connect(tokens_for(ADMIN))
     # Given the second deletion made (and written) while the first one's rewrite had read the messages
-    real_all, raced = svc.store.all_messages, []
-
-    def all_then_the_other_delete(channel_id):
-        read = list(real_all(channel_id))
-        if not raced:
-            raced.append("deleting")
-            ana.ok("message.delete", channel_id=channel["id"], message_id=second["id"])
-        return iter(read)
-
-    monkeypatch.setattr(svc.store, "all_messages", all_then_the_other_delete)
+    raced = delete_after_the_next_read(
+        monkeypatch, svc, lambda: ana.ok("message.delete", channel_id=channel["id"], message_id=second["id"]))
     guest.ok("message.delete", channel_id=channel["id"], message_id=first["id"])
     # Then neither text is in the transcript, whichever write landed last
     text = json.dumps(transcript(svc, "acme", channel["id"]))
@@ -203,17 +215,11 @@ def test_closing_again_after_the_transcript_expired_does_not_bring_it_back(room,
     guest.ok("message.send", channel_id=channel["id"], text="long ago", client_id="c")
     guest.ok("channel.close", channel_id=channel["id"])
     # Given a transcript last written longer ago than the archive keeps them, and gone
-    long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
-    svc.store.client.update_item(TableName=svc.store.table,
-                                 Key={"pk": {"S": f"CH#{channel['id']}"}, "sk": {"S": "META"}},
-                                 UpdateExpression="SET closed_at = :t, archived_at = :t",
-                                 ExpressionAttributeValues={":t": {"N": str(long_ago)}})
-    s3, archive = boto3.client("s3"), svc.settings.archive_bucket
-    s3.delete_object(Bucket=archive, Key=f"transcripts/acme/{channel['id']}.jsonl")
+    expire_transcript(svc, channel["id"])
     # When it is closed again
     guest.ok("channel.close", channel_id=channel["id"])
     # Then nothing is written: the conversation stays gone
-    assert "Contents" not in s3.list_objects_v2(Bucket=archive, Prefix=f"transcripts/acme/{channel['id']}")
+    assert not archived(svc, channel["id"])
 
 
 def test_closing_twice_is_harmless_and_archives_again(chat, room, svc, tokens_for):

@@ -193,6 +193,15 @@ def test_a_stale_connection_record_past_its_expiry_is_refused(chat, call, svc):
     assert guest.error("channel.query", filter={"member": "me"}) == "forbidden"
 
 
+def session_ends(svc, tokens, at: int, *fields: str) -> None:
+    """Move the ``fields`` (``expires_at``, ``idle_expires_at``) of the session behind ``tokens`` to ``at``."""
+    claims = svc.tokens.verify_chat(tokens["chat_token"])
+    svc.store.client.update_item(
+        TableName=svc.store.table, Key={"pk": {"S": f"U#acme#{claims.sub}"}, "sk": {"S": f"S#{claims.sid}"}},
+        UpdateExpression="SET " + ", ".join(f"{f} = :t" for f in fields),
+        ExpressionAttributeValues={":t": {"N": str(at)}})
+
+
 def test_a_connection_is_authorised_only_until_its_session_ends(chat, call, tokens_for, svc):
     # Given a visitor with an open conversation whose session reaches its absolute limit in 3
     # seconds (well inside the 2 hours API Gateway keeps a socket; a session a post-login hook
@@ -201,10 +210,7 @@ def test_a_connection_is_authorised_only_until_its_session_ends(chat, call, toke
     tokens = visitor_tokens(call)
     claims = svc.tokens.verify_chat(tokens["chat_token"])
     ends = int(time.time()) + 3
-    svc.store.client.update_item(
-        TableName=svc.store.table, Key={"pk": {"S": f"U#acme#{claims.sub}"}, "sk": {"S": f"S#{claims.sid}"}},
-        UpdateExpression="SET expires_at = :t, idle_expires_at = :t",
-        ExpressionAttributeValues={":t": {"N": str(ends)}})
+    session_ends(svc, tokens, ends, "expires_at", "idle_expires_at")
     # When the visitor connects and watches the conversation
     guest = chat.connect(tokens)
     channel = guest.ok("support.open")["channel"]
@@ -232,11 +238,8 @@ def test_a_connection_is_authorised_only_until_its_session_ends(chat, call, toke
 def test_staff_presence_ends_with_the_session(chat, tokens_for, svc):
     # Given an operator whose session ends in a minute
     tokens = tokens_for(OPERATOR)
-    claims = svc.tokens.verify_chat(tokens["chat_token"])
     ends = int(time.time()) + 60
-    svc.store.client.update_item(
-        TableName=svc.store.table, Key={"pk": {"S": f"U#acme#{claims.sub}"}, "sk": {"S": f"S#{claims.sid}"}},
-        UpdateExpression="SET expires_at = :t", ExpressionAttributeValues={":t": {"N": str(ends)}})
+    session_ends(svc, tokens, ends, "expires_at")
     # When they connect, they count as online for auto-assignment only until then
     otto = chat.connect(tokens)
     presence = item("T#acme#OPS", f"OC#{otto.user_id}#{otto.id}")
@@ -255,11 +258,7 @@ def test_connect_without_the_session_end_in_the_authorizer_context_is_refused(ch
 def test_the_idle_limit_does_not_end_a_connection_the_session_outlives_by_refreshing(chat, call, svc):
     # Given a visitor whose session would go idle in a minute unless refreshed (absolute limit far off)
     tokens = visitor_tokens(call)
-    claims = svc.tokens.verify_chat(tokens["chat_token"])
-    idle = int(time.time()) + 60
-    svc.store.client.update_item(
-        TableName=svc.store.table, Key={"pk": {"S": f"U#acme#{claims.sub}"}, "sk": {"S": f"S#{claims.sid}"}},
-        UpdateExpression="SET idle_expires_at = :t", ExpressionAttributeValues={":t": {"N": str(idle)}})
+    session_ends(svc, tokens, int(time.time()) + 60, "idle_expires_at")
     # When they connect
     started = int(time.time())
     guest = chat.connect(tokens)

@@ -14,16 +14,21 @@ from tests.conftest import ADMIN, OPERATOR
 OLGA = {"email": "olga@acme.test", "password": "olga-correct-horse-battery", "role": "operator", "name": "Olga"}
 
 
-@pytest.fixture
-def olga(svc, seeded):
-    """A second operator of acme."""
+def add_operator(svc, who):
+    """Store ``who`` (email, password, name) as an operator of acme; ``who`` back, to sign in with."""
     from switchboard.identity import new_operator_id
     from switchboard.models import Operator
     from switchboard.passwords import hash_password
 
-    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email=OLGA["email"], name="Olga",
-                                    role="operator", password_hash=hash_password(OLGA["password"])))
-    return OLGA
+    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email=who["email"], name=who["name"],
+                                    role="operator", password_hash=hash_password(who["password"])))
+    return who
+
+
+@pytest.fixture
+def olga(svc, seeded):
+    """A second operator of acme."""
+    return add_operator(svc, OLGA)
 
 
 TOM = {"email": "tom@acme.test", "password": "tom-correct-horse-battery", "role": "operator", "name": "Tom"}
@@ -32,13 +37,7 @@ TOM = {"email": "tom@acme.test", "password": "tom-correct-horse-battery", "role"
 @pytest.fixture
 def tom(svc, seeded):
     """A third operator of acme."""
-    from switchboard.identity import new_operator_id
-    from switchboard.models import Operator
-    from switchboard.passwords import hash_password
-
-    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email=TOM["email"], name="Tom",
-                                    role="operator", password_hash=hash_password(TOM["password"])))
-    return TOM
+    return add_operator(svc, TOM)
 
 
 def heard_of(client, channel_id):

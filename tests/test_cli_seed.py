@@ -21,6 +21,16 @@ def seed_file(tmp_path):
     return path
 
 
+def sam_project(tmp_path, *, stack, region):
+    """A project folder whose samconfig.toml is what `sam deploy --guided` writes for ``stack`` in ``region``."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "samconfig.toml").write_text(
+        f'version = 0.1\n[default.global.parameters]\nstack_name = "{stack}"\n'
+        f'[default.deploy.parameters]\nregion = "{region}"\n')
+    return project
+
+
 def _operators(svc, tenant):
     return svc.store.get_operator_by_email(tenant, "ana@acme.test")
 
@@ -54,12 +64,7 @@ def test_seed_file_alone_seeds_the_stack_samconfig_names_as_sam_deploy_does(aws,
     cfn.create_stack(StackName="switchboard-prod", TemplateBody=json.dumps({
         "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {"TableName": {"Value": TABLE}}}))
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "samconfig.toml").write_text(
-        'version = 0.1\n[default.global.parameters]\nstack_name = "switchboard-prod"\n'
-        '[default.deploy.parameters]\nregion = "us-east-1"\n')
-    monkeypatch.chdir(project)
+    monkeypatch.chdir(sam_project(tmp_path, stack="switchboard-prod", region="us-east-1"))
     assert svc.store.client  # the test's own client, made while the environment names a region
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)  # the region too comes from samconfig.toml
     monkeypatch.delenv("AWS_REGION", raising=False)
@@ -72,12 +77,7 @@ def test_seed_file_alone_seeds_the_stack_samconfig_names_as_sam_deploy_does(aws,
 def test_a_table_named_on_the_command_line_keeps_the_aws_configurations_region(aws, svc, seed_file, tmp_path,
                                                                                  monkeypatch):
     # Given a samconfig.toml for a stack deployed elsewhere, and this shell's AWS region
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "samconfig.toml").write_text(
-        'version = 0.1\n[default.global.parameters]\nstack_name = "elsewhere"\n'
-        '[default.deploy.parameters]\nregion = "ap-southeast-2"\n')
-    monkeypatch.chdir(project)
+    monkeypatch.chdir(sam_project(tmp_path, stack="elsewhere", region="ap-southeast-2"))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     # When a table is named (in this shell's region)
     assert main(["seed", str(seed_file), "--table", TABLE]) == 0

@@ -71,7 +71,14 @@ def _connection_id() -> str:
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def _host_name(header: str) -> str:
+def allowed_hosts(bind_host: str) -> frozenset[str] | None:
+    """The Host names a local endpoint bound to ``bind_host`` answers to: the loopback names and
+    its own (a page that rebinds its DNS name to 127.0.0.1 still sends that name). None for a
+    wildcard bind, which serves every name."""
+    return None if bind_host in ("0.0.0.0", "::", "") else LOOPBACK_NAMES | {bind_host}  # noqa: S104
+
+
+def host_name(header: str) -> str:
     """The name in a Host header: ``[::1]:3001`` -> ``::1``, ``localhost:3001`` -> ``localhost``."""
     if header.startswith("["):
         return header[1:].split("]", 1)[0]
@@ -81,9 +88,7 @@ def _host_name(header: str) -> str:
 class WebSocketGateway:
     def __init__(self, template: Template, invoker: Invoker, *, api_id: str = "local",
                  bind_host: str = "127.0.0.1") -> None:
-        # the names the @connections API answers to: a page that rebinds its own DNS name to
-        # 127.0.0.1 still sends that name as Host (a wildcard bind serves every name)
-        self.hosts = None if bind_host in ("0.0.0.0", "::", "") else LOOPBACK_NAMES | {bind_host}  # noqa: S104
+        self.hosts = allowed_hosts(bind_host)  # the names the @connections API answers to
         self.template = template
         self.invoker = invoker
         self.api_id = api_id
@@ -256,7 +261,7 @@ class WebSocketGateway:
                                  headers={"x-amzn-ErrorType": "GoneException"})
 
     def _foreign_host(self, request: web.Request) -> web.Response | None:
-        if self.hosts is not None and _host_name(request.headers.get("Host", "")) not in self.hosts:
+        if self.hosts is not None and host_name(request.headers.get("Host", "")) not in self.hosts:
             return web.json_response({"message": "Forbidden"}, status=403,
                                      headers={"x-amzn-ErrorType": "ForbiddenException"})
         return None

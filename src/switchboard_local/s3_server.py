@@ -26,7 +26,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from switchboard_local.gateway_ws import LOOPBACK_NAMES, _host_name
+from switchboard_local.gateway_ws import allowed_hosts, host_name
 
 __all__ = ["LocalS3Server", "S3Only"]
 
@@ -39,7 +39,7 @@ class S3Only:
         self.app, self.origins, self.hosts = app, frozenset(origins), hosts
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self.hosts is not None and _host_name(environ.get("HTTP_HOST", "")) not in self.hosts:
+        if self.hosts is not None and host_name(environ.get("HTTP_HOST", "")) not in self.hosts:
             return _refuse(start_response, "this endpoint answers to the local stack's own names only")
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and origin not in self.origins:
@@ -76,9 +76,8 @@ class LocalS3Server:
     """moto's server behind :class:`S3Only`, on a thread (as moto's ``ThreadedMotoServer``)."""
 
     def __init__(self, host: str, port: int, *, origins: Iterable[str]) -> None:
-        # a wildcard bind serves every name: then there is no Host to check against
-        hosts = None if host in ("0.0.0.0", "::", "") else LOOPBACK_NAMES | {host}  # noqa: S104
-        self.app = S3Only(DomainDispatcherApplication(create_backend_app), origins=origins, hosts=hosts)
+        self.app = S3Only(DomainDispatcherApplication(create_backend_app), origins=origins,
+                          hosts=allowed_hosts(host))
         self.host, self.port = host, port
         self._server: BaseWSGIServer | None = None
         self._thread: Thread | None = None
