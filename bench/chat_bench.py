@@ -2,7 +2,7 @@
 
 Switchboard: the real ``message.send`` handler (the function template.yaml routes the action
 to) runs in-process on moto, in a world set up as the chat tests set it up
-(tests/chat_support.py, tests/test_chat_dynamodb_calls.py): tenant and operators seeded, an
+(tests/chat_support.py, tests/chat/test_dynamodb_calls.py): tenant and operators seeded, an
 operator and a visitor signed in through the real HTTP handlers and connected through the
 real authorizer and ``$connect``, the visitor's support channel opened, watchers added with
 ``channel.watch``. Every DynamoDB call the layer's client makes during one send is seen

@@ -32,7 +32,7 @@ OPERATOR = {"email": "otto@shop.test", "password": "otto-correct-horse-battery",
 MIA = {"email": "mia@shop.test", "password": "mia-correct-horse-battery", "role": "operator", "name": "Mia"}
 GALLERY, GALLERY_SECRET = "gallery", "gallery-identity-secret-0123456789"
 GIL = {"email": "gil@gallery.test", "password": "gil-correct-horse-battery", "role": "operator", "name": "Gil"}
-# an operator whose name is markup: pages must show it as the characters it is (tests/test_browser_guards.py)
+# an operator whose name is markup: pages must show it as the characters it is (tests/web/test_guards.py)
 MAX = {"email": "max@gallery.test", "password": "max-correct-horse-battery", "role": "operator",
        "name": "<b>Max</b>"}
 WIDGET = {"title": "Shop support", "color": "#0f766e", "greeting": "Hello! Ask us anything.", "position": "right"}

@@ -1,5 +1,5 @@
 """Hypothesis strategies for the property-based tests of what clients may send
-(tests/test_fuzz_http.py, tests/test_fuzz_frames.py).
+(tests/fuzz/test_http.py, tests/fuzz/test_frames.py).
 
 Three kinds of input, from the request models themselves so they follow the code:
 

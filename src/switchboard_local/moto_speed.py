@@ -5,7 +5,7 @@ per item of the transaction. DynamoDB has no such cost: with a few thousand item
 table one ``message.send`` (one transaction) takes seconds in moto, which made
 ``switchboard dev`` crawl as its table grew (bench/ load section) and hid, in the bench, the
 figures that matter. :func:`rollback_by_item` snapshots only the items a transaction names
-and restores those if it is cancelled. ``tests/test_chat_dynamodb_calls.py`` checks that a
+and restores those if it is cancelled. ``tests/chat/test_dynamodb_calls.py`` checks that a
 cancelled transaction still changes nothing, so a moto release that changes these internals
 fails there first.
 """
@@ -28,7 +28,7 @@ def rollback_by_item() -> Iterator[None]:
     item of the transaction - so with 10,000 connections in the table one message.send takes
     seconds in moto, a cost DynamoDB does not have. Within this context moto snapshots only
     the items the transaction names and restores those if it is cancelled (whole-table copies
-    become no-ops). Checked by tests/test_chat_dynamodb_calls.py: a cancelled transaction
+    become no-ops). Checked by tests/chat/test_dynamodb_calls.py: a cancelled transaction
     still changes nothing.
     """
     from moto.dynamodb import models

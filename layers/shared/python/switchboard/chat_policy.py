@@ -16,7 +16,7 @@ or one the caller's role and relations do not let them read, answers ``not_found
 every action, exactly as a channel id that does not exist. A channel the caller may read
 but not act on answers ``forbidden``; so does a missing scope.
 
-docs/chat-policy.md renders this table; tests/test_chat_policy_matrix.py checks that the
+docs/chat-policy.md renders this table; tests/chat/test_policy_matrix.py checks that the
 two agree and that every action x role x channel behaves as the document says.
 """
 

@@ -10,7 +10,7 @@ module): the contract's tokens use one algorithm, and PyJWT's generality costs o
   parsed twice (once for ``kid``/``typ``, again inside ``decode``): 2.3x the ES256 verify
   itself. Here one pass parses, and the signature check is the only expensive step.
 
-What is deliberately strict (each has a test in tests/test_jws.py):
+What is deliberately strict (each has a test in tests/tokens/test_jws.py):
 
 - exactly three segments, each canonical unpadded base64url (``[A-Za-z0-9_-]``, no padding,
   no stray bits), so the same bytes have one spelling (ECDSA itself is malleable: with

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from tests.conftest import ADMIN, OPERATOR, TENANT
-from tests.test_admin import call_path
-from tests.test_admin import operators as staff
+from tests.http.test_admin import call_path
+from tests.http.test_admin import operators as staff
 
 
 def patch(call, admin, operator_id, body):

@@ -27,7 +27,7 @@ from tests.browser_support import (  # noqa: E402
     BrowserStack,
     submit_sign_in,
 )
-from tests.test_browser_e2e import has_written, open_widget, session_is_live, signed_in_as, write  # noqa: E402
+from tests.web.test_widget_and_backoffice import has_written, open_widget, session_is_live, signed_in_as, write  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 pytest_plugins = ["tests.browser_support"]  # the fixtures: one stack and one browser for all browser tests

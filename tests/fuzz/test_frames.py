@@ -6,7 +6,7 @@ Every action is sent by a visitor, an operator and an admin, each connected as t
 and the back office are, on a tenant with a support channel (the visitor's, assigned), a
 team channel and messages: valid parameters steered to the ids that exist (so the domain
 code runs), parameters with one thing wrong, any JSON, and text that is not JSON. Examples
-per action: half of ``FUZZ_EXAMPLES`` (tests/test_fuzz_http.py says how they are chosen).
+per action: half of ``FUZZ_EXAMPLES`` (tests/fuzz/test_http.py says how they are chosen).
 
 "Changes nothing" (tests/fuzzing.py, ``Changes``): while an error is answered, no AWS call
 that writes succeeds, but the rate limiter's counters and the reply itself, posted to the
@@ -25,8 +25,8 @@ from switchboard.chat import ACTIONS
 
 from tests.chat_support import Client, Refused, posted, visitor_tokens
 from tests.conftest import ADMIN, IDENTITY_SECRET, OPERATOR, ORIGIN
+from tests.fuzz.test_http import FUZZ, origins, token_like
 from tests.fuzzing import Changes, json_values, mutated, steered
-from tests.test_fuzz_http import FUZZ, origins, token_like
 
 ERROR_CODES = {"validation_error", "forbidden", "not_found", "conflict", "rate_limited", "unknown_action"}
 

@@ -14,7 +14,7 @@ import pytest
 import websockets
 
 from tests.conftest import OPERATOR, ORIGIN, TENANT, DevStack
-from tests.test_e2e_http import http
+from tests.e2e.test_http import http
 from tests.ws_client import ChatClient
 
 pytestmark = pytest.mark.e2e

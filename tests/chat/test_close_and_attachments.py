@@ -251,7 +251,7 @@ def test_closing_a_queued_channel_takes_it_off_every_online_operators_queue(chat
 
 
 def test_an_admin_closes_any_support_channel_of_the_tenant(chat, room, tokens_for):
-    # (who else may close what: the policy matrix, tests/test_chat_policy_matrix.py)
+    # (who else may close what: the policy matrix, tests/chat/test_policy_matrix.py)
     _guest, otto, channel = room
     ana = chat.connect(tokens_for(ADMIN))
     assert ana.ok("channel.close", channel_id=channel["id"])["channel"]["status"] == "closed"
@@ -544,7 +544,7 @@ def test_a_missing_file_is_not_found_also_when_s3_answers_403(room, svc, monkeyp
 def test_a_close_decided_on_a_stale_read_of_a_closed_channel_changes_nothing(svc):
     from switchboard.errors import Conflict
 
-    from tests.test_chat_support_channels import _support_channel, load_of
+    from tests.chat.test_support_channels import _support_channel, load_of
 
     # Given an open channel of op-a, closed once already
     read = _support_channel("0000000000004-d", assignee="op-a")
@@ -559,7 +559,7 @@ def test_a_close_decided_on_a_stale_read_of_a_closed_channel_changes_nothing(svc
 
 
 def test_a_closed_channel_leaves_the_support_lists(svc):
-    from tests.test_chat_support_channels import _support_channel
+    from tests.chat.test_support_channels import _support_channel
 
     # Given a queued channel and an open one, listed by status
     queued, open_ = _support_channel("0000000000005-e"), _support_channel("0000000000006-f", visitor="anon-v2",

@@ -24,7 +24,7 @@ from switchboard.keys import KeyRing, KeyStore, generate_key_entry, keyring_from
 from switchboard.tokens import ACCESS_AUDIENCE, CHAT_AUDIENCE, TokenService
 
 ISSUER = "https://auth.acme.test"
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "wycheproof"
+VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "wycheproof"
 
 
 class StaticKeys:
