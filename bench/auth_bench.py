@@ -122,11 +122,11 @@ if "dynamodb" in clients:
         boto3.client("dynamodb")
 t3 = time.perf_counter()
 if "secretsmanager" in clients:
-    rotation = sys.modules.get("switchboard.key_rotation")
+    rotation = sys.modules.get("switchboard.tokens.key_rotation")
     if rotation is not None and hasattr(rotation, "_client"):
         rotation._client()
     else:  # what KeyStore's first fetch builds (its Secrets Manager provider)
-        from switchboard import keys
+        from switchboard.tokens import keys
         keys._provider()
 t4 = time.perf_counter()
 if "kms" in clients:  # what the first seal or open of a TOTP secret makes
@@ -325,8 +325,8 @@ def token_table(quick: bool) -> Table:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-    from switchboard.keys import KeyRing, generate_key_entry, keyring_from_value
-    from switchboard.tokens import TokenService
+    from switchboard.tokens.access import TokenService
+    from switchboard.tokens.keys import KeyRing, generate_key_entry, keyring_from_value
 
     ring = keyring_from_value({"keys": [generate_key_entry()]})
 
@@ -425,7 +425,7 @@ def _clear_caches() -> None:
     runtime.services.cache_clear()
     storage.dynamodb_client.cache_clear()
     try:
-        from switchboard import key_rotation
+        from switchboard.tokens import key_rotation
 
         key_rotation._client.cache_clear()
     except (ImportError, AttributeError):
@@ -531,7 +531,7 @@ def login_table(quick: bool) -> Table:
 
 
 def _login_rows(n: int) -> list[list[str]]:
-    from switchboard.passwords import hash_password, verify_password
+    from switchboard.auth.passwords import hash_password, verify_password
     from switchboard.runtime import services
 
     from switchboard_local.lambda_runtime import LambdaContext, http_event, load_handler
@@ -575,7 +575,7 @@ def _login_rows(n: int) -> list[list[str]]:
         def external() -> None:
             call("POST /auth/external", {"tenant": tenant}, {"origin": origin, "user-agent": "switchboard-bench"})
 
-        from switchboard import sessions
+        from switchboard.auth import sessions
 
         found = {o["email"]: services().store.get_operator_by_email(tenant, o["email"]) for o in operators}
 

@@ -162,7 +162,7 @@ class Room:
 
     def measure(self) -> dict[str, Any]:
         """Counts of one message.send by the visitor (``SENDS`` of them, which must agree)."""
-        from switchboard import ws
+        from switchboard.edge import ws
 
         from tests.chat_support import CallLog
 

@@ -257,7 +257,7 @@ class Wire:
 
 
 def install_wire() -> Wire:
-    from switchboard import ws
+    from switchboard.edge import ws
     from switchboard.runtime import services
 
     wire = Wire()
@@ -471,7 +471,7 @@ def visitor_tokens(call: Callable[..., dict[str, Any]], *, tenant: str = "acme",
 
 def known_visitor(call: Callable[..., dict[str, Any]], user_id: str) -> dict[str, Any]:
     """A level-1 visitor of acme, vouched for by the website's HMAC."""
-    from switchboard.identity import visitor_hash
+    from switchboard.auth.identity import visitor_hash
 
     from tests.conftest import IDENTITY_SECRET
 

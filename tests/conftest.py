@@ -47,7 +47,8 @@ def template() -> Template:
 
 
 def _clear_caches() -> None:
-    from switchboard import key_rotation, keys, runtime, settings, storage
+    from switchboard import runtime, settings, storage
+    from switchboard.tokens import key_rotation, keys
 
     settings.get_settings.cache_clear()
     runtime.services.cache_clear()

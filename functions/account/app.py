@@ -1,8 +1,8 @@
 """POST /auth/password (change one's password) and POST /auth/invite (accept an invitation)."""
 
-from switchboard import accounts, sessions
-from switchboard.httpapi import Request, Response, endpoint, json_response, routes
-from switchboard.requests import InviteAcceptance, PasswordChange
+from switchboard.auth import accounts, sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response, routes
+from switchboard.edge.requests import InviteAcceptance, PasswordChange
 from switchboard.runtime import services
 
 

@@ -1,8 +1,9 @@
 """/admin/operators (GET list, POST create or invite) and /admin/operators/{id} (PATCH, DELETE)."""
 
-from switchboard import admin, sessions
-from switchboard.httpapi import Request, Response, endpoint, json_response, routes
-from switchboard.requests import OperatorChange, OperatorCreation
+from switchboard.admin import operators
+from switchboard.auth import sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response, routes
+from switchboard.edge.requests import OperatorChange, OperatorCreation
 from switchboard.runtime import services
 
 
@@ -10,27 +11,27 @@ def list_operators(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
     request.nothing_else()
-    return json_response(admin.list_operators(svc, caller))
+    return json_response(operators.list_operators(svc, caller))
 
 
 def create_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    return json_response(admin.create_operator(svc, caller, request.parse(OperatorCreation)), status=201)
+    return json_response(operators.create_operator(svc, caller, request.parse(OperatorCreation)), status=201)
 
 
 def change_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
     body = request.parse(OperatorChange)
-    return json_response(admin.change_operator(svc, caller, request.path_params.get("id", ""), body))
+    return json_response(operators.change_operator(svc, caller, request.path_params.get("id", ""), body))
 
 
 def remove_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
     request.nothing_else()
-    return json_response(admin.remove_operator(svc, caller, request.path_params.get("id", "")))
+    return json_response(operators.remove_operator(svc, caller, request.path_params.get("id", "")))
 
 
 handler = endpoint(routes({

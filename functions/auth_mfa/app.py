@@ -1,8 +1,8 @@
 """POST /auth/mfa - exchange the mfa_token of a password sign-in and a TOTP code for tokens."""
 
-from switchboard import mfa
-from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import MfaLogin
+from switchboard.auth import mfa
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.requests import MfaLogin
 from switchboard.runtime import services
 
 

@@ -1,6 +1,6 @@
 """ChatAttachment - attachment.presign: a size- and type-bounded S3 presigned POST;
 attachment.open: a short-lived presigned GET (a download) of an upload of the channel."""
 
-from switchboard import ws
+from switchboard.edge import ws
 
 handler = ws.action_endpoint(["attachment.presign", "attachment.open"])

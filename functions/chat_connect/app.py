@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from switchboard import ws
+from switchboard.edge import ws
 from switchboard.observability import logger
 
 

@@ -1,6 +1,6 @@
 """ChatConversation - actions that change a conversation and tell its watchers."""
 
-from switchboard import ws
+from switchboard.edge import ws
 
 handler = ws.action_endpoint(
     ["support.open", "channel.assign", "channel.create", "message.send", "typing", "read"]

@@ -1,5 +1,5 @@
 """OPTIONS /{proxy+} - CORS preflight for every route (the real answer decides per tenant)."""
 
-from switchboard.httpapi import preflight
+from switchboard.edge.httpapi import preflight
 
 handler = preflight

@@ -1,6 +1,6 @@
 """GET /.well-known/jwks.json - the public keys that verify Switchboard's tokens."""
 
-from switchboard.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
 from switchboard.runtime import services
 
 

@@ -8,8 +8,8 @@ immediately on creation, which is how a fresh stack gets its first key.
 
 from typing import Any
 
-from switchboard import key_rotation
 from switchboard.observability import logger
+from switchboard.tokens import key_rotation
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,8 +1,8 @@
 """POST /auth/external - sign a website visitor in (anonymous or vouched for by HMAC)."""
 
-from switchboard import visitors
-from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import ExternalLogin
+from switchboard.auth import visitors
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.requests import ExternalLogin
 from switchboard.runtime import services
 
 

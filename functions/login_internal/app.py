@@ -1,8 +1,8 @@
 """POST /auth/internal - sign an operator or admin in with email and password."""
 
-from switchboard import logins
-from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import InternalLogin
+from switchboard.auth import logins
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.requests import InternalLogin
 from switchboard.runtime import services
 
 

@@ -1,7 +1,7 @@
 """GET /auth/me - who the caller is, their session and their scopes now."""
 
-from switchboard import sessions
-from switchboard.httpapi import Request, Response, endpoint, json_response
+from switchboard.auth import sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
 from switchboard.runtime import services
 
 

@@ -12,16 +12,16 @@ One function, three doors (told apart by the event's shape):
 
 from typing import Any
 
-from switchboard import hooks, sessions
+from switchboard.auth import hooks, sessions
+from switchboard.auth.identity import chat_safe_id
+from switchboard.auth.postlogin import Principal
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.requests import PostLoginInvocation
+from switchboard.edge.validation import convert
 from switchboard.errors import SwitchboardError, ValidationFailed
-from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.identity import chat_safe_id
 from switchboard.observability import logger
 from switchboard.policy import Role
-from switchboard.postlogin import Principal
-from switchboard.requests import PostLoginInvocation
 from switchboard.runtime import services
-from switchboard.validation import convert
 
 
 def auth0_hook(request: Request) -> Response:

@@ -1,8 +1,8 @@
 """POST /auth/refresh - rotate a refresh token; a rotated one presented again revokes the session."""
 
-from switchboard import sessions
-from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import RefreshRequest
+from switchboard.auth import sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.requests import RefreshRequest
 from switchboard.runtime import services
 
 

@@ -1,8 +1,8 @@
 """POST /auth/revoke - end a session, all of a user's sessions, or some scopes."""
 
-from switchboard import sessions
-from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import RevokeBody, RevokeScopes, RevokeSession
+from switchboard.auth import sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.requests import RevokeBody, RevokeScopes, RevokeSession
 from switchboard.runtime import services
 
 

@@ -3,9 +3,9 @@
 
 import re
 
-from switchboard import sessions
+from switchboard.auth import sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
 from switchboard.errors import ValidationFailed
-from switchboard.httpapi import Request, Response, endpoint, json_response
 from switchboard.runtime import services
 
 USER_ID = re.compile(r"^[a-z0-9@_-]{1,128}\Z")  # \Z: "$" would let "a\n" through

@@ -1,7 +1,8 @@
 """GET /staff - the tenant's active operators and admins, by name (for team channels)."""
 
-from switchboard import admin, sessions
-from switchboard.httpapi import Request, Response, endpoint, json_response
+from switchboard.admin import operators
+from switchboard.auth import sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
 from switchboard.runtime import services
 
 
@@ -9,7 +10,7 @@ def route(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
     request.nothing_else()
-    return json_response(admin.list_staff(svc, caller))
+    return json_response(operators.list_staff(svc, caller))
 
 
 handler = endpoint(route)

@@ -1,8 +1,8 @@
 """POST /auth/totp/enroll, /auth/totp/confirm, /auth/totp/disable - an operator's second factor."""
 
-from switchboard import mfa, sessions
-from switchboard.httpapi import Request, Response, endpoint, json_response, routes
-from switchboard.requests import TotpCode
+from switchboard.auth import mfa, sessions
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response, routes
+from switchboard.edge.requests import TotpCode
 from switchboard.runtime import services
 
 

@@ -1,6 +1,6 @@
 """GET /tenants/{tenant}/widget - the chat widget's public settings (theme, greeting, attachments)."""
 
-from switchboard.httpapi import Request, Response, endpoint, json_response
+from switchboard.edge.httpapi import Request, Response, endpoint, json_response
 from switchboard.runtime import services
 
 

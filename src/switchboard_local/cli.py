@@ -256,9 +256,9 @@ def _fill_placeholders(text: str, aws: Any) -> str:
     operator in through the layer and put the real values in."""
     if not any(p in text for p in PLACEHOLDERS):
         return text
-    from switchboard import sessions
+    from switchboard.auth import sessions
+    from switchboard.auth.postlogin import Principal
     from switchboard.policy import Role
-    from switchboard.postlogin import Principal
     from switchboard.runtime import services
 
     op = aws.operators[0]
@@ -336,8 +336,8 @@ def _seed(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
     from switchboard.errors import SwitchboardError
-    from switchboard.sealing import Sealer
     from switchboard.storage import Store
+    from switchboard.tokens.sealing import Sealer
 
     from switchboard_local.seed import apply_seed
 

@@ -42,7 +42,7 @@ def shared_environment(template: Template, refs: dict[str, Any] | None = None) -
 def provision(template: Template, refs: dict[str, str] | None = None) -> dict[str, str]:
     """Create tables (with TTL), buckets, KMS keys with their aliases, and the signing-key
     secret holding one fresh key."""
-    from switchboard.key_rotation import rotate_now
+    from switchboard.tokens.key_rotation import rotate_now
 
     refs = {**LOCAL_REFS, **(refs or {})}
     ddb = boto3.client("dynamodb")

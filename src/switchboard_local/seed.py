@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from switchboard.identity import new_operator_id
+from switchboard.auth.identity import new_operator_id
+from switchboard.auth.passwords import hash_password
+from switchboard.auth.postlogin import validate_claim_names
 from switchboard.models import Operator, Tenant
-from switchboard.passwords import hash_password
-from switchboard.postlogin import validate_claim_names
-from switchboard.sealing import Sealer, totp_context
 from switchboard.settings import get_settings
 from switchboard.storage import Store
+from switchboard.tokens.sealing import Sealer, totp_context
 
 __all__ = ["DEMO_SEED", "Seed", "apply_seed", "load_seed"]
 
@@ -108,6 +108,6 @@ def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | No
 
 
 def _same(existing: Operator, password: str) -> bool:
-    from switchboard.passwords import verify_password
+    from switchboard.auth.passwords import verify_password
 
     return verify_password(existing.password_hash, password)

@@ -32,7 +32,8 @@ class LocalAws:
 
 
 def _reset_caches() -> None:
-    from switchboard import keys, runtime, settings, storage
+    from switchboard import runtime, settings, storage
+    from switchboard.tokens import keys
 
     settings.get_settings.cache_clear()
     runtime.services.cache_clear()

@@ -139,7 +139,7 @@ def test_a_close_whose_transcript_lands_after_a_deletions_rewrite_writes_it_agai
 
 
 def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkeypatch):
-    from switchboard import chat as chat_module
+    from switchboard.chat import actions as chat_module
 
     guest, _otto, channel = room
     message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
@@ -193,7 +193,7 @@ def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archiv
 
 
 def test_deleting_a_deleted_message_again_does_not_rewrite_the_transcript_each_time(room, svc, monkeypatch):
-    from switchboard import chat as chat_module
+    from switchboard.chat import actions as chat_module
 
     guest, _otto, channel = room
     message = guest.ok("message.send", channel_id=channel["id"], text="oops", client_id="c")["message"]
@@ -422,7 +422,7 @@ def test_visitors_may_not_attach_once_the_tenant_turns_attachments_off(room, svc
 
 def test_the_attachment_size_bound_comes_from_the_template_parameter(monkeypatch, aws):
     # Given a deployment with MaxAttachmentBytes=2048 (the template passes it as MAX_ATTACHMENT_BYTES)
-    from switchboard import ws
+    from switchboard.edge import ws
     from switchboard.runtime import Services
     from switchboard.settings import Settings
 
@@ -450,7 +450,7 @@ def sent_with_a_file(svc, guest, channel, *, name='invoice "März".pdf', upload=
     ("photo.JPEG", "image/jpeg", "photo.JPEG"),
 ])
 def test_a_download_is_saved_under_an_extension_of_what_the_file_is(room, svc, name, content_type, saved_as):
-    from switchboard.chat import ATTACHMENT_TYPES, EXTENSIONS
+    from switchboard.chat.actions import ATTACHMENT_TYPES, EXTENSIONS
 
     assert set(EXTENSIONS) == ATTACHMENT_TYPES
     guest, otto, channel = room
@@ -521,7 +521,7 @@ def test_a_deleted_messages_file_and_a_file_never_uploaded_give_no_link(room, sv
 def test_a_missing_file_is_not_found_also_when_s3_answers_403(room, svc, monkeypatch):
     # (S3 answers a HEAD of a missing key with 403 to a role without s3:ListBucket, as ours is)
     from botocore.exceptions import ClientError
-    from switchboard.chat import ChatContext
+    from switchboard.chat.actions import ChatContext
 
     guest, otto, channel = room
     message, key = sent_with_a_file(svc, guest, channel)

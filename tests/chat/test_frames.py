@@ -181,7 +181,7 @@ def test_error_replies_stay_small_whatever_the_frame_holds(chat, guest, channel)
 
 
 def test_a_frame_of_exactly_32_kb_is_sent_and_one_byte_more_is_refused():
-    from switchboard.realtime import MAX_FRAME_BYTES, FrameTooLarge, encode, size_of
+    from switchboard.chat.realtime import MAX_FRAME_BYTES, FrameTooLarge, encode, size_of
 
     # Given event frames padded to exactly the frame size, and to one byte more
     base = {"type": "event", "event": "x", "data": {"pad": ""}}

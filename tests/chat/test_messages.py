@@ -45,7 +45,7 @@ def test_a_message_is_stored_then_acknowledged_then_sent_to_every_watcher(chat, 
         if frame.get("type") == "reply":
             stored_when_acked.append(svc.store.get_message(channel["id"], frame["data"]["message"]["id"]))
 
-    from switchboard import ws
+    from switchboard.edge import ws
 
     events = ws.chat_context(svc).notifier.client.meta.events
     events.register("before-parameter-build.apigatewaymanagementapi.PostToConnection", at_post)
@@ -338,9 +338,9 @@ def test_a_watching_member_hears_of_a_change_once(room):
 
 def test_an_operator_who_watched_a_queued_channel_stops_hearing_of_it_once_a_colleague_claims_it(
         chat, call, tokens_for, svc):
-    from switchboard.identity import new_operator_id
+    from switchboard.auth.identity import new_operator_id
+    from switchboard.auth.passwords import hash_password
     from switchboard.models import Operator
-    from switchboard.passwords import hash_password
 
     svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email="olga@acme.test", name="Olga",
                                     role="operator", password_hash=hash_password("olga-correct-horse-battery")))

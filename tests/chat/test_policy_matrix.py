@@ -50,7 +50,7 @@ def documented_matrix() -> dict[str, dict[str, dict[str, str]]]:
 
 
 def test_the_policy_data_is_the_documented_policy():
-    from switchboard.chat_policy import PERMISSION_SCOPE, POLICY
+    from switchboard.chat.policy import PERMISSION_SCOPE, POLICY
 
     documented = documented_policy()
     assert set(documented) == set(POLICY), "rows in the code but not in the doc, or the other way round"
@@ -59,7 +59,7 @@ def test_the_policy_data_is_the_documented_policy():
 
 
 def test_the_matrix_covers_every_action_of_the_contract():
-    from switchboard.chat import ACTIONS
+    from switchboard.chat.actions import ACTIONS
 
     for role, rows in documented_matrix().items():
         actions = {name.split(" (")[0] for name in rows}
@@ -175,7 +175,7 @@ NEEDS = {
 
 
 def test_every_scope_a_permission_needs_is_in_the_revocation_check():
-    from switchboard.chat_policy import PERMISSION_SCOPE
+    from switchboard.chat.policy import PERMISSION_SCOPE
 
     assert set(NEEDS) == set(PERMISSION_SCOPE.values())
 
@@ -202,7 +202,7 @@ def test_a_revoked_scope_is_refused_at_the_next_action_that_needs_it(scope, temp
 
 
 def test_the_policy_itself_never_grants_another_tenants_channel():
-    from switchboard.chat_policy import authorize, may_read
+    from switchboard.chat.policy import authorize, may_read
     from switchboard.errors import NotFound
     from switchboard.models import Channel
 

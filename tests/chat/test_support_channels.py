@@ -16,9 +16,9 @@ OLGA = {"email": "olga@acme.test", "password": "olga-correct-horse-battery", "ro
 
 def add_operator(svc, who):
     """Store ``who`` (email, password, name) as an operator of acme; ``who`` back, to sign in with."""
-    from switchboard.identity import new_operator_id
+    from switchboard.auth.identity import new_operator_id
+    from switchboard.auth.passwords import hash_password
     from switchboard.models import Operator
-    from switchboard.passwords import hash_password
 
     svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email=who["email"], name=who["name"],
                                     role="operator", password_hash=hash_password(who["password"])))
@@ -484,7 +484,7 @@ def test_an_admin_online_hears_of_every_change_to_the_tenants_conversations(chat
 def federated(call, user_id, role, name):
     """Tokens of a staff member signed in through the tenant's Auth0 Action (the post-login
     hook): their IdP vouches for the role, and there is no operator record of them here."""
-    from switchboard import hooks
+    from switchboard.auth import hooks
 
     from tests.conftest import HOOK_SECRET, TENANT
 
@@ -492,7 +492,7 @@ def federated(call, user_id, role, name):
     r = call("POST /hooks/post-login", raw_body=raw,
              headers={"content-type": "application/json", "Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
     assert r["status"] == 200, r
-    from switchboard.identity import chat_safe_id
+    from switchboard.auth.identity import chat_safe_id
 
     return {"chat_token": r["json"]["chat_token"], "user": {"id": chat_safe_id(user_id)}}
 

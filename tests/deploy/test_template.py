@@ -34,7 +34,7 @@ def test_every_function_has_its_handler_file(template):
 def test_no_function_imports_pydantic_or_pyjwt(template):
     # Given every handler of the template, imported in one fresh interpreter as Lambda would
     # (pydantic and its validators cost ~30-40 ms of cold start: requests are msgspec Structs;
-    # PyJWT ~13 ms: tokens go through switchboard.jws)
+    # PyJWT ~13 ms: tokens go through switchboard.tokens.jws)
     script = """
 import importlib.util, json, sys
 for path in json.loads(sys.argv[1]):
@@ -404,7 +404,7 @@ def test_a_secret_named_by_its_arn_is_held_to_the_policy_as_by_its_name(template
 def test_work_the_layer_hands_to_threads_is_held_to_the_same_policy(template, aws):
     # Given the JWKS function (no table access), counting a rate-limited attempt - work the
     # layer runs on a thread pool so its writes go out together
-    from switchboard import ratelimit
+    from switchboard.auth import ratelimit
     from switchboard.errors import Unavailable
     from switchboard.runtime import services
 

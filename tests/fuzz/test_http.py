@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
-from switchboard import hooks
-from switchboard import requests as rq
+from switchboard.auth import hooks
+from switchboard.edge import requests as rq
 
 from tests.conftest import ADMIN, HOOK_SECRET, IDENTITY_SECRET, OPERATOR, ORIGIN, TENANT
 from tests.fuzzing import Changes, json_values, mutated, steered, valid
@@ -61,7 +61,7 @@ class World:
         example ended its session (a revoke of one's own session, say - often enough, over
         hundreds of examples, that the sign-in route's account quota would run out; the
         route itself is fuzzed by test_internal_sign_in)."""
-        from switchboard import sessions
+        from switchboard.auth import sessions
         from switchboard.runtime import services
 
         held = self._tokens.get(email)
@@ -347,7 +347,7 @@ def test_audit_events(world, log, data):
 
 def test_the_check_catches_a_400_that_wrote_something(world, log, monkeypatch):
     # Given a (broken) handler that records something before it validates the body
-    from switchboard.httpapi import Request
+    from switchboard.edge.httpapi import Request
     from switchboard.runtime import services
 
     parse = Request.parse

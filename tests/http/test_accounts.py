@@ -45,7 +45,7 @@ def test_an_invitation_token_naming_the_invitee_with_another_secret_is_refused(c
 def test_an_invitation_expires_after_seven_days(call, admin, monkeypatch):
     import types
 
-    from switchboard import accounts
+    from switchboard.auth import accounts
 
     # Given an invitation issued now
     _, invite = invited(call, admin)

@@ -213,7 +213,7 @@ def test_an_invitation_token_is_never_written_to_the_audit_events(call, admin):
 
 
 def test_an_audit_event_of_a_kind_the_log_does_not_know_is_refused():
-    from switchboard import audit
+    from switchboard.admin import audit
 
     with pytest.raises(ValueError, match="unknown audit event kind"):
         audit.event(tenant=TENANT, kind="password_chnaged", actor="op-0123456789abcdef")

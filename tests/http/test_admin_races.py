@@ -102,7 +102,7 @@ def test_an_operators_refresh_checks_the_record_in_the_same_transaction(call, to
 
 @pytest.mark.parametrize("change", ["blocked", "password"])
 def test_a_sign_in_racing_a_block_or_a_password_change_opens_no_session(call, admin, svc, monkeypatch, change):
-    from switchboard import passwords
+    from switchboard.auth import passwords
 
     verify, otto_id = passwords.verify_password, svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id
 
@@ -130,7 +130,7 @@ def test_a_sign_in_racing_another_devices_rehashing_sign_in_still_signs_in(call,
                                                                           this_one_rehashes):
     # Given the argon2 parameters were raised (every stored hash is due for a rehash, or - the
     # other case - only the other sign-in's), and another device signs in during this one's check
-    from switchboard import logins, passwords
+    from switchboard.auth import logins, passwords
 
     verify, otto_id = passwords.verify_password, svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id
     if this_one_rehashes:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from msgspec.structs import replace
-from switchboard import hooks
+from switchboard.auth import hooks
 from switchboard.errors import InvalidToken
 
 from tests.conftest import HOOK_SECRET, TENANT
@@ -237,7 +237,7 @@ def test_a_cognito_v2_sign_in_round_trip(post_login, svc):
     assert session.method == "cognito" and session.is_live(int(time.time()))
     # And the chat token works for the WebSocket handshake until that session is revoked
     svc.store.revoke_sessions([session.key], reason="revoked", now=int(time.time()))
-    from switchboard import ws
+    from switchboard.edge import ws
 
     with pytest.raises(Exception, match="Unauthorized"):
         ws.authorizer({"queryStringParameters": {"token": id_claims[f"{NS}/chat_token"]}, "headers": {},
@@ -284,7 +284,7 @@ def test_an_invalid_direct_invocation_is_a_validation_error(post_login, svc, eve
     ("bob", "bob"),
 ])
 def test_provider_ids_that_lose_nothing_keep_their_readable_form(raw, chat_id):
-    from switchboard.identity import chat_safe_id
+    from switchboard.auth.identity import chat_safe_id
 
     assert chat_safe_id(raw) == chat_id
 

@@ -174,7 +174,7 @@ def test_an_error_entry_stays_small_whatever_the_body_names(call, seeded):
 
 
 def test_unexpected_errors_are_a_generic_500(call, seeded, monkeypatch):
-    from switchboard import visitors
+    from switchboard.auth import visitors
 
     def boom(*a, **k):
         raise RuntimeError("database password is hunter2")
@@ -197,7 +197,7 @@ def test_secrets_never_appear_in_logs_or_error_bodies(call, seeded, monkeypatch,
     r2 = call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})
     me = call("GET /auth/me", token=t["chat_token"])
     # And a signed post-login hook call, and one signed with the wrong secret
-    from switchboard import hooks
+    from switchboard.auth import hooks
 
     raw = json.dumps({"tenant": TENANT, "user": {"user_id": "auth0|jo"}}).encode()
     hook = call("POST /hooks/post-login", raw_body=raw, headers={"Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
@@ -205,7 +205,7 @@ def test_secrets_never_appear_in_logs_or_error_bodies(call, seeded, monkeypatch,
     forged = call("POST /hooks/post-login", raw_body=raw,
                   headers={"Switchboard-Signature": hooks.sign("not-the-hook-secret-0123456", raw)})
     # And a sign-in that meets a bug (a 500), its password in the body
-    from switchboard import logins
+    from switchboard.auth import logins
 
     def boom(*a, **k):
         raise RuntimeError("a bug")

@@ -6,7 +6,7 @@ import hashlib
 import re
 
 import pytest
-from switchboard.identity import visitor_hash
+from switchboard.auth.identity import visitor_hash
 
 from tests.conftest import IDENTITY_SECRET, ORIGIN, TENANT
 
@@ -91,7 +91,7 @@ def test_failed_identity_is_audited_without_secrets(call, seeded, svc):
 
 # -- identifying later: the anonymous visitor becomes the known one, with their conversation ----------
 def _identified_body(user_id: str = "customer-42") -> dict:
-    from switchboard.identity import visitor_hash
+    from switchboard.auth.identity import visitor_hash
 
     return {"tenant": TENANT, "user": {"id": user_id, "name": "Jo", "hash": visitor_hash(IDENTITY_SECRET, user_id)}}
 
@@ -153,7 +153,7 @@ def test_an_upgrade_with_a_wrong_hash_changes_nothing(call, seeded, svc, templat
 
 
 def test_a_refused_identified_sign_in_hands_nothing_over(call, seeded, svc, template, monkeypatch):
-    from switchboard import postlogin
+    from switchboard.auth import postlogin
     from switchboard.errors import Forbidden
 
     from tests.chat_support import Chat
@@ -212,8 +212,8 @@ def test_an_anonymous_sign_in_takes_nothing_from_the_token_it_presents(call, see
     assert svc.store.get_channel(channel["id"]).visitor == first["user"]["id"]
     assert call("GET /auth/me", token=first["access_token"])["status"] == 200
     # And so does the layer itself, given that header for an anonymous sign-in
-    from switchboard import visitors
-    from switchboard.requests import ExternalLogin
+    from switchboard.auth import visitors
+    from switchboard.edge.requests import ExternalLogin
 
     other = visitors.external(svc, ExternalLogin(tenant=TENANT), origin=ORIGIN, device=None,
                               upgrading=f"Bearer {first['access_token']}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from unittest import mock
 
 from msgspec.structs import replace
-from switchboard import passwords
+from switchboard.auth import passwords
 
 from tests.conftest import ADMIN, OPERATOR, TENANT
 
@@ -87,7 +87,7 @@ def test_failed_sign_in_is_audited(call, seeded, svc):
 
 
 def test_the_dummy_hash_is_made_with_todays_parameters():
-    from switchboard import passwords
+    from switchboard.auth import passwords
 
     assert not passwords.needs_rehash(passwords.DUMMY_HASH)
 
@@ -116,9 +116,9 @@ def test_unknown_email_and_wrong_password_make_the_same_dynamodb_reads(call, see
 
 def test_no_record_that_holds_a_secret_shows_it_in_its_repr(call, seeded, svc):
     # Records end up in log lines and tracebacks through repr(): theirs leave the secrets out
-    from switchboard import sessions
+    from switchboard.auth import sessions
+    from switchboard.auth.postlogin import Principal
     from switchboard.policy import Role
-    from switchboard.postlogin import Principal
 
     bundle = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
                                                "password": OPERATOR["password"]})["json"]
@@ -136,7 +136,7 @@ def test_no_record_that_holds_a_secret_shows_it_in_its_repr(call, seeded, svc):
 
 def test_a_rehash_at_sign_in_never_undoes_a_password_change_made_meanwhile(call, seeded, svc, monkeypatch):
     # Given an operator whose stored hash is due for a rehash (today's parameters are stronger)
-    from switchboard import logins
+    from switchboard.auth import logins
 
     monkeypatch.setattr(logins.passwords, "needs_rehash", lambda stored: True)
     otto_id, verify = svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id, passwords.verify_password

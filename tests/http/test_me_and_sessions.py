@@ -103,7 +103,8 @@ def admin_id(call, token):
 ])
 def test_a_cancelled_sign_in_transaction_says_why(svc, monkeypatch, reasons, expected):
     from botocore.exceptions import ClientError
-    from switchboard import audit, errors
+    from switchboard import errors
+    from switchboard.admin import audit
     from switchboard.models import Session
 
     def cancelled(**_: object) -> None:
@@ -120,7 +121,8 @@ def test_a_cancelled_sign_in_transaction_says_why(svc, monkeypatch, reasons, exp
 
 
 def test_a_session_id_collision_is_refused_and_leaves_the_first_session_as_it_was(svc):
-    from switchboard import audit, errors
+    from switchboard import errors
+    from switchboard.admin import audit
     from switchboard.models import Session, SessionKey
 
     def session(at: int) -> Session:

@@ -12,7 +12,7 @@ from tests.conftest import ADMIN, OPERATOR, TENANT
 
 def code_at(secret: str, step_offset: int = 0) -> str:
     """The code of the current 30 s step (by MFA's clock), or of one ``step_offset`` steps away."""
-    from switchboard import mfa
+    from switchboard.auth import mfa
 
     return pyotp.TOTP(secret).at(mfa.time.time() + 30 * step_offset)
 
@@ -25,7 +25,7 @@ def totp_clock(monkeypatch):
     loaded machine can take seconds; this leaves every test 28 of them."""
     import types
 
-    from switchboard import mfa
+    from switchboard.auth import mfa
 
     now = time.time()
     shift = (now // 30 * 30 + 2) - now  # -28 .. +2 s
@@ -159,7 +159,7 @@ def test_wrong_codes_count_toward_the_accounts_rate_limit(call, enrolled, monkey
     # Given a clock that stays in one minute (the limiter's windows are clock minutes)
     import types
 
-    from switchboard import ratelimit
+    from switchboard.auth import ratelimit
 
     frozen = time.time() // 60 * 60 + 1
     monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: frozen))
@@ -177,7 +177,7 @@ def test_wrong_codes_count_toward_the_accounts_rate_limit(call, enrolled, monkey
 
 def test_forged_mfa_tokens_naming_an_operator_never_lock_them_out(call, enrolled, svc):
     # Given someone who knows Otto's operator id (visitors see it) forging mfa_tokens in his name
-    from switchboard import opaque
+    from switchboard.tokens import opaque
 
     secret, _ = enrolled
     for i in range(1, 16):
@@ -228,7 +228,7 @@ def test_a_password_sign_in_racing_mfa_being_turned_on_asks_for_the_code(call, t
     # Given Otto about to turn MFA on, and someone who knows his password signing in
     tokens = tokens_for(OPERATOR)
     secret = call("POST /auth/totp/enroll", token=tokens["access_token"])["json"]["secret"]
-    from switchboard import passwords
+    from switchboard.auth import passwords
 
     real, turned_on = passwords.verify_password, []
 
@@ -331,7 +331,7 @@ def test_the_table_holds_the_totp_secret_only_sealed_pending_or_on(call, tokens_
     item = _raw_operator(svc, TENANT, _op_id(svc))
     assert item["totp_secret"]["S"].startswith("kms1:") and secret not in str(item)
     # Yet it still opens, with the KMS key, for his own record only
-    from switchboard.sealing import totp_context
+    from switchboard.tokens.sealing import totp_context
 
     assert svc.sealer.open(item["totp_secret"]["S"], context=totp_context(TENANT, _op_id(svc))) == secret
 
@@ -351,7 +351,7 @@ def test_a_sealed_secret_copied_to_another_operator_does_not_open_for_them(call,
 
 
 def test_a_plaintext_secret_signs_in_even_when_kms_cannot_seal_it_yet(call, enrolled, svc, monkeypatch):
-    from switchboard.sealing import Sealer
+    from switchboard.tokens.sealing import Sealer
 
     secret, _ = enrolled
     # Given a secret in the plaintext form of earlier versions, and KMS unusable for now
@@ -390,7 +390,7 @@ def test_a_secret_stored_before_sealing_works_and_is_sealed_at_the_next_mfa_sign
 
 def test_without_the_key_service_enrolment_answers_503_and_stores_nothing(call, tokens_for, svc, monkeypatch):
     # Given the TOTP key cannot be used (here: the configured alias does not exist)
-    from switchboard.sealing import Sealer
+    from switchboard.tokens.sealing import Sealer
 
     access = tokens_for(OPERATOR)["access_token"]
     monkeypatch.setattr(svc, "sealer", Sealer("alias/no-such-key"))
@@ -427,7 +427,8 @@ def test_a_password_change_ends_the_mfa_challenges_the_old_password_got(call, en
 
 
 def test_a_password_change_deletes_the_pending_challenges_from_the_table(call, enrolled, svc):
-    from switchboard import mfa, opaque
+    from switchboard.auth import mfa
+    from switchboard.tokens import opaque
 
     _, tokens = enrolled
     # Given an mfa_token got with Otto's password, its challenge stored
@@ -448,7 +449,7 @@ def test_a_challenge_earned_before_a_password_change_is_worthless_even_if_writte
     pending = password_step(call)["json"]["mfa_token"]
     # When the password changes without the challenge being deleted (a sign-in in flight wrote it
     # after the change's delete)
-    from switchboard.passwords import hash_password
+    from switchboard.auth.passwords import hash_password
 
     svc.store.set_password_hash(TENANT, _op_id(svc), hash_password("another-correct-horse-battery"))
     # Then the challenge is no good, even with a right code
@@ -499,7 +500,7 @@ def test_enrolling_again_while_mfa_is_on_is_refused_and_keeps_the_secret(call, e
 
 
 def test_totp_codes_are_compared_in_constant_time(monkeypatch):
-    from switchboard import mfa
+    from switchboard.auth import mfa
 
     calls = []
     real = mfa.hmac.compare_digest
@@ -512,7 +513,7 @@ def test_totp_codes_are_compared_in_constant_time(monkeypatch):
 
 
 def test_a_confirm_racing_a_new_enrolment_does_not_turn_on_the_secret_it_read(call, tokens_for, svc, monkeypatch):
-    from switchboard.sealing import totp_context
+    from switchboard.tokens.sealing import totp_context
 
     access = tokens_for(OPERATOR)["access_token"]
     first = call("POST /auth/totp/enroll", token=access)["json"]["secret"]
@@ -550,7 +551,7 @@ def test_turning_mfa_on_and_off_is_in_the_tenants_event_log(call, admin, enrolle
 def test_an_mfa_token_is_no_good_once_its_five_minutes_are_over(call, enrolled, monkeypatch):
     import types
 
-    from switchboard import mfa
+    from switchboard.auth import mfa
 
     secret, _ = enrolled
     # Given a challenge earned with Otto's password
@@ -590,7 +591,7 @@ def test_a_secret_sealed_under_another_key_does_not_open(call, enrolled, svc,
     import base64
 
     import boto3
-    from switchboard.sealing import PREFIX, totp_context
+    from switchboard.tokens.sealing import PREFIX, totp_context
 
     secret, _ = enrolled
     # Given Otto's secret sealed, for his record, under a KMS key other than the TOTP key
@@ -607,7 +608,8 @@ def test_a_secret_sealed_under_another_key_does_not_open(call, enrolled, svc,
 
 
 def test_an_mfa_challenge_carries_its_expiry_as_its_ttl(call, enrolled, svc):
-    from switchboard import mfa, opaque
+    from switchboard.auth import mfa
+    from switchboard.tokens import opaque
 
     # Given an mfa_token got with Otto's password
     pending = password_step(call)["json"]["mfa_token"]

@@ -7,7 +7,7 @@ import threading
 import types
 
 import pytest
-from switchboard import ratelimit
+from switchboard.auth import ratelimit
 from switchboard.errors import RateLimited
 
 from tests.conftest import ADMIN, OPERATOR, TENANT, dynamodb_serialises_writes
@@ -38,7 +38,7 @@ def test_the_eleventh_attempt_in_a_minute_is_429_with_the_headers(call, seeded, 
     # Given ten wrong passwords for Otto within one minute
     for _ in range(10):
         assert sign_in(call, "wrong")["json"]["code"] == "invalid_credentials"
-    from switchboard import passwords
+    from switchboard.auth import passwords
 
     checked: list[str] = []
     verify = passwords.verify_password

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from switchboard import sessions
+from switchboard.auth import sessions
 
 from tests.conftest import TENANT, dynamodb_serialises_writes
 

@@ -275,7 +275,7 @@ def test_revoking_a_session_that_is_gone_writes_no_half_session(svc, seeded):
 
 
 def test_revoking_more_sessions_than_one_transaction_holds_revokes_every_one(svc):
-    from switchboard import audit
+    from switchboard.admin import audit
     from switchboard.models import Session
 
     # Given a user with 101 live sessions (a transaction holds at most 100 items)

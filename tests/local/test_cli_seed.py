@@ -155,7 +155,7 @@ def test_seeding_by_stack_name_seals_totp_secrets_with_the_stacks_key(aws, svc, 
     assert main(["seed", str(_totp_seed(tmp_path, secret)), "--stack", "switchboard-prod",
                  "--region", "us-east-1"]) == 0
     op = svc.store.get_operator_by_email("initech", "bill@initech.test")
-    from switchboard.sealing import totp_context
+    from switchboard.tokens.sealing import totp_context
 
     assert svc.sealer.open(op.totp_secret, context=totp_context("initech", op.id)) == secret
 

@@ -1,4 +1,4 @@
-"""switchboard.jws: the compact ES256 JWS layer beneath the tokens.
+"""switchboard.tokens.jws: the compact ES256 JWS layer beneath the tokens.
 
 It replaced PyJWT in the runtime (cold start and verify cost, see the module docstring), so
 PyJWT is the independent cross-check here: each side must accept what the other signs.
@@ -14,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from switchboard import jws
+from switchboard.tokens import jws
 
 
 @pytest.fixture(scope="module")

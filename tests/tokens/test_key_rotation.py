@@ -20,7 +20,7 @@ SIGNING, VERIFY = LOCAL_REFS["SigningKeys"], LOCAL_REFS["VerifyKeys"]
 def rotation(aws, monkeypatch):
     """Secrets Manager (moto) invoking the rotation function's handler in-process; returns the steps seen."""
     from moto.awslambda.utils import get_backend
-    from switchboard import key_rotation
+    from switchboard.tokens import key_rotation
 
     backend = get_backend("123456789012", "us-east-1")
     steps: list[str] = []
@@ -60,7 +60,8 @@ def test_secrets_managers_rotation_stages_a_new_key_and_publishes_the_public_set
 
 
 def test_a_function_that_only_verifies_reads_only_the_public_keys(call, seeded, svc, monkeypatch):
-    from switchboard import keys, runtime
+    from switchboard import runtime
+    from switchboard.tokens import keys
 
     from tests.conftest import OPERATOR, TENANT
 
@@ -88,7 +89,8 @@ def _cold_key_caches() -> None:
     """As in a fresh container: no key set read yet (a process running many functions, as the
     tests and `switchboard dev` do, would otherwise serve the next function from the cache)."""
     from aws_lambda_powertools.utilities import parameters
-    from switchboard import keys, runtime
+    from switchboard import runtime
+    from switchboard.tokens import keys
 
     runtime.services.cache_clear()
     keys._provider.cache_clear()
@@ -98,7 +100,7 @@ def _cold_key_caches() -> None:
 def test_every_function_that_signs_may_read_the_private_keys(call, seeded):
     # Each sign-in route, run as its own function from a cold container: its first signature reads
     # SigningKeys under that function's policy (the local IAM check holds the secret it names)
-    from switchboard import hooks
+    from switchboard.auth import hooks
 
     from tests.conftest import HOOK_SECRET, OPERATOR, TENANT
 
@@ -147,7 +149,7 @@ def _stage_pending(value: dict[str, Any]) -> str:
 
 
 def test_every_step_run_again_changes_nothing(rotation):
-    from switchboard import key_rotation
+    from switchboard.tokens import key_rotation
 
     # Given a rotation that has finished
     sm = boto3.client("secretsmanager")
@@ -166,8 +168,8 @@ def test_every_step_run_again_changes_nothing(rotation):
 
 
 def test_a_retried_create_step_keeps_the_pending_set_it_wrote(aws):
-    from switchboard import key_rotation
-    from switchboard.keys import rotate_keyset
+    from switchboard.tokens import key_rotation
+    from switchboard.tokens.keys import rotate_keyset
 
     # Given a pending version whose value the first createSecret wrote
     staged = rotate_keyset(_current(SIGNING))
@@ -180,7 +182,7 @@ def test_a_retried_create_step_keeps_the_pending_set_it_wrote(aws):
 
 
 def test_a_token_that_is_not_the_pending_version_is_refused(aws):
-    from switchboard import key_rotation
+    from switchboard.tokens import key_rotation
 
     # Given a key set rotated once outside the schedule: its former version is AWSPREVIOUS
     key_rotation.rotate_now(SIGNING)
@@ -197,9 +199,9 @@ def test_a_token_that_is_not_the_pending_version_is_refused(aws):
 
 @pytest.mark.parametrize("broken", ["empty", "public_only", "duplicate_kid"])
 def test_the_test_step_refuses_a_pending_set_that_cannot_sign_and_verify(aws, broken):
-    from switchboard import key_rotation
     from switchboard.errors import InvalidToken
-    from switchboard.keys import generate_key_entry, public_keyset
+    from switchboard.tokens import key_rotation
+    from switchboard.tokens.keys import generate_key_entry, public_keyset
 
     # Given a pending key set that parses but cannot do its job: no key, public keys only, or two
     # keys under one kid (behind a good one: every key is probed, not just the newest)
@@ -217,9 +219,9 @@ def test_the_test_step_refuses_a_pending_set_that_cannot_sign_and_verify(aws, br
 def test_an_old_key_stays_while_the_longest_lived_token_it_signed_can(aws):
     import time
 
-    from switchboard import key_rotation
-    from switchboard.keys import generate_key_entry
     from switchboard.settings import get_settings
+    from switchboard.tokens import key_rotation
+    from switchboard.tokens.keys import generate_key_entry
 
     # Given a key set whose newest key took over a while ago, behind the key it replaced, and
     # chat tokens that live longer than access tokens

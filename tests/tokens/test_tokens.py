@@ -18,10 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
-from switchboard import jws
 from switchboard.errors import InvalidToken, Unavailable
-from switchboard.keys import KeyRing, KeyStore, generate_key_entry, keyring_from_value, rotate_keyset
-from switchboard.tokens import ACCESS_AUDIENCE, CHAT_AUDIENCE, TokenService
+from switchboard.tokens import jws
+from switchboard.tokens.access import ACCESS_AUDIENCE, CHAT_AUDIENCE, TokenService
+from switchboard.tokens.keys import KeyRing, KeyStore, generate_key_entry, keyring_from_value, rotate_keyset
 
 ISSUER = "https://auth.acme.test"
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "wycheproof"
@@ -460,7 +460,7 @@ def _vectors(name: str) -> dict[str, Any]:
 
 
 def test_wycheproof_es256_p1363_signatures():
-    # ES256 in JWS is ECDSA P-256/SHA-256 with r||s signatures: switchboard.jws is the verifier
+    # ES256 in JWS is ECDSA P-256/SHA-256 with r||s signatures: switchboard.tokens.jws is the verifier
     data = _vectors("ecdsa_secp256r1_sha256_p1363_test.json")
     checked = 0
     for group in data["testGroups"]:
@@ -506,7 +506,7 @@ def test_wycheproof_jws_cases_for_p256_keys():
 
 
 def test_a_verification_set_verifies_every_token_and_signs_none(keyset):
-    from switchboard.keys import public_keyset
+    from switchboard.tokens.keys import public_keyset
 
     # Given the public-only set of a key set (what functions that never sign read)
     signer = TokenService(StaticKeys(keyset), issuer=ISSUER, access_ttl=900, chat_ttl=3600)
@@ -521,7 +521,7 @@ def test_a_verification_set_verifies_every_token_and_signs_none(keyset):
 
 @pytest.mark.parametrize("change", [{"x": b64(bytes(32))}, {"y": "AAAA"}, {"crv": "P-384"}, {"alg": "ES384"}])
 def test_an_unreadable_public_key_is_unavailable_not_a_crash(keyset, change):
-    from switchboard.keys import public_keyset
+    from switchboard.tokens.keys import public_keyset
 
     entry = {**public_keyset(keyset)["keys"][0], **change}
     with pytest.raises(Unavailable):

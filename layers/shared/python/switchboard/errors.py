@@ -1,7 +1,7 @@
 """The one error hierarchy. Each leaf knows its HTTP status and stable problem ``code``.
 
 Handlers never catch ``Exception`` for business cases: they let these propagate to
-:mod:`switchboard.httpapi`, which renders them once as RFC 9457 problem+json.
+:mod:`switchboard.edge.httpapi`, which renders them once as RFC 9457 problem+json.
 """
 
 from __future__ import annotations

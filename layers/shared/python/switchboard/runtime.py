@@ -18,9 +18,9 @@ from switchboard.settings import Settings, get_settings
 from switchboard.storage import Store
 
 if TYPE_CHECKING:
-    from switchboard.keys import KeyStore
-    from switchboard.sealing import Sealer
-    from switchboard.tokens import TokenService
+    from switchboard.tokens.access import TokenService
+    from switchboard.tokens.keys import KeyStore
+    from switchboard.tokens.sealing import Sealer
 
 __all__ = ["Services", "TenantDirectory", "services"]
 
@@ -84,7 +84,7 @@ class Services:
     @cached_property
     def keys(self) -> KeyStore:
         """The verification set: public keys only (what the JWKS serves, what checks tokens)."""
-        from switchboard.keys import KeyStore
+        from switchboard.tokens.keys import KeyStore
 
         s = self.settings
         return KeyStore(s.verify_keys_secret_id or s.keys_secret_id, max_age=s.keys_cache_seconds)
@@ -93,13 +93,13 @@ class Services:
     def signing_keys(self) -> KeyStore:
         """The key set with its private keys: read only by functions that mint tokens (their
         IAM policy is the only one that allows it), and only when they first sign."""
-        from switchboard.keys import KeyStore
+        from switchboard.tokens.keys import KeyStore
 
         return KeyStore(self.settings.keys_secret_id, max_age=self.settings.keys_cache_seconds)
 
     @cached_property
     def tokens(self) -> TokenService:
-        from switchboard.tokens import TokenService
+        from switchboard.tokens.access import TokenService
 
         s = self.settings
         return TokenService(self.keys, signing_keys=self.signing_keys, issuer=s.issuer, access_ttl=s.access_ttl,
@@ -108,7 +108,7 @@ class Services:
     @cached_property
     def sealer(self) -> Sealer:
         """Seals second-factor secrets under the TOTP key (its KMS client made on first use)."""
-        from switchboard.sealing import Sealer
+        from switchboard.tokens.sealing import Sealer
 
         return Sealer(self.settings.totp_key_id)
 

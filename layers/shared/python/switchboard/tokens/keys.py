@@ -33,7 +33,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from switchboard.errors import Unavailable
-from switchboard.jws import b64url_decode, b64url_encode
+from switchboard.tokens.jws import b64url_decode, b64url_encode
 
 __all__ = ["ACTIVATE_AFTER", "KeyRing", "KeyStore", "SigningKey", "generate_key_entry", "keyring_from_value",
            "public_keyset", "rotate_keyset"]

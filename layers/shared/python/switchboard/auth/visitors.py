@@ -1,17 +1,18 @@
 """Website visitors sign in: anonymous, or vouched for by the website's backend (HMAC).
 
-Apart from :mod:`switchboard.logins` (operators' passwords) so that the visitors' function
+Apart from :mod:`switchboard.auth.logins` (operators' passwords) so that the visitors' function
 never loads argon2.
 """
 
 from __future__ import annotations
 
-from switchboard import audit, ratelimit, sessions
+from switchboard.admin import audit
+from switchboard.auth import ratelimit, sessions
+from switchboard.auth.identity import anonymous_visitor_id, known_visitor_id, verify_visitor_hash
+from switchboard.auth.postlogin import Principal
+from switchboard.edge.requests import ExternalLogin
 from switchboard.errors import Forbidden, InvalidIdentity
-from switchboard.identity import anonymous_visitor_id, known_visitor_id, verify_visitor_hash
 from switchboard.policy import Role
-from switchboard.postlogin import Principal
-from switchboard.requests import ExternalLogin
 from switchboard.runtime import Services
 
 __all__ = ["external"]

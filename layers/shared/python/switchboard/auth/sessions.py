@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from switchboard import audit, postlogin
+from switchboard.admin import audit
+from switchboard.auth import postlogin
+from switchboard.auth.postlogin import Principal
 from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, TokenReused
 from switchboard.models import OPERATOR_METHODS, Operator, Session, SessionKey
 from switchboard.policy import Role
-from switchboard.postlogin import Principal
 from switchboard.runtime import Services
 from switchboard.storage import RotationRefused, StandingChanged
 
 if TYPE_CHECKING:
-    from switchboard.tokens import AccessClaims
+    from switchboard.tokens.access import AccessClaims
 
 __all__ = ["Caller", "TokenBundle", "authenticate", "end_user_sessions", "list_sessions", "refresh", "revoke",
            "sign_in"]
@@ -195,7 +196,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     """
     now = int(now if now is not None else time.time())
     key, gen, secret = _parse_refresh_token(token)
-    from switchboard import ratelimit
+    from switchboard.auth import ratelimit
 
     ratelimit.check(svc.store, svc.settings,
                     [("account", f"refresh#{key.tenant}#{key.session_id}"), *([("ip", ip)] if ip else [])], now=now)
@@ -379,7 +380,7 @@ def _reach_connections(svc: Services, tenant: str, user_id: str, *, session_ids:
                        scopes: frozenset[str] | None = None) -> None:
     """Revocation reaches live WebSocket connections before the caller hears 200."""
     if svc.settings.ws_endpoint:
-        from switchboard.ws import revoke_connections
+        from switchboard.edge.ws import revoke_connections
 
         revoke_connections(svc, tenant=tenant, user_id=user_id, session_ids=session_ids, scopes=scopes)
 

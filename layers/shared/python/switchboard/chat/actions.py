@@ -1,7 +1,7 @@
 """Support chat: channels, assignment, messages, receipts, archive (contract section 4).
 
 Every action takes the caller's :class:`~switchboard.models.Connection` (read fresh, so its
-scopes are current), checks :func:`switchboard.chat_policy.authorize` once, does its storage
+scopes are current), checks :func:`switchboard.chat.policy.authorize` once, does its storage
 work, then tells whoever must hear of it. Nothing here scans: fan-out reads the channel's
 watchers, assignment reads the tenant's staff presence.
 
@@ -22,8 +22,9 @@ from typing import Any, Protocol
 import msgspec
 from msgspec.structs import replace
 
-from switchboard.chat_policy import authorize, may_read
-from switchboard.chat_requests import (
+from switchboard.chat.policy import authorize, may_read
+from switchboard.chat.realtime import MAX_FRAME_BYTES, event_frame, size_of
+from switchboard.edge.frames import (
     AssignParams,
     AttachmentOpenParams,
     AttachmentParams,
@@ -40,7 +41,6 @@ from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.ids import now_ms, time_ordered_id
 from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence, Tenant
 from switchboard.observability import logger
-from switchboard.realtime import MAX_FRAME_BYTES, event_frame, size_of
 from switchboard.storage import STAFF_ROLES, Store
 
 __all__ = [
@@ -58,7 +58,7 @@ PRESIGN_SECONDS = 300
 
 
 class Notifier(Protocol):
-    """Reaches live connections (:class:`switchboard.realtime.Realtime`)."""
+    """Reaches live connections (:class:`switchboard.chat.realtime.Realtime`)."""
 
     def send(self, connection_ids: Iterable[str], frame: dict[str, Any]) -> list[str]: ...
     def disconnect(self, connection_id: str) -> None: ...

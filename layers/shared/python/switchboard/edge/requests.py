@@ -3,7 +3,7 @@
 Unknown fields, wrong types (``1`` for a string; ``"1"``, ``true`` or ``1.0`` for a number),
 nulls where a value is required and out-of-range sizes fail validation (400
 ``validation_error``); nothing downstream sees an unchecked value. Decoding and the error
-answer live in :mod:`switchboard.validation`. msgspec, not pydantic: it imports in ~2-4 ms
+answer live in :mod:`switchboard.edge.validation`. msgspec, not pydantic: it imports in ~2-4 ms
 where pydantic and its validators cost ~30-40 ms of every function's cold start.
 
 Patterns are searched (``re.search``), so each is anchored ``^...\\Z``: ``$`` would let a

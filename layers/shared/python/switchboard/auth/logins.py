@@ -1,14 +1,15 @@
 """Operators and admins sign in with email and password.
 
-Website visitors sign in through :mod:`switchboard.visitors`.
+Website visitors sign in through :mod:`switchboard.auth.visitors`.
 """
 
 from __future__ import annotations
 
-from switchboard import audit, passwords, ratelimit, sessions
+from switchboard.admin import audit
+from switchboard.auth import passwords, ratelimit, sessions
+from switchboard.edge.requests import InternalLogin
 from switchboard.errors import Forbidden, InvalidCredentials
 from switchboard.models import Operator
-from switchboard.requests import InternalLogin
 from switchboard.runtime import Services
 from switchboard.storage import StandingChanged
 
@@ -22,7 +23,7 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
     one argon2 verification - and give the same answer. Attempts are rate limited per
     account and per client IP: the counters are written while the credentials are read,
     and the limit is enforced before the password is checked. With MFA on, a correct
-    password answers ``mfa_required`` (see :mod:`switchboard.mfa`).
+    password answers ``mfa_required`` (see :mod:`switchboard.auth.mfa`).
     """
     keys = [("account", f"signin#{body.tenant}#{body.email.lower()}")]
     if ip:
@@ -79,7 +80,7 @@ def _open_session(svc: Services, tenant: str, operator: Operator, password: str,
         svc.store.set_password_hash(tenant, operator.id, rehashed, replacing=operator.password_hash)
         operator = replace(operator, password_hash=rehashed)
     if operator.totp_enabled:
-        from switchboard import mfa
+        from switchboard.auth import mfa
 
         raise mfa.begin_challenge(svc, operator)
     return sessions.sign_in_operator(svc, operator, method="password", device=device)

@@ -1,7 +1,7 @@
 """Post-login for sign-ins done elsewhere: an Auth0 Action's signed HTTPS call, and a
 Cognito user pool's Pre Token Generation trigger.
 
-Both end in :func:`switchboard.sessions.federated_sign_in`: the tenant's post-login rules
+Both end in :func:`switchboard.auth.sessions.federated_sign_in`: the tenant's post-login rules
 run (extra claims, denied e-mail domains), a session is recorded - so revoking it works as
 for our own sign-ins - and a chat token is minted and handed back as a namespaced claim.
 
@@ -29,14 +29,14 @@ import json
 import time
 from typing import Any
 
-from switchboard import ratelimit, sessions
+from switchboard.auth import ratelimit, sessions
+from switchboard.auth.identity import chat_safe_id
+from switchboard.auth.postlogin import Principal
+from switchboard.edge.requests import PostLoginInvocation
+from switchboard.edge.validation import decode_json
 from switchboard.errors import InvalidToken
-from switchboard.identity import chat_safe_id
 from switchboard.policy import Role
-from switchboard.postlogin import Principal
-from switchboard.requests import PostLoginInvocation
 from switchboard.runtime import Services
-from switchboard.validation import decode_json
 
 __all__ = ["SIGNATURE_HEADER", "cognito_trigger", "sign", "signed_post_login", "verify_signature"]
 

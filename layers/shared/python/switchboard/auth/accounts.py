@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from switchboard import audit, opaque, passwords, ratelimit, sessions
+from switchboard.admin import audit
+from switchboard.auth import passwords, ratelimit, sessions
 from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken
 from switchboard.runtime import Services
 from switchboard.storage import StandingChanged
+from switchboard.tokens import opaque
 
 __all__ = ["INVITE_PREFIX", "accept_invitation", "change_password", "new_invitation"]
 

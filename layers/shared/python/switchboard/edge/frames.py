@@ -1,7 +1,7 @@
 """Parameters of the WebSocket actions (contract section 4), as strict, frozen msgspec Structs.
 
 A frame is ``{"action", "rid", ...params}``; the params are validated by the action's
-Struct (:func:`switchboard.validation.convert`, strict), so unknown fields, wrong types
+Struct (:func:`switchboard.edge.validation.convert`, strict), so unknown fields, wrong types
 and out-of-range sizes are a ``validation_error`` reply and change nothing. Patterns are
 anchored ``^...\\Z`` (msgspec searches them; ``$`` would let a trailing newline through).
 """

@@ -16,7 +16,7 @@ import msgspec
 from switchboard.errors import Forbidden, ValidationFailed
 from switchboard.models import Operator, Tenant
 from switchboard.policy import Role, default_scopes, level_of
-from switchboard.tokens import RESERVED_CLAIMS
+from switchboard.tokens.access import RESERVED_CLAIMS
 
 __all__ = ["Grants", "Principal", "run", "validate_claim_names"]
 

@@ -10,7 +10,7 @@
   step, and Secrets Manager runs it again.
 
 Containers pick the new set up within ``KEYS_CACHE_SECONDS``. The new key signs only once
-every container has had time to do so (``active_from``, see :mod:`switchboard.keys`), and
+every container has had time to do so (``active_from``, see :mod:`switchboard.tokens.keys`), and
 the old key stays in the set as long as tokens it signed may live, so nothing fails during
 the switch - nor after two rotations in a row.
 """
@@ -21,8 +21,8 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from switchboard.keys import keyring_from_value, public_keyset, rotate_keyset
 from switchboard.settings import get_settings
+from switchboard.tokens.keys import keyring_from_value, public_keyset, rotate_keyset
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -95,7 +95,7 @@ def _probe(ring: Any) -> None:
     """Every key of the set signs a token the set verifies (the staged new key included)."""
     from msgspec.structs import replace
 
-    from switchboard.tokens import TokenService
+    from switchboard.tokens.access import TokenService
 
     class _Fixed:
         def __init__(self, ring: Any) -> None:

@@ -34,15 +34,15 @@ from typing import Any
 
 import msgspec
 
-from switchboard import chat
-from switchboard.chat import ChatContext
+from switchboard.chat import actions as chat
+from switchboard.chat.actions import ChatContext
+from switchboard.chat.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
+from switchboard.edge.validation import convert
 from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
 from switchboard.models import OPERATOR_METHODS, Connection, SessionKey
 from switchboard.observability import logger
-from switchboard.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
 from switchboard.runtime import Services, services
 from switchboard.storage import HANDLES_CHATS, STAFF_ROLES
-from switchboard.validation import convert
 
 __all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect", "revoke_connections"]
 

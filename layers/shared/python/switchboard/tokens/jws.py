@@ -22,7 +22,7 @@ What is deliberately strict (each has a test in tests/tokens/test_jws.py):
 - a signature of exactly 64 bytes (``r || s``, RFC 7518 3.4), never DER;
 - the ECDSA check itself is OpenSSL's, through ``cryptography``; nothing here is crypto math.
 
-Claims (``exp``, ``aud``...) are the caller's business: :mod:`switchboard.tokens` checks them.
+Claims (``exp``, ``aud``...) are the caller's business: :mod:`switchboard.tokens.access` checks them.
 """
 
 from __future__ import annotations

@@ -19,11 +19,12 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from switchboard import audit, sessions
+from switchboard.admin import audit
+from switchboard.auth import sessions
+from switchboard.auth.identity import new_operator_id
+from switchboard.edge.requests import EventsQuery, OperatorChange, OperatorCreation
 from switchboard.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
-from switchboard.identity import new_operator_id
 from switchboard.models import OPERATOR_ID, OPERATOR_METHODS, Operator
-from switchboard.requests import EventsQuery, OperatorChange, OperatorCreation
 from switchboard.runtime import Services
 from switchboard.storage import StandingChanged
 
@@ -55,7 +56,7 @@ def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreati
     caller.require("admin:operators")
     # only this path hashes a password or issues an invitation: listing operators, changing
     # them and reading events (the same module, other functions) do not load argon2
-    from switchboard import accounts, passwords
+    from switchboard.auth import accounts, passwords
 
     now = int(time.time())
     op = Operator(tenant=caller.tenant, id=new_operator_id(), email=body.email.lower(), name=body.name,

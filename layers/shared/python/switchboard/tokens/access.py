@@ -3,7 +3,7 @@
 Verification is deliberately narrow: one algorithm, a ``typ`` per token kind, required
 ``exp``/``iat``/``iss``/``aud``/``sub``, and the custom claims each kind must carry. An
 access token is never a chat token: the ``typ`` and the ``aud`` both differ, and both are
-checked. The JWS layer is :mod:`switchboard.jws` (why not PyJWT: see there); the claim
+checked. The JWS layer is :mod:`switchboard.tokens.jws` (why not PyJWT: see there); the claim
 rules below follow RFC 7519 4.1 and RFC 8725, as PyJWT's would with
 ``require=[exp, iat, iss, aud, sub]`` and ``strict_aud``.
 """
@@ -16,9 +16,9 @@ from typing import Any, Protocol, TypeGuard
 
 import msgspec
 
-from switchboard import jws
 from switchboard.errors import InvalidToken, Unavailable
-from switchboard.keys import KeyRing
+from switchboard.tokens import jws
+from switchboard.tokens.keys import KeyRing
 
 __all__ = [
     "ACCESS_AUDIENCE",

@@ -13,7 +13,7 @@
 * Turning MFA on or off revokes the user's other sessions: on, because they were opened
   with the password alone - the reason to turn it on may be that someone else knows it;
   off (which needs a current code), because the account just got weaker.
-* **At rest** the secret is sealed under a KMS key of its own (:mod:`switchboard.sealing`),
+* **At rest** the secret is sealed under a KMS key of its own (:mod:`switchboard.tokens.sealing`),
   bound to its operator; it is opened only to check a code.
 """
 
@@ -25,11 +25,13 @@ import secrets
 import time
 from typing import Any
 
-from switchboard import audit, opaque, ratelimit
+from switchboard.admin import audit
+from switchboard.auth import ratelimit
 from switchboard.errors import Forbidden, InvalidMfa, MfaRequired, NotFound, SwitchboardError, ValidationFailed
 from switchboard.models import Operator
 from switchboard.runtime import Services
-from switchboard.sealing import SealBroken, totp_context
+from switchboard.tokens import opaque
+from switchboard.tokens.sealing import SealBroken, totp_context
 
 __all__ = ["begin_challenge", "confirm", "disable", "enroll", "exchange", "matching_step"]
 
@@ -122,7 +124,7 @@ def _limit(svc: Services, *, ip: str | None, account: tuple[str, str] | None) ->
 def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
     """Turn MFA on once a code from the pending secret is valid, and end the user's other
     sessions: they were opened with the password alone."""
-    from switchboard import sessions
+    from switchboard.auth import sessions
 
     _staff(caller)
     _limit(svc, ip=ip, account=(caller.tenant, caller.user_id))
@@ -142,7 +144,7 @@ def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
 
 def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
     """Turn MFA off (a current code is needed) and end the user's other sessions."""
-    from switchboard import sessions
+    from switchboard.auth import sessions
 
     _staff(caller)
     _limit(svc, ip=ip, account=(caller.tenant, caller.user_id))
@@ -181,7 +183,7 @@ def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> M
 
 def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device: str | None) -> Any:
     """``POST /auth/mfa``: a valid challenge and a fresh code give the session's tokens."""
-    from switchboard import sessions
+    from switchboard.auth import sessions
     from switchboard.errors import InvalidToken
     from switchboard.storage import StandingChanged
 
@@ -231,7 +233,7 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
 def _seal_if_plain(svc: Services, op: Operator, stored: str) -> None:
     """A secret stored before sealing existed is sealed at its operator's next MFA sign-in
     (a conditional write: a concurrent enrolment or disable wins)."""
-    from switchboard.sealing import PREFIX
+    from switchboard.tokens.sealing import PREFIX
 
     if stored.startswith(PREFIX):
         return

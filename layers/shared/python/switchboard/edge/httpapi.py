@@ -2,7 +2,7 @@
 
 Every function behind the HTTP API is one route, so there is no router here - just the
 adapter that turns an event into a :class:`Request`, a body into a validated msgspec Struct
-(:mod:`switchboard.validation`), and a :class:`~switchboard.errors.SwitchboardError` into its
+(:mod:`switchboard.edge.validation`), and a :class:`~switchboard.errors.SwitchboardError` into its
 RFC 9457 answer, once, for all.
 (Powertools' resolver would do the same at ~50 ms more cold start per function and its
 validation ~110 ms more - measured in bench/.)
@@ -18,9 +18,9 @@ from typing import Any, TypeVar, overload
 
 import msgspec
 
+from switchboard.edge.validation import decode_json
 from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
 from switchboard.observability import logger
-from switchboard.validation import decode_json
 
 __all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response", "routes"]
 
@@ -192,7 +192,7 @@ def _tenant_hint(request: Request) -> str | None:
         return request.path_params["tenant"]
     auth = request.authorization
     if auth and auth[:7].lower() == "bearer ":
-        from switchboard import jws  # lazily: cryptography is not every function's to load
+        from switchboard.tokens import jws  # lazily: cryptography is not every function's to load
 
         try:
             tid = jws.parse(auth[7:].strip()).claims().get("tid")
@@ -212,7 +212,7 @@ def _tenant_hint(request: Request) -> str | None:
     for name in ("refresh_token", "mfa_token", "invite_token"):
         token = body.get(name)
         if isinstance(token, str):
-            from switchboard.opaque import tenant_of
+            from switchboard.tokens.opaque import tenant_of
 
             return tenant_of(token)
     return None

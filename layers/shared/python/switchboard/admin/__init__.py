@@ -1,0 +1,3 @@
+"""Tenant administration: operators and the audit trail. Empty on purpose: importing the
+package loads no submodule (cold start).
+"""

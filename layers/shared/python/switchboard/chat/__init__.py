@@ -1,0 +1,3 @@
+"""Support chat: the actions, their policy, transcripts, attachments and reaching live
+connections. Empty on purpose: importing the package loads no submodule (cold start).
+"""
