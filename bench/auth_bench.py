@@ -417,23 +417,12 @@ def _moto_stack() -> Iterator[Any]:
 
 
 def _clear_caches() -> None:
-    from switchboard import runtime, settings, storage
+    from switchboard.runtime import reset_caches
 
     from switchboard_local.lambda_runtime import forget_handlers
 
-    settings.get_settings.cache_clear()
-    runtime.services.cache_clear()
-    storage.dynamodb_client.cache_clear()
-    try:
-        from switchboard.tokens import key_rotation
-
-        key_rotation._client.cache_clear()
-    except (ImportError, AttributeError):
-        pass
+    reset_caches()
     forget_handlers()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 class _InFlight:

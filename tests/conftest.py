@@ -47,21 +47,10 @@ def template() -> Template:
 
 
 def _clear_caches() -> None:
-    from switchboard import runtime, settings, storage
-    from switchboard.tokens import key_rotation, keys
+    from switchboard.runtime import reset_caches
 
-    settings.get_settings.cache_clear()
-    runtime.services.cache_clear()
-    storage.dynamodb_client.cache_clear()
-    key_rotation._client.cache_clear()
-    keys._provider.cache_clear()
+    reset_caches()
     forget_handlers()
-    try:
-        from aws_lambda_powertools.utilities import parameters
-
-        parameters.clear_caches()
-    except ImportError:  # pragma: no cover
-        pass
 
 
 @pytest.fixture

@@ -32,13 +32,9 @@ class LocalAws:
 
 
 def _reset_caches() -> None:
-    from switchboard import runtime, settings, storage
-    from switchboard.tokens import keys
+    from switchboard.runtime import reset_caches
 
-    settings.get_settings.cache_clear()
-    runtime.services.cache_clear()
-    storage.dynamodb_client.cache_clear()
-    keys._provider.cache_clear()
+    reset_caches()  # the one reset the tests use too
 
 
 @contextmanager

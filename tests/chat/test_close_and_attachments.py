@@ -139,13 +139,13 @@ def test_a_close_whose_transcript_lands_after_a_deletions_rewrite_writes_it_agai
 
 
 def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkeypatch):
-    from switchboard.chat import actions as chat_module
+    from switchboard.chat import transcripts
 
     guest, _otto, channel = room
     message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
     # Given the first delete's rewrite failing (S3 unavailable): the message is marked, the archive not
-    real_archive, failures = chat_module._archive, []
+    real_archive, failures = transcripts.write, []
 
     def failing_once(ctx, ch):
         if not failures:
@@ -153,7 +153,7 @@ def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkey
             raise RuntimeError("S3 unavailable")
         return real_archive(ctx, ch)
 
-    monkeypatch.setattr(chat_module, "_archive", failing_once)
+    monkeypatch.setattr(transcripts, "write", failing_once)
     assert guest.error("message.delete", channel_id=channel["id"], message_id=message["id"]) == "internal"
     assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
     # When the client retries it
@@ -193,15 +193,15 @@ def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archiv
 
 
 def test_deleting_a_deleted_message_again_does_not_rewrite_the_transcript_each_time(room, svc, monkeypatch):
-    from switchboard.chat import actions as chat_module
+    from switchboard.chat import transcripts
 
     guest, _otto, channel = room
     message = guest.ok("message.send", channel_id=channel["id"], text="oops", client_id="c")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # When the author deletes it again, and closes it again, many times
-    real_archive, writes = chat_module._archive, []
-    monkeypatch.setattr(chat_module, "_archive", lambda ctx, ch: writes.append(ch.id) or real_archive(ctx, ch))
+    real_archive, writes = transcripts.write, []
+    monkeypatch.setattr(transcripts, "write", lambda ctx, ch: writes.append(ch.id) or real_archive(ctx, ch))
     for _ in range(5):
         guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
         guest.ok("channel.close", channel_id=channel["id"])
@@ -450,7 +450,7 @@ def sent_with_a_file(svc, guest, channel, *, name='invoice "März".pdf', upload=
     ("photo.JPEG", "image/jpeg", "photo.JPEG"),
 ])
 def test_a_download_is_saved_under_an_extension_of_what_the_file_is(room, svc, name, content_type, saved_as):
-    from switchboard.chat.actions import ATTACHMENT_TYPES, EXTENSIONS
+    from switchboard.chat.attachments import ATTACHMENT_TYPES, EXTENSIONS
 
     assert set(EXTENSIONS) == ATTACHMENT_TYPES
     guest, otto, channel = room
@@ -521,11 +521,11 @@ def test_a_deleted_messages_file_and_a_file_never_uploaded_give_no_link(room, sv
 def test_a_missing_file_is_not_found_also_when_s3_answers_403(room, svc, monkeypatch):
     # (S3 answers a HEAD of a missing key with 403 to a role without s3:ListBucket, as ours is)
     from botocore.exceptions import ClientError
-    from switchboard.chat.actions import ChatContext
+    from switchboard.chat.s3 import ChatFiles
 
     guest, otto, channel = room
     message, key = sent_with_a_file(svc, guest, channel)
-    real = ChatContext.s3
+    real = ChatFiles.client
 
     class Denying:
         def __init__(self, client):
@@ -537,7 +537,7 @@ def test_a_missing_file_is_not_found_also_when_s3_answers_403(room, svc, monkeyp
         def __getattr__(self, name):
             return getattr(self.client, name)
 
-    monkeypatch.setattr(ChatContext, "s3", lambda self: Denying(real(self)))
+    monkeypatch.setattr(ChatFiles, "client", property(lambda self: Denying(real.fget(self))))
     assert otto.error("attachment.open", channel_id=channel["id"], message_id=message["id"], key=key) == "not_found"
 
 

@@ -59,7 +59,7 @@ def test_the_policy_data_is_the_documented_policy():
 
 
 def test_the_matrix_covers_every_action_of_the_contract():
-    from switchboard.chat.actions import ACTIONS
+    from switchboard.edge.actions import ACTIONS
 
     for role, rows in documented_matrix().items():
         actions = {name.split(" (")[0] for name in rows}

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
-from switchboard.chat.actions import ACTIONS
+from switchboard.edge.actions import ACTIONS
 
 from tests.chat_support import Client, Refused, posted, visitor_tokens
 from tests.conftest import ADMIN, IDENTITY_SECRET, OPERATOR, ORIGIN

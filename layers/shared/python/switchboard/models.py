@@ -163,7 +163,7 @@ class Connection(msgspec.Struct, frozen=True):
     """A live WebSocket connection, authorised at ``$connect`` by a chat token.
 
     ``scopes`` are the connection's scopes *now*: revocation removes them from this record
-    (see :func:`switchboard.edge.ws.revoke_connections`), and every action reads the record fresh.
+    (see :class:`switchboard.chat.connections.LiveConnections`), and every action reads the record fresh.
     ``expires_at`` is when API Gateway closes the socket anyway (2 hours); a record found
     past it is stale (its ``$disconnect`` was lost) and is treated as gone.
     """

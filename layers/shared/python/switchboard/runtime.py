@@ -1,4 +1,5 @@
-"""The per-container service graph: settings, storage, keys, tokens, tenant cache.
+"""The per-container service graph: settings, storage, keys, tokens, tenant cache, and the
+chat's context and live connections.
 
 Built once at first use and reused by every invocation of the container (cold start
 is a budget: clients and parsed keys are made once).
@@ -18,11 +19,13 @@ from switchboard.settings import Settings, get_settings
 from switchboard.storage import Store
 
 if TYPE_CHECKING:
+    from switchboard.chat.connections import LiveConnections
+    from switchboard.chat.context import ChatContext
     from switchboard.tokens.access import TokenService
     from switchboard.tokens.keys import KeyStore
     from switchboard.tokens.sealing import Sealer
 
-__all__ = ["Services", "TenantDirectory", "services"]
+__all__ = ["Services", "TenantDirectory", "reset_caches", "services"]
 
 
 TENANT_ID = re.compile(TENANT_ID_PATTERN)
@@ -80,6 +83,8 @@ class Services:
         self.settings = settings
         self.store = store
         self.tenants = tenants
+        self._chats: dict[str, ChatContext] = {}
+        self._chats_lock = threading.Lock()
 
     @cached_property
     def keys(self) -> KeyStore:
@@ -112,6 +117,27 @@ class Services:
 
         return Sealer(self.settings.totp_key_id)
 
+    def chat(self, endpoint: str) -> ChatContext:
+        """The chat's context for a WebSocket API endpoint: one per endpoint per container, so
+        its management API and S3 clients are made once. Imported on first use: functions that
+        never chat do not load the chat modules."""
+        with self._chats_lock:
+            ctx = self._chats.get(endpoint)
+            if ctx is None:
+                from switchboard.chat.connections import build_context
+
+                ctx = self._chats[endpoint] = build_context(self.settings, self.store, self.tenants.find, endpoint)
+            return ctx
+
+    @cached_property
+    def connections(self) -> LiveConnections:
+        """Reaches live WebSocket connections when sessions or scopes are revoked (through the
+        configured ``WS_MANAGEMENT_ENDPOINT``; callers check it is set: without it there is no
+        socket to reach)."""
+        from switchboard.chat.connections import LiveConnections
+
+        return LiveConnections(lambda: self.chat(self.settings.ws_endpoint))
+
     @classmethod
     def build(cls, settings: Settings, store: Store | None = None) -> Services:
         store = store or Store(settings.table_name)
@@ -122,3 +148,22 @@ class Services:
 def services() -> Services:
     """The container's services (``services.cache_clear()`` in tests builds them anew)."""
     return Services.build(get_settings())
+
+
+def reset_caches() -> None:
+    """Forget everything made once per container - settings, the service graph, the DynamoDB
+    client, the key stores' Secrets Manager clients, Powertools' parameter cache - so the next
+    call builds them anew from the environment as it is now. For tests and the local stack,
+    which run many "containers" (a fresh moto, other settings) in one process; never called on
+    a request path."""
+    from switchboard import storage
+    from switchboard.tokens import key_rotation, keys
+
+    get_settings.cache_clear()
+    services.cache_clear()
+    storage.dynamodb_client.cache_clear()
+    key_rotation._client.cache_clear()
+    keys._provider.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -378,11 +378,11 @@ def end_user_sessions(svc: Services, tenant: str, user_id: str, *, keep: str | N
 
 def _reach_connections(svc: Services, tenant: str, user_id: str, *, session_ids: set[str] | None,
                        scopes: frozenset[str] | None = None) -> None:
-    """Revocation reaches live WebSocket connections before the caller hears 200."""
+    """Revocation reaches live WebSocket connections before the caller hears 200 (through
+    ``svc.connections``; without a WebSocket endpoint there are none, and the chat modules
+    stay unloaded)."""
     if svc.settings.ws_endpoint:
-        from switchboard.edge.ws import revoke_connections
-
-        revoke_connections(svc, tenant=tenant, user_id=user_id, session_ids=session_ids, scopes=scopes)
+        svc.connections.revoke(tenant=tenant, user_id=user_id, session_ids=session_ids, scopes=scopes)
 
 
 def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) -> SessionKey:

@@ -1,4 +1,4 @@
-"""Support chat: channels, assignment, messages, receipts, archive (contract section 4).
+"""Support chat's actions: channels, assignment, messages, receipts (contract section 4).
 
 Every action takes the caller's :class:`~switchboard.models.Connection` (read fresh, so its
 scopes are current), checks :func:`switchboard.chat.policy.authorize` once, does its storage
@@ -8,6 +8,11 @@ watchers, assignment reads the tenant's staff presence.
 An action returns a :class:`Reply`: its ``data`` is the reply to the caller; ``then``, when
 set, is work to do *after* the caller has its reply (``message.send``: stored, acknowledged,
 then fanned out - the sender does not wait for the watchers).
+
+Actions take plain keyword arguments, never a frame: :mod:`switchboard.edge.actions` maps each
+action's validated params onto them. Transcripts (:mod:`switchboard.chat.transcripts`) and
+attachments (:mod:`switchboard.chat.attachments`) live apart, with the S3 client behind
+:class:`switchboard.chat.s3.ChatFiles`.
 """
 
 from __future__ import annotations
@@ -16,35 +21,26 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
-import msgspec
 from msgspec.structs import replace
 
+from switchboard.chat import attachments as _attachments  # the actions' own parameter is `attachments`
+from switchboard.chat import transcripts
+from switchboard.chat.context import ChatContext, Reply
 from switchboard.chat.policy import authorize, may_read
 from switchboard.chat.realtime import MAX_FRAME_BYTES, event_frame, size_of
-from switchboard.edge.frames import (
-    AssignParams,
-    AttachmentOpenParams,
-    AttachmentParams,
-    ChannelParams,
-    CreateTeamParams,
-    DeleteParams,
-    HistoryParams,
-    QueryParams,
-    ReadParams,
-    SendParams,
-    SupportOpenParams,
-)
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.ids import now_ms, time_ordered_id
-from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence, Tenant
+from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence
 from switchboard.observability import logger
-from switchboard.storage import STAFF_ROLES, Store
+from switchboard.storage import STAFF_ROLES
 
 __all__ = [
-    "ACTIONS", "ATTACHMENT_TYPES", "ChatContext", "Notifier", "Reply", "handle_disconnect", "pick_operator",
+    "attachment_open", "attachment_presign", "channel_assign", "channel_close", "channel_create", "channel_history",
+    "channel_query", "channel_watch", "hand_back_if_away", "handle_disconnect", "message_delete", "message_send",
+    "pick_operator", "read", "support_open", "typing",
 ]
 
 WATCH_MESSAGES = 50
@@ -52,53 +48,6 @@ WATCH_MESSAGES = 50
 ENVELOPE_BYTES = 1024
 #: the largest stored message (its JSON): a message.new event or a send reply must fit one frame
 MAX_MESSAGE_BYTES = MAX_FRAME_BYTES - ENVELOPE_BYTES
-ATTACHMENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"})
-DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-PRESIGN_SECONDS = 300
-
-
-class Notifier(Protocol):
-    """Reaches live connections (:class:`switchboard.chat.realtime.Realtime`)."""
-
-    def send(self, connection_ids: Iterable[str], frame: dict[str, Any]) -> list[str]: ...
-    def disconnect(self, connection_id: str) -> None: ...
-
-
-class ChatContext(msgspec.Struct, frozen=True):
-    """What chat actions need: storage, a way to reach connections, buckets, tenant settings."""
-
-    store: Store
-    notifier: Notifier
-    archive_bucket: str | None = None
-    attachments_bucket: str | None = None
-    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
-    s3_path_style: bool = False  # Settings.s3_own_endpoint
-    tenants: Callable[[str], Tenant | None] | None = None
-    archive_retention_days: int = 365  # Settings.archive_retention_days
-    _clients: dict[str, Any] = msgspec.field(default_factory=dict)
-
-    def s3(self) -> Any:
-        """The S3 client, made on first use (only closing and attachments need it)."""
-        if "s3" not in self._clients:
-            from botocore.config import Config
-
-            from switchboard import aws
-
-            # SigV4 for the presigned POSTs and GETs (botocore would sign them with the
-            # deprecated SigV2 in us-east-1, which newer regions do not accept), at the
-            # bucket's regional virtual-hosted address (the global one may redirect a new
-            # bucket, which breaks a signed request; the back office's CSP names that address)
-            # - but path-style at an endpoint of our own (the local stack's S3 on 127.0.0.1)
-            self._clients["s3"] = aws.client("s3", config=Config(
-                signature_version="s3v4", s3={"addressing_style": "path" if self.s3_path_style else "virtual"}))
-        return self._clients["s3"]
-
-
-class Reply(msgspec.Struct, frozen=True):
-    """An action's answer to its caller, and what to do once the caller has it."""
-
-    data: dict[str, Any]
-    then: Callable[[], None] | None = None
 
 
 def _now() -> int:
@@ -163,7 +112,7 @@ def _fit(items: list[dict[str, Any]], budget: int) -> int:
 
 
 # -- support channels and assignment ----------------------------------------------------
-def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Reply:
+def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = None) -> Reply:
     """Open the visitor's support channel, or return the one already open (assigning it if
     it is still queued and an operator has come online)."""
     authorize(conn, "open_support")
@@ -183,7 +132,7 @@ def support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Re
     chosen = pick_operator(presence)
     members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
-                 subject=p.subject, members=members, assignee=chosen.user_id if chosen else None,
+                 subject=subject, members=members, assignee=chosen.user_id if chosen else None,
                  visitor=conn.user_id, created_at=now, last_message_at=now,
                  assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None)
     try:
@@ -265,12 +214,12 @@ def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
     return new
 
 
-def channel_assign(ctx: ChatContext, conn: Connection, p: AssignParams) -> Reply:
+def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, operator_id: str | None = None) -> Reply:
     """An operator claims a queued channel (for themselves); an admin assigns any support
     channel of the tenant to any operator."""
-    ch = _channel(ctx, conn, p.channel_id)
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "assign", ch)
-    target = p.operator_id or conn.user_id
+    target = operator_id or conn.user_id
     if target != conn.user_id and conn.role != "admin":
         raise Forbidden("operators claim channels for themselves")
     if ch.status == "closed":
@@ -321,22 +270,22 @@ def hand_back_if_away(ctx: ChatContext, tenant: str, user_id: str) -> None:
 
 
 # -- listing and reading -------------------------------------------------------------------
-def channel_query(ctx: ChatContext, conn: Connection, p: QueryParams) -> Reply:
+def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = None, limit: int = 20,
+                  cursor: str | None = None) -> Reply:
     """Pages of channels, newest activity first, from GSI2 (never a Scan).
 
-    ``{"member": "me"}``: the caller's channels. ``{"status": "queued"}``: the tenant's queue
+    ``status`` None (``{"member": "me"}``): the caller's channels. ``{"status": "queued"}``: the tenant's queue
     (staff). ``{"status": "open"}``: an admin's view of every open support channel of the
     tenant; an operator's open assignments. Visitors only ever see their own channels.
     """
     authorize(conn, "query")
-    status = p.filter.status
     if conn.role == "visitor" or status is None:
         index = f"MEM#{conn.tenant}#{conn.user_id}"
     elif status == "open" and conn.role != "admin":
         index = f"ASG#{conn.tenant}#{conn.user_id}"
     else:
         index = f"ST#{conn.tenant}#{status}"
-    entries, more = ctx.store.query_channels(index, limit=p.limit, cursor=_decode_cursor(p.cursor, index))
+    entries, more = ctx.store.query_channels(index, limit=limit, cursor=_decode_cursor(cursor, index))
     channels = {c.id: c for c in ctx.store.get_channels([cid for cid, _ in entries])}
     out: list[dict[str, Any]] = []
     used, last = 0, None
@@ -375,10 +324,10 @@ def _decode_cursor(cursor: str | None, index: str) -> dict[str, Any] | None:
     return key
 
 
-def channel_watch(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
+def channel_watch(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Reply:
     """Subscribe this connection to the channel; the channel and its latest messages (as
     many of the latest 50 as fit one frame; ``cursor`` pages further back with history)."""
-    ch = _channel(ctx, conn, p.channel_id)
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
     ctx.store.add_watcher(ch.id, conn)
     messages, more = ctx.store.list_messages(ch.id, before=None, limit=WATCH_MESSAGES)
@@ -386,11 +335,12 @@ def channel_watch(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply
     return Reply({"channel": ch.to_json(), "messages": page, "cursor": cursor})
 
 
-def channel_history(ctx: ChatContext, conn: Connection, p: HistoryParams) -> Reply:
+def channel_history(ctx: ChatContext, conn: Connection, *, channel_id: str, before: str | None = None,
+                    limit: int = 50) -> Reply:
     """Older messages, oldest first within the page; ``cursor`` (the oldest id) for the next."""
-    ch = _channel(ctx, conn, p.channel_id)
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
-    messages, more = ctx.store.list_messages(ch.id, before=p.before, limit=p.limit)
+    messages, more = ctx.store.list_messages(ch.id, before=before, limit=limit)
     page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES)
     return Reply({"messages": page, "cursor": cursor})
 
@@ -404,10 +354,10 @@ def _page(messages: list[Message], more: bool, budget: int) -> tuple[list[dict[s
 
 
 # -- team channels, closing ----------------------------------------------------------------
-def channel_create(ctx: ChatContext, conn: Connection, p: CreateTeamParams) -> Reply:
+def channel_create(ctx: ChatContext, conn: Connection, *, members: list[str], name: str) -> Reply:
     """An internal channel among staff of the tenant (the caller is always a member)."""
     authorize(conn, "create_team")
-    members = list(dict.fromkeys([conn.user_id, *p.members]))
+    members = list(dict.fromkeys([conn.user_id, *members]))
     staff = _Staff(ctx, conn.tenant)
     for uid in members[1:]:
         try:
@@ -416,82 +366,35 @@ def channel_create(ctx: ChatContext, conn: Connection, p: CreateTeamParams) -> R
             raise NotFound(f"no operator {uid} in this tenant") from None
     now = now_ms()
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="team", status="open", subject=None,
-                 members=tuple(members), assignee=None, visitor=None, created_at=now, last_message_at=now, name=p.name)
+                 members=tuple(members), assignee=None, visitor=None, created_at=now, last_message_at=now, name=name)
     ctx.store.create_channel(ch, support_pointer=False, now_ms=now)
     _announce(ctx, ch, caller=conn.id)
     return Reply({"channel": ch.to_json()})
 
 
-def channel_close(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
+def channel_close(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Reply:
     """Status ``closed`` (no more messages), transcript archived; closing again re-archives."""
-    ch = _channel(ctx, conn, p.channel_id)
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "close", ch)
     was_queued = ch.status == "queued"
     if ch.status != "closed":
         try:
             ch = ctx.store.close_channel(ch, now_ms=now_ms())
         except Conflict:
-            ch = _channel(ctx, conn, p.channel_id)  # changed meanwhile: close what it is now
+            ch = _channel(ctx, conn, channel_id)  # changed meanwhile: close what it is now
             was_queued = ch.status == "queued"
             if ch.status != "closed":
                 ch = ctx.store.close_channel(ch, now_ms=now_ms())
     # closing again writes the transcript only if it lacks something (a first write that
     # failed, a deletion since) and the archive still keeps it: not a full rewrite at will
-    if _archive_due(ch) and _transcript_kept(ctx, ch):
-        _archive_checked(ctx, ch)
+    transcripts.archive(ctx, ch)
     _announce(ctx, ch, left_queue=was_queued, caller=conn.id)
     return Reply({"channel": ch.to_json()})
 
 
-def _archive(ctx: ChatContext, ch: Channel) -> frozenset[str]:
-    """Transcript as JSON Lines at ``transcripts/<tenant>/<channel id>.jsonl``: the channel
-    first, then every message in order (deleted ones as tombstones). Returns the ids of the
-    deleted messages it wrote as such."""
-    if not ctx.archive_bucket:
-        return frozenset()
-    read_at = now_ms()
-    messages = list(ctx.store.all_messages(ch.id))
-    lines = [json.dumps({"channel": ch.to_json()}, ensure_ascii=False)]
-    lines += [json.dumps({"message": m.to_json()}, ensure_ascii=False) for m in messages]
-    ctx.s3().put_object(Bucket=ctx.archive_bucket, Key=transcript_key(ch),
-                     Body=("\n".join(lines) + "\n").encode(), ContentType="application/x-ndjson",
-                     ServerSideEncryption="AES256")
-    ctx.store.mark_archived(ch.id, read_at)
-    return frozenset(m.id for m in messages if m.deleted)
-
-
-def _archive_checked(ctx: ChatContext, ch: Channel) -> None:
-    """Archive, then read the messages once more and archive again if one was deleted in the
-    meantime: that deletion's own rewrite may have reached S3 before this one, which would
-    otherwise put the deleted text back."""
-    written = _archive(ctx, ch)
-    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.all_messages(ch.id) if m.deleted) != written:
-        _archive(ctx, ch)
-
-
-def _transcript_kept(ctx: ChatContext, ch: Channel) -> bool:
-    """Whether the archive still holds the closed channel's transcript: the bucket expires it
-    ``archive_retention_days`` after its last write (less a margin: expiry is not to the
-    minute). Past that, writing it again would bring the whole conversation back."""
-    written = max((t for t in (ch.archived_at, ch.closed_at) if t is not None), default=None)
-    if written is None:
-        return True
-    retention = ctx.archive_retention_days * 86_400_000
-    return now_ms() - written < retention - min(86_400_000, retention // 2)
-
-
-def _archive_due(ch: Channel) -> bool:
-    """Whether the transcript lacks something: never written (a first write that failed), or
-    a message deleted after the close since the last write read the messages."""
-    return ch.archived_at is None or (ch.last_deleted_at is not None and ch.last_deleted_at >= ch.archived_at)
-
-
-def transcript_key(ch: Channel) -> str:
-    return f"transcripts/{ch.tenant}/{ch.id}.jsonl"
-
-
 # -- messages -------------------------------------------------------------------------------
-def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
+def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: str, client_id: str,
+                 attachments: tuple[dict[str, Any], ...] = ()) -> Reply:
     """Store, then acknowledge, then ``message.new`` to every watcher (the reply's ``then``).
 
     A retried ``client_id`` gets the stored message back (and its watchers hear of it again:
@@ -500,28 +403,23 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
     ack lost) hands the channel back to the queue, and their retry must learn the message
     was kept, not that it was refused (the answer only: nothing is sent to the watchers again).
     """
-    ch = _channel(ctx, conn, p.channel_id)
+    ch = _channel(ctx, conn, channel_id)
     try:
         authorize(conn, "write", ch)
     except Forbidden:
-        kept = ctx.store.get_message_by_client_id(ch.id, conn.user_id, p.client_id)  # on refusal only
+        kept = ctx.store.get_message_by_client_id(ch.id, conn.user_id, client_id)  # on refusal only
         if kept is None:
             raise
         # the answer only: who may no longer write here causes nothing more (its first send
         # told the watchers)
         return Reply({"message": kept.to_json()})
-    if p.attachments:
+    if attachments:
         authorize(conn, "attach", ch)
-        _check_visitor_attachments(ctx, conn)
-        # one's own uploads only: not another member's (a file whose message its author deleted
-        # would come back under someone else's name)
-        prefix = uploads_prefix(ch, conn.user_id)
-        if any(not a.key.startswith(prefix) or a.content_type not in (None, *ATTACHMENT_TYPES)
-               for a in p.attachments):
-            raise ValidationFailed("attachments must be your own uploads made for this channel")
+        _attachments.check_visitor_may_attach(ctx, conn)
+        _attachments.check_own_uploads(ch, conn.user_id, attachments)
     now = now_ms()
     message = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
-                      sender_name=conn.name, text=p.text, attachments=p.attachment_dicts(), client_id=p.client_id,
+                      sender_name=conn.name, text=text, attachments=attachments, client_id=client_id,
                       created_at=now)
     if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
@@ -554,12 +452,12 @@ def _store_message(ctx: ChatContext, conn: Connection, ch: Channel, message: Mes
     raise Conflict("the channel changed meanwhile")  # pragma: no cover
 
 
-def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply:
+def message_delete(ctx: ChatContext, conn: Connection, *, channel_id: str, message_id: str) -> Reply:
     """The author (``delete_own``) or a moderator (``moderate``) replaces a message with a
     tombstone; watchers get ``message.deleted``. In a closed channel the transcript is
     archived again at once: the archive must not keep what was deleted."""
-    ch = _channel(ctx, conn, p.channel_id)
-    message = ctx.store.get_message(ch.id, p.message_id)
+    ch = _channel(ctx, conn, channel_id)
+    message = ctx.store.get_message(ch.id, message_id)
     if message is None:
         authorize(conn, "read", ch)  # reveals nothing to whom may not read the channel
         raise NotFound("no such message")
@@ -573,15 +471,14 @@ def message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply
             ctx.store.mark_deleted_after_close(ch.id, at)
             ch = replace(ch, last_deleted_at=at)
         # a retry after a rewrite that failed writes it still; a repeat after one that worked does not
-        if _archive_due(ch) and _transcript_kept(ctx, ch):
-            _archive_checked(ctx, ch)
+        transcripts.archive(ctx, ch)
     ctx.notifier.send(_watchers(ctx, ch), event_frame("message.deleted", {"message": deleted.to_json()}))
     return Reply({})
 
 
-def typing(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
+def typing(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Reply:
     """``typing`` to the channel's other watching connections (whoever may write may type)."""
-    ch = _channel(ctx, conn, p.channel_id)
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "write", ch)
     if ch.status == "closed":
         raise Conflict("the channel is closed")
@@ -590,135 +487,38 @@ def typing(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
     return Reply({})
 
 
-def read(ctx: ChatContext, conn: Connection, p: ReadParams) -> Reply:
+def read(ctx: ChatContext, conn: Connection, *, channel_id: str, message_id: str) -> Reply:
     """A read receipt: the member's read marker moves forward; ``read`` to the other watchers."""
-    ch = _channel(ctx, conn, p.channel_id)
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "receipt", ch)
-    if ctx.store.get_message(ch.id, p.message_id) is None:
+    if ctx.store.get_message(ch.id, message_id) is None:
         raise NotFound("no such message")
-    ctx.store.put_read_marker(ch.id, conn.user_id, p.message_id, now_ms())
+    ctx.store.put_read_marker(ch.id, conn.user_id, message_id, now_ms())
     ctx.notifier.send(_watchers(ctx, ch, exclude=conn.id),
-                      event_frame("read", {"channel_id": ch.id, "user": _user(conn), "message_id": p.message_id}))
+                      event_frame("read", {"channel_id": ch.id, "user": _user(conn), "message_id": message_id}))
     return Reply({})
 
 
 # -- attachments ----------------------------------------------------------------------------
-def attachment_presign(ctx: ChatContext, conn: Connection, p: AttachmentParams) -> Reply:
-    """An S3 presigned POST for one upload into this channel's prefix: the content type is
-    fixed, the size bounded (``content-length-range``), valid for 5 minutes."""
-    ch = _channel(ctx, conn, p.channel_id)
+def attachment_presign(ctx: ChatContext, conn: Connection, *, channel_id: str, content_type: str,
+                       size: int) -> Reply:
+    """An S3 presigned POST for one upload into this channel (:func:`switchboard.chat.attachments.presign_upload`)."""
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "attach", ch)
-    _check_visitor_attachments(ctx, conn)
+    _attachments.check_visitor_may_attach(ctx, conn)
     if ch.status == "closed":
         raise Conflict("the channel is closed")
-    if p.content_type not in ATTACHMENT_TYPES:
-        raise ValidationFailed(f"content type must be one of {', '.join(sorted(ATTACHMENT_TYPES))}")
-    if p.size > ctx.max_attachment_bytes:
-        raise ValidationFailed(f"attachments are at most {ctx.max_attachment_bytes} bytes")
-    if not ctx.attachments_bucket:
-        raise Forbidden("attachments are not configured")
-    key = f"{uploads_prefix(ch, conn.user_id)}{time_ordered_id()}"
-    post = ctx.s3().generate_presigned_post(
-        Bucket=ctx.attachments_bucket, Key=key, Fields={"Content-Type": p.content_type},
-        Conditions=[{"Content-Type": p.content_type}, ["content-length-range", 1, p.size]],
-        ExpiresIn=PRESIGN_SECONDS)
-    return Reply({"url": post["url"], "fields": post["fields"], "key": key, "max_bytes": p.size})
+    return Reply(_attachments.presign_upload(ctx, ch, conn.user_id, content_type=content_type, size=size))
 
 
-def attachment_open(ctx: ChatContext, conn: Connection, p: AttachmentOpenParams) -> Reply:
-    """A presigned GET of one attachment of a message, for whoever may read the channel (not
-    in the contract: without it, what visitors attach could never be seen). Only an
-    attachment a message that is not deleted carries, whose upload exists (``not_found``
-    otherwise: a deleted message's file is not handed out, a key never uploaded or expired is
-    no link to an S3 error page). The answer is a download (``Content-Disposition:
-    attachment``, under the name the message shows), never a page rendered on the bucket's
-    origin; the link lives 5 minutes (it is asked for on a click)."""
-    ch = _channel(ctx, conn, p.channel_id)
+def attachment_open(ctx: ChatContext, conn: Connection, *, channel_id: str, message_id: str, key: str) -> Reply:
+    """A short-lived download link for one attachment of a message, for whoever may read the
+    channel (not in the contract: without it, what visitors attach could never be seen;
+    :func:`switchboard.chat.attachments.download_link`)."""
+    ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
-    message = ctx.store.get_message(ch.id, p.message_id)
-    attached = [a for a in (message.attachments if message and not message.deleted else ()) if a.get("key") == p.key]
-    if not attached or not p.key.startswith(attachment_prefix(ch)) or not ctx.attachments_bucket:
-        raise NotFound("no such attachment")
-    from botocore.exceptions import ClientError
-
-    try:
-        head = ctx.s3().head_object(Bucket=ctx.attachments_bucket, Key=p.key)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("404", "NoSuchKey", "NotFound"):
-            raise NotFound("the file is no longer there") from None
-        if code in ("403", "AccessDenied", "Forbidden"):
-            # S3 answers a HEAD of a missing key with 403, not 404, to a role without
-            # s3:ListBucket (ours has none: it needs only its objects) - or the policy is wrong
-            logger.warning("attachment not readable (missing, or no s3:GetObject)", extra={"code": code})
-            raise NotFound("the file is no longer there") from None
-        raise
-    name = _download_name(str(attached[0].get("name") or p.key.rsplit("/", 1)[-1]), head.get("ContentType"))
-    url = ctx.s3().generate_presigned_url("get_object", ExpiresIn=PRESIGN_SECONDS, Params={
-        "Bucket": ctx.attachments_bucket, "Key": p.key, "ResponseContentDisposition": _download_disposition(name)})
-    return Reply({"url": url, "name": name, "expires_in": PRESIGN_SECONDS})
-
-
-#: the file name extensions each type an upload may have is saved under
-EXTENSIONS = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"), "image/gif": (".gif",),
-              "image/webp": (".webp",), "application/pdf": (".pdf",), "text/plain": (".txt",)}
-
-
-def _download_name(name: str, content_type: str | None) -> str:
-    """The name the message shows, ending in an extension of what the file is (the type the
-    upload was held to): a text file named ``invoice.html`` or ``setup.exe`` by its sender
-    is saved as ``invoice.html.txt`` - nobody's computer opens it as a page or a program."""
-    allowed = EXTENSIONS.get(content_type or "", ())
-    if not allowed:
-        return name + ".bin" if not name.lower().endswith(".bin") else name
-    return name if name.lower().endswith(allowed) else name + allowed[0]
-
-
-def _download_disposition(name: str) -> str:
-    """``attachment`` with the file name (RFC 6266/5987: an ASCII fallback without quotes or
-    control characters, and the UTF-8 name percent-encoded)."""
-    from urllib.parse import quote
-
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name) or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _check_visitor_attachments(ctx: ChatContext, conn: Connection) -> None:
-    """Visitors attach only while their tenant allows it now (their chat:attach was granted
-    at sign-in; the tenant may have turned attachments off since)."""
-    if conn.role != "visitor":
-        return
-    tenant = ctx.tenants(conn.tenant) if ctx.tenants else None
-    if tenant is None or not tenant.visitor_attachments:
-        raise Forbidden("this site does not accept attachments from visitors")
-
-
-def attachment_prefix(ch: Channel) -> str:
-    return f"attachments/{ch.tenant}/{ch.id}/"
-
-
-def uploads_prefix(ch: Channel, user_id: str) -> str:
-    """Where one member's uploads to a channel go: a message may carry its sender's only."""
-    return f"{attachment_prefix(ch)}{user_id}/"
+    return Reply(_attachments.download_link(ctx, ch, ctx.store.get_message(ch.id, message_id), key))
 
 
 def _user(conn: Connection) -> dict[str, str]:
     return {"id": conn.user_id, "name": conn.name, "role": conn.role}
-
-
-#: action name -> (params model, function)
-ACTIONS: dict[str, tuple[type[Any], Callable[[ChatContext, Connection, Any], Reply]]] = {
-    "support.open": (SupportOpenParams, support_open),
-    "channel.query": (QueryParams, channel_query),
-    "channel.watch": (ChannelParams, channel_watch),
-    "channel.history": (HistoryParams, channel_history),
-    "channel.assign": (AssignParams, channel_assign),
-    "channel.create": (CreateTeamParams, channel_create),
-    "channel.close": (ChannelParams, channel_close),
-    "message.send": (SendParams, message_send),
-    "message.delete": (DeleteParams, message_delete),
-    "typing": (ChannelParams, typing),
-    "read": (ReadParams, read),
-    "attachment.presign": (AttachmentParams, attachment_presign),
-    "attachment.open": (AttachmentOpenParams, attachment_open),
-}

@@ -6,8 +6,10 @@
   401) or returns a Deny policy (403); nothing is stored for a refused handshake.
 * :func:`connect` / :func:`disconnect` - record and forget connections. A connection lives
   until API Gateway closes it (2 hours at most): the chat token is checked at the handshake,
-  and revocation reaches the connection afterwards (:func:`revoke_connections`).
-* :func:`action_endpoint` - one handler for a set of actions: validates the frame, loads
+  and revocation reaches the connection afterwards
+  (:class:`switchboard.chat.connections.LiveConnections`, which the domain calls).
+* :func:`action_endpoint` - one handler for a set of actions (:data:`switchboard.edge.actions.ACTIONS`
+  maps each to its params Struct and its domain call): validates the frame, loads
   the caller's connection (its scopes *now*), runs the action and returns the reply, which
   the route's route response sends back to the caller. An action with work to do after its
   reply (``message.send``'s fan-out) has its reply posted first through the management API
@@ -35,16 +37,17 @@ from typing import Any
 import msgspec
 
 from switchboard.chat import actions as chat
-from switchboard.chat.actions import ChatContext
-from switchboard.chat.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
+from switchboard.chat.context import ChatContext
+from switchboard.chat.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, encode, reply_frame
+from switchboard.edge.actions import ACTIONS
 from switchboard.edge.validation import convert
 from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
 from switchboard.models import OPERATOR_METHODS, Connection, SessionKey
 from switchboard.observability import logger
 from switchboard.runtime import Services, services
-from switchboard.storage import HANDLES_CHATS, STAFF_ROLES
+from switchboard.storage import STAFF_ROLES
 
-__all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect", "revoke_connections"]
+__all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect"]
 
 WS_ERROR_CODES = frozenset({"validation_error", "forbidden", "not_found", "conflict", "rate_limited",
                             "unknown_action", "internal"})
@@ -70,25 +73,10 @@ def _endpoint(svc: Services, event: dict[str, Any] | None) -> str:
     return f"https://{ctx['domainName']}/{ctx['stage']}"
 
 
-_contexts: dict[str, tuple[Services, ChatContext]] = {}
-
-
 def chat_context(svc: Services, event: dict[str, Any] | None = None) -> ChatContext:
-    """One ChatContext (and management API client) per endpoint per container."""
-    endpoint = _endpoint(svc, event)
-    cached = _contexts.get(endpoint)
-    if cached is not None and cached[0] is svc:
-        return cached[1]
-    holder: list[ChatContext] = []
-    notifier = Realtime(endpoint, on_gone=lambda cid: chat.handle_disconnect(holder[0], cid))
-    ctx = ChatContext(store=svc.store, notifier=notifier, archive_bucket=svc.settings.archive_bucket or None,
-                      attachments_bucket=svc.settings.attachments_bucket or None,
-                      max_attachment_bytes=svc.settings.max_attachment_bytes,
-                      s3_path_style=svc.settings.s3_own_endpoint, tenants=svc.tenants.find,
-                      archive_retention_days=svc.settings.archive_retention_days)
-    holder.append(ctx)
-    _contexts[endpoint] = (svc, ctx)
-    return ctx
+    """The chat context of the event's WebSocket API (the configured endpoint, else the
+    event's own): one per endpoint per container (:meth:`Services.chat`)."""
+    return svc.chat(_endpoint(svc, event))
 
 
 # -- $connect authorizer ---------------------------------------------------------------------
@@ -240,7 +228,7 @@ def _caller(svc: Services, event: dict[str, Any]) -> Connection:
 
 def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """A Lambda handler for the given actions (each function serves a least-privilege subset)."""
-    allowed = {n: chat.ACTIONS[n] for n in names}
+    allowed = {n: ACTIONS[n] for n in names}
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -292,38 +280,3 @@ def default(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     except _BadFrame as bad:
         return _error(bad.rid, "validation_error", bad.message)
     return _error(rid, "unknown_action", _unknown(action))
-
-
-# -- revocation reaching sockets -------------------------------------------------------------------
-def revoke_connections(svc: Services, *, tenant: str, user_id: str, session_ids: set[str] | None,
-                       scopes: frozenset[str] | None) -> int:
-    """Called by revocation after the sessions are revoked in storage; returns how many
-    connections it reached.
-
-    Session or user revocation: each affected connection gets ``auth.revoked`` and is then
-    closed through the management API, and its records are removed (a staff member's
-    channels go back to the queue). Scope revocation: the connection records lose the
-    scopes (every action reads them), connections that lose ``chat:read`` stop watching,
-    and each gets ``auth.revoked {"kind": "scopes", "scopes": [...]}``.
-    """
-    if not svc.settings.ws_endpoint:
-        return 0
-    ctx = chat_context(svc)
-    affected = [cid for cid, sid in svc.store.list_user_connections(tenant, user_id)
-                if session_ids is None or sid in session_ids]
-    if not affected:
-        return 0
-    if scopes is not None:
-        svc.store.remove_connection_scopes(tenant, user_id, affected, scopes)
-        if "chat:read" in scopes:
-            svc.store.remove_watches(affected)
-        ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": "scopes", "scopes": sorted(scopes)}))
-        if scopes & HANDLES_CHATS:  # staff who can no longer handle their conversations hand them back
-            chat.hand_back_if_away(ctx, tenant, user_id)
-        return len(affected)
-    kind = "session" if session_ids is not None else "user"
-    gone = set(ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": kind})))
-    for cid in affected:
-        if cid not in gone:
-            ctx.notifier.disconnect(cid)
-    return len(affected)
