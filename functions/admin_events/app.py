@@ -13,7 +13,7 @@ def route(request: Request) -> Response:
     caller = sessions.authenticate(svc, request.authorization)
     # query strings are text: strict=False reads "20" as 20 (and still refuses "x", "0", unknown names)
     query = convert(request.query, EventsQuery, strict=False, detail="the query is not valid")
-    return json_response(operators.list_events(svc, caller, query))
+    return json_response(operators.list_events(svc, caller, limit=query.limit, cursor=query.cursor))
 
 
 handler = endpoint(route)

@@ -17,14 +17,18 @@ def list_operators(request: Request) -> Response:
 def create_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    return json_response(operators.create_operator(svc, caller, request.parse(OperatorCreation)), status=201)
+    body = request.parse(OperatorCreation)
+    return json_response(operators.create_operator(svc, caller, email=body.email, name=body.name, role=body.role,
+                                                   password=body.password), status=201)
 
 
 def change_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
     body = request.parse(OperatorChange)
-    return json_response(operators.change_operator(svc, caller, request.path_params.get("id", ""), body))
+    return json_response(operators.change_operator(svc, caller, request.path_params.get("id", ""), role=body.role,
+                                                   name=body.name, blocked=body.blocked,
+                                                   mfa_enabled=body.mfa_enabled))
 
 
 def remove_operator(request: Request) -> Response:

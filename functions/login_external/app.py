@@ -8,8 +8,9 @@ from switchboard.runtime import services
 
 def route(request: Request) -> Response:
     body = request.parse(ExternalLogin)
-    bundle = visitors.external(services(), body, origin=request.origin, device=request.user_agent,
-                             ip=request.source_ip, upgrading=request.authorization if body.user else None)
+    bundle = visitors.external(services(), tenant_id=body.tenant, visitor=body.claimed_visitor(),
+                               origin=request.origin, device=request.user_agent, ip=request.source_ip,
+                               upgrading=request.authorization if body.user else None)
     return json_response(bundle.to_json())  # CORS headers: added by endpoint() for the tenant's origins
 
 

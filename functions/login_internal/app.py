@@ -7,8 +7,9 @@ from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    bundle = logins.internal(services(), request.parse(InternalLogin), device=request.user_agent,
-                             ip=request.source_ip)
+    body = request.parse(InternalLogin)
+    bundle = logins.internal(services(), tenant_id=body.tenant, email=body.email, password=body.password,
+                             device=request.user_agent, ip=request.source_ip)
     return json_response(bundle.to_json())
 
 

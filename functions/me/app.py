@@ -9,11 +9,7 @@ def route(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
     request.nothing_else()
-    mfa = None
-    if caller.session.role in ("operator", "admin"):  # one more read, for staff only
-        op = svc.store.get_operator(caller.tenant, caller.user_id)
-        mfa = bool(op and op.totp_enabled)
-    return json_response(sessions.describe(caller, mfa_enabled=mfa))
+    return json_response(sessions.who_am_i(svc, caller))
 
 
 handler = endpoint(route)

@@ -2,7 +2,7 @@
 
 from switchboard.auth import sessions
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response
-from switchboard.edge.requests import RevokeBody, RevokeScopes, RevokeSession
+from switchboard.edge.requests import RevokeBody
 from switchboard.runtime import services
 
 
@@ -10,13 +10,7 @@ def route(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
     body = request.parse(RevokeBody)  # a tagged union: the kind picks the Struct
-    if isinstance(body, RevokeSession):
-        revoked = sessions.revoke(svc, caller, kind="session", session_id=body.session_id)
-    elif isinstance(body, RevokeScopes):
-        revoked = sessions.revoke(svc, caller, kind="scopes", user_id=body.user_id, scopes=body.scope_set())
-    else:
-        revoked = sessions.revoke(svc, caller, kind="user", user_id=body.user_id)
-    return json_response({"revoked": revoked})
+    return json_response({"revoked": sessions.revoke(svc, caller, **body.revocation())})
 
 
 handler = endpoint(route)

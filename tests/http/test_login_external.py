@@ -213,9 +213,8 @@ def test_an_anonymous_sign_in_takes_nothing_from_the_token_it_presents(call, see
     assert call("GET /auth/me", token=first["access_token"])["status"] == 200
     # And so does the layer itself, given that header for an anonymous sign-in
     from switchboard.auth import visitors
-    from switchboard.edge.requests import ExternalLogin
 
-    other = visitors.external(svc, ExternalLogin(tenant=TENANT), origin=ORIGIN, device=None,
+    other = visitors.external(svc, tenant_id=TENANT, visitor=None, origin=ORIGIN, device=None,
                               upgrading=f"Bearer {first['access_token']}")
     assert other.session.user_id != first["user"]["id"]
     assert svc.store.get_channel(channel["id"]).visitor == first["user"]["id"]

@@ -22,7 +22,6 @@ from msgspec.structs import replace
 from switchboard.admin import audit
 from switchboard.auth import sessions
 from switchboard.auth.identity import new_operator_id
-from switchboard.edge.requests import EventsQuery, OperatorChange, OperatorCreation
 from switchboard.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
 from switchboard.models import OPERATOR_ID, OPERATOR_METHODS, Operator
 from switchboard.runtime import Services
@@ -51,7 +50,8 @@ def list_staff(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
     return {"staff": [{"id": o.id, "name": o.name, "role": o.role} for o in staff]}
 
 
-def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreation) -> dict[str, Any]:
+def create_operator(svc: Services, caller: sessions.Caller, *, email: str, name: str, role: str = "operator",
+                    password: str | None = None) -> dict[str, Any]:
     """A new operator, ready with a password, or invited (the answer holds the one-time token)."""
     caller.require("admin:operators")
     # only this path hashes a password or issues an invitation: listing operators, changing
@@ -59,12 +59,12 @@ def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreati
     from switchboard.auth import accounts, passwords
 
     now = int(time.time())
-    op = Operator(tenant=caller.tenant, id=new_operator_id(), email=body.email.lower(), name=body.name,
-                  role=body.role, password_hash=passwords.hash_password(body.password) if body.password else None,
+    op = Operator(tenant=caller.tenant, id=new_operator_id(), email=email.lower(), name=name,
+                  role=role, password_hash=passwords.hash_password(password) if password else None,
                   created_at=now)
     answer: dict[str, Any] = {}
     try:
-        if body.password:
+        if password:
             svc.store.create_operator(op)
         else:
             token, token_hash = accounts.new_invitation(op.tenant, op.id)
@@ -75,7 +75,7 @@ def create_operator(svc: Services, caller: sessions.Caller, body: OperatorCreati
         raise ValidationFailed("an operator with this email already exists") from None
     audit.record(svc.store, tenant=op.tenant, kind="operator_created", retention_days=svc.settings.audit_retention_days,
                  actor=caller.user_id, subject=op.id, session_id=caller.session.id, role=op.role,
-                 invited=not body.password)
+                 invited=not password)
     return {"operator": op.to_json(), **answer}
 
 
@@ -107,24 +107,26 @@ def _is_active_admin(op: Operator) -> bool:
 CHANGE_ATTEMPTS = 3
 
 
-def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, body: OperatorChange) -> dict[str, Any]:
+def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, *, role: str | None = None,
+                    name: str | None = None, blocked: bool | None = None,
+                    mfa_enabled: bool | None = None) -> dict[str, Any]:
     """Change role, name or blocked; a role change or a block ends the operator's sessions.
     ``mfa_enabled: false`` resets their second factor and ends all their sessions."""
     caller.require("admin:operators")
-    if body.role is None and body.name is None and body.blocked is None and body.mfa_enabled is None:
+    if role is None and name is None and blocked is None and mfa_enabled is None:
         raise ValidationFailed("nothing to change: give role, name, blocked or mfa_enabled")
-    if body.mfa_enabled is not None and operator_id == caller.user_id:
+    if mfa_enabled is not None and operator_id == caller.user_id:
         # one's own second factor goes off only with a current code: a stolen token alone must not do it
         raise Forbidden("turn your own second factor off with a code: POST /auth/totp/disable")
-    if body.role is None and body.name is None and body.blocked is None:
+    if role is None and name is None and blocked is None:
         return _reset_mfa(svc, caller, _target(svc, caller, operator_id))
     for _ in range(CHANGE_ATTEMPTS):
         target = _target(svc, caller, operator_id)
-        changed = replace(target, role=body.role or target.role, name=body.name or target.name,
-                          blocked=target.blocked if body.blocked is None else body.blocked)
+        changed = replace(target, role=role or target.role, name=name or target.name,
+                          blocked=target.blocked if blocked is None else blocked)
         keep = _other_active_admin(svc, target) if _is_active_admin(target) and not _is_active_admin(changed) else None
         try:
-            svc.store.update_operator(target, role=body.role, name=body.name, blocked=body.blocked, keep_admin=keep)
+            svc.store.update_operator(target, role=role, name=name, blocked=blocked, keep_admin=keep)
             break
         except StandingChanged:  # changed by someone else since it was read
             continue
@@ -133,7 +135,7 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
     else:
         raise Unavailable("the operator is being changed by someone else; try again")
     ended: list[str] = []
-    if body.role is not None or body.blocked is not None:
+    if role is not None or blocked is not None:
         # every session that does not fit the operator as now (blocked: all; another role: those
         # opened with the old one) - also when a retried request finds the change made already
         # and the first try's revocation had failed
@@ -144,7 +146,7 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, bo
                  retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
                  session_id=caller.session.id, role=changed.role, blocked=changed.blocked,
                  revoked_sessions=len(ended))
-    if body.mfa_enabled is False:
+    if mfa_enabled is False:
         reset = _reset_mfa(svc, caller, changed)
         return {"operator": reset["operator"], "revoked_sessions": len(ended) + reset["revoked_sessions"]}
     return {"operator": changed.to_json(), "revoked_sessions": len(ended)}
@@ -212,11 +214,12 @@ def _decode_cursor(cursor: str) -> str:
     return sk
 
 
-def list_events(svc: Services, caller: sessions.Caller, query: EventsQuery) -> dict[str, Any]:
+def list_events(svc: Services, caller: sessions.Caller, *, limit: int = 50,
+                cursor: str | None = None) -> dict[str, Any]:
     """The tenant's audit events, newest first; ``cursor`` (opaque) continues a listing."""
     caller.require("admin:sessions")
-    after = _decode_cursor(query.cursor) if query.cursor else None
-    events, last = svc.store.list_events(caller.tenant, limit=query.limit, after=after)
+    after = _decode_cursor(cursor) if cursor else None
+    events, last = svc.store.list_events(caller.tenant, limit=limit, after=after)
     return {
         "events": [{"id": e.id, "kind": e.kind, "at": e.at, "actor": e.actor, "subject": e.subject,
                     "session_id": e.session_id, "detail": e.detail} for e in events],

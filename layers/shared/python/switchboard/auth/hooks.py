@@ -27,21 +27,38 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 from switchboard.auth import ratelimit, sessions
 from switchboard.auth.identity import chat_safe_id
 from switchboard.auth.postlogin import Principal
-from switchboard.edge.requests import PostLoginInvocation
-from switchboard.edge.validation import decode_json
 from switchboard.errors import InvalidToken
 from switchboard.policy import Role
 from switchboard.runtime import Services
 
-__all__ = ["SIGNATURE_HEADER", "cognito_trigger", "sign", "signed_post_login", "verify_signature"]
+__all__ = ["SIGNATURE_HEADER", "FederatedUser", "cognito_trigger", "direct_sign_in", "sign", "signed_post_login",
+           "verify_signature"]
 
 SIGNATURE_HEADER = "switchboard-signature"
 STAFF_GROUPS = {"switchboard-admin": Role.ADMIN, "switchboard-operator": Role.OPERATOR}
+
+
+class FederatedUser(msgspec.Struct, frozen=True, kw_only=True):
+    """Someone another identity provider signed in, as its hook or a direct invocation names them."""
+
+    tenant: str
+    user_id: str
+    role: Role = Role.VISITOR
+    email: str | None = None
+    name: str | None = None
+
+    def principal(self, *, method: str) -> Principal:
+        """Who signs in: the provider's id made chat-safe, named by name, else e-mail."""
+        return Principal(tenant=self.tenant, user_id=chat_safe_id(self.user_id), role=self.role, anon=False,
+                         name=self.name or self.email or "User", method=method, email=self.email)
 
 
 def sign(secret: str, body: bytes, *, now: int | None = None) -> str:
@@ -75,24 +92,33 @@ def verify_signature(secret: str, header: str | None, body: bytes, *, tolerance:
 
 
 def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: str | None,
-                      now: int | None = None) -> dict[str, Any]:
-    """``POST /hooks/post-login``: ``{"chat_token", "claims"}`` for a correctly signed call."""
+                      read: Callable[[bytes], FederatedUser], now: int | None = None) -> dict[str, Any]:
+    """``POST /hooks/post-login``: ``{"chat_token", "claims"}`` for a correctly signed call.
+
+    ``read`` turns the raw body into who signs in (the edge's request model: a 400
+    ``validation_error`` for a malformed one). The MAC covers the raw bytes and the tenant they
+    name picks the secret, so the body is read here, in order: after the client IP's rate limit
+    (malformed calls count too), before any secret is looked up."""
     now = int(now if now is not None else time.time())
     if ip:
         ratelimit.check(svc.store, svc.settings, [("ip", ip)], now=now)
-    invocation = decode_json(body, PostLoginInvocation)  # 400 validation_error, before any secret is looked up
-    tenant = svc.tenants.find(invocation.tenant)
+    user = read(body)  # 400 validation_error, before any secret is looked up
+    tenant = svc.tenants.find(user.tenant)
     tolerance = svc.settings.hook_tolerance_seconds
     t, mac = verify_signature(tenant.hook_secret if tenant else "", signature, body, tolerance=tolerance, now=now)
     assert tenant is not None  # verify_signature refuses an empty secret
     if not svc.store.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
         raise InvalidToken("this signed request was already used")
-    user = invocation.user
     ratelimit.check(svc.store, svc.settings, [("account", f"hook#{tenant.id}#{user.user_id}")], now=now)
-    principal = Principal(tenant=tenant.id, user_id=chat_safe_id(user.user_id), role=Role(user.role), anon=False,
-                          name=user.name or user.email or "User", method="auth0", email=user.email)
-    grant = sessions.federated_sign_in(svc, principal, device="auth0", now=now)
+    grant = sessions.federated_sign_in(svc, user.principal(method="auth0"), device="auth0", now=now)
     return {"chat_token": grant.chat_token, "claims": grant.claims}
+
+
+def direct_sign_in(svc: Services, user: FederatedUser) -> dict[str, Any]:
+    """A direct (IAM-authorised) invocation of the PostLogin function: whoever may invoke it
+    vouches for the user. ``{"chat_token", "claims", "session_id"}``."""
+    grant = sessions.federated_sign_in(svc, user.principal(method="federated"))
+    return {"chat_token": grant.chat_token, "claims": grant.claims, "session_id": grant.session.id}
 
 
 def cognito_trigger(svc: Services, event: dict[str, Any]) -> dict[str, Any]:

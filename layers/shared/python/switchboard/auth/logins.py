@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from switchboard.admin import audit
 from switchboard.auth import passwords, ratelimit, sessions
-from switchboard.edge.requests import InternalLogin
 from switchboard.errors import Forbidden, InvalidCredentials
 from switchboard.models import Operator
 from switchboard.runtime import Services
@@ -16,7 +15,8 @@ from switchboard.storage import StandingChanged
 __all__ = ["internal"]
 
 
-def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str | None = None) -> sessions.TokenBundle:
+def internal(svc: Services, *, tenant_id: str, email: str, password: str, device: str | None,
+             ip: str | None = None) -> sessions.TokenBundle:
     """Sign an operator or admin in with email and password.
 
     Unknown tenant, unknown email and wrong password take the same path - two reads and
@@ -25,14 +25,14 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
     and the limit is enforced before the password is checked. With MFA on, a correct
     password answers ``mfa_required`` (see :mod:`switchboard.auth.mfa`).
     """
-    keys = [("account", f"signin#{body.tenant}#{body.email.lower()}")]
+    keys = [("account", f"signin#{tenant_id}#{email.lower()}")]
     if ip:
         keys.append(("ip", ip))
     with ratelimit.counting(svc.store, svc.settings, keys) as attempt:
-        tenant = svc.tenants.find(body.tenant)
-        operator = svc.store.get_operator_by_email(body.tenant if tenant else "-", body.email)
+        tenant = svc.tenants.find(tenant_id)
+        operator = svc.store.get_operator_by_email(tenant_id if tenant else "-", email)
         attempt.enforce()  # before the password is checked: a refused attempt learns nothing
-    ok = passwords.verify_password(operator.password_hash if operator else None, body.password)
+    ok = passwords.verify_password(operator.password_hash if operator else None, password)
     if not ok or operator is None or tenant is None:
         if tenant is not None:
             audit.record(
@@ -45,16 +45,16 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
             )
         raise InvalidCredentials()
     try:
-        return _open_session(svc, tenant.id, operator, body.password, device=device)
+        return _open_session(svc, tenant.id, operator, password, device=device)
     except StandingChanged:
         # the record changed during the argon2 check: another sign-in rehashed the password, or
         # an admin or a password change got there. Check once more against it as it is now
         # (a second argon2 verification, on this rare path only); what changed again is refused
         operator = svc.store.get_operator(tenant.id, operator.id)
-        if operator is None or not passwords.verify_password(operator.password_hash, body.password):
+        if operator is None or not passwords.verify_password(operator.password_hash, password):
             raise InvalidCredentials() from None
         try:
-            return _open_session(svc, tenant.id, operator, body.password, device=device)
+            return _open_session(svc, tenant.id, operator, password, device=device)
         except StandingChanged:
             raise InvalidCredentials("the account changed during sign-in") from None
 

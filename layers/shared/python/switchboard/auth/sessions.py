@@ -1,5 +1,8 @@
 """Sessions, refresh-token rotation, authentication of API calls, and revocation.
 
+Refresh tokens are opaque tokens (:mod:`switchboard.tokens.opaque`, prefix ``sbr1``).
+Revocation reaches live WebSocket connections through ``Services.connections``.
+
 A session is one sign-in on one device. Its item holds the *current* scopes and status,
 so one strongly consistent GetItem per authenticated call tells whether the token's
 session is still live and which of its scopes still stand.
@@ -7,9 +10,6 @@ session is still live and which of its scopes still stand.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 import re
 import secrets
@@ -27,12 +27,13 @@ from switchboard.models import OPERATOR_METHODS, Operator, Session, SessionKey
 from switchboard.policy import Role
 from switchboard.runtime import Services
 from switchboard.storage import RotationRefused, StandingChanged
+from switchboard.tokens import opaque
 
 if TYPE_CHECKING:
     from switchboard.tokens.access import AccessClaims
 
 __all__ = ["Caller", "TokenBundle", "authenticate", "end_user_sessions", "list_sessions", "refresh", "revoke",
-           "sign_in"]
+           "sign_in", "who_am_i"]
 
 REFRESH_PREFIX = "sbr1"
 DEVICE_MAX = 200
@@ -81,15 +82,8 @@ class Caller(msgspec.Struct, frozen=True):
 
 
 # -- refresh tokens ----------------------------------------------------------------
-def _hash(secret: str) -> str:
-    # The secret is 256 random bits, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def _new_refresh_token(key: SessionKey, gen: int) -> tuple[str, str]:
-    secret = secrets.token_urlsafe(32)
-    locator = base64.urlsafe_b64encode(f"{key.tenant}\n{key.user_id}\n{key.session_id}\n{gen}".encode())
-    return f"{REFRESH_PREFIX}.{locator.rstrip(b'=').decode()}.{secret}", _hash(secret)
+    return opaque.make(REFRESH_PREFIX, [key.tenant, key.user_id, key.session_id, str(gen)])
 
 
 _LOCATOR_PART = re.compile(r"[A-Za-z0-9@_-]{1,128}\Z")
@@ -98,22 +92,15 @@ _GEN = re.compile(r"[0-9]{1,9}\Z")
 
 def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
     try:
-        prefix, locator, secret = token.split(".")
-        if prefix != REFRESH_PREFIX or len(secret) < 43:
-            raise ValueError
-        tenant, user_id, session_id, gen = (
-            base64.urlsafe_b64decode(locator + "=" * (-len(locator) % 4)).decode().split("\n")
-        )
-        # the locator is not secret and not signed: only ids of the forms Switchboard issues
-        # reach storage, and a generation that fits a DynamoDB number (int() would take
-        # " 1", "1_0", Arabic-Indic digits and 40 digits)
-        if not (all(_LOCATOR_PART.match(part) for part in (tenant, user_id, session_id)) and _GEN.match(gen)):
-            raise ValueError
-        return SessionKey(tenant, user_id, session_id), int(gen), secret
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise InvalidToken("malformed refresh token") from exc
-
-
+        (tenant, user_id, session_id, gen), secret = opaque.parse(token, REFRESH_PREFIX, 4)
+    except InvalidToken:
+        raise InvalidToken("malformed refresh token") from None
+    # the locator is not secret and not signed: only ids of the forms Switchboard issues
+    # reach storage, and a generation that fits a DynamoDB number (int() would take
+    # " 1", "1_0", Arabic-Indic digits and 40 digits)
+    if not (all(_LOCATOR_PART.match(part) for part in (tenant, user_id, session_id)) and _GEN.match(gen)):
+        raise InvalidToken("malformed refresh token")
+    return SessionKey(tenant, user_id, session_id), int(gen), secret
 
 
 # -- sign-in -------------------------------------------------------------------------
@@ -124,9 +111,27 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
     if anything altered it meanwhile (an admin, a password change, another sign-in's
     rehash), no session is opened and :class:`StandingChanged` says so."""
     now = int(now if now is not None else time.time())
+    cfg = svc.settings
+    session, grants = _new_session(svc, principal, device=device or "unknown", now=now,
+                                   idle=min(cfg.session_idle_seconds, cfg.session_absolute_seconds),
+                                   lifetime=cfg.session_absolute_seconds)
+    refresh_token, refresh_hash = _new_refresh_token(session.key, 0)
+    _open(svc, session, refresh_hash, operator)
+    return _bundle(svc, session, refresh_token, grants.claims, now)
+
+
+def sign_in_operator(svc: Services, op: Operator, *, method: str, device: str | None) -> TokenBundle:
+    """An operator or admin whose credentials were just checked against ``op`` (``method``:
+    one of :data:`OPERATOR_METHODS`) signs in."""
+    return sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+
+
+def _new_session(svc: Services, principal: Principal, *, device: str, now: int, idle: int,
+                 lifetime: int) -> tuple[Session, postlogin.Grants]:
+    """Post-login's grants for a sign-in, and the session it opens (not stored yet): the one
+    place a session is made, for password, visitor and federated sign-ins alike."""
     tenant = svc.tenants.get(principal.tenant)
     grants = postlogin.run(tenant, principal, namespace=svc.settings.claims_namespace)
-    cfg = svc.settings
     session = Session(
         tenant=principal.tenant,
         user_id=principal.user_id,
@@ -137,22 +142,14 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
         name=principal.name,
         scopes=frozenset(grants.scopes),
         method=principal.method,
-        device=(device or "unknown")[:DEVICE_MAX],
+        device=device[:DEVICE_MAX],
         created_at=now,
         last_used_at=now,
-        idle_expires_at=now + min(cfg.session_idle_seconds, cfg.session_absolute_seconds),
-        expires_at=now + cfg.session_absolute_seconds,
+        idle_expires_at=now + idle,
+        expires_at=now + lifetime,
         email=principal.email,
     )
-    refresh_token, refresh_hash = _new_refresh_token(session.key, 0)
-    _open(svc, session, refresh_hash, operator)
-    return _bundle(svc, session, refresh_token, grants.claims, now)
-
-
-def sign_in_operator(svc: Services, op: Operator, *, method: str, device: str | None) -> TokenBundle:
-    """An operator or admin whose credentials were just checked against ``op`` (``method``:
-    one of :data:`OPERATOR_METHODS`) signs in."""
-    return sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+    return session, grants
 
 
 def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator | None = None) -> None:
@@ -205,7 +202,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     if tenant is None or state is None:
         raise InvalidToken("unknown refresh token")
     session, current_hash = state
-    presented = _hash(secret)
+    presented = opaque.digest(secret)
     if not (current_hash and hmac.compare_digest(current_hash, presented) and session.refresh_gen == gen
             and session.is_live(now)):
         _explain_refusal(svc, key, gen, presented, RotationRefused(session), now)
@@ -397,6 +394,16 @@ def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) ->
     return key
 
 
+def who_am_i(svc: Services, caller: Caller) -> dict[str, Any]:
+    """GET /auth/me: :func:`describe`, with ``mfa_enabled`` for operators and admins (one more
+    read, for staff only: visitors have no second factor)."""
+    mfa = None
+    if caller.session.role in ("operator", "admin"):
+        op = svc.store.get_operator(caller.tenant, caller.user_id)
+        mfa = bool(op and op.totp_enabled)
+    return describe(caller, mfa_enabled=mfa)
+
+
 def describe(caller: Caller, *, mfa_enabled: bool | None = None) -> dict[str, Any]:
     """The body of GET /auth/me (``mfa_enabled`` for operators and admins)."""
     s = caller.session
@@ -436,26 +443,9 @@ def federated_sign_in(
     keeps its own refresh tokens, so the session has no refresh token of ours and lasts
     as long as its chat token."""
     now = int(now if now is not None else time.time())
-    tenant = svc.tenants.get(principal.tenant)
-    grants = postlogin.run(tenant, principal, namespace=svc.settings.claims_namespace)
     lifetime = svc.tokens.chat_ttl
-    session = Session(
-        tenant=principal.tenant,
-        user_id=principal.user_id,
-        id=secrets.token_urlsafe(16),
-        role=principal.role.value,
-        lvl=principal.level,
-        anon=principal.anon,
-        name=principal.name,
-        scopes=frozenset(grants.scopes),
-        method=principal.method,
-        device=(device or principal.method)[:DEVICE_MAX],
-        created_at=now,
-        last_used_at=now,
-        idle_expires_at=now + lifetime,
-        expires_at=now + lifetime,
-        email=principal.email,
-    )
+    session, grants = _new_session(svc, principal, device=device or principal.method, now=now, idle=lifetime,
+                                   lifetime=lifetime)
     _open(svc, session, refresh_hash="-")  # "-" is no SHA-256 hex: no refresh token matches it
     chat = svc.tokens.mint_chat(
         sub=session.user_id,

@@ -6,20 +6,30 @@ never loads argon2.
 
 from __future__ import annotations
 
+import msgspec
+
 from switchboard.admin import audit
 from switchboard.auth import ratelimit, sessions
 from switchboard.auth.identity import anonymous_visitor_id, known_visitor_id, verify_visitor_hash
 from switchboard.auth.postlogin import Principal
-from switchboard.edge.requests import ExternalLogin
 from switchboard.errors import Forbidden, InvalidIdentity
 from switchboard.policy import Role
 from switchboard.runtime import Services
 
-__all__ = ["external"]
+__all__ = ["ClaimedVisitor", "external"]
 
 
-def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: str | None,
-             ip: str | None = None, upgrading: str | None = None) -> sessions.TokenBundle:
+class ClaimedVisitor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who the website says its visitor is; ``hash`` its HMAC of ``id`` (nothing else is vouched for)."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    hash: str | None = None
+
+
+def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, origin: str | None,
+             device: str | None, ip: str | None = None, upgrading: str | None = None) -> sessions.TokenBundle:
     """Sign a website visitor in: anonymous (level 0) or vouched for by the website (level 1).
 
     A claimed identity without the website's valid HMAC is refused outright: there is
@@ -34,10 +44,10 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
     """
     if ip:
         ratelimit.check(svc.store, svc.settings, [("ip", ip)])
-    tenant = svc.tenants.get(body.tenant)
+    tenant = svc.tenants.get(tenant_id)
     if not tenant.allows_origin(origin):
         raise Forbidden("this origin is not allowed for the tenant")
-    if body.user is None:
+    if visitor is None:
         principal = Principal(
             tenant=tenant.id,
             user_id=anonymous_visitor_id(),
@@ -47,7 +57,7 @@ def external(svc: Services, body: ExternalLogin, *, origin: str | None, device: 
             method="anonymous",
         )
     else:
-        user = body.user
+        user = visitor
         if not user.hash or not verify_visitor_hash(tenant.identity_secret, user.id, user.hash):
             ratelimit.check(svc.store, svc.settings, [("account", f"visitor#{tenant.id}#{user.id}")])
             audit.record(

@@ -12,17 +12,23 @@ trailing newline through.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from switchboard.errors import ValidationFailed
 from switchboard.models import TENANT_ID_PATTERN
 from switchboard.policy import ALL_SCOPES
+
+if TYPE_CHECKING:
+    from switchboard.auth.visitors import ClaimedVisitor
 
 __all__ = [
     "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance", "MfaLogin",
     "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest", "RevokeBody",
-    "RevokeScopes", "RevokeSession", "RevokeUser", "TotpCode", "VisitorIdentity",
+    "RevokeScopes", "RevokeSession", "RevokeUser", "TotpCode", "VisitorIdentity", "sessions_query_user",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -47,6 +53,15 @@ class ExternalLogin(Strict, frozen=True):
     tenant: TenantId
     user: VisitorIdentity | None = None
 
+    def claimed_visitor(self) -> ClaimedVisitor | None:
+        """Who the website says this is (None: an anonymous visitor), as the domain takes it."""
+        if self.user is None:
+            return None
+        from switchboard.auth.visitors import ClaimedVisitor  # the visitors' function loads it anyway
+
+        u = self.user
+        return ClaimedVisitor(id=u.id, name=u.name, email=u.email, hash=u.hash)
+
 
 class InternalLogin(Strict, frozen=True):
     tenant: TenantId
@@ -62,9 +77,17 @@ class RefreshRequest(Strict, frozen=True):
 class RevokeSession(Strict, frozen=True, tag_field="kind", tag="session"):
     session_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
 
+    def revocation(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`switchboard.auth.sessions.revoke`."""
+        return {"kind": "session", "session_id": self.session_id}
+
 
 class RevokeUser(Strict, frozen=True, tag_field="kind", tag="user"):
     user_id: UserId | None = None
+
+    def revocation(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`switchboard.auth.sessions.revoke`."""
+        return {"kind": "user", "user_id": self.user_id}
 
 
 class RevokeScopes(Strict, frozen=True, tag_field="kind", tag="scopes"):
@@ -77,6 +100,10 @@ class RevokeScopes(Strict, frozen=True, tag_field="kind", tag="scopes"):
 
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes)
+
+    def revocation(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`switchboard.auth.sessions.revoke`."""
+        return {"kind": "scopes", "user_id": self.user_id, "scopes": self.scope_set()}
 
 
 #: ``POST /auth/revoke``: one decode picks the kind by ``kind`` (missing or unknown: 400)
@@ -145,6 +172,19 @@ class OperatorChange(Strict, frozen=True):
     #: ``false`` resets the operator's second factor (a lost phone, an authenticator someone
     #: else enrolled); nobody turns it on for someone else: enrolment needs their authenticator
     mfa_enabled: Literal[False] | None = None
+
+
+USER_ID = re.compile(r"^[a-z0-9@_-]{1,128}\Z")  # \Z: "$" would let "a\n" through
+
+
+def sessions_query_user(query: Mapping[str, str]) -> str | None:
+    """``GET /auth/sessions?user_id=``: the user whose sessions to list (None: the caller's).
+    Any other parameter, or a value no user id has, is a 400."""
+    unknown = set(query) - {"user_id"}
+    user_id = query.get("user_id")
+    if unknown or (user_id is not None and not USER_ID.match(user_id)):
+        raise ValidationFailed("the only query parameter is user_id, a user id")
+    return user_id
 
 
 class EventsQuery(Strict, frozen=True):
