@@ -98,21 +98,21 @@ def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room,
 def test_a_message_deleted_after_the_close_leaves_the_archive_at_once(room, svc):
     # Given a closed conversation holding what its visitor should not have written
     guest, _otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
-    assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert "visa-4111" in json.dumps(transcript(svc, "acme", channel["id"]))
     # When the visitor deletes it
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then the transcript holds a tombstone, and not the text
     lines = transcript(svc, "acme", channel["id"])
     assert [(m["message"]["id"], m["message"]["text"], m["message"]["deleted"]) for m in lines[1:]] == [
         (message["id"], "", True)]
-    assert "4111" not in json.dumps(lines)
+    assert "visa-4111" not in json.dumps(lines)
 
 
 def test_a_delete_and_a_close_at_the_same_moment_leave_no_deleted_text_in_the_archive(room, svc, monkeypatch):
     guest, otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     # Given the close landing while the delete is marking the message (the delete read the channel open)
     real_mark, closed = svc.store.mark_message_deleted, []
 
@@ -124,25 +124,25 @@ def test_a_delete_and_a_close_at_the_same_moment_leave_no_deleted_text_in_the_ar
     monkeypatch.setattr(svc.store, "mark_message_deleted", mark_while_closing)
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then the transcript holds the tombstone: the delete saw the channel closed and wrote it again
-    assert closed and "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert closed and "visa-4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
 
 
 def test_a_close_whose_transcript_lands_after_a_deletions_rewrite_writes_it_again(chat, room, svc, monkeypatch):
     guest, otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     # Given a deletion made (and its rewrite sent) after the close read the messages, before its own write
     deleted = delete_after_the_next_read(
         monkeypatch, svc, lambda: guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"]))
     otto.ok("channel.close", channel_id=channel["id"])
     # Then the close's stale transcript did not stay: it read again and wrote the tombstone
-    assert deleted and "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert deleted and "visa-4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
 
 
 def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkeypatch):
     from switchboard import chat as chat_module
 
     guest, _otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
     # Given the first delete's rewrite failing (S3 unavailable): the message is marked, the archive not
     real_archive, failures = chat_module._archive, []
@@ -155,11 +155,11 @@ def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkey
 
     monkeypatch.setattr(chat_module, "_archive", failing_once)
     assert guest.error("message.delete", channel_id=channel["id"], message_id=message["id"]) == "internal"
-    assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert "visa-4111" in json.dumps(transcript(svc, "acme", channel["id"]))
     # When the client retries it
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then the transcript is rewritten without the text
-    assert "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert "visa-4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
 
 
 def test_a_delete_after_the_transcript_expired_does_not_bring_the_conversation_back(room, svc):
@@ -179,8 +179,8 @@ def test_a_delete_after_the_transcript_expired_does_not_bring_the_conversation_b
 def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archive(chat, room, svc, tokens_for,
                                                                                      monkeypatch):
     guest, _otto, channel = room
-    first = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111", client_id="a")["message"]
-    second = guest.ok("message.send", channel_id=channel["id"], text="and its code 737", client_id="b")["message"]
+    first = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="a")["message"]
+    second = guest.ok("message.send", channel_id=channel["id"], text="and its code cvc-737", client_id="b")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
     ana = chat.connect(tokens_for(ADMIN))
     # Given the second deletion made (and written) while the first one's rewrite had read the messages
@@ -189,7 +189,7 @@ def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archiv
     guest.ok("message.delete", channel_id=channel["id"], message_id=first["id"])
     # Then neither text is in the transcript, whichever write landed last
     text = json.dumps(transcript(svc, "acme", channel["id"]))
-    assert raced and "4111" not in text and "737" not in text
+    assert raced and "visa-4111" not in text and "cvc-737" not in text
 
 
 def test_deleting_a_deleted_message_again_does_not_rewrite_the_transcript_each_time(room, svc, monkeypatch):
@@ -225,7 +225,7 @@ def test_closing_again_after_the_transcript_expired_does_not_bring_it_back(room,
 def test_closing_twice_is_harmless_and_archives_again(chat, room, svc, tokens_for):
     # Given a closed conversation whose message a moderator then deleted
     guest, otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111...", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="visa-4111...", client_id="c")["message"]
     otto.ok("channel.close", channel_id=channel["id"])
     chat.connect(tokens_for(ADMIN)).ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # When it is closed again

@@ -78,6 +78,21 @@ def forge(keyset: dict[str, Any], payload: dict[str, Any], headers: dict[str, An
     return jwt.encode(payload, key, algorithm="ES256", headers={"kid": kid, **headers})
 
 
+class Later:
+    """A time ``offset`` seconds from when the test runs, not from when pytest collected it (a
+    parameter computed at collection is minutes old by the time a loaded suite runs the test)."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def at_run_time(self) -> float | int:
+        now = time.time()
+        return now + self.offset if isinstance(self.offset, float) else int(now) + self.offset
+
+    def __repr__(self) -> str:
+        return f"now{self.offset:+}"
+
+
 def valid_access_payload(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     payload = {"iss": ISSUER, "aud": ACCESS_AUDIENCE, "sub": "op-ana", "tid": "acme", "sid": "s1",
@@ -166,10 +181,10 @@ def test_every_other_algorithm_is_refused(keyset, tokens, alg):
     ({"aud": ["switchboard-api", "other"]}, "audience"),
     ({"aud": "someone-else"}, "audience"),
     ({"iss": "https://evil.test"}, "issuer"),
-    ({"exp": int(time.time()) - 60}, "expired"),
-    ({"nbf": int(time.time()) + 600}, "not valid yet"),
-    ({"iat": int(time.time()) + 600}, "not valid yet"),
-    ({"exp": time.time() + 600.5}, "required claims"),
+    ({"exp": Later(-60)}, "expired"),
+    ({"nbf": Later(600)}, "not valid yet"),
+    ({"iat": Later(600)}, "not valid yet"),
+    ({"exp": Later(600.5)}, "required claims"),
     ({"exp": True}, "required claims"),
     ({"nbf": "0"}, "required claims"),
     ({"exp": None}, "required claims"),
@@ -185,6 +200,7 @@ def test_every_other_algorithm_is_refused(keyset, tokens, alg):
 ])
 def test_wrong_or_missing_claims_are_refused(keyset, tokens, claims, reason):
     # Given a correctly signed token whose claims are wrong
+    claims = {name: value.at_run_time() if isinstance(value, Later) else value for name, value in claims.items()}
     token = forge(keyset, valid_access_payload(**claims), {"typ": "at+jwt"})
     # Then it is refused, saying why
     with pytest.raises(InvalidToken, match=reason):
