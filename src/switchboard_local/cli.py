@@ -366,10 +366,10 @@ def _seed(args: argparse.Namespace) -> int:
 def _publish_web(args: argparse.Namespace) -> int:
     """Upload web/ to the stack's WebBucket with a ``switchboard-config.json`` naming the APIs,
     which is where the pages look for them (as ``switchboard dev`` serves it locally)."""
-    import mimetypes
-
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from switchboard_local.web_policy import cache_control, content_type
 
     root = _template().root / "web"
     _deployed(args)
@@ -382,9 +382,8 @@ def _publish_web(args: argparse.Namespace) -> int:
         files = sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
             key = path.relative_to(root).as_posix()
-            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=kind,
-                          CacheControl="no-cache" if key.endswith((".html", ".json")) else "max-age=300")
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=content_type(key),
+                          CacheControl=cache_control(key))
         s3.put_object(Bucket=bucket, Key="switchboard-config.json", Body=json.dumps(config).encode(),
                       ContentType="application/json", CacheControl="no-cache")
     except (BotoCoreError, ClientError) as exc:

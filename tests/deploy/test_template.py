@@ -486,7 +486,8 @@ def test_the_back_office_gets_the_same_content_security_policy_in_production_and
     ("/demo", {"statusCode": 302, "location": "/demo/"}),
     ("/backoffice/", {"uri": "/backoffice/index.html"}),
     ("/demo/", {"uri": "/demo/index.html"}),
-    ("/backoffice/app.js", {"uri": "/backoffice/app.js"}),
+    ("/backoffice/main.js", {"uri": "/backoffice/main.js"}),
+    ("/backoffice/views/inbox.js", {"uri": "/backoffice/views/inbox.js"}),
     ("/widget.js", {"uri": "/widget.js"}),
     ("/switchboard-config.json", {"uri": "/switchboard-config.json"}),
 ])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -12,6 +13,7 @@ from switchboard_local.provision import LOCAL_REFS
 from tests.conftest import SEED
 
 TABLE = LOCAL_REFS["Table"]
+WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 @pytest.fixture
@@ -100,8 +102,9 @@ def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tm
     assert svc.store.get_tenant("Bad Id!") is None
 
 
-@pytest.mark.filterwarnings("ignore:Tried to parse")
-def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws, capsys):
+@pytest.fixture
+def published(aws):
+    """The pages published to a deployed stack's bucket; the bucket's S3 client."""
     # Given a deployed stack's outputs
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="sb-web")
@@ -112,6 +115,12 @@ def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws
                     "ChatUrl": {"Value": "wss://chat.example/live"}}}))
     # When the pages are published
     assert main(["publish-web", "--stack", "switchboard-prod", "--tenant", "acme", "--region", "us-east-1"]) == 0
+    return s3
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(published, capsys):
+    s3 = published
     # Then the widget, the demo page and the back office are there, with their types and the APIs' whereabouts
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="sb-web")["Contents"]}
     assert {"widget.js", "demo/index.html", "backoffice/index.html", "switchboard-config.json"} <= keys
@@ -119,6 +128,24 @@ def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws
     assert widget["ContentType"] in ("text/javascript", "application/javascript")
     config = json.loads(s3.get_object(Bucket="sb-web", Key="switchboard-config.json")["Body"].read())
     assert config == {"api": "https://api.example", "ws": "wss://chat.example/live", "tenant": "acme"}
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_publish_web_stores_every_back_office_module_as_javascript_asked_for_again_on_each_load(published):
+    s3 = published
+    backoffice = WEB / "backoffice"
+    modules = sorted(p.relative_to(WEB).as_posix() for p in backoffice.rglob("*.js"))
+    assert "backoffice/main.js" in modules and any(m.startswith("backoffice/views/") for m in modules)
+    # Then each module, in subfolders too, is there as JavaScript: a browser runs no module served
+    # as anything else (nor, under the back office's nosniff, any script)
+    for key in modules:
+        stored = s3.head_object(Bucket="sb-web", Key=key)
+        assert stored["ContentType"] == "text/javascript", key
+        # And it is revalidated on each load, as the page is: modules kept for minutes could mix
+        # two publishes, and an import the older module cannot satisfy stops the page
+        assert stored["CacheControl"] == "no-cache", key
+    assert s3.head_object(Bucket="sb-web", Key="backoffice/index.html")["CacheControl"] == "no-cache"
+    assert s3.head_object(Bucket="sb-web", Key="backoffice/style.css")["ContentType"] == "text/css"
 
 
 def _totp_seed(tmp_path, secret):
