@@ -2,7 +2,6 @@
 
 from switchboard import admin, sessions
 from switchboard.httpapi import Request, Response, endpoint, json_response, routes
-from switchboard.requests import OperatorChange, OperatorCreation
 from switchboard.runtime import services
 
 
@@ -16,13 +15,13 @@ def list_operators(request: Request) -> Response:
 def create_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    return json_response(admin.create_operator(svc, caller, request.parse(OperatorCreation)), status=201)
+    return json_response(admin.create_operator(svc, caller, request.parse()), status=201)
 
 
 def change_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    body = request.parse(OperatorChange)
+    body = request.parse()
     return json_response(admin.change_operator(svc, caller, request.path_params.get("id", ""), body))
 
 

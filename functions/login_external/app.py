@@ -2,12 +2,11 @@
 
 from switchboard import visitors
 from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import ExternalLogin
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    body = request.parse(ExternalLogin)
+    body = request.parse()
     bundle = visitors.external(services(), body, origin=request.origin, device=request.user_agent,
                              ip=request.source_ip, upgrading=request.authorization if body.user else None)
     return json_response(bundle.to_json())  # CORS headers: added by endpoint() for the tenant's origins

@@ -2,12 +2,11 @@
 
 from switchboard import logins
 from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import InternalLogin
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    bundle = logins.internal(services(), request.parse(InternalLogin), device=request.user_agent,
+    bundle = logins.internal(services(), request.parse(), device=request.user_agent,
                              ip=request.source_ip)
     return json_response(bundle.to_json())
 

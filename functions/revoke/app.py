@@ -2,14 +2,14 @@
 
 from switchboard import sessions
 from switchboard.httpapi import Request, Response, endpoint, json_response
-from switchboard.requests import RevokeBody, RevokeScopes, RevokeSession
+from switchboard.requests import RevokeScopes, RevokeSession
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    body = request.parse(RevokeBody)  # a tagged union: the kind picks the Struct
+    body = request.parse()  # RevokeBody, a tagged union: the kind picks the Struct
     if isinstance(body, RevokeSession):
         revoked = sessions.revoke(svc, caller, kind="session", session_id=body.session_id)
     elif isinstance(body, RevokeScopes):

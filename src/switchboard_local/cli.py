@@ -3,6 +3,7 @@
     switchboard dev [--http-port 3000] [--ws-port 3001] [--web-port 8000] [--seed FILE]
     switchboard invoke FUNCTION -e EVENT.json [--seed FILE]
     switchboard seed FILE (--stack NAME | --table NAME [--totp-key KEY]) [--region REGION]
+    switchboard openapi [-o FILE]
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                                          "TotpKeyAlias output); needed only if the file has totp_secret")
     seed.add_argument("--region", help="AWS region (default: your AWS configuration's; samconfig.toml's deploy "
                                        "region when the stack is taken from there)")
+    oas = sub.add_parser("openapi", help="print the HTTP API's OpenAPI 3.1 document (as docs/openapi.json holds it)")
+    oas.add_argument("-o", "--output", type=Path, help="write it to this file instead of standard output")
+
     pub = sub.add_parser("publish-web", help="upload web/ (widget, demo page, back office) to a deployed stack")
     pub.add_argument("--stack", help="CloudFormation stack name (reads WebBucketName, ApiUrl, ChatUrl); default: "
                                      "samconfig.toml's stack_name")
@@ -74,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             return _invoke(args)
         if args.command == "publish-web":
             return _publish_web(args)
+        if args.command == "openapi":
+            return _openapi(args)
         return _seed(args)
     except _UsageError as err:
         print(f"switchboard: {err}", file=sys.stderr)
@@ -296,6 +302,18 @@ def _invoke(args: argparse.Namespace) -> int:
             print(json.dumps({"errorType": type(exc.error).__name__, "errorMessage": str(exc.error)}))
             return 1
     print(json.dumps(result, indent=2))
+    return 0
+
+
+# -- openapi --------------------------------------------------------------------------------
+def _openapi(args: argparse.Namespace) -> int:
+    from switchboard_local.openapi import render
+
+    text = render(_template())
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

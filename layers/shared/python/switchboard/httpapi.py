@@ -14,17 +14,16 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any
 
 import msgspec
 
 from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
 from switchboard.observability import logger
-from switchboard.validation import decode_json
+from switchboard.validation import convert, decode_json
 
 __all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response", "routes"]
 
-T = TypeVar("T")
 PROBLEM_TYPE = "https://switchboard.dev/problems/"
 
 
@@ -71,16 +70,24 @@ class Request(msgspec.Struct, frozen=True):
     def authorization(self) -> str | None:
         return self.headers.get("authorization")
 
-    @overload
-    def parse(self, model: type[T]) -> T: ...
-    @overload
-    def parse(self, model: Any) -> Any: ...
-    def parse(self, model: Any) -> Any:
-        """The body as ``model`` (a Struct, or a tagged union of Structs); any problem with it
-        is a 400 ``validation_error`` listing ``loc`` and ``msg``, never the rejected value.
-        No route with a body takes query parameters: one sent is a 400 too, as an unknown field
-        of the body is (it would otherwise be ignored; :meth:`json_body` checks)."""
-        return decode_json(self.json_body(), model)
+    def parse(self) -> Any:
+        """The body as this route's model (:data:`switchboard.requests.BODIES`, the table the
+        OpenAPI document is made from: a route cannot read a body its document does not
+        describe); any problem with it is a 400 ``validation_error`` listing ``loc`` and
+        ``msg``, never the rejected value. No route with a body takes query parameters: one
+        sent is a 400 too, as an unknown field of the body is (it would otherwise be ignored;
+        :meth:`json_body` checks)."""
+        from switchboard.requests import BODIES
+
+        return decode_json(self.json_body(), BODIES[self.route_key])
+
+    def parse_query(self) -> Any:
+        """The query string as this route's model (:data:`switchboard.requests.QUERIES`): text
+        converted with ``strict=False``, so ``"20"`` is 20 and ``"x"``, ``"0"`` or an unknown
+        name is a 400."""
+        from switchboard.requests import QUERIES
+
+        return convert(self.query, QUERIES[self.route_key], strict=False, detail="the query is not valid")
 
     def nothing_else(self) -> None:
         """For a route that takes no body and no query: anything sent is a 400 (it would
