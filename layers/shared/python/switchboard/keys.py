@@ -95,10 +95,16 @@ def _public_jwk(kid: str, key: ec.EllipticCurvePublicKey) -> dict[str, str]:
 
 
 def _thumbprint(key: ec.EllipticCurvePublicKey) -> str:
-    """RFC 7638 JWK thumbprint: a kid that names the key itself, not a counter."""
+    """RFC 7638 JWK SHA-256 thumbprint, whole (43 characters): a kid that names the key itself,
+    not a counter, and that a client can recompute from the JWK (jose's
+    ``calculateJwkThumbprint``, joserfc's ``thumbprint()``) to check a key against it.
+
+    Keys made before this were given the thumbprint's first 22 characters. A kid is stored
+    with its key and only ever read back, never recomputed, so those keys keep their kid and
+    keep verifying, and leave the set through rotation like any other."""
     jwk = _public_jwk("", key)
     canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
-    return b64url_encode(hashlib.sha256(canonical.encode()).digest())[:22]
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
 
 
 def generate_key_entry(now: float | None = None, *, active_from: int | None = None) -> dict[str, Any]:
