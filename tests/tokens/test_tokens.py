@@ -54,7 +54,8 @@ def tokens(keyset: dict[str, Any]) -> TokenService:
 
 def access(tokens: TokenService, **overrides: Any) -> str:
     claims: dict[str, Any] = {"sub": "op-ana", "tid": "acme", "sid": "s1", "role": "admin", "lvl": 3,
-                              "scopes": ("chat:read", "admin:sessions"), "anon": False}
+                              "scopes": ("chat:read", "admin:sessions"), "anon": False,
+                              "client_id": "switchboard-backoffice"}
     claims.update(overrides)
     return tokens.mint_access(**claims)
 
