@@ -340,7 +340,7 @@ def token_table(quick: bool) -> Table:
     tokens = TokenService(StaticKeys(), issuer="https://auth.bench.test", access_ttl=900, chat_ttl=3600)
     claims: dict[str, Any] = {"sub": "op-ana", "tid": "acme", "sid": "s1", "role": "admin", "lvl": 3,
                               "scopes": ("chat:read", "chat:write", "chat:attach", "admin:sessions"),
-                              "anon": False}
+                              "anon": False, "client_id": "switchboard-backoffice"}
     token = tokens.mint_access(**claims)
     tokens.verify_access(token)  # it must verify, or the figures mean nothing
 

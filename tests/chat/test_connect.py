@@ -18,7 +18,7 @@ from tests.chat_support import (
     table_keys,
     visitor_tokens,
 )
-from tests.conftest import OPERATOR, ORIGIN
+from tests.conftest import ADMIN, OPERATOR, ORIGIN
 
 
 def test_a_live_chat_token_is_allowed_with_its_identity_as_context(chat, call, svc):
@@ -108,6 +108,35 @@ def test_an_origin_the_tenant_does_not_allow_is_denied_and_nothing_is_stored(cha
         chat.connect(tokens, origin=origin)
     assert refused.value.status == 403
     assert table_keys() == before
+
+
+@pytest.mark.parametrize("who", ["anonymous visitor", "known visitor"])
+def test_a_visitors_handshake_without_an_origin_is_denied_and_nothing_is_stored(chat, call, who):
+    # Given a visitor's live chat token (the widget's, which a browser always sends with its Origin)
+    from tests.chat_support import known_visitor
+
+    tokens = visitor_tokens(call) if who == "anonymous visitor" else known_visitor(call, "customer-no-origin")
+    before = table_keys()
+    # When a handshake presents it without any Origin (a script, not the widget in a browser)
+    with pytest.raises(Refused) as refused:
+        chat.connect(tokens, origin=None)
+    # Then it is denied (403) and nothing is stored; from the tenant's own origin it is let in
+    assert refused.value.status == 403
+    assert table_keys() == before
+    assert chat.connect(tokens).ok("channel.query", filter={"member": "me"}) == {"channels": [], "cursor": None}
+
+
+@pytest.mark.parametrize("who", [OPERATOR, ADMIN])
+def test_staff_may_connect_without_an_origin_but_not_from_an_origin_the_tenant_does_not_allow(chat, tokens_for, who):
+    # Given a staff member's chat token, used by a server-side tool (no Origin to send)
+    tokens = tokens_for(who)
+    # When it connects without an Origin, it is let in and works
+    tool = chat.connect(tokens, origin=None)
+    assert tool.ok("channel.query", filter={"status": "queued"})["channels"] == []
+    # But a browser page of another origin is still denied
+    with pytest.raises(Refused) as refused:
+        chat.connect(tokens, origin="https://evil.test")
+    assert refused.value.status == 403
 
 
 def test_connect_records_the_connection_with_its_scopes_and_a_ttl(chat, call, svc):

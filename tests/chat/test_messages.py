@@ -70,10 +70,52 @@ def test_a_message_is_stored_then_acknowledged_then_sent_to_every_watcher(chat, 
 def test_a_retried_client_id_returns_the_same_message_and_stores_it_once(room):
     guest, _otto, channel = room
     first = send(guest, channel, "once", client_id="retry-me")
-    again = send(guest, channel, "once (retry)", client_id="retry-me")
+    again = send(guest, channel, "once", client_id="retry-me")  # a retry sends what it sent
     assert again == first
     history = guest.ok("channel.history", channel_id=channel["id"])["messages"]
     assert [m["id"] for m in history] == [first["id"]]
+
+
+@pytest.mark.parametrize("change", ["text", "no attachments", "another attachment name"])
+def test_a_client_id_reused_for_another_message_is_a_conflict_and_changes_nothing(room, svc, change):
+    # Given Otto's message with an attachment, stored under his client_id
+    guest, otto, channel = room
+    key = otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    sent = {"text": "see the scan", "attachments": [{"key": key, "name": "scan.png"}]}
+    first = send(otto, channel, client_id="otto-scan", **sent)
+    # When his client sends something else under that client_id (a client bug: the key is spent)
+    other = {"text": "see the invoice", "attachments": sent["attachments"]} if change == "text" else \
+        {"text": sent["text"], "attachments": [] if change == "no attachments" else [{"key": key, "name": "x.png"}]}
+    before, heard = table_keys(), len(guest.events("message.new"))
+    last_message_at = svc.store.get_channel(channel["id"]).last_message_at
+    reply = otto.request("message.send", channel_id=channel["id"], client_id="otto-scan", **other)
+    # Then it is refused as a conflict - not answered with the first message as if it were sent
+    assert not reply["ok"] and reply["error"]["code"] == "conflict", reply
+    # and nothing is stored or sent: no message, no activity, no event to anyone
+    assert table_keys() == before and svc.store.get_channel(channel["id"]).last_message_at == last_message_at
+    assert len(guest.events("message.new")) == heard
+    assert [m["id"] for m in guest.ok("channel.history", channel_id=channel["id"])["messages"]] == [first["id"]]
+    # But a true retry (the same text and attachments) still gets the stored message
+    assert send(otto, channel, client_id="otto-scan", **sent) == first
+
+
+def test_a_client_id_reused_for_another_text_is_a_conflict_also_where_the_sender_may_no_longer_write(chat, room,
+                                                                                                     tokens_for):
+    # Given a closed conversation, and Otto's message in another one he has since handed back
+    guest, otto, channel = room
+    send(guest, channel, "thanks, bye", client_id="bye")
+    guest.ok("channel.close", channel_id=channel["id"])
+    second = guest.ok("support.open")["channel"]
+    otto.ok("channel.watch", channel_id=second["id"])
+    send(otto, second, "let me check", client_id="otto-1")
+    otto.disconnect()
+    back = chat.connect(tokens_for(OPERATOR))
+    # When either client_id comes again with another text
+    # Then it is a conflict there too, while a true retry still learns its message was kept
+    assert guest.error("message.send", channel_id=channel["id"], text="one more thing", client_id="bye") == "conflict"
+    assert back.error("message.send", channel_id=second["id"], text="never mind", client_id="otto-1") == "conflict"
+    assert send(back, second, "let me check", client_id="otto-1")["text"] == "let me check"
+    assert send(guest, channel, "thanks, bye", client_id="bye")["text"] == "thanks, bye"
 
 
 def test_concurrent_retries_of_one_client_id_store_exactly_one_message(chat, room):

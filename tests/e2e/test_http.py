@@ -67,6 +67,9 @@ def test_a_visitor_and_an_operator_sign_in_refresh_and_revoke_over_http(dev_stac
 def test_jwks_is_served_and_unknown_routes_are_404(dev_stack):
     status, _, jwks = http(dev_stack, "GET", "/.well-known/jwks.json")
     assert status == 200 and jwks["keys"] and all("d" not in k for k in jwks["keys"])
+    # a page of any site may read it (a public document: "*", no credentials)
+    status, headers, _ = http(dev_stack, "GET", "/.well-known/jwks.json", headers={"origin": "https://verifier.example"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
     status, _, body = http(dev_stack, "GET", "/no/such/route")
     assert (status, body) == (404, {"message": "Not Found"})
 

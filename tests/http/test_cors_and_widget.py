@@ -136,3 +136,20 @@ def widget_call(template, seeded):
         return {"status": result["statusCode"], "headers": result["headers"], "json": json.loads(result["body"])}
 
     return _call
+
+
+@pytest.mark.parametrize("origin", ["https://verifier.example", ORIGIN, None])
+def test_any_page_may_read_the_jwks_without_credentials(call, seeded, tokens_for, origin):
+    # Given a page of any origin - one no tenant lists, a tenant's own, or a server with none -
+    # even one that sends a bearer token of a tenant along
+    headers = {"origin": origin} if origin else {}
+    access = tokens_for(ADMIN)["access_token"]
+    for token in (None, access):
+        # When it fetches the public keys
+        r = call("GET /.well-known/jwks.json", headers=headers, token=token)
+        # Then it may read them: the same public document for everyone, never with credentials
+        assert r["status"] == 200 and r["json"]["keys"]
+        assert r["headers"]["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Credentials" not in r["headers"]
+        assert "Origin" not in r["headers"].get("Vary", "")  # one answer for all: caches keep one copy
+        assert r["headers"]["Cache-Control"].startswith("public, max-age=")

@@ -259,6 +259,58 @@ def test_a_denied_cognito_sign_in_fails_the_trigger(post_login, svc):
         post_login(cognito_event("2", email="m@blocked.test"))
 
 
+def test_a_cognito_v3_sign_in_gets_the_claims_in_both_tokens_as_v2_does(post_login, svc):
+    # When a V3_0 trigger asks for a user's sign-in (identical to V2_0 for users)
+    out = post_login(cognito_event("3", groups=["switchboard-operator"]))
+    # Then the ID and the access token both get the claims and a chat token of a live session
+    details = out["response"]["claimsAndScopeOverrideDetails"]
+    claims = details["accessTokenGeneration"]["claimsToAddOrOverride"]
+    assert claims == details["idTokenGeneration"]["claimsToAddOrOverride"]
+    chat = svc.tokens.verify_chat(claims[f"{NS}/chat_token"])
+    assert chat.role == "operator" and chat.tid == TENANT
+
+
+def machine_event() -> dict:
+    """A V3_0 event for an OAuth client-credentials token request: a machine, no user."""
+    return {"version": "3", "triggerSource": "TokenGeneration_ClientCredentials", "region": "us-east-1",
+            "userPoolId": "us-east-1_EXAMPLE", "callerContext": {"awsSdkVersion": "x", "clientId": "m2m-client"},
+            "request": {"userAttributes": {}, "groupConfiguration": None, "scopes": ["https://api.test/read"],
+                        "clientMetadata": {}},
+            "response": {"claimsAndScopeOverrideDetails": None}}
+
+
+@pytest.mark.parametrize("response", [{"claimsAndScopeOverrideDetails": None}, {}, None])
+def test_a_machine_clients_token_request_goes_through_unchanged_with_no_chat(post_login, response):
+    from tests.chat_support import table_keys
+
+    # Given a machine-to-machine client asking Cognito for a token (however Cognito fills "response")
+    event = machine_event()
+    event["response"] = response
+    before = table_keys()
+    # When the trigger runs
+    out = post_login(event)
+    # Then Cognito gets the event back with a null override (its token unchanged): no chat token,
+    # no claims, and the rest of the event as it came
+    assert out["response"] == {"claimsAndScopeOverrideDetails": None}
+    assert {k: v for k, v in out.items() if k != "response"} == {k: v for k, v in event.items() if k != "response"}
+    # And nothing was stored: no session, no audit event (a machine has no chat)
+    assert table_keys() == before
+
+
+def test_a_machine_clients_token_request_needs_no_tenant_configured(post_login, monkeypatch):
+    # Given a user pool whose trigger has no COGNITO_TENANT (machines only, or not set up yet)
+    from switchboard import runtime
+    from switchboard.settings import get_settings
+
+    monkeypatch.setenv("COGNITO_TENANT", "")
+    get_settings.cache_clear()
+    runtime.services.cache_clear()
+    # Then a machine's token request still goes through (a user's would fail: which tenant?)
+    assert post_login(machine_event())["response"] == {"claimsAndScopeOverrideDetails": None}
+    with pytest.raises(RuntimeError, match="COGNITO_TENANT"):
+        post_login(cognito_event("3"))
+
+
 # -- direct invocation -----------------------------------------------------------------------------
 @pytest.mark.parametrize("event,loc", [
     ({"tenant": TENANT}, "user"),

@@ -499,6 +499,8 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
     longer write there: an operator whose socket dropped after the message was stored (the
     ack lost) hands the channel back to the queue, and their retry must learn the message
     was kept, not that it was refused (the answer only: nothing is sent to the watchers again).
+    A ``client_id`` reused for another text or other attachments is ``conflict``
+    (:func:`_retry_of`): nothing stored, nothing sent.
     """
     ch = _channel(ctx, conn, p.channel_id)
     try:
@@ -509,7 +511,7 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
             raise
         # the answer only: who may no longer write here causes nothing more (its first send
         # told the watchers)
-        return Reply({"message": kept.to_json()})
+        return Reply({"message": _retry_of(kept, p).to_json()})
     if p.attachments:
         authorize(conn, "attach", ch)
         _check_visitor_attachments(ctx, conn)
@@ -525,7 +527,25 @@ def message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
                       created_at=now)
     if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
-    return _sent(ctx, ch, _store_message(ctx, conn, ch, message))
+    stored = _store_message(ctx, conn, ch, message)
+    if stored.id != message.id:  # the client_id was taken: this is a retry, or a client's mistake
+        stored = _retry_of(stored, p)
+    return _sent(ctx, ch, stored)
+
+
+def _retry_of(kept: Message, p: SendParams) -> Message:
+    """``kept``, the message stored under this sender's ``client_id``, if ``p`` is a retry of
+    it: the same text and the same attachments. Another payload under a used idempotency key is
+    a client bug - answering the first message would tell the client its new text was sent when
+    it was dropped - so it is :class:`Conflict`, and nothing is stored or sent.
+
+    A deleted message (a tombstone: its text and attachments are gone) cannot be compared; a
+    retry gets the tombstone, which tells nothing of what it held."""
+    if kept.deleted:
+        return kept
+    if kept.text != p.text or list(kept.attachments) != list(p.attachment_dicts()):
+        raise Conflict("this client_id was used for another message: send a new message with a new client_id")
+    return kept
 
 
 def _sent(ctx: ChatContext, ch: Channel, stored: Message) -> Reply:

@@ -22,7 +22,8 @@ from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
 from switchboard.observability import logger
 from switchboard.validation import convert, decode_json
 
-__all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response", "routes"]
+__all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response",
+           "public_json_response", "routes"]
 
 PROBLEM_TYPE = "https://switchboard.dev/problems/"
 
@@ -130,6 +131,16 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(status=status, body=body, headers=headers or {})
 
 
+def public_json_response(body: Any, *, max_age: int) -> Response:
+    """A public document (the JWKS): any page may read it and any cache may keep it for
+    ``max_age`` seconds. ``Access-Control-Allow-Origin: *`` and no credentials: it is the same
+    for everyone and secret to no one, so it neither varies by Origin nor goes through the
+    per-tenant CORS answer (:func:`cors_headers`), which would refuse a page no tenant lists -
+    another service verifying our tokens in its own pages, say."""
+    return Response(status=200, body=body, headers={"Cache-Control": f"public, max-age={max_age}",
+                                                    "Access-Control-Allow-Origin": "*"})
+
+
 def problem_response(err: SwitchboardError) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + err.code,
@@ -179,7 +190,8 @@ def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) 
             logger.exception("unhandled error", extra={"route": event.get("routeKey")})
             response = problem_response(SwitchboardError())
         out = response.to_event()
-        if request is not None and request.origin:
+        # a public answer (public_json_response) keeps its "*": the per-tenant answer is for the rest
+        if request is not None and request.origin and "Access-Control-Allow-Origin" not in out["headers"]:
             out["headers"].update(cors_headers(request))
         return out
 

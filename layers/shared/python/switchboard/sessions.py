@@ -26,6 +26,7 @@ from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.runtime import Services
 from switchboard.storage import RotationRefused, StandingChanged
+from switchboard.tokens import client_id_for
 
 if TYPE_CHECKING:
     from switchboard.tokens import AccessClaims
@@ -171,6 +172,7 @@ def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any
         lvl=s.lvl,
         scopes=s.scopes,
         anon=s.anon,
+        client_id=client_id_for(s.method),
         custom=claims,
         now=now,
     )

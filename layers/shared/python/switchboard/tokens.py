@@ -23,15 +23,34 @@ from switchboard.keys import KeyRing
 __all__ = [
     "ACCESS_AUDIENCE",
     "ACCESS_TYP",
+    "BACKOFFICE_CLIENT",
     "CHAT_AUDIENCE",
     "CHAT_TYP",
+    "CLIENT_BY_METHOD",
+    "WIDGET_CLIENT",
     "AccessClaims",
     "ChatClaims",
     "TokenService",
+    "client_id_for",
 ]
 
 ACCESS_TYP, ACCESS_AUDIENCE = "at+jwt", "switchboard-api"
 CHAT_TYP, CHAT_AUDIENCE = "chat+jwt", "switchboard-chat"
+#: RFC 9068 2.2 ``client_id``: the OAuth client the access token was issued to. Switchboard has no
+#: client registration; the client is told by how the session was signed in, which a refresh keeps
+WIDGET_CLIENT, BACKOFFICE_CLIENT = "switchboard-widget", "switchboard-backoffice"
+CLIENT_BY_METHOD = {
+    "anonymous": WIDGET_CLIENT,  # POST /auth/external: the chat widget on a tenant's site
+    "identified": WIDGET_CLIENT,
+    "password": BACKOFFICE_CLIENT,  # POST /auth/internal, /auth/mfa, /auth/invite: the back office
+    "password+totp": BACKOFFICE_CLIENT,
+    "invitation": BACKOFFICE_CLIENT,
+    # sign-ins done by an identity provider: the provider that asked (these sessions get a chat
+    # token only today - the provider issues its own access token - but the name is fixed now)
+    "auth0": "auth0",
+    "cognito": "cognito",
+    "federated": "switchboard-post-login",  # PostLoginFunction invoked directly (IAM)
+}
 LEEWAY_SECONDS = 5  # clock skew between Lambda hosts; keeps a just-minted token valid everywhere
 RESERVED_CLAIMS = frozenset(
     {
@@ -59,6 +78,15 @@ RESERVED_CLAIMS = frozenset(
         "typ",
     }
 )
+
+
+def client_id_for(method: str) -> str:
+    """The ``client_id`` of an access token for a session signed in by ``method``. An unknown
+    method is a bug (a new sign-in path without its client), refused rather than guessed."""
+    try:
+        return CLIENT_BY_METHOD[method]
+    except KeyError:
+        raise ValueError(f"no client_id for sign-in method {method!r}") from None
 
 
 class KeySource(Protocol):
@@ -137,15 +165,20 @@ class TokenService:
         lvl: int,
         scopes: tuple[str, ...] | frozenset[str],
         anon: bool,
+        client_id: str,
         custom: dict[str, Any] | None = None,
         now: int | None = None,
     ) -> str:
+        """An RFC 9068 JWT access token (``typ`` ``at+jwt``; ``iss exp aud sub client_id iat
+        jti`` as it requires) with Switchboard's own claims; ``client_id``: see
+        :func:`client_id_for`."""
         iat = int(now if now is not None else time.time())
         payload: dict[str, Any] = dict(custom or {})
         payload.update(
             {
                 "iss": self._issuer,
                 "aud": ACCESS_AUDIENCE,
+                "client_id": client_id,
                 "sub": sub,
                 "tid": tid,
                 "sid": sid,

@@ -2,8 +2,9 @@
 
 * :func:`authorizer` - the ``$connect`` REQUEST authorizer: chat token from ``?token=``,
   session live (and for an operator's session, the operator not removed, blocked or given
-  another role since), Origin allowed. Raises ``Exception("Unauthorized")`` (API Gateway answers
-  401) or returns a Deny policy (403); nothing is stored for a refused handshake.
+  another role since), Origin allowed (none: staff only, :func:`handshake_origin_allowed`).
+  Raises ``Exception("Unauthorized")`` (API Gateway answers 401) or returns a Deny policy
+  (403); nothing is stored for a refused handshake.
 * :func:`connect` / :func:`disconnect` - record and forget connections. A connection lives
   until API Gateway closes it (2 hours at most): the chat token is checked at the handshake,
   and revocation reaches the connection afterwards (:func:`revoke_connections`).
@@ -37,14 +38,15 @@ import msgspec
 from switchboard import chat
 from switchboard.chat import ChatContext
 from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
-from switchboard.models import OPERATOR_METHODS, Connection, SessionKey
+from switchboard.models import OPERATOR_METHODS, Connection, SessionKey, Tenant
 from switchboard.observability import logger
 from switchboard.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
 from switchboard.runtime import Services, services
 from switchboard.storage import HANDLES_CHATS, STAFF_ROLES
 from switchboard.validation import convert
 
-__all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect", "revoke_connections"]
+__all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect",
+           "handshake_origin_allowed", "revoke_connections"]
 
 WS_ERROR_CODES = frozenset({"validation_error", "forbidden", "not_found", "conflict", "rate_limited",
                             "unknown_action", "internal"})
@@ -112,7 +114,7 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         raise Exception("Unauthorized") from None  # API Gateway's documented way to answer 401
     arn = event.get("methodArn", "*")
     tenant = svc.tenants.find(claims.tid)
-    if tenant is None or not tenant.allows_origin(headers.get("origin")):
+    if tenant is None or not handshake_origin_allowed(tenant, headers.get("origin"), role=claims.role):
         logger.info("websocket connect refused", extra={"code": "forbidden"})
         return _policy(claims.sub, "Deny", arn, {})
     scopes = claims.scopes & session.scopes
@@ -122,6 +124,23 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
     return _policy(claims.sub, "Allow", arn, {
         "tid": claims.tid, "sub": claims.sub, "sid": claims.sid, "role": claims.role, "lvl": claims.lvl,
         "scope": " ".join(sorted(scopes)), "name": claims.name, "exp": session.expires_at})
+
+
+def handshake_origin_allowed(tenant: Tenant, origin: str | None, *, role: str) -> bool:
+    """Whether a WebSocket handshake's ``Origin`` lets this role in: one the tenant allows, or -
+    for staff only - none at all.
+
+    A browser always sends ``Origin`` on a WebSocket handshake, and a visitor's only client is
+    the widget, in a browser: a visitor's handshake without one is a script holding a visitor's
+    chat token (lifted from a page, a log, a shared link), and is refused. Staff may connect
+    from server-side tools (a support bot, a monitoring script), which have no origin to send.
+    The check is about browsers: a script can send any ``Origin`` it likes, so this does not
+    stop a stolen token used with a forged header - what ends a stolen token is its 60-minute
+    expiry and revoking its session. It removes the header-less path for the tokens that never
+    need it, so a visitor's token is used the way the tenant allowed or not at all."""
+    if origin is None:
+        return role in STAFF_ROLES
+    return tenant.allows_origin(origin)
 
 
 def _policy(principal: str, effect: str, arn: str, context: dict[str, Any]) -> dict[str, Any]:
