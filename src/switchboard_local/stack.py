@@ -57,7 +57,11 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
     try:
         from switchboard_local.moto_speed import rollback_by_item
 
-        with mock_aws(), rollback_by_item():  # transactions cost O(their items), as in DynamoDB
+        # moto would swap the credentials for its own: keep the stack's, which its local endpoints
+        # (@connections, the S3 port) check the functions' signatures against
+        keep_credentials: Any = {"core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
+                                          "reset_boto3_session": True, "service_whitelist": None}}
+        with mock_aws(config=keep_credentials), rollback_by_item():  # transactions cost O(their items), as in DynamoDB
             _reset_caches()
             provision(template)
             from switchboard.runtime import services
