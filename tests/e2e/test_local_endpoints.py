@@ -243,6 +243,12 @@ def test_uploads_need_a_signed_policy_and_keep_to_it(dev_stack):
         put = urllib.request.Request(f"{base}/{bucket}/{name}", data=b"forged", method="PUT", headers=headers)
         status, _, body = answer(put)
         assert (status, s3_error(body)) == (403, "AccessDenied")
+    # nor is a PUT signed with the stack's key whose body was swapped for another
+    path = f"/{ARCHIVE}/transcripts/acme/{run_id}.json"
+    swapped = urllib.request.Request(f"{base}{path}", data=b"forged", method="PUT",
+                                     headers=s3_signed(dev_stack, "PUT", path, b"{}"))
+    status, _, body = answer(swapped)
+    assert (status, s3_error(body)) == (400, "XAmzContentSHA256Mismatch")
     assert not exists(ARCHIVE, f"transcripts/acme/{run_id}.json")
     assert not exists(ATTACHMENTS, key) and not exists(ATTACHMENTS, f"attachments/acme/ch-{run_id}/u1/other")
     # While the upload as signed goes through
