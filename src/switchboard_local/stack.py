@@ -1,7 +1,9 @@
 """The in-process AWS of the local stack: moto with the template's resources and a seed.
 
 Every process that runs handlers locally (``switchboard dev``, ``switchboard invoke``)
-goes through :class:`LocalAws`: fake credentials, Lambda's environment resolved from the
+goes through :class:`LocalAws`: local credentials (kept through moto's ``mock_aws``, which would
+swap them for its own: the local endpoints check the functions' signatures against them; the
+secret may be overridden, ``switchboard dev`` draws one per run), Lambda's environment resolved from the
 template, moto's ``mock_aws`` (DynamoDB, Secrets Manager, S3 in-process), the template's
 resources provisioned, and the seed loaded. Requests to anything that is not an AWS URL
 (the local WebSocket gateway's ``@connections`` endpoint) pass through moto untouched.
