@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import secrets
 import signal
 import socket
 import sys
@@ -152,6 +153,23 @@ def _demo_seed(web_origins: list[str]) -> dict[str, Any]:
     return seed
 
 
+def _load_demo_seed(web_origins: list[str]) -> Any:
+    from switchboard_local.seed import Seed
+
+    return Seed.model_validate(_demo_seed(web_origins))
+
+
+def _origin_tenants(seed: Any, page_origins: set[str]) -> dict[str, set[str]]:
+    """Each Origin the S3 port serves -> the tenants whose attachments it may reach: a tenant's
+    allowed origins its own; the local pages (the widget's demo and the back office, which
+    every tenant's staff use) every tenant's."""
+    out: dict[str, set[str]] = {origin: {t.id for t in seed.tenants} for origin in page_origins}
+    for tenant in seed.tenants:
+        for origin in tenant.allowed_origins:
+            out.setdefault(origin.rstrip("/"), set()).add(tenant.id)
+    return out
+
+
 def _dev(args: argparse.Namespace) -> int:
     socks = [_listen(args.host, args.http_port, "--http-port"), _listen(args.host, args.ws_port, "--ws-port"),
              _listen(args.host, args.web_port, "--web-port")]
@@ -163,28 +181,39 @@ def _dev(args: argparse.Namespace) -> int:
 
     # Browsers upload attachments straight to S3 with the presigned POST the chat hands out:
     # locally that is moto's own server, sharing the in-process state, so S3 calls go there too.
+    # The local endpoints (@connections, S3) accept only what is signed with the functions' key:
+    # a secret drawn for this run, so no other local process knows it (--env can set one, to
+    # call them from your own tools)
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
                  "AWS_ENDPOINT_URL_S3": f"http://{args.host}:{args.s3_port}",
+                 "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(32),
                  **_environment_overrides(seed, args.env)}
+    from switchboard_local.provision import LOCAL_REFS
     from switchboard_local.s3_server import LocalS3Server
+    from switchboard_local.sigv4 import LocalCredentials
+    from switchboard_local.stack import FAKE_CREDENTIALS
 
-    # S3 only, for the pages and the tenants' sites (see s3_server: moto's server alone would
-    # answer every service, to any web page)
+    given = {**FAKE_CREDENTIALS, **overrides}
+    credentials = LocalCredentials(given["AWS_ACCESS_KEY_ID"], given["AWS_SECRET_ACCESS_KEY"])
+    # S3 only, signed, for the pages and the tenants' sites, each to its own tenants' files (see
+    # s3_server: moto's server alone would answer every service, to any web page)
     page_origins = {*web_origins, f"http://{args.host}:{args.web_port}"}
-    tenant_origins = {o.rstrip("/") for t in seed.tenants for o in t.allowed_origins} if seed is not None else set()
-    s3_server = LocalS3Server(args.host, args.s3_port, origins=page_origins | tenant_origins)
+    loaded = seed if seed is not None else _load_demo_seed(web_origins)
+    s3_server = LocalS3Server(args.host, args.s3_port, origins=_origin_tenants(loaded, page_origins),
+                              credentials=credentials, attachments_bucket=LOCAL_REFS["AttachmentsBucket"])
     s3_server.start()  # before provisioning: the buckets are made through it
     try:
         with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
               contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
-            asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
+            asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None))
     finally:
         s3_server.stop()
     print("switchboard: stopped", flush=True)
     return 0
 
 
-async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
+async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, credentials: Any, *,
+                 demo: bool) -> None:
     from aiohttp import web
 
     from switchboard_local.gateway_http import build_http_app
@@ -193,7 +222,7 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
     from switchboard_local.invoker import Invoker
 
     invoker = Invoker(template)
-    gateway = WebSocketGateway(template, invoker, bind_host=args.host)
+    gateway = WebSocketGateway(template, invoker, bind_host=args.host, credentials=credentials)
     tenants = [t["tenant"] for t in aws.operators] or ["demo"]
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
