@@ -55,9 +55,9 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
            **shared_environment(template), **(overrides or {})}
     os.environ.update(env)
     try:
-        from switchboard_local.moto_speed import rollback_by_item
+        from switchboard_local.moto_speed import dynamodb_costs
 
-        with mock_aws(), rollback_by_item():  # transactions cost O(their items), as in DynamoDB
+        with mock_aws(), dynamodb_costs():  # queries cost O(their partition), transactions O(their items)
             _reset_caches()
             provision(template)
             from switchboard.runtime import services
