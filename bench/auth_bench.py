@@ -388,7 +388,7 @@ def _moto_stack() -> Iterator[Any]:
     """moto AWS with the template's resources and a seeded tenant, env set like Lambda's."""
     from moto import mock_aws
 
-    from switchboard_local.moto_speed import rollback_by_item
+    from switchboard_local.moto_speed import dynamodb_costs
     from switchboard_local.provision import provision, shared_environment
 
     template = _template()
@@ -404,7 +404,7 @@ def _moto_stack() -> Iterator[Any]:
         level = logger.log_level
         logger.setLevel("WARNING")
         try:
-            with mock_aws(), rollback_by_item():  # as switchboard dev runs moto: see moto_speed
+            with mock_aws(), dynamodb_costs():  # as switchboard dev runs moto: see moto_speed
                 _clear_caches()
                 provision(template)
                 yield template

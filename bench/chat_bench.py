@@ -346,7 +346,7 @@ def watchers_table() -> dict[str, Any]:
 
 
 def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    from tests.chat_support import rollback_by_item
+    from switchboard_local.moto_speed import dynamodb_costs
 
     sizes = [0, 100, 1_000] + ([] if quick else [10_000])
     rows, sample_rows, wall_rows = [], [], []
@@ -369,7 +369,7 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
             # moto snapshots the whole table per transaction item; DynamoDB does not (see chat_support)
             table_items = svc.store.client.describe_table(TableName=svc.store.table)["Table"]["ItemCount"]
             as_dev = room.wall_ms()
-            with rollback_by_item():
+            with dynamodb_costs():
                 sb = room.measure()
                 patched = room.wall_ms()
             wall_rows.append([f"{n:,}", f"{table_items:,}", f"{as_dev:.0f}", f"{patched:.0f}"])
@@ -393,7 +393,8 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
                       "connections as $connect writes them (connection record + user entry; a fifth watching "
                       "another channel), written in batches. Switchboard's figures are the real handler's, "
                       "counted as above (moto's per-item transaction rollback swapped for a per-item one, "
-                      "switchboard_local/moto_speed.py rollback_by_item, as switchboard dev runs moto, so moto's "
+                      "switchboard_local/moto_speed.py dynamodb_costs: also queries read one partition, "
+                      "as switchboard dev runs moto, so moto's "
                       "whole-table copies do not dominate). "
                       "Sample: its design on a table of the same N+2 connections as its own onconnect writes "
                       "them ({connectionId}); it must post to all of them, having no notion of channels"

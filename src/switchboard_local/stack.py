@@ -57,13 +57,13 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
            **shared_environment(template), **(overrides or {})}
     os.environ.update(env)
     try:
-        from switchboard_local.moto_speed import rollback_by_item
+        from switchboard_local.moto_speed import dynamodb_costs
 
         # moto would swap the credentials for its own: keep the stack's, which its local endpoints
         # (@connections, the S3 port) check the functions' signatures against
         keep_credentials: Any = {"core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
                                           "reset_boto3_session": True, "service_whitelist": None}}
-        with mock_aws(config=keep_credentials), rollback_by_item():  # transactions cost O(their items), as in DynamoDB
+        with mock_aws(config=keep_credentials), dynamodb_costs():  # queries O(their partition), transactions O(their items)
             _reset_caches()
             provision(template)
             from switchboard.runtime import services
