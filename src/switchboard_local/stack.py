@@ -63,7 +63,7 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
         # (@connections, the S3 port) check the functions' signatures against
         keep_credentials: Any = {"core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
                                           "reset_boto3_session": True, "service_whitelist": None}}
-        with mock_aws(config=keep_credentials), dynamodb_costs():  # queries O(their partition), transactions O(their items)
+        with mock_aws(config=keep_credentials), dynamodb_costs():  # Query: one partition; transactions: their items
             _reset_caches()
             provision(template)
             from switchboard.runtime import services
