@@ -96,7 +96,14 @@ clients are index keys, encoded and checked in :mod:`switchboard.store.cursors`.
 from __future__ import annotations
 
 __all__ = [
-    "ATTRIBUTES", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK", "GSI2_SK", "PK", "PREFIXES", "SK", "TTL",
+    "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK",
+    "GSI2_SK", "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "SESSIONS",
+    "SESSION_BY_ID", "SK", "STAFF", "SUPPORT", "TENANT", "TTL", "USER_CONNECTIONS", "WATCHES", "activity_sort",
+    "assignee_index", "assignment_sk", "channel_of_sort", "channel_pk", "client_id_sk", "connection_pk",
+    "email_sk", "events_pk", "invitation_sk", "is_load", "key", "load_sk", "member_index", "membership_sk",
+    "message_sk", "mfa_sk", "once_pk", "operator_sk", "presence_sk", "rate_pk", "rate_sk", "read_marker_sk",
+    "rotated_sk", "session_gsi1pk", "session_sk", "staff_pk", "status_index", "tenant_pk", "user_connection_sk",
+    "user_of", "user_pk", "watch_sk"
 ]
 
 # -- attribute and index names ---------------------------------------------------------------
@@ -113,8 +120,8 @@ GSI2_SK = "gsi2sk"
 #: every key prefix the table uses: no string of the layer outside the store starts with one
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#", "C#", "OC#",
             "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#")
-#: the key attributes and index names: spelled only here
-ATTRIBUTES = (GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
+#: the key attributes and index names: spelled only here (and in the store's expressions)
+ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
 # -- sort keys that are constants --------------------------------------------------------------
 TENANT = "TENANT"
