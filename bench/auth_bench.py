@@ -417,13 +417,14 @@ def _moto_stack() -> Iterator[Any]:
 
 
 def _clear_caches() -> None:
-    from switchboard import runtime, settings, storage
+    from switchboard import runtime, settings
+    from switchboard.store import dynamo
 
     from switchboard_local.lambda_runtime import forget_handlers
 
     settings.get_settings.cache_clear()
     runtime.services.cache_clear()
-    storage.dynamodb_client.cache_clear()
+    dynamo.dynamodb_client.cache_clear()
     try:
         from switchboard import key_rotation
 
@@ -577,7 +578,7 @@ def _login_rows(n: int) -> list[list[str]]:
 
         from switchboard import sessions
 
-        found = {o["email"]: services().store.get_operator_by_email(tenant, o["email"]) for o in operators}
+        found = {o["email"]: services().store.staff.get_by_email(tenant, o["email"]) for o in operators}
 
         def checked_operator(turn: Iterator[dict[str, str]]) -> Any:
             # the credentials read by key (one GetItem) and the password checked: what any
@@ -586,7 +587,7 @@ def _login_rows(n: int) -> list[list[str]]:
             who = next(turn)
             known = found[who["email"]]
             assert known is not None
-            operator = services().store.get_operator(tenant, known.id)
+            operator = services().store.staff.get(tenant, known.id)
             if operator is None or not verify_password(operator.password_hash, who["password"]):
                 raise RuntimeError("a cut-down sign-in's operator did not verify")
             return operator
@@ -596,22 +597,25 @@ def _login_rows(n: int) -> list[list[str]]:
             sessions.sign_in_operator(services(), checked_operator(least_turn), method="password",
                                       device="switchboard-bench")
 
-        from switchboard.storage import Store, _item, _session_item
+        from switchboard.store.codecs import session_item
+        from switchboard.store.dynamo import to_wire
+        from switchboard.store.sessions import Sessions
 
-        def put_session_only(self: Store, s: Any, refresh_hash: str, **_: Any) -> None:
-            self.client.put_item(TableName=self.table, Item=_item({**_session_item(s), "rt_hash": refresh_hash}),
-                                 ConditionExpression="attribute_not_exists(pk)")
+        def put_session_only(self: Sessions, s: Any, refresh_hash: str, **_: Any) -> None:
+            self._table.client.put_item(TableName=self._table.name,
+                                        Item=to_wire({**session_item(s), "rt_hash": refresh_hash}),
+                                        ConditionExpression="attribute_not_exists(pk)")
 
         def barest() -> None:
             # then the session written alone by one PutItem: no audit event beside it, no check
             # of the operator's record. Only to show what the target leaves room for
             operator = checked_operator(barest_turn)
-            create = Store.create_session
-            setattr(Store, "create_session", put_session_only)  # noqa: B010
+            create = Sessions.create
+            setattr(Sessions, "create", put_session_only)  # noqa: B010
             try:
                 sessions.sign_in_operator(services(), operator, method="password", device="switchboard-bench")
             finally:
-                setattr(Store, "create_session", create)  # noqa: B010
+                setattr(Sessions, "create", create)  # noqa: B010
 
         for fn in (internal, external, least, barest, argon2, internal, external, least, barest):  # warm-up
             fn()

@@ -306,10 +306,10 @@ def _shaped(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _connection_record(svc: Any, cid: str) -> dict[str, Any]:
-    from switchboard.storage import _read
+    from switchboard.store.dynamo import from_wire
 
     raw = svc.store.client.get_item(TableName=svc.store.table, Key={"pk": {"S": f"C#{cid}"}, "sk": {"S": "CONN"}})
-    return dict(_read(raw["Item"]))
+    return dict(from_wire(raw["Item"]))
 
 
 # -- the sections -----------------------------------------------------------------------------------

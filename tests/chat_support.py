@@ -190,12 +190,12 @@ def table_keys() -> set[tuple[str, str]]:
 def item(pk: str, sk: str) -> dict[str, Any] | None:
     """One item of the table, read directly (to check what the layer stored)."""
     from switchboard.runtime import services
-    from switchboard.storage import _read
+    from switchboard.store.dynamo import from_wire
 
     store = services().store
     raw = store.client.get_item(TableName=store.table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
                                 ConsistentRead=True).get("Item")
-    return _read(raw) if raw else None
+    return from_wire(raw) if raw else None
 
 
 def keys_of(connection_id: str) -> set[tuple[str, str]]:

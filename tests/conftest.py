@@ -48,11 +48,12 @@ def template() -> Template:
 
 
 def _clear_caches() -> None:
-    from switchboard import key_rotation, keys, runtime, settings, storage
+    from switchboard import key_rotation, keys, runtime, settings
+    from switchboard.store import dynamo
 
     settings.get_settings.cache_clear()
     runtime.services.cache_clear()
-    storage.dynamodb_client.cache_clear()
+    dynamo.dynamodb_client.cache_clear()
     key_rotation._client.cache_clear()
     keys._provider.cache_clear()
     forget_handlers()

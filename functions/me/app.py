@@ -11,7 +11,7 @@ def route(request: Request) -> Response:
     request.nothing_else()
     mfa = None
     if caller.session.role in ("operator", "admin"):  # one more read, for staff only
-        op = svc.store.get_operator(caller.tenant, caller.user_id)
+        op = svc.store.staff.get(caller.tenant, caller.user_id)
         mfa = bool(op and op.totp_enabled)
     return json_response(sessions.describe(caller, mfa_enabled=mfa))
 

@@ -384,7 +384,7 @@ def _seed(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
     from switchboard.errors import SwitchboardError
     from switchboard.sealing import Sealer
-    from switchboard.storage import Store
+    from switchboard.store import Store
 
     from switchboard_local.seed import apply_seed
 

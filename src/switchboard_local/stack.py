@@ -34,11 +34,12 @@ class LocalAws:
 
 
 def _reset_caches() -> None:
-    from switchboard import keys, runtime, settings, storage
+    from switchboard import keys, runtime, settings
+    from switchboard.store import dynamo
 
     settings.get_settings.cache_clear()
     runtime.services.cache_clear()
-    storage.dynamodb_client.cache_clear()
+    dynamo.dynamodb_client.cache_clear()
     keys._provider.cache_clear()
 
 

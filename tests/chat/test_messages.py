@@ -43,7 +43,7 @@ def test_a_message_is_stored_then_acknowledged_then_sent_to_every_watcher(chat, 
     def at_post(params, **_):  # what the table held when the acknowledgement went out
         frame = json.loads(params["Data"])
         if frame.get("type") == "reply":
-            stored_when_acked.append(svc.store.get_message(channel["id"], frame["data"]["message"]["id"]))
+            stored_when_acked.append(svc.store.messages.get(channel["id"], frame["data"]["message"]["id"]))
 
     from switchboard import ws
 
@@ -187,7 +187,7 @@ def test_a_retry_after_the_socket_dropped_and_the_channel_was_handed_back_gets_t
     # connection, so the conversation went back to the queue
     sent = send(otto, channel, "let me check that for you", client_id="otto-1")
     otto.disconnect()
-    assert svc.store.get_channel(channel["id"]).status == "queued"
+    assert svc.store.channels.get(channel["id"]).status == "queued"
     # When he reconnects and sends it again, with the same client_id
     back = chat.connect(tokens_for(OPERATOR))
     again = back.request("message.send", channel_id=channel["id"], text="let me check that for you",
@@ -209,7 +209,7 @@ def test_a_retry_after_the_socket_dropped_and_the_channel_was_handed_back_gets_t
 def changed_right_after_it_is_read(monkeypatch, svc, channel_id, change):
     """The next action's read of the channel sees it as it was; ``change()`` then runs before
     the action writes anything (a concurrent close or reassignment, at the worst moment)."""
-    real = svc.store.get_channel
+    real = svc.store.channels.get
     pending = [change]
 
     def get_channel(cid):
@@ -218,7 +218,7 @@ def changed_right_after_it_is_read(monkeypatch, svc, channel_id, change):
             pending.pop()()
         return ch
 
-    monkeypatch.setattr(svc.store, "get_channel", get_channel)
+    monkeypatch.setattr(svc.store.channels, "get", get_channel)
 
 
 def stored_messages(channel_id):
@@ -232,12 +232,12 @@ def test_a_channel_closed_between_the_read_and_the_write_takes_no_message(chat, 
     guest = chat.connect(visitor_tokens(call))
     channel = guest.ok("support.open")["channel"]
     # When it is closed right after the visitor's send read it open
-    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.close_channel(
-        svc.store.get_channel(channel["id"]), now_ms=now_ms()))
+    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.channels.close(
+        svc.store.channels.get(channel["id"]), now_ms=now_ms()))
     code = guest.error("message.send", channel_id=channel["id"], text="too late", client_id="late")
     # Then the send is a conflict and no message was stored in the closed channel
     assert code == "conflict"
-    assert svc.store.get_channel(channel["id"]).status == "closed"
+    assert svc.store.channels.get(channel["id"]).status == "closed"
     assert stored_messages(channel["id"]) == set()
 
 
@@ -247,14 +247,14 @@ def test_an_operator_whose_assignment_ends_between_the_read_and_the_write_stores
 
     _guest, otto, channel = room
     # When it goes back to the queue right after his send read it as his
-    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.requeue_channel(
-        svc.store.get_channel(channel["id"]), now_ms=now_ms()))
+    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.channels.requeue(
+        svc.store.channels.get(channel["id"]), now_ms=now_ms()))
     code = otto.error("message.send", channel_id=channel["id"], text="still mine?", client_id="late")
     # Then he may no longer write there: nothing is stored, and no assignment of his is left behind
     assert code == "forbidden"
     assert stored_messages(channel["id"]) == set()
     assert item(f"U#acme#{otto.user_id}", f"A#{channel['id']}") is None
-    assert svc.store.assigned_channel_ids("acme", otto.user_id) == []
+    assert svc.store.channels.assigned_ids("acme", otto.user_id) == []
 
 
 def test_an_operator_whose_channel_is_reassigned_between_the_read_and_the_write_stores_nothing(
@@ -268,7 +268,7 @@ def test_an_operator_whose_channel_is_reassigned_between_the_read_and_the_write_
     code = otto.error("message.send", channel_id=channel["id"], text="still mine?", client_id="late")
     # Then the send is re-checked against the channel as it is now: refused, nothing stored
     assert code == "forbidden"
-    assert svc.store.get_channel(channel["id"]).assignee == ana.user_id
+    assert svc.store.channels.get(channel["id"]).assignee == ana.user_id
     assert stored_messages(channel["id"]) == set()
 
 
@@ -384,7 +384,7 @@ def test_an_operator_who_watched_a_queued_channel_stops_hearing_of_it_once_a_col
     from switchboard.models import Operator
     from switchboard.passwords import hash_password
 
-    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email="olga@acme.test", name="Olga",
+    svc.store.staff.put(Operator(tenant="acme", id=new_operator_id(), email="olga@acme.test", name="Olga",
                                     role="operator", password_hash=hash_password("olga-correct-horse-battery")))
     guest = chat.connect(visitor_tokens(call))
     channel = guest.ok("support.open")["channel"]

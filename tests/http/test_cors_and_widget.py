@@ -110,7 +110,7 @@ def test_a_refresh_from_the_tenants_origin_is_readable(call, seeded, tokens_for)
 def test_widget_settings(widget_call, svc, widget, expected):
     from msgspec.structs import replace
 
-    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), widget=widget))
+    svc.store.tenants.put(replace(svc.store.tenants.get(TENANT), widget=widget))
     svc.tenants.forget()
     r = widget_call(TENANT)
     assert r["status"] == 200

@@ -269,12 +269,12 @@ def test_the_counter_is_shared_and_exact_under_concurrent_attempts(svc, clock):
             t.join()
     # Then exactly the quota got through: no lost update, no double count
     assert outcomes.count("ok") == 10 and outcomes.count("limited") == 15
-    hour_count, minute_count = svc.store.hit_rate_counter("account#busy", now=int(clock.now))
+    hour_count, minute_count = svc.store.counters.hit_rate("account#busy", now=int(clock.now))
     assert (hour_count, minute_count) == (26, 26)
 
 
 def test_counters_expire(svc, clock):
-    svc.store.hit_rate_counter("account#someone", now=int(clock.now))
+    svc.store.counters.hit_rate("account#someone", now=int(clock.now))
     item = svc.store.client.get_item(TableName=svc.store.table,
                                      Key={"pk": {"S": "RL#account#someone"}, "sk": {"S": f"H#{int(clock.now)}"}})
     assert int(item["Item"]["ttl"]["N"]) == int(clock.now) + 7200
@@ -292,11 +292,11 @@ def test_a_cold_container_makes_one_client_however_many_counters_start_at_once(a
     # Given a cold container: no DynamoDB client yet, and making one takes a while
     import time as real_time
 
-    from switchboard import storage
     from switchboard.settings import get_settings
+    from switchboard.store import Store, dynamo
 
     made: list[object] = []
-    make = storage.dynamodb_client.__wrapped__
+    make = dynamo.dynamodb_client.__wrapped__
 
     def slow_client():
         real_time.sleep(0.05)
@@ -304,13 +304,13 @@ def test_a_cold_container_makes_one_client_however_many_counters_start_at_once(a
         return make()
 
     slow_client.cache_clear = lambda: None  # type: ignore[attr-defined]  # the fixtures' teardown clears caches
-    monkeypatch.setattr(storage, "dynamodb_client", slow_client)
+    monkeypatch.setattr(dynamo, "dynamodb_client", slow_client)
     settings = get_settings()
-    store = storage.Store(settings.table_name)
+    store = Store(settings.table_name)
     # When the first attempt counts under two keys at once (two pool threads) while the
     # caller reads too
     with ratelimit.counting(store, settings, [("ip", "192.0.2.7"), ("account", "cold")]) as attempt:
-        store.get_tenant("acme")
+        store.tenants.get("acme")
         attempt.enforce()
     # Then one client was made for all three
     assert len(made) == 1

@@ -34,17 +34,17 @@ def sam_project(tmp_path, *, stack, region):
 
 
 def _operators(svc, tenant):
-    return svc.store.get_operator_by_email(tenant, "ana@acme.test")
+    return svc.store.staff.get_by_email(tenant, "ana@acme.test")
 
 
 def test_seeding_by_table_name_creates_tenants_and_operators_and_is_idempotent(aws, svc, seed_file, capsys):
     assert main(["seed", str(seed_file), "--table", TABLE, "--region", "us-east-1"]) == 0
-    first = svc.store.get_operator_by_email("acme", "ana@acme.test")
-    assert first is not None and svc.store.get_tenant("globex") is not None
+    first = svc.store.staff.get_by_email("acme", "ana@acme.test")
+    assert first is not None and svc.store.tenants.get("globex") is not None
     assert "ana@acme.test" in capsys.readouterr().out
 
     assert main(["seed", str(seed_file), "--table", TABLE, "--region", "us-east-1"]) == 0
-    again = svc.store.get_operator_by_email("acme", "ana@acme.test")
+    again = svc.store.staff.get_by_email("acme", "ana@acme.test")
     assert (again.id, again.password_hash) == (first.id, first.password_hash)  # nothing changed
 
 
@@ -55,7 +55,7 @@ def test_seeding_by_stack_name_reads_the_table_from_the_stack_outputs(aws, svc, 
         "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {"TableName": {"Value": TABLE}}}))
     assert main(["seed", str(seed_file), "--stack", "switchboard-prod", "--region", "us-east-1"]) == 0
-    assert svc.store.get_tenant("acme") is not None
+    assert svc.store.tenants.get("acme") is not None
 
 
 @pytest.mark.filterwarnings("ignore:Tried to parse")
@@ -73,7 +73,7 @@ def test_seed_file_alone_seeds_the_stack_samconfig_names_as_sam_deploy_does(aws,
     # When the seed file alone is named, as the contract writes it
     assert main(["seed", str(seed_file)]) == 0
     # Then that stack's table has the tenants
-    assert svc.store.get_tenant("acme") is not None
+    assert svc.store.tenants.get("acme") is not None
 
 
 def test_a_table_named_on_the_command_line_keeps_the_aws_configurations_region(aws, svc, seed_file, tmp_path,
@@ -84,14 +84,14 @@ def test_a_table_named_on_the_command_line_keeps_the_aws_configurations_region(a
     # When a table is named (in this shell's region)
     assert main(["seed", str(seed_file), "--table", TABLE]) == 0
     # Then it was seeded there: samconfig's region goes with samconfig's stack only
-    assert svc.store.get_tenant("acme") is not None
+    assert svc.store.tenants.get("acme") is not None
 
 
 def test_seed_file_alone_without_a_samconfig_asks_for_the_stack(aws, svc, seed_file, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["seed", str(seed_file)]) == 2
     assert "--stack" in capsys.readouterr().err
-    assert svc.store.get_tenant("acme") is None
+    assert svc.store.tenants.get("acme") is None
 
 
 def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tmp_path, capsys):
@@ -99,7 +99,7 @@ def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tm
     bad.write_text(json.dumps({"tenants": [{"id": "Bad Id!", "name": "x"}]}))
     assert main(["seed", str(bad), "--table", TABLE, "--region", "us-east-1"]) == 2
     assert "not valid" in capsys.readouterr().err
-    assert svc.store.get_tenant("Bad Id!") is None
+    assert svc.store.tenants.get("Bad Id!") is None
 
 
 @pytest.fixture
@@ -164,11 +164,11 @@ def test_seeding_totp_secrets_by_table_name_needs_the_key_that_seals_them(aws, s
     # Without --totp-key the command refuses before writing anything
     assert main(["seed", str(path), "--table", TABLE, "--region", "us-east-1"]) == 2
     assert "--totp-key" in capsys.readouterr().err
-    assert svc.store.get_tenant("initech") is None
+    assert svc.store.tenants.get("initech") is None
     # With it, the operator's secret is stored sealed under that key
     assert main(["seed", str(path), "--table", TABLE, "--totp-key", LOCAL_REFS["TotpKeyAlias"],
                  "--region", "us-east-1"]) == 0
-    op = svc.store.get_operator_by_email("initech", "bill@initech.test")
+    op = svc.store.staff.get_by_email("initech", "bill@initech.test")
     assert op.totp_enabled and op.totp_secret.startswith("kms1:") and secret not in op.totp_secret
 
 
@@ -181,7 +181,7 @@ def test_seeding_by_stack_name_seals_totp_secrets_with_the_stacks_key(aws, svc, 
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
     assert main(["seed", str(_totp_seed(tmp_path, secret)), "--stack", "switchboard-prod",
                  "--region", "us-east-1"]) == 0
-    op = svc.store.get_operator_by_email("initech", "bill@initech.test")
+    op = svc.store.staff.get_by_email("initech", "bill@initech.test")
     from switchboard.sealing import totp_context
 
     assert svc.sealer.open(op.totp_secret, context=totp_context("initech", op.id)) == secret
@@ -211,7 +211,7 @@ def test_a_seed_the_contract_does_not_allow_is_refused_clearly_and_writes_nothin
     # Then the command says so, without a traceback, and the table is untouched
     err = capsys.readouterr().err
     assert code != 0 and "switchboard:" in err and "Traceback" not in err, err
-    assert svc.store.get_tenant("acme") is None and svc.store.get_tenant(seed["tenants"][0]["id"]) is None
+    assert svc.store.tenants.get("acme") is None and svc.store.tenants.get(seed["tenants"][0]["id"]) is None
 
 
 def test_seeded_origins_and_emails_are_stored_as_the_checks_compare_them(aws, svc, tmp_path):
@@ -222,5 +222,5 @@ def test_seeded_origins_and_emails_are_stored_as_the_checks_compare_them(aws, sv
     # When it is loaded
     assert main(["seed", str(path), "--table", TABLE, "--region", "us-east-1"]) == 0
     # Then the origin is the one a browser sends, and the operator signs in by any case of the address
-    assert svc.store.get_tenant("acme").allowed_origins == ("https://shop.acme.test",)
-    assert svc.store.get_operator_by_email("acme", "ana@acme.test").email == "ana@acme.test"
+    assert svc.store.tenants.get("acme").allowed_origins == ("https://shop.acme.test",)
+    assert svc.store.staff.get_by_email("acme", "ana@acme.test").email == "ana@acme.test"

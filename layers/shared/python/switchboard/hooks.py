@@ -100,7 +100,7 @@ def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: 
     tolerance = svc.settings.hook_tolerance_seconds
     t, mac = verify_signature(tenant.hook_secret if tenant else "", signature, body, tolerance=tolerance, now=now)
     assert tenant is not None  # verify_signature refuses an empty secret
-    if not svc.store.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
+    if not svc.store.counters.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
         raise InvalidToken("this signed request was already used")
     user = invocation.user
     ratelimit.check(svc.store, svc.settings, [("account", f"hook#{tenant.id}#{user.user_id}")], now=now)

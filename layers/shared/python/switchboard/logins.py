@@ -6,11 +6,10 @@ Website visitors sign in through :mod:`switchboard.visitors`.
 from __future__ import annotations
 
 from switchboard import audit, passwords, ratelimit, sessions
-from switchboard.errors import Forbidden, InvalidCredentials
+from switchboard.errors import Forbidden, InvalidCredentials, StandingChanged
 from switchboard.models import Operator
 from switchboard.requests import InternalLogin
 from switchboard.runtime import Services
-from switchboard.storage import StandingChanged
 
 __all__ = ["internal"]
 
@@ -29,7 +28,7 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
         keys.append(("ip", ip))
     with ratelimit.counting(svc.store, svc.settings, keys) as attempt:
         tenant = svc.tenants.find(body.tenant)
-        operator = svc.store.get_operator_by_email(body.tenant if tenant else "-", body.email)
+        operator = svc.store.staff.get_by_email(body.tenant if tenant else "-", body.email)
         attempt.enforce()  # before the password is checked: a refused attempt learns nothing
     ok = passwords.verify_password(operator.password_hash if operator else None, body.password)
     if not ok or operator is None or tenant is None:
@@ -49,7 +48,7 @@ def internal(svc: Services, body: InternalLogin, *, device: str | None, ip: str 
         # the record changed during the argon2 check: another sign-in rehashed the password, or
         # an admin or a password change got there. Check once more against it as it is now
         # (a second argon2 verification, on this rare path only); what changed again is refused
-        operator = svc.store.get_operator(tenant.id, operator.id)
+        operator = svc.store.staff.get(tenant.id, operator.id)
         if operator is None or not passwords.verify_password(operator.password_hash, body.password):
             raise InvalidCredentials() from None
         try:
@@ -76,7 +75,7 @@ def _open_session(svc: Services, tenant: str, operator: Operator, password: str,
         from msgspec.structs import replace
 
         rehashed = passwords.hash_password(password)
-        svc.store.set_password_hash(tenant, operator.id, rehashed, replacing=operator.password_hash)
+        svc.store.staff.set_password_hash(tenant, operator.id, rehashed, replacing=operator.password_hash)
         operator = replace(operator, password_hash=rehashed)
     if operator.totp_enabled:
         from switchboard import mfa

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from switchboard.errors import NotFound
 from switchboard.models import TENANT_ID_PATTERN, Tenant
 from switchboard.settings import Settings, get_settings
-from switchboard.storage import Store
+from switchboard.store import Store
 
 if TYPE_CHECKING:
     from switchboard.keys import KeyStore
@@ -53,7 +53,7 @@ class TenantDirectory:
             hit = self._cache.get(tenant_id)
         if hit and now - hit[0] < self._ttl:
             return hit[1]
-        tenant = self._store.get_tenant(tenant_id)
+        tenant = self._store.tenants.get(tenant_id)
         with self._lock:
             if len(self._cache) > 1000:
                 self._cache.clear()

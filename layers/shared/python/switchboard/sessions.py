@@ -20,12 +20,19 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from switchboard import audit, postlogin
-from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, TokenReused
+from switchboard.errors import (
+    Forbidden,
+    InvalidToken,
+    NotFound,
+    RotationRefused,
+    SessionRevoked,
+    StandingChanged,
+    TokenReused,
+)
 from switchboard.models import OPERATOR_METHODS, Operator, Session, SessionKey
 from switchboard.policy import Role
 from switchboard.postlogin import Principal
 from switchboard.runtime import Services
-from switchboard.storage import RotationRefused, StandingChanged
 from switchboard.tokens import client_id_for
 
 if TYPE_CHECKING:
@@ -159,7 +166,7 @@ def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator
     """Store the session and its ``sign_in`` audit event (one transaction)."""
     event = audit.event(tenant=session.tenant, kind="sign_in", actor=session.user_id, session_id=session.id,
                         method=session.method)
-    svc.store.create_session(session, refresh_hash, event=event, operator=operator,
+    svc.store.sessions.create(session, refresh_hash, event=event, operator=operator,
                              event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
 
 
@@ -202,7 +209,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     ratelimit.check(svc.store, svc.settings,
                     [("account", f"refresh#{key.tenant}#{key.session_id}"), *([("ip", ip)] if ip else [])], now=now)
     tenant = svc.tenants.find(key.tenant)
-    state = svc.store.read_refresh(key) if tenant is not None else None
+    state = svc.store.sessions.read_refresh(key) if tenant is not None else None
     if tenant is None or state is None:
         raise InvalidToken("unknown refresh token")
     session, current_hash = state
@@ -223,7 +230,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     try:
         grants = postlogin.run(tenant, principal, namespace=cfg.claims_namespace)
     except Forbidden:
-        svc.store.revoke_sessions([key], reason="post_login_denied", now=now)
+        svc.store.sessions.revoke([key], reason="post_login_denied", now=now)
         _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         raise
     svc.tokens.ready()  # the signing key is loaded before the token is spent
@@ -231,7 +238,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     event = audit.event(tenant=key.tenant, kind="refresh", actor=key.user_id, session_id=key.session_id)
     idle_until = now + cfg.session_idle_seconds
     try:
-        svc.store.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
+        svc.store.sessions.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
                                  idle_until=idle_until, expires_at=session.expires_at, event=event,
                                  event_ttl=audit.expires_at(event, cfg.audit_retention_days),
                                  operator_role=session.role if session.method in OPERATOR_METHODS else None)
@@ -241,7 +248,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     except StandingChanged:
         # the operator was removed, blocked or given another role, and ending this session did
         # not happen then (a failed revocation, a sign-in racing the change): it ends now
-        svc.store.revoke_sessions([key], reason="operator_changed", now=now)
+        svc.store.sessions.revoke([key], reason="operator_changed", now=now)
         _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         raise SessionRevoked() from None
     from msgspec.structs import replace
@@ -257,10 +264,10 @@ def _explain_refusal(
     old = refused.session
     if old is None:
         raise InvalidToken("unknown refresh token")
-    used_hash = svc.store.rotated_hash(key, gen) if gen < old.refresh_gen else None  # one read, refusals only
+    used_hash = svc.store.sessions.rotated_hash(key, gen) if gen < old.refresh_gen else None  # one read, refusals only
     if used_hash and hmac.compare_digest(used_hash, presented):
         if old.status == "live":
-            svc.store.revoke_sessions([key], reason="token_reused", now=now)
+            svc.store.sessions.revoke([key], reason="token_reused", now=now)
             _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         audit.record(
             svc.store,
@@ -283,7 +290,7 @@ def authenticate(svc: Services, authorization: str | None, *, now: int | None = 
     if not authorization or not authorization[:7].lower() == "bearer ":
         raise InvalidToken("missing bearer token")
     claims = svc.tokens.verify_access(authorization[7:].strip())
-    session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
+    session = svc.store.sessions.get(SessionKey(claims.tid, claims.sub, claims.sid))
     now = int(now if now is not None else time.time())
     if session is None or not session.is_live(now):
         raise SessionRevoked()
@@ -307,7 +314,7 @@ def list_sessions(svc: Services, caller: Caller, *, user_id: str | None = None,
             "expires_at": s.ends_at,
             "current": s.id == caller.session.id,
         }
-        for s in sorted(svc.store.list_sessions(caller.tenant, target), key=lambda s: -s.created_at)
+        for s in sorted(svc.store.sessions.of_user(caller.tenant, target), key=lambda s: -s.created_at)
         if s.is_live(now)
     ]
 
@@ -333,18 +340,18 @@ def revoke(
     result: dict[str, Any] = {"kind": kind}
     if kind == "session":
         key = _session_to_revoke(svc, caller, session_id)
-        svc.store.revoke_sessions([key], reason="revoked", now=now)
+        svc.store.sessions.revoke([key], reason="revoked", now=now)
         _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         result.update(user_id=key.user_id, sessions=[key.session_id])
     else:
         target = user_id or caller.user_id
         _may_act_on(caller, target)
-        live = [s.key for s in svc.store.list_sessions(caller.tenant, target) if s.is_live(now)]
+        live = [s.key for s in svc.store.sessions.of_user(caller.tenant, target) if s.is_live(now)]
         if kind == "user":
-            svc.store.revoke_sessions(live, reason="revoked", now=now)
+            svc.store.sessions.revoke(live, reason="revoked", now=now)
             _reach_connections(svc, caller.tenant, target, session_ids=None)
         else:
-            svc.store.revoke_scopes(live, scopes)
+            svc.store.sessions.revoke_scopes(live, scopes)
             _reach_connections(svc, caller.tenant, target, session_ids=None, scopes=scopes)
             result["scopes"] = sorted(scopes)
         result.update(user_id=target, sessions=[k.session_id for k in live])
@@ -369,10 +376,10 @@ def end_user_sessions(svc: Services, tenant: str, user_id: str, *, keep: str | N
     turned off) - or those of them ``only`` picks -, and close their live connections.
     Returns the ids revoked."""
     now = int(now if now is not None else time.time())
-    ended = [s.key for s in svc.store.list_sessions(tenant, user_id)
+    ended = [s.key for s in svc.store.sessions.of_user(tenant, user_id)
              if s.is_live(now) and s.id != keep and (only is None or only(s))]
     if ended:
-        svc.store.revoke_sessions(ended, reason=reason, now=now)
+        svc.store.sessions.revoke(ended, reason=reason, now=now)
         _reach_connections(svc, tenant, user_id, session_ids={k.session_id for k in ended})
     return [k.session_id for k in ended]
 
@@ -389,7 +396,7 @@ def _reach_connections(svc: Services, tenant: str, user_id: str, *, session_ids:
 def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) -> SessionKey:
     if session_id is None or session_id == caller.session.id:
         return caller.session.key
-    key = svc.store.find_session_key(session_id)
+    key = svc.store.sessions.find_key(session_id)
     if key is None:
         raise NotFound("no such session")
     if key.tenant != caller.tenant:

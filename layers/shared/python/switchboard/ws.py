@@ -40,9 +40,9 @@ from switchboard.chat import ChatContext
 from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
 from switchboard.models import OPERATOR_METHODS, Connection, SessionKey, Tenant
 from switchboard.observability import logger
+from switchboard.policy import HANDLES_CHATS, STAFF_ROLES
 from switchboard.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, Realtime, encode, event_frame, reply_frame
 from switchboard.runtime import Services, services
-from switchboard.storage import HANDLES_CHATS, STAFF_ROLES
 from switchboard.validation import convert
 
 __all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect",
@@ -104,10 +104,10 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         if not token:
             raise InvalidToken("missing token")
         claims = svc.tokens.verify_chat(token)
-        session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
+        session = svc.store.sessions.get(SessionKey(claims.tid, claims.sub, claims.sid))
         if session is None or not session.is_live(int(time.time())):
             raise SessionRevoked()
-        if session.method in OPERATOR_METHODS and not session.stands_on(svc.store.get_operator(claims.tid, claims.sub)):
+        if session.method in OPERATOR_METHODS and not session.stands_on(svc.store.staff.get(claims.tid, claims.sub)):
             raise SessionRevoked()  # staff: only while their record is as signed in
     except (InvalidToken, SessionRevoked) as err:
         logger.info("websocket connect refused", extra={"code": err.code})
@@ -175,11 +175,11 @@ def connect(event: dict[str, Any], svc: Services | None = None) -> dict[str, Any
     # a soft cap (two handshakes at once may both pass), per user - not per session, which a
     # second sign-in would multiply: sockets opened by the hundred would otherwise multiply
     # every event of their channels by as many
-    if svc.store.count_user_connections(conn.tenant, conn.user_id, now=now) >= svc.settings.max_connections_per_user:
+    if svc.store.connections.count_of_user(conn.tenant, conn.user_id, now=now) >= svc.settings.max_connections_per_user:
         logger.info("websocket connect refused", extra={"code": "rate_limited"})
         return {"statusCode": 429}
     try:
-        svc.store.put_connection(conn, operator=conn.role in STAFF_ROLES, now=now)
+        svc.store.connections.put(conn, operator=conn.role in STAFF_ROLES, now=now)
     except SessionRevoked:
         logger.info("websocket connect refused", extra={"code": "session_revoked"})
         return {"statusCode": 401}
@@ -251,7 +251,7 @@ def _ok(rid: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _caller(svc: Services, event: dict[str, Any]) -> Connection:
-    conn = svc.store.get_connection(event["requestContext"]["connectionId"])
+    conn = svc.store.connections.get(event["requestContext"]["connectionId"])
     if conn is None or not conn.is_live(int(time.time())):
         raise Forbidden("this connection is no longer authorised; reconnect")
     return conn
@@ -328,14 +328,14 @@ def revoke_connections(svc: Services, *, tenant: str, user_id: str, session_ids:
     if not svc.settings.ws_endpoint:
         return 0
     ctx = chat_context(svc)
-    affected = [cid for cid, sid in svc.store.list_user_connections(tenant, user_id)
+    affected = [cid for cid, sid in svc.store.connections.of_user(tenant, user_id)
                 if session_ids is None or sid in session_ids]
     if not affected:
         return 0
     if scopes is not None:
-        svc.store.remove_connection_scopes(tenant, user_id, affected, scopes)
+        svc.store.connections.remove_scopes(tenant, user_id, affected, scopes)
         if "chat:read" in scopes:
-            svc.store.remove_watches(affected)
+            svc.store.watchers.remove_all(affected)
         ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": "scopes", "scopes": sorted(scopes)}))
         if scopes & HANDLES_CHATS:  # staff who can no longer handle their conversations hand them back
             chat.hand_back_if_away(ctx, tenant, user_id)
