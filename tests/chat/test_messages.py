@@ -87,12 +87,12 @@ def test_a_client_id_reused_for_another_message_is_a_conflict_and_changes_nothin
     other = {"text": "see the invoice", "attachments": sent["attachments"]} if change == "text" else \
         {"text": sent["text"], "attachments": [] if change == "no attachments" else [{"key": key, "name": "x.png"}]}
     before, heard = table_keys(), len(guest.events("message.new"))
-    last_message_at = svc.store.get_channel(channel["id"]).last_message_at
+    last_message_at = svc.store.channels.get(channel["id"]).last_message_at
     reply = otto.request("message.send", channel_id=channel["id"], client_id="otto-scan", **other)
     # Then it is refused as a conflict - not answered with the first message as if it were sent
     assert not reply["ok"] and reply["error"]["code"] == "conflict", reply
     # and nothing is stored or sent: no message, no activity, no event to anyone
-    assert table_keys() == before and svc.store.get_channel(channel["id"]).last_message_at == last_message_at
+    assert table_keys() == before and svc.store.channels.get(channel["id"]).last_message_at == last_message_at
     assert len(guest.events("message.new")) == heard
     assert [m["id"] for m in guest.ok("channel.history", channel_id=channel["id"])["messages"]] == [first["id"]]
     # But a true retry (the same text and attachments) still gets the stored message
