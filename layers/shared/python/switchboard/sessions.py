@@ -388,10 +388,10 @@ def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) ->
     if session_id is None or session_id == caller.session.id:
         return caller.session.key
     key = svc.store.find_session_key(session_id)
-    if key is None:
+    # another tenant's session answers exactly as an unknown id does (same status, body, and
+    # work: the one index read both took): nothing crosses tenants, not even "it exists"
+    if key is None or key.tenant != caller.tenant:
         raise NotFound("no such session")
-    if key.tenant != caller.tenant:
-        raise Forbidden("that session belongs to another tenant")
     _may_act_on(caller, key.user_id)
     return key
 
