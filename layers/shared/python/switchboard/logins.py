@@ -6,7 +6,7 @@ Website visitors sign in through :mod:`switchboard.visitors`.
 from __future__ import annotations
 
 from switchboard import audit, passwords, ratelimit, sessions
-from switchboard.errors import Forbidden, InvalidCredentials
+from switchboard.errors import InvalidCredentials
 from switchboard.models import Operator
 from switchboard.requests import InternalLogin
 from switchboard.runtime import Services
@@ -63,6 +63,13 @@ def _open_session(svc: Services, tenant: str, operator: Operator, password: str,
     """The checks after a correct password: blocked, a rehash due, a second factor; then the
     session, opened only if the operator's record is still as read (:class:`StandingChanged`)."""
     if operator.blocked:
+        # A blocked account answers its correct password exactly as a wrong one (401
+        # invalid_credentials, same body, same work: the argon2 check is done, one audit write
+        # follows). "Blocked" would tell whoever typed it that the password is right, and a
+        # blocked account is the one nobody watches any more (a departed colleague, whose
+        # password may open other sites too). The blocked person needs nothing from this
+        # answer: only their admin can unblock them, and the admin sees the attempt in the
+        # audit log as sign_in_failed, reason "blocked".
         audit.record(
             svc.store,
             tenant=tenant,
@@ -71,7 +78,7 @@ def _open_session(svc: Services, tenant: str, operator: Operator, password: str,
             subject=operator.id,
             reason="blocked",
         )
-        raise Forbidden("this account is blocked")
+        raise InvalidCredentials()
     if operator.password_hash and passwords.needs_rehash(operator.password_hash):
         from msgspec.structs import replace
 
