@@ -224,7 +224,40 @@ class TokenService:
             exp=c["exp"],
         )
 
+    def signed_tenant(self, token: str) -> str | None:
+        """The ``tid`` of an access token we signed, expired or not; None for anything else.
+
+        For the CORS answer only (:func:`switchboard.httpapi.cors_headers`): which tenant's
+        origins may read the answer. An unverified ``tid`` would let a token edited to name
+        another tenant pick that tenant's ``Access-Control-Allow-Origin``. An expired token
+        still names its tenant truly, and the page must be able to read its 401 to refresh.
+        """
+        try:
+            claims = self._signed_claims(token, ACCESS_TYP)
+        except (InvalidToken, Unavailable):
+            return None
+        if claims.get("iss") != self._issuer or claims.get("aud") != ACCESS_AUDIENCE:
+            return None
+        tid = claims.get("tid")
+        return tid if isinstance(tid, str) else None
+
     def _verify(self, token: str, typ: str, audience: str) -> dict[str, Any]:
+        claims = self._signed_claims(token, typ)
+        _check_times(claims, int(time.time()))
+        if claims.get("iss") != self._issuer:
+            raise InvalidToken("token from another issuer" if "iss" in claims else "token lacks required claims")
+        if claims.get("aud") != audience:  # one string: an audience list is refused (strict)
+            raise InvalidToken("token is for another audience" if "aud" in claims else "token lacks required claims")
+        for name, kind in (("sub", str), ("tid", str), ("sid", str), ("role", str), ("scope", str)):
+            if not isinstance(claims.get(name), kind):
+                raise InvalidToken("token lacks required claims")
+        if not _is_int(claims.get("lvl")):
+            raise InvalidToken("token lacks required claims")
+        return claims
+
+    def _signed_claims(self, token: str, typ: str) -> dict[str, Any]:
+        """The claims of ``token`` if its ``typ`` is ``typ`` and one of our keys signed it
+        (times, issuer and audience are the caller's to check)."""
         try:
             parsed = jws.parse(token)  # alg is ES256 or this raised
         except jws.MalformedToken as exc:
@@ -244,20 +277,9 @@ class TokenService:
         if not jws.verify_signature(parsed, key):
             raise InvalidToken("invalid token")
         try:
-            claims = parsed.claims()  # only signed bytes reach the JSON parser
+            return parsed.claims()  # only signed bytes reach the JSON parser
         except jws.MalformedToken as exc:
             raise InvalidToken(str(exc)) from exc
-        _check_times(claims, int(time.time()))
-        if claims.get("iss") != self._issuer:
-            raise InvalidToken("token from another issuer" if "iss" in claims else "token lacks required claims")
-        if claims.get("aud") != audience:  # one string: an audience list is refused (strict)
-            raise InvalidToken("token is for another audience" if "aud" in claims else "token lacks required claims")
-        for name, kind in (("sub", str), ("tid", str), ("sid", str), ("role", str), ("scope", str)):
-            if not isinstance(claims.get(name), kind):
-                raise InvalidToken("token lacks required claims")
-        if not _is_int(claims.get("lvl")):
-            raise InvalidToken("token lacks required claims")
-        return claims
 
 
 def _is_int(value: object) -> TypeGuard[int]:
