@@ -396,7 +396,7 @@ function renderSignIn(message) {
     err.textContent = "";
     try {
       const bundle = await raw("POST", "/auth/internal", { tenant: tenant.value.trim(), email: email.value.trim(),
-        password: password.value });
+        password: password.value, device_token: localStorage.getItem("sb.device") || undefined });
       await signedIn(bundle, tenant.value.trim());
     } catch (ex) {
       if (ex.code === "mfa_required" && ex.body && ex.body.mfa_token) {
@@ -448,6 +448,8 @@ function renderMfa(mfaToken, tenant) {
 }
 
 async function signedIn(bundle, tenant) {
+  // this device is now one the account signed in from: strangers cannot refuse its next sign-in
+  if (bundle.device_token) localStorage.setItem("sb.device", bundle.device_token);
   auth.adopt(bundle, tenant);
   CFG.tenant = tenant;
   sessionStorage.setItem("sb.config", JSON.stringify({ tenant }));

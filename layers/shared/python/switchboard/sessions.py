@@ -43,6 +43,8 @@ class TokenBundle(msgspec.Struct, frozen=True):
     refresh_token: str
     chat_token: str
     session: Session
+    #: for an operator's sign-in: the device token its next sign-in from here presents (logins.py)
+    device_token: str | None = None
 
     def __repr__(self) -> str:  # bearer tokens stay out of logs and tracebacks
         return f"TokenBundle(session={self.session.id!r}, user={self.session.user_id!r})"
@@ -56,6 +58,7 @@ class TokenBundle(msgspec.Struct, frozen=True):
             "refresh_token": self.refresh_token,
             "chat_token": self.chat_token,
             "user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name},
+            **({"device_token": self.device_token} if self.device_token else {}),
         }
 
 
@@ -150,8 +153,12 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
 
 def sign_in_operator(svc: Services, op: Operator, *, method: str, device: str | None) -> TokenBundle:
     """An operator or admin whose credentials were just checked against ``op`` (``method``:
-    one of :data:`OPERATOR_METHODS`) signs in."""
-    return sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+    one of :data:`OPERATOR_METHODS`) signs in. The answer carries a fresh device token: this
+    device is now one the operator has signed in from (see :mod:`switchboard.logins`)."""
+    from msgspec.structs import replace
+
+    bundle = sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+    return replace(bundle, device_token=svc.tokens.mint_device(tid=op.tenant, sub=op.id, email=op.email))
 
 
 def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator | None = None) -> None:

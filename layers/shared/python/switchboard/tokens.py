@@ -25,6 +25,8 @@ __all__ = [
     "ACCESS_TYP",
     "CHAT_AUDIENCE",
     "CHAT_TYP",
+    "DEVICE_TTL",
+    "DEVICE_TYP",
     "AccessClaims",
     "ChatClaims",
     "TokenService",
@@ -32,6 +34,9 @@ __all__ = [
 
 ACCESS_TYP, ACCESS_AUDIENCE = "at+jwt", "switchboard-api"
 CHAT_TYP, CHAT_AUDIENCE = "chat+jwt", "switchboard-chat"
+DEVICE_TYP, DEVICE_AUDIENCE = "device+jwt", "switchboard-device"
+#: how long a device stays known without signing in again (each sign-in issues a fresh token)
+DEVICE_TTL = 90 * 24 * 3600
 LEEWAY_SECONDS = 5  # clock skew between Lambda hosts; keeps a just-minted token valid everywhere
 RESERVED_CLAIMS = frozenset(
     {
@@ -190,6 +195,33 @@ class TokenService:
         }
         return self._sign(payload, CHAT_TYP)
 
+    def mint_device(self, *, tid: str, sub: str, email: str, now: int | None = None) -> str:
+        """A device token (OWASP's "device cookie"): proof that this device signed in as this
+        account before, bound to the account's tenant and email (what a sign-in names before
+        anything is read). Not a credential: it grants nothing, it only lets the device's next
+        password sign-in pass the account-wide ceiling for unknown devices (logins.py)."""
+        iat = int(now if now is not None else time.time())
+        payload = {"iss": self._issuer, "aud": DEVICE_AUDIENCE, "sub": sub, "tid": tid, "email": email.lower(),
+                   "jti": secrets.token_urlsafe(16), "iat": iat, "nbf": iat, "exp": iat + DEVICE_TTL}
+        return self._sign(payload, DEVICE_TYP)
+
+    def device_id(self, token: str, *, tenant: str, email: str) -> str | None:
+        """The id of a device token we signed, unexpired, for this tenant and email (any case);
+        None for anything else - a stale or foreign token makes the device unknown, not the
+        request wrong (a shared browser may hold another colleague's)."""
+        try:
+            # checked with the signing set: only functions that mint device tokens (sign-in)
+            # read them, and their IAM policy reads that secret, not the public-only one
+            claims = self._signed_claims(token, DEVICE_TYP, keys=self._signing)
+            _check_times(claims, int(time.time()))
+        except (InvalidToken, Unavailable):
+            return None
+        jti = claims.get("jti")
+        if (claims.get("iss") != self._issuer or claims.get("aud") != DEVICE_AUDIENCE or claims.get("tid") != tenant
+                or claims.get("email") != email.lower() or not isinstance(jti, str)):
+            return None
+        return jti
+
     # -- verifying -------------------------------------------------------------
     def verify_access(self, token: str) -> AccessClaims:
         c = self._verify(token, ACCESS_TYP, ACCESS_AUDIENCE)
@@ -255,9 +287,11 @@ class TokenService:
             raise InvalidToken("token lacks required claims")
         return claims
 
-    def _signed_claims(self, token: str, typ: str) -> dict[str, Any]:
-        """The claims of ``token`` if its ``typ`` is ``typ`` and one of our keys signed it
-        (times, issuer and audience are the caller's to check)."""
+    def _signed_claims(self, token: str, typ: str, *, keys: KeySource | None = None) -> dict[str, Any]:
+        """The claims of ``token`` if its ``typ`` is ``typ`` and one of our keys (``keys``,
+        else the verification set) signed it (times, issuer and audience are the caller's to
+        check)."""
+        source = keys or self._keys
         try:
             parsed = jws.parse(token)  # alg is ES256 or this raised
         except jws.MalformedToken as exc:
@@ -268,9 +302,9 @@ class TokenService:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise InvalidToken("token has no key id")
-        key = self._keys.ring().public.get(kid)
+        key = source.ring().public.get(kid)
         if key is None:
-            fresh = self._keys.refresh()
+            fresh = source.refresh()
             key = fresh.public.get(kid) if fresh else None
             if key is None:
                 raise InvalidToken("unknown signing key")
