@@ -289,6 +289,17 @@ def test_quotas_come_from_the_settings(monkeypatch, aws):
     assert (q["account"].per_minute, q["account"].per_hour, q["ip"].per_minute, q["ip"].per_hour) == (3, 30, 7, 70)
 
 
+def test_the_ceiling_for_unknown_devices_comes_from_the_settings(template):
+    from switchboard.settings import Settings
+
+    from switchboard_local.provision import shared_environment
+
+    # the template's parameter reaches every function, and its value sets the quota
+    assert shared_environment(template)["RATE_LIMIT_UNTRUSTED"] == "30/300"
+    q = ratelimit.quotas(Settings.from_env({"RATE_LIMIT_UNTRUSTED": "5/50"}))["untrusted"]
+    assert (q.per_minute, q.per_hour) == (5, 50)
+
+
 def test_a_cold_container_makes_one_client_however_many_counters_start_at_once(aws, monkeypatch):
     # Given a cold container: no DynamoDB client yet, and making one takes a while
     import time as real_time
