@@ -88,7 +88,8 @@ def test_blocking_an_operator_revokes_all_their_sessions_at_once(call, admin, to
         assert call("POST /auth/refresh", body={"refresh_token": t["refresh_token"]})["status"] == 401
     r = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
                                           "password": OPERATOR["password"]})
-    assert r["status"] == 403
+    # (answered as a wrong password is: "blocked" would confirm the password - docs/architecture.md)
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_credentials" and "access_token" not in r["json"]
     # And unblocked, he can
     call_path(call, "PATCH", otto["id"], admin, {"blocked": False})
     assert tokens_for(OPERATOR)["access_token"]

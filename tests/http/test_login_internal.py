@@ -52,11 +52,20 @@ def test_unknown_email_costs_one_argon2_verification_like_a_wrong_password(call,
 
 
 def test_blocked_operator_cannot_sign_in(call, seeded, svc):
+    # Given a blocked operator
     op = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
     svc.store.staff.put(replace(op, blocked=True))
-    r = login(call, OPERATOR["email"], OPERATOR["password"])
-    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
-    assert "access_token" not in r["json"]
+    # When someone tries their correct password, and a wrong one
+    right = login(call, OPERATOR["email"], OPERATOR["password"])
+    wrong = login(call, OPERATOR["email"], "not-the-password")
+    # Then both get the same answer: no tokens, and nothing that confirms the right password
+    assert right["status"] == 401 and right["json"]["code"] == "invalid_credentials"
+    assert "access_token" not in right["json"]
+    assert (right["status"], right["json"], right["headers"]) == (wrong["status"], wrong["json"], wrong["headers"])
+    # And the admin can tell the two apart in the audit log
+    reasons = [e.detail.get("reason") for e in svc.store.events.page(TENANT, limit=10)[0]
+               if e.kind == "sign_in_failed"]
+    assert sorted(reasons) == ["blocked", "invalid_credentials"]
 
 
 def test_old_parameters_are_rehashed_on_login(call, seeded, svc):

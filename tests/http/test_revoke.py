@@ -92,10 +92,13 @@ def test_admin_of_tenant_b_cannot_revoke_a_tenant_a_session(call, tokens_for, sv
     victim = tokens_for(OPERATOR)
     gus = tokens_for(GUS, tenant="globex")
     sid = svc.tokens.verify_access(victim["access_token"]).sid
-    # When globex's admin tries to revoke the acme session by id
+    # When globex's admin tries to revoke the acme session by id, and then an id nobody has
     r = revoke(call, gus["access_token"], kind="session", session_id=sid)
-    # Then: 403, and the session lives on
-    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+    unknown = revoke(call, gus["access_token"], kind="session", session_id="no-such-session-id-00")
+    # Then the acme session's answer is exactly the unknown id's (404, same body, same headers):
+    # globex learns nothing about acme's ids; and the session lives on
+    assert r["status"] == 404 and r["json"]["code"] == "not_found", r
+    assert (r["status"], r["json"], r["headers"]) == (unknown["status"], unknown["json"], unknown["headers"])
     assert call("GET /auth/me", token=victim["access_token"])["status"] == 200
 
 

@@ -45,7 +45,7 @@ export function renderSignIn(message) {
   const submit = h("button", { type: "submit", class: "primary", text: "Sign in" });
   const form = signInStep("signin-title", submit, err, async () => {
     const bundle = await raw("POST", "/auth/internal", { tenant: tenant.value.trim(), email: email.value.trim(),
-      password: password.value });
+      password: password.value, device_token: localStorage.getItem("sb.device") || undefined });
     await signedIn(bundle, tenant.value.trim());
   }, (ex) => {
     if (ex.code === "mfa_required" && ex.body && ex.body.mfa_token) {
@@ -89,6 +89,8 @@ function renderMfa(mfaToken, tenant) {
 }
 
 async function signedIn(bundle, tenant) {
+  // this device is now one the account signed in from: strangers cannot refuse its next sign-in
+  if (bundle.device_token) localStorage.setItem("sb.device", bundle.device_token);
   auth.adopt(bundle, tenant);
   CFG.tenant = tenant;
   sessionStorage.setItem("sb.config", JSON.stringify({ tenant }));

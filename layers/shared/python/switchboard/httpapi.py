@@ -205,19 +205,23 @@ EXPOSED_HEADERS = "Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate"
 
 def _tenant_hint(request: Request) -> str | None:
     """The tenant a browser request is about, for the CORS answer only (never for access):
-    the path's ``{tenant}``, the bearer token's ``tid`` (unverified: the route verifies it),
-    the body's ``tenant``, or the tenant named inside a refresh or MFA token."""
+    the path's ``{tenant}``, the bearer token's ``tid`` once its signature is checked
+    (expired or not: see :meth:`TokenService.signed_tenant`), the body's ``tenant``, or the
+    tenant named inside a refresh or MFA token (those two are what the request says it is
+    about, like a sign-in's ``tenant``: the route's own input, checked by the route).
+
+    A bearer token is never read unverified: edited to name another tenant, it would pick
+    that tenant's allowed origins for its 401 (issue 21)."""
     if request.path_params.get("tenant"):
         return request.path_params["tenant"]
     auth = request.authorization
     if auth and auth[:7].lower() == "bearer ":
-        from switchboard import jws  # lazily: cryptography is not every function's to load
+        from switchboard.runtime import services
 
         try:
-            tid = jws.parse(auth[7:].strip()).claims().get("tid")
-        except jws.MalformedToken:
+            return services().tokens.signed_tenant(auth[7:].strip())
+        except SwitchboardError:  # no key set to verify with: no tenant, no CORS header
             return None
-        return tid if isinstance(tid, str) else None
     if not request.body or len(request.body) > request.max_body:
         return None
     try:

@@ -51,12 +51,17 @@ class Quota(msgspec.Struct, frozen=True):
 
 
 def quotas(settings: Settings) -> dict[str, Quota]:
-    """The quotas in force: ``account`` (an operator's email, a session, an MFA challenge's
-    user, a hook's user) and ``ip`` (looser: many people can share one address - offices,
-    mobile carriers). Configured by the template's ``RateLimitAccount`` / ``RateLimitIp``."""
+    """The quotas in force: ``account`` (an operator's email from one address or one known
+    device, a session, an MFA challenge's user, a hook's user), ``ip`` (looser: many people
+    can share one address - offices, mobile carriers) and ``untrusted`` (an operator's
+    email from every device it has no device token of, all addresses together: the ceiling
+    on a distributed guesser, which the owner's known devices do not count against; see
+    :mod:`switchboard.logins`). Configured by the template's ``RateLimitAccount`` /
+    ``RateLimitIp`` / ``RateLimitUntrusted``."""
     return {
         "account": Quota("account", *settings.rate_limit_account),
         "ip": Quota("ip", *settings.rate_limit_ip),
+        "untrusted": Quota("untrusted", *settings.rate_limit_untrusted),
     }
 
 

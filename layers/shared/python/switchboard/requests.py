@@ -54,6 +54,9 @@ class InternalLogin(Strict, frozen=True):
     tenant: TenantId
     email: Email
     password: Annotated[str, Meta(min_length=1, max_length=1024)]
+    #: the ``device_token`` an earlier sign-in of this account on this device answered
+    #: (additive to the contract's body; see logins.py): lifts the account-wide ceiling
+    device_token: Annotated[str, Meta(max_length=2048)] | None = None
 
 
 class RefreshRequest(Strict, frozen=True):

@@ -51,6 +51,8 @@ class TokenBundle(msgspec.Struct, frozen=True):
     refresh_token: str
     chat_token: str
     session: Session
+    #: for an operator's sign-in: the device token its next sign-in from here presents (logins.py)
+    device_token: str | None = None
 
     def __repr__(self) -> str:  # bearer tokens stay out of logs and tracebacks
         return f"TokenBundle(session={self.session.id!r}, user={self.session.user_id!r})"
@@ -64,6 +66,7 @@ class TokenBundle(msgspec.Struct, frozen=True):
             "refresh_token": self.refresh_token,
             "chat_token": self.chat_token,
             "user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name},
+            **({"device_token": self.device_token} if self.device_token else {}),
         }
 
 
@@ -158,8 +161,12 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
 
 def sign_in_operator(svc: Services, op: Operator, *, method: str, device: str | None) -> TokenBundle:
     """An operator or admin whose credentials were just checked against ``op`` (``method``:
-    one of :data:`OPERATOR_METHODS`) signs in."""
-    return sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+    one of :data:`OPERATOR_METHODS`) signs in. The answer carries a fresh device token: this
+    device is now one the operator has signed in from (see :mod:`switchboard.logins`)."""
+    from msgspec.structs import replace
+
+    bundle = sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+    return replace(bundle, device_token=svc.tokens.mint_device(tid=op.tenant, sub=op.id, email=op.email))
 
 
 def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator | None = None) -> None:
@@ -397,10 +404,10 @@ def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) ->
     if session_id is None or session_id == caller.session.id:
         return caller.session.key
     key = svc.store.sessions.find_key(session_id)
-    if key is None:
+    # another tenant's session answers exactly as an unknown id does (same status, body, and
+    # work: the one index read both took): nothing crosses tenants, not even "it exists"
+    if key is None or key.tenant != caller.tenant:
         raise NotFound("no such session")
-    if key.tenant != caller.tenant:
-        raise Forbidden("that session belongs to another tenant")
     _may_act_on(caller, key.user_id)
     return key
 

@@ -47,6 +47,8 @@ class Settings(msgspec.Struct, frozen=True):
     #: attempts per minute and per hour: per account, and per client IP
     rate_limit_account: tuple[int, int] = (10, 100)
     rate_limit_ip: tuple[int, int] = (60, 1000)
+    #: password sign-ins per account from devices without its device token, all addresses together
+    rate_limit_untrusted: tuple[int, int] = (30, 300)
     #: the tenant whose users a Cognito user pool's pre token generation trigger signs in
     cognito_tenant: str = ""
     #: how old a signed hook request may be (seconds)
@@ -85,6 +87,7 @@ class Settings(msgspec.Struct, frozen=True):
             s3_own_endpoint=bool(e.get("AWS_ENDPOINT_URL_S3") or e.get("AWS_ENDPOINT_URL")),
             rate_limit_account=_pair(e.get("RATE_LIMIT_ACCOUNT"), _default("rate_limit_account")),
             rate_limit_ip=_pair(e.get("RATE_LIMIT_IP"), _default("rate_limit_ip")),
+            rate_limit_untrusted=_pair(e.get("RATE_LIMIT_UNTRUSTED"), _default("rate_limit_untrusted")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),
             totp_key_id=e.get("TOTP_KEY_ID", ""),
         )
