@@ -1246,6 +1246,31 @@ class Store:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    # -- chat action limits (chat_limits.py) -----------------------------------------
+    def hit_action_counter(self, tenant: str, user_id: str, connection_id: str, kind: str, *,
+                           now: int, window: int) -> tuple[int, int]:
+        """Count one chat action of ``kind``: returns (the user's count, this connection's count)
+        in the current window of ``window`` seconds.
+
+        ``RL#ws#<tid>#<uid>`` / ``<kind>#<window start>``: one UpdateItem ADDs 1 to the user's
+        ``n`` and to the connection's ``c#<cid>`` in the same item, so both limits cost one
+        write (the item holds at most as many connections as a user may open: small, one WCU).
+        Atomic, so every Lambda container shares the counts and concurrent actions are all
+        counted; a new window is a new item, so nothing is ever reset; TTL'd.
+        """
+        start = now - now % window
+        try:
+            resp = self.client.update_item(
+                TableName=self.table, Key=_item({"pk": f"RL#ws#{tenant}#{user_id}", "sk": f"{kind}#{start}"}),
+                UpdateExpression="ADD n :one, #c :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                ExpressionAttributeNames={"#c": f"c#{connection_id}", "#ttl": "ttl"},
+                ExpressionAttributeValues=_item({":one": 1, ":ttl": start + window + 3600}),
+                ReturnValues="UPDATED_NEW")
+        except ClientError as exc:
+            raise Unavailable("storage unavailable") from exc
+        got = _read(resp["Attributes"])
+        return int(got["n"]), int(got[f"c#{connection_id}"])
+
 
 def _operator_item(op: Operator) -> dict[str, Any]:
     return {
