@@ -89,8 +89,9 @@ def test_message_send_costs_the_same_with_10000_unrelated_connections_in_the_tab
     # Then message.send made the very same DynamoDB calls and read the very same number of items
     assert calls_full == calls_empty
     assert read_full == read_empty
-    # namely: the caller's connection, the channel, one transaction, one Query of the watchers
-    assert calls_empty == ["GetItem", "GetItem", "Query", "TransactWriteItems"]
+    # namely: the caller's connection, the channel, one transaction, one Query of the watchers, and
+    # the action's rate-limit counter (one UpdateItem, sent with the connection read: test_action_limits)
+    assert calls_empty == ["GetItem", "GetItem", "Query", "TransactWriteItems", "UpdateItem"]
     assert read_empty == 1 + 1 + 2
 
 

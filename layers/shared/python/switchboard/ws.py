@@ -35,9 +35,16 @@ from typing import Any
 
 import msgspec
 
-from switchboard import chat
+from switchboard import chat, chat_limits
 from switchboard.chat import ChatContext
-from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
+from switchboard.errors import (
+    Forbidden,
+    InvalidToken,
+    RateLimited,
+    SessionRevoked,
+    SwitchboardError,
+    ValidationFailed,
+)
 from switchboard.models import OPERATOR_METHODS, Connection, SessionKey, Tenant
 from switchboard.observability import logger
 from switchboard.policy import HANDLES_CHATS, STAFF_ROLES
@@ -228,17 +235,21 @@ def _frame(event: dict[str, Any]) -> tuple[str | None, str | None, dict[str, Any
     return rid, action, frame
 
 
-def _error(rid: Any, code: str, message: str, details: Any = None) -> dict[str, Any]:
+def _error(rid: Any, code: str, message: str, details: Any = None, *,
+           retry_after: int | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
+    if retry_after is not None:  # rate_limited: seconds until the action is accepted again
+        error["retry_after"] = retry_after
     return {"statusCode": 200, "body": json.dumps({"type": "reply", "rid": rid, "ok": False, "error": error},
                                                   separators=(",", ":"), ensure_ascii=False)}
 
 
 def _error_for(rid: Any, err: SwitchboardError) -> dict[str, Any]:
     code = err.code if err.code in WS_ERROR_CODES else "internal"
-    return _error(rid, code, err.detail if code != "internal" else "internal error")
+    return _error(rid, code, err.detail if code != "internal" else "internal error",
+                  retry_after=err.retry_after if isinstance(err, RateLimited) else None)
 
 
 def _ok(rid: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -257,9 +268,33 @@ def _caller(svc: Services, event: dict[str, Any]) -> Connection:
     return conn
 
 
+def _authorized_user(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(tenant, user id) of the connection, as API Gateway hands the authorizer's context to
+    every event of it - known before the connection is read, so its action can be counted
+    while it is. Only a key to count under: who acts is the connection record's to say."""
+    a = event["requestContext"].get("authorizer") or {}
+    tenant, user = a.get("tid"), a.get("sub") or a.get("principalId")
+    return (tenant, user) if isinstance(tenant, str) and isinstance(user, str) and tenant and user else None
+
+
+def _admitted(svc: Services, event: dict[str, Any], action: str) -> Connection:
+    """The caller's connection, once this action is counted and found within its limits
+    (chat_limits): every action of every function passes here before it does anything."""
+    cid = event["requestContext"]["connectionId"]
+    with chat_limits.counting(svc.store, action, cid, _authorized_user(event)) as count:
+        conn = _caller(svc, event)
+        count.enforce(conn, chat_limits.limits(svc.settings))
+    return conn
+
+
 def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A Lambda handler for the given actions (each function serves a least-privilege subset)."""
+    """A Lambda handler for the given actions (each function serves a least-privilege subset).
+    Every action must have its rate limit (chat_limits.ACTION_KIND): one without is refused
+    here, when the function starts, not left unlimited."""
     allowed = {n: chat.ACTIONS[n] for n in names}
+    unlimited = [n for n in allowed if n not in chat_limits.ACTION_KIND]
+    if unlimited:
+        raise RuntimeError(f"no rate limit for {', '.join(unlimited)} (chat_limits.ACTION_KIND)")
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -276,7 +311,7 @@ def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dic
                 return _error(rid, "validation_error", "invalid parameters", errors)
             svc = services()
             ctx = chat_context(svc, event)
-            conn = _caller(svc, event)
+            conn = _admitted(svc, event, action)
             logger.append_keys(action=action, connection_id=conn.id)
             result = fn(ctx, conn, parsed)
         except _BadFrame as bad:

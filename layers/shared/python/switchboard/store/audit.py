@@ -59,6 +59,24 @@ class Counters:
                               {":one": 1, ":ttl": hour + 7200}, {"#m": minute_attr, "#ttl": keys.TTL})
         return int(got["n"]), int(got[minute_attr])
 
+    def hit_action(self, tenant: str, user_id: str, connection_id: str, kind: str, *,
+                   now: int, window: int) -> tuple[int, int]:
+        """Count one chat action of ``kind``: returns (the user's count, this connection's count)
+        in the current window of ``window`` seconds (chat_limits).
+
+        One UpdateItem ADDs 1 to the user's ``n`` and to the connection's own attribute in the
+        same item, so both limits cost one write (the item holds at most as many connections as
+        a user may open: small, one WCU). Atomic, so every Lambda container shares the counts and
+        concurrent actions are all counted; a new window is a new item, so nothing is ever
+        reset; TTL'd an hour after the window.
+        """
+        start = now - now % window
+        attr = keys.action_connection_attr(connection_id)
+        got = self._table.add(keys.action_rate_pk(tenant, user_id), keys.action_rate_sk(kind, start),
+                              "ADD n :one, #c :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                              {":one": 1, ":ttl": start + window + 3600}, {"#c": attr, "#ttl": keys.TTL})
+        return int(got["n"]), int(got[attr])
+
     def first_time(self, key: str, *, expires_at: int) -> bool:
         """Record ``key`` as seen; True the first time, False on every later call (until TTL)."""
         return self._table.put_if({"pk": keys.once_pk(key), "sk": keys.ONCE, "ttl": expires_at},

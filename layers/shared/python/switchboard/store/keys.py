@@ -42,6 +42,7 @@ MFA challenge         ``U#<tid>#<uid>``     ``MFA#<id>``           GetItem by th
                                                                    ``mfa_token``; conditional Delete
                                                                    consumes it once; TTL
 rate-limit counter    ``RL#<key>``          ``H#<hour start>``     one UpdateItem ADD per attempt         audit
+chat-action counter   ``RL#ws#<tid>#<uid>`` ``<kind>#<window>``    one UpdateItem ADD per chat action     audit
                                                                    returns the hour's and the minute's
                                                                    counts; TTL
 seen once             ``ONCE#<key>``        ``ONCE``               conditional Put: a signed hook         audit
@@ -238,6 +239,20 @@ def rate_pk(counter: str) -> str:
 
 def rate_sk(hour_start: int) -> str:
     return f"H#{hour_start}"
+
+
+def action_rate_pk(tenant: str, user_id: str) -> str:
+    """A user's chat-action counters (chat_limits): one item per action kind and window."""
+    return f"RL#ws#{tenant}#{user_id}"
+
+
+def action_rate_sk(kind: str, window_start: int) -> str:
+    return f"{kind}#{window_start}"
+
+
+def action_connection_attr(connection_id: str) -> str:
+    """The attribute of a user's counter item that counts one of their connections."""
+    return f"c#{connection_id}"
 
 
 def once_pk(seen: str) -> str:
