@@ -340,7 +340,7 @@ def token_table(quick: bool) -> Table:
     tokens = TokenService(StaticKeys(), issuer="https://auth.bench.test", access_ttl=900, chat_ttl=3600)
     claims: dict[str, Any] = {"sub": "op-ana", "tid": "acme", "sid": "s1", "role": "admin", "lvl": 3,
                               "scopes": ("chat:read", "chat:write", "chat:attach", "admin:sessions"),
-                              "anon": False}
+                              "anon": False, "client_id": "switchboard-backoffice"}
     token = tokens.mint_access(**claims)
     tokens.verify_access(token)  # it must verify, or the figures mean nothing
 
@@ -388,7 +388,7 @@ def _moto_stack() -> Iterator[Any]:
     """moto AWS with the template's resources and a seeded tenant, env set like Lambda's."""
     from moto import mock_aws
 
-    from switchboard_local.moto_speed import rollback_by_item
+    from switchboard_local.moto_speed import dynamodb_costs
     from switchboard_local.provision import provision, shared_environment
 
     template = _template()
@@ -404,7 +404,7 @@ def _moto_stack() -> Iterator[Any]:
         level = logger.log_level
         logger.setLevel("WARNING")
         try:
-            with mock_aws(), rollback_by_item():  # as switchboard dev runs moto: see moto_speed
+            with mock_aws(), dynamodb_costs():  # as switchboard dev runs moto: see moto_speed
                 _clear_caches()
                 provision(template)
                 yield template
@@ -566,7 +566,7 @@ def _login_rows(n: int) -> list[list[str]]:
 
         from switchboard.auth import sessions
 
-        found = {o["email"]: services().store.get_operator_by_email(tenant, o["email"]) for o in operators}
+        found = {o["email"]: services().store.staff.get_by_email(tenant, o["email"]) for o in operators}
 
         def checked_operator(turn: Iterator[dict[str, str]]) -> Any:
             # the credentials read by key (one GetItem) and the password checked: what any
@@ -575,7 +575,7 @@ def _login_rows(n: int) -> list[list[str]]:
             who = next(turn)
             known = found[who["email"]]
             assert known is not None
-            operator = services().store.get_operator(tenant, known.id)
+            operator = services().store.staff.get(tenant, known.id)
             if operator is None or not verify_password(operator.password_hash, who["password"]):
                 raise RuntimeError("a cut-down sign-in's operator did not verify")
             return operator
@@ -585,22 +585,25 @@ def _login_rows(n: int) -> list[list[str]]:
             sessions.sign_in_operator(services(), checked_operator(least_turn), method="password",
                                       device="switchboard-bench")
 
-        from switchboard.storage import Store, _item, _session_item
+        from switchboard.store.codecs import session_item
+        from switchboard.store.dynamo import to_wire
+        from switchboard.store.sessions import Sessions
 
-        def put_session_only(self: Store, s: Any, refresh_hash: str, **_: Any) -> None:
-            self.client.put_item(TableName=self.table, Item=_item({**_session_item(s), "rt_hash": refresh_hash}),
-                                 ConditionExpression="attribute_not_exists(pk)")
+        def put_session_only(self: Sessions, s: Any, refresh_hash: str, **_: Any) -> None:
+            self._table.client.put_item(TableName=self._table.name,
+                                        Item=to_wire({**session_item(s), "rt_hash": refresh_hash}),
+                                        ConditionExpression="attribute_not_exists(pk)")
 
         def barest() -> None:
             # then the session written alone by one PutItem: no audit event beside it, no check
             # of the operator's record. Only to show what the target leaves room for
             operator = checked_operator(barest_turn)
-            create = Store.create_session
-            setattr(Store, "create_session", put_session_only)  # noqa: B010
+            create = Sessions.create
+            setattr(Sessions, "create", put_session_only)  # noqa: B010
             try:
                 sessions.sign_in_operator(services(), operator, method="password", device="switchboard-bench")
             finally:
-                setattr(Store, "create_session", create)  # noqa: B010
+                setattr(Sessions, "create", create)  # noqa: B010
 
         for fn in (internal, external, least, barest, argon2, internal, external, least, barest):  # warm-up
             fn()

@@ -306,10 +306,10 @@ def _shaped(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _connection_record(svc: Any, cid: str) -> dict[str, Any]:
-    from switchboard.storage import _read
+    from switchboard.store.dynamo import from_wire
 
     raw = svc.store.client.get_item(TableName=svc.store.table, Key={"pk": {"S": f"C#{cid}"}, "sk": {"S": "CONN"}})
-    return dict(_read(raw["Item"]))
+    return dict(from_wire(raw["Item"]))
 
 
 # -- the sections -----------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ def watchers_table() -> dict[str, Any]:
 
 
 def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    from tests.chat_support import rollback_by_item
+    from switchboard_local.moto_speed import dynamodb_costs
 
     sizes = [0, 100, 1_000] + ([] if quick else [10_000])
     rows, sample_rows, wall_rows = [], [], []
@@ -369,7 +369,7 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
             # moto snapshots the whole table per transaction item; DynamoDB does not (see chat_support)
             table_items = svc.store.client.describe_table(TableName=svc.store.table)["Table"]["ItemCount"]
             as_dev = room.wall_ms()
-            with rollback_by_item():
+            with dynamodb_costs():
                 sb = room.measure()
                 patched = room.wall_ms()
             wall_rows.append([f"{n:,}", f"{table_items:,}", f"{as_dev:.0f}", f"{patched:.0f}"])
@@ -393,7 +393,8 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
                       "connections as $connect writes them (connection record + user entry; a fifth watching "
                       "another channel), written in batches. Switchboard's figures are the real handler's, "
                       "counted as above (moto's per-item transaction rollback swapped for a per-item one, "
-                      "switchboard_local/moto_speed.py rollback_by_item, as switchboard dev runs moto, so moto's "
+                      "switchboard_local/moto_speed.py dynamodb_costs: also queries read one partition, "
+                      "as switchboard dev runs moto, so moto's "
                       "whole-table copies do not dominate). "
                       "Sample: its design on a table of the same N+2 connections as its own onconnect writes "
                       "them ({connectionId}); it must post to all of them, having no notion of channels"
@@ -424,10 +425,85 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
     return main, sample, wall
 
 
+# -- the WebSocket action limits (chat_limits.py) -------------------------------------------------------
+@contextlib.contextmanager
+def _unlimited() -> Iterator[None]:
+    """The dispatch as it was before the action limits: the connection read alone."""
+    from switchboard.edge import ws
+
+    admitted = ws._admitted
+    ws._admitted = lambda svc, event, action: ws._caller(svc, event)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        ws._admitted = admitted  # type: ignore[assignment]
+
+
+def _nap(**_: Any) -> None:
+    time.sleep(0.005)
+
+
+def _action_cost(room: Room, action: str) -> tuple[int, int, list[str]]:
+    """(sequential round trips before the reply, DynamoDB calls, operations) of one action by the
+    visitor. Every call first sleeps 5 ms inside the call (as auth_bench does): moto answers on
+    the calling thread holding the GIL, so calls sent at once would otherwise look sequential."""
+    from switchboard.edge import ws
+
+    from tests.chat_support import CallLog
+
+    notifier: Any = ws.chat_context(room.svc).notifier
+    calls, posts = CallLog(), PostLog()
+    with calls.counting(room.svc.store.client), posts.counting(notifier.client):
+        room.svc.store.client.meta.events.register("before-call.dynamodb.*", _nap)
+        try:
+            params: dict[str, Any] = {"channel_id": room.channel["id"]}
+            if action == "message.send":
+                params.update(text="hello", client_id=secrets.token_hex(8))
+            room.guest.ok(action, **params)
+        finally:
+            room.svc.store.client.meta.events.unregister("before-call.dynamodb.*", _nap)
+    before = posts.first if action == "message.send" else None
+    return calls.sequential(before=before), len(calls.calls), calls.names()
+
+
+def limits_table() -> dict[str, Any]:
+    """What the action limits cost message.send and typing: calls, round trips, write units."""
+    from switchboard.store.codecs import _read
+
+    rows = []
+    with world() as w:
+        room = Room(w, 2)
+        for action in ("message.send", "typing"):
+            with _unlimited():
+                seq_before, calls_before, _ = _action_cost(room, action)
+            seq_after, calls_after, names = _action_cost(room, action)
+            svc = room.svc
+            counters = svc.store.client.query(
+                TableName=svc.store.table, KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": f"RL#ws#acme#{room.guest.user_id}"}})["Items"]
+            size = max(item_size(dict(_read(i))) for i in counters)
+            added = [n for n in names if n == "UpdateItem"]
+            rows.append([action, calls_before, calls_after, seq_before, seq_after, len(added), size,
+                         math.ceil(size / 1024), "ok" if seq_after == seq_before and len(added) == 1 else "FAIL"])
+    return {"title": "Chat: what the action limits cost (per action)",
+            "columns": ["action", "DynamoDB calls before", "after", "round trips before the reply, before", "after",
+                        "writes added", "counter item: bytes", "write units added", "check"],
+            "rows": rows,
+            "notes": ("Before: the dispatch without the limits (ws._admitted swapped for the bare connection read); "
+                      "after: as shipped. The one write added is Store.counters.hit_action: an UpdateItem ADD on the "
+                      "user's window item (RL#ws#<tid>#<uid> / <kind>#<minute>, the connection's count an attribute "
+                      "of it), sent with the connection read, keyed by the authorizer context of the event. Each "
+                      "DynamoDB call sleeps 5 ms inside it so calls sent at once overlap as over a network; round "
+                      "trips: the longest chain of calls each started after the previous ended (message.send: those "
+                      "that ended before the reply was posted). Write units: DynamoDB charges an update by the larger "
+                      "of the item's sizes before and after, rounded up to 1 KB; the item holds one attribute per "
+                      "connection of the user active that minute (25 at most). Check: no round trip added, one write.")}
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     main, sample, wall = table_size_table(quick)
-    return [watchers_table(), main, sample, wall]
+    return [watchers_table(), main, sample, wall, limits_table()]
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -237,9 +238,11 @@ class DevStack:
     """A running ``switchboard dev`` subprocess on free ports."""
 
     def __init__(self, args: list[str], *, cwd: Path = ROOT, ready_timeout: float = 60.0,
-                 seed_for: Callable[[list[str]], dict[str, Any]] | None = None, seed_dir: Path | None = None) -> None:
+                 seed_for: Callable[[list[str]], dict[str, Any]] | None = None, seed_dir: Path | None = None,
+                 give_key: bool = True) -> None:
         """``seed_for(web_origins)``: a seed that may name the stack's own web origins (known
-        only once the ports are chosen), written to ``seed_dir`` and passed as ``--seed``."""
+        only once the ports are chosen), written to ``seed_dir`` and passed as ``--seed``.
+        ``give_key``: pass the stack the key its functions sign with (else it draws its own)."""
         import subprocess
         import threading
         import time
@@ -253,10 +256,14 @@ class DevStack:
             seed_file.write_text(json.dumps(seed_for([self.web, f"http://localhost:{self.web_port}"])))
             args = [*args, "--seed", str(seed_file)]
         self.lines: list[str] = []
+        # the key the stack's functions sign with, and its local endpoints accept: set here so
+        # the tests can call them as a developer's own tools would (--env)
+        self.secret_key = secrets.token_urlsafe(24)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
         self.proc = subprocess.Popen(
             [*switchboard_command(), "dev", "--http-port", str(self.http_port), "--ws-port", str(self.ws_port),
-             "--web-port", str(self.web_port), "--s3-port", str(self.s3_port), *args],
+             "--web-port", str(self.web_port), "--s3-port", str(self.s3_port),
+             *(["--env", f"AWS_SECRET_ACCESS_KEY={self.secret_key}"] if give_key else []), *args],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ready = threading.Event()
 
@@ -277,6 +284,17 @@ class DevStack:
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
+
+    def client(self, service: str, *, secret_key: str | None = None) -> Any:
+        """A boto3 client of the stack's S3 port or @connections API, signing with its key
+        (or with ``secret_key``)."""
+        import boto3
+        from botocore.config import Config
+
+        port = self.s3_port if service == "s3" else self.ws_port
+        return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key=secret_key or self.secret_key,
+                            config=Config(signature_version="s3v4") if service == "s3" else None)
 
     def stop(self, timeout: float = 15.0) -> int:
         import signal

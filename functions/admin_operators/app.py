@@ -3,7 +3,6 @@
 from switchboard.admin import operators
 from switchboard.auth import sessions
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response, routes
-from switchboard.edge.requests import OperatorChange, OperatorCreation
 from switchboard.runtime import services
 
 
@@ -17,7 +16,7 @@ def list_operators(request: Request) -> Response:
 def create_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    body = request.parse(OperatorCreation)
+    body = request.parse()
     return json_response(operators.create_operator(svc, caller, email=body.email, name=body.name, role=body.role,
                                                    password=body.password), status=201)
 
@@ -25,7 +24,7 @@ def create_operator(request: Request) -> Response:
 def change_operator(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    body = request.parse(OperatorChange)
+    body = request.parse()
     return json_response(operators.change_operator(svc, caller, request.path_params.get("id", ""), role=body.role,
                                                    name=body.name, blocked=body.blocked,
                                                    mfa_enabled=body.mfa_enabled))

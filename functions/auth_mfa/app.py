@@ -2,12 +2,11 @@
 
 from switchboard.auth import mfa
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response
-from switchboard.edge.requests import MfaLogin
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    body = request.parse(MfaLogin)
+    body = request.parse()
     bundle = mfa.exchange(services(), body.mfa_token, body.code, ip=request.source_ip, device=request.user_agent)
     return json_response(bundle.to_json())
 

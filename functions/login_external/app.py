@@ -2,12 +2,11 @@
 
 from switchboard.auth import visitors
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response
-from switchboard.edge.requests import ExternalLogin
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    body = request.parse(ExternalLogin)
+    body = request.parse()
     bundle = visitors.external(services(), tenant_id=body.tenant, visitor=body.claimed_visitor(),
                                origin=request.origin, device=request.user_agent, ip=request.source_ip,
                                upgrading=request.authorization if body.user else None)

@@ -2,12 +2,11 @@
 
 from switchboard.auth import sessions
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response
-from switchboard.edge.requests import RefreshRequest
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
-    body = request.parse(RefreshRequest)
+    body = request.parse()
     return json_response(sessions.refresh(services(), body.refresh_token, ip=request.source_ip).to_json())
 
 

@@ -2,14 +2,13 @@
 
 from switchboard.auth import sessions
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response
-from switchboard.edge.requests import RevokeBody
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    body = request.parse(RevokeBody)  # a tagged union: the kind picks the Struct
+    body = request.parse()  # RevokeBody, a tagged union: the kind picks the Struct
     return json_response({"revoked": sessions.revoke(svc, caller, **body.revocation())})
 
 

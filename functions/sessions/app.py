@@ -3,15 +3,14 @@
 
 from switchboard.auth import sessions
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response
-from switchboard.edge.requests import sessions_query_user
 from switchboard.runtime import services
 
 
 def route(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    user_id = sessions_query_user(request.query)
-    return json_response({"sessions": sessions.list_sessions(svc, caller, user_id=user_id)})
+    query = request.parse_query()  # SessionsQuery: user_id, a user id, is all it takes
+    return json_response({"sessions": sessions.list_sessions(svc, caller, user_id=query.user_id)})
 
 
 handler = endpoint(route)

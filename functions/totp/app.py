@@ -2,7 +2,6 @@
 
 from switchboard.auth import mfa, sessions
 from switchboard.edge.httpapi import Request, Response, endpoint, json_response, routes
-from switchboard.edge.requests import TotpCode
 from switchboard.runtime import services
 
 
@@ -16,13 +15,13 @@ def enroll(request: Request) -> Response:
 def confirm(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    return json_response(mfa.confirm(svc, caller, request.parse(TotpCode).code, ip=request.source_ip))
+    return json_response(mfa.confirm(svc, caller, request.parse().code, ip=request.source_ip))
 
 
 def disable(request: Request) -> Response:
     svc = services()
     caller = sessions.authenticate(svc, request.authorization)
-    return json_response(mfa.disable(svc, caller, request.parse(TotpCode).code, ip=request.source_ip))
+    return json_response(mfa.disable(svc, caller, request.parse().code, ip=request.source_ip))
 
 
 handler = endpoint(routes({"POST /auth/totp/enroll": enroll, "POST /auth/totp/confirm": confirm,

@@ -3,6 +3,7 @@
     switchboard dev [--http-port 3000] [--ws-port 3001] [--web-port 8000] [--seed FILE]
     switchboard invoke FUNCTION -e EVENT.json [--seed FILE]
     switchboard seed FILE (--stack NAME | --table NAME [--totp-key KEY]) [--region REGION]
+    switchboard openapi [-o FILE]
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import secrets
 import signal
 import socket
 import sys
@@ -56,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
                                          "TotpKeyAlias output); needed only if the file has totp_secret")
     seed.add_argument("--region", help="AWS region (default: your AWS configuration's; samconfig.toml's deploy "
                                        "region when the stack is taken from there)")
+    oas = sub.add_parser("openapi", help="print the HTTP API's OpenAPI 3.1 document (as docs/openapi.json holds it)")
+    oas.add_argument("-o", "--output", type=Path, help="write it to this file instead of standard output")
+
     pub = sub.add_parser("publish-web", help="upload web/ (widget, demo page, back office) to a deployed stack")
     pub.add_argument("--stack", help="CloudFormation stack name (reads WebBucketName, ApiUrl, ChatUrl); default: "
                                      "samconfig.toml's stack_name")
@@ -74,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             return _invoke(args)
         if args.command == "publish-web":
             return _publish_web(args)
+        if args.command == "openapi":
+            return _openapi(args)
         return _seed(args)
     except _UsageError as err:
         print(f"switchboard: {err}", file=sys.stderr)
@@ -146,6 +153,23 @@ def _demo_seed(web_origins: list[str]) -> dict[str, Any]:
     return seed
 
 
+def _load_demo_seed(web_origins: list[str]) -> Any:
+    from switchboard_local.seed import Seed
+
+    return Seed.model_validate(_demo_seed(web_origins))
+
+
+def _origin_tenants(seed: Any, page_origins: set[str]) -> dict[str, set[str]]:
+    """Each Origin the S3 port serves -> the tenants whose attachments it may reach: a tenant's
+    allowed origins its own; the local pages (the widget's demo and the back office, which
+    every tenant's staff use) every tenant's."""
+    out: dict[str, set[str]] = {origin: {t.id for t in seed.tenants} for origin in page_origins}
+    for tenant in seed.tenants:
+        for origin in tenant.allowed_origins:
+            out.setdefault(origin.rstrip("/"), set()).add(tenant.id)
+    return out
+
+
 def _dev(args: argparse.Namespace) -> int:
     socks = [_listen(args.host, args.http_port, "--http-port"), _listen(args.host, args.ws_port, "--ws-port"),
              _listen(args.host, args.web_port, "--web-port")]
@@ -157,28 +181,39 @@ def _dev(args: argparse.Namespace) -> int:
 
     # Browsers upload attachments straight to S3 with the presigned POST the chat hands out:
     # locally that is moto's own server, sharing the in-process state, so S3 calls go there too.
+    # The local endpoints (@connections, S3) accept only what is signed with the functions' key:
+    # a secret drawn for this run, so no other local process knows it (--env can set one, to
+    # call them from your own tools)
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
                  "AWS_ENDPOINT_URL_S3": f"http://{args.host}:{args.s3_port}",
+                 "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(32),
                  **_environment_overrides(seed, args.env)}
+    from switchboard_local.provision import LOCAL_REFS
     from switchboard_local.s3_server import LocalS3Server
+    from switchboard_local.sigv4 import LocalCredentials
+    from switchboard_local.stack import FAKE_CREDENTIALS
 
-    # S3 only, for the pages and the tenants' sites (see s3_server: moto's server alone would
-    # answer every service, to any web page)
+    given = {**FAKE_CREDENTIALS, **overrides}
+    credentials = LocalCredentials(given["AWS_ACCESS_KEY_ID"], given["AWS_SECRET_ACCESS_KEY"])
+    # S3 only, signed, for the pages and the tenants' sites, each to its own tenants' files (see
+    # s3_server: moto's server alone would answer every service, to any web page)
     page_origins = {*web_origins, f"http://{args.host}:{args.web_port}"}
-    tenant_origins = {o.rstrip("/") for t in seed.tenants for o in t.allowed_origins} if seed is not None else set()
-    s3_server = LocalS3Server(args.host, args.s3_port, origins=page_origins | tenant_origins)
+    loaded = seed if seed is not None else _load_demo_seed(web_origins)
+    s3_server = LocalS3Server(args.host, args.s3_port, origins=_origin_tenants(loaded, page_origins),
+                              credentials=credentials, attachments_bucket=LOCAL_REFS["AttachmentsBucket"])
     s3_server.start()  # before provisioning: the buckets are made through it
     try:
         with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
               contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
-            asyncio.run(_serve(template, socks, args, aws, demo=seed is None))
+            asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None))
     finally:
         s3_server.stop()
     print("switchboard: stopped", flush=True)
     return 0
 
 
-async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
+async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, credentials: Any, *,
+                 demo: bool) -> None:
     from aiohttp import web
 
     from switchboard_local.gateway_http import build_http_app
@@ -187,7 +222,7 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
     from switchboard_local.invoker import Invoker
 
     invoker = Invoker(template)
-    gateway = WebSocketGateway(template, invoker, bind_host=args.host)
+    gateway = WebSocketGateway(template, invoker, bind_host=args.host, credentials=credentials)
     tenants = [t["tenant"] for t in aws.operators] or ["demo"]
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
@@ -299,6 +334,18 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- openapi --------------------------------------------------------------------------------
+def _openapi(args: argparse.Namespace) -> int:
+    from switchboard_local.openapi import render
+
+    text = render(_template())
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 # -- seed -----------------------------------------------------------------------------------
 def _deployed(args: argparse.Namespace, *, table: bool = False) -> None:
     """Fill in ``--stack`` (and, unless given, ``--region``) the way ``sam deploy`` would: from
@@ -336,7 +383,7 @@ def _seed(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
     from switchboard.errors import SwitchboardError
-    from switchboard.storage import Store
+    from switchboard.store import Store
     from switchboard.tokens.sealing import Sealer
 
     from switchboard_local.seed import apply_seed
@@ -366,10 +413,10 @@ def _seed(args: argparse.Namespace) -> int:
 def _publish_web(args: argparse.Namespace) -> int:
     """Upload web/ to the stack's WebBucket with a ``switchboard-config.json`` naming the APIs,
     which is where the pages look for them (as ``switchboard dev`` serves it locally)."""
-    import mimetypes
-
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from switchboard_local.web_policy import cache_control, content_type
 
     root = _template().root / "web"
     _deployed(args)
@@ -382,9 +429,8 @@ def _publish_web(args: argparse.Namespace) -> int:
         files = sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
             key = path.relative_to(root).as_posix()
-            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=kind,
-                          CacheControl="no-cache" if key.endswith((".html", ".json")) else "max-age=300")
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=content_type(key),
+                          CacheControl=cache_control(key))
         s3.put_object(Bucket=bucket, Key="switchboard-config.json", Body=json.dumps(config).encode(),
                       ContentType="application/json", CacheControl="no-cache")
     except (BotoCoreError, ClientError) as exc:

@@ -3,7 +3,9 @@ the template's functions.
 
 Routes come from the functions' ``HttpApi`` events in ``template.yaml``. Like API Gateway,
 an unknown route is 404 ``{"message":"Not Found"}``, a crashing handler is 500
-``{"message":"Internal Server Error"}``, and a body over 10 MB is 413.
+``{"message":"Internal Server Error"}``, and a body over 10 MB is 413. ``GET /openapi.json``
+(local only: API Gateway has no such route) serves the API's OpenAPI document, made from the
+same template at start (:mod:`switchboard_local.openapi`).
 """
 
 from __future__ import annotations
@@ -78,9 +80,14 @@ def _response(result: Any) -> web.Response:
 
 
 def build_http_app(template: Template, invoker: Invoker) -> web.Application:
+    from switchboard_local.openapi import OPENAPI_PATH, render
+
     routes = _routes(template)
+    openapi = render(template).encode()
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        if request.path == OPENAPI_PATH and request.method in ("GET", "HEAD"):
+            return web.Response(body=openapi, content_type="application/json", charset="utf-8")
         found = _match(routes, request.method, request.path)
         if found is None:
             return web.json_response({"message": "Not Found"}, status=404)

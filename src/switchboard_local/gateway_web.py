@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from switchboard_local.web_policy import backoffice_headers
+from switchboard_local.web_policy import backoffice_headers, content_type
 
 __all__ = ["build_web_app"]
 
@@ -44,7 +44,8 @@ def build_web_app(root: Path, *, config: dict[str, Any] | None = None, files: st
             target = target / "index.html"
         if not target.is_file():
             raise web.HTTPNotFound()
-        headers = {"Cache-Control": "no-store"}
+        # the type publish-web stores in S3, not aiohttp's guess: a module that loads here loads there
+        headers = {"Cache-Control": "no-store", "Content-Type": content_type(target.name)}
         if config is not None and request.path.startswith("/backoffice/"):
             # as CloudFront serves it: template.yaml's BackofficeHeadersPolicy
             headers |= backoffice_headers(origin_of(config["api"]), origin_of(config["ws"]), files)

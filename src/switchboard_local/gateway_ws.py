@@ -17,13 +17,17 @@ What it reproduces (routes, authorizer and stage read from ``template.yaml``):
   ``/@connections/{id}``, also under ``/<stage>/``) on the same port, answering 410
   ``GoneException`` for connections that are gone - which moto's stub never does. A call
   that is not SigV4-signed is 403 ``MissingAuthenticationTokenException``, as API Gateway
-  answers one: the functions' boto3 clients sign theirs, while a web page open in the
-  developer's browser cannot send that header to this port without a CORS preflight it
-  never gets an answer to - so no page can push frames into local chat sockets or close
-  them. (The signature itself is not checked: the local stack has no real credentials.)
-  And the API answers only to the loopback names and the ``--host`` it is bound to (403
-  otherwise): a page that rebinds its own DNS name to 127.0.0.1, and so is same-origin
-  with this port, still sends its own name as ``Host``.
+  answers one, and the signature is verified with the stack's own credentials (the ones its
+  functions sign with, :mod:`switchboard_local.sigv4`): a wrong key, a wrong signature, a
+  body or path other than the signed one is 403 ``InvalidSignatureException`` /
+  ``UnrecognizedClientException``, as API Gateway answers them - so no other local process,
+  and no web page open in the developer's browser (it could not even send the header
+  without a CORS preflight this port never answers), can list the connections, push frames
+  into local chat sockets (a forged ``auth.revoked``) or close them. The local listing
+  route (``GET /@connections``) needs the same signature. And the API answers only to the
+  loopback names and the ``--host`` it is bound to (403 otherwise): a page that rebinds its
+  own DNS name to 127.0.0.1, and so is same-origin with this port, still sends its own
+  name as ``Host``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from switchboard_local.invoker import InvocationError, Invoker
+from switchboard_local.sigv4 import LocalCredentials, Refused, verify_header
 from switchboard_local.template import Template
 
 __all__ = ["MAX_FRAME", "WebSocketGateway"]
@@ -68,6 +73,16 @@ def _connection_id() -> str:
     return base64.b64encode(secrets.token_bytes(9)).decode()  # API Gateway's ids look like "L0SM9cOFvHcCIhw="
 
 
+#: how API Gateway words a refused signature (x-amzn-ErrorType, message)
+_API_GATEWAY_REFUSALS = {
+    "InvalidAccessKeyId": ("UnrecognizedClientException", "The security token included in the request is invalid."),
+    "SignatureDoesNotMatch": ("InvalidSignatureException", "The request signature we calculated does not match the "
+                                                           "signature you provided."),
+    "AuthorizationHeaderMalformed": ("IncompleteSignatureException", "Authorization header requires 'Credential', "
+                                                                     "'Signature' and 'SignedHeaders' for this service"
+                                                                     " (execute-api)."),
+}
+
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -87,7 +102,9 @@ def host_name(header: str) -> str:
 
 class WebSocketGateway:
     def __init__(self, template: Template, invoker: Invoker, *, api_id: str = "local",
-                 bind_host: str = "127.0.0.1") -> None:
+                 bind_host: str = "127.0.0.1", credentials: LocalCredentials | None = None) -> None:
+        # the only key the @connections API accepts (None: it accepts no call at all)
+        self.credentials = credentials
         self.hosts = allowed_hosts(bind_host)  # the names the @connections API answers to
         self.template = template
         self.invoker = invoker
@@ -266,12 +283,28 @@ class WebSocketGateway:
                                      headers={"x-amzn-ErrorType": "ForbiddenException"})
         return None
 
-    async def manage(self, request: web.Request) -> web.StreamResponse:
-        if (refused := self._foreign_host(request)) is not None:
-            return refused
+    async def _unsigned(self, request: web.Request) -> web.Response | None:
+        """API Gateway's answer to a management call not signed with the stack's key (None: signed)."""
         if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
             return web.json_response({"message": "Missing Authentication Token"}, status=403,
                                      headers={"x-amzn-ErrorType": "MissingAuthenticationTokenException"})
+        body = await request.read()
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        try:
+            if self.credentials is None:
+                raise Refused(403, "InvalidAccessKeyId", "this gateway was given no credentials")
+            verify_header(self.credentials, "execute-api", method=request.method, raw_path=raw_path,
+                          raw_query=raw_query, headers={k.lower(): v for k, v in request.headers.items()}, body=body)
+        except Refused as refused:
+            kind, message = _API_GATEWAY_REFUSALS.get(refused.code, ("InvalidSignatureException", refused.message))
+            return web.json_response({"message": message}, status=403, headers={"x-amzn-ErrorType": kind})
+        return None
+
+    async def manage(self, request: web.Request) -> web.StreamResponse:
+        if (refused := self._foreign_host(request)) is not None:
+            return refused
+        if (unsigned := await self._unsigned(request)) is not None:
+            return unsigned
         conn_id = request.match_info["connection_id"]
         conn = self.connections.get(conn_id)
         if conn is None or conn.ws.closed:
@@ -293,9 +326,12 @@ class WebSocketGateway:
         return web.Response(status=204)
 
     async def list_connections(self, request: web.Request) -> web.StreamResponse:
-        """Local only (API Gateway has no such call): the live connection ids, for tests and debugging."""
+        """Local only (API Gateway has no such call): the live connection ids, for tests and
+        debugging - signed like the rest of the management API (the ids are what it acts on)."""
         if (refused := self._foreign_host(request)) is not None:
             return refused
+        if (unsigned := await self._unsigned(request)) is not None:
+            return unsigned
         return web.json_response({"connections": sorted(self.connections)})
 
     def app(self) -> web.Application:

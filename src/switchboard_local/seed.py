@@ -17,7 +17,7 @@ from switchboard.auth.passwords import hash_password
 from switchboard.auth.postlogin import validate_claim_names
 from switchboard.models import Operator, Tenant
 from switchboard.settings import get_settings
-from switchboard.storage import Store
+from switchboard.store import Store
 from switchboard.tokens.sealing import Sealer, totp_context
 
 __all__ = ["DEMO_SEED", "Seed", "apply_seed", "load_seed"]
@@ -87,12 +87,12 @@ def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | No
     summary = []
     for t in seed.tenants:
         validate_claim_names(t.claims)
-        store.put_tenant(Tenant(id=t.id, name=t.name, identity_secret=t.identity_secret, hook_secret=t.hook_secret,
+        store.tenants.put(Tenant(id=t.id, name=t.name, identity_secret=t.identity_secret, hook_secret=t.hook_secret,
                                 allowed_origins=tuple(o.rstrip("/") for o in t.allowed_origins),
                                 visitor_attachments=t.visitor_attachments, widget=t.widget, claims=t.claims,
                                 deny_email_domains=tuple(d.lower() for d in t.deny_email_domains)))
         for o in t.operators:
-            existing = store.get_operator_by_email(t.id, o.email)
+            existing = store.staff.get_by_email(t.id, o.email)
             op_id = existing.id if existing else new_operator_id()
             op = Operator(tenant=t.id, id=op_id, email=o.email.lower(),
                           name=o.name or o.email.split("@")[0], role=o.role,
@@ -102,7 +102,7 @@ def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | No
                           totp_secret=sealer.seal(o.totp_secret, context=totp_context(t.id, op_id))
                           if o.totp_secret else None,
                           totp_enabled=o.totp_secret is not None)
-            store.put_operator(op)
+            store.staff.put(op)
             summary.append({"tenant": t.id, "email": op.email, "role": op.role, "id": op.id})
     return summary
 

@@ -1,7 +1,9 @@
 """The in-process AWS of the local stack: moto with the template's resources and a seed.
 
 Every process that runs handlers locally (``switchboard dev``, ``switchboard invoke``)
-goes through :class:`LocalAws`: fake credentials, Lambda's environment resolved from the
+goes through :class:`LocalAws`: local credentials (kept through moto's ``mock_aws``, which would
+swap them for its own: the local endpoints check the functions' signatures against them; the
+secret may be overridden, ``switchboard dev`` draws one per run), Lambda's environment resolved from the
 template, moto's ``mock_aws`` (DynamoDB, Secrets Manager, S3 in-process), the template's
 resources provisioned, and the seed loaded. Requests to anything that is not an AWS URL
 (the local WebSocket gateway's ``@connections`` endpoint) pass through moto untouched.
@@ -52,9 +54,13 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
            **shared_environment(template), **(overrides or {})}
     os.environ.update(env)
     try:
-        from switchboard_local.moto_speed import rollback_by_item
+        from switchboard_local.moto_speed import dynamodb_costs
 
-        with mock_aws(), rollback_by_item():  # transactions cost O(their items), as in DynamoDB
+        # moto would swap the credentials for its own: keep the stack's, which its local endpoints
+        # (@connections, the S3 port) check the functions' signatures against
+        keep_credentials: Any = {"core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
+                                          "reset_boto3_session": True, "service_whitelist": None}}
+        with mock_aws(config=keep_credentials), dynamodb_costs():  # Query: one partition; transactions: their items
             _reset_caches()
             provision(template)
             from switchboard.runtime import services

@@ -44,7 +44,7 @@ def delete_after_the_next_read(monkeypatch, svc, delete):
     """The next read of a channel's messages (a transcript being written) returns what it read, but
     ``delete()`` runs in between - once: the delete's own rewrite reads them too. Returns a list
     that holds an entry once it ran."""
-    real_all, ran = svc.store.all_messages, []
+    real_all, ran = svc.store.messages.all_of, []
 
     def all_then_delete(channel_id):
         read = list(real_all(channel_id))
@@ -53,7 +53,7 @@ def delete_after_the_next_read(monkeypatch, svc, delete):
             delete()
         return iter(read)
 
-    monkeypatch.setattr(svc.store, "all_messages", all_then_delete)
+    monkeypatch.setattr(svc.store.messages, "all_of", all_then_delete)
     return ran
 
 
@@ -88,7 +88,7 @@ def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room,
 
     guest, otto, channel = room
     guest.ok("channel.close", channel_id=channel["id"])
-    load = {p.user_id: p.load for p in svc.store.list_presence("acme", now=int(time.time()))}
+    load = {p.user_id: p.load for p in svc.store.presence.of_tenant("acme", now=int(time.time()))}
     assert load[otto.user_id] == 0
     assert otto.ok("channel.query", filter={"status": "open"})["channels"] == []
     again = guest.ok("support.open")["channel"]
@@ -98,51 +98,51 @@ def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room,
 def test_a_message_deleted_after_the_close_leaves_the_archive_at_once(room, svc):
     # Given a closed conversation holding what its visitor should not have written
     guest, _otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
-    assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert "visa-4111" in json.dumps(transcript(svc, "acme", channel["id"]))
     # When the visitor deletes it
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then the transcript holds a tombstone, and not the text
     lines = transcript(svc, "acme", channel["id"])
     assert [(m["message"]["id"], m["message"]["text"], m["message"]["deleted"]) for m in lines[1:]] == [
         (message["id"], "", True)]
-    assert "4111" not in json.dumps(lines)
+    assert "visa-4111" not in json.dumps(lines)
 
 
 def test_a_delete_and_a_close_at_the_same_moment_leave_no_deleted_text_in_the_archive(room, svc, monkeypatch):
     guest, otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     # Given the close landing while the delete is marking the message (the delete read the channel open)
-    real_mark, closed = svc.store.mark_message_deleted, []
+    real_mark, closed = svc.store.messages.mark_deleted, []
 
     def mark_while_closing(m):
         if not closed:
             closed.append(otto.ok("channel.close", channel_id=channel["id"]))  # archives the text
         return real_mark(m)
 
-    monkeypatch.setattr(svc.store, "mark_message_deleted", mark_while_closing)
+    monkeypatch.setattr(svc.store.messages, "mark_deleted", mark_while_closing)
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then the transcript holds the tombstone: the delete saw the channel closed and wrote it again
-    assert closed and "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert closed and "visa-4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
 
 
 def test_a_close_whose_transcript_lands_after_a_deletions_rewrite_writes_it_again(chat, room, svc, monkeypatch):
     guest, otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     # Given a deletion made (and its rewrite sent) after the close read the messages, before its own write
     deleted = delete_after_the_next_read(
         monkeypatch, svc, lambda: guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"]))
     otto.ok("channel.close", channel_id=channel["id"])
     # Then the close's stale transcript did not stay: it read again and wrote the tombstone
-    assert deleted and "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert deleted and "visa-4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
 
 
 def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkeypatch):
     from switchboard.chat import transcripts
 
     guest, _otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111 1111", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="c")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
     # Given the first delete's rewrite failing (S3 unavailable): the message is marked, the archive not
     real_archive, failures = transcripts.write, []
@@ -155,11 +155,11 @@ def test_a_delete_retried_after_its_rewrite_failed_rewrites_it(room, svc, monkey
 
     monkeypatch.setattr(transcripts, "write", failing_once)
     assert guest.error("message.delete", channel_id=channel["id"], message_id=message["id"]) == "internal"
-    assert "4111" in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert "visa-4111" in json.dumps(transcript(svc, "acme", channel["id"]))
     # When the client retries it
     guest.ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # Then the transcript is rewritten without the text
-    assert "4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
+    assert "visa-4111" not in json.dumps(transcript(svc, "acme", channel["id"]))
 
 
 def test_a_delete_after_the_transcript_expired_does_not_bring_the_conversation_back(room, svc):
@@ -179,8 +179,8 @@ def test_a_delete_after_the_transcript_expired_does_not_bring_the_conversation_b
 def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archive(chat, room, svc, tokens_for,
                                                                                      monkeypatch):
     guest, _otto, channel = room
-    first = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111", client_id="a")["message"]
-    second = guest.ok("message.send", channel_id=channel["id"], text="and its code 737", client_id="b")["message"]
+    first = guest.ok("message.send", channel_id=channel["id"], text="my card is visa-4111", client_id="a")["message"]
+    second = guest.ok("message.send", channel_id=channel["id"], text="and its code cvc-737", client_id="b")["message"]
     guest.ok("channel.close", channel_id=channel["id"])
     ana = chat.connect(tokens_for(ADMIN))
     # Given the second deletion made (and written) while the first one's rewrite had read the messages
@@ -189,7 +189,7 @@ def test_two_deletes_racing_in_a_closed_channel_leave_neither_text_in_the_archiv
     guest.ok("message.delete", channel_id=channel["id"], message_id=first["id"])
     # Then neither text is in the transcript, whichever write landed last
     text = json.dumps(transcript(svc, "acme", channel["id"]))
-    assert raced and "4111" not in text and "737" not in text
+    assert raced and "visa-4111" not in text and "cvc-737" not in text
 
 
 def test_deleting_a_deleted_message_again_does_not_rewrite_the_transcript_each_time(room, svc, monkeypatch):
@@ -225,7 +225,7 @@ def test_closing_again_after_the_transcript_expired_does_not_bring_it_back(room,
 def test_closing_twice_is_harmless_and_archives_again(chat, room, svc, tokens_for):
     # Given a closed conversation whose message a moderator then deleted
     guest, otto, channel = room
-    message = guest.ok("message.send", channel_id=channel["id"], text="my card is 4111...", client_id="c")["message"]
+    message = guest.ok("message.send", channel_id=channel["id"], text="visa-4111...", client_id="c")["message"]
     otto.ok("channel.close", channel_id=channel["id"])
     chat.connect(tokens_for(ADMIN)).ok("message.delete", channel_id=channel["id"], message_id=message["id"])
     # When it is closed again
@@ -409,7 +409,7 @@ def test_visitors_may_not_attach_once_the_tenant_turns_attachments_off(room, svc
 
     guest, otto, channel = room
     made_before = guest.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
-    svc.store.put_tenant(replace(svc.store.get_tenant("acme"), visitor_attachments=False))
+    svc.store.tenants.put(replace(svc.store.tenants.get("acme"), visitor_attachments=False))
     svc.tenants.forget()
     # the visitor's session still holds chat:attach, but the tenant's setting decides now
     assert guest.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
@@ -548,14 +548,14 @@ def test_a_close_decided_on_a_stale_read_of_a_closed_channel_changes_nothing(svc
 
     # Given an open channel of op-a, closed once already
     read = _support_channel("0000000000004-d", assignee="op-a")
-    svc.store.create_channel(read, support_pointer=True, now_ms=1)
-    svc.store.close_channel(read, now_ms=2)
+    svc.store.channels.create(read, support_pointer=True, now_ms=1)
+    svc.store.channels.close(read, now_ms=2)
     # When a second close, decided on the read from before, is written
     with pytest.raises(Conflict):
-        svc.store.close_channel(read, now_ms=3)
+        svc.store.channels.close(read, now_ms=3)
     # Then op-a's load went down once, not twice
     assert load_of(svc, "op-a") == 0
-    assert svc.store.get_channel("0000000000004-d").status == "closed"
+    assert svc.store.channels.get("0000000000004-d").status == "closed"
 
 
 def test_a_closed_channel_leaves_the_support_lists(svc):
@@ -565,11 +565,11 @@ def test_a_closed_channel_leaves_the_support_lists(svc):
     queued, open_ = _support_channel("0000000000005-e"), _support_channel("0000000000006-f", visitor="anon-v2",
                                                                            assignee="op-a")
     for ch in (queued, open_):
-        svc.store.create_channel(ch, support_pointer=True, now_ms=1)
-    assert [e[0] for e in svc.store.query_channels("ST#acme#open", limit=10, cursor=None)[0]] == [open_.id]
+        svc.store.channels.create(ch, support_pointer=True, now_ms=1)
+    assert [e[0] for e in svc.store.channels.query("acme", status="open", limit=10, cursor=None)[0]] == [open_.id]
     # When both are closed
     for ch in (queued, open_):
-        svc.store.close_channel(ch, now_ms=2)
+        svc.store.channels.close(ch, now_ms=2)
     # Then neither the queue nor the open list holds them any more
-    assert svc.store.query_channels("ST#acme#queued", limit=10, cursor=None) == ([], False)
-    assert svc.store.query_channels("ST#acme#open", limit=10, cursor=None) == ([], False)
+    assert svc.store.channels.query("acme", status="queued", limit=10, cursor=None) == ([], False)
+    assert svc.store.channels.query("acme", status="open", limit=10, cursor=None) == ([], False)

@@ -18,7 +18,7 @@ from tests.chat_support import (
     table_keys,
     visitor_tokens,
 )
-from tests.conftest import OPERATOR, ORIGIN
+from tests.conftest import ADMIN, OPERATOR, ORIGIN
 
 
 def test_a_live_chat_token_is_allowed_with_its_identity_as_context(chat, call, svc):
@@ -31,7 +31,7 @@ def test_a_live_chat_token_is_allowed_with_its_identity_as_context(chat, call, s
     assert policy["policyDocument"]["Statement"][0]["Resource"].endswith("/live/$connect")
     assert policy["principalId"] == tokens["user"]["id"]
     claims = svc.tokens.verify_chat(tokens["chat_token"])
-    session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
+    session = svc.store.sessions.get(SessionKey(claims.tid, claims.sub, claims.sid))
     assert policy["context"] == {"tid": "acme", "sub": claims.sub, "sid": claims.sid, "role": "visitor", "lvl": 0,
                                  "scope": "chat:read chat:write", "name": claims.name, "exp": session.expires_at}
 
@@ -74,8 +74,8 @@ def test_a_connection_made_without_chat_read_is_not_counted_as_a_reader(chat, ca
     guest = chat.connect(tokens)
     # Then the connection is theirs, but not one to tell of channels (it may not read them)
     user = tokens["user"]["id"]
-    assert [cid for cid, _ in svc.store.list_user_connections("acme", user)] == [guest.id]
-    assert svc.store.list_user_connections("acme", user, readers_only=True) == []
+    assert [cid for cid, _ in svc.store.connections.of_user("acme", user)] == [guest.id]
+    assert svc.store.connections.of_user("acme", user, readers_only=True) == []
 
 
 def test_an_access_token_is_not_a_chat_token(chat, call):
@@ -110,13 +110,42 @@ def test_an_origin_the_tenant_does_not_allow_is_denied_and_nothing_is_stored(cha
     assert table_keys() == before
 
 
+@pytest.mark.parametrize("who", ["anonymous visitor", "known visitor"])
+def test_a_visitors_handshake_without_an_origin_is_denied_and_nothing_is_stored(chat, call, who):
+    # Given a visitor's live chat token (the widget's, which a browser always sends with its Origin)
+    from tests.chat_support import known_visitor
+
+    tokens = visitor_tokens(call) if who == "anonymous visitor" else known_visitor(call, "customer-no-origin")
+    before = table_keys()
+    # When a handshake presents it without any Origin (a script, not the widget in a browser)
+    with pytest.raises(Refused) as refused:
+        chat.connect(tokens, origin=None)
+    # Then it is denied (403) and nothing is stored; from the tenant's own origin it is let in
+    assert refused.value.status == 403
+    assert table_keys() == before
+    assert chat.connect(tokens).ok("channel.query", filter={"member": "me"}) == {"channels": [], "cursor": None}
+
+
+@pytest.mark.parametrize("who", [OPERATOR, ADMIN])
+def test_staff_may_connect_without_an_origin_but_not_from_an_origin_the_tenant_does_not_allow(chat, tokens_for, who):
+    # Given a staff member's chat token, used by a server-side tool (no Origin to send)
+    tokens = tokens_for(who)
+    # When it connects without an Origin, it is let in and works
+    tool = chat.connect(tokens, origin=None)
+    assert tool.ok("channel.query", filter={"status": "queued"})["channels"] == []
+    # But a browser page of another origin is still denied
+    with pytest.raises(Refused) as refused:
+        chat.connect(tokens, origin="https://evil.test")
+    assert refused.value.status == 403
+
+
 def test_connect_records_the_connection_with_its_scopes_and_a_ttl(chat, call, svc):
     # When a visitor connects
     tokens = visitor_tokens(call)
     started = int(time.time())
     guest = chat.connect(tokens)
     # Then the connection is recorded with the scopes it has now, under the user too
-    conn = svc.store.get_connection(guest.id)
+    conn = svc.store.connections.get(guest.id)
     assert conn is not None and conn.user_id == tokens["user"]["id"] and conn.tenant == "acme"
     assert conn.scopes == {"chat:read", "chat:write"} and conn.role == "visitor" and conn.lvl == 0
     record = item(f"C#{guest.id}", "CONN")
@@ -152,7 +181,7 @@ def test_scopes_revoked_between_the_authorizer_and_connect_are_not_recorded(chat
     assert r["status"] == 200
     cid = new_connection_id()
     assert chat.invoke(chat.routes["$connect"], connect_event(cid, authorizer_context(policy)))["statusCode"] == 200
-    assert svc.store.get_connection(cid).scopes == {"chat:read"}
+    assert svc.store.connections.get(cid).scopes == {"chat:read"}
 
 
 def test_disconnect_removes_every_record_of_the_connection(chat, call, tokens_for):

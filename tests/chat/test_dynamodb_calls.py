@@ -89,8 +89,9 @@ def test_message_send_costs_the_same_with_10000_unrelated_connections_in_the_tab
     # Then message.send made the very same DynamoDB calls and read the very same number of items
     assert calls_full == calls_empty
     assert read_full == read_empty
-    # namely: the caller's connection, the channel, one transaction, one Query of the watchers
-    assert calls_empty == ["GetItem", "GetItem", "Query", "TransactWriteItems"]
+    # namely: the caller's connection, the channel, one transaction, one Query of the watchers, and
+    # the action's rate-limit counter (one UpdateItem, sent with the connection read: test_action_limits)
+    assert calls_empty == ["GetItem", "GetItem", "Query", "TransactWriteItems", "UpdateItem"]
     assert read_empty == 1 + 1 + 2
 
 
@@ -145,7 +146,7 @@ def _watching_connection(svc, channels):
                       role="visitor", lvl=0, name="V", scopes=frozenset({"chat:read"}),
                       connected_at=expires - 7200, expires_at=expires)
     for ch in channels:
-        svc.store.add_watcher(ch, conn)
+        svc.store.watchers.add(ch, conn)
     return conn
 
 
@@ -154,15 +155,16 @@ def test_a_disconnect_deletes_every_watch_however_many_batches_it_takes(svc):
     channels = [f"0000000000000-ch{i:02d}" for i in range(30)]
     conn = _watching_connection(svc, channels)
     # When it disconnects
-    svc.store.delete_connection(conn.id)
+    svc.store.connections.delete(conn.id)
     # Then no half of any watch is left: no fan-out posts to it, no reverse entry lingers
-    assert all(svc.store.list_watchers(ch, now=int(time.time())) == [] for ch in channels)
+    assert all(svc.store.watchers.of_channel(ch, now=int(time.time())) == [] for ch in channels)
     assert item(f"C#{conn.id}", f"W#{channels[-1]}") is None
 
 
 @pytest.mark.parametrize("unprocessed_calls", [1, 99])
 def test_unprocessed_batch_items_are_asked_again_and_never_dropped_silently(svc, monkeypatch, unprocessed_calls):
-    from switchboard import errors, storage
+    from switchboard import errors
+    from switchboard.store import dynamo
 
     # Given DynamoDB leaving the first request of each BatchWriteItem unprocessed, ``unprocessed_calls`` times
     conn = _watching_connection(svc, ["0000000000000-a"])
@@ -179,14 +181,14 @@ def test_unprocessed_batch_items_are_asked_again_and_never_dropped_silently(svc,
         return real(RequestItems=RequestItems)
 
     monkeypatch.setattr(svc.store.client, "batch_write_item", throttled)
-    monkeypatch.setattr(storage.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(dynamo.time, "sleep", lambda _s: None)
     # When the connection disconnects
     if unprocessed_calls == 1:
-        svc.store.delete_connection(conn.id)
+        svc.store.connections.delete(conn.id)
         # Then what was left is asked again, and everything is deleted
         assert len(sent) == 2 and len(sent[1][svc.store.table]) == 1
         assert item(f"C#{conn.id}", "CONN") is None and item("CH#0000000000000-a", f"W#{conn.id}") is None
     else:
         # Then, if DynamoDB keeps leaving it, the caller hears of it (retry later) instead of a silent loss
         with pytest.raises(errors.Unavailable):
-            svc.store.delete_connection(conn.id)
+            svc.store.connections.delete(conn.id)

@@ -91,7 +91,7 @@ def test_the_samples_in_order_connect_act_and_disconnect(template, call, seeded,
     r = call("POST /auth/internal", body={"tenant": "demo", **DEMO_ADMIN})
     assert r["status"] == 200, r
     claims = svc.tokens.verify_chat(r["json"]["chat_token"])
-    session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
+    session = svc.store.sessions.get(SessionKey(claims.tid, claims.sub, claims.sid))
     assert session is not None
     values = {"{{CHAT_TOKEN}}": r["json"]["chat_token"], "{{USER_ID}}": claims.sub, "{{SESSION_ID}}": claims.sid,
               "{{SESSION_EXPIRES_AT}}": str(session.expires_at)}
@@ -111,4 +111,4 @@ def test_the_samples_in_order_connect_act_and_disconnect(template, call, seeded,
         else:
             reply = json.loads(result["body"])
             assert ("ok" if reply["ok"] else reply["error"]["code"]) == expected, (name, reply)
-    assert svc.store.get_connection(load("chat_connect.json")["requestContext"]["connectionId"]) is None
+    assert svc.store.connections.get(load("chat_connect.json")["requestContext"]["connectionId"]) is None

@@ -43,7 +43,7 @@ def test_a_message_is_stored_then_acknowledged_then_sent_to_every_watcher(chat, 
     def at_post(params, **_):  # what the table held when the acknowledgement went out
         frame = json.loads(params["Data"])
         if frame.get("type") == "reply":
-            stored_when_acked.append(svc.store.get_message(channel["id"], frame["data"]["message"]["id"]))
+            stored_when_acked.append(svc.store.messages.get(channel["id"], frame["data"]["message"]["id"]))
 
     from switchboard.edge import ws
 
@@ -70,10 +70,52 @@ def test_a_message_is_stored_then_acknowledged_then_sent_to_every_watcher(chat, 
 def test_a_retried_client_id_returns_the_same_message_and_stores_it_once(room):
     guest, _otto, channel = room
     first = send(guest, channel, "once", client_id="retry-me")
-    again = send(guest, channel, "once (retry)", client_id="retry-me")
+    again = send(guest, channel, "once", client_id="retry-me")  # a retry sends what it sent
     assert again == first
     history = guest.ok("channel.history", channel_id=channel["id"])["messages"]
     assert [m["id"] for m in history] == [first["id"]]
+
+
+@pytest.mark.parametrize("change", ["text", "no attachments", "another attachment name"])
+def test_a_client_id_reused_for_another_message_is_a_conflict_and_changes_nothing(room, svc, change):
+    # Given Otto's message with an attachment, stored under his client_id
+    guest, otto, channel = room
+    key = otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
+    sent = {"text": "see the scan", "attachments": [{"key": key, "name": "scan.png"}]}
+    first = send(otto, channel, client_id="otto-scan", **sent)
+    # When his client sends something else under that client_id (a client bug: the key is spent)
+    other = {"text": "see the invoice", "attachments": sent["attachments"]} if change == "text" else \
+        {"text": sent["text"], "attachments": [] if change == "no attachments" else [{"key": key, "name": "x.png"}]}
+    before, heard = table_keys(), len(guest.events("message.new"))
+    last_message_at = svc.store.channels.get(channel["id"]).last_message_at
+    reply = otto.request("message.send", channel_id=channel["id"], client_id="otto-scan", **other)
+    # Then it is refused as a conflict - not answered with the first message as if it were sent
+    assert not reply["ok"] and reply["error"]["code"] == "conflict", reply
+    # and nothing is stored or sent: no message, no activity, no event to anyone
+    assert table_keys() == before and svc.store.channels.get(channel["id"]).last_message_at == last_message_at
+    assert len(guest.events("message.new")) == heard
+    assert [m["id"] for m in guest.ok("channel.history", channel_id=channel["id"])["messages"]] == [first["id"]]
+    # But a true retry (the same text and attachments) still gets the stored message
+    assert send(otto, channel, client_id="otto-scan", **sent) == first
+
+
+def test_a_client_id_reused_for_another_text_is_a_conflict_also_where_the_sender_may_no_longer_write(chat, room,
+                                                                                                     tokens_for):
+    # Given a closed conversation, and Otto's message in another one he has since handed back
+    guest, otto, channel = room
+    send(guest, channel, "thanks, bye", client_id="bye")
+    guest.ok("channel.close", channel_id=channel["id"])
+    second = guest.ok("support.open")["channel"]
+    otto.ok("channel.watch", channel_id=second["id"])
+    send(otto, second, "let me check", client_id="otto-1")
+    otto.disconnect()
+    back = chat.connect(tokens_for(OPERATOR))
+    # When either client_id comes again with another text
+    # Then it is a conflict there too, while a true retry still learns its message was kept
+    assert guest.error("message.send", channel_id=channel["id"], text="one more thing", client_id="bye") == "conflict"
+    assert back.error("message.send", channel_id=second["id"], text="never mind", client_id="otto-1") == "conflict"
+    assert send(back, second, "let me check", client_id="otto-1")["text"] == "let me check"
+    assert send(guest, channel, "thanks, bye", client_id="bye")["text"] == "thanks, bye"
 
 
 def test_concurrent_retries_of_one_client_id_store_exactly_one_message(chat, room):
@@ -145,7 +187,7 @@ def test_a_retry_after_the_socket_dropped_and_the_channel_was_handed_back_gets_t
     # connection, so the conversation went back to the queue
     sent = send(otto, channel, "let me check that for you", client_id="otto-1")
     otto.disconnect()
-    assert svc.store.get_channel(channel["id"]).status == "queued"
+    assert svc.store.channels.get(channel["id"]).status == "queued"
     # When he reconnects and sends it again, with the same client_id
     back = chat.connect(tokens_for(OPERATOR))
     again = back.request("message.send", channel_id=channel["id"], text="let me check that for you",
@@ -167,7 +209,7 @@ def test_a_retry_after_the_socket_dropped_and_the_channel_was_handed_back_gets_t
 def changed_right_after_it_is_read(monkeypatch, svc, channel_id, change):
     """The next action's read of the channel sees it as it was; ``change()`` then runs before
     the action writes anything (a concurrent close or reassignment, at the worst moment)."""
-    real = svc.store.get_channel
+    real = svc.store.channels.get
     pending = [change]
 
     def get_channel(cid):
@@ -176,7 +218,7 @@ def changed_right_after_it_is_read(monkeypatch, svc, channel_id, change):
             pending.pop()()
         return ch
 
-    monkeypatch.setattr(svc.store, "get_channel", get_channel)
+    monkeypatch.setattr(svc.store.channels, "get", get_channel)
 
 
 def stored_messages(channel_id):
@@ -190,12 +232,12 @@ def test_a_channel_closed_between_the_read_and_the_write_takes_no_message(chat, 
     guest = chat.connect(visitor_tokens(call))
     channel = guest.ok("support.open")["channel"]
     # When it is closed right after the visitor's send read it open
-    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.close_channel(
-        svc.store.get_channel(channel["id"]), now_ms=now_ms()))
+    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.channels.close(
+        svc.store.channels.get(channel["id"]), now_ms=now_ms()))
     code = guest.error("message.send", channel_id=channel["id"], text="too late", client_id="late")
     # Then the send is a conflict and no message was stored in the closed channel
     assert code == "conflict"
-    assert svc.store.get_channel(channel["id"]).status == "closed"
+    assert svc.store.channels.get(channel["id"]).status == "closed"
     assert stored_messages(channel["id"]) == set()
 
 
@@ -205,14 +247,14 @@ def test_an_operator_whose_assignment_ends_between_the_read_and_the_write_stores
 
     _guest, otto, channel = room
     # When it goes back to the queue right after his send read it as his
-    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.requeue_channel(
-        svc.store.get_channel(channel["id"]), now_ms=now_ms()))
+    changed_right_after_it_is_read(monkeypatch, svc, channel["id"], lambda: svc.store.channels.requeue(
+        svc.store.channels.get(channel["id"]), now_ms=now_ms()))
     code = otto.error("message.send", channel_id=channel["id"], text="still mine?", client_id="late")
     # Then he may no longer write there: nothing is stored, and no assignment of his is left behind
     assert code == "forbidden"
     assert stored_messages(channel["id"]) == set()
     assert item(f"U#acme#{otto.user_id}", f"A#{channel['id']}") is None
-    assert svc.store.assigned_channel_ids("acme", otto.user_id) == []
+    assert svc.store.channels.assigned_ids("acme", otto.user_id) == []
 
 
 def test_an_operator_whose_channel_is_reassigned_between_the_read_and_the_write_stores_nothing(
@@ -226,7 +268,7 @@ def test_an_operator_whose_channel_is_reassigned_between_the_read_and_the_write_
     code = otto.error("message.send", channel_id=channel["id"], text="still mine?", client_id="late")
     # Then the send is re-checked against the channel as it is now: refused, nothing stored
     assert code == "forbidden"
-    assert svc.store.get_channel(channel["id"]).assignee == ana.user_id
+    assert svc.store.channels.get(channel["id"]).assignee == ana.user_id
     assert stored_messages(channel["id"]) == set()
 
 
@@ -342,7 +384,7 @@ def test_an_operator_who_watched_a_queued_channel_stops_hearing_of_it_once_a_col
     from switchboard.auth.passwords import hash_password
     from switchboard.models import Operator
 
-    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email="olga@acme.test", name="Olga",
+    svc.store.staff.put(Operator(tenant="acme", id=new_operator_id(), email="olga@acme.test", name="Olga",
                                     role="operator", password_hash=hash_password("olga-correct-horse-battery")))
     guest = chat.connect(visitor_tokens(call))
     channel = guest.ok("support.open")["channel"]

@@ -92,7 +92,7 @@ def _support(world: World, tenant: str, visitor: str, assignee: str | None) -> d
     ch = Channel(id=time_ordered_id(now), tenant=tenant, type="support", status="open" if assignee else "queued",
                  subject="matrix", members=members, assignee=assignee, visitor=visitor, created_at=now,
                  last_message_at=now)
-    world.svc.store.create_channel(ch, support_pointer=False, now_ms=now)
+    world.svc.store.channels.create(ch, support_pointer=False, now_ms=now)
 
     file = f"attachments/{tenant}/{ch.id}/0123"  # someone else's message carries it (attachment.open)
     boto3.client("s3").put_object(Bucket=world.svc.settings.attachments_bucket, Key=file, Body=b"file")
@@ -100,7 +100,7 @@ def _support(world: World, tenant: str, visitor: str, assignee: str | None) -> d
     def message(sender: str, role: str, attachments: tuple[dict[str, Any], ...] = ()) -> str:
         m = Message(id=time_ordered_id(), channel_id=ch.id, sender_id=sender, sender_role=role, sender_name=sender,
                     text="hello", attachments=attachments, client_id=f"seed-{time_ordered_id()}", created_at=now_ms())
-        world.svc.store.put_message(ch, m)
+        world.svc.store.messages.put(ch, m)
         return m.id
 
     me = world.actor.user_id

@@ -45,7 +45,7 @@ def test_revoking_one_session_leaves_the_users_other_sessions_connected(chat, ca
     wire = install_wire()
     revoke(call, a, kind="session")
     assert wire.deleted() == [ca.id]
-    assert svc.store.get_connection(cb.id) is not None
+    assert svc.store.connections.get(cb.id) is not None
     assert cb.ok("channel.query", filter={"member": "me"}) == {"channels": [], "cursor": None}
 
 
@@ -65,7 +65,7 @@ def test_revoking_a_user_closes_every_connection_and_requeues_their_channels(cha
     assert sorted(wire.deleted()) == sorted([otto_a.id, otto_b.id])
     assert keys_of(otto_a.id) == set() and keys_of(otto_b.id) == set()
     # And the channel did not stay with an operator who is gone
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee) == ("queued", None)
 
 
@@ -175,7 +175,7 @@ def test_staff_whose_chat_write_is_revoked_hand_their_conversations_back(chat, c
     # When an admin revokes Otto's chat:write
     revoke(call, ana_tokens, kind="scopes", scopes=["chat:write"], user_id=otto.user_id)
     # Then the conversation goes to someone who can answer it
-    assert svc.store.get_channel(channel["id"]).assignee == ana.user_id
+    assert svc.store.channels.get(channel["id"]).assignee == ana.user_id
     # And the next visitor is never given to Otto
     second = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
     assert second["assignee"] == ana.user_id

@@ -62,14 +62,14 @@ def test_a_gone_operator_connection_found_on_fan_out_requeues_their_channels(cha
     wire = install_wire()
     wire.gone.add(otto.id)
     guest.ok("message.send", channel_id=channel["id"], text="anyone?", client_id="a")
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee) == ("queued", None)
     assert guest.events("channel.updated")[-1]["channel"]["status"] == "queued"
 
 
 def test_every_connection_record_carries_a_ttl(room, svc):
     _guest, otto, channel, _tabs = room
-    conn = svc.store.get_connection(otto.id)
+    conn = svc.store.connections.get(otto.id)
     records = [item(f"C#{otto.id}", "CONN"), item(f"U#acme#{otto.user_id}", f"C#{otto.id}"),
                item("T#acme#OPS", f"OC#{otto.user_id}#{otto.id}"), item(f"CH#{channel['id']}", f"W#{otto.id}"),
                item(f"C#{otto.id}", f"W#{channel['id']}")]

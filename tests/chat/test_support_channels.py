@@ -20,7 +20,7 @@ def add_operator(svc, who):
     from switchboard.auth.passwords import hash_password
     from switchboard.models import Operator
 
-    svc.store.put_operator(Operator(tenant="acme", id=new_operator_id(), email=who["email"], name=who["name"],
+    svc.store.staff.put(Operator(tenant="acme", id=new_operator_id(), email=who["email"], name=who["name"],
                                     role="operator", password_hash=hash_password(who["password"])))
     return who
 
@@ -46,7 +46,7 @@ def heard_of(client, channel_id):
 
 
 def load_of(svc, user_id):
-    return {p.user_id: p.load for p in svc.store.list_presence("acme", now=int(time.time()))}.get(user_id, 0)
+    return {p.user_id: p.load for p in svc.store.presence.of_tenant("acme", now=int(time.time()))}.get(user_id, 0)
 
 
 def test_with_nobody_online_support_open_leaves_the_channel_queued(chat, call):
@@ -152,7 +152,7 @@ def test_an_admin_cannot_assign_a_closed_channel(chat, call, tokens_for, seeded,
     code = ana.error("channel.assign", channel_id=channel["id"], operator_id=seeded[OPERATOR["email"]]["id"])
     # Then it is a conflict, the channel stays closed (not reopened by the assignment)
     assert code == "conflict"
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee) == ("closed", None)
     # and it still takes no messages
     assert guest.error("message.send", channel_id=channel["id"], text="hello?", client_id="late") == "conflict"
@@ -160,8 +160,8 @@ def test_an_admin_cannot_assign_a_closed_channel(chat, call, tokens_for, seeded,
     from switchboard.errors import Conflict
 
     with pytest.raises(Conflict):
-        svc.store.assign_channel(now, seeded[OPERATOR["email"]]["id"], now_ms=now.created_at + 1)
-    assert svc.store.get_channel(channel["id"]).status == "closed"
+        svc.store.channels.assign(now, seeded[OPERATOR["email"]]["id"], now_ms=now.created_at + 1)
+    assert svc.store.channels.get(channel["id"]).status == "closed"
 
 
 def test_an_admin_cannot_assign_a_channel_to_a_blocked_operator(chat, call, tokens_for, olga, svc):
@@ -179,7 +179,7 @@ def test_an_admin_cannot_assign_a_channel_to_a_blocked_operator(chat, call, toke
     code = ana.error("channel.assign", channel_id=channel["id"], operator_id=olga_id)
     # Then there is no such operator to assign to, and the channel is as it was
     assert code == "not_found"
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee, now.members) == ("queued", None, (guest.user_id,))
     assert table_keys() == before
 
@@ -238,11 +238,11 @@ def test_an_operators_last_disconnect_requeues_their_open_channels(chat, call, t
     assert channel["assignee"] == otto_tab1.user_id
     # When one tab closes, they are still online: nothing moves
     otto_tab1.disconnect()
-    assert svc.store.get_channel(channel["id"]).assignee == otto_tab2.user_id
+    assert svc.store.channels.get(channel["id"]).assignee == otto_tab2.user_id
     # When the last one closes
     otto_tab2.disconnect()
     # Then the channel is back in the queue, visible to the other operators, and the visitor knows
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee, now.assignee_name) == ("queued", None, None)
     assert load_of(svc, otto_tab2.user_id) == 0
     assert guest.events("channel.updated")[-1]["channel"]["status"] == "queued"
@@ -275,13 +275,14 @@ def test_an_operator_closing_one_of_two_tabs_keeps_their_channels_though_a_colle
     # When Otto closes one tab
     otto_tab1.disconnect()
     # Then he is still there: the channel stays his, never passing through the queue
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee) == ("open", otto_tab2.user_id)
     assert len(guest.events("channel.updated")) == updates
 
 
 def test_a_going_operator_hands_back_only_what_is_still_assigned_to_them(chat, call, tokens_for, olga, svc):
-    from switchboard.storage import _assignment_item, _item
+    from switchboard.store.codecs import assignment_item
+    from switchboard.store.dynamo import to_wire
 
     # Given Olga's open channel, and Otto online
     olga_ = chat.connect(tokens_for(olga))
@@ -290,13 +291,13 @@ def test_a_going_operator_hands_back_only_what_is_still_assigned_to_them(chat, c
     assert channel["assignee"] == olga_.user_id
     otto = chat.connect(tokens_for(OPERATOR))
     # And Otto's assignment list still names it (read just before an admin moved it from him to Olga)
-    ch = svc.store.get_channel(channel["id"])
-    svc.store.client.put_item(TableName=svc.store.table, Item=_item(_assignment_item(ch, otto.user_id)))
+    ch = svc.store.channels.get(channel["id"])
+    svc.store.client.put_item(TableName=svc.store.table, Item=to_wire(assignment_item(ch, otto.user_id)))
     updates = len(guest.events("channel.updated"))
     # When Otto goes offline
     otto.disconnect()
     # Then Olga's channel is not his to hand back: it never passes through the queue
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee) == ("open", olga_.user_id)
     assert len(guest.events("channel.updated")) == updates
 
@@ -310,7 +311,7 @@ def test_an_admins_last_disconnect_hands_their_channels_back_too(chat, call, tok
     # When the admin goes offline
     ana.disconnect()
     # Then the conversation is back in the queue, not stranded with someone who is not there
-    now = svc.store.get_channel(channel["id"])
+    now = svc.store.channels.get(channel["id"])
     assert (now.status, now.assignee) == ("queued", None)
 
 
@@ -377,13 +378,13 @@ def test_a_visitor_never_has_two_open_support_channels_even_when_two_opens_race(
     from switchboard.errors import Conflict
 
     # Given a visitor's support channel, written by one support.open
-    svc.store.create_channel(_support_channel("0000000000001-a"), support_pointer=True, now_ms=1)
+    svc.store.channels.create(_support_channel("0000000000001-a"), support_pointer=True, now_ms=1)
     # When a second support.open of theirs, which read no open channel either, writes its own
     with pytest.raises(Conflict):
-        svc.store.create_channel(_support_channel("0000000000002-b"), support_pointer=True, now_ms=2)
+        svc.store.channels.create(_support_channel("0000000000002-b"), support_pointer=True, now_ms=2)
     # Then the visitor keeps the first, and the second channel was never made
-    assert svc.store.open_support_channel_id("acme", "anon-v1") == "0000000000001-a"
-    assert svc.store.get_channel("0000000000002-b") is None
+    assert svc.store.channels.open_support_id("acme", "anon-v1") == "0000000000001-a"
+    assert svc.store.channels.get("0000000000002-b") is None
 
 
 def test_a_requeue_decided_before_a_reassignment_leaves_the_new_assignee_their_channel(svc):
@@ -391,26 +392,26 @@ def test_a_requeue_decided_before_a_reassignment_leaves_the_new_assignee_their_c
 
     # Given a channel assigned to op-a, then taken over by op-b
     first = _support_channel("0000000000003-c", assignee="op-a")
-    svc.store.create_channel(first, support_pointer=True, now_ms=1)
-    svc.store.assign_channel(first, "op-b", now_ms=2)
+    svc.store.channels.create(first, support_pointer=True, now_ms=1)
+    svc.store.channels.assign(first, "op-b", now_ms=2)
     # When op-a's going offline requeues it, on the read from before the takeover
     with pytest.raises(Conflict):
-        svc.store.requeue_channel(first, now_ms=3)
+        svc.store.channels.requeue(first, now_ms=3)
     # Then op-b still has it, and their load is untouched
-    now = svc.store.get_channel("0000000000003-c")
+    now = svc.store.channels.get("0000000000003-c")
     assert (now.status, now.assignee) == ("open", "op-b")
-    assert svc.store.assigned_channel_ids("acme", "op-b") == ["0000000000003-c"]
+    assert svc.store.channels.assigned_ids("acme", "op-b") == ["0000000000003-c"]
     assert load_of(svc, "op-b") == 1
 
 
 def test_giving_a_channel_back_does_not_count_as_being_assigned_one(svc):
     # Given op-a assigned a channel at t=1
     ch = _support_channel("0000000000007-g", visitor="anon-v3", assignee="op-a")
-    svc.store.create_channel(ch, support_pointer=True, now_ms=1)
+    svc.store.channels.create(ch, support_pointer=True, now_ms=1)
     # When it goes back to the queue at t=5 (op-a went offline)
-    svc.store.requeue_channel(ch, now_ms=5)
+    svc.store.channels.requeue(ch, now_ms=5)
     # Then op-a was last assigned one at t=1: the round-robin order is about assignments, not releases
-    presence = {p.user_id: p for p in svc.store.list_presence("acme", now=int(time.time()))}
+    presence = {p.user_id: p for p in svc.store.presence.of_tenant("acme", now=int(time.time()))}
     assert (presence["op-a"].load, presence["op-a"].last_assigned_at) == (0, 1)
 
 
@@ -446,7 +447,7 @@ def test_a_conversation_handed_on_when_its_operator_leaves_is_told_only_to_who_m
     olga_, tom_ = chat.connect(tokens_for(olga)), chat.connect(tokens_for(tom))
     # When Otto goes offline and the conversation passes straight to one of them
     otto.disconnect()
-    taker_id = svc.store.get_channel(channel["id"]).assignee
+    taker_id = svc.store.channels.get(channel["id"]).assignee
     taker, other = (olga_, tom_) if taker_id == olga_.user_id else (tom_, olga_)
     assert taker_id == taker.user_id
     # Then the one who took it heard of it, and the other - who never saw it queued - heard nothing
@@ -502,7 +503,7 @@ def test_staff_signed_in_through_auth0_claim_and_are_given_conversations_while_o
     guest = chat.connect(visitor_tokens(call))
     queued = guest.ok("support.open")["channel"]
     fay = chat.connect(federated(call, "auth0|fay", "operator", "Fay"))
-    assert svc.store.get_operator("acme", fay.user_id) is None
+    assert svc.store.staff.get("acme", fay.user_id) is None
     # When she claims it from the queue
     claimed = fay.ok("channel.assign", channel_id=queued["id"])["channel"]
     # Then it is hers, under her name
@@ -524,7 +525,7 @@ def test_staff_signed_in_through_auth0_claim_and_are_given_conversations_while_o
 def test_an_operator_with_a_record_is_named_by_it_even_offline_and_not_once_blocked(chat, call, tokens_for, svc):
     # Given a queued conversation, and Otto (a password operator) offline
     queued = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
-    otto_id = svc.store.get_operator_by_email("acme", OPERATOR["email"]).id
+    otto_id = svc.store.staff.get_by_email("acme", OPERATOR["email"]).id
     ana = chat.connect(tokens_for(ADMIN))
     # Then the admin may still give it to him by id (his record says who he is)
     assert ana.ok("channel.assign", channel_id=queued["id"], operator_id=otto_id)["channel"]["assignee"] == otto_id

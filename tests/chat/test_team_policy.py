@@ -60,10 +60,10 @@ def team_channel(svc: Any, members: tuple[str, ...], author: str) -> dict[str, s
     now = now_ms()
     ch = Channel(id=time_ordered_id(now), tenant="acme", type="team", status="open", subject=None, members=members,
                  assignee=None, visitor=None, created_at=now, last_message_at=now, name="Escalations")
-    svc.store.create_channel(ch, support_pointer=False, now_ms=now)
+    svc.store.channels.create(ch, support_pointer=False, now_ms=now)
     m = Message(id=time_ordered_id(), channel_id=ch.id, sender_id=author, sender_role="operator", sender_name="Olga",
                 text="order 42?", attachments=(), client_id=f"seed-{time_ordered_id()}", created_at=now_ms())
-    svc.store.put_message(ch, m)
+    svc.store.messages.put(ch, m)
     return {"id": ch.id, "others_message": m.id}
 
 

@@ -147,8 +147,10 @@ FUNCTION_ACTIONS = {
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
         "execute-api:ManageConnections", "s3:PutObject"}),
+    # UpdateItem: its actions' rate-limit counters only (test_the_attachment_function_writes_only_counters)
     "ChatAttachmentFunction": frozenset({
-        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:PutObject"}),
+        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:GetObject",
+        "s3:PutObject"}),
 }
 
 #: functions that only read: whatever a request to them holds, they change nothing in the table
@@ -174,6 +176,16 @@ def test_each_function_may_do_exactly_what_it_needs(template):
     # And no policy names a transaction: IAM has no such action (a transaction is authorised item
     # by item: PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem), so it would only mislead
     assert not {a for actions in allowed.values() for a in actions if a.startswith("dynamodb:Transact")}
+
+
+def test_the_attachment_function_writes_only_counters(template):
+    # Given ChatAttachmentFunction's statements that may write the table
+    writes = [st for logical_id, st in _policy_statements(template) if logical_id == "ChatAttachmentFunction"
+              and set(_actions(st)) - DYNAMODB_READS and any(a.startswith("dynamodb:") for a in _actions(st))]
+    # Then there is one, UpdateItem alone, on the items whose key starts as the action counters'
+    # (chat_limits.py: RL#ws#<tenant>#<user>): it can count its actions and touch nothing else
+    assert len(writes) == 1 and _actions(writes[0]) == ["dynamodb:UpdateItem"]
+    assert writes[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RL#ws#*"]}}
 
 
 def test_functions_reach_only_the_table_and_its_indexes(template):
@@ -486,7 +498,8 @@ def test_the_back_office_gets_the_same_content_security_policy_in_production_and
     ("/demo", {"statusCode": 302, "location": "/demo/"}),
     ("/backoffice/", {"uri": "/backoffice/index.html"}),
     ("/demo/", {"uri": "/demo/index.html"}),
-    ("/backoffice/app.js", {"uri": "/backoffice/app.js"}),
+    ("/backoffice/main.js", {"uri": "/backoffice/main.js"}),
+    ("/backoffice/views/inbox.js", {"uri": "/backoffice/views/inbox.js"}),
     ("/widget.js", {"uri": "/widget.js"}),
     ("/switchboard-config.json", {"uri": "/switchboard-config.json"}),
 ])

@@ -231,11 +231,7 @@ def test_a_missing_or_bad_token_is_refused_at_the_handshake(dev_stack):
 def test_the_local_connections_endpoint_answers_like_api_gateway_management_api(dev_stack):
     """The handlers reach sockets through boto3's apigatewaymanagementapi client; locally it points
     at the gateway, which - unlike moto's stub - knows live from gone connections."""
-    import boto3
-
-    client = boto3.client("apigatewaymanagementapi", endpoint_url=f"http://127.0.0.1:{dev_stack.ws_port}",
-                          region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local")
+    client = dev_stack.client("apigatewaymanagementapi")
 
     async def scenario() -> None:
         guest = await ChatClient.connect(dev_stack.ws, visitor(dev_stack)["chat_token"], ORIGIN)
@@ -282,12 +278,25 @@ def test_closing_a_socket_runs_disconnect_and_an_operators_channels_go_back_to_t
     run(scenario())
 
 
-def _connection_ids(stack: DevStack) -> set[str]:
-    """Connection ids the gateway knows, read over its own debugging route."""
-    import json
-    import urllib.request
+def _signed(stack: DevStack, method: str, url: str, body: bytes | None = None, *, secret_key: str | None = None
+            ) -> urllib.request.Request:
+    """A request to the stack's @connections API, SigV4-signed as the functions' boto3 clients
+    sign theirs (with the stack's key, or ``secret_key``)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{stack.ws_port}/@connections", timeout=5) as r:
+    request = AWSRequest(method=method, url=url, data=body or b"")
+    SigV4Auth(Credentials("local", secret_key or stack.secret_key), "execute-api", "us-east-1").add_auth(request)
+    return urllib.request.Request(url, data=body, method=method, headers=dict(request.headers.items()))
+
+
+def _connection_ids(stack: DevStack) -> set[str]:
+    """Connection ids the gateway knows, read over its own debugging route (signed, as it wants)."""
+    import json
+
+    with urllib.request.urlopen(_signed(stack, "GET", f"http://127.0.0.1:{stack.ws_port}/@connections"),
+                                timeout=5) as r:
         return set(json.loads(r.read())["connections"])
 
 
@@ -335,10 +344,7 @@ def test_an_attachment_is_uploaded_with_the_presigned_post_and_sent(dev_stack):
     assert out["presigned"]["url"].startswith(f"http://127.0.0.1:{dev_stack.s3_port}")
     assert out["message"]["attachments"][0]["key"] == out["presigned"]["key"]
     # And the object is in the attachments bucket, readable through the same endpoint
-    import boto3
-
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{dev_stack.s3_port}", region_name="us-east-1",
-                      aws_access_key_id="local", aws_secret_access_key="local")
+    s3 = dev_stack.client("s3")
     obj = s3.get_object(Bucket="switchboard-local-attachments", Key=out["presigned"]["key"])
     assert obj["Body"].read() == b"hello"
 
@@ -402,6 +408,19 @@ def test_the_connections_endpoint_refuses_a_call_that_is_not_signed(dev_stack):
     run(scenario())
 
 
+def s3_signed(stack: DevStack, method: str, path: str, body: bytes = b"", *, region: str = "us-east-1",
+              secret_key: str | None = None) -> dict[str, str]:
+    """The headers of an S3 request to the stack's S3 port signed as boto3 signs one (with the
+    stack's key, or ``secret_key``)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=f"http://127.0.0.1:{stack.s3_port}{path}", data=body)
+    S3SigV4Auth(Credentials("local", secret_key or stack.secret_key), "s3", region).add_auth(request)
+    return dict(request.headers.items())
+
+
 def test_the_local_s3_endpoint_serves_s3_only_to_the_stacks_pages_and_names(dev_stack):
     """moto's server answers every AWS service of the local state: the local S3 port must not
     let a web page read the signing keys, password hashes or TOTP secrets."""
@@ -409,7 +428,7 @@ def test_the_local_s3_endpoint_serves_s3_only_to_the_stacks_pages_and_names(dev_
     import urllib.request
 
     base = f"http://127.0.0.1:{dev_stack.s3_port}"
-    scope = "Credential=local/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=00"
+    scope = "Credential=local/20260101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=" + "0" * 64
 
     def status(path: str, *, method: str = "GET", body: bytes | None = None, **headers: str) -> int:
         try:
@@ -419,30 +438,40 @@ def test_the_local_s3_endpoint_serves_s3_only_to_the_stacks_pages_and_names(dev_
         except urllib.error.HTTPError as exc:
             return int(exc.code)
 
-    # Given the local stack's S3 endpoint, which S3 clients (and the pages) use
-    assert status("/", Authorization="AWS4-HMAC-SHA256 " + scope.format("s3")) == 200  # ListBuckets
-    # Then DynamoDB, Secrets Manager and query-protocol services are not served there
+    # Given the local stack's S3 endpoint, which S3 clients (the functions, signing with the
+    # stack's key) and the pages use
+    assert status("/", **s3_signed(dev_stack, "GET", "/")) == 200  # ListBuckets
+    # Then DynamoDB, Secrets Manager and query-protocol services are not served there (a
+    # credential scope of another service is S3's 400 AuthorizationHeaderMalformed)
     dynamodb = {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
                 "Authorization": "AWS4-HMAC-SHA256 " + scope.format("dynamodb")}
     assert status("/", method="POST", body=b"{}", **dynamodb) == 403
+    assert status("/", method="POST", body=b"{}", **{**dynamodb, "X-Amz-Target": ""}) == 400
     secrets = {"X-Amz-Target": "secretsmanager.GetSecretValue", "Content-Type": "application/x-amz-json-1.1"}
     assert status("/", method="POST", body=b'{"SecretId": "x"}', **secrets) == 403
     assert status("/", method="POST", body=b"Action=GetCallerIdentity&Version=2011-06-15",
                   **{"Content-Type": "application/x-www-form-urlencoded",
-                     "Authorization": "AWS4-HMAC-SHA256 " + scope.format("sts")}) == 403
-    # nor moto's own routes (its whole state - the signing key among it - and a reset), nor another
-    # service reached by a credential scope whose region matches that service's host pattern
+                     "Authorization": "AWS4-HMAC-SHA256 " + scope.format("sts")}) == 400
+    # nor moto's own routes (its whole state - the signing key among it - and a reset), unsigned
+    # or signed with the stack's own key, nor another service reached by a credential scope
+    # whose region matches that service's host pattern (signed with the stack's key too)
     assert status("/moto-api/data.json") == 403
+    assert status("/moto-api/data.json", **s3_signed(dev_stack, "GET", "/moto-api/data.json")) == 403
     assert status("/moto-api/reset", method="POST") == 403
-    crafted = {"Authorization": "AWS4-HMAC-SHA256 Credential=a/20260101/x.ddb.us-east-1/s3/aws4_request, "
-                                "SignedHeaders=host, Signature=00", "User-Agent": "region/us-east-1",
-               "Content-Type": "application/json"}
-    assert status("/?Action=Scan", method="POST", body=b'{"TableName": "switchboard-local"}', **crafted) == 403
-    # And S3 itself is served only to the stack's pages and the tenants' sites, under its own names
-    signed = {"Authorization": "AWS4-HMAC-SHA256 " + scope.format("s3")}
+    assert status("/moto-api/reset", method="POST", **s3_signed(dev_stack, "POST", "/moto-api/reset")) == 403
+    scan = b'{"TableName": "switchboard-local"}'
+    crafted = {**s3_signed(dev_stack, "POST", "/?Action=Scan", scan, region="x.ddb.us-east-1"),
+               "User-Agent": "region/us-east-1"}
+    assert status("/?Action=Scan", method="POST", body=scan, **crafted) == 403
+    # And S3 itself is served only to the stack's pages and the tenants' sites, under its own names,
+    # and a browser never with the SDK's header signature (presigned requests only, no listing)
+    signed = s3_signed(dev_stack, "GET", "/")
     assert status("/", Origin="https://evil.example", **signed) == 403
-    assert status("/", Origin=ORIGIN, **signed) == 200
+    assert status("/", Origin=ORIGIN, **signed) == 403
     assert status("/", Host=f"rebound.example:{dev_stack.s3_port}", **signed) == 403
+    # nor to a signature made with another key than the stack's: not even moto's well-known one
+    assert status("/", **s3_signed(dev_stack, "GET", "/", secret_key="local")) == 403
+    assert status("/", **s3_signed(dev_stack, "GET", "/", secret_key="FOOBARSECRET")) == 403
 
 
 def test_the_connections_endpoint_refuses_oversized_posts_and_answers_under_the_stage_too(dev_stack):
@@ -454,7 +483,7 @@ def test_the_connections_endpoint_refuses_oversized_posts_and_answers_under_the_
 
     def client(base: str) -> Any:
         return boto3.client("apigatewaymanagementapi", endpoint_url=base, region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
+                            aws_access_key_id="local", aws_secret_access_key=dev_stack.secret_key)
 
     staged = client(f"http://127.0.0.1:{dev_stack.ws_port}/{stage}")
 

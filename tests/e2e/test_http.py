@@ -67,6 +67,9 @@ def test_a_visitor_and_an_operator_sign_in_refresh_and_revoke_over_http(dev_stac
 def test_jwks_is_served_and_unknown_routes_are_404(dev_stack):
     status, _, jwks = http(dev_stack, "GET", "/.well-known/jwks.json")
     assert status == 200 and jwks["keys"] and all("d" not in k for k in jwks["keys"])
+    # a page of any site may read it (a public document: "*", no credentials)
+    status, headers, _ = http(dev_stack, "GET", "/.well-known/jwks.json", headers={"origin": "https://verifier.example"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
     status, _, body = http(dev_stack, "GET", "/no/such/route")
     assert (status, body) == (404, {"message": "Not Found"})
 
@@ -274,6 +277,25 @@ def test_the_back_office_is_served_with_the_production_security_headers(dev_stac
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert (headers["X-Frame-Options"], headers["X-Content-Type-Options"], headers["Referrer-Policy"]) == (
         "DENY", "nosniff", "no-referrer")
+
+
+def test_the_back_office_modules_are_served_as_javascript_under_its_policy(dev_stack):
+    from pathlib import Path
+
+    from switchboard_local.web_policy import backoffice_csp
+
+    web = Path(__file__).resolve().parents[2] / "web"
+    modules = sorted(p.relative_to(web).as_posix() for p in (web / "backoffice").rglob("*.js"))
+    assert any(m.startswith("backoffice/views/") for m in modules)
+    files = f"http://127.0.0.1:{dev_stack.s3_port}"
+    for module in modules:
+        # When the browser fetches each module the page imports, in subfolders too
+        with urllib.request.urlopen(f"{dev_stack.web}/{module}", timeout=10) as r:
+            # Then it is JavaScript, the one type a browser runs a module as (the type publish-web
+            # stores in S3), under the page's own policy
+            assert r.status == 200 and r.headers["Content-Type"] == "text/javascript", module
+            assert r.headers["X-Content-Type-Options"] == "nosniff", module
+            assert r.headers["Content-Security-Policy"] == backoffice_csp(dev_stack.http, dev_stack.ws, files)
 
 
 @pytest.mark.parametrize("path", ["/%2e%2e/template.yaml", "/..%2ftemplate.yaml", "/demo/..%2f..%2ftemplate.yaml"])

@@ -67,7 +67,7 @@ class World:
         held = self._tokens.get(email)
         if held is None or self.call("GET /auth/me", token=held["access_token"])["status"] != 200:
             svc = services()
-            operator = svc.store.get_operator_by_email(TENANT, email)
+            operator = svc.store.staff.get_by_email(TENANT, email)
             assert operator is not None and not operator.blocked, f"{email} can no longer sign in"
             bundle = sessions.sign_in_operator(svc, operator, method="password", device="fuzz")
             held = self._tokens[email] = json.loads(json.dumps(bundle.to_json()))
@@ -352,9 +352,9 @@ def test_the_check_catches_a_400_that_wrote_something(world, log, monkeypatch):
 
     parse = Request.parse
 
-    def careless(self, model):
-        services().store.first_time(f"probe-{id(self)}", expires_at=2**31)
-        return parse(self, model)
+    def careless(self, *model):
+        services().store.counters.first_time(f"probe-{id(self)}", expires_at=2**31)
+        return parse(self, *model)
 
     monkeypatch.setattr(Request, "parse", careless)
     # When a malformed body is answered 400, then the property tests would fail, naming the write

@@ -79,20 +79,20 @@ def test_an_invitee_blocked_the_moment_their_password_is_set_gets_no_session(cal
     # Given an invited operator, whom an admin blocks just after the invitation is accepted and
     # before the sign-in that follows it is written
     ivy, invite = invited(call, admin)
-    read = svc.store.get_operator
+    read = svc.store.staff.get
 
     def read_then_block(tenant_id, user_id):
         op = read(tenant_id, user_id)
         if op is not None and op.id == ivy["id"] and not op.blocked:
-            svc.store.update_operator(op, blocked=True)
+            svc.store.staff.update(op, blocked=True)
         return op
 
-    monkeypatch.setattr(svc.store, "get_operator", read_then_block)
+    monkeypatch.setattr(svc.store.staff, "get", read_then_block)
     # When the acceptance goes on to sign them in
     r = call("POST /auth/invite", body={"invite_token": invite, "password": "ivy-correct-horse"})
     # Then they get no tokens: the invitation is refused like a used one, not a crash
     assert r["status"] == 401 and r["json"]["code"] == "invalid_token", r
-    assert not any(s.is_live(int(time.time())) for s in svc.store.list_sessions(TENANT, ivy["id"]))
+    assert not any(s.is_live(int(time.time())) for s in svc.store.sessions.of_user(TENANT, ivy["id"]))
 
 
 def test_accepting_an_invitation_is_in_the_audit_events(call, admin):

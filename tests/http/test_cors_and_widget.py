@@ -80,7 +80,7 @@ def test_errors_carry_cors_headers_so_the_page_can_read_the_problem(call, seeded
 
 def test_a_hostile_bearer_token_is_a_401_for_the_page_not_a_crash(call, seeded):
     # Given a browser request whose bearer token nests its JSON deeper than the parser goes
-    # (the CORS answer reads the unverified payload for the tenant it names)
+    # (the CORS answer looks for the tenant a verified token names)
     import base64
 
     def b64(data: bytes) -> str:
@@ -92,6 +92,43 @@ def test_a_hostile_bearer_token_is_a_401_for_the_page_not_a_crash(call, seeded):
         r = call("GET /auth/me", token=token, headers={"origin": ORIGIN})
         # Then the answer is the contract's 401, not an unhandled error
         assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+
+
+def _renamed(token: str, **claims) -> str:
+    """``token`` with its payload edited (the signature left as it was)."""
+    import base64
+    import json
+
+    header, payload, signature = token.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    body.update(claims)
+    edited = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    return f"{header}.{edited}.{signature}"
+
+
+def test_a_token_edited_to_name_another_tenant_does_not_open_the_answer_to_its_origin(call, seeded, tokens_for):
+    # Given acme's access token edited to say tid=globex, sent from a page on globex's origin
+    forged = _renamed(tokens_for(ADMIN)["access_token"], tid="globex")
+    # When it calls the API
+    r = call("GET /auth/me", token=forged, headers={"origin": OTHER_ORIGIN})
+    # Then the 401 is not readable by globex's origin: the tenant comes from verified tokens only
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert "Access-Control-Allow-Origin" not in r["headers"] and r["headers"]["Vary"] == "Origin"
+
+
+def test_an_expired_token_s_401_is_readable_by_its_tenants_page(call, seeded, svc):
+    # Given an access token of acme's, signed by us, expired an hour ago
+    import time
+
+    expired = svc.tokens.mint_access(sub="u-gone", tid=TENANT, sid="s-gone", role="admin", lvl=3,
+                                     scopes=("chat:read",), anon=False, client_id="switchboard-backoffice",
+                                     now=int(time.time()) - 3600 - 900)
+    # When the back office on acme's origin calls with it
+    r = call("GET /auth/me", token=expired, headers={"origin": ORIGIN})
+    # Then the page may read the 401 (and so knows to refresh); another tenant's origin may not
+    assert r["status"] == 401 and r["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+    other = call("GET /auth/me", token=expired, headers={"origin": OTHER_ORIGIN})
+    assert "Access-Control-Allow-Origin" not in other["headers"]
 
 
 def test_a_refresh_from_the_tenants_origin_is_readable(call, seeded, tokens_for):
@@ -110,7 +147,7 @@ def test_a_refresh_from_the_tenants_origin_is_readable(call, seeded, tokens_for)
 def test_widget_settings(widget_call, svc, widget, expected):
     from msgspec.structs import replace
 
-    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), widget=widget))
+    svc.store.tenants.put(replace(svc.store.tenants.get(TENANT), widget=widget))
     svc.tenants.forget()
     r = widget_call(TENANT)
     assert r["status"] == 200
@@ -136,3 +173,20 @@ def widget_call(template, seeded):
         return {"status": result["statusCode"], "headers": result["headers"], "json": json.loads(result["body"])}
 
     return _call
+
+
+@pytest.mark.parametrize("origin", ["https://verifier.example", ORIGIN, None])
+def test_any_page_may_read_the_jwks_without_credentials(call, seeded, tokens_for, origin):
+    # Given a page of any origin - one no tenant lists, a tenant's own, or a server with none -
+    # even one that sends a bearer token of a tenant along
+    headers = {"origin": origin} if origin else {}
+    access = tokens_for(ADMIN)["access_token"]
+    for token in (None, access):
+        # When it fetches the public keys
+        r = call("GET /.well-known/jwks.json", headers=headers, token=token)
+        # Then it may read them: the same public document for everyone, never with credentials
+        assert r["status"] == 200 and r["json"]["keys"]
+        assert r["headers"]["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Credentials" not in r["headers"]
+        assert "Origin" not in r["headers"].get("Vary", "")  # one answer for all: caches keep one copy
+        assert r["headers"]["Cache-Control"].startswith("public, max-age=")

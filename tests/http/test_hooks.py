@@ -41,7 +41,7 @@ def test_a_signed_call_gets_a_chat_token_and_the_claims(call, seeded, svc):
     assert claims[f"{NS}/chat_token"] == r["json"]["chat_token"]
     assert claims[f"{NS}/tenant"] == TENANT and claims[f"{NS}/level"] == 1
     # And a session was recorded, so revoking the user ends it
-    live = [s for s in svc.store.list_sessions(TENANT, "auth0abc123") if s.is_live(int(time.time()))]
+    live = [s for s in svc.store.sessions.of_user(TENANT, "auth0abc123") if s.is_live(int(time.time()))]
     assert [s.id for s in live] == [chat.sid] and live[0].method == "auth0"
 
 
@@ -59,7 +59,7 @@ def test_a_wrong_or_stale_signature_is_refused_and_records_nothing(call, seeded,
     raw = body_of()
     r = post_hook(call, raw, make_signature(raw))
     assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
-    assert svc.store.list_sessions(TENANT, "auth0abc123") == []
+    assert svc.store.sessions.of_user(TENANT, "auth0abc123") == []
 
 
 def test_a_signature_for_another_tenant_does_not_work_here(call, seeded, svc):
@@ -74,7 +74,7 @@ def test_a_replayed_signed_request_is_refused(call, seeded, svc):
     assert post_hook(call, raw, signature)["status"] == 200
     r = post_hook(call, raw, signature)
     assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
-    assert len(svc.store.list_sessions(TENANT, "auth0abc123")) == 1
+    assert len(svc.store.sessions.of_user(TENANT, "auth0abc123")) == 1
 
 
 def test_the_record_of_a_seen_signed_request_expires(call, seeded, svc):
@@ -109,14 +109,14 @@ def test_the_mac_is_compared_in_constant_time(monkeypatch):
 
 def test_a_tenant_without_a_hook_secret_refuses_every_signature(call, seeded, svc):
     # Given a tenant whose hook secret is empty (not configured)
-    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), hook_secret=""))
+    svc.store.tenants.put(replace(svc.store.tenants.get(TENANT), hook_secret=""))
     svc.tenants.forget()
     # When a call comes signed with the empty key (which anyone can compute)
     raw = body_of()
     r = post_hook(call, raw, hooks.sign("", raw))
     # Then it is refused, and nobody is signed in
     assert r["status"] == 401 and r["json"]["code"] == "invalid_token", r
-    assert svc.store.list_sessions(TENANT, "auth0abc123") == []
+    assert svc.store.sessions.of_user(TENANT, "auth0abc123") == []
 
 
 def test_a_refused_signature_is_not_told_the_right_one(call, seeded):
@@ -156,8 +156,8 @@ def test_a_malformed_body_is_400_even_when_signed(call, seeded, raw):
 
 def test_the_tenants_rules_add_claims_and_deny_domains(call, seeded, svc):
     # Given acme's post-login rules: a plan claim, and no sign-ins from blocked.test
-    tenant = svc.store.get_tenant(TENANT)
-    svc.store.put_tenant(replace(tenant, claims={"https://acme.test/plan": "gold"},
+    tenant = svc.store.tenants.get(TENANT)
+    svc.store.tenants.put(replace(tenant, claims={"https://acme.test/plan": "gold"},
                                  deny_email_domains=("blocked.test",)))
     svc.tenants.forget()
     raw = body_of()
@@ -166,19 +166,19 @@ def test_the_tenants_rules_add_claims_and_deny_domains(call, seeded, svc):
     denied = body_of(user_id="auth0|mallory", email="m@blocked.test")
     r = post_hook(call, denied, hooks.sign(HOOK_SECRET, denied))
     assert r["status"] == 403 and r["json"]["code"] == "forbidden"
-    assert svc.store.list_sessions(TENANT, "auth0mallory") == []
+    assert svc.store.sessions.of_user(TENANT, "auth0mallory") == []
 
 
 def test_a_denied_domain_is_denied_whatever_the_case_of_the_email(call, seeded, svc):
     # Given acme denies sign-ins from blocked.test
-    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), deny_email_domains=("blocked.test",)))
+    svc.store.tenants.put(replace(svc.store.tenants.get(TENANT), deny_email_domains=("blocked.test",)))
     svc.tenants.forget()
     # When a user of that domain signs in with it written in capitals
     raw = body_of(user_id="auth0|mallory", email="m@BLOCKED.Test")
     r = post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))
     # Then the sign-in is denied all the same (domains are case-insensitive)
     assert r["status"] == 403 and r["json"]["code"] == "forbidden", r
-    assert svc.store.list_sessions(TENANT, "auth0mallory") == []
+    assert svc.store.sessions.of_user(TENANT, "auth0mallory") == []
 
 
 @pytest.mark.parametrize("claims", [{"plan": "gold"}, {"sub": "x"}, {"https://acme.test/": 1},
@@ -195,7 +195,7 @@ def test_non_namespaced_or_reserved_claims_are_refused_at_configuration_time(aws
                          "hook_secret": "initech-hook-secret-0123", "claims": claims}]}
     with pytest.raises((ValidationFailed, ValidationError)):
         apply_seed(services().store, seed)
-    assert services().store.get_tenant("initech") is None
+    assert services().store.tenants.get("initech") is None
 
 
 # -- Cognito ---------------------------------------------------------------------------------------
@@ -233,10 +233,10 @@ def test_a_cognito_v2_sign_in_round_trip(post_login, svc):
     assert id_claims == details["accessTokenGeneration"]["claimsToAddOrOverride"]
     chat = svc.tokens.verify_chat(id_claims[f"{NS}/chat_token"])
     assert chat.role == "admin" and chat.tid == TENANT and chat.sub == "cognito1f2e3d4c-0000-1111-2222-333344445555"
-    session = svc.store.get_session(svc.store.find_session_key(chat.sid))
+    session = svc.store.sessions.get(svc.store.sessions.find_key(chat.sid))
     assert session.method == "cognito" and session.is_live(int(time.time()))
     # And the chat token works for the WebSocket handshake until that session is revoked
-    svc.store.revoke_sessions([session.key], reason="revoked", now=int(time.time()))
+    svc.store.sessions.revoke([session.key], reason="revoked", now=int(time.time()))
     from switchboard.edge import ws
 
     with pytest.raises(Exception, match="Unauthorized"):
@@ -251,12 +251,64 @@ def test_a_cognito_v1_event_gets_string_claims_in_the_id_token(post_login):
 
 
 def test_a_denied_cognito_sign_in_fails_the_trigger(post_login, svc):
-    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), deny_email_domains=("blocked.test",)))
+    svc.store.tenants.put(replace(svc.store.tenants.get(TENANT), deny_email_domains=("blocked.test",)))
     svc.tenants.forget()
     from switchboard.errors import Forbidden
 
     with pytest.raises(Forbidden):
         post_login(cognito_event("2", email="m@blocked.test"))
+
+
+def test_a_cognito_v3_sign_in_gets_the_claims_in_both_tokens_as_v2_does(post_login, svc):
+    # When a V3_0 trigger asks for a user's sign-in (identical to V2_0 for users)
+    out = post_login(cognito_event("3", groups=["switchboard-operator"]))
+    # Then the ID and the access token both get the claims and a chat token of a live session
+    details = out["response"]["claimsAndScopeOverrideDetails"]
+    claims = details["accessTokenGeneration"]["claimsToAddOrOverride"]
+    assert claims == details["idTokenGeneration"]["claimsToAddOrOverride"]
+    chat = svc.tokens.verify_chat(claims[f"{NS}/chat_token"])
+    assert chat.role == "operator" and chat.tid == TENANT
+
+
+def machine_event() -> dict:
+    """A V3_0 event for an OAuth client-credentials token request: a machine, no user."""
+    return {"version": "3", "triggerSource": "TokenGeneration_ClientCredentials", "region": "us-east-1",
+            "userPoolId": "us-east-1_EXAMPLE", "callerContext": {"awsSdkVersion": "x", "clientId": "m2m-client"},
+            "request": {"userAttributes": {}, "groupConfiguration": None, "scopes": ["https://api.test/read"],
+                        "clientMetadata": {}},
+            "response": {"claimsAndScopeOverrideDetails": None}}
+
+
+@pytest.mark.parametrize("response", [{"claimsAndScopeOverrideDetails": None}, {}, None])
+def test_a_machine_clients_token_request_goes_through_unchanged_with_no_chat(post_login, response):
+    from tests.chat_support import table_keys
+
+    # Given a machine-to-machine client asking Cognito for a token (however Cognito fills "response")
+    event = machine_event()
+    event["response"] = response
+    before = table_keys()
+    # When the trigger runs
+    out = post_login(event)
+    # Then Cognito gets the event back with a null override (its token unchanged): no chat token,
+    # no claims, and the rest of the event as it came
+    assert out["response"] == {"claimsAndScopeOverrideDetails": None}
+    assert {k: v for k, v in out.items() if k != "response"} == {k: v for k, v in event.items() if k != "response"}
+    # And nothing was stored: no session, no audit event (a machine has no chat)
+    assert table_keys() == before
+
+
+def test_a_machine_clients_token_request_needs_no_tenant_configured(post_login, monkeypatch):
+    # Given a user pool whose trigger has no COGNITO_TENANT (machines only, or not set up yet)
+    from switchboard import runtime
+    from switchboard.settings import get_settings
+
+    monkeypatch.setenv("COGNITO_TENANT", "")
+    get_settings.cache_clear()
+    runtime.services.cache_clear()
+    # Then a machine's token request still goes through (a user's would fail: which tenant?)
+    assert post_login(machine_event())["response"] == {"claimsAndScopeOverrideDetails": None}
+    with pytest.raises(RuntimeError, match="COGNITO_TENANT"):
+        post_login(cognito_event("3"))
 
 
 # -- direct invocation -----------------------------------------------------------------------------
@@ -273,7 +325,7 @@ def test_an_invalid_direct_invocation_is_a_validation_error(post_login, svc, eve
     # Then it answers validation_error naming the field, and signs no one in
     assert out["error"]["code"] == "validation_error"
     assert [e["loc"] for e in out["error"]["errors"]] == [loc]
-    assert svc.store.list_sessions(TENANT, "auth01") == []
+    assert svc.store.sessions.of_user(TENANT, "auth01") == []
 
 
 # -- provider ids to chat user ids: stable, and never two users in one --------------------------------
@@ -319,7 +371,7 @@ def test_the_hook_refuses_a_body_over_the_size_limit_even_when_signed(call, seed
     raw = b'{"tenant": "' + TENANT.encode() + b'", "user": {"user_id": "auth0|big"}}' + b" " * 20_000
     r = call("POST /hooks/post-login", raw_body=raw, headers={"Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
     assert r["status"] == 400 and "larger" in r["json"]["detail"]
-    assert svc.store.list_sessions(TENANT, "auth0big") == []
+    assert svc.store.sessions.of_user(TENANT, "auth0big") == []
 
 
 def test_a_signed_call_with_a_query_is_refused_and_records_nothing(call, seeded, svc):
@@ -330,6 +382,6 @@ def test_a_signed_call_with_a_query_is_refused_and_records_nothing(call, seeded,
              headers={"content-type": "application/json", "Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
     # Then it is a 400, as on every route with a body, and nobody was signed in
     assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
-    assert svc.store.list_sessions(TENANT, "auth0query") == []
+    assert svc.store.sessions.of_user(TENANT, "auth0query") == []
     # and the same request without the query still works (nothing was spent on the refused one)
     assert post_hook(call, raw, hooks.sign(HOOK_SECRET, raw))["status"] == 200

@@ -14,7 +14,7 @@ PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
 
 def events_count(svc):
-    return len(svc.store.list_events(TENANT, limit=100)[0])
+    return len(svc.store.events.page(TENANT, limit=100)[0])
 
 
 @pytest.mark.parametrize("route,raw", [
@@ -253,15 +253,15 @@ def test_a_route_that_takes_nothing_refuses_what_it_is_sent_and_changes_nothing(
                                                                                    route, body, query):
     # Given an admin, and Otto
     admin = tokens_for(ADMIN)["access_token"]
-    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    otto = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
     # When a bodiless, query-less route is sent a body or a query
     r = call(route, token=admin, body=body, query=query, path_params={"id": otto.id})
     # Then it is a 400, and nothing happened: Otto is still there, and nobody enrolled a secret
     assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
-    after = svc.store.get_operator(TENANT, otto.id)
+    after = svc.store.staff.get(TENANT, otto.id)
     assert after is not None and after.totp_pending is None
-    admin_id = svc.store.get_operator_by_email(TENANT, ADMIN["email"]).id
-    assert svc.store.get_operator(TENANT, admin_id).totp_pending is None
+    admin_id = svc.store.staff.get_by_email(TENANT, ADMIN["email"]).id
+    assert svc.store.staff.get(TENANT, admin_id).totp_pending is None
 
 
 def test_an_empty_object_is_taken_as_no_body(call, seeded, tokens_for):
@@ -273,7 +273,7 @@ def test_an_empty_object_is_taken_as_no_body(call, seeded, tokens_for):
 def test_a_route_with_a_body_refuses_query_parameters_and_changes_nothing(call, seeded, svc, tokens_for, route):
     # Given an admin signed in, and Otto
     tokens = tokens_for(ADMIN)
-    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    otto = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
     bodies = {"POST /auth/refresh": {"refresh_token": tokens["refresh_token"]}, "POST /auth/revoke": {},
               "PATCH /admin/operators/{id}": {"blocked": True}}
     # When a request that is right in its body also carries a query parameter (a typo, a stray option)
@@ -283,7 +283,7 @@ def test_a_route_with_a_body_refuses_query_parameters_and_changes_nothing(call, 
     assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
     assert "query" in r["json"]["detail"]
     assert call("GET /auth/me", token=tokens["access_token"])["status"] == 200  # not revoked
-    assert not svc.store.get_operator(TENANT, otto.id).blocked
+    assert not svc.store.staff.get(TENANT, otto.id).blocked
     refreshed = call("POST /auth/refresh", body={"refresh_token": tokens["refresh_token"]})
     assert refreshed["status"] == 200, refreshed  # the refresh token was not spent
 

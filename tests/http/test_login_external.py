@@ -83,7 +83,7 @@ def test_unknown_tenant_is_not_found(call, seeded):
 
 def test_failed_identity_is_audited_without_secrets(call, seeded, svc):
     call("POST /auth/external", body={"tenant": TENANT, "user": {"id": "42", "hash": "ab" * 32}})
-    events, _ = svc.store.list_events(TENANT, limit=10)
+    events, _ = svc.store.events.page(TENANT, limit=10)
     failed = [e for e in events if e.kind == "sign_in_failed"]
     assert failed and failed[0].detail == {"reason": "invalid_identity"}
     assert "ab" * 32 not in repr(failed[0])
@@ -117,7 +117,7 @@ def test_identifying_later_keeps_the_open_conversation(call, seeded, svc, templa
     assert anon["user"]["id"] not in resumed["members"]
     assert [m["text"] for m in me.ok("channel.history", channel_id=channel["id"])["messages"]] == ["my order is late"]
     # And the anonymous id's channel list no longer holds it (its membership moved, not copied)
-    assert svc.store.query_channels(f"MEM#{TENANT}#{anon['user']['id']}", limit=10, cursor=None) == ([], False)
+    assert svc.store.channels.query(TENANT, member=anon["user"]["id"], limit=10, cursor=None) == ([], False)
     # And the anonymous session is over: it can neither call the API nor read the channel any more
     assert call("GET /auth/me", token=anon["access_token"])["json"]["code"] == "session_revoked"
     assert call("POST /auth/refresh", body={"refresh_token": anon["refresh_token"]})["status"] == 401
@@ -135,7 +135,7 @@ def test_an_identified_visitors_token_cannot_hand_their_conversation_to_someone_
              token=jo["access_token"])
     # Then Mallory is signed in as herself, and Jo keeps both conversation and session
     assert r["status"] == 200 and r["json"]["user"]["id"] == "v-mallory"
-    assert svc.store.get_channel(channel["id"]).visitor == "v-jo"
+    assert svc.store.channels.get(channel["id"]).visitor == "v-jo"
     assert call("GET /auth/me", token=jo["access_token"])["status"] == 200
 
 
@@ -148,7 +148,7 @@ def test_an_upgrade_with_a_wrong_hash_changes_nothing(call, seeded, svc, templat
     body["user"]["hash"] = "0" * 64
     r = call("POST /auth/external", body=body, headers={"origin": ORIGIN}, token=anon["access_token"])
     assert r["status"] == 401 and r["json"]["code"] == "invalid_identity"
-    assert svc.store.get_channel(channel["id"]).visitor == anon["user"]["id"]
+    assert svc.store.channels.get(channel["id"]).visitor == anon["user"]["id"]
     assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
 
 
@@ -174,7 +174,7 @@ def test_a_refused_identified_sign_in_hands_nothing_over(call, seeded, svc, temp
     r = call("POST /auth/external", body=_identified_body(), headers={"origin": ORIGIN}, token=anon["access_token"])
     # Then the answer is 403 and nothing changed: the conversation and the anonymous session are theirs
     assert r["status"] == 403 and r["json"]["code"] == "forbidden"
-    assert svc.store.get_channel(channel["id"]).visitor == anon["user"]["id"]
+    assert svc.store.channels.get(channel["id"]).visitor == anon["user"]["id"]
     assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
 
 
@@ -194,8 +194,8 @@ def test_a_known_visitors_own_conversation_stays_theirs_and_the_anonymous_one_st
     # Then the sign-in succeeds, but nothing is handed over: each conversation stays with its visitor,
     # and the anonymous session, which still holds one, goes on
     assert r["status"] == 200 and r["json"]["user"]["id"] == known["user"]["id"], r
-    assert svc.store.get_channel(theirs["id"]).visitor == known["user"]["id"]
-    assert svc.store.get_channel(anonymous["id"]).visitor == anon["user"]["id"]
+    assert svc.store.channels.get(theirs["id"]).visitor == known["user"]["id"]
+    assert svc.store.channels.get(anonymous["id"]).visitor == anon["user"]["id"]
     assert call("GET /auth/me", token=anon["access_token"])["status"] == 200
 
 
@@ -209,7 +209,7 @@ def test_an_anonymous_sign_in_takes_nothing_from_the_token_it_presents(call, see
     r = call("POST /auth/external", body={"tenant": TENANT}, headers={"origin": ORIGIN}, token=first["access_token"])
     # Then it is a new anonymous visitor, and the first keeps their conversation and their session
     assert r["status"] == 200 and r["json"]["user"]["id"] != first["user"]["id"], r
-    assert svc.store.get_channel(channel["id"]).visitor == first["user"]["id"]
+    assert svc.store.channels.get(channel["id"]).visitor == first["user"]["id"]
     assert call("GET /auth/me", token=first["access_token"])["status"] == 200
     # And so does the layer itself, given that header for an anonymous sign-in
     from switchboard.auth import visitors
@@ -217,7 +217,7 @@ def test_an_anonymous_sign_in_takes_nothing_from_the_token_it_presents(call, see
     other = visitors.external(svc, tenant_id=TENANT, visitor=None, origin=ORIGIN, device=None,
                               upgrading=f"Bearer {first['access_token']}")
     assert other.session.user_id != first["user"]["id"]
-    assert svc.store.get_channel(channel["id"]).visitor == first["user"]["id"]
+    assert svc.store.channels.get(channel["id"]).visitor == first["user"]["id"]
     assert call("GET /auth/me", token=first["access_token"])["status"] == 200
 
 
@@ -228,13 +228,13 @@ def test_a_hand_over_from_a_user_who_is_not_the_channels_visitor_changes_nothing
 
     # Given Jo's open conversation, as read before it changed hands (a stale read)
     jo = call("POST /auth/external", body=_identified_body("jo"), headers={"origin": ORIGIN})["json"]
-    channel = svc.store.get_channel(Chat(template).connect(jo).ok("support.open")["channel"]["id"])
+    channel = svc.store.channels.get(Chat(template).connect(jo).ok("support.open")["channel"]["id"])
     # When a hand-over of it is attempted from someone who is not its visitor
     with pytest.raises(Conflict):
-        svc.store.hand_over_support_channel(channel, from_user="anon-0123456789abcdef01234567", to_user="v-mallory")
+        svc.store.channels.hand_over(channel, from_user="anon-0123456789abcdef01234567", to_user="v-mallory")
     # Then it is refused in the same write: the conversation is still Jo's, and nobody else's
-    assert svc.store.get_channel(channel.id).visitor == "v-jo"
-    assert svc.store.open_support_channel_id(TENANT, "v-mallory") is None
+    assert svc.store.channels.get(channel.id).visitor == "v-jo"
+    assert svc.store.channels.open_support_id(TENANT, "v-mallory") is None
 
 
 def test_failed_hashes_in_a_customers_name_never_lock_the_customer_out(call, seeded):
@@ -253,7 +253,7 @@ def test_a_visitors_email_is_not_vouched_for_so_no_rule_rests_on_it(call, seeded
     # Given a tenant that refuses sign-ins from blocked.test
     from msgspec.structs import replace
 
-    svc.store.put_tenant(replace(svc.store.get_tenant(TENANT), deny_email_domains=("blocked.test",)))
+    svc.store.tenants.put(replace(svc.store.tenants.get(TENANT), deny_email_domains=("blocked.test",)))
     svc.tenants.forget()
     # When a known visitor signs in with an email the page says is at blocked.test
     body = _identified_body()

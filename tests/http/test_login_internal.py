@@ -52,11 +52,20 @@ def test_unknown_email_costs_one_argon2_verification_like_a_wrong_password(call,
 
 
 def test_blocked_operator_cannot_sign_in(call, seeded, svc):
-    op = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
-    svc.store.put_operator(replace(op, blocked=True))
-    r = login(call, OPERATOR["email"], OPERATOR["password"])
-    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
-    assert "access_token" not in r["json"]
+    # Given a blocked operator
+    op = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
+    svc.store.staff.put(replace(op, blocked=True))
+    # When someone tries their correct password, and a wrong one
+    right = login(call, OPERATOR["email"], OPERATOR["password"])
+    wrong = login(call, OPERATOR["email"], "not-the-password")
+    # Then both get the same answer: no tokens, and nothing that confirms the right password
+    assert right["status"] == 401 and right["json"]["code"] == "invalid_credentials"
+    assert "access_token" not in right["json"]
+    assert (right["status"], right["json"], right["headers"]) == (wrong["status"], wrong["json"], wrong["headers"])
+    # And the admin can tell the two apart in the audit log
+    reasons = [e.detail.get("reason") for e in svc.store.events.page(TENANT, limit=10)[0]
+               if e.kind == "sign_in_failed"]
+    assert sorted(reasons) == ["blocked", "invalid_credentials"]
 
 
 def test_old_parameters_are_rehashed_on_login(call, seeded, svc):
@@ -64,12 +73,12 @@ def test_old_parameters_are_rehashed_on_login(call, seeded, svc):
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(OPERATOR["password"])
-    op = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
-    svc.store.set_password_hash(TENANT, op.id, weak)
+    op = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
+    svc.store.staff.set_password_hash(TENANT, op.id, weak)
     # When they sign in
     assert login(call, OPERATOR["email"], OPERATOR["password"])["status"] == 200
     # Then the stored hash uses today's parameters (and still verifies)
-    stored = svc.store.get_operator(TENANT, op.id).password_hash
+    stored = svc.store.staff.get(TENANT, op.id).password_hash
     assert stored != weak and not passwords.needs_rehash(stored)
     assert "m=19456,t=2,p=1" in stored
     assert passwords.verify_password(stored, OPERATOR["password"])
@@ -81,7 +90,7 @@ def test_operator_of_one_tenant_cannot_sign_in_to_another(call, seeded):
 
 def test_failed_sign_in_is_audited(call, seeded, svc):
     login(call, ADMIN["email"], "wrong-password-123")
-    events, _ = svc.store.list_events(TENANT, limit=5)
+    events, _ = svc.store.events.page(TENANT, limit=5)
     assert events[0].kind == "sign_in_failed" and events[0].detail["reason"] == "invalid_credentials"
     assert "wrong-password-123" not in repr(events)
 
@@ -122,8 +131,8 @@ def test_no_record_that_holds_a_secret_shows_it_in_its_repr(call, seeded, svc):
 
     bundle = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
                                                "password": OPERATOR["password"]})["json"]
-    tenant = svc.store.get_tenant(TENANT)
-    operator = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
+    tenant = svc.store.tenants.get(TENANT)
+    operator = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
     minted = sessions.sign_in(svc, Principal(tenant=TENANT, user_id=operator.id, role=Role.OPERATOR, anon=False,
                                              name="Otto", method="password"), device="test")
     grant = sessions.federated_sign_in(svc, Principal(tenant=TENANT, user_id="auth0abc", role=Role.VISITOR,
@@ -139,13 +148,13 @@ def test_a_rehash_at_sign_in_never_undoes_a_password_change_made_meanwhile(call,
     from switchboard.auth import logins
 
     monkeypatch.setattr(logins.passwords, "needs_rehash", lambda stored: True)
-    otto_id, verify = svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id, passwords.verify_password
+    otto_id, verify = svc.store.staff.get_by_email(TENANT, OPERATOR["email"]).id, passwords.verify_password
 
     def verify_while_the_password_changes(stored, password):
         # the operator changes their password on another device during this argon2 check
         ok = verify(stored, password)
         monkeypatch.setattr(passwords, "verify_password", verify)
-        svc.store.set_password_hash(TENANT, otto_id, passwords.hash_password("a-brand-new-password"))
+        svc.store.staff.set_password_hash(TENANT, otto_id, passwords.hash_password("a-brand-new-password"))
         return ok
 
     monkeypatch.setattr(passwords, "verify_password", verify_while_the_password_changes)
@@ -153,6 +162,6 @@ def test_a_rehash_at_sign_in_never_undoes_a_password_change_made_meanwhile(call,
     r = login(call, OPERATOR["email"], OPERATOR["password"])
     # Then it is refused, and the new password is the one stored (the rehash did not write the old one back)
     assert (r["status"], r["json"]["code"]) == (401, "invalid_credentials"), r
-    stored = svc.store.get_operator(TENANT, otto_id).password_hash
+    stored = svc.store.staff.get(TENANT, otto_id).password_hash
     assert passwords.verify_password(stored, "a-brand-new-password")
     assert not passwords.verify_password(stored, OPERATOR["password"])

@@ -87,7 +87,7 @@ def test_a_listing_marks_only_the_asking_session_current_and_ends_at_the_first_l
     from switchboard.models import SessionKey
 
     for listed in mine:
-        stored = svc.store.get_session(SessionKey(TENANT, first["user"]["id"], listed["id"]))
+        stored = svc.store.sessions.get(SessionKey(TENANT, first["user"]["id"], listed["id"]))
         assert stored.idle_expires_at < stored.expires_at
         assert listed["expires_at"] == stored.idle_expires_at
 
@@ -117,7 +117,7 @@ def test_a_cancelled_sign_in_transaction_says_why(svc, monkeypatch, reasons, exp
                       idle_expires_at=2, expires_at=2)
     event = audit.event(tenant="acme", kind="sign_in", actor="u1", session_id="s1")
     with pytest.raises(getattr(errors, expected)):
-        svc.store.create_session(session, "-", event=event, event_ttl=3)
+        svc.store.sessions.create(session, "-", event=event, event_ttl=3)
 
 
 def test_a_session_id_collision_is_refused_and_leaves_the_first_session_as_it_was(svc):
@@ -131,13 +131,13 @@ def test_a_session_id_collision_is_refused_and_leaves_the_first_session_as_it_wa
                        idle_expires_at=at + 10, expires_at=at + 10)
 
     # Given a session s1 of u1
-    svc.store.create_session(session(1), "first-hash",
+    svc.store.sessions.create(session(1), "first-hash",
                              event=audit.event(tenant="acme", kind="sign_in", actor="u1", session_id="s1"), event_ttl=3)
     # When another sign-in draws the same session id
     with pytest.raises(errors.Conflict):
-        svc.store.create_session(session(2), "second-hash",
+        svc.store.sessions.create(session(2), "second-hash",
                                  event=audit.event(tenant="acme", kind="sign_in", actor="u1", session_id="s1"),
                                  event_ttl=3)
     # Then it is refused, and the first session keeps its refresh token and times
-    stored, rt_hash = svc.store.read_refresh(SessionKey("acme", "u1", "s1"))
+    stored, rt_hash = svc.store.sessions.read_refresh(SessionKey("acme", "u1", "s1"))
     assert (stored.created_at, rt_hash) == (1, "first-hash")

@@ -64,7 +64,7 @@ def test_enrolment_gives_a_fresh_secret_uri_and_qr_and_mfa_stays_off_until_confi
     assert call("POST /auth/totp/enroll", token=access)["json"]["secret"] != body["secret"]
     # And until a code confirms it, signing in needs no second factor
     assert password_step(call)["status"] == 200
-    op = svc.store.get_operator(TENANT, svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id)
+    op = svc.store.staff.get(TENANT, svc.store.staff.get_by_email(TENANT, OPERATOR["email"]).id)
     assert not op.totp_enabled
 
 
@@ -132,7 +132,7 @@ def test_an_mfa_token_is_single_use(call, enrolled):
 def test_clock_drift_of_one_step_either_way_and_no_more(call, enrolled, svc, offset, accepted):
     secret, _ = enrolled
     # Given no step used yet beyond long ago (the confirm used the previous step)
-    op_id = svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).id
+    op_id = svc.store.staff.get_by_email(TENANT, OPERATOR["email"]).id
     svc.store.client.update_item(TableName=svc.store.table,
                                  Key={"pk": {"S": f"T#{TENANT}"}, "sk": {"S": f"OP#{op_id}"}},
                                  UpdateExpression="SET totp_last_step = :z",
@@ -297,7 +297,7 @@ def test_seeded_totp_secrets_turn_mfa_on(call, aws):
     r = call("POST /auth/mfa", body={"mfa_token": r["json"]["mfa_token"], "code": pyotp.TOTP(secret).now()})
     assert r["status"] == 200
     # And the seeded secret is stored sealed, like an enrolled one
-    op = services().store.get_operator_by_email("initech", "bill@initech.test")
+    op = services().store.staff.get_by_email("initech", "bill@initech.test")
     assert op.totp_secret.startswith("kms1:") and secret not in str(_raw_operator(services(), "initech", op.id))
 
 
@@ -317,7 +317,7 @@ def _set_raw(svc, tenant, user_id, **values):
 
 
 def _op_id(svc, who=OPERATOR):
-    return svc.store.get_operator_by_email(TENANT, who["email"]).id
+    return svc.store.staff.get_by_email(TENANT, who["email"]).id
 
 
 def test_the_table_holds_the_totp_secret_only_sealed_pending_or_on(call, tokens_for, svc):
@@ -434,13 +434,13 @@ def test_a_password_change_deletes_the_pending_challenges_from_the_table(call, e
     # Given an mfa_token got with Otto's password, its challenge stored
     pending = password_step(call)["json"]["mfa_token"]
     (_, user_id, challenge_id), _ = opaque.parse(pending, mfa.MFA_PREFIX, 3)
-    assert svc.store.get_mfa_challenge(TENANT, user_id, challenge_id) is not None
+    assert svc.store.staff.get_mfa_challenge(TENANT, user_id, challenge_id) is not None
     # When Otto changes his password
     r = call("POST /auth/password", token=tokens["access_token"],
              body={"current_password": OPERATOR["password"], "new_password": "a-brand-new-horse-battery"})
     assert r["status"] == 200, r
     # Then the challenge is gone, not merely outdated (nothing is left to try codes against)
-    assert svc.store.get_mfa_challenge(TENANT, user_id, challenge_id) is None
+    assert svc.store.staff.get_mfa_challenge(TENANT, user_id, challenge_id) is None
 
 
 def test_a_challenge_earned_before_a_password_change_is_worthless_even_if_written_after_it(call, enrolled, svc):
@@ -451,7 +451,7 @@ def test_a_challenge_earned_before_a_password_change_is_worthless_even_if_writte
     # after the change's delete)
     from switchboard.auth.passwords import hash_password
 
-    svc.store.set_password_hash(TENANT, _op_id(svc), hash_password("another-correct-horse-battery"))
+    svc.store.staff.set_password_hash(TENANT, _op_id(svc), hash_password("another-correct-horse-battery"))
     # Then the challenge is no good, even with a right code
     r = call("POST /auth/mfa", body={"mfa_token": pending, "code": code_at(secret)})
     assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa"
@@ -463,13 +463,13 @@ def test_mfa_still_works_after_the_sign_in_upgrades_the_password_hash(call, enro
 
     secret, _ = enrolled
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(OPERATOR["password"])
-    svc.store.set_password_hash(TENANT, _op_id(svc), weak)
+    svc.store.staff.set_password_hash(TENANT, _op_id(svc), weak)
     # When he signs in (the hash is upgraded on the way) and gives a code
     token = password_step(call)["json"]["mfa_token"]
     r = call("POST /auth/mfa", body={"mfa_token": token, "code": code_at(secret)})
     # Then he is in, and the stored hash is the upgraded one
     assert r["status"] == 200, r
-    assert svc.store.get_operator(TENANT, _op_id(svc)).password_hash != weak
+    assert svc.store.staff.get(TENANT, _op_id(svc)).password_hash != weak
 
 
 # -- a code used once everywhere, races, the event log, expiry, the key -----------------------------
@@ -484,7 +484,7 @@ def test_turning_mfa_off_refuses_the_code_a_sign_in_just_used(call, enrolled, sv
     r = call("POST /auth/totp/disable", token=signed_in["json"]["access_token"], body={"code": code})
     # Then it is refused, and MFA stays on
     assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa", r
-    assert svc.store.get_operator(TENANT, _op_id(svc)).totp_enabled
+    assert svc.store.staff.get(TENANT, _op_id(svc)).totp_enabled
     assert password_step(call)["json"]["code"] == "mfa_required"
 
 
@@ -518,19 +518,19 @@ def test_a_confirm_racing_a_new_enrolment_does_not_turn_on_the_secret_it_read(ca
     access = tokens_for(OPERATOR)["access_token"]
     first = call("POST /auth/totp/enroll", token=access)["json"]["secret"]
     # Given a second enrolment that lands between the confirm's read of the pending secret and its write
-    store, enable_totp = svc.store, svc.store.enable_totp
+    store, enable_totp = svc.store, svc.store.staff.enable_totp
 
     def enrolled_again_meanwhile(tenant, user_id, secret, step):
         other = svc.sealer.seal(pyotp.random_base32(length=32), context=totp_context(tenant, user_id))
-        store.set_totp_pending(tenant, user_id, other)
+        store.staff.set_totp_pending(tenant, user_id, other)
         return enable_totp(tenant, user_id, secret, step)
 
-    monkeypatch.setattr(store, "enable_totp", enrolled_again_meanwhile)
+    monkeypatch.setattr(store.staff, "enable_totp", enrolled_again_meanwhile)
     # When the confirm's code is right for the secret it read
     r = call("POST /auth/totp/confirm", token=access, body={"code": code_at(first)})
     # Then the confirm fails (the pending secret is not the one it checked), and MFA stays off
     assert r["status"] == 401 and r["json"]["code"] == "invalid_mfa", r
-    assert not svc.store.get_operator(TENANT, _op_id(svc)).totp_enabled
+    assert not svc.store.staff.get(TENANT, _op_id(svc)).totp_enabled
 
 
 def test_turning_mfa_on_and_off_is_in_the_tenants_event_log(call, admin, enrolled):
@@ -615,46 +615,46 @@ def test_an_mfa_challenge_carries_its_expiry_as_its_ttl(call, enrolled, svc):
     pending = password_step(call)["json"]["mfa_token"]
     (_, user_id, challenge_id), _ = opaque.parse(pending, mfa.MFA_PREFIX, 3)
     # When we look at its stored challenge
-    challenge = svc.store.get_mfa_challenge(TENANT, user_id, challenge_id)
+    challenge = svc.store.staff.get_mfa_challenge(TENANT, user_id, challenge_id)
     # Then DynamoDB deletes it when it lapses, even if nobody ever presents it
     assert challenge["ttl"] == challenge["expires_at"] > time.time()
 
 
 def test_an_expired_challenge_is_not_consumed_even_while_the_table_still_holds_it(svc, seeded):
     # Given a challenge whose expiry has come (TTL deletion lags: it may still be in the table)
-    svc.store.put_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", expires_at=1_000, password="p")
+    svc.store.staff.put_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", expires_at=1_000, password="p")
     # When it is presented with the right hash at its expiry
     # Then it is not consumed; a wrong hash never is; before its expiry it is, exactly once
-    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=1_000) is False
-    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "wrong-hash", now=999) is False
-    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=999) is True
-    assert svc.store.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=999) is False
+    assert svc.store.staff.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=1_000) is False
+    assert svc.store.staff.consume_mfa_challenge(TENANT, "op-x", "ch-1", "wrong-hash", now=999) is False
+    assert svc.store.staff.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=999) is True
+    assert svc.store.staff.consume_mfa_challenge(TENANT, "op-x", "ch-1", "right-hash", now=999) is False
 
 
 def test_clearing_the_mfa_challenges_leaves_the_users_other_items_alone(svc, seeded):
     # Given Otto with a pending challenge and a chat membership (``M#<chid>``: also begins with "M")
-    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
-    svc.store.put_mfa_challenge(TENANT, otto.id, "ch-1", "h", expires_at=int(time.time()) + 300, password="p")
+    otto = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
+    svc.store.staff.put_mfa_challenge(TENANT, otto.id, "ch-1", "h", expires_at=int(time.time()) + 300, password="p")
     membership = {"pk": {"S": f"U#{TENANT}#{otto.id}"}, "sk": {"S": "M#chan-1"}, "channel_id": {"S": "chan-1"}}
     svc.store.client.put_item(TableName=svc.store.table, Item=membership)
     # When his challenges are cleared (a password change)
-    cleared = svc.store.delete_mfa_challenges(TENANT, otto.id)
+    cleared = svc.store.staff.delete_mfa_challenges(TENANT, otto.id)
     # Then the challenge is gone and the membership is not
-    assert cleared == 1 and svc.store.get_mfa_challenge(TENANT, otto.id, "ch-1") is None
+    assert cleared == 1 and svc.store.staff.get_mfa_challenge(TENANT, otto.id, "ch-1") is None
     key = {"pk": membership["pk"], "sk": membership["sk"]}
     assert "Item" in svc.store.client.get_item(TableName=svc.store.table, Key=key)
 
 
 def test_sealing_a_secret_never_writes_it_over_a_newer_one_or_back_after_mfa_is_off(svc, seeded):
     # Given Otto's plaintext secret read for sealing, then replaced by a new enrolment
-    otto = svc.store.get_operator_by_email(TENANT, OPERATOR["email"])
-    svc.store.set_totp_pending(TENANT, otto.id, "NEWSECRET")
-    svc.store.enable_totp(TENANT, otto.id, "NEWSECRET", 1)
+    otto = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
+    svc.store.staff.set_totp_pending(TENANT, otto.id, "NEWSECRET")
+    svc.store.staff.enable_totp(TENANT, otto.id, "NEWSECRET", 1)
     # When the sealed form of the old secret is written
     # Then it is refused and the new secret stays
-    assert svc.store.replace_totp_secret(TENANT, otto.id, old="OLDSECRET", new="sealed:OLDSECRET") is False
-    assert svc.store.get_operator(TENANT, otto.id).totp_secret == "NEWSECRET"
+    assert svc.store.staff.replace_totp_secret(TENANT, otto.id, old="OLDSECRET", new="sealed:OLDSECRET") is False
+    assert svc.store.staff.get(TENANT, otto.id).totp_secret == "NEWSECRET"
     # And once MFA is turned off, no sealed secret comes back either
-    svc.store.disable_totp(TENANT, otto.id)
-    assert svc.store.replace_totp_secret(TENANT, otto.id, old="NEWSECRET", new="sealed:NEWSECRET") is False
-    assert svc.store.get_operator(TENANT, otto.id).totp_secret is None
+    svc.store.staff.disable_totp(TENANT, otto.id)
+    assert svc.store.staff.replace_totp_secret(TENANT, otto.id, old="NEWSECRET", new="sealed:NEWSECRET") is False
+    assert svc.store.staff.get(TENANT, otto.id).totp_secret is None

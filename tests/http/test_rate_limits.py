@@ -111,16 +111,17 @@ def test_refresh_is_limited_per_session(call, tokens_for, clock):
 
 
 def test_the_account_is_one_whatever_the_case_of_its_email(call, seeded, clock):
-    # Given ten wrong passwords for Otto, each with his email written differently
+    # Given ten wrong passwords for Otto from one address, each with his email written differently
+    # (from many addresses: test_the_ceiling_counts_the_account_whatever_the_case_of_its_email)
     email = OPERATOR["email"]
     spellings = [email.upper(), email.title(), email.capitalize(), email.swapcase(), email]
     for i in range(10):
         r = call("POST /auth/internal", body={"tenant": TENANT, "email": spellings[i % 5], "password": "wrong"},
-                 source_ip=f"198.51.100.{i}")
+                 source_ip="198.51.100.7")
         assert r["json"]["code"] == "invalid_credentials"
     # When an eleventh comes, in yet another spelling
     r = call("POST /auth/internal", body={"tenant": TENANT, "email": email.upper(), "password": OPERATOR["password"]},
-             source_ip="198.51.100.99")
+             source_ip="198.51.100.7")
     # Then it is the same account's eleventh attempt: refused
     assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"account-minute"')
 
@@ -269,12 +270,12 @@ def test_the_counter_is_shared_and_exact_under_concurrent_attempts(svc, clock):
             t.join()
     # Then exactly the quota got through: no lost update, no double count
     assert outcomes.count("ok") == 10 and outcomes.count("limited") == 15
-    hour_count, minute_count = svc.store.hit_rate_counter("account#busy", now=int(clock.now))
+    hour_count, minute_count = svc.store.counters.hit_rate("account#busy", now=int(clock.now))
     assert (hour_count, minute_count) == (26, 26)
 
 
 def test_counters_expire(svc, clock):
-    svc.store.hit_rate_counter("account#someone", now=int(clock.now))
+    svc.store.counters.hit_rate("account#someone", now=int(clock.now))
     item = svc.store.client.get_item(TableName=svc.store.table,
                                      Key={"pk": {"S": "RL#account#someone"}, "sk": {"S": f"H#{int(clock.now)}"}})
     assert int(item["Item"]["ttl"]["N"]) == int(clock.now) + 7200
@@ -288,15 +289,26 @@ def test_quotas_come_from_the_settings(monkeypatch, aws):
     assert (q["account"].per_minute, q["account"].per_hour, q["ip"].per_minute, q["ip"].per_hour) == (3, 30, 7, 70)
 
 
+def test_the_ceiling_for_unknown_devices_comes_from_the_settings(template):
+    from switchboard.settings import Settings
+
+    from switchboard_local.provision import shared_environment
+
+    # the template's parameter reaches every function, and its value sets the quota
+    assert shared_environment(template)["RATE_LIMIT_UNTRUSTED"] == "30/300"
+    q = ratelimit.quotas(Settings.from_env({"RATE_LIMIT_UNTRUSTED": "5/50"}))["untrusted"]
+    assert (q.per_minute, q.per_hour) == (5, 50)
+
+
 def test_a_cold_container_makes_one_client_however_many_counters_start_at_once(aws, monkeypatch):
     # Given a cold container: no DynamoDB client yet, and making one takes a while
     import time as real_time
 
-    from switchboard import storage
     from switchboard.settings import get_settings
+    from switchboard.store import Store, dynamo
 
     made: list[object] = []
-    make = storage.dynamodb_client.__wrapped__
+    make = dynamo.dynamodb_client.__wrapped__
 
     def slow_client():
         real_time.sleep(0.05)
@@ -304,13 +316,114 @@ def test_a_cold_container_makes_one_client_however_many_counters_start_at_once(a
         return make()
 
     slow_client.cache_clear = lambda: None  # type: ignore[attr-defined]  # the fixtures' teardown clears caches
-    monkeypatch.setattr(storage, "dynamodb_client", slow_client)
+    monkeypatch.setattr(dynamo, "dynamodb_client", slow_client)
     settings = get_settings()
-    store = storage.Store(settings.table_name)
+    store = Store(settings.table_name)
     # When the first attempt counts under two keys at once (two pool threads) while the
     # caller reads too
     with ratelimit.counting(store, settings, [("ip", "192.0.2.7"), ("account", "cold")]) as attempt:
-        store.get_tenant("acme")
+        store.tenants.get("acme")
         attempt.enforce()
     # Then one client was made for all three
     assert len(made) == 1
+
+
+# -- who may lock whom out (issue 21): per account and source, known devices, the ceiling --------
+def sign_in_from(call, password, ip, device_token=None, who=OPERATOR):
+    body = {"tenant": TENANT, "email": who["email"], "password": password}
+    if device_token is not None:
+        body["device_token"] = device_token
+    return call("POST /auth/internal", body=body, source_ip=ip)
+
+
+def test_a_stranger_s_failures_from_one_address_do_not_refuse_the_owner_from_another(call, seeded, clock):
+    # Given a stranger spending Otto's quota from one address (ten wrong passwords, then refused)
+    for _ in range(10):
+        assert sign_in_from(call, "guess", "198.51.100.7")["json"]["code"] == "invalid_credentials"
+    assert sign_in_from(call, "guess", "198.51.100.7")["status"] == 429
+    # When Otto signs in from his own address, on a device he never used, within the same minute
+    r = sign_in_from(call, OPERATOR["password"], "203.0.113.50")
+    # Then he is in, and the stranger's address is still refused
+    assert r["status"] == 200, r
+    refused = sign_in_from(call, "guess", "198.51.100.7")
+    assert refused["status"] == 429 and refused["headers"]["RateLimit-Policy"].startswith('"account-minute"')
+
+
+def test_a_known_device_passes_the_ceiling_a_distributed_stranger_reached(call, seeded, clock):
+    # Given Otto signed in once on his laptop (the answer gives the laptop its device token)
+    laptop = sign_in_from(call, OPERATOR["password"], "203.0.113.50")["json"]["device_token"]
+    # And a stranger with many addresses spends the ceiling for unknown devices (30 a minute)
+    clock.now += 60
+    for i in range(30):
+        assert sign_in_from(call, "guess", f"198.51.100.{i}")["json"]["code"] == "invalid_credentials"
+    # When the stranger, and Otto on a new phone, try from fresh addresses
+    stranger = sign_in_from(call, "guess", "198.51.100.200")
+    phone = sign_in_from(call, OPERATOR["password"], "192.0.2.60")
+    # Then both are refused under the ceiling's policy, with the contract's headers
+    for r in (stranger, phone):
+        assert r["status"] == 429 and r["json"]["code"] == "rate_limited", r
+        assert r["headers"]["RateLimit-Policy"] == '"untrusted-minute";q=30;w=60, "untrusted-hour";q=300;w=3600'
+        assert r["headers"]["RateLimit"].startswith('"untrusted-minute";r=0;') and "Retry-After" in r["headers"]
+    # But Otto's laptop, which signed in before, gets in, and its answer renews its device token
+    r = sign_in_from(call, OPERATOR["password"], "203.0.113.51", device_token=laptop)
+    assert r["status"] == 200, r["headers"]
+    assert r["json"]["device_token"] and r["json"]["device_token"] != laptop
+
+
+@pytest.mark.parametrize("whose", ["another account's", "another tenant's", "edited", "expired"])
+def test_only_this_account_s_own_valid_device_token_passes_the_ceiling(call, seeded, svc, clock, whose):
+    # Given a device token that is not a valid one of Otto's
+    import time
+
+    if whose == "another account's":
+        token = sign_in_from(call, ADMIN["password"], "203.0.113.50", who=ADMIN)["json"]["device_token"]
+    elif whose == "another tenant's":
+        token = svc.tokens.mint_device(tid="globex", sub="someone", email=OPERATOR["email"])
+    elif whose == "edited":
+        own = sign_in_from(call, OPERATOR["password"], "203.0.113.50")["json"]["device_token"]
+        token = own[:-4] + ("AAAA" if not own.endswith("AAAA") else "BBBB")
+    else:
+        token = svc.tokens.mint_device(tid=TENANT, sub="x", email=OPERATOR["email"],
+                                       now=int(time.time()) - 91 * 24 * 3600)
+    # And a stranger who spent the ceiling for unknown devices
+    clock.now += 60
+    for i in range(30):
+        sign_in_from(call, "guess", f"198.51.100.{i}")
+    # When the right password comes with that token
+    r = sign_in_from(call, OPERATOR["password"], "203.0.113.52", device_token=token)
+    # Then it is an unknown device like any other: refused under the ceiling
+    assert r["status"] == 429 and r["headers"]["RateLimit"].startswith('"untrusted-minute"'), r
+
+
+def test_a_known_device_has_its_own_quota(call, seeded, clock):
+    # Given Otto's laptop's device token, in the hands of someone guessing from many addresses
+    laptop = sign_in_from(call, OPERATOR["password"], "203.0.113.50")["json"]["device_token"]
+    clock.now += 60
+    for i in range(10):
+        assert sign_in_from(call, "guess", f"198.51.100.{i}", device_token=laptop)["status"] == 401
+    # Then the device's eleventh attempt in the minute is refused under the account quota
+    r = sign_in_from(call, OPERATOR["password"], "198.51.100.99", device_token=laptop)
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"account-minute"'), r
+    # And Otto from an unknown device is not: the device's attempts are not the account's
+    assert sign_in_from(call, OPERATOR["password"], "203.0.113.53")["status"] == 200
+
+
+def test_the_ceiling_counts_the_account_whatever_the_case_of_its_email(call, seeded, clock):
+    # Given 30 attempts from 30 addresses, the email spelt five ways
+    email = OPERATOR["email"]
+    spellings = [email.upper(), email.title(), email.capitalize(), email.swapcase(), email]
+    for i in range(30):
+        r = call("POST /auth/internal", body={"tenant": TENANT, "email": spellings[i % 5], "password": "wrong"},
+                 source_ip=f"198.51.100.{i}")
+        assert r["json"]["code"] == "invalid_credentials"
+    # Then the 31st, in yet another spelling from yet another address, is over the one ceiling
+    r = call("POST /auth/internal", body={"tenant": TENANT, "email": email.upper(), "password": OPERATOR["password"]},
+             source_ip="198.51.100.99")
+    assert r["status"] == 429 and r["headers"]["RateLimit-Policy"].startswith('"untrusted-minute"'), r
+
+
+def test_a_device_token_never_reaches_the_logs(call, seeded, json_logs, clock):
+    r = sign_in_from(call, OPERATOR["password"], "203.0.113.50")
+    token = r["json"]["device_token"]
+    sign_in_from(call, "wrong", "203.0.113.50", device_token=token)
+    assert token.split(".")[2] not in json_logs.text

@@ -59,7 +59,7 @@ def test_reuse_is_audited(call, seeded, svc):
     t = visitor(call)
     refresh(call, t["refresh_token"])
     refresh(call, t["refresh_token"])
-    kinds = [e.kind for e in svc.store.list_events(TENANT, limit=10)[0]]
+    kinds = [e.kind for e in svc.store.events.page(TENANT, limit=10)[0]]
     assert "token_reused" in kinds and "refresh" in kinds
 
 
@@ -164,7 +164,7 @@ def test_a_refresh_that_fails_midway_spends_nothing_and_the_retry_works(call, se
     r = refresh(call, t["refresh_token"])
     # Then they are told to come back later, and nothing was spent or recorded
     assert r["status"] == 503 and r["json"]["code"] == "unavailable"
-    assert "refresh" not in [e.kind for e in svc.store.list_events(TENANT, limit=20)[0]]
+    assert "refresh" not in [e.kind for e in svc.store.events.page(TENANT, limit=20)[0]]
     # And once the keys are back, the same token refreshes (no "reuse", the session lives on)
     monkeypatch.undo()
     r = refresh(call, t["refresh_token"])
@@ -174,21 +174,21 @@ def test_a_refresh_that_fails_midway_spends_nothing_and_the_retry_works(call, se
 
 def test_a_refresh_and_its_event_are_one_write(call, seeded, svc, monkeypatch):
     # Given a refresh whose audit event DynamoDB refuses (here: an event item with an empty key)
-    from switchboard import storage
+    from switchboard.store import codecs
 
     t = visitor(call)
     sid = svc.tokens.verify_access(t["access_token"]).sid
-    event_item = storage._event_item
-    monkeypatch.setattr(storage, "_event_item", lambda e, ttl: {**event_item(e, ttl), "sk": ""})
+    event_item = codecs.event_item
+    monkeypatch.setattr(codecs, "event_item", lambda e, ttl: {**event_item(e, ttl), "sk": ""})
     # When it is tried
     r = refresh(call, t["refresh_token"])
     # Then nothing was written: not the event, and not the rotation either (the token still works)
     assert r["status"] == 503
     monkeypatch.undo()
-    assert "refresh" not in [e.kind for e in svc.store.list_events(TENANT, limit=20)[0]]
+    assert "refresh" not in [e.kind for e in svc.store.events.page(TENANT, limit=20)[0]]
     assert refresh(call, t["refresh_token"])["status"] == 200
     # And with both written, the event names the session
-    events = [e for e in svc.store.list_events(TENANT, limit=20)[0] if e.kind == "refresh"]
+    events = [e for e in svc.store.events.page(TENANT, limit=20)[0] if e.kind == "refresh"]
     assert [e.session_id for e in events] == [sid]
 
 
@@ -230,7 +230,7 @@ def test_reuse_is_caught_however_many_rotations_ago_the_token_was_rotated(call, 
     assert refresh(call, token)["json"]["code"] in ("session_revoked", "invalid_token")
     # And the remembered hashes are items of their own, not sessions
     sid = svc.tokens.verify_access(t["access_token"]).sid
-    listed = svc.store.list_sessions(TENANT, svc.tokens.verify_access(t["access_token"]).sub)
+    listed = svc.store.sessions.of_user(TENANT, svc.tokens.verify_access(t["access_token"]).sub)
     assert [s.id for s in listed] == [sid]
 
 

@@ -29,7 +29,7 @@ def test_revoking_own_session_kills_access_refresh_and_chat(call, tokens_for, sv
     chat = svc.tokens.verify_chat(t["chat_token"])
     from switchboard.models import SessionKey
 
-    assert not svc.store.get_session(SessionKey(chat.tid, chat.sub, chat.sid)).is_live(0)
+    assert not svc.store.sessions.get(SessionKey(chat.tid, chat.sub, chat.sid)).is_live(0)
 
 
 def test_revoking_all_of_a_users_sessions(call, tokens_for):
@@ -92,10 +92,13 @@ def test_admin_of_tenant_b_cannot_revoke_a_tenant_a_session(call, tokens_for, sv
     victim = tokens_for(OPERATOR)
     gus = tokens_for(GUS, tenant="globex")
     sid = svc.tokens.verify_access(victim["access_token"]).sid
-    # When globex's admin tries to revoke the acme session by id
+    # When globex's admin tries to revoke the acme session by id, and then an id nobody has
     r = revoke(call, gus["access_token"], kind="session", session_id=sid)
-    # Then: 403, and the session lives on
-    assert r["status"] == 403 and r["json"]["code"] == "forbidden"
+    unknown = revoke(call, gus["access_token"], kind="session", session_id="no-such-session-id-00")
+    # Then the acme session's answer is exactly the unknown id's (404, same body, same headers):
+    # globex learns nothing about acme's ids; and the session lives on
+    assert r["status"] == 404 and r["json"]["code"] == "not_found", r
+    assert (r["status"], r["json"], r["headers"]) == (unknown["status"], unknown["json"], unknown["headers"])
     assert call("GET /auth/me", token=victim["access_token"])["status"] == 200
 
 
@@ -162,7 +165,7 @@ def test_an_unknown_scope_among_known_ones_refuses_the_whole_revocation(call, to
 def test_revocations_are_audited(call, tokens_for, svc):
     t = tokens_for(OPERATOR)
     revoke(call, t["access_token"], kind="scopes", scopes=["chat:write"])
-    e = svc.store.list_events(TENANT, limit=1)[0][0]
+    e = svc.store.events.page(TENANT, limit=1)[0][0]
     assert e.kind == "revoke" and e.detail["revoked_kind"] == "scopes" and e.detail["scopes"] == ["chat:write"]
 
 
@@ -200,7 +203,7 @@ def call_as(call, svc, route: str, token: str) -> dict:
     spec = BEARER_ROUTES[route]
     params = {}
     if "target" in spec:
-        params["path_params"] = {"id": svc.store.get_operator_by_email(TENANT, spec["target"]["email"]).id}
+        params["path_params"] = {"id": svc.store.staff.get_by_email(TENANT, spec["target"]["email"]).id}
     return call(route, body=spec.get("body"), token=token, **params)
 
 
@@ -226,7 +229,7 @@ def test_no_route_takes_a_scope_revoked_from_the_session(call, tokens_for, svc, 
     r = call_as(call, svc, route, t["access_token"])
     # Then it is forbidden, and nothing was changed
     assert (r["status"], r["json"]["code"]) == (403, "forbidden"), r
-    assert svc.store.get_operator_by_email(TENANT, OPERATOR["email"]).name == "Otto"
+    assert svc.store.staff.get_by_email(TENANT, OPERATOR["email"]).name == "Otto"
 
 
 def test_a_refresh_after_a_scope_revocation_mints_tokens_without_it(call, tokens_for, svc):
@@ -256,9 +259,9 @@ def test_a_throttled_or_conflicting_transaction_is_unavailable_not_a_missing_ses
     # When a revocation is written
     # Then it is Unavailable (503: retry), never "session not found" (404: nothing to retry)
     with pytest.raises(errors.Unavailable):
-        svc.store.revoke_sessions([SessionKey("acme", "u1", "s1")], reason="revoked", now=1)
+        svc.store.sessions.revoke([SessionKey("acme", "u1", "s1")], reason="revoked", now=1)
     with pytest.raises(errors.Unavailable):
-        svc.store.revoke_scopes([SessionKey("acme", "u1", "s1")], frozenset({"chat:write"}))
+        svc.store.sessions.revoke_scopes([SessionKey("acme", "u1", "s1")], frozenset({"chat:write"}))
 
 
 def test_revoking_a_session_that_is_gone_writes_no_half_session(svc, seeded):
@@ -269,9 +272,9 @@ def test_revoking_a_session_that_is_gone_writes_no_half_session(svc, seeded):
     gone = SessionKey(TENANT, "u-gone", "s-gone")
     # When it is revoked
     with pytest.raises(errors.NotFound):
-        svc.store.revoke_sessions([gone], reason="revoked", now=1)
+        svc.store.sessions.revoke([gone], reason="revoked", now=1)
     # Then no item is made up for it: the user's session list still reads
-    assert svc.store.get_session(gone) is None and svc.store.list_sessions(TENANT, "u-gone") == []
+    assert svc.store.sessions.get(gone) is None and svc.store.sessions.of_user(TENANT, "u-gone") == []
 
 
 def test_revoking_more_sessions_than_one_transaction_holds_revokes_every_one(svc):
@@ -285,10 +288,10 @@ def test_revoking_more_sessions_than_one_transaction_holds_revokes_every_one(svc
         s = Session(tenant="acme", user_id="u-many", id=f"s{i:03d}", role="visitor", lvl=0, anon=True, name="V",
                     scopes=frozenset({"chat:read"}), method="anonymous", device="d", created_at=now,
                     last_used_at=now, idle_expires_at=now + 600, expires_at=now + 3600)
-        svc.store.create_session(s, "-", event=audit.event(tenant="acme", kind="sign_in", actor="u-many",
+        svc.store.sessions.create(s, "-", event=audit.event(tenant="acme", kind="sign_in", actor="u-many",
                                                            session_id=s.id), event_ttl=now + 60)
         keys.append(s.key)
     # When all of them are revoked
-    svc.store.revoke_sessions(keys, reason="revoked", now=now)
+    svc.store.sessions.revoke(keys, reason="revoked", now=now)
     # Then none is left live, at any chunk's edge
-    assert [s.id for s in svc.store.list_sessions("acme", "u-many") if s.status != "revoked"] == []
+    assert [s.id for s in svc.store.sessions.of_user("acme", "u-many") if s.status != "revoked"] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -12,6 +13,7 @@ from switchboard_local.provision import LOCAL_REFS
 from tests.conftest import SEED
 
 TABLE = LOCAL_REFS["Table"]
+WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 @pytest.fixture
@@ -32,17 +34,17 @@ def sam_project(tmp_path, *, stack, region):
 
 
 def _operators(svc, tenant):
-    return svc.store.get_operator_by_email(tenant, "ana@acme.test")
+    return svc.store.staff.get_by_email(tenant, "ana@acme.test")
 
 
 def test_seeding_by_table_name_creates_tenants_and_operators_and_is_idempotent(aws, svc, seed_file, capsys):
     assert main(["seed", str(seed_file), "--table", TABLE, "--region", "us-east-1"]) == 0
-    first = svc.store.get_operator_by_email("acme", "ana@acme.test")
-    assert first is not None and svc.store.get_tenant("globex") is not None
+    first = svc.store.staff.get_by_email("acme", "ana@acme.test")
+    assert first is not None and svc.store.tenants.get("globex") is not None
     assert "ana@acme.test" in capsys.readouterr().out
 
     assert main(["seed", str(seed_file), "--table", TABLE, "--region", "us-east-1"]) == 0
-    again = svc.store.get_operator_by_email("acme", "ana@acme.test")
+    again = svc.store.staff.get_by_email("acme", "ana@acme.test")
     assert (again.id, again.password_hash) == (first.id, first.password_hash)  # nothing changed
 
 
@@ -53,7 +55,7 @@ def test_seeding_by_stack_name_reads_the_table_from_the_stack_outputs(aws, svc, 
         "Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {"TableName": {"Value": TABLE}}}))
     assert main(["seed", str(seed_file), "--stack", "switchboard-prod", "--region", "us-east-1"]) == 0
-    assert svc.store.get_tenant("acme") is not None
+    assert svc.store.tenants.get("acme") is not None
 
 
 @pytest.mark.filterwarnings("ignore:Tried to parse")
@@ -71,7 +73,7 @@ def test_seed_file_alone_seeds_the_stack_samconfig_names_as_sam_deploy_does(aws,
     # When the seed file alone is named, as the contract writes it
     assert main(["seed", str(seed_file)]) == 0
     # Then that stack's table has the tenants
-    assert svc.store.get_tenant("acme") is not None
+    assert svc.store.tenants.get("acme") is not None
 
 
 def test_a_table_named_on_the_command_line_keeps_the_aws_configurations_region(aws, svc, seed_file, tmp_path,
@@ -82,14 +84,14 @@ def test_a_table_named_on_the_command_line_keeps_the_aws_configurations_region(a
     # When a table is named (in this shell's region)
     assert main(["seed", str(seed_file), "--table", TABLE]) == 0
     # Then it was seeded there: samconfig's region goes with samconfig's stack only
-    assert svc.store.get_tenant("acme") is not None
+    assert svc.store.tenants.get("acme") is not None
 
 
 def test_seed_file_alone_without_a_samconfig_asks_for_the_stack(aws, svc, seed_file, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["seed", str(seed_file)]) == 2
     assert "--stack" in capsys.readouterr().err
-    assert svc.store.get_tenant("acme") is None
+    assert svc.store.tenants.get("acme") is None
 
 
 def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tmp_path, capsys):
@@ -97,11 +99,12 @@ def test_an_invalid_seed_file_is_refused_before_anything_is_written(aws, svc, tm
     bad.write_text(json.dumps({"tenants": [{"id": "Bad Id!", "name": "x"}]}))
     assert main(["seed", str(bad), "--table", TABLE, "--region", "us-east-1"]) == 2
     assert "not valid" in capsys.readouterr().err
-    assert svc.store.get_tenant("Bad Id!") is None
+    assert svc.store.tenants.get("Bad Id!") is None
 
 
-@pytest.mark.filterwarnings("ignore:Tried to parse")
-def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws, capsys):
+@pytest.fixture
+def published(aws):
+    """The pages published to a deployed stack's bucket; the bucket's S3 client."""
     # Given a deployed stack's outputs
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="sb-web")
@@ -112,6 +115,12 @@ def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws
                     "ChatUrl": {"Value": "wss://chat.example/live"}}}))
     # When the pages are published
     assert main(["publish-web", "--stack", "switchboard-prod", "--tenant", "acme", "--region", "us-east-1"]) == 0
+    return s3
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(published, capsys):
+    s3 = published
     # Then the widget, the demo page and the back office are there, with their types and the APIs' whereabouts
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="sb-web")["Contents"]}
     assert {"widget.js", "demo/index.html", "backoffice/index.html", "switchboard-config.json"} <= keys
@@ -119,6 +128,24 @@ def test_publish_web_uploads_the_pages_and_their_config_to_the_stacks_bucket(aws
     assert widget["ContentType"] in ("text/javascript", "application/javascript")
     config = json.loads(s3.get_object(Bucket="sb-web", Key="switchboard-config.json")["Body"].read())
     assert config == {"api": "https://api.example", "ws": "wss://chat.example/live", "tenant": "acme"}
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse")
+def test_publish_web_stores_every_back_office_module_as_javascript_asked_for_again_on_each_load(published):
+    s3 = published
+    backoffice = WEB / "backoffice"
+    modules = sorted(p.relative_to(WEB).as_posix() for p in backoffice.rglob("*.js"))
+    assert "backoffice/main.js" in modules and any(m.startswith("backoffice/views/") for m in modules)
+    # Then each module, in subfolders too, is there as JavaScript: a browser runs no module served
+    # as anything else (nor, under the back office's nosniff, any script)
+    for key in modules:
+        stored = s3.head_object(Bucket="sb-web", Key=key)
+        assert stored["ContentType"] == "text/javascript", key
+        # And it is revalidated on each load, as the page is: modules kept for minutes could mix
+        # two publishes, and an import the older module cannot satisfy stops the page
+        assert stored["CacheControl"] == "no-cache", key
+    assert s3.head_object(Bucket="sb-web", Key="backoffice/index.html")["CacheControl"] == "no-cache"
+    assert s3.head_object(Bucket="sb-web", Key="backoffice/style.css")["ContentType"] == "text/css"
 
 
 def _totp_seed(tmp_path, secret):
@@ -137,11 +164,11 @@ def test_seeding_totp_secrets_by_table_name_needs_the_key_that_seals_them(aws, s
     # Without --totp-key the command refuses before writing anything
     assert main(["seed", str(path), "--table", TABLE, "--region", "us-east-1"]) == 2
     assert "--totp-key" in capsys.readouterr().err
-    assert svc.store.get_tenant("initech") is None
+    assert svc.store.tenants.get("initech") is None
     # With it, the operator's secret is stored sealed under that key
     assert main(["seed", str(path), "--table", TABLE, "--totp-key", LOCAL_REFS["TotpKeyAlias"],
                  "--region", "us-east-1"]) == 0
-    op = svc.store.get_operator_by_email("initech", "bill@initech.test")
+    op = svc.store.staff.get_by_email("initech", "bill@initech.test")
     assert op.totp_enabled and op.totp_secret.startswith("kms1:") and secret not in op.totp_secret
 
 
@@ -154,7 +181,7 @@ def test_seeding_by_stack_name_seals_totp_secrets_with_the_stacks_key(aws, svc, 
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
     assert main(["seed", str(_totp_seed(tmp_path, secret)), "--stack", "switchboard-prod",
                  "--region", "us-east-1"]) == 0
-    op = svc.store.get_operator_by_email("initech", "bill@initech.test")
+    op = svc.store.staff.get_by_email("initech", "bill@initech.test")
     from switchboard.tokens.sealing import totp_context
 
     assert svc.sealer.open(op.totp_secret, context=totp_context("initech", op.id)) == secret
@@ -184,7 +211,7 @@ def test_a_seed_the_contract_does_not_allow_is_refused_clearly_and_writes_nothin
     # Then the command says so, without a traceback, and the table is untouched
     err = capsys.readouterr().err
     assert code != 0 and "switchboard:" in err and "Traceback" not in err, err
-    assert svc.store.get_tenant("acme") is None and svc.store.get_tenant(seed["tenants"][0]["id"]) is None
+    assert svc.store.tenants.get("acme") is None and svc.store.tenants.get(seed["tenants"][0]["id"]) is None
 
 
 def test_seeded_origins_and_emails_are_stored_as_the_checks_compare_them(aws, svc, tmp_path):
@@ -195,5 +222,5 @@ def test_seeded_origins_and_emails_are_stored_as_the_checks_compare_them(aws, sv
     # When it is loaded
     assert main(["seed", str(path), "--table", TABLE, "--region", "us-east-1"]) == 0
     # Then the origin is the one a browser sends, and the operator signs in by any case of the address
-    assert svc.store.get_tenant("acme").allowed_origins == ("https://shop.acme.test",)
-    assert svc.store.get_operator_by_email("acme", "ana@acme.test").email == "ana@acme.test"
+    assert svc.store.tenants.get("acme").allowed_origins == ("https://shop.acme.test",)
+    assert svc.store.staff.get_by_email("acme", "ana@acme.test").email == "ana@acme.test"

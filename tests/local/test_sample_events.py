@@ -110,6 +110,29 @@ def test_cognito_trigger_samples_come_back_with_the_chat_token_claim(capsys, nam
         assert claims[f"{ns}/role"] == role and claims[f"{ns}/level"] == "1"
 
 
+def test_the_machine_to_machine_cognito_sample_comes_back_unchanged(capsys):
+    # When Cognito's V3 event for a client-credentials token request runs through the function
+    code, event = _invoke(capsys, "PostLoginFunction", EVENTS / "post_login_cognito_v3_client_credentials.json")
+    # Then it succeeds (Cognito would otherwise fail the machine's token request) and changes nothing
+    assert code == 0
+    assert event["triggerSource"] == "TokenGeneration_ClientCredentials"
+    assert event["response"] == {"claimsAndScopeOverrideDetails": None}
+
+
+#: the sample events other tests here run, besides HTTP_EVENTS (chat_*.json: tests/chat/test_events.py)
+OTHER_EVENTS = {"post_login_direct.json", "post_login_cognito_v1.json", "post_login_cognito_v2.json",
+                "post_login_cognito_v2_operator.json", "post_login_cognito_v3_client_credentials.json"}
+#: samples no test runs as they are, and why
+NOT_RUN = {"key_rotation_create_secret.json": "needs a rotation Secrets Manager started; "
+                                              "tests/tokens/test_key_rotation.py drives the four steps"}
+
+
+def test_every_sample_event_is_listed_here():
+    # a new sample must say which test runs it (or why none does)
+    names = {p.name for p in EVENTS.glob("*.json") if not p.name.startswith("chat_")}
+    assert names == set(HTTP_EVENTS) | OTHER_EVENTS | set(NOT_RUN)
+
+
 def test_invoke_refuses_an_env_override_that_is_not_name_value(capsys):
     # When --env is given something that is not NAME=VALUE
     for bad in ("RATE_LIMIT_IP", "=1000/20000"):

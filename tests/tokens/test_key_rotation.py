@@ -59,6 +59,25 @@ def test_secrets_managers_rotation_stages_a_new_key_and_publishes_the_public_set
     assert all(set(k) == {"kid", "alg", "crv", "x", "y", "active_from"} for k in public["keys"])
 
 
+def test_a_client_caching_the_jwks_as_told_holds_a_new_key_before_it_signs(rotation, call, seeded, svc):
+    # Given how long the JWKS answer may be cached, and how stale the JWKS function's own copy may be
+    cache_control = call("GET /.well-known/jwks.json")["headers"]["Cache-Control"]
+    max_age = int(cache_control.split("max-age=")[1].split(",")[0])
+    settings = svc.settings
+    # When the key set rotates (as Secrets Manager drives it, under this deployment's settings)
+    boto3.client("secretsmanager").rotate_secret(
+        SecretId=SIGNING, RotateImmediately=True,
+        RotationLambdaARN="arn:aws:lambda:us-east-1:123456789012:function:key-rotation")
+    new, previous = _current(SIGNING)["keys"][:2]
+    # Then the new key is published longer before it signs than the JWKS function's cache and a
+    # client's cache together: whoever caches the JWKS as told has the key before its first token
+    lead = new["active_from"] - new["created_at"]
+    assert settings.keys_cache_seconds + max_age < lead
+    # And a superseded key stays far longer than any cached JWKS lives (its tokens still verify)
+    assert max_age < max(settings.access_ttl, settings.chat_ttl) + 60
+    assert previous["kid"] in [k["kid"] for k in _current(VERIFY)["keys"]]
+
+
 def test_a_function_that_only_verifies_reads_only_the_public_keys(call, seeded, svc, monkeypatch):
     from switchboard import runtime
     from switchboard.tokens import keys

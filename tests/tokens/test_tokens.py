@@ -54,7 +54,8 @@ def tokens(keyset: dict[str, Any]) -> TokenService:
 
 def access(tokens: TokenService, **overrides: Any) -> str:
     claims: dict[str, Any] = {"sub": "op-ana", "tid": "acme", "sid": "s1", "role": "admin", "lvl": 3,
-                              "scopes": ("chat:read", "admin:sessions"), "anon": False}
+                              "scopes": ("chat:read", "admin:sessions"), "anon": False,
+                              "client_id": "switchboard-backoffice"}
     claims.update(overrides)
     return tokens.mint_access(**claims)
 
@@ -76,6 +77,21 @@ def forge(keyset: dict[str, Any], payload: dict[str, Any], headers: dict[str, An
     """A token signed with the real key, with claims and headers of the attacker's choosing."""
     kid, key = private_key(keyset)
     return jwt.encode(payload, key, algorithm="ES256", headers={"kid": kid, **headers})
+
+
+class Later:
+    """A time ``offset`` seconds from when the test runs, not from when pytest collected it (a
+    parameter computed at collection is minutes old by the time a loaded suite runs the test)."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def at_run_time(self) -> float | int:
+        now = time.time()
+        return now + self.offset if isinstance(self.offset, float) else int(now) + self.offset
+
+    def __repr__(self) -> str:
+        return f"now{self.offset:+}"
 
 
 def valid_access_payload(**overrides: Any) -> dict[str, Any]:
@@ -166,10 +182,10 @@ def test_every_other_algorithm_is_refused(keyset, tokens, alg):
     ({"aud": ["switchboard-api", "other"]}, "audience"),
     ({"aud": "someone-else"}, "audience"),
     ({"iss": "https://evil.test"}, "issuer"),
-    ({"exp": int(time.time()) - 60}, "expired"),
-    ({"nbf": int(time.time()) + 600}, "not valid yet"),
-    ({"iat": int(time.time()) + 600}, "not valid yet"),
-    ({"exp": time.time() + 600.5}, "required claims"),
+    ({"exp": Later(-60)}, "expired"),
+    ({"nbf": Later(600)}, "not valid yet"),
+    ({"iat": Later(600)}, "not valid yet"),
+    ({"exp": Later(600.5)}, "required claims"),
     ({"exp": True}, "required claims"),
     ({"nbf": "0"}, "required claims"),
     ({"exp": None}, "required claims"),
@@ -185,6 +201,7 @@ def test_every_other_algorithm_is_refused(keyset, tokens, alg):
 ])
 def test_wrong_or_missing_claims_are_refused(keyset, tokens, claims, reason):
     # Given a correctly signed token whose claims are wrong
+    claims = {name: value.at_run_time() if isinstance(value, Later) else value for name, value in claims.items()}
     token = forge(keyset, valid_access_payload(**claims), {"typ": "at+jwt"})
     # Then it is refused, saying why
     with pytest.raises(InvalidToken, match=reason):
@@ -526,3 +543,29 @@ def test_an_unreadable_public_key_is_unavailable_not_a_crash(keyset, change):
     entry = {**public_keyset(keyset)["keys"][0], **change}
     with pytest.raises(Unavailable):
         keyring_from_value({"keys": [entry]})
+
+
+def test_a_new_keys_kid_is_its_whole_rfc7638_thumbprint(keyset):
+    # Given a key made by a rotation, as published
+    from joserfc.jwk import ECKey
+
+    jwk = keyring_from_value(keyset).jwks()["keys"][0]
+    # Then its kid is the RFC 7638 SHA-256 thumbprint an independent library computes from the JWK
+    assert jwk["kid"] == ECKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "y")}).thumbprint()
+
+
+def test_a_key_with_the_shorter_kid_of_earlier_versions_still_signs_verifies_and_rotates(keyset):
+    # Given a key set written by an earlier version: its kid the thumbprint's first 22 characters
+    legacy = dict(keyset["keys"][0], kid=keyset["keys"][0]["kid"][:22])
+    old_set = {"keys": [legacy]}
+    service = TokenService(StaticKeys(old_set), issuer=ISSUER, access_ttl=900, chat_ttl=3600)
+    token = chat(service)
+    assert jwt.get_unverified_header(token)["kid"] == legacy["kid"]
+    # When the set rotates (the new key staged, the old one still signing)
+    rotated = rotate_keyset(old_set)
+    ring = keyring_from_value(rotated)
+    # Then tokens the old key signed still verify with the rotated set, its kid unchanged in the JWKS
+    verifier = TokenService(StaticKeys(ring), issuer=ISSUER, access_ttl=900, chat_ttl=3600)
+    assert verifier.verify_chat(token).sub == "op-ana"
+    assert [k["kid"] for k in ring.jwks()["keys"]] == [rotated["keys"][0]["kid"], legacy["kid"]]
+    assert len(rotated["keys"][0]["kid"]) == 43  # and the new key carries the whole thumbprint

@@ -469,8 +469,6 @@ def test_the_widget_renews_its_tokens_before_they_expire(browser_stack, pages):
 def test_a_known_visitor_attaches_a_file_where_the_tenant_allows_it(browser_stack, pages, tmp_path):
     from urllib.parse import urlencode
 
-    import boto3
-
     from tests.browser_support import GALLERY, GALLERY_SECRET
 
     # Given a known visitor of a tenant that allows visitor attachments, in a conversation
@@ -492,8 +490,7 @@ def test_a_known_visitor_attaches_a_file_where_the_tenant_allows_it(browser_stac
     chooser.value.set_files(str(receipt))
     # Then the message shows it, and the file went to the attachments bucket through the presigned POST
     expect(page.locator(".log li.mine:not(.pending) .att")).to_contain_text(["receipt.txt"])
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{browser_stack.s3_port}", region_name="us-east-1",
-                      aws_access_key_id="local", aws_secret_access_key="local")
+    s3 = browser_stack.client("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="switchboard-local-attachments",
                                                   Prefix=f"attachments/{GALLERY}/").get("Contents", [])]
     assert len(keys) == 1

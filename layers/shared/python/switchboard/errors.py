@@ -6,7 +6,10 @@ Handlers never catch ``Exception`` for business cases: they let these propagate 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from switchboard.models import Session
 
 __all__ = [
     "Conflict",
@@ -18,7 +21,9 @@ __all__ = [
     "MfaRequired",
     "NotFound",
     "RateLimited",
+    "RotationRefused",
     "SessionRevoked",
+    "StandingChanged",
     "SwitchboardError",
     "TokenReused",
     "Unavailable",
@@ -107,3 +112,17 @@ class RateLimited(SwitchboardError):
 
 class Unavailable(SwitchboardError):
     status, code, title = 503, "unavailable", "Temporarily unavailable"
+
+
+# -- signals between the store and its callers (never answered as such: not SwitchboardErrors) --
+class StandingChanged(Exception):
+    """The operator a session stands on is gone, blocked, has another role, or (at sign-in)
+    another password than the one just checked: the write that needed it did not happen."""
+
+
+class RotationRefused(Exception):
+    """The conditional rotation failed; ``session`` is the item as it was (None if absent)."""
+
+    def __init__(self, session: Session | None) -> None:
+        super().__init__("refresh rotation refused")
+        self.session = session

@@ -1,5 +1,5 @@
 """Domain records: frozen, typed, and separate from both the request models
-(:mod:`switchboard.edge.requests`) and the DynamoDB items (:mod:`switchboard.storage` converts at
+(:mod:`switchboard.edge.requests`) and the DynamoDB items (:mod:`switchboard.store` converts at
 its edge).
 
 They are ``msgspec.Struct`` classes rather than dataclasses, as are the layer's other small

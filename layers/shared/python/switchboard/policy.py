@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ALL_SCOPES", "Role", "default_scopes", "level_of"]
+__all__ = ["ALL_SCOPES", "HANDLES_CHATS", "STAFF_ROLES", "Role", "default_scopes", "level_of"]
 
 
 class Role(StrEnum):
@@ -21,6 +21,10 @@ VISITOR_SCOPES = ("chat:read", "chat:write")
 OPERATOR_SCOPES = ("chat:read", "chat:write", "chat:attach", "chat:assign", "team:chat")
 ADMIN_SCOPES = (*OPERATOR_SCOPES, "chat:moderate", "admin:operators", "admin:sessions", "admin:tenant")
 ALL_SCOPES = frozenset(ADMIN_SCOPES)
+STAFF_ROLES = frozenset({"operator", "admin"})  # who is assigned support channels
+#: what a staff connection needs to count as present (assignable, told of the queue): a
+#: conversation given to someone who may not read or write it would be stranded
+HANDLES_CHATS = frozenset({"chat:read", "chat:write"})
 
 
 def level_of(role: Role, *, anonymous: bool = False) -> int:

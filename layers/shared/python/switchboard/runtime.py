@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from switchboard.errors import NotFound
 from switchboard.models import TENANT_ID_PATTERN, Tenant
 from switchboard.settings import Settings, get_settings
-from switchboard.storage import Store
+from switchboard.store import Store
 
 if TYPE_CHECKING:
     from switchboard.chat.connections import LiveConnections
@@ -56,7 +56,7 @@ class TenantDirectory:
             hit = self._cache.get(tenant_id)
         if hit and now - hit[0] < self._ttl:
             return hit[1]
-        tenant = self._store.get_tenant(tenant_id)
+        tenant = self._store.tenants.get(tenant_id)
         with self._lock:
             if len(self._cache) > 1000:
                 self._cache.clear()
@@ -156,12 +156,12 @@ def reset_caches() -> None:
     call builds them anew from the environment as it is now. For tests and the local stack,
     which run many "containers" (a fresh moto, other settings) in one process; never called on
     a request path."""
-    from switchboard import storage
+    from switchboard.store import dynamo
     from switchboard.tokens import key_rotation, keys
 
     get_settings.cache_clear()
     services.cache_clear()
-    storage.dynamodb_client.cache_clear()
+    dynamo.dynamodb_client.cache_clear()
     key_rotation._client.cache_clear()
     keys._provider.cache_clear()
     from aws_lambda_powertools.utilities import parameters

@@ -47,6 +47,11 @@ class Settings(msgspec.Struct, frozen=True):
     #: attempts per minute and per hour: per account, and per client IP
     rate_limit_account: tuple[int, int] = (10, 100)
     rate_limit_ip: tuple[int, int] = (60, 1000)
+    #: password sign-ins per account from devices without its device token, all addresses together
+    rate_limit_untrusted: tuple[int, int] = (30, 300)
+    #: chat action limits replacing chat_limits.LIMITS for the kinds named: (kind, per connection,
+    #: per user) a minute; empty: those defaults
+    ws_rate_limits: tuple[tuple[str, int, int], ...] = ()
     #: the tenant whose users a Cognito user pool's pre token generation trigger signs in
     cognito_tenant: str = ""
     #: how old a signed hook request may be (seconds)
@@ -85,6 +90,8 @@ class Settings(msgspec.Struct, frozen=True):
             s3_own_endpoint=bool(e.get("AWS_ENDPOINT_URL_S3") or e.get("AWS_ENDPOINT_URL")),
             rate_limit_account=_pair(e.get("RATE_LIMIT_ACCOUNT"), _default("rate_limit_account")),
             rate_limit_ip=_pair(e.get("RATE_LIMIT_IP"), _default("rate_limit_ip")),
+            rate_limit_untrusted=_pair(e.get("RATE_LIMIT_UNTRUSTED"), _default("rate_limit_untrusted")),
+            ws_rate_limits=_kinds(e.get("WS_RATE_LIMITS")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),
             totp_key_id=e.get("TOTP_KEY_ID", ""),
         )
@@ -96,6 +103,18 @@ def _pair(raw: str | None, default: tuple[int, int]) -> tuple[int, int]:
         return default
     minute, hour = (int(part) for part in raw.split("/"))
     return minute, hour
+
+
+def _kinds(raw: str | None) -> tuple[tuple[str, int, int], ...]:
+    """``"send=30/60,typing=20/40"`` -> (("send", 30, 60), ("typing", 20, 40)): per kind of chat
+    action, per connection / per user a minute. Which kinds exist is chat_limits' to check."""
+    out = []
+    for entry in (raw or "").split(","):
+        if entry.strip():
+            kind, pair = entry.split("=")
+            per_connection, per_user = _pair(pair.strip(), (0, 0))
+            out.append((kind.strip(), per_connection, per_user))
+    return tuple(out)
 
 
 def _default(name: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 from switchboard.ids import time_ordered_id
 from switchboard.models import AuditEvent
-from switchboard.storage import Store
+from switchboard.store import Store
 
 __all__ = ["KINDS", "event", "event_id", "expires_at", "record"]
 
@@ -80,5 +80,5 @@ def record(
 ) -> AuditEvent:
     """Build an event and store it (one PutItem)."""
     e = event(tenant=tenant, kind=kind, actor=actor, subject=subject, session_id=session_id, **detail)
-    store.put_event(e, ttl=expires_at(e, retention_days))
+    store.events.put(e, ttl=expires_at(e, retention_days))
     return e

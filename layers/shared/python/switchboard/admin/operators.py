@@ -12,8 +12,6 @@ Everything is looked up in the caller's own tenant: an operator id of another te
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from typing import Any
 
@@ -22,10 +20,9 @@ from msgspec.structs import replace
 from switchboard.admin import audit
 from switchboard.auth import sessions
 from switchboard.auth.identity import new_operator_id
-from switchboard.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
+from switchboard.errors import Conflict, Forbidden, NotFound, StandingChanged, Unavailable, ValidationFailed
 from switchboard.models import OPERATOR_ID, OPERATOR_METHODS, Operator
 from switchboard.runtime import Services
-from switchboard.storage import StandingChanged
 
 #: the contract's HTTP codes have no ``conflict``: refusals that depend on the tenant's state are
 #: ``forbidden`` (the last admin) or ``validation_error`` (an email already taken)
@@ -36,7 +33,7 @@ __all__ = ["change_operator", "create_operator", "list_events", "list_operators"
 
 def list_operators(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
     caller.require("admin:operators")
-    ops = sorted(svc.store.list_operators(caller.tenant), key=lambda o: (o.created_at, o.email))
+    ops = sorted(svc.store.staff.of_tenant(caller.tenant), key=lambda o: (o.created_at, o.email))
     return {"operators": [o.to_json() for o in ops]}
 
 
@@ -45,7 +42,7 @@ def list_staff(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
     the tenant's active operators and admins, by id, name and role only (no email, nothing
     an admin's listing adds). Needs ``team:chat``."""
     caller.require("team:chat")
-    staff = sorted((o for o in svc.store.list_operators(caller.tenant) if o.active),
+    staff = sorted((o for o in svc.store.staff.of_tenant(caller.tenant) if o.active),
                    key=lambda o: (o.name.lower(), o.id))
     return {"staff": [{"id": o.id, "name": o.name, "role": o.role} for o in staff]}
 
@@ -65,10 +62,10 @@ def create_operator(svc: Services, caller: sessions.Caller, *, email: str, name:
     answer: dict[str, Any] = {}
     try:
         if password:
-            svc.store.create_operator(op)
+            svc.store.staff.create(op)
         else:
             token, token_hash = accounts.new_invitation(op.tenant, op.id)
-            svc.store.create_invited_operator(op, token_hash, expires_at=now + accounts.INVITE_SECONDS)
+            svc.store.staff.create_invited(op, token_hash, expires_at=now + accounts.INVITE_SECONDS)
             answer["invite_token"] = token
             answer["invite_expires_in"] = accounts.INVITE_SECONDS
     except Conflict:
@@ -82,14 +79,14 @@ def create_operator(svc: Services, caller: sessions.Caller, *, email: str, name:
 def _target(svc: Services, caller: sessions.Caller, operator_id: str) -> Operator:
     # an id no operator can have is not looked up: a path segment of any length would
     # otherwise reach DynamoDB, which refuses keys over its limits with an error, not "no item"
-    op = svc.store.get_operator(caller.tenant, operator_id) if OPERATOR_ID.match(operator_id) else None
+    op = svc.store.staff.get(caller.tenant, operator_id) if OPERATOR_ID.match(operator_id) else None
     if op is None:
         raise NotFound("no such operator")
     return op
 
 
 def _other_active_admin(svc: Services, target: Operator) -> Operator:
-    for op in svc.store.list_operators(target.tenant):
+    for op in svc.store.staff.of_tenant(target.tenant):
         if op.id != target.id and _is_active_admin(op):
             return op
     raise Forbidden(LAST_ADMIN)
@@ -126,7 +123,7 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, *,
                           blocked=target.blocked if blocked is None else blocked)
         keep = _other_active_admin(svc, target) if _is_active_admin(target) and not _is_active_admin(changed) else None
         try:
-            svc.store.update_operator(target, role=role, name=name, blocked=blocked, keep_admin=keep)
+            svc.store.staff.update(target, role=role, name=name, blocked=blocked, keep_admin=keep)
             break
         except StandingChanged:  # changed by someone else since it was read
             continue
@@ -161,14 +158,14 @@ def _reset_mfa(svc: Services, caller: sessions.Caller, target: Operator) -> dict
     after, for a session a sign-in with the old factor opened meanwhile. An operator with no
     second factor on loses only a pending enrolment, and no session."""
     if not target.totp_enabled:
-        if not target.totp_pending or svc.store.drop_pending_totp(target.tenant, target.id):
+        if not target.totp_pending or svc.store.staff.drop_pending_totp(target.tenant, target.id):
             reset = replace(target, totp_secret=None, totp_pending=None)
             return {"operator": reset.to_json(), "revoked_sessions": 0}
         # the enrolment was confirmed between the read and now: MFA is on, reset it as such
         target = replace(target, totp_enabled=True)
     ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
-    svc.store.disable_totp(target.tenant, target.id)
-    svc.store.delete_mfa_challenges(target.tenant, target.id)
+    svc.store.staff.disable_totp(target.tenant, target.id)
+    svc.store.staff.delete_mfa_challenges(target.tenant, target.id)
     # and a session a sign-in with the old second factor opened in between (one Query)
     ended += sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
     audit.record(svc.store, tenant=target.tenant, kind="mfa_disabled", retention_days=svc.settings.audit_retention_days,
@@ -190,7 +187,7 @@ def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) ->
         raise
     keep = _other_active_admin(svc, target) if _is_active_admin(target) else None
     try:
-        svc.store.delete_operator(target, keep_admin=keep)
+        svc.store.staff.delete(target, keep_admin=keep)
     except Conflict:
         raise Forbidden(LAST_ADMIN) from None
     ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="removed")
@@ -200,28 +197,13 @@ def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) ->
     return {"removed": target.id, "revoked_sessions": len(ended)}
 
 
-def _encode_cursor(sk: str) -> str:
-    return base64.urlsafe_b64encode(sk.encode()).rstrip(b"=").decode()
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        sk = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValidationFailed("cursor is not valid") from None
-    if not sk or len(sk) > 64 or not sk.isascii():
-        raise ValidationFailed("cursor is not valid")
-    return sk
-
-
 def list_events(svc: Services, caller: sessions.Caller, *, limit: int = 50,
                 cursor: str | None = None) -> dict[str, Any]:
     """The tenant's audit events, newest first; ``cursor`` (opaque) continues a listing."""
     caller.require("admin:sessions")
-    after = _decode_cursor(cursor) if cursor else None
-    events, last = svc.store.list_events(caller.tenant, limit=limit, after=after)
+    events, cursor = svc.store.events.page(caller.tenant, limit=limit, cursor=cursor)
     return {
         "events": [{"id": e.id, "kind": e.kind, "at": e.at, "actor": e.actor, "subject": e.subject,
                     "session_id": e.session_id, "detail": e.detail} for e in events],
-        "cursor": _encode_cursor(last) if last else None,
+        "cursor": cursor,
     }

@@ -7,9 +7,8 @@ from typing import Any
 
 from switchboard.admin import audit
 from switchboard.auth import passwords, ratelimit, sessions
-from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken
+from switchboard.errors import Forbidden, InvalidCredentials, InvalidToken, StandingChanged
 from switchboard.runtime import Services
-from switchboard.storage import StandingChanged
 from switchboard.tokens import opaque
 
 __all__ = ["INVITE_PREFIX", "accept_invitation", "change_password", "new_invitation"]
@@ -27,11 +26,11 @@ def change_password(svc: Services, caller: sessions.Caller, current: str, new: s
         raise Forbidden("only operators and admins have a password")
     ratelimit.check(svc.store, svc.settings,
                     [("account", f"password#{caller.tenant}#{caller.user_id}"), *([("ip", ip)] if ip else [])])
-    op = svc.store.get_operator(caller.tenant, caller.user_id)
+    op = svc.store.staff.get(caller.tenant, caller.user_id)
     if op is None or not passwords.verify_password(op.password_hash, current):
         raise InvalidCredentials("the current password is wrong")
-    svc.store.set_password_hash(op.tenant, op.id, passwords.hash_password(new))
-    svc.store.delete_mfa_challenges(op.tenant, op.id)
+    svc.store.staff.set_password_hash(op.tenant, op.id, passwords.hash_password(new))
+    svc.store.staff.delete_mfa_challenges(op.tenant, op.id)
     ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="password_changed")
     audit.record(svc.store, tenant=op.tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
@@ -50,10 +49,10 @@ def accept_invitation(svc: Services, token: str, password: str, *, device: str |
     (tenant, user_id), secret = opaque.parse(token, INVITE_PREFIX, 2)
     ratelimit.check(svc.store, svc.settings, [("account", f"invite#{tenant}#{user_id}"),
                                               *([("ip", ip)] if ip else [])])
-    if not svc.store.accept_invitation(tenant, user_id, opaque.digest(secret), passwords.hash_password(password),
+    if not svc.store.staff.accept_invitation(tenant, user_id, opaque.digest(secret), passwords.hash_password(password),
                                        now=int(time.time())):
         raise InvalidToken("the invitation is not valid, was used, or has expired")
-    op = svc.store.get_operator(tenant, user_id)
+    op = svc.store.staff.get(tenant, user_id)
     if op is None:  # removed between the two writes
         raise InvalidToken("the invitation is not valid, was used, or has expired")
     audit.record(svc.store, tenant=tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,

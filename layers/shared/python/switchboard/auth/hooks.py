@@ -15,10 +15,22 @@ trusted before the MAC checks out.
 
 **Cognito.** The trigger's user pool belongs to one tenant (``COGNITO_TENANT``). Cognito
 groups ``switchboard-admin`` / ``switchboard-operator`` make a user staff; everyone else is
-a known (level 1) visitor. V2 events (``version`` "2"/"3") get the claims in both the ID
-and the access token through ``claimsAndScopeOverrideDetails``; V1 events get them in the
-ID token through ``claimsOverrideDetails`` (string values, as V1 requires). A sign-in the
-tenant's rules deny raises, and Cognito refuses the sign-in.
+a known (level 1) visitor. The trigger's three event versions, as AWS documents them (the
+"Pre token generation Lambda trigger" page of the Cognito developer guide):
+
+* ``V1_0`` (``version`` "1"): the ID token only; the answer is ``claimsOverrideDetails``
+  with string values (V1 takes no others).
+* ``V2_0`` and ``V3_0`` (``version`` "2", "3"): the ID and the access token; the answer is
+  ``claimsAndScopeOverrideDetails`` with ``idTokenGeneration`` and ``accessTokenGeneration``.
+  For a user's sign-in the two versions are identical.
+* ``V3_0`` alone is also sent for a **machine-to-machine** client's token request (OAuth client
+  credentials, ``triggerSource`` ``TokenGeneration_ClientCredentials``): there is no user, so
+  no ``userName`` and no user attributes, and only an access token. A machine has no chat, so
+  it gets no chat token and no session: the event goes back with a null override (Cognito then
+  issues its token unchanged) and nothing is stored. Raising would make Cognito fail that
+  client's token request, for a trigger that has nothing to say about machines.
+
+A sign-in the tenant's rules deny raises, and Cognito refuses the sign-in.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from switchboard.auth import ratelimit, sessions
 from switchboard.auth.identity import chat_safe_id
 from switchboard.auth.postlogin import Principal
 from switchboard.errors import InvalidToken
+from switchboard.observability import logger
 from switchboard.policy import Role
 from switchboard.runtime import Services
 
@@ -43,6 +56,8 @@ __all__ = ["SIGNATURE_HEADER", "FederatedUser", "cognito_trigger", "direct_sign_
            "verify_signature"]
 
 SIGNATURE_HEADER = "switchboard-signature"
+#: the V3_0 trigger source of an OAuth client-credentials (machine-to-machine) token request
+MACHINE_TRIGGER = "TokenGeneration_ClientCredentials"
 STAFF_GROUPS = {"switchboard-admin": Role.ADMIN, "switchboard-operator": Role.OPERATOR}
 
 
@@ -107,7 +122,7 @@ def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: 
     tolerance = svc.settings.hook_tolerance_seconds
     t, mac = verify_signature(tenant.hook_secret if tenant else "", signature, body, tolerance=tolerance, now=now)
     assert tenant is not None  # verify_signature refuses an empty secret
-    if not svc.store.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
+    if not svc.store.counters.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
         raise InvalidToken("this signed request was already used")
     ratelimit.check(svc.store, svc.settings, [("account", f"hook#{tenant.id}#{user.user_id}")], now=now)
     grant = sessions.federated_sign_in(svc, user.principal(method="auth0"), device="auth0", now=now)
@@ -122,7 +137,10 @@ def direct_sign_in(svc: Services, user: FederatedUser) -> dict[str, Any]:
 
 
 def cognito_trigger(svc: Services, event: dict[str, Any]) -> dict[str, Any]:
-    """Answer a Pre Token Generation trigger event (V1, V2 or V3) with the claims added."""
+    """Answer a Pre Token Generation trigger event (V1, V2 or V3) with the claims added; a
+    machine-to-machine client's (V3, client credentials) with no change at all."""
+    if event.get("triggerSource") == MACHINE_TRIGGER:
+        return _unchanged_for_a_machine(event)
     tenant = svc.settings.cognito_tenant
     if not tenant:
         raise RuntimeError("COGNITO_TENANT is not set: which tenant does this user pool sign in?")
@@ -148,4 +166,17 @@ def cognito_trigger(svc: Services, event: dict[str, Any]) -> dict[str, Any]:
             "idTokenGeneration": {"claimsToAddOrOverride": dict(grant.claims)},
             "accessTokenGeneration": {"claimsToAddOrOverride": dict(grant.claims)},
         }
+    return event
+
+
+def _unchanged_for_a_machine(event: dict[str, Any]) -> dict[str, Any]:
+    """The client-credentials event as Cognito expects it back when nothing changes: the
+    override null (V2/V3 shape; V1 is never sent for machines, but is answered alike)."""
+    logger.info("pre token generation for a machine client: no chat token",
+                extra={"client_id": (event.get("callerContext") or {}).get("clientId")})
+    response = event.get("response")
+    if not isinstance(response, dict):
+        response = event["response"] = {}
+    v1 = str(event.get("version", "1")) == "1"
+    response["claimsOverrideDetails" if v1 else "claimsAndScopeOverrideDetails"] = None
     return event

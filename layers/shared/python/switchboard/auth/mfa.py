@@ -60,7 +60,7 @@ def matching_step(secret: str, code: str, *, now: int | None = None) -> int | No
 
 
 def _operator(svc: Services, tenant: str, user_id: str) -> Operator:
-    op = svc.store.get_operator(tenant, user_id)
+    op = svc.store.staff.get(tenant, user_id)
     if op is None:
         raise NotFound("no such operator")
     return op
@@ -106,7 +106,7 @@ def enroll(svc: Services, caller: Any) -> dict[str, Any]:
     if op.totp_enabled:
         raise ValidationFailed("MFA is already on; turn it off first to enrol a new authenticator")
     secret = pyotp.random_base32(length=32)  # 160 bits from the secrets module (RFC 4226's advice)
-    svc.store.set_totp_pending(op.tenant, op.id, svc.sealer.seal(secret, context=totp_context(op.tenant, op.id)))
+    svc.store.staff.set_totp_pending(op.tenant, op.id, svc.sealer.seal(secret, context=totp_context(op.tenant, op.id)))
     tenant = svc.tenants.get(op.tenant)
     uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=op.email, issuer_name=tenant.name)
     return {"secret": secret, "otpauth_uri": uri, "qr_svg": _qr_svg(uri)}
@@ -134,7 +134,7 @@ def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     if not op.totp_pending:
         raise ValidationFailed("enrol first: POST /auth/totp/enroll")
     step = _check(svc, op, op.totp_pending, code)
-    if step is None or not svc.store.enable_totp(op.tenant, op.id, op.totp_pending, step):
+    if step is None or not svc.store.staff.enable_totp(op.tenant, op.id, op.totp_pending, step):
         raise InvalidMfa()
     ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="mfa_enabled")
     audit.record(svc.store, tenant=op.tenant, kind="mfa_enabled", retention_days=svc.settings.audit_retention_days,
@@ -152,9 +152,9 @@ def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     if not op.totp_enabled or not op.totp_secret:
         raise ValidationFailed("MFA is not on")
     step = _check(svc, op, op.totp_secret, code)
-    if step is None or not svc.store.use_totp_step(op.tenant, op.id, step):
+    if step is None or not svc.store.staff.use_totp_step(op.tenant, op.id, step):
         raise InvalidMfa()
-    svc.store.disable_totp(op.tenant, op.id)
+    svc.store.staff.disable_totp(op.tenant, op.id)
     ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="mfa_disabled")
     audit.record(svc.store, tenant=op.tenant, kind="mfa_disabled", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
@@ -175,7 +175,7 @@ def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> M
     now = int(now if now is not None else time.time())
     challenge_id = secrets.token_urlsafe(12)
     token, token_hash = opaque.make(MFA_PREFIX, [op.tenant, op.id, challenge_id])
-    svc.store.put_mfa_challenge(op.tenant, op.id, challenge_id, token_hash, expires_at=now + CHALLENGE_SECONDS,
+    svc.store.staff.put_mfa_challenge(op.tenant, op.id, challenge_id, token_hash, expires_at=now + CHALLENGE_SECONDS,
                                 password=_password_digest(op))
     return MfaRequired("enter the code from your authenticator app", mfa_token=token,
                        expires_in=CHALLENGE_SECONDS)
@@ -184,8 +184,7 @@ def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> M
 def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device: str | None) -> Any:
     """``POST /auth/mfa``: a valid challenge and a fresh code give the session's tokens."""
     from switchboard.auth import sessions
-    from switchboard.errors import InvalidToken
-    from switchboard.storage import StandingChanged
+    from switchboard.errors import InvalidToken, StandingChanged
 
     try:
         (tenant, user_id, challenge_id), secret = opaque.parse(mfa_token, MFA_PREFIX, 3)
@@ -195,13 +194,13 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
     # forged token names any operator, so it is counted by its IP alone and cannot lock them out
     _limit(svc, ip=ip, account=None)
     now = int(time.time())
-    challenge = svc.store.get_mfa_challenge(tenant, user_id, challenge_id)
+    challenge = svc.store.staff.get_mfa_challenge(tenant, user_id, challenge_id)
     token_hash = opaque.digest(secret)
     if (challenge is None or challenge["expires_at"] <= now
             or not hmac.compare_digest(challenge["hash"], token_hash)):
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
     _limit(svc, ip=None, account=(tenant, user_id))
-    op = svc.store.get_operator(tenant, user_id)
+    op = svc.store.staff.get(tenant, user_id)
     if (op is None or op.blocked or not op.totp_enabled or not op.totp_secret
             or not hmac.compare_digest(str(challenge.get("password", "")), _password_digest(op))):
         # gone, blocked, MFA off, or the password changed since this challenge was earned
@@ -212,14 +211,14 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
     # settles two fresh codes of one step racing
     replayed = step is not None and step <= op.totp_last_step
     if step is None or replayed:
-        if not svc.store.count_mfa_failure(tenant, user_id, challenge_id, max_attempts=CHALLENGE_ATTEMPTS):
-            svc.store.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now)
+        if not svc.store.staff.count_mfa_failure(tenant, user_id, challenge_id, max_attempts=CHALLENGE_ATTEMPTS):
+            svc.store.staff.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now)
         audit.record(svc.store, tenant=tenant, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
                      subject=user_id, reason="mfa_code_replayed" if replayed else "invalid_mfa")
         raise InvalidMfa("this code was used already; wait for the next one") if replayed else InvalidMfa()
-    if not svc.store.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now):
+    if not svc.store.staff.consume_mfa_challenge(tenant, user_id, challenge_id, token_hash, now=now):
         raise InvalidMfa("the mfa_token was used already; sign in again")
-    if not svc.store.use_totp_step(tenant, user_id, step):
+    if not svc.store.staff.use_totp_step(tenant, user_id, step):
         audit.record(svc.store, tenant=tenant, kind="sign_in_failed", retention_days=svc.settings.audit_retention_days,
                      subject=user_id, reason="mfa_code_replayed")
         raise InvalidMfa("this code was used already; wait for the next one")
@@ -239,7 +238,7 @@ def _seal_if_plain(svc: Services, op: Operator, stored: str) -> None:
         return
     try:  # best effort: the sign-in needs no KMS for a plaintext secret, and the challenge is spent already
         sealed = svc.sealer.seal(stored, context=totp_context(op.tenant, op.id))
-        svc.store.replace_totp_secret(op.tenant, op.id, old=stored, new=sealed)
+        svc.store.staff.replace_totp_secret(op.tenant, op.id, old=stored, new=sealed)
     except SwitchboardError:
         from switchboard.observability import logger
 

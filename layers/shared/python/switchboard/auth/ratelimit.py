@@ -1,8 +1,8 @@
 """Rate limits for sign-in, MFA, refresh and the post-login hook, shared by every container.
 
 Each attempt is counted under a few keys (the client IP, the account) in DynamoDB
-(:meth:`Store.hit_rate_counter`: one atomic ADD per key, TTL'd), against two fixed
-windows: a clock minute and a clock hour. Why fixed windows rather than a sliding log or
+(:meth:`switchboard.store.audit.Counters.hit_rate`: one atomic ADD per key, TTL'd), against
+two fixed windows: a clock minute and a clock hour. Why fixed windows rather than a sliding log or
 a token bucket: one write per key and no read-modify-write race, and a window *always*
 ends - refused attempts are counted but cannot push the end further out - so an attacker
 can keep an operator out only while attacking, and for at most the rest of the window
@@ -32,7 +32,7 @@ import msgspec
 
 from switchboard.errors import RateLimited
 from switchboard.settings import Settings
-from switchboard.storage import Store
+from switchboard.store import Store
 
 __all__ = ["Count", "Quota", "check", "client_bucket", "counting", "quotas"]
 
@@ -51,12 +51,17 @@ class Quota(msgspec.Struct, frozen=True):
 
 
 def quotas(settings: Settings) -> dict[str, Quota]:
-    """The quotas in force: ``account`` (an operator's email, a session, an MFA challenge's
-    user, a hook's user) and ``ip`` (looser: many people can share one address - offices,
-    mobile carriers). Configured by the template's ``RateLimitAccount`` / ``RateLimitIp``."""
+    """The quotas in force: ``account`` (an operator's email from one address or one known
+    device, a session, an MFA challenge's user, a hook's user), ``ip`` (looser: many people
+    can share one address - offices, mobile carriers) and ``untrusted`` (an operator's
+    email from every device it has no device token of, all addresses together: the ceiling
+    on a distributed guesser, which the owner's known devices do not count against; see
+    :mod:`switchboard.logins`). Configured by the template's ``RateLimitAccount`` /
+    ``RateLimitIp`` / ``RateLimitUntrusted``."""
     return {
         "account": Quota("account", *settings.rate_limit_account),
         "ip": Quota("ip", *settings.rate_limit_ip),
+        "untrusted": Quota("untrusted", *settings.rate_limit_untrusted),
     }
 
 
@@ -106,7 +111,7 @@ def counting(store: Store, settings: Settings, keys: list[tuple[str, str]], *,
     try:
         for kind, key in keys:
             counted = client_bucket(key) if kind == "ip" else key
-            pending.append((table[kind], _pool().submit(contextvars.copy_context().run, store.hit_rate_counter,
+            pending.append((table[kind], _pool().submit(contextvars.copy_context().run, store.counters.hit_rate,
                                                         f"{kind}#{counted}", now=now)))
         yield Count(now, tuple(pending))
     finally:

@@ -22,12 +22,20 @@ import msgspec
 from switchboard.admin import audit
 from switchboard.auth import postlogin
 from switchboard.auth.postlogin import Principal
-from switchboard.errors import Forbidden, InvalidToken, NotFound, SessionRevoked, TokenReused
+from switchboard.errors import (
+    Forbidden,
+    InvalidToken,
+    NotFound,
+    RotationRefused,
+    SessionRevoked,
+    StandingChanged,
+    TokenReused,
+)
 from switchboard.models import OPERATOR_METHODS, Operator, Session, SessionKey
 from switchboard.policy import Role
 from switchboard.runtime import Services
-from switchboard.storage import RotationRefused, StandingChanged
 from switchboard.tokens import opaque
+from switchboard.tokens.access import client_id_for
 
 if TYPE_CHECKING:
     from switchboard.tokens.access import AccessClaims
@@ -45,6 +53,8 @@ class TokenBundle(msgspec.Struct, frozen=True):
     refresh_token: str
     chat_token: str
     session: Session
+    #: for an operator's sign-in: the device token its next sign-in from here presents (logins.py)
+    device_token: str | None = None
 
     def __repr__(self) -> str:  # bearer tokens stay out of logs and tracebacks
         return f"TokenBundle(session={self.session.id!r}, user={self.session.user_id!r})"
@@ -58,6 +68,7 @@ class TokenBundle(msgspec.Struct, frozen=True):
             "refresh_token": self.refresh_token,
             "chat_token": self.chat_token,
             "user": {"id": s.user_id, "role": s.role, "level": s.lvl, "anonymous": s.anon, "name": s.name},
+            **({"device_token": self.device_token} if self.device_token else {}),
         }
 
 
@@ -122,8 +133,12 @@ def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int
 
 def sign_in_operator(svc: Services, op: Operator, *, method: str, device: str | None) -> TokenBundle:
     """An operator or admin whose credentials were just checked against ``op`` (``method``:
-    one of :data:`OPERATOR_METHODS`) signs in."""
-    return sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+    one of :data:`OPERATOR_METHODS`) signs in. The answer carries a fresh device token: this
+    device is now one the operator has signed in from (see :mod:`switchboard.auth.logins`)."""
+    from msgspec.structs import replace
+
+    bundle = sign_in(svc, Principal.for_operator(op, method=method), device=device, operator=op)
+    return replace(bundle, device_token=svc.tokens.mint_device(tid=op.tenant, sub=op.id, email=op.email))
 
 
 def _new_session(svc: Services, principal: Principal, *, device: str, now: int, idle: int,
@@ -156,7 +171,7 @@ def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator
     """Store the session and its ``sign_in`` audit event (one transaction)."""
     event = audit.event(tenant=session.tenant, kind="sign_in", actor=session.user_id, session_id=session.id,
                         method=session.method)
-    svc.store.create_session(session, refresh_hash, event=event, operator=operator,
+    svc.store.sessions.create(session, refresh_hash, event=event, operator=operator,
                              event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
 
 
@@ -169,6 +184,7 @@ def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any
         lvl=s.lvl,
         scopes=s.scopes,
         anon=s.anon,
+        client_id=client_id_for(s.method),
         custom=claims,
         now=now,
     )
@@ -198,7 +214,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     ratelimit.check(svc.store, svc.settings,
                     [("account", f"refresh#{key.tenant}#{key.session_id}"), *([("ip", ip)] if ip else [])], now=now)
     tenant = svc.tenants.find(key.tenant)
-    state = svc.store.read_refresh(key) if tenant is not None else None
+    state = svc.store.sessions.read_refresh(key) if tenant is not None else None
     if tenant is None or state is None:
         raise InvalidToken("unknown refresh token")
     session, current_hash = state
@@ -219,7 +235,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     try:
         grants = postlogin.run(tenant, principal, namespace=cfg.claims_namespace)
     except Forbidden:
-        svc.store.revoke_sessions([key], reason="post_login_denied", now=now)
+        svc.store.sessions.revoke([key], reason="post_login_denied", now=now)
         _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         raise
     svc.tokens.ready()  # the signing key is loaded before the token is spent
@@ -227,7 +243,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     event = audit.event(tenant=key.tenant, kind="refresh", actor=key.user_id, session_id=key.session_id)
     idle_until = now + cfg.session_idle_seconds
     try:
-        svc.store.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
+        svc.store.sessions.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
                                  idle_until=idle_until, expires_at=session.expires_at, event=event,
                                  event_ttl=audit.expires_at(event, cfg.audit_retention_days),
                                  operator_role=session.role if session.method in OPERATOR_METHODS else None)
@@ -237,7 +253,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
     except StandingChanged:
         # the operator was removed, blocked or given another role, and ending this session did
         # not happen then (a failed revocation, a sign-in racing the change): it ends now
-        svc.store.revoke_sessions([key], reason="operator_changed", now=now)
+        svc.store.sessions.revoke([key], reason="operator_changed", now=now)
         _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         raise SessionRevoked() from None
     from msgspec.structs import replace
@@ -253,10 +269,10 @@ def _explain_refusal(
     old = refused.session
     if old is None:
         raise InvalidToken("unknown refresh token")
-    used_hash = svc.store.rotated_hash(key, gen) if gen < old.refresh_gen else None  # one read, refusals only
+    used_hash = svc.store.sessions.rotated_hash(key, gen) if gen < old.refresh_gen else None  # one read, refusals only
     if used_hash and hmac.compare_digest(used_hash, presented):
         if old.status == "live":
-            svc.store.revoke_sessions([key], reason="token_reused", now=now)
+            svc.store.sessions.revoke([key], reason="token_reused", now=now)
             _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         audit.record(
             svc.store,
@@ -279,7 +295,7 @@ def authenticate(svc: Services, authorization: str | None, *, now: int | None = 
     if not authorization or not authorization[:7].lower() == "bearer ":
         raise InvalidToken("missing bearer token")
     claims = svc.tokens.verify_access(authorization[7:].strip())
-    session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
+    session = svc.store.sessions.get(SessionKey(claims.tid, claims.sub, claims.sid))
     now = int(now if now is not None else time.time())
     if session is None or not session.is_live(now):
         raise SessionRevoked()
@@ -303,7 +319,7 @@ def list_sessions(svc: Services, caller: Caller, *, user_id: str | None = None,
             "expires_at": s.ends_at,
             "current": s.id == caller.session.id,
         }
-        for s in sorted(svc.store.list_sessions(caller.tenant, target), key=lambda s: -s.created_at)
+        for s in sorted(svc.store.sessions.of_user(caller.tenant, target), key=lambda s: -s.created_at)
         if s.is_live(now)
     ]
 
@@ -329,18 +345,18 @@ def revoke(
     result: dict[str, Any] = {"kind": kind}
     if kind == "session":
         key = _session_to_revoke(svc, caller, session_id)
-        svc.store.revoke_sessions([key], reason="revoked", now=now)
+        svc.store.sessions.revoke([key], reason="revoked", now=now)
         _reach_connections(svc, key.tenant, key.user_id, session_ids={key.session_id})
         result.update(user_id=key.user_id, sessions=[key.session_id])
     else:
         target = user_id or caller.user_id
         _may_act_on(caller, target)
-        live = [s.key for s in svc.store.list_sessions(caller.tenant, target) if s.is_live(now)]
+        live = [s.key for s in svc.store.sessions.of_user(caller.tenant, target) if s.is_live(now)]
         if kind == "user":
-            svc.store.revoke_sessions(live, reason="revoked", now=now)
+            svc.store.sessions.revoke(live, reason="revoked", now=now)
             _reach_connections(svc, caller.tenant, target, session_ids=None)
         else:
-            svc.store.revoke_scopes(live, scopes)
+            svc.store.sessions.revoke_scopes(live, scopes)
             _reach_connections(svc, caller.tenant, target, session_ids=None, scopes=scopes)
             result["scopes"] = sorted(scopes)
         result.update(user_id=target, sessions=[k.session_id for k in live])
@@ -365,10 +381,10 @@ def end_user_sessions(svc: Services, tenant: str, user_id: str, *, keep: str | N
     turned off) - or those of them ``only`` picks -, and close their live connections.
     Returns the ids revoked."""
     now = int(now if now is not None else time.time())
-    ended = [s.key for s in svc.store.list_sessions(tenant, user_id)
+    ended = [s.key for s in svc.store.sessions.of_user(tenant, user_id)
              if s.is_live(now) and s.id != keep and (only is None or only(s))]
     if ended:
-        svc.store.revoke_sessions(ended, reason=reason, now=now)
+        svc.store.sessions.revoke(ended, reason=reason, now=now)
         _reach_connections(svc, tenant, user_id, session_ids={k.session_id for k in ended})
     return [k.session_id for k in ended]
 
@@ -385,11 +401,11 @@ def _reach_connections(svc: Services, tenant: str, user_id: str, *, session_ids:
 def _session_to_revoke(svc: Services, caller: Caller, session_id: str | None) -> SessionKey:
     if session_id is None or session_id == caller.session.id:
         return caller.session.key
-    key = svc.store.find_session_key(session_id)
-    if key is None:
+    key = svc.store.sessions.find_key(session_id)
+    # another tenant's session answers exactly as an unknown id does (same status, body, and
+    # work: the one index read both took): nothing crosses tenants, not even "it exists"
+    if key is None or key.tenant != caller.tenant:
         raise NotFound("no such session")
-    if key.tenant != caller.tenant:
-        raise Forbidden("that session belongs to another tenant")
     _may_act_on(caller, key.user_id)
     return key
 
@@ -399,7 +415,7 @@ def who_am_i(svc: Services, caller: Caller) -> dict[str, Any]:
     read, for staff only: visitors have no second factor)."""
     mfa = None
     if caller.session.role in ("operator", "admin"):
-        op = svc.store.get_operator(caller.tenant, caller.user_id)
+        op = svc.store.staff.get(caller.tenant, caller.user_id)
         mfa = bool(op and op.totp_enabled)
     return describe(caller, mfa_enabled=mfa)
 

@@ -99,11 +99,11 @@ def _upgrade_anonymous(svc: Services, authorization: str, *, tenant: str, to_use
         return
     if caller.tenant != tenant or not caller.session.anon or caller.user_id == to_user:
         return
-    channel_id = svc.store.open_support_channel_id(tenant, caller.user_id)
-    channel = svc.store.get_channel(channel_id) if channel_id else None
+    channel_id = svc.store.channels.open_support_id(tenant, caller.user_id)
+    channel = svc.store.channels.get(channel_id) if channel_id else None
     if channel is not None and channel.status != "closed":
         try:
-            svc.store.hand_over_support_channel(channel, from_user=caller.user_id, to_user=to_user)
+            svc.store.channels.hand_over(channel, from_user=caller.user_id, to_user=to_user)
         except Conflict:  # the known visitor has an open conversation already: theirs stays theirs
             return
     sessions.end_user_sessions(svc, tenant, caller.user_id, reason="identified")

@@ -17,9 +17,6 @@ attachments (:mod:`switchboard.chat.attachments`) live apart, with the S3 client
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -35,7 +32,7 @@ from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.ids import now_ms, time_ordered_id
 from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence
 from switchboard.observability import logger
-from switchboard.storage import STAFF_ROLES
+from switchboard.policy import STAFF_ROLES
 
 __all__ = [
     "attachment_open", "attachment_presign", "channel_assign", "channel_close", "channel_create", "channel_history",
@@ -57,7 +54,7 @@ def _now() -> int:
 # -- helpers -----------------------------------------------------------------------------
 def _channel(ctx: ChatContext, conn: Connection, channel_id: str) -> Channel:
     """The channel, if it is of the caller's tenant (policy then decides what they see)."""
-    ch = ctx.store.get_channel(channel_id)
+    ch = ctx.store.channels.get(channel_id)
     if ch is None or ch.tenant != conn.tenant:
         raise NotFound("no such channel")
     return ch
@@ -66,14 +63,14 @@ def _channel(ctx: ChatContext, conn: Connection, channel_id: str) -> Channel:
 def _watchers(ctx: ChatContext, ch: Channel, *, exclude: str | None = None) -> list[str]:
     """Connections watching ``ch`` that may still read it (an operator who watched it queued
     and saw a colleague claim it no longer hears of it)."""
-    return [w.connection_id for w in ctx.store.list_watchers(ch.id, now=_now())
+    return [w.connection_id for w in ctx.store.watchers.of_channel(ch.id, now=_now())
             if w.connection_id != exclude and may_read(ch.tenant, w.user_id, w.role, ch)]
 
 
 def _user_connections(ctx: ChatContext, tenant: str, user_ids: Iterable[str]) -> list[str]:
     """The connections of these users that may still read (a revoked ``chat:read`` is told nothing)."""
     return [cid for uid in dict.fromkeys(user_ids)
-            for cid, _ in ctx.store.list_user_connections(tenant, uid, readers_only=True)]
+            for cid, _ in ctx.store.connections.of_user(tenant, uid, readers_only=True)]
 
 
 def _announce(ctx: ChatContext, ch: Channel, *, left_queue: bool = False, caller: str | None = None,
@@ -87,7 +84,7 @@ def _announce(ctx: ChatContext, ch: Channel, *, left_queue: bool = False, caller
     those who may read it. Not to the ``caller``'s connection: its reply says it."""
     targets = _watchers(ctx, ch) + _user_connections(ctx, ch.tenant, ch.members)
     if ch.type == "support":
-        staff = presence if presence is not None else ctx.store.list_presence(ch.tenant, now=_now())
+        staff = presence if presence is not None else ctx.store.presence.of_tenant(ch.tenant, now=_now())
         targets += [cid for p in staff if left_queue or may_read(ch.tenant, p.user_id, p.role, ch)
                     for cid in p.connections]
     ctx.notifier.send([t for t in dict.fromkeys(targets) if t != caller],
@@ -116,8 +113,8 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
     """Open the visitor's support channel, or return the one already open (assigning it if
     it is still queued and an operator has come online)."""
     authorize(conn, "open_support")
-    existing = ctx.store.open_support_channel_id(conn.tenant, conn.user_id)
-    found = ctx.store.get_channel(existing) if existing else None
+    existing = ctx.store.channels.open_support_id(conn.tenant, conn.user_id)
+    found = ctx.store.channels.get(existing) if existing else None
     in_queue = found is not None and found.status == "queued"  # as staff have seen it
     if found is not None and found.status == "open" and found.assignee:
         found = _requeue_if_assignee_gone(ctx, found)
@@ -128,7 +125,7 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
     if found is not None and found.status != "closed":
         return Reply({"channel": found.to_json()})
     now = now_ms()
-    presence = ctx.store.list_presence(conn.tenant, now=now // 1000)
+    presence = ctx.store.presence.of_tenant(conn.tenant, now=now // 1000)
     chosen = pick_operator(presence)
     members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
@@ -136,11 +133,11 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
                  visitor=conn.user_id, created_at=now, last_message_at=now,
                  assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None)
     try:
-        ctx.store.create_channel(ch, support_pointer=True, now_ms=now)
+        ctx.store.channels.create(ch, support_pointer=True, now_ms=now)
     except Conflict:
         # a concurrent support.open of the same visitor won: answer with its channel
-        winner = ctx.store.open_support_channel_id(conn.tenant, conn.user_id)
-        won = ctx.store.get_channel(winner) if winner else None
+        winner = ctx.store.channels.open_support_id(conn.tenant, conn.user_id)
+        won = ctx.store.channels.get(winner) if winner else None
         if won is None:
             raise
         return Reply({"channel": won.to_json()})
@@ -154,7 +151,7 @@ def _staff_name(ctx: ChatContext, tenant: str, who: OperatorPresence) -> str | N
     name their connection carries."""
     if not OPERATOR_ID.match(who.user_id):
         return who.name or None
-    op = ctx.store.get_operator(tenant, who.user_id)
+    op = ctx.store.staff.get(tenant, who.user_id)
     return op.name if op is not None and op.name else None
 
 
@@ -172,12 +169,12 @@ class _Staff:
     def name_of(self, user_id: str) -> str | None:
         """Their display name; :class:`NotFound` if they are no staff member one may name."""
         if OPERATOR_ID.match(user_id):
-            op = self.ctx.store.get_operator(self.tenant, user_id)
+            op = self.ctx.store.staff.get(self.tenant, user_id)
             if op is None or op.blocked:
                 raise NotFound("no such operator in this tenant")
             return op.name or None
         if self._presence is None:
-            self._presence = {p.user_id: p for p in self.ctx.store.list_presence(self.tenant, now=_now())}
+            self._presence = {p.user_id: p for p in self.ctx.store.presence.of_tenant(self.tenant, now=_now())}
         here = self._presence.get(user_id)
         if here is None or not here.online:
             raise NotFound("no such operator in this tenant")
@@ -187,14 +184,14 @@ class _Staff:
 def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
     """An assignee with no live connection left (their ``$disconnect`` was lost and their
     records expired) hands the channel back when the visitor comes back to it."""
-    presence = {p.user_id: p for p in ctx.store.list_presence(ch.tenant, now=_now())}
+    presence = {p.user_id: p for p in ctx.store.presence.of_tenant(ch.tenant, now=_now())}
     mine = presence.get(ch.assignee or "")
     if mine is not None and mine.online:
         return ch
     try:
-        queued = ctx.store.requeue_channel(ch, now_ms=now_ms())
+        queued = ctx.store.channels.requeue(ch, now_ms=now_ms())
     except Conflict:
-        return ctx.store.get_channel(ch.id) or ch
+        return ctx.store.channels.get(ch.id) or ch
     logger.info("channel requeued: its assignee is gone", extra={"channel_id": ch.id})
     return queued
 
@@ -202,14 +199,14 @@ def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
 def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
     """Give a queued channel to the least-loaded online operator, if there is one.
     ``from_queue``: staff have seen it queued (not just handed back by its assignee)."""
-    chosen = pick_operator(ctx.store.list_presence(ch.tenant, now=_now()))
+    chosen = pick_operator(ctx.store.presence.of_tenant(ch.tenant, now=_now()))
     if chosen is None:
         return ch
     try:
-        new = ctx.store.assign_channel(ch, chosen.user_id, now_ms=now_ms(),
+        new = ctx.store.channels.assign(ch, chosen.user_id, now_ms=now_ms(),
                                        operator_name=_staff_name(ctx, ch.tenant, chosen))
     except Conflict:  # claimed or closed meanwhile
-        return ctx.store.get_channel(ch.id) or ch
+        return ctx.store.channels.get(ch.id) or ch
     _announce(ctx, new, left_queue=from_queue)
     return new
 
@@ -228,9 +225,9 @@ def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, opera
     if ch.assignee == target and ch.status == "open":
         return Reply({"channel": ch.to_json()})
     try:
-        new = ctx.store.assign_channel(ch, target, now_ms=now_ms(), operator_name=name)
+        new = ctx.store.channels.assign(ch, target, now_ms=now_ms(), operator_name=name)
     except Conflict:
-        now = ctx.store.get_channel(ch.id)
+        now = ctx.store.channels.get(ch.id)
         if now is not None and now.status == "open" and now.assignee == target:
             return Reply({"channel": now.to_json()})  # the same claim, twice at once
         raise Conflict("the channel was claimed or closed meanwhile") from None
@@ -242,7 +239,7 @@ def handle_disconnect(ctx: ChatContext, connection_id: str) -> None:
     """Forget a connection. A staff member whose last connection it was hands their open
     channels back to the queue - and to another online operator if there is one - so that
     no conversation is stranded with someone who is not there."""
-    conn = ctx.store.delete_connection(connection_id)
+    conn = ctx.store.connections.delete(connection_id)
     if conn is None or conn.role not in STAFF_ROLES:
         return
     hand_back_if_away(ctx, conn.tenant, conn.user_id)
@@ -252,15 +249,15 @@ def hand_back_if_away(ctx: ChatContext, tenant: str, user_id: str) -> None:
     """A staff member with no present connection left (gone, or no longer holding
     ``chat:read`` and ``chat:write``) hands their open channels back to the queue, and to
     another present operator if there is one."""
-    presence = {p.user_id: p for p in ctx.store.list_presence(tenant, now=_now())}
+    presence = {p.user_id: p for p in ctx.store.presence.of_tenant(tenant, now=_now())}
     mine = presence.get(user_id)
     if mine is not None and mine.online:
         return
-    for ch in ctx.store.get_channels(ctx.store.assigned_channel_ids(tenant, user_id)):
+    for ch in ctx.store.channels.get_many(ctx.store.channels.assigned_ids(tenant, user_id)):
         if ch.status != "open" or ch.assignee != user_id:
             continue
         try:
-            queued = ctx.store.requeue_channel(ch, now_ms=now_ms())
+            queued = ctx.store.channels.requeue(ch, now_ms=now_ms())
         except Conflict:
             continue
         logger.info("channel requeued", extra={"channel_id": ch.id})
@@ -280,16 +277,15 @@ def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = No
     """
     authorize(conn, "query")
     if conn.role == "visitor" or status is None:
-        index = f"MEM#{conn.tenant}#{conn.user_id}"
+        entries, more = ctx.store.channels.query(conn.tenant, member=conn.user_id, limit=limit, cursor=cursor)
     elif status == "open" and conn.role != "admin":
-        index = f"ASG#{conn.tenant}#{conn.user_id}"
+        entries, more = ctx.store.channels.query(conn.tenant, assignee=conn.user_id, limit=limit, cursor=cursor)
     else:
-        index = f"ST#{conn.tenant}#{status}"
-    entries, more = ctx.store.query_channels(index, limit=limit, cursor=_decode_cursor(cursor, index))
-    channels = {c.id: c for c in ctx.store.get_channels([cid for cid, _ in entries])}
+        entries, more = ctx.store.channels.query(conn.tenant, status=status, limit=limit, cursor=cursor)
+    channels = {c.id: c for c in ctx.store.channels.get_many([cid for cid, _ in entries])}
     out: list[dict[str, Any]] = []
     used, last = 0, None
-    for cid, key in entries:
+    for cid, resume in entries:
         ch = channels.get(cid)
         # the index lags the table a little: trust the channel item for tenant and status
         if ch is not None and ch.tenant == conn.tenant and status in (None, ch.status):
@@ -299,29 +295,8 @@ def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = No
                 break
             used += size
             out.append(ch.to_json())
-        last = key
-    return Reply({"channels": out, "cursor": _encode_cursor(last) if more and last else None})
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None, index: str) -> dict[str, Any] | None:
-    """A cursor is only good for the list it came from (so it cannot reach another tenant's)."""
-    if cursor is None:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, RecursionError):
-        raise ValidationFailed("cursor is not valid") from None
-    if (not isinstance(key, dict) or set(key) != {"pk", "sk", "gsi2pk", "gsi2sk"} or key.get("gsi2pk") != index
-            or not all(isinstance(v, str) and v.isascii() and v for v in key.values())
-            # ASCII (every key the index holds is) and within DynamoDB's key limits: DynamoDB answers
-            # an empty or over-long key with an error, not "nothing more"
-            or len(key["pk"]) > 2048 or len(key["gsi2sk"]) > 1024 or len(key["sk"]) > 1024):
-        raise ValidationFailed("cursor is not valid for this query")
-    return key
+        last = resume
+    return Reply({"channels": out, "cursor": last if more and last else None})
 
 
 def channel_watch(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Reply:
@@ -329,8 +304,8 @@ def channel_watch(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Rep
     many of the latest 50 as fit one frame; ``cursor`` pages further back with history)."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
-    ctx.store.add_watcher(ch.id, conn)
-    messages, more = ctx.store.list_messages(ch.id, before=None, limit=WATCH_MESSAGES)
+    ctx.store.watchers.add(ch.id, conn)
+    messages, more = ctx.store.messages.page(ch.id, before=None, limit=WATCH_MESSAGES)
     page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES - size_of(ch.to_json()))
     return Reply({"channel": ch.to_json(), "messages": page, "cursor": cursor})
 
@@ -340,7 +315,7 @@ def channel_history(ctx: ChatContext, conn: Connection, *, channel_id: str, befo
     """Older messages, oldest first within the page; ``cursor`` (the oldest id) for the next."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
-    messages, more = ctx.store.list_messages(ch.id, before=before, limit=limit)
+    messages, more = ctx.store.messages.page(ch.id, before=before, limit=limit)
     page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES)
     return Reply({"messages": page, "cursor": cursor})
 
@@ -367,7 +342,7 @@ def channel_create(ctx: ChatContext, conn: Connection, *, members: list[str], na
     now = now_ms()
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="team", status="open", subject=None,
                  members=tuple(members), assignee=None, visitor=None, created_at=now, last_message_at=now, name=name)
-    ctx.store.create_channel(ch, support_pointer=False, now_ms=now)
+    ctx.store.channels.create(ch, support_pointer=False, now_ms=now)
     _announce(ctx, ch, caller=conn.id)
     return Reply({"channel": ch.to_json()})
 
@@ -379,12 +354,12 @@ def channel_close(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Rep
     was_queued = ch.status == "queued"
     if ch.status != "closed":
         try:
-            ch = ctx.store.close_channel(ch, now_ms=now_ms())
+            ch = ctx.store.channels.close(ch, now_ms=now_ms())
         except Conflict:
             ch = _channel(ctx, conn, channel_id)  # changed meanwhile: close what it is now
             was_queued = ch.status == "queued"
             if ch.status != "closed":
-                ch = ctx.store.close_channel(ch, now_ms=now_ms())
+                ch = ctx.store.channels.close(ch, now_ms=now_ms())
     # closing again writes the transcript only if it lacks something (a first write that
     # failed, a deletion since) and the archive still keeps it: not a full rewrite at will
     transcripts.archive(ctx, ch)
@@ -402,17 +377,19 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     longer write there: an operator whose socket dropped after the message was stored (the
     ack lost) hands the channel back to the queue, and their retry must learn the message
     was kept, not that it was refused (the answer only: nothing is sent to the watchers again).
+    A ``client_id`` reused for another text or other attachments is ``conflict``
+    (:func:`_retry_of`): nothing stored, nothing sent.
     """
     ch = _channel(ctx, conn, channel_id)
     try:
         authorize(conn, "write", ch)
     except Forbidden:
-        kept = ctx.store.get_message_by_client_id(ch.id, conn.user_id, client_id)  # on refusal only
+        kept = ctx.store.messages.get_by_client_id(ch.id, conn.user_id, client_id)  # on refusal only
         if kept is None:
             raise
         # the answer only: who may no longer write here causes nothing more (its first send
         # told the watchers)
-        return Reply({"message": kept.to_json()})
+        return Reply({"message": _retry_of(kept, text=text, attachments=attachments).to_json()})
     if attachments:
         authorize(conn, "attach", ch)
         _attachments.check_visitor_may_attach(ctx, conn)
@@ -423,7 +400,25 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
                       created_at=now)
     if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
-    return _sent(ctx, ch, _store_message(ctx, conn, ch, message))
+    stored = _store_message(ctx, conn, ch, message)
+    if stored.id != message.id:  # the client_id was taken: this is a retry, or a client's mistake
+        stored = _retry_of(stored, text=text, attachments=attachments)
+    return _sent(ctx, ch, stored)
+
+
+def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ...]) -> Message:
+    """``kept``, the message stored under this sender's ``client_id``, if this send is a retry
+    of it: the same text and the same attachments. Another payload under a used idempotency key is
+    a client bug - answering the first message would tell the client its new text was sent when
+    it was dropped - so it is :class:`Conflict`, and nothing is stored or sent.
+
+    A deleted message (a tombstone: its text and attachments are gone) cannot be compared; a
+    retry gets the tombstone, which tells nothing of what it held."""
+    if kept.deleted:
+        return kept
+    if kept.text != text or list(kept.attachments) != list(attachments):
+        raise Conflict("this client_id was used for another message: send a new message with a new client_id")
+    return kept
 
 
 def _sent(ctx: ChatContext, ch: Channel, stored: Message) -> Reply:
@@ -437,12 +432,12 @@ def _sent(ctx: ChatContext, ch: Channel, stored: Message) -> Reply:
 def _store_message(ctx: ChatContext, conn: Connection, ch: Channel, message: Message) -> Message:
     for attempt in range(2):
         if ch.status == "closed":
-            retried = ctx.store.get_message_by_client_id(ch.id, conn.user_id, message.client_id)
+            retried = ctx.store.messages.get_by_client_id(ch.id, conn.user_id, message.client_id)
             if retried is not None:
                 return retried
             raise Conflict("the channel is closed")
         try:
-            return ctx.store.put_message(ch, message)  # durable first ...
+            return ctx.store.messages.put(ch, message)  # durable first ...
         except Conflict:
             if attempt:
                 raise
@@ -457,18 +452,18 @@ def message_delete(ctx: ChatContext, conn: Connection, *, channel_id: str, messa
     tombstone; watchers get ``message.deleted``. In a closed channel the transcript is
     archived again at once: the archive must not keep what was deleted."""
     ch = _channel(ctx, conn, channel_id)
-    message = ctx.store.get_message(ch.id, message_id)
+    message = ctx.store.messages.get(ch.id, message_id)
     if message is None:
         authorize(conn, "read", ch)  # reveals nothing to whom may not read the channel
         raise NotFound("no such message")
     authorize(conn, "delete_own" if message.sender_id == conn.user_id else "moderate", ch)
-    deleted = message if message.deleted else ctx.store.mark_message_deleted(message)
+    deleted = message if message.deleted else ctx.store.messages.mark_deleted(message)
     if ch.status != "closed":  # closed meanwhile? its transcript may have been written with the text
-        ch = ctx.store.get_channel(ch.id) or ch
+        ch = ctx.store.channels.get(ch.id) or ch
     if ch.status == "closed":
         if not message.deleted:
             at = now_ms()
-            ctx.store.mark_deleted_after_close(ch.id, at)
+            ctx.store.channels.mark_deleted_after_close(ch.id, at)
             ch = replace(ch, last_deleted_at=at)
         # a retry after a rewrite that failed writes it still; a repeat after one that worked does not
         transcripts.archive(ctx, ch)
@@ -491,9 +486,9 @@ def read(ctx: ChatContext, conn: Connection, *, channel_id: str, message_id: str
     """A read receipt: the member's read marker moves forward; ``read`` to the other watchers."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "receipt", ch)
-    if ctx.store.get_message(ch.id, message_id) is None:
+    if ctx.store.messages.get(ch.id, message_id) is None:
         raise NotFound("no such message")
-    ctx.store.put_read_marker(ch.id, conn.user_id, message_id, now_ms())
+    ctx.store.messages.put_read_marker(ch.id, conn.user_id, message_id, now_ms())
     ctx.notifier.send(_watchers(ctx, ch, exclude=conn.id),
                       event_frame("read", {"channel_id": ch.id, "user": _user(conn), "message_id": message_id}))
     return Reply({})
@@ -517,7 +512,7 @@ def attachment_open(ctx: ChatContext, conn: Connection, *, channel_id: str, mess
     :func:`switchboard.chat.attachments.download_link`)."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
-    return Reply(_attachments.download_link(ctx, ch, ctx.store.get_message(ch.id, message_id), key))
+    return Reply(_attachments.download_link(ctx, ch, ctx.store.messages.get(ch.id, message_id), key))
 
 
 def _user(conn: Connection) -> dict[str, str]:

@@ -14,8 +14,9 @@ from switchboard.chat.context import ChatContext
 from switchboard.chat.realtime import Realtime, event_frame
 from switchboard.chat.s3 import ChatFiles
 from switchboard.models import Tenant
+from switchboard.policy import HANDLES_CHATS
 from switchboard.settings import Settings
-from switchboard.storage import HANDLES_CHATS, Store
+from switchboard.store import Store
 
 __all__ = ["LiveConnections", "build_context"]
 
@@ -55,14 +56,14 @@ class LiveConnections:
         and each gets ``auth.revoked {"kind": "scopes", "scopes": [...]}``.
         """
         ctx = self._context()
-        affected = [cid for cid, sid in ctx.store.list_user_connections(tenant, user_id)
+        affected = [cid for cid, sid in ctx.store.connections.of_user(tenant, user_id)
                     if session_ids is None or sid in session_ids]
         if not affected:
             return 0
         if scopes is not None:
-            ctx.store.remove_connection_scopes(tenant, user_id, affected, scopes)
+            ctx.store.connections.remove_scopes(tenant, user_id, affected, scopes)
             if "chat:read" in scopes:
-                ctx.store.remove_watches(affected)
+                ctx.store.watchers.remove_all(affected)
             ctx.notifier.send(affected, event_frame("auth.revoked", {"kind": "scopes", "scopes": sorted(scopes)}))
             if scopes & HANDLES_CHATS:  # staff who can no longer handle their conversations hand them back
                 actions.hand_back_if_away(ctx, tenant, user_id)

@@ -13,7 +13,7 @@ import msgspec
 
 from switchboard.chat.s3 import ChatFiles
 from switchboard.models import Tenant
-from switchboard.storage import Store
+from switchboard.store import Store
 
 __all__ = ["DEFAULT_MAX_ATTACHMENT_BYTES", "ChatContext", "Notifier", "Reply"]
 

@@ -34,12 +34,12 @@ def write(ctx: ChatContext, ch: Channel) -> frozenset[str]:
     if not ctx.archive_bucket:
         return frozenset()
     read_at = now_ms()
-    messages = list(ctx.store.all_messages(ch.id))
+    messages = list(ctx.store.messages.all_of(ch.id))
     lines = [json.dumps({"channel": ch.to_json()}, ensure_ascii=False)]
     lines += [json.dumps({"message": m.to_json()}, ensure_ascii=False) for m in messages]
     ctx.files.put(ctx.archive_bucket, transcript_key(ch), ("\n".join(lines) + "\n").encode(),
                   content_type="application/x-ndjson")
-    ctx.store.mark_archived(ch.id, read_at)
+    ctx.store.channels.mark_archived(ch.id, read_at)
     return frozenset(m.id for m in messages if m.deleted)
 
 
@@ -48,7 +48,7 @@ def _write_checked(ctx: ChatContext, ch: Channel) -> None:
     meantime: that deletion's own rewrite may have reached S3 before this one, which would
     otherwise put the deleted text back."""
     written = write(ctx, ch)
-    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.all_messages(ch.id) if m.deleted) != written:
+    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.messages.all_of(ch.id) if m.deleted) != written:
         write(ctx, ch)
 
 

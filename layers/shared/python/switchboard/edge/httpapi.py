@@ -14,17 +14,17 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any
 
 import msgspec
 
-from switchboard.edge.validation import decode_json
+from switchboard.edge.validation import convert, decode_json
 from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
 from switchboard.observability import logger
 
-__all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response", "routes"]
+__all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response",
+           "public_json_response", "routes"]
 
-T = TypeVar("T")
 PROBLEM_TYPE = "https://switchboard.dev/problems/"
 
 
@@ -71,16 +71,24 @@ class Request(msgspec.Struct, frozen=True):
     def authorization(self) -> str | None:
         return self.headers.get("authorization")
 
-    @overload
-    def parse(self, model: type[T]) -> T: ...
-    @overload
-    def parse(self, model: Any) -> Any: ...
-    def parse(self, model: Any) -> Any:
-        """The body as ``model`` (a Struct, or a tagged union of Structs); any problem with it
-        is a 400 ``validation_error`` listing ``loc`` and ``msg``, never the rejected value.
-        No route with a body takes query parameters: one sent is a 400 too, as an unknown field
-        of the body is (it would otherwise be ignored; :meth:`json_body` checks)."""
-        return decode_json(self.json_body(), model)
+    def parse(self) -> Any:
+        """The body as this route's model (:data:`switchboard.requests.BODIES`, the table the
+        OpenAPI document is made from: a route cannot read a body its document does not
+        describe); any problem with it is a 400 ``validation_error`` listing ``loc`` and
+        ``msg``, never the rejected value. No route with a body takes query parameters: one
+        sent is a 400 too, as an unknown field of the body is (it would otherwise be ignored;
+        :meth:`json_body` checks)."""
+        from switchboard.edge.requests import BODIES
+
+        return decode_json(self.json_body(), BODIES[self.route_key])
+
+    def parse_query(self) -> Any:
+        """The query string as this route's model (:data:`switchboard.requests.QUERIES`): text
+        converted with ``strict=False``, so ``"20"`` is 20 and ``"x"``, ``"0"`` or an unknown
+        name is a 400."""
+        from switchboard.edge.requests import QUERIES
+
+        return convert(self.query, QUERIES[self.route_key], strict=False, detail="the query is not valid")
 
     def nothing_else(self) -> None:
         """For a route that takes no body and no query: anything sent is a 400 (it would
@@ -121,6 +129,16 @@ class Response(msgspec.Struct, frozen=True):
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(status=status, body=body, headers=headers or {})
+
+
+def public_json_response(body: Any, *, max_age: int) -> Response:
+    """A public document (the JWKS): any page may read it and any cache may keep it for
+    ``max_age`` seconds. ``Access-Control-Allow-Origin: *`` and no credentials: it is the same
+    for everyone and secret to no one, so it neither varies by Origin nor goes through the
+    per-tenant CORS answer (:func:`cors_headers`), which would refuse a page no tenant lists -
+    another service verifying our tokens in its own pages, say."""
+    return Response(status=200, body=body, headers={"Cache-Control": f"public, max-age={max_age}",
+                                                    "Access-Control-Allow-Origin": "*"})
 
 
 def problem_response(err: SwitchboardError) -> Response:
@@ -172,7 +190,8 @@ def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) 
             logger.exception("unhandled error", extra={"route": event.get("routeKey")})
             response = problem_response(SwitchboardError())
         out = response.to_event()
-        if request is not None and request.origin:
+        # a public answer (public_json_response) keeps its "*": the per-tenant answer is for the rest
+        if request is not None and request.origin and "Access-Control-Allow-Origin" not in out["headers"]:
             out["headers"].update(cors_headers(request))
         return out
 
@@ -186,19 +205,23 @@ EXPOSED_HEADERS = "Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate"
 
 def _tenant_hint(request: Request) -> str | None:
     """The tenant a browser request is about, for the CORS answer only (never for access):
-    the path's ``{tenant}``, the bearer token's ``tid`` (unverified: the route verifies it),
-    the body's ``tenant``, or the tenant named inside a refresh or MFA token."""
+    the path's ``{tenant}``, the bearer token's ``tid`` once its signature is checked
+    (expired or not: see :meth:`TokenService.signed_tenant`), the body's ``tenant``, or the
+    tenant named inside a refresh or MFA token (those two are what the request says it is
+    about, like a sign-in's ``tenant``: the route's own input, checked by the route).
+
+    A bearer token is never read unverified: edited to name another tenant, it would pick
+    that tenant's allowed origins for its 401 (issue 21)."""
     if request.path_params.get("tenant"):
         return request.path_params["tenant"]
     auth = request.authorization
     if auth and auth[:7].lower() == "bearer ":
-        from switchboard.tokens import jws  # lazily: cryptography is not every function's to load
+        from switchboard.runtime import services
 
         try:
-            tid = jws.parse(auth[7:].strip()).claims().get("tid")
-        except jws.MalformedToken:
+            return services().tokens.signed_tenant(auth[7:].strip())
+        except SwitchboardError:  # no key set to verify with: no tenant, no CORS header
             return None
-        return tid if isinstance(tid, str) else None
     if not request.body or len(request.body) > request.max_body:
         return None
     try:

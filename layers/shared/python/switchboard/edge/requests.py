@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from msgspec import Meta, Struct
 
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
     from switchboard.auth.visitors import ClaimedVisitor
 
 __all__ = [
-    "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance", "MfaLogin",
-    "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest", "RevokeBody",
-    "RevokeScopes", "RevokeSession", "RevokeUser", "TotpCode", "VisitorIdentity", "sessions_query_user",
+    "BODIES", "QUERIES", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
+    "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest",
+    "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TotpCode", "VisitorIdentity",
+    "sessions_query_user",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -67,6 +69,9 @@ class InternalLogin(Strict, frozen=True):
     tenant: TenantId
     email: Email
     password: Annotated[str, Meta(min_length=1, max_length=1024)]
+    #: the ``device_token`` an earlier sign-in of this account on this device answered
+    #: (additive to the contract's body; see logins.py): lifts the account-wide ceiling
+    device_token: Annotated[str, Meta(max_length=2048)] | None = None
 
 
 class RefreshRequest(Strict, frozen=True):
@@ -193,3 +198,36 @@ class EventsQuery(Strict, frozen=True):
 
     limit: Annotated[int, Meta(ge=1, le=100)] = 50
     cursor: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class SessionsQuery(Strict, frozen=True):
+    """``GET /auth/sessions?user_id=``: another user's sessions (an admin's question)."""
+
+    user_id: UserId | None = None
+
+
+# -- which route reads which model ----------------------------------------------------------------------
+#: The body each HTTP route reads, by API Gateway route key: the one place that says so.
+#: ``Request.parse`` decodes with it, and the OpenAPI document (``switchboard openapi``) names
+#: it, so the two cannot drift. (``POST /hooks/post-login`` is decoded in ``hooks``, which must
+#: see the raw bytes first; a test holds what every handler decodes to this table.)
+BODIES: Final[Mapping[str, Any]] = MappingProxyType({
+    "POST /auth/external": ExternalLogin,
+    "POST /auth/internal": InternalLogin,
+    "POST /auth/mfa": MfaLogin,
+    "POST /auth/refresh": RefreshRequest,
+    "POST /auth/revoke": RevokeBody,
+    "POST /auth/totp/confirm": TotpCode,
+    "POST /auth/totp/disable": TotpCode,
+    "POST /auth/password": PasswordChange,
+    "POST /auth/invite": InviteAcceptance,
+    "POST /hooks/post-login": PostLoginInvocation,
+    "POST /admin/operators": OperatorCreation,
+    "PATCH /admin/operators/{id}": OperatorChange,
+})
+
+#: The query string each HTTP route reads (``Request.parse_query``), as :data:`BODIES`.
+QUERIES: Final[Mapping[str, Any]] = MappingProxyType({
+    "GET /admin/events": EventsQuery,
+    "GET /auth/sessions": SessionsQuery,
+})

@@ -2,8 +2,9 @@
 
 * :func:`authorizer` - the ``$connect`` REQUEST authorizer: chat token from ``?token=``,
   session live (and for an operator's session, the operator not removed, blocked or given
-  another role since), Origin allowed. Raises ``Exception("Unauthorized")`` (API Gateway answers
-  401) or returns a Deny policy (403); nothing is stored for a refused handshake.
+  another role since), Origin allowed (none: staff only, :func:`handshake_origin_allowed`).
+  Raises ``Exception("Unauthorized")`` (API Gateway answers 401) or returns a Deny policy
+  (403); nothing is stored for a refused handshake.
 * :func:`connect` / :func:`disconnect` - record and forget connections. A connection lives
   until API Gateway closes it (2 hours at most): the chat token is checked at the handshake,
   and revocation reaches the connection afterwards
@@ -37,17 +38,26 @@ from typing import Any
 import msgspec
 
 from switchboard.chat import actions as chat
+from switchboard.chat import limits as chat_limits
 from switchboard.chat.context import ChatContext
 from switchboard.chat.realtime import MAX_MESSAGE_BYTES, FrameTooLarge, encode, reply_frame
 from switchboard.edge.actions import ACTIONS
 from switchboard.edge.validation import convert
-from switchboard.errors import Forbidden, InvalidToken, SessionRevoked, SwitchboardError, ValidationFailed
-from switchboard.models import OPERATOR_METHODS, Connection, SessionKey
+from switchboard.errors import (
+    Forbidden,
+    InvalidToken,
+    RateLimited,
+    SessionRevoked,
+    SwitchboardError,
+    ValidationFailed,
+)
+from switchboard.models import OPERATOR_METHODS, Connection, SessionKey, Tenant
 from switchboard.observability import logger
+from switchboard.policy import STAFF_ROLES
 from switchboard.runtime import Services, services
-from switchboard.storage import STAFF_ROLES
 
-__all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect"]
+__all__ = ["action_endpoint", "authorizer", "chat_context", "connect", "default", "disconnect",
+           "handshake_origin_allowed"]
 
 WS_ERROR_CODES = frozenset({"validation_error", "forbidden", "not_found", "conflict", "rate_limited",
                             "unknown_action", "internal"})
@@ -90,17 +100,17 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         if not token:
             raise InvalidToken("missing token")
         claims = svc.tokens.verify_chat(token)
-        session = svc.store.get_session(SessionKey(claims.tid, claims.sub, claims.sid))
+        session = svc.store.sessions.get(SessionKey(claims.tid, claims.sub, claims.sid))
         if session is None or not session.is_live(int(time.time())):
             raise SessionRevoked()
-        if session.method in OPERATOR_METHODS and not session.stands_on(svc.store.get_operator(claims.tid, claims.sub)):
+        if session.method in OPERATOR_METHODS and not session.stands_on(svc.store.staff.get(claims.tid, claims.sub)):
             raise SessionRevoked()  # staff: only while their record is as signed in
     except (InvalidToken, SessionRevoked) as err:
         logger.info("websocket connect refused", extra={"code": err.code})
         raise Exception("Unauthorized") from None  # API Gateway's documented way to answer 401
     arn = event.get("methodArn", "*")
     tenant = svc.tenants.find(claims.tid)
-    if tenant is None or not tenant.allows_origin(headers.get("origin")):
+    if tenant is None or not handshake_origin_allowed(tenant, headers.get("origin"), role=claims.role):
         logger.info("websocket connect refused", extra={"code": "forbidden"})
         return _policy(claims.sub, "Deny", arn, {})
     scopes = claims.scopes & session.scopes
@@ -110,6 +120,23 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
     return _policy(claims.sub, "Allow", arn, {
         "tid": claims.tid, "sub": claims.sub, "sid": claims.sid, "role": claims.role, "lvl": claims.lvl,
         "scope": " ".join(sorted(scopes)), "name": claims.name, "exp": session.expires_at})
+
+
+def handshake_origin_allowed(tenant: Tenant, origin: str | None, *, role: str) -> bool:
+    """Whether a WebSocket handshake's ``Origin`` lets this role in: one the tenant allows, or -
+    for staff only - none at all.
+
+    A browser always sends ``Origin`` on a WebSocket handshake, and a visitor's only client is
+    the widget, in a browser: a visitor's handshake without one is a script holding a visitor's
+    chat token (lifted from a page, a log, a shared link), and is refused. Staff may connect
+    from server-side tools (a support bot, a monitoring script), which have no origin to send.
+    The check is about browsers: a script can send any ``Origin`` it likes, so this does not
+    stop a stolen token used with a forged header - what ends a stolen token is its 60-minute
+    expiry and revoking its session. It removes the header-less path for the tokens that never
+    need it, so a visitor's token is used the way the tenant allowed or not at all."""
+    if origin is None:
+        return role in STAFF_ROLES
+    return tenant.allows_origin(origin)
 
 
 def _policy(principal: str, effect: str, arn: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -144,11 +171,11 @@ def connect(event: dict[str, Any], svc: Services | None = None) -> dict[str, Any
     # a soft cap (two handshakes at once may both pass), per user - not per session, which a
     # second sign-in would multiply: sockets opened by the hundred would otherwise multiply
     # every event of their channels by as many
-    if svc.store.count_user_connections(conn.tenant, conn.user_id, now=now) >= svc.settings.max_connections_per_user:
+    if svc.store.connections.count_of_user(conn.tenant, conn.user_id, now=now) >= svc.settings.max_connections_per_user:
         logger.info("websocket connect refused", extra={"code": "rate_limited"})
         return {"statusCode": 429}
     try:
-        svc.store.put_connection(conn, operator=conn.role in STAFF_ROLES, now=now)
+        svc.store.connections.put(conn, operator=conn.role in STAFF_ROLES, now=now)
     except SessionRevoked:
         logger.info("websocket connect refused", extra={"code": "session_revoked"})
         return {"statusCode": 401}
@@ -197,17 +224,21 @@ def _frame(event: dict[str, Any]) -> tuple[str | None, str | None, dict[str, Any
     return rid, action, frame
 
 
-def _error(rid: Any, code: str, message: str, details: Any = None) -> dict[str, Any]:
+def _error(rid: Any, code: str, message: str, details: Any = None, *,
+           retry_after: int | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
+    if retry_after is not None:  # rate_limited: seconds until the action is accepted again
+        error["retry_after"] = retry_after
     return {"statusCode": 200, "body": json.dumps({"type": "reply", "rid": rid, "ok": False, "error": error},
                                                   separators=(",", ":"), ensure_ascii=False)}
 
 
 def _error_for(rid: Any, err: SwitchboardError) -> dict[str, Any]:
     code = err.code if err.code in WS_ERROR_CODES else "internal"
-    return _error(rid, code, err.detail if code != "internal" else "internal error")
+    return _error(rid, code, err.detail if code != "internal" else "internal error",
+                  retry_after=err.retry_after if isinstance(err, RateLimited) else None)
 
 
 def _ok(rid: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -220,15 +251,39 @@ def _ok(rid: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _caller(svc: Services, event: dict[str, Any]) -> Connection:
-    conn = svc.store.get_connection(event["requestContext"]["connectionId"])
+    conn = svc.store.connections.get(event["requestContext"]["connectionId"])
     if conn is None or not conn.is_live(int(time.time())):
         raise Forbidden("this connection is no longer authorised; reconnect")
     return conn
 
 
+def _authorized_user(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(tenant, user id) of the connection, as API Gateway hands the authorizer's context to
+    every event of it - known before the connection is read, so its action can be counted
+    while it is. Only a key to count under: who acts is the connection record's to say."""
+    a = event["requestContext"].get("authorizer") or {}
+    tenant, user = a.get("tid"), a.get("sub") or a.get("principalId")
+    return (tenant, user) if isinstance(tenant, str) and isinstance(user, str) and tenant and user else None
+
+
+def _admitted(svc: Services, event: dict[str, Any], action: str) -> Connection:
+    """The caller's connection, once this action is counted and found within its limits
+    (chat_limits): every action of every function passes here before it does anything."""
+    cid = event["requestContext"]["connectionId"]
+    with chat_limits.counting(svc.store, action, cid, _authorized_user(event)) as count:
+        conn = _caller(svc, event)
+        count.enforce(conn, chat_limits.limits(svc.settings))
+    return conn
+
+
 def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A Lambda handler for the given actions (each function serves a least-privilege subset)."""
+    """A Lambda handler for the given actions (each function serves a least-privilege subset).
+    Every action must have its rate limit (chat.limits.ACTION_KIND): one without is refused
+    here, when the function starts, not left unlimited."""
     allowed = {n: ACTIONS[n] for n in names}
+    unlimited = [n for n in allowed if n not in chat_limits.ACTION_KIND]
+    if unlimited:
+        raise RuntimeError(f"no rate limit for {', '.join(unlimited)} (chat.limits.ACTION_KIND)")
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -245,7 +300,7 @@ def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dic
                 return _error(rid, "validation_error", "invalid parameters", errors)
             svc = services()
             ctx = chat_context(svc, event)
-            conn = _caller(svc, event)
+            conn = _admitted(svc, event, action)
             logger.append_keys(action=action, connection_id=conn.id)
             result = fn(ctx, conn, parsed)
         except _BadFrame as bad:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from switchboard.settings import get_settings
-from switchboard.tokens.keys import keyring_from_value, public_keyset, rotate_keyset
+from switchboard.tokens.keys import PUBLISH_MARGIN, keyring_from_value, public_keyset, rotate_keyset
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -134,4 +134,5 @@ def _rotated(current: dict[str, Any]) -> dict[str, Any]:
     """The next key set under this deployment's settings: the new key signs once every
     container's cached set holds it; an old key stays while the tokens it signed can live."""
     s = get_settings()
-    return rotate_keyset(current, activate_after=s.keys_cache_seconds + 60, retain=max(s.access_ttl, s.chat_ttl) + 60)
+    return rotate_keyset(current, activate_after=s.keys_cache_seconds + PUBLISH_MARGIN,
+                         retain=max(s.access_ttl, s.chat_ttl) + 60)

@@ -35,12 +35,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from switchboard.errors import Unavailable
 from switchboard.tokens.jws import b64url_decode, b64url_encode
 
-__all__ = ["ACTIVATE_AFTER", "KeyRing", "KeyStore", "SigningKey", "generate_key_entry", "keyring_from_value",
-           "public_keyset", "rotate_keyset"]
+__all__ = ["ACTIVATE_AFTER", "JWKS_MAX_AGE", "PUBLISH_MARGIN", "KeyRing", "KeyStore", "SigningKey",
+           "generate_key_entry", "keyring_from_value", "public_keyset", "rotate_keyset"]
 
 ALG = "ES256"
-#: seconds between a key's publication and its first signature: KEYS_CACHE_SECONDS (300) + a minute
-ACTIVATE_AFTER = 360
+#: how much longer than a container's key cache (KEYS_CACHE_SECONDS) a new key is published
+#: before it signs: the grace in which everyone who caches the set picks it up
+PUBLISH_MARGIN = 60
+#: seconds between a key's publication and its first signature: KEYS_CACHE_SECONDS (300) + the margin
+ACTIVATE_AFTER = 300 + PUBLISH_MARGIN
+#: how long a client (a browser, a CDN, another service's verifier) may cache the JWKS answer. The
+#: JWKS function's own copy of the set is up to KEYS_CACHE_SECONDS old, so a client's copy is up to
+#: that plus this: kept under the publication lead (KEYS_CACHE_SECONDS + PUBLISH_MARGIN), a client
+#: that caches as told holds every key before its first token exists (half the margin: clock skew)
+JWKS_MAX_AGE = PUBLISH_MARGIN // 2
 #: how long a superseded key stays by default: the longest chat-token lifetime the template allows
 RETAIN_AFTER_SUPERSEDED = 86400 + 60
 
@@ -87,10 +95,16 @@ def _public_jwk(kid: str, key: ec.EllipticCurvePublicKey) -> dict[str, str]:
 
 
 def _thumbprint(key: ec.EllipticCurvePublicKey) -> str:
-    """RFC 7638 JWK thumbprint: a kid that names the key itself, not a counter."""
+    """RFC 7638 JWK SHA-256 thumbprint, whole (43 characters): a kid that names the key itself,
+    not a counter, and that a client can recompute from the JWK (jose's
+    ``calculateJwkThumbprint``, joserfc's ``thumbprint()``) to check a key against it.
+
+    Keys made before this were given the thumbprint's first 22 characters. A kid is stored
+    with its key and only ever read back, never recomputed, so those keys keep their kid and
+    keep verifying, and leave the set through rotation like any other."""
     jwk = _public_jwk("", key)
     canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
-    return b64url_encode(hashlib.sha256(canonical.encode()).digest())[:22]
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
 
 
 def generate_key_entry(now: float | None = None, *, active_from: int | None = None) -> dict[str, Any]:

@@ -1,0 +1,50 @@
+// The signed-in page: the header (tenant, connection, who, Sign out), the navigation, and the
+// view the URL's #/view/id names.
+
+import { auth } from "./api.js";
+import { $, h, setConnection } from "./dom.js";
+import { chat } from "./socket.js";
+import { isAdmin, me } from "./state.js";
+import { renderEvents } from "./views/events.js";
+import { renderChatView } from "./views/inbox.js";
+import { renderOperators } from "./views/operators.js";
+import { renderSecurity } from "./views/security.js";
+import { renderSessions } from "./views/sessions.js";
+import { signOut } from "./views/signin.js";
+
+function route() {
+  const [view, id] = location.hash.replace(/^#\/?/, "").split("/");
+  return { view: view || "inbox", id: id || null };
+}
+
+export function renderApp() {
+  const { view, id } = route();
+  const user = me();
+  const nav = [
+    ["inbox", "Inbox"], ["team", "Team"], ["security", "Security"],
+    ...(isAdmin() ? [["operators", "Operators"], ["sessions", "Sessions"], ["events", "Audit log"]]
+      : [["sessions", "Sessions"]]),
+  ];
+  const app = $("#app");
+  app.removeAttribute("aria-busy");
+  app.replaceChildren(
+    h("header", { class: "top" },
+      h("span", { class: "brand", text: "Switchboard" }),
+      h("span", { class: "tenant", text: auth.tokens.tenant || "" }),
+      h("span", { id: "conn", class: "conn down", role: "status", text: "Connecting…" }),
+      h("span", { class: "spacer" }),
+      h("span", { class: "who", id: "who", text: `${user.name} (${user.role})` }),
+      h("button", { type: "button", text: "Sign out", onclick: () => signOut(false) })),
+    h("div", { class: "body" },
+      h("nav", { "aria-label": "Sections" }, h("ul", {}, nav.map(([key, label]) =>
+        h("li", {}, h("a", { href: `#/${key}`, "aria-current": key === view ? "page" : false, text: label }))))),
+      h("main", { id: "main", tabindex: "-1" })));
+  setConnection(!!(chat.ws && chat.ws.readyState === 1));
+  const main = $("#main");
+  if (view === "inbox" || view === "team") renderChatView(main, view, id);
+  else if (view === "operators" && isAdmin()) renderOperators(main);
+  else if (view === "sessions") renderSessions(main);
+  else if (view === "events" && isAdmin()) renderEvents(main);
+  else if (view === "security") renderSecurity(main);
+  else renderChatView(main, "inbox", null);
+}

@@ -1,0 +1,54 @@
+// What the page knows: the channels, their last messages and unread counts, people's names, the
+// staff directory; who is signed in, and how channels are named and sorted into the lists.
+
+import { auth, call } from "./api.js";
+
+export const S = {
+  channels: new Map(), // id -> channel
+  last: new Map(), // id -> last message
+  unread: new Map(), // id -> count
+  names: new Map(), // user id -> name
+  operators: null, // admin: [{id,email,name,role,...}]
+  staff: null, // GET /staff: [{id,name,role}] - who may be put in a team channel
+  watched: new Set(),
+  tab: "mine",
+  current: null, // {id, messages: [], cursor, more, seen: Map(user -> message id), outbox: []}
+};
+
+export const me = () => auth.tokens && auth.tokens.user;
+export const isAdmin = () => me() && me().role === "admin";
+export const hasScope = (s) => auth.me && auth.me.scopes && auth.me.scopes.includes(s);
+
+export function nameOf(id) {
+  if (!id) return "";
+  if (me() && id === me().id) return "me";
+  if (S.names.has(id)) return S.names.get(id);
+  return id.startsWith("anon-") ? "Visitor " + id.slice(5, 11) : id;
+}
+
+export function channelTitle(ch) {
+  if (ch.type === "team") return ch.name || "Team channel";
+  let visitor = ch.visitor ? nameOf(ch.visitor) : "Visitor";
+  if (ch.visitor && ch.visitor.startsWith("anon-") && visitor === "Visitor") visitor = `Visitor ${ch.visitor.slice(5, 11)}`;
+  return ch.subject ? `${visitor} - ${ch.subject}` : visitor;
+}
+
+export function inList(ch, tab) {
+  if (ch.type !== "support") return false;
+  if (tab === "mine") return ch.status === "open" && ch.assignee === me().id;
+  if (tab === "queued") return ch.status === "queued";
+  if (tab === "all") return ch.status === "open";
+  return false;
+}
+
+export function rememberNames(messages) {
+  for (const m of messages) if (m.sender && m.sender.name) S.names.set(m.sender.id, m.sender.name);
+}
+
+/** Colleagues by name (GET /staff), for the team channel form and for names in conversations. */
+export async function loadStaff() {
+  const data = await call("GET", "/staff");
+  S.staff = data.staff || [];
+  for (const s of S.staff) S.names.set(s.id, s.name);
+  return S.staff;
+}

@@ -1,0 +1,53 @@
+// The channel lists beside a conversation (the inbox's tabs, the team channels), and watching a
+// channel: what both the inbox and the team view build on.
+
+import { $, fmtClock, h } from "../dom.js";
+import { chat } from "../socket.js";
+import { S, channelTitle, inList, me, rememberNames } from "../state.js";
+
+export async function watch(id) {
+  const data = await chat.request("channel.watch", { channel_id: id });
+  S.watched.add(id);
+  S.channels.set(id, data.channel);
+  const messages = data.messages || [];
+  rememberNames(messages);
+  if (messages.length) S.last.set(id, messages[messages.length - 1]);
+  renderLists();
+  return data;
+}
+
+export function bumpUnread(id) {
+  S.unread.set(id, (S.unread.get(id) || 0) + 1);
+}
+
+export function renderLists() {
+  const list = $("#channel-list");
+  if (!list || !me()) return;
+  const tab = S.tab;
+  const all = [...S.channels.values()];
+  const pickFor = (t) => all.filter((ch) => (t === "team" ? ch.type === "team" && ch.status !== "closed" : inList(ch, t)));
+  for (const el of document.querySelectorAll("[data-count]")) {
+    const n = pickFor(el.dataset.count).length;
+    el.textContent = n ? ` ${n}` : "";
+  }
+  for (const el of document.querySelectorAll("[data-tab]")) el.setAttribute("aria-selected", String(el.dataset.tab === tab));
+  list.setAttribute("aria-labelledby", `tab-${tab}`);
+  const items = pickFor(tab).sort((a, b) => (b.last_message_at || 0) - (a.last_message_at || 0));
+  if (!items.length) {
+    list.replaceChildren(h("li", { class: "muted empty", text: tab === "queued" ? "Nobody is waiting." : "Nothing here yet." }));
+    return;
+  }
+  const base = tab === "team" ? "#/team/" : "#/inbox/";
+  list.replaceChildren(...items.map((ch) => {
+    const last = S.last.get(ch.id);
+    const unread = S.unread.get(ch.id) || 0;
+    return h("li", { class: "channel" + (S.current && S.current.id === ch.id ? " active" : "") + (unread ? " unread" : ""),
+      "data-channel": ch.id },
+    h("a", { href: base + ch.id, "aria-current": S.current && S.current.id === ch.id ? "true" : false },
+      h("span", { class: "title", text: channelTitle(ch) }),
+      h("span", { class: `status s-${ch.status}`, text: ch.status }),
+      unread ? h("span", { class: "unread-dot", "aria-label": `${unread} unread`, text: String(unread) }) : null,
+      h("span", { class: "preview", text: last ? `${last.sender.name}: ${last.deleted ? "(deleted)" : last.text}` : "" }),
+      h("span", { class: "when", text: ch.last_message_at ? fmtClock(ch.last_message_at) : "" })));
+  }));
+}

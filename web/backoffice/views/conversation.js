@@ -1,0 +1,290 @@
+// One open conversation: its messages (older ones paged back, deletions, attachments, "Seen"),
+// the reply box and its outbox, typing and read receipts, and Claim / Close.
+
+import { $, fmtClock, fmtTime, h, toast } from "../dom.js";
+import { chat } from "../socket.js";
+import { S, channelTitle, hasScope, isAdmin, me, nameOf, rememberNames } from "../state.js";
+import { renderLists, watch } from "./channels.js";
+
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
+
+const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + "-" + Math.random().toString(16).slice(2));
+
+/** An attachment, downloaded: attachment.open's 5-minute link is fetched here and saved under
+ * the file's name, so this page never navigates away (an S3 error page would replace it). */
+async function openAttachment(m, a) {
+  try {
+    const { url, name } = await chat.request("attachment.open", { channel_id: m.channel_id, message_id: m.id,
+      key: a.key });
+    if (!/^https?:\/\//.test(url)) throw new Error("not a download link");
+    const r = await fetch(url, { credentials: "omit" });
+    if (!r.ok) throw new Error(`the download failed (${r.status})`);
+    const href = URL.createObjectURL(await r.blob());
+    const link = document.createElement("a");
+    link.href = href;
+    link.download = name || "attachment";
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(href), 60_000);
+  } catch (err) {
+    toast("Could not open the attachment: " + (err.message || err.code), "error");
+  }
+}
+
+export async function openChannel(id, resync = false) {
+  const pane = $("#conversation");
+  if (!pane) return;
+  if (!resync || !S.current || S.current.id !== id) {
+    S.current = { id, messages: [], byId: new Map(), cursor: null, more: false, seen: new Map(), outbox: [] };
+    buildConversation(pane);
+  }
+  S.unread.delete(id);
+  renderLists();
+  if (!chat.ws || chat.ws.readyState !== 1) return; // the connection's sync opens it again
+  try {
+    const data = await watch(id);
+    if (!S.current || S.current.id !== id) return;
+    S.current.more = (data.messages || []).length >= 50;
+    addToConversation(data.messages || []);
+    renderConversationHeader();
+    markRead();
+    flushOutbox();
+  } catch (err) {
+    if (S.current && S.current.id === id) {
+      pane.replaceChildren(h("p", { class: "error", text: err.code === "not_found" ? "This conversation is not visible to you." :
+        "Could not open the conversation: " + (err.message || err.code) }));
+    }
+  }
+}
+
+function buildConversation(pane) {
+  const input = h("textarea", { id: "composer", rows: "2", maxlength: "4000", placeholder: "Write a reply…",
+    "aria-label": "Reply",
+    onkeydown: (e) => { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); } },
+    oninput: () => sendTyping() });
+  const form = h("form", { class: "composer", onsubmit: (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    sendMessage(text);
+  } }, input, h("button", { type: "submit", class: "primary", text: "Send" }));
+  pane.replaceChildren(
+    h("header", { class: "conv-head" },
+      h("div", { class: "conv-title" }, h("h2", { id: "conv-title" }), h("p", { id: "conv-sub", class: "muted" })),
+      h("div", { class: "conv-actions", id: "conv-actions" })),
+    h("div", { class: "log-wrap" },
+      h("button", { type: "button", id: "older", class: "link", hidden: true, text: "Load older messages",
+        onclick: loadOlder }),
+      h("ol", { id: "messages", class: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages",
+        tabindex: "0" })),
+    h("div", { id: "typing", class: "typing", role: "status", "aria-live": "polite", hidden: true }),
+    h("p", { id: "readonly", class: "muted readonly", hidden: true }),
+    form);
+  renderConversationHeader();
+}
+
+function mayWrite(ch) {
+  if (!ch || ch.status === "closed") return false;
+  if (ch.type === "team") return ch.members.includes(me().id);
+  return ch.assignee === me().id && ch.status === "open";
+}
+
+export function renderConversationHeader() {
+  if (!S.current) return;
+  const ch = S.channels.get(S.current.id);
+  if (!ch || !$("#conv-title")) return;
+  $("#conv-title").textContent = channelTitle(ch);
+  const sub = ch.type === "team" ? `Team channel · ${ch.members.length} members`
+    : `${ch.status}${ch.assignee ? " · assigned to " + nameOf(ch.assignee) : " · not assigned"} · started ${fmtTime(ch.created_at)}`;
+  $("#conv-sub").textContent = sub;
+  const actions = $("#conv-actions");
+  const buttons = [];
+  if (ch.type === "support" && ch.status !== "closed" && ch.assignee !== me().id &&
+      (ch.status === "queued" || isAdmin())) {
+    buttons.push(h("button", { type: "button", class: "primary", id: "claim", text: ch.status === "queued" ? "Claim" : "Assign to me",
+      onclick: () => claim(ch.id) }));
+  }
+  if (ch.status !== "closed" && (isAdmin() || (ch.type === "support" && ch.assignee === me().id))) {
+    buttons.push(h("button", { type: "button", id: "close-channel", text: "Close", onclick: () => closeChannel(ch.id) }));
+  }
+  actions.replaceChildren(...buttons);
+  const writable = mayWrite(ch);
+  $(".composer").hidden = !writable;
+  const ro = $("#readonly");
+  ro.hidden = writable;
+  ro.textContent = ch.status === "closed" ? "This conversation is closed." :
+    ch.status === "queued" ? "Claim this conversation to reply." : "Only the assigned operator can reply.";
+}
+
+export function addToConversation(messages) {
+  const cur = S.current;
+  if (!cur) return;
+  let changed = false;
+  for (const m of messages) {
+    const known = cur.byId.get(m.id);
+    if (known) { if (m.deleted && !known.deleted) { Object.assign(known, m); changed = true; } continue; }
+    cur.byId.set(m.id, m);
+    cur.messages.push(m);
+    cur.outbox = cur.outbox.filter((o) => o.client_id !== m.client_id);
+    changed = true;
+  }
+  if (changed) {
+    cur.messages.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    renderMessages();
+  }
+}
+
+export function renderMessages(keepScroll = false) {
+  const list = $("#messages");
+  if (!list || !S.current) return;
+  const cur = S.current;
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+  const prevHeight = list.scrollHeight;
+  const myLast = [...cur.messages].reverse().find((m) => m.sender.id === me().id);
+  const seenMine = myLast && [...cur.seen.values()].some((id) => id >= myLast.id);
+  const items = cur.messages.map((m) => {
+    const mine = m.sender.id === me().id;
+    return h("li", { class: `msg ${mine ? "mine" : "theirs"} role-${m.sender.role}${m.deleted ? " deleted" : ""}`,
+      "data-id": m.id },
+    h("span", { class: "from", text: mine ? "You" : m.sender.name || nameOf(m.sender.id) }),
+    h("span", { class: "text", text: m.deleted ? "(message deleted)" : m.text }),
+    ...(m.attachments || []).map((a) => h("button", { type: "button", class: "link att",
+      "aria-label": `Download ${a.name || "attachment"}`, text: `📎 ${a.name || a.key}`,
+      onclick: () => openAttachment(m, a) })),
+    h("span", { class: "time", text: fmtClock(m.created_at) }),
+    mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: "Seen" }) : null,
+    !m.deleted && (mine || hasScope("chat:moderate")) ?
+      h("button", { type: "button", class: "link del", "aria-label": "Delete message", text: "Delete",
+        onclick: () => deleteMessage(m) }) : null);
+  });
+  for (const o of cur.outbox) {
+    items.push(h("li", { class: "msg mine pending", "data-client-id": o.client_id },
+      h("span", { class: "from", text: "You" }), h("span", { class: "text", text: o.text }),
+      h("span", { class: "time", text: o.failed ? `Not sent: ${o.failed}` : "Sending…" })));
+  }
+  list.replaceChildren(...items);
+  $("#older").hidden = !cur.more;
+  if (keepScroll) list.scrollTop = list.scrollHeight - prevHeight;
+  else if (nearBottom || items.length) list.scrollTop = list.scrollHeight;
+}
+
+async function loadOlder() {
+  const cur = S.current;
+  if (!cur || !cur.messages.length) return;
+  try {
+    const data = await chat.request("channel.history", { channel_id: cur.id, before: cur.messages[0].id, limit: 50 });
+    if (S.current !== cur) return;
+    cur.more = !!data.cursor;
+    const list = $("#messages");
+    const prev = list.scrollHeight;
+    for (const m of data.messages || []) { if (!cur.byId.has(m.id)) { cur.byId.set(m.id, m); cur.messages.push(m); } }
+    rememberNames(data.messages || []);
+    cur.messages.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    renderMessages();
+    list.scrollTop = list.scrollHeight - prev;
+  } catch (err) {
+    toast("Could not load older messages: " + (err.message || err.code), "error");
+  }
+}
+
+function sendMessage(text) {
+  const cur = S.current;
+  cur.outbox.push({ client_id: uuid(), text });
+  renderMessages();
+  flushOutbox();
+}
+
+async function flushOutbox() {
+  const cur = S.current;
+  if (!cur || cur.flushing || !chat.ws || chat.ws.readyState !== 1) return;
+  cur.flushing = true;
+  try {
+    let o;
+    // one at a time, in order; written meanwhile joins the queue
+    while (S.current === cur && (o = cur.outbox.find((x) => !x.failed))) {
+      try {
+        const { message } = await chat.request("message.send", { channel_id: cur.id, text: o.text, client_id: o.client_id });
+        cur.outbox = cur.outbox.filter((x) => x !== o);
+        addToConversation([message]);
+        renderMessages();
+      } catch (err) {
+        if (err.code === "disconnected" || err.code === "timeout") break; // sent again on reconnect
+        o.failed = err.message || err.code;
+        renderMessages();
+      }
+    }
+  } finally {
+    cur.flushing = false;
+  }
+}
+
+let lastTyping = 0;
+function sendTyping() {
+  const cur = S.current;
+  if (!cur || Date.now() - lastTyping < TYPING_EVERY_MS || !mayWrite(S.channels.get(cur.id))) return;
+  lastTyping = Date.now();
+  chat.request("typing", { channel_id: cur.id }).catch(() => {});
+}
+
+let typingTimer = null;
+export function showTyping(user) {
+  const el = $("#typing");
+  if (!el) return;
+  el.textContent = `${user.name || nameOf(user.id)} is typing…`;
+  el.hidden = false;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
+}
+export function hideTyping() {
+  const el = $("#typing");
+  if (el) el.hidden = true;
+}
+
+export function markRead() {
+  const cur = S.current;
+  if (!cur) return;
+  S.unread.delete(cur.id);
+  const ch = S.channels.get(cur.id);
+  if (!ch || ch.status === "closed" || !ch.members.includes(me().id)) return;
+  const last = [...cur.messages].reverse().find((m) => m.sender.id !== me().id);
+  if (!last || cur.readSent === last.id) return;
+  cur.readSent = last.id;
+  chat.request("read", { channel_id: cur.id, message_id: last.id }).catch(() => { cur.readSent = null; });
+}
+
+async function claim(id) {
+  try {
+    const { channel } = await chat.request("channel.assign", { channel_id: id });
+    S.channels.set(id, channel);
+    S.tab = "mine";
+    renderLists();
+    renderConversationHeader();
+    markRead();
+    $("#composer") && $("#composer").focus();
+  } catch (err) {
+    toast(err.code === "conflict" ? "Someone else claimed it first." : "Could not claim: " + (err.message || err.code), "error");
+  }
+}
+
+async function closeChannel(id) {
+  if (!confirm("Close this conversation? The visitor can no longer write in it.")) return;
+  try {
+    const { channel } = await chat.request("channel.close", { channel_id: id });
+    S.channels.set(id, channel);
+    renderLists();
+    renderConversationHeader();
+    toast("Conversation closed.");
+  } catch (err) {
+    toast("Could not close: " + (err.message || err.code), "error");
+  }
+}
+
+async function deleteMessage(m) {
+  if (!confirm("Delete this message?")) return;
+  try {
+    await chat.request("message.delete", { channel_id: m.channel_id, message_id: m.id });
+  } catch (err) {
+    toast("Could not delete: " + (err.message || err.code), "error");
+  }
+}

@@ -1,0 +1,39 @@
+// Admin: the audit log, newest first, paged back with Load more.
+
+import { call } from "../api.js";
+import { fmtTime, h } from "../dom.js";
+import { S } from "../state.js";
+
+export function renderEvents(main) {
+  const status = h("p", { class: "muted", role: "status", text: "Loading…" });
+  const body = h("tbody");
+  const more = h("button", { type: "button", text: "Load more", hidden: true, onclick: () => load() });
+  let cursor = null;
+  async function load() {
+    try {
+      const q = new URLSearchParams({ limit: "50" });
+      if (cursor) q.set("cursor", cursor);
+      const data = await call("GET", `/admin/events?${q}`);
+      for (const e of data.events || []) {
+        const at = typeof e.at === "number" ? (e.at > 1e12 ? e.at : e.at * 1000) : Date.parse(e.at);
+        body.append(h("tr", {},
+          h("td", { text: fmtTime(at) }), h("td", { text: e.kind }),
+          h("td", { text: e.actor ? S.names.get(e.actor) || e.actor : "", title: e.actor || false }),
+          h("td", { text: e.subject ? S.names.get(e.subject) || e.subject : "", title: e.subject || false }),
+          h("td", { text: e.session_id || "" }),
+          h("td", { class: "detail", text: e.detail ? JSON.stringify(e.detail) : "" })));
+      }
+      cursor = data.cursor || null;
+      more.hidden = !cursor;
+      status.textContent = body.children.length ? "" : "No events yet.";
+    } catch (err) {
+      status.textContent = err.status === 404 ? "The audit log is not available on this server." :
+        "Could not load events: " + err.message;
+    }
+  }
+  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Audit log" }), status,
+    h("table", { class: "grid", "aria-label": "Audit events" },
+      h("thead", {}, h("tr", {}, ["When", "Event", "Actor", "Subject", "Session", "Detail"].map((t) => h("th", { scope: "col", text: t })))),
+      body), more));
+  load();
+}

@@ -1,0 +1,142 @@
+// Signing in and out: the sign-in form, the two-step code, accepting an invitation (setting a
+// password), and what signing in or out does to the page. What a sign-in leads to (the app
+// itself) is given by main.js through afterSignIn, so this module needs none of the other views.
+
+import { auth, call, claims, raw } from "../api.js";
+import { CFG } from "../config.js";
+import { $, h } from "../dom.js";
+import { chat } from "../socket.js";
+import { S } from "../state.js";
+
+// What a sign-in leads to: main.js's start (the app), given rather than imported, since the app's
+// views import this module (Sign out, a revoked session).
+let whenSignedIn = async () => {};
+
+/** Sets what a sign-in leads to (once, at boot). */
+export function afterSignIn(fn) {
+  whenSignedIn = fn;
+}
+
+/** A step of signing in (password, then maybe the code), as a form: while ``attempt`` runs its
+ * button is disabled and the last error cleared; a refusal enables the button again and goes to
+ * ``refused`` to be told (or to lead to the next step). */
+function signInStep(labelledBy, submit, err, attempt, refused, ...children) {
+  return h("form", { class: "card signin", "aria-labelledby": labelledBy, onsubmit: async (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    err.textContent = "";
+    try {
+      await attempt();
+    } catch (ex) {
+      submit.disabled = false;
+      refused(ex);
+    }
+  } }, ...children);
+}
+
+export function renderSignIn(message) {
+  const app = $("#app");
+  app.removeAttribute("aria-busy");
+  const err = h("p", { class: "error", role: "alert", id: "signin-error", text: message || "" });
+  const tenant = h("input", { id: "tenant", name: "tenant", required: true, value: CFG.tenant, autocomplete: "organization" });
+  const email = h("input", { id: "email", name: "email", type: "email", required: true, autocomplete: "username" });
+  const password = h("input", { id: "password", name: "password", type: "password", required: true,
+    autocomplete: "current-password" });
+  const submit = h("button", { type: "submit", class: "primary", text: "Sign in" });
+  const form = signInStep("signin-title", submit, err, async () => {
+    const bundle = await raw("POST", "/auth/internal", { tenant: tenant.value.trim(), email: email.value.trim(),
+      password: password.value, device_token: localStorage.getItem("sb.device") || undefined });
+    await signedIn(bundle, tenant.value.trim());
+  }, (ex) => {
+    if (ex.code === "mfa_required" && ex.body && ex.body.mfa_token) {
+      renderMfa(ex.body.mfa_token, tenant.value.trim());
+      return;
+    }
+    err.textContent = ex.code === "invalid_credentials" ? "Wrong e-mail or password." : ex.message;
+    password.focus();
+  },
+  h("h1", { id: "signin-title", text: "Switchboard back office" }),
+  h("p", { class: "muted", text: "Sign in as an operator or admin." }),
+  h("label", { for: "tenant", text: "Tenant" }), tenant,
+  h("label", { for: "email", text: "E-mail" }), email,
+  h("label", { for: "password", text: "Password" }), password,
+  err, submit);
+  app.replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  email.focus();
+}
+
+function renderMfa(mfaToken, tenant) {
+  const err = h("p", { class: "error", role: "alert" });
+  const code = h("input", { id: "code", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
+    pattern: "[0-9]{6}", maxlength: "6", required: true });
+  const submit = h("button", { type: "submit", class: "primary", text: "Verify" });
+  const form = signInStep("mfa-title", submit, err, async () => {
+    const bundle = await raw("POST", "/auth/mfa", { mfa_token: mfaToken, code: code.value.trim() });
+    await signedIn(bundle, tenant);
+  }, (ex) => {
+    err.textContent = ex.code === "invalid_mfa" ? "That code is not valid. Try the next one." : ex.message;
+    if (ex.code === "invalid_token" || ex.code === "validation_error") {
+      err.textContent += " Start again.";
+    }
+    code.select();
+  },
+  h("h1", { id: "mfa-title", text: "Two-step verification" }),
+  h("p", { class: "muted", text: "Enter the 6-digit code from your authenticator app." }),
+  h("label", { for: "code", text: "Code" }), code, err, submit,
+  h("button", { type: "button", class: "link", text: "Back", onclick: () => renderSignIn() }));
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  code.focus();
+}
+
+async function signedIn(bundle, tenant) {
+  // this device is now one the account signed in from: strangers cannot refuse its next sign-in
+  if (bundle.device_token) localStorage.setItem("sb.device", bundle.device_token);
+  auth.adopt(bundle, tenant);
+  CFG.tenant = tenant;
+  sessionStorage.setItem("sb.config", JSON.stringify({ tenant }));
+  await whenSignedIn();
+}
+
+export function signedOut(message) {
+  if (!auth.tokens && !chat.wanted) return;
+  chat.close();
+  auth.clear();
+  S.current = null;
+  history.replaceState(null, "", location.pathname + location.search);
+  renderSignIn(message);
+}
+
+export async function signOut(everywhere) {
+  try {
+    await call("POST", "/auth/revoke", everywhere ? { kind: "user" } : { kind: "session" });
+  } catch { /* signed out locally anyway */ }
+  signedOut(everywhere ? "Signed out on every device." : "Signed out.");
+}
+
+export function renderInvite(token) {
+  const err = h("p", { class: "error", role: "alert" });
+  const pw = h("input", { id: "new-password", type: "password", minlength: "8", required: true, autocomplete: "new-password" });
+  const pw2 = h("input", { id: "new-password-2", type: "password", minlength: "8", required: true, autocomplete: "new-password" });
+  const submit = h("button", { type: "submit", class: "primary", text: "Set password and sign in" });
+  const form = h("form", { class: "card signin", "aria-labelledby": "invite-title", onsubmit: async (e) => {
+    e.preventDefault();
+    if (pw.value !== pw2.value) { err.textContent = "The two passwords differ."; return; }
+    submit.disabled = true;
+    try {
+      const bundle = await raw("POST", "/auth/invite", { invite_token: token, password: pw.value });
+      history.replaceState(null, "", location.pathname + location.search);
+      await signedIn(bundle, claims(bundle.access_token).tid || CFG.tenant);
+    } catch (ex) {
+      err.textContent = ex.status === 401 || ex.status === 404
+        ? "This invitation is not valid any more. Ask your admin for a new one." : ex.message;
+      submit.disabled = false;
+    }
+  } },
+  h("h1", { id: "invite-title", text: "Welcome to the team" }),
+  h("p", { class: "muted", text: "Choose a password for your back office account." }),
+  h("label", { for: "new-password", text: "New password" }), pw,
+  h("label", { for: "new-password-2", text: "Repeat it" }), pw2, err, submit);
+  $("#app").removeAttribute("aria-busy");
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  pw.focus();
+}
