@@ -3,7 +3,7 @@
 * paths, methods and path parameters: the functions' ``HttpApi`` events in ``template.yaml``
   (as the local stack's routes are);
 * request bodies and query strings: the msgspec Structs that the handlers decode, found
-  through the one table that says which route reads which (``switchboard.requests.BODIES``
+  through the one table that says which route reads which (``switchboard.edge.requests.BODIES``
   and ``QUERIES``; ``Request.parse`` decodes with it), as JSON Schema from
   :func:`msgspec.json.schema_components`;
 * problems: RFC 9457 ``application/problem+json``, one response per status, the ``code``
@@ -228,7 +228,7 @@ def document(template: Template) -> dict[str, Any]:
     bodies, queries, components = _model_schemas()
     unrouted = sorted((set(bodies) | set(queries)) - {r.route_key for r in routes})
     if unrouted:
-        raise KeyError(f"switchboard.requests names models for routes the template lacks: {unrouted}")
+        raise KeyError(f"switchboard.edge.requests names models for routes the template lacks: {unrouted}")
     problem, problem_responses = _problem_components()
     paths: dict[str, dict[str, Any]] = {}
     for route in sorted(routes, key=lambda r: (r.path, r.method)):

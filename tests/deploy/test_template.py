@@ -334,7 +334,8 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
     for logical_id in template.functions:
         assert (built / logical_id / "app.py").exists(), logical_id
     layer = built / "SharedLayer" / "python"
-    assert (layer / "switchboard" / "tokens.py").exists()
+    for module in ("tokens/access.py", "store/keys.py", "edge/httpapi.py", "chat/actions.py", "auth/sessions.py"):
+        assert (layer / "switchboard" / module).exists(), module  # the layer's folders, each one
     assert (layer / "cryptography").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
     assert not (layer / "jwt").exists()  # PyJWT is the tests' cross-check, not a runtime dependency
     assert (layer / "msgspec").is_dir() and not (layer / "pydantic").exists()  # validation without pydantic

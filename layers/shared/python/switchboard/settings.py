@@ -49,7 +49,7 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_ip: tuple[int, int] = (60, 1000)
     #: password sign-ins per account from devices without its device token, all addresses together
     rate_limit_untrusted: tuple[int, int] = (30, 300)
-    #: chat action limits replacing chat_limits.LIMITS for the kinds named: (kind, per connection,
+    #: chat action limits replacing chat.limits.LIMITS for the kinds named: (kind, per connection,
     #: per user) a minute; empty: those defaults
     ws_rate_limits: tuple[tuple[str, int, int], ...] = ()
     #: the tenant whose users a Cognito user pool's pre token generation trigger signs in
@@ -107,7 +107,7 @@ def _pair(raw: str | None, default: tuple[int, int]) -> tuple[int, int]:
 
 def _kinds(raw: str | None) -> tuple[tuple[str, int, int], ...]:
     """``"send=30/60,typing=20/40"`` -> (("send", 30, 60), ("typing", 20, 40)): per kind of chat
-    action, per connection / per user a minute. Which kinds exist is chat_limits' to check."""
+    action, per connection / per user a minute. Which kinds exist is chat.limits' to check."""
     out = []
     for entry in (raw or "").split(","):
         if entry.strip():

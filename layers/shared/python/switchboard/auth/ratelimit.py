@@ -56,7 +56,7 @@ def quotas(settings: Settings) -> dict[str, Quota]:
     can share one address - offices, mobile carriers) and ``untrusted`` (an operator's
     email from every device it has no device token of, all addresses together: the ceiling
     on a distributed guesser, which the owner's known devices do not count against; see
-    :mod:`switchboard.logins`). Configured by the template's ``RateLimitAccount`` /
+    :mod:`switchboard.auth.logins`). Configured by the template's ``RateLimitAccount`` /
     ``RateLimitIp`` / ``RateLimitUntrusted``."""
     return {
         "account": Quota("account", *settings.rate_limit_account),

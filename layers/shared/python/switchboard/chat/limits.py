@@ -1,5 +1,5 @@
 """How often each chat action may be used - as data, enforced in one place (the WebSocket
-edge's dispatch, :func:`switchboard.ws.action_endpoint`, for every action).
+edge's dispatch, :func:`switchboard.edge.ws.action_endpoint`, for every action).
 
 Every action counts as one *kind* (:data:`ACTION_KIND`); every kind has a :class:`Limit`: so
 many actions per clock minute on one connection, and so many for one user over all their
@@ -57,7 +57,7 @@ class Limit(msgspec.Struct, frozen=True):
 
 
 #: action -> the kind of action it counts as. Every action of the dispatch table
-#: (``chat.ACTIONS``) must be here: :func:`switchboard.ws.action_endpoint` refuses to build a
+#: (``switchboard.edge.actions.ACTIONS``) must be here: :func:`switchboard.edge.ws.action_endpoint` refuses to build a
 #: handler for one that is not (and a test checks the two tables agree).
 ACTION_KIND: dict[str, str] = {
     "message.send": "send",

@@ -72,7 +72,7 @@ class Request(msgspec.Struct, frozen=True):
         return self.headers.get("authorization")
 
     def parse(self) -> Any:
-        """The body as this route's model (:data:`switchboard.requests.BODIES`, the table the
+        """The body as this route's model (:data:`switchboard.edge.requests.BODIES`, the table the
         OpenAPI document is made from: a route cannot read a body its document does not
         describe); any problem with it is a 400 ``validation_error`` listing ``loc`` and
         ``msg``, never the rejected value. No route with a body takes query parameters: one
@@ -83,7 +83,7 @@ class Request(msgspec.Struct, frozen=True):
         return decode_json(self.json_body(), BODIES[self.route_key])
 
     def parse_query(self) -> Any:
-        """The query string as this route's model (:data:`switchboard.requests.QUERIES`): text
+        """The query string as this route's model (:data:`switchboard.edge.requests.QUERIES`): text
         converted with ``strict=False``, so ``"20"`` is 20 and ``"x"``, ``"0"`` or an unknown
         name is a 400."""
         from switchboard.edge.requests import QUERIES

@@ -12,14 +12,12 @@ trailing newline through.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from msgspec import Meta, Struct
 
-from switchboard.errors import ValidationFailed
 from switchboard.models import TENANT_ID_PATTERN
 from switchboard.policy import ALL_SCOPES
 
@@ -30,7 +28,6 @@ __all__ = [
     "BODIES", "QUERIES", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
     "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest",
     "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TotpCode", "VisitorIdentity",
-    "sessions_query_user",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -177,19 +174,6 @@ class OperatorChange(Strict, frozen=True):
     #: ``false`` resets the operator's second factor (a lost phone, an authenticator someone
     #: else enrolled); nobody turns it on for someone else: enrolment needs their authenticator
     mfa_enabled: Literal[False] | None = None
-
-
-USER_ID = re.compile(r"^[a-z0-9@_-]{1,128}\Z")  # \Z: "$" would let "a\n" through
-
-
-def sessions_query_user(query: Mapping[str, str]) -> str | None:
-    """``GET /auth/sessions?user_id=``: the user whose sessions to list (None: the caller's).
-    Any other parameter, or a value no user id has, is a 400."""
-    unknown = set(query) - {"user_id"}
-    user_id = query.get("user_id")
-    if unknown or (user_id is not None and not USER_ID.match(user_id)):
-        raise ValidationFailed("the only query parameter is user_id, a user id")
-    return user_id
 
 
 class EventsQuery(Strict, frozen=True):

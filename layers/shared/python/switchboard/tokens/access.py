@@ -292,7 +292,7 @@ class TokenService:
     def signed_tenant(self, token: str) -> str | None:
         """The ``tid`` of an access token we signed, expired or not; None for anything else.
 
-        For the CORS answer only (:func:`switchboard.httpapi.cors_headers`): which tenant's
+        For the CORS answer only (:func:`switchboard.edge.httpapi.cors_headers`): which tenant's
         origins may read the answer. An unverified ``tid`` would let a token edited to name
         another tenant pick that tenant's ``Access-Control-Allow-Origin``. An expired token
         still names its tenant truly, and the page must be able to read its 401 to refresh.
