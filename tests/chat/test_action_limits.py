@@ -20,19 +20,11 @@ from tests.chat_support import (
     install_wire,
     message_event,
     table_keys,
-    visitor_tokens,
 )
-from tests.conftest import OPERATOR, ROOT, _clear_caches
+from tests.conftest import ROOT, _clear_caches
+from tests.http.test_rate_limits import Clock
 
 MINUTE_START = 1_800_000_000 - 1_800_000_000 % 60
-
-
-class Clock:
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def time(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -52,15 +44,6 @@ def limited(monkeypatch, seeded):
     return set_limits
 
 
-@pytest.fixture
-def room(chat, call, tokens_for):
-    """An operator online, a visitor whose support channel the operator got; both watching."""
-    otto = chat.connect(tokens_for(OPERATOR))
-    guest = chat.connect(visitor_tokens(call))
-    channel = guest.ok("support.open")["channel"]
-    for who in (otto, guest):
-        who.ok("channel.watch", channel_id=channel["id"])
-    return guest, otto, channel
 
 
 _ids = iter(range(10**9))

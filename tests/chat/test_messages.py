@@ -13,15 +13,6 @@ from tests.conftest import ADMIN, OPERATOR
 FRAME_LIMIT = 32 * 1024
 
 
-@pytest.fixture
-def room(chat, call, tokens_for):
-    """An operator online, a visitor whose support channel the operator got; both watching."""
-    otto = chat.connect(tokens_for(OPERATOR))
-    guest = chat.connect(visitor_tokens(call))
-    channel = guest.ok("support.open")["channel"]
-    for who in (otto, guest):
-        who.ok("channel.watch", channel_id=channel["id"])
-    return guest, otto, channel
 
 
 def send(who, channel, text="hello", client_id=None, **extra):
