@@ -370,6 +370,18 @@ def test_a_known_device_passes_the_ceiling_a_distributed_stranger_reached(call, 
     assert r["json"]["device_token"] and r["json"]["device_token"] != laptop
 
 
+def test_one_address_past_its_own_limit_does_not_spend_the_ceiling_for_the_owners_new_devices(call, seeded, clock):
+    # Given a stranger at one address who keeps guessing Otto's password past that address's
+    # limit (10 a minute), 40 times in one minute - more than the account's ceiling of 30
+    clock.now += 60
+    answers = [sign_in_from(call, "guess", "198.51.100.7")["status"] for _ in range(40)]
+    assert answers.count(401) == 10 and answers.count(429) == 30
+    # When Otto, on a new phone, signs in from another address in that same minute
+    phone = sign_in_from(call, OPERATOR["password"], "192.0.2.60")
+    # Then he gets in: only the 10 guesses his address allowed counted against the ceiling
+    assert phone["status"] == 200, phone["headers"]
+
+
 @pytest.mark.parametrize("whose", ["another account's", "another tenant's", "edited", "expired"])
 def test_only_this_account_s_own_valid_device_token_passes_the_ceiling(call, seeded, svc, clock, whose):
     # Given a device token that is not a valid one of Otto's

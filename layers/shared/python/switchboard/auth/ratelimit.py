@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import cache
@@ -78,8 +78,17 @@ class Count(msgspec.Struct, frozen=True):
 
     now: int
     pending: tuple[tuple[Quota, Future[tuple[int, int]]], ...]
+    #: the counter name of each pending count, and how to take one back (see :meth:`enforce`)
+    counters: tuple[str, ...] = ()
+    give_back: Callable[[str], None] | None = None
 
     def enforce(self) -> None:
+        """Raise :class:`RateLimited` if any key is over its quota.
+
+        An attempt refused by a quota of its own source (the account from this address, or the
+        address) is taken back from the account's ceiling for unknown devices: that ceiling is
+        there for guesses spread over many addresses, and one address that keeps going past its
+        own limit must not spend it - else it alone would shut the owner's new devices out."""
         refused: list[tuple[int, Quota, str]] = []
         for quota, future in self.pending:  # every key is counted even when one is already over
             hour_count, minute_count = future.result()
@@ -88,6 +97,10 @@ class Count(msgspec.Struct, frozen=True):
             elif minute_count > quota.per_minute:
                 refused.append((60 - self.now % 60, quota, "minute"))
         if refused:
+            if self.give_back is not None and any(q.name != "untrusted" for _, q, _ in refused):
+                for (quota, _), counter in zip(self.pending, self.counters, strict=True):
+                    if quota.name == "untrusted":
+                        self.give_back(counter)
             retry_after, quota, window = max(refused, key=lambda r: r[0])
             raise RateLimited(
                 "too many attempts; try again later",
@@ -108,12 +121,15 @@ def counting(store: Store, settings: Settings, keys: list[tuple[str, str]], *,
     # each write runs in a copy of the caller's context: context variables (the local stack's
     # per-function IAM check among them) follow the work onto the pool's threads
     pending: list[tuple[Quota, Future[tuple[int, int]]]] = []
+    counters: list[str] = []
     try:
         for kind, key in keys:
             counted = client_bucket(key) if kind == "ip" else key
+            counters.append(f"{kind}#{counted}")
             pending.append((table[kind], _pool().submit(contextvars.copy_context().run, store.counters.hit_rate,
-                                                        f"{kind}#{counted}", now=now)))
-        yield Count(now, tuple(pending))
+                                                        counters[-1], now=now)))
+        yield Count(now, tuple(pending), tuple(counters),
+                    give_back=lambda counter: store.counters.give_back(counter, now=now))
     finally:
         wait([f for _, f in pending])
 

@@ -59,6 +59,14 @@ class Counters:
                               {":one": 1, ":ttl": hour + 7200}, {"#m": minute_attr, "#ttl": keys.TTL})
         return int(got["n"]), int(got[minute_attr])
 
+    def give_back(self, key: str, *, now: int) -> None:
+        """Take back one attempt :meth:`hit_rate` counted for ``key`` at ``now`` (the same item and
+        minute): for an attempt another quota refused that must not count here (ratelimit)."""
+        hour = now - now % 3600
+        minute_attr = f"m{(now % 3600) // 60}"
+        self._table.add(keys.rate_pk(key), keys.rate_sk(hour), "ADD n :back, #m :back",
+                        {":back": -1}, {"#m": minute_attr})
+
     def hit_action(self, tenant: str, user_id: str, connection_id: str, kind: str, *,
                    now: int, window: int) -> tuple[int, int]:
         """Count one chat action of ``kind``: returns (the user's count, this connection's count)
