@@ -47,7 +47,6 @@ def run(quick: bool) -> list[Table]:
 
 def _hour(rate: int) -> list[str]:
     from switchboard.auth import logins, ratelimit
-    from switchboard.edge.requests import InternalLogin
     from switchboard.errors import RateLimited
     from switchboard.runtime import services
 
@@ -57,9 +56,9 @@ def _hour(rate: int) -> list[str]:
 
     def attempt(ip: str, at: int, device_token: str | None = None) -> int | None:
         """None if the limiter lets the attempt reach the password check, else its Retry-After."""
-        body = InternalLogin(tenant=TENANT, email=EMAIL, password="guess", device_token=device_token)
+        keys = logins._attempt_keys(svc, TENANT, EMAIL, device_token, ip)
         try:
-            ratelimit.check(svc.store, svc.settings, logins._attempt_keys(svc, body, ip), now=at)
+            ratelimit.check(svc.store, svc.settings, keys, now=at)
         except RateLimited as refused:
             return refused.retry_after
         return None
