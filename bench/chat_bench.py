@@ -425,7 +425,7 @@ def table_size_table(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[
     return main, sample, wall
 
 
-# -- the WebSocket action limits (chat_limits.py) -------------------------------------------------------
+# -- the WebSocket action limits (chat/limits.py) -------------------------------------------------------
 @contextlib.contextmanager
 def _unlimited() -> Iterator[None]:
     """The dispatch as it was before the action limits: the connection read alone."""
@@ -468,7 +468,7 @@ def _action_cost(room: Room, action: str) -> tuple[int, int, list[str]]:
 
 def limits_table() -> dict[str, Any]:
     """What the action limits cost message.send and typing: calls, round trips, write units."""
-    from switchboard.store.codecs import _read
+    from switchboard.store.dynamo import from_wire as _read
 
     rows = []
     with world() as w:
