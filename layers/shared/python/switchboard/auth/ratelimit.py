@@ -21,15 +21,14 @@ sign-in (bench/, "Sign-in").
 
 from __future__ import annotations
 
-import contextvars
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
-from functools import cache
 
 import msgspec
 
+from switchboard import background
 from switchboard.errors import RateLimited
 from switchboard.settings import Settings
 from switchboard.store import Store
@@ -63,13 +62,6 @@ def quotas(settings: Settings) -> dict[str, Quota]:
         "ip": Quota("ip", *settings.rate_limit_ip),
         "untrusted": Quota("untrusted", *settings.rate_limit_untrusted),
     }
-
-
-@cache
-def _pool() -> ThreadPoolExecutor:
-    """Threads for counter writes, made on first use (a function that never counts starts none).
-    boto3 clients are thread-safe; the threads only wait on DynamoDB."""
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="ratelimit")
 
 
 class Count(msgspec.Struct, frozen=True):
@@ -118,16 +110,13 @@ def counting(store: Store, settings: Settings, keys: list[tuple[str, str]], *,
     out the writes are waited for in any case, so none outlives the invocation."""
     now = int(now if now is not None else time.time())
     table = quotas(settings)
-    # each write runs in a copy of the caller's context: context variables (the local stack's
-    # per-function IAM check among them) follow the work onto the pool's threads
     pending: list[tuple[Quota, Future[tuple[int, int]]]] = []
     counters: list[str] = []
     try:
         for kind, key in keys:
             counted = client_bucket(key) if kind == "ip" else key
             counters.append(f"{kind}#{counted}")
-            pending.append((table[kind], _pool().submit(contextvars.copy_context().run, store.counters.hit_rate,
-                                                        counters[-1], now=now)))
+            pending.append((table[kind], background.submit(store.counters.hit_rate, counters[-1], now=now)))
         yield Count(now, tuple(pending), tuple(counters),
                     give_back=lambda counter: store.counters.give_back(counter, now=now))
     finally:

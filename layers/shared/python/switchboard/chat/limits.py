@@ -29,15 +29,14 @@ one more DynamoDB round trip (bench/README.md, "Chat: what the action limits cos
 
 from __future__ import annotations
 
-import contextvars
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
-from functools import cache
 
 import msgspec
 
+from switchboard import background
 from switchboard.errors import RateLimited
 from switchboard.models import Connection
 from switchboard.settings import Settings
@@ -109,13 +108,6 @@ def limits(settings: Settings) -> dict[str, Limit]:
     return table
 
 
-@cache
-def _pool() -> ThreadPoolExecutor:
-    """The thread the counter write waits on while the connection is read (made on first use;
-    boto3 clients are thread-safe). Not :mod:`switchboard.ratelimit`'s: no function uses both."""
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="chat-limits")
-
-
 class ActionCount:
     """One action being counted (:func:`counting`); :meth:`enforce` raises if it is over a limit."""
 
@@ -162,10 +154,8 @@ def counting(store: Store, action: str, connection_id: str, user: tuple[str, str
     at = int(now if now is not None else time.time())
     pending = None
     if user is not None:
-        # in a copy of the caller's context: context variables (the local stack's per-function
-        # IAM check among them) follow the write onto the pool's thread
-        future = _pool().submit(contextvars.copy_context().run, store.counters.hit_action, user[0], user[1],
-                                connection_id, kind, now=at, window=WINDOW_SECONDS)
+        future = background.submit(store.counters.hit_action, user[0], user[1], connection_id, kind,
+                                   now=at, window=WINDOW_SECONDS)
         pending = (user, future)
     try:
         yield ActionCount(store, kind, connection_id, at, pending)

@@ -52,8 +52,7 @@ class Counters:
         ends, however many refused attempts it saw, so a limited account is free again
         when the window turns (an attacker cannot extend a lock-out by hammering).
         """
-        hour = now - now % 3600
-        minute_attr = f"m{(now % 3600) // 60}"
+        hour, minute_attr = _window(now)
         got = self._table.add(keys.rate_pk(key), keys.rate_sk(hour),
                               "ADD n :one, #m :one SET #ttl = if_not_exists(#ttl, :ttl)",
                               {":one": 1, ":ttl": hour + 7200}, {"#m": minute_attr, "#ttl": keys.TTL})
@@ -62,8 +61,7 @@ class Counters:
     def give_back(self, key: str, *, now: int) -> None:
         """Take back one attempt :meth:`hit_rate` counted for ``key`` at ``now`` (the same item and
         minute): for an attempt another quota refused that must not count here (ratelimit)."""
-        hour = now - now % 3600
-        minute_attr = f"m{(now % 3600) // 60}"
+        hour, minute_attr = _window(now)
         self._table.add(keys.rate_pk(key), keys.rate_sk(hour), "ADD n :back, #m :back",
                         {":back": -1}, {"#m": minute_attr})
 
@@ -89,3 +87,8 @@ class Counters:
         """Record ``key`` as seen; True the first time, False on every later call (until TTL)."""
         return self._table.put_if({"pk": keys.once_pk(key), "sk": keys.ONCE, "ttl": expires_at},
                                   condition="attribute_not_exists(pk)")
+
+
+def _window(now: int) -> tuple[int, str]:
+    """A rate counter's item (its clock hour) and the attribute counting ``now``'s minute."""
+    return now - now % 3600, f"m{(now % 3600) // 60}"
