@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import os
 import secrets
 import signal
 import socket
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--seed", type=Path, help="seed file (contract section 6); default: the demo tenant")
     dev.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                      help="override a function environment variable (repeatable), like sam local --env-vars")
+    dev.add_argument("--concurrency", type=int, default=None, metavar="N",
+                     help="containers each function may run at once, like Lambda's reserved concurrency "
+                          "(default 10; a function's ReservedConcurrentExecutions in template.yaml lowers it)")
 
     inv = sub.add_parser("invoke", help="run one function on a sample event, like `sam local invoke`")
     inv.add_argument("function", help="the function's logical id in template.yaml (the 'Function' suffix is optional)")
@@ -132,6 +136,10 @@ def _template() -> Any:
 # -- dev ------------------------------------------------------------------------------------
 def _listen(host: str, port: int, flag: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # a restart on the same ports works at once: the last run's connections in TIME_WAIT (after
+    # a load run, for up to a minute) do not hold the port. Linux still refuses a port that a
+    # live process listens on, so a second stack is still told the port is in use.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -202,27 +210,33 @@ def _dev(args: argparse.Namespace) -> int:
     s3_server = LocalS3Server(args.host, args.s3_port, origins=_origin_tenants(loaded, page_origins),
                               credentials=credentials, attachments_bucket=LOCAL_REFS["AttachmentsBucket"])
     s3_server.start()  # before provisioning: the buckets are made through it
+    stuck = 0
     try:
         with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
               contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
-            asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None))
+            stuck = asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None))
     finally:
         s3_server.stop()
     print("switchboard: stopped", flush=True)
+    if stuck:  # a hung handler's thread would hold the interpreter's exit: its state dies with us anyway
+        sys.stdout.flush()
+        os._exit(1)
     return 0
 
 
 async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, credentials: Any, *,
-                 demo: bool) -> None:
+                 demo: bool) -> int:
+    """Serve until SIGTERM or Ctrl-C; returns how many invocations were still running at the end."""
     from aiohttp import web
 
     from switchboard_local.gateway_http import build_http_app
     from switchboard_local.gateway_web import build_web_app
-    from switchboard_local.gateway_ws import WebSocketGateway
-    from switchboard_local.invoker import Invoker
+    from switchboard_local.gateway_ws import WebSocketGateway, install_in_process
+    from switchboard_local.invoker import DEFAULT_CONCURRENCY, Invoker
 
-    invoker = Invoker(template)
+    invoker = Invoker(template, concurrency=args.concurrency or DEFAULT_CONCURRENCY)
     gateway = WebSocketGateway(template, invoker, bind_host=args.host, credentials=credentials)
+    loop = asyncio.get_running_loop()
     tenants = [t["tenant"] for t in aws.operators] or ["demo"]
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
@@ -232,19 +246,41 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
     for app, sock in zip(apps, socks, strict=True):
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+        await web.SockSite(runner, sock, shutdown_timeout=STOP_GRACE[2]).start()
         runners.append(runner)
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    _banner(args, aws, demo=demo)
-    await stop.wait()
-    print("switchboard: stopping", flush=True)
-    await gateway.close_all()
-    for runner in reversed(runners):
-        await runner.cleanup()
+    # the functions reach the gateway's @connections API in this process, without HTTP
+    with install_in_process(gateway.in_process(loop, aws.environment["WS_MANAGEMENT_ENDPOINT"])):
+        _banner(args, aws, demo=demo)
+        await stop.wait()
+        print("switchboard: stopping", flush=True)
+        return await _stop(invoker, gateway, runners)
+
+
+#: seconds the stop gives (running invocations, closing sockets, in-flight HTTP answers): 4.5 in
+#: all, inside the 5 s a process manager (and the issue's test) allows between SIGTERM and SIGKILL
+STOP_GRACE = (3.0, 1.0, 0.5)
+
+
+async def _stop(invoker: Any, gateway: Any, runners: list[Any]) -> int:
+    """SIGTERM or Ctrl-C: finish or refuse the work in flight, never cut it half-way.
+
+    1. The invoker takes no more invocations (an HTTP request arriving now is answered 503, a
+       frame gets API Gateway's error) and the running ones get up to 3 s to finish: each is a
+       whole handler, whose writes and acks are done or not begun.
+    2. The WebSockets are closed (1001); their ``$disconnect`` invocations are refused, as API
+       Gateway's are best-effort - the connections' records die with the in-memory state.
+    3. The servers stop, answering what they already have in hand."""
+    running = await asyncio.to_thread(invoker.close, STOP_GRACE[0])
+    if running:
+        print(f"switchboard: {running} invocation(s) still running after {STOP_GRACE[0]:.0f} s; "
+              "stopping without them", flush=True)
+    await gateway.close_all(timeout=STOP_GRACE[1])
+    await asyncio.gather(*(runner.cleanup() for runner in runners), return_exceptions=True)
+    return int(running)
 
 
 def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from switchboard.container import per_container
 from switchboard.errors import NotFound
 from switchboard.models import TENANT_ID_PATTERN, Tenant
 from switchboard.settings import Settings, get_settings
@@ -144,7 +145,7 @@ class Services:
         return cls(settings=settings, store=store, tenants=TenantDirectory(store, settings.tenant_cache_seconds))
 
 
-@lru_cache(maxsize=1)
+@per_container
 def services() -> Services:
     """The container's services (``services.cache_clear()`` in tests builds them anew)."""
     return Services.build(get_settings())

@@ -7,10 +7,11 @@ and pass what they need down.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Any
 
 import msgspec
+
+from switchboard.container import per_container
 
 __all__ = ["Settings", "get_settings"]
 
@@ -125,7 +126,7 @@ def _default(name: str) -> Any:
     return defaults[names.index(name)]
 
 
-@lru_cache(maxsize=1)
+@per_container
 def get_settings() -> Settings:
     """The container's settings; built on first use and then reused."""
     return Settings.from_env()

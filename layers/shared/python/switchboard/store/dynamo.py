@@ -15,13 +15,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from switchboard import settle
+from switchboard.container import per_container
 from switchboard.errors import Conflict, NotFound, Unavailable
 from switchboard.store import keys
 
@@ -39,7 +39,7 @@ BATCH_GET_MAX = 100  # ... per BatchGetItem
 UNAVAILABLE = "storage unavailable"
 
 
-@lru_cache(maxsize=1)
+@per_container
 def dynamodb_client() -> DynamoDBClient:
     """One client per container. Timeouts are short: a Lambda answering a browser should
     fail fast and let the client retry rather than hang."""
