@@ -216,7 +216,7 @@ def _dev(args: argparse.Namespace) -> int:
               contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
             stuck = asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None))
     finally:
-        s3_server.stop()
+        s3_server.stop(timeout=S3_STOP_SECONDS)
     print("switchboard: stopped", flush=True)
     if stuck:  # a hung handler's thread would hold the interpreter's exit: its state dies with us anyway
         sys.stdout.flush()
@@ -242,41 +242,48 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
               "tenant": tenants[0]}
     apps = [build_http_app(template, invoker), gateway.app(),
             build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}")]
-    runners = []
-    for app, sock in zip(apps, socks, strict=True):
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        await web.SockSite(runner, sock, shutdown_timeout=STOP_GRACE[2]).start()
-        runners.append(runner)
-
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # the functions reach the gateway's @connections API in this process, without HTTP
+    # the functions reach the gateway's @connections API in this process, without HTTP: installed
+    # before the first request, so every container's management client is made with it
     with install_in_process(gateway.in_process(loop, aws.environment["WS_MANAGEMENT_ENDPOINT"])):
+        runners = []
+        for app, sock in zip(apps, socks, strict=True):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=STOP_GRACE[2])
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            runners.append(runner)
         _banner(args, aws, demo=demo)
         await stop.wait()
         print("switchboard: stopping", flush=True)
-        return await _stop(invoker, gateway, runners)
+        stuck = await _stop(invoker, gateway, runners)
+        print(f"switchboard: @connections calls: {gateway.served_in_process} in process, "
+              f"{gateway.served_over_http} over HTTP", flush=True)
+        return stuck
 
 
-#: seconds the stop gives (running invocations, closing sockets, in-flight HTTP answers): 4.5 in
-#: all, inside the 5 s a process manager (and the issue's test) allows between SIGTERM and SIGKILL
-STOP_GRACE = (3.0, 1.0, 0.5)
+#: seconds the stop gives: running invocations, closing sockets, in-flight HTTP answers (which
+#: aiohttp may wait twice) and the S3 port's server (:meth:`LocalS3Server.stop`) - 4.25 at most,
+#: inside the 5 s a process manager (and tests/e2e/test_lifecycle.py) allows before SIGKILL
+STOP_GRACE = (2.0, 0.75, 0.25)
+S3_STOP_SECONDS = 1.0
 
 
 async def _stop(invoker: Any, gateway: Any, runners: list[Any]) -> int:
     """SIGTERM or Ctrl-C: finish or refuse the work in flight, never cut it half-way.
 
     1. The invoker takes no more invocations (an HTTP request arriving now is answered 503, a
-       frame gets API Gateway's error) and the running ones get up to 3 s to finish: each is a
-       whole handler, whose writes and acks are done or not begun.
+       frame gets API Gateway's error) and the running ones get up to 2 s to finish: each is a
+       whole handler, whose writes and acks are done or not begun. One still running then (a
+       hung handler) is left behind: the process exits without it (exit code 1), and its
+       in-memory state goes with it.
     2. The WebSockets are closed (1001); their ``$disconnect`` invocations are refused, as API
        Gateway's are best-effort - the connections' records die with the in-memory state.
     3. The servers stop, answering what they already have in hand."""
     running = await asyncio.to_thread(invoker.close, STOP_GRACE[0])
     if running:
-        print(f"switchboard: {running} invocation(s) still running after {STOP_GRACE[0]:.0f} s; "
+        print(f"switchboard: {running} invocation(s) still running after {STOP_GRACE[0]:g} s; "
               "stopping without them", flush=True)
     await gateway.close_all(timeout=STOP_GRACE[1])
     await asyncio.gather(*(runner.cleanup() for runner in runners), return_exceptions=True)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -54,8 +55,19 @@ from switchboard_local.template import Template
 __all__ = ["MAX_FRAME", "WebSocketGateway", "install_in_process"]
 
 MAX_FRAME = 128 * 1024
+#: seconds a post or a close may wait on a client's socket; a client that stops reading is dropped
+SEND_TIMEOUT = 1.0
+#: seconds a function's in-process management call waits (the functions' client: read timeout 3 s)
+IN_PROCESS_TIMEOUT = 3.0
 log = logging.getLogger("switchboard.local.ws")
 _Answer = tuple[int, dict[str, str], bytes]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _RawBody(io.BytesIO):
@@ -95,6 +107,12 @@ class _Connection:
     user_agent: str
     authorizer: dict[str, Any] | None
     last_active: float = field(default_factory=time.time)
+    transport: Any = None
+
+    def drop(self) -> None:
+        """Cut the TCP connection (no close handshake: the client is not reading)."""
+        if self.transport is not None:
+            self.transport.abort()
 
 
 def _iso(ts: float) -> str:
@@ -147,6 +165,7 @@ class WebSocketGateway:
         self.stage = template.websocket_stage()
         self.connections: dict[str, _Connection] = {}
         self.served_in_process = 0  # management calls answered without HTTP (:meth:`in_process`)
+        self.served_over_http = 0
         self.domain = "127.0.0.1"
         # the event loop keeps only weak references to tasks: hold them until they finish
         self._tasks: set[asyncio.Task[None]] = set()
@@ -236,7 +255,7 @@ class WebSocketGateway:
                 return web.Response(status=status)
         ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True, heartbeat=None)
         await ws.prepare(request)
-        conn = _Connection(conn_id, ws, connected_at, source_ip, user_agent, authorizer)
+        conn = _Connection(conn_id, ws, connected_at, source_ip, user_agent, authorizer, transport=request.transport)
         self.connections[conn_id] = conn
         close_code, reason = 1000, ""
         try:
@@ -351,7 +370,13 @@ class WebSocketGateway:
         if method == "POST":
             if len(data) > MAX_FRAME:
                 return self._answer(413, {"message": "Message too long"}, "PayloadTooLargeException")
-            if not await self._send(conn, data.decode("utf-8", "replace")):
+            try:  # a client that stops reading fills its buffer; API Gateway does not wait on it either
+                sent = await asyncio.wait_for(self._send(conn, data.decode("utf-8", "replace")), SEND_TIMEOUT)
+            except TimeoutError:
+                log.info("connection %s stopped reading: closed", conn_id)
+                conn.drop()
+                sent = False
+            if not sent:
                 return self._gone(conn_id)
             return 200, {}, b""
         if method == "GET":
@@ -359,7 +384,10 @@ class WebSocketGateway:
             return self._answer(200, {"connectedAt": _iso(conn.connected_at),
                                       "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
                                       "lastActiveAt": _iso(conn.last_active)})
-        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"")  # DELETE
+        try:  # DELETE: the close handshake is not waited on past SEND_TIMEOUT (a client that stopped reading)
+            await asyncio.wait_for(conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b""), SEND_TIMEOUT)
+        except TimeoutError:
+            conn.drop()
         return 204, {}, b""
 
     @staticmethod
@@ -369,6 +397,7 @@ class WebSocketGateway:
 
     async def manage(self, request: web.Request) -> web.StreamResponse:
         """The management API over HTTP, for callers outside this process."""
+        self.served_over_http += 1
         if (refused := self._foreign_host(request.headers.get("Host", ""))) is not None:
             return self._response(refused)
         body = await request.read()
@@ -390,11 +419,17 @@ class WebSocketGateway:
 
         from botocore.awsrequest import AWSResponse
         from botocore.compat import HTTPHeaders
+        from botocore.exceptions import ReadTimeoutError
+
+        if asyncio.get_running_loop() is not loop:
+            raise RuntimeError("install the in-process handler from the gateway's own event loop")
 
         netloc = urlsplit(endpoint).netloc
         prefixes = ("/@connections/", f"/{self.stage}/@connections/")
 
         def handler(request: Any, **_: Any) -> AWSResponse | None:
+            if _running_loop() is loop:  # waiting on the loop from the loop would hang it
+                raise RuntimeError("a management-API call made on the gateway's own event loop")
             url = urlsplit(request.url)
             if url.netloc != netloc:
                 return None
@@ -415,8 +450,13 @@ class WebSocketGateway:
                 if not segment or "/" in segment or request.method not in ("POST", "GET", "DELETE"):
                     answer = self._answer(404, {"message": "Not Found"}, "NotFoundException")
                 else:
-                    answer = asyncio.run_coroutine_threadsafe(self._act(request.method, conn_id, body),
-                                                              loop).result(timeout=10)
+                    future = asyncio.run_coroutine_threadsafe(self._act(request.method, conn_id, body), loop)
+                    try:
+                        answer = future.result(timeout=IN_PROCESS_TIMEOUT)
+                    except concurrent.futures.TimeoutError:
+                        future.cancel()
+                        # what botocore raises when the HTTP path's read times out: callers catch it alike
+                        raise ReadTimeoutError(endpoint_url=request.url) from None
             status, out_headers, data = answer
             response_headers = HTTPHeaders()
             for name, value in out_headers.items():

@@ -11,7 +11,8 @@ up to the function's concurrency. This invoker does the same:
   of their own, as two Lambda containers share none.
 * **Concurrency.** At most ``concurrency`` containers per function (``switchboard dev
   --concurrency``, default :data:`DEFAULT_CONCURRENCY`), fewer where the template sets
-  ``ReservedConcurrentExecutions``. An invocation past that waits for a container to come free:
+  ``ReservedConcurrentExecutions`` (0: every invocation refused, as AWS throttles them all).
+  An invocation past that waits for a container to come free:
   Lambda would throttle it instead (a 429 ``TooManyRequestsException``, which API Gateway
   turns into an error for the caller), but a laptop is no account with 1,000 concurrent
   executions, and waiting keeps a load run measuring the stack rather than the throttle.
@@ -144,7 +145,8 @@ class Invoker:
         """The most containers the function may run at once: ``concurrency``, or the template's
         ``ReservedConcurrentExecutions`` where that is lower."""
         reserved = self.template.resources[function_id].get("Properties", {}).get("ReservedConcurrentExecutions")
-        return min(self.concurrency, int(reserved)) if isinstance(reserved, int) and reserved > 0 else self.concurrency
+        # 0 is AWS's "never run this function" (every invocation throttled): refused here
+        return min(self.concurrency, reserved) if isinstance(reserved, int) and reserved >= 0 else self.concurrency
 
     def _pool(self, function_id: str) -> _Pool:
         pool = self._pools.get(function_id)
@@ -163,7 +165,7 @@ class Invoker:
         with self._cond:
             pool = self._pool(function_id)
             while True:
-                if self._closing:
+                if self._closing or pool.limit == 0:
                     raise InvocationRefused(function_id)
                 if pool.idle:
                     container = pool.idle.pop()  # the warmest
@@ -217,18 +219,24 @@ class Invoker:
         """:meth:`invoke` from the event loop: an invocation waits for its function's container on
         the loop (no thread is held while it waits), then runs on a thread of its own."""
         function_id = self.resolve(function_id)
+        if self._closing or self.limit(function_id) == 0:
+            raise InvocationRefused(function_id)
         slots = self._slots.get(function_id)
         if slots is None:
             slots = self._slots[function_id] = asyncio.Semaphore(self.limit(function_id))
-        if self._closing:
-            raise InvocationRefused(function_id)
         async with slots:
             if self._closing:
                 raise InvocationRefused(function_id)
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=max(32, 4 * self.concurrency),
                                                     thread_name_prefix="invoke")
-            return await asyncio.get_running_loop().run_in_executor(self._executor, self.invoke, function_id, event)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, self.invoke, function_id,
+                                                                        event)
+            except RuntimeError:  # submitted as close() shut the executor down: never started
+                if self._closing:
+                    raise InvocationRefused(function_id) from None
+                raise
 
     # -- stopping ----------------------------------------------------------------------------
     def close(self, timeout: float) -> int:
@@ -242,7 +250,8 @@ class Invoker:
                 self._cond.wait(left)
             running = self._running
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            # what is queued and not begun finds the invoker closing and is refused (InvocationRefused)
+            self._executor.shutdown(wait=False)
         return running
 
     @property

@@ -8,7 +8,8 @@ one winner. And this package's own corrections (:mod:`switchboard_local.moto_spe
 moto's ``deepcopy`` for the span of one transaction.
 
 :func:`one_request_at_a_time` holds one lock around every moto request (``call_action`` of
-every service's response class: the in-process calls and moto's server alike), so each is
+every service's response class, and S3's own entry points, ``bucket_response`` and
+``key_response``: the in-process calls and the S3 port's server alike), so each is
 atomic and requests never interleave. It costs nothing the interpreter's lock did not already
 cost: a moto request is pure Python, which runs one thread at a time anyway. What still runs in
 parallel is everything around it - the handlers' own code, and their waits on the network
@@ -32,20 +33,23 @@ _lock = threading.RLock()  # re-entrant: a moto action may call another service'
 def one_request_at_a_time() -> Iterator[None]:
     from moto.core.responses import BaseResponse
     from moto.dynamodb.responses import DynamoHandler
+    from moto.s3.responses import S3Response
 
-    patched: list[tuple[type[Any], Any]] = []
-    for cls in (BaseResponse, DynamoHandler):  # DynamoHandler overrides call_action
-        original = cls.__dict__["call_action"]
+    patched: list[tuple[type[Any], str, Any]] = []
+    # DynamoHandler overrides call_action; S3 answers through its own entry points (never call_action)
+    for cls, name in ((BaseResponse, "call_action"), (DynamoHandler, "call_action"),
+                      (S3Response, "bucket_response"), (S3Response, "key_response")):
+        original = cls.__dict__[name]
 
         @functools.wraps(original)
-        def call_action(self: Any, _original: Any = original) -> Any:
+        def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
             with _lock:
-                return _original(self)
+                return _original(self, *args, **kwargs)
 
-        cls.call_action = call_action  # type: ignore[method-assign]
-        patched.append((cls, original))
+        setattr(cls, name, atomic)
+        patched.append((cls, name, original))
     try:
         yield
     finally:
-        for cls, original in patched:
-            setattr(cls, "call_action", original)  # noqa: B010
+        for cls, name, original in patched:
+            setattr(cls, name, original)

@@ -177,13 +177,14 @@ def test_a_closed_invoker_refuses_new_invocations_before_they_run(stack):
 
 
 # -- the reply is not held up by another invocation's fan-out ---------------------------------
-def test_a_fan_out_still_delivering_delays_no_other_senders_reply(stack, template):
+def test_a_fan_out_still_delivering_delays_no_other_senders_reply(stack, template, monkeypatch):
     aws, invoker = stack
+    from switchboard.chat import realtime
 
     async def scenario() -> None:
         async with serving(template, aws, invoker) as s:
             # Given two visitors in their own channels; the first also watches from a second tab
-            # whose deliveries are stalled (a slow network, say)
+            # whose deliveries hang in the sending function (a slow network, say)
             first, second = await visitor(s), await visitor(s)
             channel = (await first.ok("support.open"))["channel"]
             other = (await second.ok("support.open"))["channel"]
@@ -192,24 +193,24 @@ def test_a_fan_out_still_delivering_delays_no_other_senders_reply(stack, templat
             tab = await ChatClient.connect(s.ws, first.token, ORIGIN)  # type: ignore[attr-defined]
             await tab.ok("channel.watch", channel_id=channel["id"])
             stalled_id = list(s.gateway.connections)[-1]
-            release, reached = asyncio.Event(), asyncio.Event()
-            real_act = s.gateway._act
+            release, reached = threading.Event(), threading.Event()
+            real_post = realtime.Realtime._post
 
-            async def act(method: str, conn_id: str, data: bytes) -> Any:
-                if method == "POST" and conn_id == stalled_id and b'"message.new"' in data:
+            def post(self: Any, connection_id: str, data: bytes) -> bool:
+                if connection_id == stalled_id and b'"message.new"' in data:
                     reached.set()
-                    await release.wait()
-                return await real_act(method, conn_id, data)
+                    release.wait(30)
+                return real_post(self, connection_id, data)
 
-            s.gateway._act = act  # type: ignore[method-assign]
+            monkeypatch.setattr(realtime.Realtime, "_post", post)
             try:
                 # When the first visitor sends (acked, then its fan-out hangs on the stalled tab)
                 ack = await first.request("message.send", channel_id=channel["id"], text="one", client_id="c-1")
                 assert ack["ok"], ack
-                await asyncio.wait_for(reached.wait(), 10)
+                assert await asyncio.to_thread(reached.wait, 10)
                 # Then the second visitor's send is acknowledged while that fan-out is still going
                 other_ack = await second.request("message.send", channel_id=other["id"], text="two",
-                                                 client_id="c-2", timeout=8)
+                                                 client_id="c-2", timeout=20)
                 assert other_ack["ok"] and not release.is_set()
             finally:
                 release.set()
@@ -218,6 +219,37 @@ def test_a_fan_out_still_delivering_delays_no_other_senders_reply(stack, templat
             assert got["message"]["text"] == "one"
             for c in (first, second, tab):
                 await c.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_a_client_that_stops_reading_is_dropped_and_revocation_still_reaches_the_others(stack, template):
+    aws, invoker = stack
+
+    async def scenario() -> None:
+        async with serving(template, aws, invoker) as s:
+            # Given a visitor's two tabs, one of which has stopped reading (its socket buffer full)
+            status, tokens = await s.post("/auth/external", {"tenant": TENANT}, origin=ORIGIN)
+            assert status == 200
+            tabs = [await ChatClient.connect(s.ws, tokens["chat_token"], ORIGIN) for _ in range(2)]
+            stuck_id = next(iter(s.gateway.connections))
+            real_send = s.gateway._send
+
+            async def send(conn: Any, text: str) -> bool:
+                if conn.id == stuck_id:
+                    await asyncio.Event().wait()  # never drains
+                return await real_send(conn, text)
+
+            s.gateway._send = send  # type: ignore[method-assign]
+            # When the session is revoked
+            async with s.session.post(s.http + "/auth/revoke", json={"kind": "session"},
+                                      headers={"authorization": f"Bearer {tokens['access_token']}"}) as r:
+                # Then the revocation answers, the stuck tab was dropped, and the other was told and closed
+                assert r.status == 200, await r.text()
+            await asyncio.wait_for(tabs[1].closed.wait(), 10)
+            assert any(f.get("event") == "auth.revoked" for f in tabs[1].seen)
+            await asyncio.wait_for(tabs[0].closed.wait(), 10)
+            assert stuck_id not in s.gateway.connections
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
