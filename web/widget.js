@@ -736,8 +736,9 @@
   // -- the UI (Shadow DOM) ----------------------------------------------------------------
   var theme = { title: "Chat with us", color: null, greeting: "Hi! How can we help?", position: "right",
     attachments: false };
-  // data-color on the script tag: the launcher is drawn at once in it; without it the launcher
-  // waits for the tenant's theme (at most THEME_WAIT_MS), so no visitor sees the colour change
+  // data-color on the script tag: the widget's colour, drawn at once (it wins over the tenant's
+  // theme: a page that names its colour never sees it change); without it the launcher waits for
+  // the tenant's theme (at most THEME_WAIT_MS), so no visitor sees the colour change either
   var dataColor = validColor(script.dataset.color);
   var THEME_WAIT_MS = 1500;
   // when the panel fills the window; the same query as the CSS's full-screen @media
@@ -975,7 +976,7 @@
 
     function applyTheme() {
       if (!el.wrap) return;
-      var color = validColor(theme.color) || validColor(dataColor) || "#3056d3";
+      var color = dataColor || validColor(theme.color) || "#3056d3"; // the page's data-color wins
       el.wrap.style.setProperty("--c", color);
       el.wrap.style.setProperty("--ci", inkOn(color));
       el.wrap.classList.toggle("left", theme.position === "left");
