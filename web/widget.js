@@ -1,4 +1,5 @@
-/*! Switchboard chat widget - one file, no dependencies.
+/*! Switchboard chat widget. Readable source: widget.js; widget.min.js is made from it (npm run build:widget) */
+/* One file, no dependencies.
  *
  *   <script src="https://static.example.com/widget.js" data-tenant="acme"
  *           data-api="https://api.example.com" data-ws="wss://chat.example.com" async></script>
