@@ -29,7 +29,7 @@ tools: $(SAM)
 # The Node tools the tests use (axe-core, Lighthouse) and the widget's minifier (terser), exactly
 # as package-lock.json pins them. The product ships no Node code: this is for tests and builds.
 node_modules/.installed: package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "npm is required (apt-get install -y nodejs npm)"; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nodejs npm; }
 	npm ci --no-audit --no-fund
 	touch $@
 node: node_modules/.installed
