@@ -1,4 +1,4 @@
-"""Switchboard's benchmarks: `python bench/run.py [--quick] [--only auth,chat,load,lockout]`.
+"""Switchboard's benchmarks: `python bench/run.py [--quick] [--only auth,chat,load,lockout,web]`.
 
 Each section is a module in this folder exposing ``run(quick: bool) -> list[Table]`` where a
 Table is ``{"title": str, "columns": [str, ...], "rows": [[...], ...], "notes": str}``.
@@ -22,7 +22,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "capacity": "capacity_bench",
-            "lockout": "lockout_bench"}
+            "lockout": "lockout_bench", "web": "web_bench"}
 
 
 def markdown(table: dict[str, Any]) -> str:

@@ -24,6 +24,46 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# As CloudFront compresses (its "compress objects automatically"): text types from 1,000 bytes on,
+# gzip where the browser accepts it, and ``Vary: Accept-Encoding`` on every response that could
+# have been compressed, so no cache hands a gzipped body to a client that did not ask for one.
+# (CloudFront prefers Brotli when offered; aiohttp has no Brotli encoder without an extra
+# package, and gzip is what every browser accepts - docs/web.md says so.)
+_COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
+_MIN_COMPRESS = 1000
+_MAX_COMPRESS = 10_000_000
+
+
+def _compressed(request: web.Request, target: Path, headers: dict[str, str]) -> web.StreamResponse:
+    """The file, gzipped when it is worth it and the client accepts gzip."""
+    if not headers["Content-Type"].startswith(_COMPRESSIBLE):
+        return web.FileResponse(target, headers=headers)
+    size = target.stat().st_size
+    headers = {**headers, "Vary": "Accept-Encoding"}
+    if not _MIN_COMPRESS <= size <= _MAX_COMPRESS or not _accepts_gzip(request.headers.get("Accept-Encoding", "")):
+        return web.FileResponse(target, headers=headers)
+    response = web.Response(body=target.read_bytes(), headers=headers)
+    response.enable_compression(web.ContentCoding.gzip)
+    return response
+
+
+def _accepts_gzip(header: str) -> bool:
+    """Accept-Encoding gives gzip (or, not naming it, ``*``) a weight above zero (RFC 9110, 12.5.3)."""
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        coding, *params = (p.strip().lower() for p in part.split(";"))
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding] = weight
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
+
+
 def build_web_app(root: Path, *, config: dict[str, Any] | None = None, files: str = "") -> web.Application:
     """Static files under ``root``; with ``config``, also ``/switchboard-config.json`` - where
     the pages find the APIs (``{"api", "ws", "tenant"}``), as a production host would serve it
@@ -49,7 +89,7 @@ def build_web_app(root: Path, *, config: dict[str, Any] | None = None, files: st
         if config is not None and request.path.startswith("/backoffice/"):
             # as CloudFront serves it: template.yaml's BackofficeHeadersPolicy
             headers |= backoffice_headers(origin_of(config["api"]), origin_of(config["ws"]), files)
-        return web.FileResponse(target, headers=headers)
+        return _compressed(request, target, headers)
 
     app = web.Application()
     if config is not None:

@@ -17,7 +17,7 @@ import { loadOperators } from "./views/operators.js";
 import { afterSignIn, renderInvite, renderSignIn, signedOut } from "./views/signin.js";
 
 /** The signed-in page: who this is, then the shell, the chat connection and the directories. */
-async function start() {
+async function start({ focus = false } = {}) {
   try {
     auth.me = await call("GET", "/auth/me");
   } catch {
@@ -29,7 +29,7 @@ async function start() {
   }
   S.channels.clear(); S.last.clear(); S.unread.clear(); S.watched.clear(); S.current = null;
   if (!location.hash) location.hash = "#/inbox";
-  renderApp();
+  renderApp({ focus });
   chat.onEvent = onChatEvent;
   chat.onOpen = syncInbox;
   chat.connect();
@@ -38,8 +38,8 @@ async function start() {
 }
 
 onSessionEnd(signedOut);
-afterSignIn(start);
-window.addEventListener("hashchange", () => { if (auth.tokens) renderApp(); });
+afterSignIn(() => start({ focus: true }));
+window.addEventListener("hashchange", () => { if (auth.tokens) renderApp({ focus: true }); });
 document.addEventListener("visibilitychange", () => { if (!document.hidden) markRead(); });
 
 (async function boot() {

@@ -17,7 +17,10 @@ function route() {
   return { view: view || "inbox", id: id || null };
 }
 
-export function renderApp() {
+/** The signed-in page for the URL's view. ``focus``: after a navigation (a link, a sign-in) the
+ * focus goes to the new view's heading - the conversation's title when one is open - so a
+ * keyboard or screen-reader user starts there, not on a <body> the old view left behind. */
+export function renderApp({ focus = false } = {}) {
   const { view, id } = route();
   const user = me();
   const nav = [
@@ -34,6 +37,7 @@ export function renderApp() {
       h("span", { id: "conn", class: "conn down", role: "status", text: "Connecting…" }),
       h("span", { class: "spacer" }),
       h("span", { class: "who", id: "who", text: `${user.name} (${user.role})` }),
+      // (a button's text never wraps, style.css; on a narrow screen the header wraps whole items)
       h("button", { type: "button", text: "Sign out", onclick: () => signOut(false) })),
     h("div", { class: "body" },
       h("nav", { "aria-label": "Sections" }, h("ul", {}, nav.map(([key, label]) =>
@@ -47,4 +51,11 @@ export function renderApp() {
   else if (view === "events" && isAdmin()) renderEvents(main);
   else if (view === "security") renderSecurity(main);
   else renderChatView(main, "inbox", null);
+  if (focus) focusView();
+}
+
+/** Focus the view's heading: the open conversation's title, else the view's h1. */
+export function focusView() {
+  const target = $("#conv-title") || $("#main h1");
+  if (target) target.focus({ preventScroll: false });
 }

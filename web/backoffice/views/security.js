@@ -57,6 +57,6 @@ export function renderSecurity(main) {
   } }, h("h2", { id: "pw-title", text: "Change password" }),
   h("div", { class: "fields" }, h("label", {}, "Current password", cur), h("label", {}, "New password", next)),
   h("button", { type: "submit", text: "Change password" }));
-  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Security" }),
+  main.replaceChildren(h("section", { class: "page" }, h("h1", { tabindex: "-1", text: "Security" }),
     h("h2", { text: "Two-step verification" }), area, h("p"), pwForm));
 }
