@@ -10,7 +10,7 @@ SAMVENV := .tools/sam
 SAM    := $(SAMVENV)/bin/sam
 PYTEST_ARGS ?= -n 2  # two workers: the machines have two cores
 
-.PHONY: dev test venv tools chromium lint typecheck bench openapi sam-build sam-validate clean
+.PHONY: dev test venv node tools chromium lint typecheck bench openapi sam-build sam-validate clean
 
 $(BIN)/.installed: pyproject.toml layers/shared/python/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -23,7 +23,13 @@ $(SAM):
 	test -x $(SAMVENV)/bin/python || $(PYTHON) -m venv $(SAMVENV)
 	$(SAMVENV)/bin/python -m pip install -q aws-sam-cli
 
+# Node tools (the OpenID provider the SSO tests and `switchboard dev` sign in at), from the lockfile
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 venv: $(BIN)/.installed
+node: node_modules/.installed
 tools: $(SAM)
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
@@ -31,10 +37,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
-dev: venv
+dev: venv node
 	$(BIN)/switchboard dev $(ARGS)
 
-test: venv tools chromium
+test: venv node tools chromium
 	SAM_CLI=$(abspath $(SAM)) SAM_CLI_TELEMETRY=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -56,4 +62,4 @@ sam-build: tools
 	SAM_CLI_TELEMETRY=0 PATH="$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin 2>/dev/null | tail -1):$$PATH" $(SAM) build
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam .pytest_cache
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache node_modules

@@ -399,8 +399,13 @@ def _seed(args: argparse.Namespace) -> int:
                 raise _UsageError("the seed has TOTP secrets: name the key that seals them with --totp-key "
                                   "(the stack's TotpKeyAlias output)")
             key = _stack_output(session, args.stack, "TotpKeyAlias")
+        if any(p.client_secret for t in seed.tenants for p in t.identity_providers) and not args.stack:
+            raise _UsageError("the seed has identity providers' client secrets: name the stack with --stack "
+                              "(they go to Secrets Manager as <stack>/oidc/<tenant>/<provider>)")
         summary = apply_seed(Store(table, session.client("dynamodb")), seed,
-                             sealer=Sealer(key, client=session.client("kms")))
+                             sealer=Sealer(key, client=session.client("kms")),
+                             secrets=session.client("secretsmanager"),
+                             secret_prefix=f"{args.stack or 'switchboard'}/oidc/")
     except (BotoCoreError, ClientError, SwitchboardError) as exc:
         print(f"switchboard: seeding failed: {exc}", file=sys.stderr)
         return 1
