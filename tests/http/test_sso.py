@@ -298,11 +298,13 @@ def _fields(p: Any) -> dict[str, Any]:
     return msgspec.structs.asdict(p)
 
 
-def test_an_hs256_id_token_is_refused(call, sso, svc):
+def test_an_hs256_id_token_is_refused(call, sso, svc, json_logs):
     # the provider signs this client's ID tokens with HS256 (the client secret as key)
     got = sso_sign_in(call, "newbie", "newbie-at-corp", provider="corphs")
     assert got == {"error": "invalid_identity"}
     assert "newbie@corp.test" not in operators(svc)
+    # refused for its algorithm, before any key is looked up
+    assert any("algorithm is not allowed" in str(r.get("reason")) for r in json_logs.records), json_logs.text
 
 
 def test_an_unsigned_id_token_is_refused(sso, svc):
