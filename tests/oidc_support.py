@@ -4,64 +4,14 @@ a person signing in at its pages, driven over real HTTP with ``requests``."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
-import threading
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "tools" / "oidc" / "provider.mjs"
+from switchboard_local.oidc_provider import LocalOidcProvider as OidcProvider
+from switchboard_local.oidc_provider import unavailable as node_ready
 
-
-def node_ready() -> str | None:
-    """Why the provider cannot run here (None: it can)."""
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (ROOT / "node_modules" / "oidc-provider").is_dir():
-        return "oidc-provider is not installed: run `npm ci` (make test does)"
-    return None
-
-
-class OidcProvider:
-    """``oidc-provider`` in a Node subprocess, configured with ``clients`` and ``accounts``."""
-
-    def __init__(self, *, clients: list[dict[str, Any]], accounts: list[dict[str, Any]], timeout: float = 30) -> None:
-        self._dir = tempfile.TemporaryDirectory()
-        conf = Path(self._dir.name) / "oidc.json"
-        conf.write_text(json.dumps({"port": 0, "clients": clients, "accounts": accounts}))
-        self.proc = subprocess.Popen(["node", str(SCRIPT), str(conf)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        self.issuer = ""
-        self.lines: list[str] = []
-        ready = threading.Event()
-
-        def pump() -> None:
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.lines.append(line.rstrip())
-                if line.startswith("oidc-provider ready "):
-                    self.issuer = line.split()[-1]
-                    ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(timeout):
-            self.stop()
-            raise RuntimeError("oidc-provider did not start:\n" + "\n".join(self.lines))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self._dir.cleanup()
+__all__ = ["OidcProvider", "node_ready", "sign_in_at_provider", "token_for_another_client"]
 
 
 def sign_in_at_provider(location: str, *, login: str, password: str, until: str,

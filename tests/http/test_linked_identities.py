@@ -20,7 +20,8 @@ NS = "https://switchboard.dev/claims"
 
 def cognito_event(*, sub: str, email: str, verified: bool, groups: list[str]) -> dict[str, Any]:
     return {"version": "2", "triggerSource": "TokenGeneration_Authentication", "region": "us-east-1",
-            "userPoolId": "us-east-1_EXAMPLE", "userName": sub, "callerContext": {"awsSdkVersion": "x", "clientId": "c"},
+            "userPoolId": "us-east-1_EXAMPLE", "userName": sub,
+            "callerContext": {"awsSdkVersion": "x", "clientId": "c"},
             "request": {"userAttributes": {"sub": sub, "email": email, "email_verified": str(verified).lower(),
                                            "name": "From Cognito"},
                         "groupConfiguration": {"groupsToOverride": groups}},
@@ -146,7 +147,7 @@ def test_two_first_sign_ins_at_once_create_one_record(seeded, svc):
         barrier.wait()
         try:
             results.append(linking.resolve(svc, claimed, admits=provider)[0].id)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
     with dynamodb_serialises_writes():
