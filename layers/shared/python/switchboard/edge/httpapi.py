@@ -231,15 +231,18 @@ EXPOSED_HEADERS = "Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate"
 
 def _tenant_hint(request: Request) -> str | None:
     """The tenant a browser request is about, for the CORS answer only (never for access):
-    the path's ``{tenant}``, the bearer token's ``tid`` once its signature is checked
-    (expired or not: see :meth:`TokenService.signed_tenant`), the body's ``tenant``, or the
-    tenant named inside a refresh or MFA token (those two are what the request says it is
-    about, like a sign-in's ``tenant``: the route's own input, checked by the route).
+    the path's ``{tenant}``, the query's ``tenant``, the bearer token's ``tid`` once its
+    signature is checked (expired or not: see :meth:`TokenService.signed_tenant`), the body's
+    ``tenant``, or the tenant named inside a refresh, MFA or invitation token or an SSO
+    one-time code (those are what the request says it is about, like a sign-in's ``tenant``:
+    the route's own input, checked by the route).
 
     A bearer token is never read unverified: edited to name another tenant, it would pick
     that tenant's allowed origins for its 401 (issue 21)."""
     if request.path_params.get("tenant"):
         return request.path_params["tenant"]
+    if request.query.get("tenant"):  # GET /auth/providers?tenant=: the route's own input, as a body's
+        return request.query["tenant"]
     auth = request.authorization
     if auth and auth[:7].lower() == "bearer ":
         from switchboard.runtime import services
@@ -258,7 +261,7 @@ def _tenant_hint(request: Request) -> str | None:
         return None
     if isinstance(body.get("tenant"), str):
         return str(body["tenant"])
-    for name in ("refresh_token", "mfa_token", "invite_token"):
+    for name in ("refresh_token", "mfa_token", "invite_token", "code"):  # code: an SSO one-time code
         token = body.get(name)
         if isinstance(token, str):
             from switchboard.tokens.opaque import tenant_of
