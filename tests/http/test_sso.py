@@ -385,3 +385,16 @@ def test_operator_seeded_password_still_works_beside_sso(call, sso):
     r = call("POST /auth/internal", body={"tenant": TENANT, "email": OPERATOR["email"],
                                           "password": OPERATOR["password"]})
     assert r["status"] == 200
+
+
+@pytest.mark.parametrize("claims, verified", [
+    ({"email_verified": True}, True),
+    ({"xms_edov": True}, True),  # Entra ID's optional claim: the email's domain is the organisation's
+    ({"email_verified": "true"}, False),  # a string is not the JSON boolean
+    ({"email_verified": False, "xms_edov": False}, False),
+    ({}, False),
+])
+def test_which_claims_vouch_for_an_email(claims, verified):
+    from switchboard.auth import oidc
+
+    assert oidc.email_verified(claims) is verified

@@ -57,8 +57,8 @@ from switchboard.tokens import opaque
 if TYPE_CHECKING:
     from jwt import PyJWKClient
 
-__all__ = ["ALGORITHMS", "Authorization", "authorize", "binding_cookie", "callback", "complete", "providers",
-           "verify_id_token"]
+__all__ = ["ALGORITHMS", "Authorization", "authorize", "binding_cookie", "callback", "complete", "email_verified",
+           "providers", "verify_id_token"]
 
 #: the ID token algorithms accepted: asymmetric only (never ``none``, never HS* - a shared
 #: secret would let anyone holding the client secret mint identities)
@@ -238,7 +238,7 @@ def callback(svc: Services, *, provider_id: str, state: str | None, code: str | 
         claims = verify_id_token(meta, provider, id_token, nonce=str(record["nonce"]), now=now)
         claimed = linking.Claimed(tenant=tenant.id, kind="oidc", provider=provider.id, subject=str(claims["sub"]),
                                   email=claims.get("email") if isinstance(claims.get("email"), str) else None,
-                                  email_verified=claims.get("email_verified") is True,
+                                  email_verified=email_verified(claims),
                                   name=claims.get("name") if isinstance(claims.get("name"), str) else None)
         op, identity = linking.resolve(svc, claimed, admits=provider, now=now)
     except SignInRefused as refused:
@@ -322,6 +322,14 @@ def verify_id_token(meta: dict[str, Any], provider: IdentityProvider, id_token: 
     if not isinstance(claims["sub"], str) or not claims["sub"] or len(claims["sub"]) > 255:
         raise InvalidIdentity("the ID token's subject is not usable")
     return claims
+
+
+def email_verified(claims: dict[str, Any]) -> bool:
+    """Whether the provider vouches for the email: ``email_verified`` true (OIDC Core 5.1), or
+    Microsoft Entra ID's optional claim ``xms_edov`` true (its tokens carry no ``email_verified``;
+    ``xms_edov`` says the email's domain is verified as owned by the user's organisation). A
+    string ``"true"`` is not true: the claim is a JSON boolean."""
+    return claims.get("email_verified") is True or claims.get("xms_edov") is True
 
 
 # -- 3. complete --------------------------------------------------------------------------------------
