@@ -189,9 +189,10 @@ def authorize(svc: Services, *, tenant_id: str, provider_id: str, return_to: str
     """Start a sign-in: the provider's authorization URL and the browser binding cookie.
     ``return_to`` must be on one of the tenant's allowed origins (else 400, nothing stored)."""
     now = int(now if now is not None else time.time())
-    tenant, provider = _tenant_and_provider(svc, tenant_id, provider_id)
-    if not tenant.allows_return_to(return_to):
+    tenant = svc.tenants.find(tenant_id)
+    if tenant is not None and not tenant.allows_return_to(return_to):
         raise ValidationFailed("return_to is not on one of the tenant's allowed origins")
+    tenant, provider = _tenant_and_provider(svc, tenant_id, provider_id)
     meta = discover(provider.issuer)
     state, nonce, verifier, binding = (secrets.token_urlsafe(32), secrets.token_urlsafe(32),
                                        secrets.token_urlsafe(64), secrets.token_urlsafe(32))

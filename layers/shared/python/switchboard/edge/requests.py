@@ -190,7 +190,12 @@ class EventsQuery(Strict, frozen=True):
 
 # -- single sign-on -----------------------------------------------------------------------------------------
 Url = Annotated[str, Meta(min_length=1, max_length=2048)]
-QueryValue = Annotated[str, Meta(max_length=4096)]
+#: RFC 6749 writes these values in printable ASCII (VSCHAR, NQSCHAR); bounded so that the whole
+#: callback URL, percent-encoded, stays within what API Gateway (10 KB) and any server take
+_VSCHAR = r"^[\x20-\x7E]*\Z"
+Code = Annotated[str, Meta(max_length=1024, pattern=_VSCHAR)]
+State = Annotated[str, Meta(max_length=256, pattern=_VSCHAR)]
+ShortValue = Annotated[str, Meta(max_length=256, pattern=_VSCHAR)]
 
 
 class ProvidersQuery(Strict, frozen=True):
@@ -212,11 +217,11 @@ class CallbackQuery(Struct, frozen=True, kw_only=True):
     ``hd``, ``prompt``, ``scope``; ``session_state``), and refusing them would refuse the
     sign-in. Only these are read."""
 
-    code: QueryValue | None = None
-    state: QueryValue | None = None
-    error: QueryValue | None = None
-    error_description: QueryValue | None = None
-    iss: QueryValue | None = None
+    code: Code | None = None
+    state: State | None = None
+    error: ShortValue | None = None
+    error_description: ShortValue | None = None
+    iss: ShortValue | None = None
 
 
 class OidcCompletion(Strict, frozen=True):
