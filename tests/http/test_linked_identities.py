@@ -179,3 +179,22 @@ def test_two_first_sign_ins_at_once_link_an_invited_record_once(seeded, svc):
             t.join(30)
     otto = svc.store.staff.get_by_email(TENANT, "otto@acme.test")
     assert len(otto.linked) == 1 and set(results) == set(otto.linked)
+
+
+def test_a_federated_operator_is_assignable_while_offline_and_listed(seeded, svc, chat, call, tokens_for, admin):
+    from switchboard.models import IdentityProvider
+
+    from tests.chat_support import visitor_tokens
+
+    # Given an operator made by their first SSO sign-in (an admitted domain), never connected since
+    provider = IdentityProvider(id="corp", kind="oidc", name="Corp", issuer="https://idp.test", client_id="c",
+                                allowed_domains=("corp.test",))
+    made, _ = linking.resolve(svc, linking.Claimed(tenant=TENANT, kind="oidc", provider="corp", subject="s-1",
+                                                   email="fed@corp.test", email_verified=True, name="Fed"),
+                              admits=provider)
+    # Then staff see them, and an admin can give them a conversation while they are offline
+    assert made.id in [s["id"] for s in call("GET /staff", token=admin)["json"]["staff"]]
+    queued = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    ana = chat.connect(tokens_for(ADMIN))
+    assigned = ana.ok("channel.assign", channel_id=queued["id"], operator_id=made.id)["channel"]
+    assert assigned["assignee"] == made.id and assigned["assignee_name"] == "Fed"

@@ -231,7 +231,7 @@ EXPOSED_HEADERS = "Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate"
 
 def _tenant_hint(request: Request) -> str | None:
     """The tenant a browser request is about, for the CORS answer only (never for access):
-    the path's ``{tenant}``, the query's ``tenant``, the bearer token's ``tid`` once its
+    the path's ``{tenant}``, ``GET /auth/providers``' query ``tenant``, the bearer token's ``tid`` once its
     signature is checked (expired or not: see :meth:`TokenService.signed_tenant`), the body's
     ``tenant``, or the tenant named inside a refresh, MFA or invitation token or an SSO
     one-time code (those are what the request says it is about, like a sign-in's ``tenant``:
@@ -241,8 +241,8 @@ def _tenant_hint(request: Request) -> str | None:
     that tenant's allowed origins for its 401 (issue 21)."""
     if request.path_params.get("tenant"):
         return request.path_params["tenant"]
-    if request.query.get("tenant"):  # GET /auth/providers?tenant=: the route's own input, as a body's
-        return request.query["tenant"]
+    if request.route_key == "GET /auth/providers" and request.query.get("tenant"):
+        return request.query["tenant"]  # that route's own input, as a sign-in body's (no other route's query)
     auth = request.authorization
     if auth and auth[:7].lower() == "bearer ":
         from switchboard.runtime import services
