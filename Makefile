@@ -26,8 +26,9 @@ $(SAM):
 venv: $(BIN)/.installed
 tools: $(SAM)
 
-# The Node tools the tests use (axe-core, Lighthouse) and the widget's minifier (terser), exactly
-# as package-lock.json pins them. The product ships no Node code: this is for tests and builds.
+# The Node tools, exactly as package-lock.json pins them: the OpenID provider the SSO tests and
+# `switchboard dev` sign in at (oidc-provider), the tests' axe-core and Lighthouse, and the
+# widget's minifier (terser). The product ships no Node code: this is for tests and builds.
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nodejs npm; }
 	npm ci --no-audit --no-fund
@@ -39,7 +40,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
-dev: venv
+dev: venv node
 	$(BIN)/switchboard dev $(ARGS)
 
 test: venv tools chromium node

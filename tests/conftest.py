@@ -118,7 +118,7 @@ def call(template: Template) -> Invoke:
         result = load_handler(template, function_id)(event, LambdaContext(function_name=function_id))
         body = result.get("body")
         return {"status": result["statusCode"], "headers": result["headers"],
-                "json": json.loads(body) if body else None}
+                "json": json.loads(body) if body else None, "cookies": result.get("cookies") or []}
 
     return _call
 

@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--s3-port", type=int, default=3002,
                      help="S3 endpoint for the browser's attachment uploads (default 3002; moto's server)")
     dev.add_argument("--seed", type=Path, help="seed file (contract section 6); default: the demo tenant")
+    dev.add_argument("--no-sso", action="store_true",
+                     help="do not start the local OpenID provider for the demo tenant's \"Sign in with Demo SSO\" "
+                          "(started by default when Node and `npm ci`'s oidc-provider are there)")
     dev.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                      help="override a function environment variable (repeatable), like sam local --env-vars")
     dev.add_argument("--concurrency", type=int, default=None, metavar="N",
@@ -167,6 +170,37 @@ def _load_demo_seed(web_origins: list[str]) -> Any:
     return Seed.model_validate(_demo_seed(web_origins))
 
 
+#: the demo tenant's SSO: a person at the local provider whose verified email is the demo
+#: operator's (so the first "Sign in with Demo SSO" links to that record), and a domain the
+#: provider admits (a first sign-in there makes a new operator)
+DEMO_SSO_ACCOUNTS = [
+    {"login": "operator", "password": "demo-sso-password", "sub": "demo-operator", "email": "operator@demo.test",
+     "email_verified": True, "name": "Otto Operator"},
+    {"login": "newcomer", "password": "demo-sso-password", "sub": "demo-newcomer", "email": "newcomer@sso.demo.test",
+     "email_verified": True, "name": "Nia Newcomer"},
+]
+
+
+def _start_demo_sso(args: argparse.Namespace, seed: dict[str, Any], overrides: dict[str, str]) -> Any:
+    """Start the local OpenID provider and configure it in the demo seed (None: not started)."""
+    from switchboard_local.oidc_provider import LocalOidcProvider, unavailable
+
+    why = "--no-sso" if args.no_sso else unavailable(_template().root)
+    if why:
+        print(f"switchboard: no local SSO provider ({why})", flush=True)
+        return None
+    api = f"http://{args.host}:{args.http_port}"
+    client_secret = secrets.token_urlsafe(32)  # drawn per run, goes to (moto's) Secrets Manager
+    provider = LocalOidcProvider(host=args.host, accounts=DEMO_SSO_ACCOUNTS, clients=[{
+        "client_id": "switchboard-dev", "client_secret": client_secret,
+        "redirect_uris": [f"{api}/auth/oidc/demo-sso/callback"]}])
+    seed["tenants"][0]["identity_providers"] = [{
+        "id": "demo-sso", "kind": "oidc", "name": "Demo SSO", "issuer": provider.issuer,
+        "client_id": "switchboard-dev", "client_secret": client_secret, "allowed_domains": ["sso.demo.test"]}]
+    overrides.setdefault("PUBLIC_API_URL", api)  # the redirect URI registered above
+    return provider
+
+
 def _origin_tenants(seed: Any, page_origins: set[str]) -> dict[str, set[str]]:
     """Each Origin the S3 port serves -> the tenants whose attachments it may reach: a tenant's
     allowed origins its own; the local pages (the widget's demo and the back office, which
@@ -206,17 +240,22 @@ def _dev(args: argparse.Namespace) -> int:
     # S3 only, signed, for the pages and the tenants' sites, each to its own tenants' files (see
     # s3_server: moto's server alone would answer every service, to any web page)
     page_origins = {*web_origins, f"http://{args.host}:{args.web_port}"}
+    demo_seed = _demo_seed(web_origins) if seed is None else None
+    sso = _start_demo_sso(args, demo_seed, overrides) if demo_seed is not None else None
     loaded = seed if seed is not None else _load_demo_seed(web_origins)
     s3_server = LocalS3Server(args.host, args.s3_port, origins=_origin_tenants(loaded, page_origins),
                               credentials=credentials, attachments_bucket=LOCAL_REFS["AttachmentsBucket"])
     s3_server.start()  # before provisioning: the buckets are made through it
     stuck = 0
     try:
-        with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
+        with (local_aws(template, seed if seed is not None else demo_seed, overrides) as aws,
               contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
-            stuck = asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None))
+            stuck = asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None,
+                                       sso=sso.issuer if sso else None))
     finally:
         s3_server.stop(timeout=S3_STOP_SECONDS)
+        if sso is not None:
+            sso.stop()
     print("switchboard: stopped", flush=True)
     if stuck:  # a hung handler's thread would hold the interpreter's exit: its state dies with us anyway
         sys.stdout.flush()
@@ -225,7 +264,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, credentials: Any, *,
-                 demo: bool) -> int:
+                 demo: bool, sso: str | None = None) -> int:
     """Serve until SIGTERM or Ctrl-C; returns how many invocations were still running at the end."""
     from aiohttp import web
 
@@ -254,7 +293,7 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
             await runner.setup()
             await web.SockSite(runner, sock).start()
             runners.append(runner)
-        _banner(args, aws, demo=demo)
+        _banner(args, aws, demo=demo, sso=sso)
         await stop.wait()
         print("switchboard: stopping", flush=True)
         stuck = await _stop(invoker, gateway, runners)
@@ -290,7 +329,7 @@ async def _stop(invoker: Any, gateway: Any, runners: list[Any]) -> int:
     return int(running)
 
 
-def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
+def _banner(args: argparse.Namespace, aws: Any, *, demo: bool, sso: str | None = None) -> None:
     h = args.host
     lines = [
         "Switchboard local stack (moto in-process; no Docker, no AWS account)",
@@ -308,6 +347,10 @@ def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
         lines.append(f"  Demo tenant    {tenant['id']}  (identity secret: {tenant['identity_secret']})")
         for op in tenant["operators"]:
             lines.append(f"  {op['role']:<14} {op['email']} / {op['password']}")
+        if sso:
+            lines.append(f"  Demo SSO       {sso}  (\"Sign in with Demo SSO\" in the back office)")
+            for account in DEMO_SSO_ACCOUNTS:
+                lines.append(f"    {account['login']} / {account['password']}  ({account['email']})")
     else:
         for op in aws.operators:
             lines.append(f"  {op['role']:<14} {op['email']} (tenant {op['tenant']})")
@@ -442,8 +485,13 @@ def _seed(args: argparse.Namespace) -> int:
                 raise _UsageError("the seed has TOTP secrets: name the key that seals them with --totp-key "
                                   "(the stack's TotpKeyAlias output)")
             key = _stack_output(session, args.stack, "TotpKeyAlias")
+        if any(p.client_secret for t in seed.tenants for p in t.identity_providers) and not args.stack:
+            raise _UsageError("the seed has identity providers' client secrets: name the stack with --stack "
+                              "(they go to Secrets Manager as <stack>/oidc/<tenant>/<provider>)")
         summary = apply_seed(Store(table, session.client("dynamodb")), seed,
-                             sealer=Sealer(key, client=session.client("kms")))
+                             sealer=Sealer(key, client=session.client("kms")),
+                             secrets=session.client("secretsmanager"),
+                             secret_prefix=f"{args.stack or 'switchboard'}/oidc/")
     except (BotoCoreError, ClientError, SwitchboardError) as exc:
         print(f"switchboard: seeding failed: {exc}", file=sys.stderr)
         return 1

@@ -112,5 +112,7 @@ def build_http_app(template: Template, invoker: Invoker) -> web.Application:
         return _response(result)
 
     app = web.Application(client_max_size=MAX_BODY + 1)
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # every path, a decoded newline in it too (".*" alone stops at one, and aiohttp would answer its own
+    # text/plain 404 where API Gateway routes the request)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     return app

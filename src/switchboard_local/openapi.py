@@ -46,6 +46,8 @@ class _Op:
     problems: tuple[int, ...]
     status: int = 200
     description: str = ""
+    #: a 302 answer (the SSO hops): no body, a ``Location`` (and maybe a ``Set-Cookie``)
+    redirect: bool = False
 
 
 def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,7 +61,10 @@ _TOKENS = {"$ref": REF.format(name="TokenResponse")}
 _SESSION = _obj({"id": _STR, "method": _STR, "created_at": _INT, "last_used_at": _INT, "expires_at": _INT},
                 {"device": _NULLABLE_STR})
 _OPERATOR = _obj({"id": _STR, "email": _STR, "name": _STR, "role": {"enum": ["operator", "admin"]}, "blocked": _BOOL,
-                  "mfa_enabled": _BOOL, "created_at": _INT, "invited": _BOOL})
+                  "mfa_enabled": _BOOL, "created_at": _INT, "invited": _BOOL},
+                 {"identities": {"type": "array", "items": _STR}})
+_IDENTITY = _obj({"id": _STR, "kind": {"enum": ["password", "oidc", "cognito", "auth0"]}, "linked_at": _INT},
+                 {"provider": _STR, "email": _STR})
 
 # the problem statuses by kind of route (which the handlers' code can raise)
 _SIGN_IN = (400, 401, 403, 404, 409, 429, 500, 503)
@@ -128,6 +133,30 @@ ROUTES: dict[str, _Op] = {
     "DELETE /admin/operators/{id}": _Op(
         "Remove an operator (their sessions end)", "bearer",
         _obj({"removed": _STR, "revoked_sessions": _INT}), _BEARER),
+    "GET /auth/providers": _Op(
+        "How a tenant's staff may sign in: password, and each SSO provider (never a secret)", "none",
+        _obj({"password": _BOOL, "providers": {"type": "array", "items": _obj(
+            {"id": _STR, "kind": {"const": "oidc"}, "name": _STR})}}), (400, 404, 500, 503)),
+    "GET /auth/oidc/{provider}/authorize": _Op(
+        "Start an SSO sign-in: 302 to the provider (code flow, PKCE S256, state, nonce)", "none", {},
+        (400, 404, 500, 503), status=302, redirect=True,
+        description="`return_to` must be on one of the tenant's allowed origins (else 400). The answer sets "
+                    "an HttpOnly cookie binding the sign-in to this browser."),
+    "GET /auth/oidc/{provider}/callback": _Op(
+        "The provider's redirect back: 302 to return_to#code=<one-time code>, or return_to#error=<code>", "none",
+        {}, (400, 401, 429, 500, 503), status=302, redirect=True,
+        description="Refusals (`not_invited`, `email_not_verified`, `access_denied`, `invalid_identity`, "
+                    "`invalid_state`, `temporarily_unavailable`) go back in the fragment and create nothing. A "
+                    "state never issued, used or expired is 401 `invalid_token` (there is nowhere to go back to)."),
+    "POST /auth/oidc/complete": _Op(
+        "Swap an SSO one-time code (single use, 60 s) for tokens; the session's method is oidc:<provider>",
+        "none", _TOKENS, _SIGN_IN),
+    "GET /auth/identities": _Op(
+        "The caller's ways in: password, linked SSO, Cognito and Auth0 identities", "bearer",
+        _obj({"identities": {"type": "array", "items": _IDENTITY}}), _BEARER),
+    "DELETE /auth/identities/{id}": _Op(
+        "Unlink one of the caller's ways in (never the last: 409 conflict); its sessions end", "bearer",
+        _obj({"unlinked": _STR, "revoked_sessions": _INT}), _BEARER),
     "GET /admin/events": _Op(
         "The tenant's audit events, newest first, paginated (admin:sessions)", "bearer",
         _obj({"events": {"type": "array", "items": _obj({"id": _STR, "kind": _STR, "at": _INT})},
@@ -251,7 +280,8 @@ def document(template: Template) -> dict[str, Any]:
         operation["security"] = {"none": [], "bearer": [{"bearerAuth": []}], "hook": [{"hookSignature": []}]}[
             op.security]
         responses: dict[str, Any] = {
-            str(op.status): {"description": "OK", "content": {"application/json": {"schema": op.ok}}}}
+            str(op.status): {"description": "Found", "headers": {"Location": {"required": True, "schema": _STR}}}
+            if op.redirect else {"description": "OK", "content": {"application/json": {"schema": op.ok}}}}
         for status in op.problems:
             responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
         if "{" in route.path:

@@ -33,7 +33,7 @@ from tests.fuzzing import Changes, json_values, mutated, steered, valid
 
 PROBLEM_CODES = {"validation_error", "invalid_credentials", "invalid_identity", "mfa_required", "invalid_mfa",
                  "invalid_token", "token_reused", "session_revoked", "forbidden", "not_found", "rate_limited",
-                 "unavailable"}
+                 "unavailable", "conflict"}  # conflict: the last way in (DELETE /auth/identities/{id})
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, database=None,
@@ -345,6 +345,44 @@ def test_audit_events(world, log, data):
     exercise(world, log, "GET /admin/events", query=query, token=bearer(world, data, ADMIN["email"]))
 
 
+# -- single sign-on and identities (the seeded tenant has no SSO provider: tests/http/test_sso.py drives
+# the real flow against a real provider; here, what any request does to them) ----------------------------
+return_tos = st.sampled_from([f"{ORIGIN}/backoffice/", "https://evil.test/", "javascript:x"]) | st.text(max_size=60)
+
+
+@FUZZ
+@given(data=st.data())
+def test_sso_routes(world, log, data):
+    route = data.draw(st.sampled_from(["GET /auth/providers", "GET /auth/oidc/{provider}/authorize",
+                                       "GET /auth/oidc/{provider}/callback"]))
+    provider = data.draw(st.sampled_from(["corp", "nobody"]) | st.text(max_size=40))
+    query = data.draw(st.none() | queries | st.fixed_dictionaries({"tenant": tenants, "return_to": return_tos})
+                      | st.fixed_dictionaries({"code": st.text(max_size=40), "state": st.text(max_size=60)}))
+    exercise(world, log, route, query=query,
+             path_params={"provider": provider} if "{provider}" in route else None,
+             headers=data.draw(st.none() | st.just({"cookie": "sb_sso_0123456789abcdef=x"})))
+
+
+@FUZZ
+@given(data=st.data(), ip=ips)
+def test_sso_completion(world, log, data, ip):
+    body, raw = data.draw(body_or_raw(rq.OidcCompletion))
+    exercise(world, log, "POST /auth/oidc/complete", body=body, raw=raw, ip=ip)
+
+
+@FUZZ
+@given(data=st.data(), method=st.sampled_from(["GET", "DELETE"]))
+def test_identities(world, log, data, method):
+    # never the last way in of the world's operators: the contract refuses it (409), and the fuzz
+    # holds every answer to 2xx/4xx anyway
+    who = data.draw(st.sampled_from([ADMIN["email"], OPERATOR["email"]]))
+    target = data.draw(st.sampled_from(["password", "i-0123456789abcdef", "nobody"]) | st.text(max_size=40))
+    route = "GET /auth/identities" if method == "GET" else "DELETE /auth/identities/{id}"
+    body, raw = data.draw(st.just((None, None)) | body_or_raw(rq.TotpCode))
+    exercise(world, log, route, body=body, raw=raw, query=data.draw(st.none() | queries),
+             path_params={"id": target} if method == "DELETE" else None, token=bearer(world, data, who))
+
+
 def test_the_check_catches_a_400_that_wrote_something(world, log, monkeypatch):
     # Given a (broken) handler that records something before it validates the body
     from switchboard.edge.httpapi import Request
@@ -370,7 +408,9 @@ FUZZED = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "P
           "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "POST /hooks/post-login", "POST /auth/mfa",
           "POST /auth/totp/confirm", "POST /auth/totp/disable", "POST /auth/password", "POST /auth/invite",
           "POST /admin/operators", "PATCH /admin/operators/{id}", "DELETE /admin/operators/{id}",
-          "GET /admin/events", "GET /staff"}
+          "GET /admin/events", "GET /staff", "GET /auth/providers", "GET /auth/oidc/{provider}/authorize",
+          "GET /auth/oidc/{provider}/callback", "POST /auth/oidc/complete", "GET /auth/identities",
+          "DELETE /auth/identities/{id}"}
 
 
 def test_every_http_route_is_fuzzed(template):

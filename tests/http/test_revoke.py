@@ -185,10 +185,14 @@ BEARER_ROUTES: dict[str, dict] = {
     "PATCH /admin/operators/{id}": {"body": {"name": "Otto II"}, "target": OPERATOR},
     "DELETE /admin/operators/{id}": {"target": OPERATOR},
     "GET /admin/events": {},
+    "GET /auth/identities": {},
+    "DELETE /auth/identities/{id}": {"identity": "password"},
 }
 PUBLIC_ROUTES = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "POST /auth/mfa",
                  "POST /auth/invite", "POST /hooks/post-login", "GET /.well-known/jwks.json",
-                 "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}"}
+                 "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "GET /auth/providers",
+                 "GET /auth/oidc/{provider}/authorize", "GET /auth/oidc/{provider}/callback",
+                 "POST /auth/oidc/complete"}
 # the scope each route needs beyond a live session (routes not listed need none)
 SCOPED = {"GET /staff": "team:chat", "GET /admin/operators": "admin:operators",
           "POST /admin/operators": "admin:operators", "PATCH /admin/operators/{id}": "admin:operators",
@@ -204,6 +208,8 @@ def call_as(call, svc, route: str, token: str) -> dict:
     params = {}
     if "target" in spec:
         params["path_params"] = {"id": svc.store.staff.get_by_email(TENANT, spec["target"]["email"]).id}
+    if "identity" in spec:
+        params["path_params"] = {"id": spec["identity"]}
     return call(route, body=spec.get("body"), token=token, **params)
 
 

@@ -35,6 +35,11 @@ HTTP_EVENTS = {
     "staff.json": ("StaffFunction", 200),
     "admin_events.json": ("AdminEventsFunction", 200),
     "post_login_auth0_unsigned.json": ("PostLoginFunction", 401),
+    "auth_providers.json": ("AuthProvidersFunction", 200),
+    "oidc_authorize_return_to_not_allowed.json": ("OidcAuthorizeFunction", 400),
+    "oidc_callback_unknown_state.json": ("OidcCallbackFunction", 401),
+    "oidc_complete_used_code.json": ("OidcCompleteFunction", 401),
+    "identities.json": ("IdentitiesFunction", 200),
 }
 
 

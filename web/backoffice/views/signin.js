@@ -1,5 +1,6 @@
-// Signing in and out: the sign-in form, the two-step code, accepting an invitation (setting a
-// password), and what signing in or out does to the page. What a sign-in leads to (the app
+// Signing in and out: the sign-in form (and its "Sign in with <provider>" buttons), the two-step
+// code, accepting an invitation (setting a password), finishing a single sign-on, and what signing
+// in or out does to the page. What a sign-in leads to (the app
 // itself) is given by main.js through afterSignIn, so this module needs none of the other views.
 
 import { auth, call, claims, raw } from "../api.js";
@@ -61,8 +62,63 @@ export function renderSignIn(message) {
   h("label", { for: "email", text: "E-mail" }), email,
   h("label", { for: "password", text: "Password" }), password,
   err, submit);
-  app.replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  const sso = h("nav", { class: "sso", "aria-label": "Single sign-on" });
+  app.replaceChildren(h("main", { id: "main", class: "centered" }, form, sso));
+  tenant.addEventListener("change", () => showProviders(sso, tenant.value.trim()));
+  showProviders(sso, tenant.value.trim());
   email.focus();
+}
+
+/** A "Sign in with <provider>" button for each SSO provider the tenant lists
+ * (GET /auth/providers): it sends this tab to the provider, which sends it back here with
+ * #code= (finishSingleSignOn). */
+async function showProviders(nav, tenant) {
+  nav.replaceChildren();
+  if (!tenant) return;
+  let listed;
+  try {
+    listed = await raw("GET", `/auth/providers?tenant=${encodeURIComponent(tenant)}`);
+  } catch { return; } // an unknown tenant: the password form says so when used
+  const back = location.origin + location.pathname; // return_to: one of the tenant's allowed origins
+  for (const p of listed.providers || []) {
+    nav.append(h("button", { type: "button", class: "sso-button", text: `Sign in with ${p.name}`,
+      onclick: () => {
+        sessionStorage.setItem("sb.config", JSON.stringify({ tenant }));
+        location.assign(`${CFG.api}/auth/oidc/${encodeURIComponent(p.id)}/authorize?`
+          + new URLSearchParams({ tenant, return_to: back }));
+      } }));
+  }
+}
+
+const SSO_ERRORS = {
+  not_invited: "Your company account is not invited to this back office. Ask an admin to invite your e-mail.",
+  email_not_verified: "Your identity provider has not verified your e-mail address.",
+  access_denied: "Sign-in was cancelled or your account is blocked.",
+  invalid_state: "That sign-in was started in another browser or tab. Start again here.",
+  invalid_identity: "The identity provider's answer could not be verified. Try again.",
+  temporarily_unavailable: "The identity provider cannot be reached right now. Try again shortly.",
+};
+
+/** The provider sent this tab back: #code=<one-time code> is swapped for this tab's session
+ * (POST /auth/oidc/complete; our tokens never travel in a URL), #error=<code> is told. The
+ * fragment is dropped from the address bar and history first. True if there was one. */
+export async function finishSingleSignOn() {
+  const got = new URLSearchParams(location.hash.slice(1));
+  const code = got.get("code");
+  const error = got.get("error");
+  if (!code && !error) return false;
+  history.replaceState(null, "", location.pathname + location.search);
+  if (error) {
+    renderSignIn(SSO_ERRORS[error] || "Single sign-on did not work. Try again.");
+    return true;
+  }
+  try {
+    const bundle = await raw("POST", "/auth/oidc/complete", { code });
+    await signedIn(bundle, claims(bundle.access_token).tid || CFG.tenant);
+  } catch {
+    renderSignIn("That sign-in link was already used or has expired. Start again.");
+  }
+  return true;
 }
 
 function renderMfa(mfaToken, tenant) {

@@ -23,6 +23,7 @@ __all__ = [
     "RateLimited",
     "RotationRefused",
     "SessionRevoked",
+    "SignInRefused",
     "StandingChanged",
     "SwitchboardError",
     "TokenReused",
@@ -87,6 +88,16 @@ class SessionRevoked(SwitchboardError):
 
 class Forbidden(SwitchboardError):
     status, code, title = 403, "forbidden", "Not allowed"
+
+
+class SignInRefused(Forbidden):
+    """A federated sign-in (SSO, Cognito, Auth0) the tenant does not let in. ``reason`` is the
+    SSO callback's ``#error=`` code: ``not_invited`` (no record with that verified email, no
+    linked identity, and no allowed domain), ``email_not_verified``, ``access_denied`` (blocked)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class NotFound(SwitchboardError):

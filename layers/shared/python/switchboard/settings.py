@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True):
     hook_tolerance_seconds: int = 300
     #: the KMS key (id, ARN or alias) that seals operators' TOTP secrets (see sealing.py)
     totp_key_id: str = ""
+    #: the HTTP API's public base URL (a custom domain, a stage): SSO's redirect URI is
+    #: ``<this>/auth/oidc/<provider>/callback``; empty: https://<the request's domain name>
+    public_api_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -95,6 +98,7 @@ class Settings(msgspec.Struct, frozen=True):
             ws_rate_limits=_kinds(e.get("WS_RATE_LIMITS")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),
             totp_key_id=e.get("TOTP_KEY_ID", ""),
+            public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
         )
 
 

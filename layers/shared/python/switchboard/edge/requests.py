@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from switchboard.auth.visitors import ClaimedVisitor
 
 __all__ = [
-    "BODIES", "QUERIES", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
-    "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest",
-    "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TotpCode", "VisitorIdentity",
+    "BODIES", "QUERIES", "AuthorizeQuery", "CallbackQuery", "EventsQuery", "ExternalLogin", "FederatedUser",
+    "InternalLogin", "InviteAcceptance", "MfaLogin", "OidcCompletion", "OperatorChange", "OperatorCreation",
+    "PasswordChange", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "RevokeBody", "RevokeScopes",
+    "RevokeSession", "RevokeUser", "SessionsQuery", "TotpCode", "VisitorIdentity",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -115,6 +116,9 @@ RevokeBody = RevokeSession | RevokeUser | RevokeScopes
 class FederatedUser(Strict, frozen=True):
     user_id: Annotated[str, Meta(min_length=1, max_length=256)]
     email: Email | None = None
+    #: whether the provider verified ``email`` (Auth0's ``event.user.email_verified``): staff are
+    #: linked to an invited record by a verified email only
+    email_verified: bool = False
     name: Annotated[str, Meta(max_length=100)] | None = None
     role: Literal["visitor", "operator", "admin"] = "visitor"
 
@@ -184,6 +188,48 @@ class EventsQuery(Strict, frozen=True):
     cursor: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
 
 
+# -- single sign-on -----------------------------------------------------------------------------------------
+Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+#: RFC 6749 writes these values in printable ASCII (VSCHAR, NQSCHAR); bounded so that the whole
+#: callback URL, percent-encoded, stays within what API Gateway (10 KB) and any server take
+_VSCHAR = r"^[\x20-\x7E]*\Z"
+Code = Annotated[str, Meta(max_length=1024, pattern=_VSCHAR)]
+State = Annotated[str, Meta(max_length=256, pattern=_VSCHAR)]
+ShortValue = Annotated[str, Meta(max_length=256, pattern=_VSCHAR)]
+
+
+class ProvidersQuery(Strict, frozen=True):
+    """``GET /auth/providers?tenant=``."""
+
+    tenant: TenantId
+
+
+class AuthorizeQuery(Strict, frozen=True):
+    """``GET /auth/oidc/{provider}/authorize?tenant=&return_to=``."""
+
+    tenant: TenantId
+    return_to: Url
+
+
+class CallbackQuery(Struct, frozen=True, kw_only=True):
+    """``GET /auth/oidc/{provider}/callback``: what the provider sends back. Unknown names are
+    ignored here, unlike every other query: providers add their own (Google's ``authuser``,
+    ``hd``, ``prompt``, ``scope``; ``session_state``), and refusing them would refuse the
+    sign-in. Only these are read."""
+
+    code: Code | None = None
+    state: State | None = None
+    error: ShortValue | None = None
+    error_description: ShortValue | None = None
+    iss: ShortValue | None = None
+
+
+class OidcCompletion(Strict, frozen=True):
+    """``POST /auth/oidc/complete``: the one-time code from the callback's ``#code=``."""
+
+    code: Annotated[str, Meta(min_length=1, max_length=1024)]
+
+
 class SessionsQuery(Strict, frozen=True):
     """``GET /auth/sessions?user_id=``: another user's sessions (an admin's question)."""
 
@@ -208,10 +254,14 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /hooks/post-login": PostLoginInvocation,
     "POST /admin/operators": OperatorCreation,
     "PATCH /admin/operators/{id}": OperatorChange,
+    "POST /auth/oidc/complete": OidcCompletion,
 })
 
 #: The query string each HTTP route reads (``Request.parse_query``), as :data:`BODIES`.
 QUERIES: Final[Mapping[str, Any]] = MappingProxyType({
     "GET /admin/events": EventsQuery,
     "GET /auth/sessions": SessionsQuery,
+    "GET /auth/providers": ProvidersQuery,
+    "GET /auth/oidc/{provider}/authorize": AuthorizeQuery,
+    "GET /auth/oidc/{provider}/callback": CallbackQuery,
 })

@@ -209,6 +209,20 @@ class Table:
             raise Unavailable(UNAVAILABLE) from exc
         return True
 
+    def take(self, pk: str, sk: str, *, condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Delete an item if ``condition`` holds and answer it as it was (ReturnValues
+        ALL_OLD), else None: a single-use record is consumed exactly once, even under races."""
+        try:
+            resp = self.client.delete_item(TableName=self.name, Key=to_wire(keys.key(pk, sk)),
+                                           ConditionExpression=condition, ExpressionAttributeValues=to_wire(values),
+                                           ReturnValues="ALL_OLD")
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return None
+            raise Unavailable(UNAVAILABLE) from exc
+        old = resp.get("Attributes")
+        return from_wire(old) if old else None
+
     # -- queries --------------------------------------------------------------------------------
     def query(self, pk: str, prefix: str, *, consistent: bool = False) -> Iterator[dict[str, Any]]:
         """Every item of ``pk`` whose sort key begins with ``prefix``, page after page."""

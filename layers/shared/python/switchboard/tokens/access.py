@@ -88,6 +88,8 @@ RESERVED_CLAIMS = frozenset(
 def client_id_for(method: str) -> str:
     """The ``client_id`` of an access token for a session signed in by ``method``. An unknown
     method is a bug (a new sign-in path without its client), refused rather than guessed."""
+    if method.startswith("oidc:"):  # SSO into the back office (POST /auth/oidc/complete)
+        return BACKOFFICE_CLIENT
     try:
         return CLIENT_BY_METHOD[method]
     except KeyError:
