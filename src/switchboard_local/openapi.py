@@ -71,6 +71,12 @@ ROUTES: dict[str, _Op] = {
     "POST /auth/external": _Op(
         "Sign a website visitor in: anonymous, or vouched for by the website (HMAC of the user id)", "none",
         _TOKENS, _SIGN_IN, description="The Origin must be one of the tenant's allowed origins (else 403)."),
+    "POST /auth/exchange": _Op(
+        "Exchange a website's own JWT (an issuer the tenant trusts) for a level-1 visitor's tokens", "none",
+        _TOKENS, _SIGN_IN,
+        description="RFC 8693's request shape. The Origin is checked as for `POST /auth/external`; an untrusted "
+                    "issuer, another audience, an expired token, a bad signature or an algorithm other than "
+                    "RS256, PS256 or ES256 answers 401 `invalid_identity`."),
     "POST /auth/internal": _Op(
         "Sign an operator or admin in with email and password", "none", _TOKENS, _SIGN_IN,
         description="An operator with TOTP gets 401 `mfa_required` with an `mfa_token` for `POST /auth/mfa`."),

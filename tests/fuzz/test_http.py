@@ -214,6 +214,16 @@ def test_external_sign_in(world, log, sent, origin, ip):
 
 
 @FUZZ
+@given(data=st.data(), origin=origins | st.none(), ip=ips)
+def test_token_exchange(world, log, data, origin, ip):
+    # no issuer is trusted in this world: every well-formed token is refused (401), what is not
+    # well-formed is a 400 that changes nothing
+    body, raw = data.draw(body_or_raw(rq.TokenExchange, tenant=tenants))
+    exercise(world, log, "POST /auth/exchange", body=body, raw=raw, ip=ip,
+             headers={"origin": origin} if origin is not None else None)
+
+
+@FUZZ
 @given(data=st.data(), ip=ips)
 def test_internal_sign_in(world, log, data, ip):
     email = st.sampled_from([ADMIN["email"], OPERATOR["email"], "ANA@acme.test", "nobody@acme.test"])
@@ -365,7 +375,8 @@ def test_the_check_catches_a_400_that_wrote_something(world, log, monkeypatch):
     assert exercise(world, log, "POST /auth/external", raw=b"{not json")["status"] == 400
 
 
-FUZZED = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "POST /auth/revoke", "GET /auth/me",
+FUZZED = {"POST /auth/external", "POST /auth/exchange", "POST /auth/internal", "POST /auth/refresh",
+          "POST /auth/revoke", "GET /auth/me",
           "GET /auth/sessions", "GET /.well-known/jwks.json", "GET /admin/operators", "POST /auth/totp/enroll",
           "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "POST /hooks/post-login", "POST /auth/mfa",
           "POST /auth/totp/confirm", "POST /auth/totp/disable", "POST /auth/password", "POST /auth/invite",

@@ -19,7 +19,7 @@ import msgspec
 
 __all__ = [
     "AuditEvent", "Channel", "Connection", "Message", "Operator", "OperatorPresence", "Session", "SessionKey",
-    "Tenant", "Watcher",
+    "Tenant", "TrustedIssuer", "Watcher",
 ]
 
 
@@ -32,6 +32,18 @@ TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
 #: post-login hook (Auth0, Cognito) have ids of another form, and no record
 OPERATOR_ID = re.compile(r"^op-[0-9a-f]{16}\Z")
 
+class TrustedIssuer(msgspec.Struct, frozen=True, kw_only=True):
+    """A website's own token issuer that a tenant trusts for its visitors (``POST /auth/exchange``):
+    tokens whose ``iss`` is ``issuer``, for ``audience``, signed by a key of ``jwks_uri``."""
+
+    id: str
+    issuer: str
+    jwks_uri: str
+    audience: str
+    user_claim: str = "sub"
+    name_claim: str = "name"
+
+
 class Tenant(msgspec.Struct, frozen=True):
     id: str
     name: str
@@ -43,6 +55,8 @@ class Tenant(msgspec.Struct, frozen=True):
     #: post-login hook configuration: extra namespaced claims, e-mail domains refused sign-in
     claims: dict[str, Any] = msgspec.field(default_factory=dict)
     deny_email_domains: tuple[str, ...] = ()
+    #: the website issuers whose JWTs ``POST /auth/exchange`` turns into level-1 visitors
+    trusted_issuers: tuple[TrustedIssuer, ...] = ()
 
     def __repr__(self) -> str:  # the identity and hook secrets stay out of logs and tracebacks
         return f"Tenant(id={self.id!r}, name={self.name!r})"

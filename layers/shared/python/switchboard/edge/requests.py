@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BODIES", "QUERIES", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
     "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest",
-    "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TotpCode", "VisitorIdentity",
+    "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TokenExchange", "TotpCode",
+    "VisitorIdentity",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -69,6 +70,14 @@ class InternalLogin(Strict, frozen=True):
     #: the ``device_token`` an earlier sign-in of this account on this device answered
     #: (additive to the contract's body; see logins.py): lifts the account-wide ceiling
     device_token: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+class TokenExchange(Strict, frozen=True):
+    """``POST /auth/exchange`` (RFC 8693's shape): the website's own JWT for a level-1 visitor."""
+
+    tenant: TenantId
+    subject_token: Annotated[str, Meta(min_length=1, max_length=8192)]
+    subject_token_type: Literal["urn:ietf:params:oauth:token-type:jwt"]
 
 
 class RefreshRequest(Strict, frozen=True):
@@ -197,6 +206,7 @@ class SessionsQuery(Strict, frozen=True):
 #: see the raw bytes first; a test holds what every handler decodes to this table.)
 BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/external": ExternalLogin,
+    "POST /auth/exchange": TokenExchange,
     "POST /auth/internal": InternalLogin,
     "POST /auth/mfa": MfaLogin,
     "POST /auth/refresh": RefreshRequest,

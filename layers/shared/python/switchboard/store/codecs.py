@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchboard.models import AuditEvent, Channel, Connection, Message, Operator, Session, Tenant
+import msgspec
+
+from switchboard.models import AuditEvent, Channel, Connection, Message, Operator, Session, Tenant, TrustedIssuer
 from switchboard.store import keys
 
 __all__ = [
@@ -32,6 +34,7 @@ def tenant_item(t: Tenant) -> dict[str, Any]:
         "widget": dict(t.widget),
         "claims": dict(t.claims),
         "deny_email_domains": list(t.deny_email_domains),
+        "trusted_issuers": [msgspec.to_builtins(i) for i in t.trusted_issuers],
     }
 
 
@@ -46,6 +49,7 @@ def tenant(raw: dict[str, Any]) -> Tenant:
         widget=raw.get("widget", {}),
         claims=raw.get("claims", {}),
         deny_email_domains=tuple(raw.get("deny_email_domains", [])),
+        trusted_issuers=tuple(TrustedIssuer(**i) for i in raw.get("trusted_issuers", [])),
     )
 
 

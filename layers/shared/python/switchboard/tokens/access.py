@@ -44,6 +44,7 @@ WIDGET_CLIENT, BACKOFFICE_CLIENT = "switchboard-widget", "switchboard-backoffice
 CLIENT_BY_METHOD = {
     "anonymous": WIDGET_CLIENT,  # POST /auth/external: the chat widget on a tenant's site
     "identified": WIDGET_CLIENT,
+    "exchange": WIDGET_CLIENT,  # POST /auth/exchange: the widget hands over the website's own token
     "password": BACKOFFICE_CLIENT,  # POST /auth/internal, /auth/mfa, /auth/invite: the back office
     "password+totp": BACKOFFICE_CLIENT,
     "invitation": BACKOFFICE_CLIENT,
