@@ -185,6 +185,8 @@ def _dev(args: argparse.Namespace) -> int:
     # a secret drawn for this run, so no other local process knows it (--env can set one, to
     # call them from your own tools)
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
+                 # password reset links point at this run's back office
+                 "BACKOFFICE_URL": f"http://{args.host}:{args.web_port}/backoffice/",
                  "AWS_ENDPOINT_URL_S3": f"http://{args.host}:{args.s3_port}",
                  "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(32),
                  **_environment_overrides(seed, args.env)}
@@ -227,7 +229,8 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
     apps = [build_http_app(template, invoker), gateway.app(),
-            build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}")]
+            build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}",
+                          outbox=True)]
     runners = []
     for app, sock in zip(apps, socks, strict=True):
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -257,6 +260,7 @@ def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
         f"  Demo page      http://{h}:{args.web_port}/demo/",
         f"  Back office    http://{h}:{args.web_port}/backoffice/",
         f"  S3 (uploads)   http://{h}:{args.s3_port}",
+        f"  Outbox (mail)  http://{h}:{args.web_port}/outbox/   (JSON: /outbox/messages.json)",
     ]
     if demo:
         from switchboard_local.seed import DEMO_SEED

@@ -119,6 +119,15 @@ ROUTES: dict[str, _Op] = {
         "Change one's password (other sessions end)", "bearer",
         _obj({"changed": _BOOL, "revoked_sessions": _INT}), _BEARER),
     "POST /auth/invite": _Op("Accept an invitation: set a password, get tokens", "none", _TOKENS, _SIGN_IN),
+    "POST /auth/password/forgot": _Op(
+        "Mail a single-use password reset link (valid 30 minutes)", "none", _obj({"accepted": _BOOL}),
+        (400, 429, 500, 503), status=202,
+        description="Always 202 with the same body, and the same work, whether or not the email is an operator's "
+                    "(no enumeration). Rate limited per client address and per email."),
+    "POST /auth/password/reset": _Op(
+        "Set a new password with a mailed reset link; every session of that person ends", "none",
+        _obj({"reset": _BOOL, "revoked_sessions": _INT}), (400, 401, 429, 500, 503),
+        description="A used, expired or edited link answers 401 `invalid_token`. It does not sign in."),
     "GET /staff": _Op(
         "The tenant's active operators and admins, by name", "bearer",
         _obj({"staff": {"type": "array", "items": _obj({"id": _STR, "name": _STR, "role": _STR})}}), _BEARER),

@@ -100,6 +100,11 @@ FUNCTION_ACTIONS = {
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
         "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    # a reset link by mail; the reset: the link and the password in one transaction, then every
+    # session ended (sockets closed), the other links and MFA challenges dropped
+    "PasswordRecoveryFunction": frozenset({
+        "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+        "dynamodb:UpdateItem", "execute-api:ManageConnections", "ses:SendEmail"}),
     "LoginInternalFunction": frozenset({
         "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "secretsmanager:GetSecretValue"}),
@@ -292,9 +297,22 @@ def test_only_functions_that_post_to_sockets_may_manage_connections(template):
     # revocation reaches live sockets: every function that can end a session posts to them
     posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction",
                "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction",
-               "LoginExternalFunction", "TokenExchangeFunction"}
+               "LoginExternalFunction", "TokenExchangeFunction", "PasswordRecoveryFunction"}
     for function_id in template.of_type("AWS::Serverless::Function"):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
+
+
+def test_only_the_recovery_function_sends_mail_and_only_as_mail_from(template):
+    senders = {}
+    for logical_id, st in _policy_statements(template):
+        if any(a.startswith("ses:") for a in _actions(st)):
+            senders[logical_id] = st
+    assert set(senders) == {"PasswordRecoveryFunction"}
+    st = senders["PasswordRecoveryFunction"]
+    assert _actions(st) == ["ses:SendEmail"]
+    # one identity (no "*"), and only the configured from-address
+    assert st["Resource"].name == "Sub" and st["Resource"].value.endswith(":identity/${MailIdentity}")
+    assert st["Condition"]["StringEquals"]["ses:FromAddress"].value == "MailFrom"
 
 
 def test_key_secret_is_rotated_immediately_by_the_rotation_function(template):

@@ -330,6 +330,22 @@ def test_invite_acceptance(world, log, data, ip):
 
 
 @FUZZ
+@given(data=st.data(), ip=ips)
+def test_password_forgotten(world, log, data, ip):
+    emails = st.sampled_from([ADMIN["email"], OPERATOR["email"], "nobody@acme.test"])
+    body, raw = data.draw(body_or_raw(rq.PasswordForgotten, tenant=tenants, email=emails))
+    r = exercise(world, log, "POST /auth/password/forgot", body=body, raw=raw, ip=ip)
+    assert r["status"] in (202, 400, 429), r
+
+
+@FUZZ
+@given(data=st.data(), ip=ips)
+def test_password_reset(world, log, data, ip):
+    body, raw = data.draw(body_or_raw(rq.PasswordReset))
+    exercise(world, log, "POST /auth/password/reset", body=body, raw=raw, ip=ip)
+
+
+@FUZZ
 @given(data=st.data())
 def test_operator_creation(world, log, data):
     emails = st.sampled_from([OPERATOR["email"], "new@acme.test", "New@Acme.Test"])
@@ -380,6 +396,7 @@ FUZZED = {"POST /auth/external", "POST /auth/exchange", "POST /auth/internal", "
           "GET /auth/sessions", "GET /.well-known/jwks.json", "GET /admin/operators", "POST /auth/totp/enroll",
           "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "POST /hooks/post-login", "POST /auth/mfa",
           "POST /auth/totp/confirm", "POST /auth/totp/disable", "POST /auth/password", "POST /auth/invite",
+          "POST /auth/password/forgot", "POST /auth/password/reset",
           "POST /admin/operators", "PATCH /admin/operators/{id}", "DELETE /admin/operators/{id}",
           "GET /admin/events", "GET /staff"}
 

@@ -58,6 +58,10 @@ class Settings(msgspec.Struct, frozen=True):
     hook_tolerance_seconds: int = 300
     #: the KMS key (id, ARN or alias) that seals operators' TOTP secrets (see sealing.py)
     totp_key_id: str = ""
+    #: who Switchboard's mail comes from (an address of an identity verified in SES: the template's MailFrom)
+    mail_from: str = "no-reply@example.com"
+    #: the back office's URL: password reset links point there (``#reset=<token>``)
+    backoffice_url: str = "http://127.0.0.1:8000/backoffice/"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -94,6 +98,8 @@ class Settings(msgspec.Struct, frozen=True):
             ws_rate_limits=_kinds(e.get("WS_RATE_LIMITS")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),
             totp_key_id=e.get("TOTP_KEY_ID", ""),
+            mail_from=e.get("MAIL_FROM") or _default("mail_from"),
+            backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
         )
 
 

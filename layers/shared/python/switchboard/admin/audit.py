@@ -27,6 +27,7 @@ KINDS = frozenset(
         "operator_changed",
         "operator_removed",
         "password_changed",
+        "password_reset",
     }
 )
 

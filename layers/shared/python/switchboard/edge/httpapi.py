@@ -232,7 +232,7 @@ def _tenant_hint(request: Request) -> str | None:
         return None
     if isinstance(body.get("tenant"), str):
         return str(body["tenant"])
-    for name in ("refresh_token", "mfa_token", "invite_token"):
+    for name in ("refresh_token", "mfa_token", "invite_token", "token"):  # "token": a password reset link's
         token = body.get(name)
         if isinstance(token, str):
             from switchboard.tokens.opaque import tenant_of

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BODIES", "QUERIES", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
-    "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest",
+    "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PasswordForgotten", "PasswordReset",
+    "PostLoginInvocation", "RefreshRequest",
     "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TokenExchange", "TotpCode",
     "VisitorIdentity",
 ]
@@ -156,6 +157,20 @@ class PasswordChange(Strict, frozen=True):
     new_password: NewPassword
 
 
+class PasswordForgotten(Strict, frozen=True):
+    """``POST /auth/password/forgot``: mail a reset link (answered 202 whatever the email)."""
+
+    tenant: TenantId
+    email: Email
+
+
+class PasswordReset(Strict, frozen=True):
+    """``POST /auth/password/reset``: the mailed link's token and the new password."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=1024)]
+    password: NewPassword
+
+
 class InviteAcceptance(Strict, frozen=True):
     invite_token: Annotated[str, Meta(min_length=1, max_length=1024)]
     password: NewPassword
@@ -215,6 +230,8 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/totp/disable": TotpCode,
     "POST /auth/password": PasswordChange,
     "POST /auth/invite": InviteAcceptance,
+    "POST /auth/password/forgot": PasswordForgotten,
+    "POST /auth/password/reset": PasswordReset,
     "POST /hooks/post-login": PostLoginInvocation,
     "POST /admin/operators": OperatorCreation,
     "PATCH /admin/operators/{id}": OperatorChange,

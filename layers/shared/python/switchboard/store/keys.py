@@ -41,6 +41,14 @@ invitation            ``T#<tid>``           ``INV#<uid>``          GetItem when 
 MFA challenge         ``U#<tid>#<uid>``     ``MFA#<id>``           GetItem by the id in the               staff
                                                                    ``mfa_token``; conditional Delete
                                                                    consumes it once; TTL
+password reset        ``U#<tid>#<uid>``     ``PWR#<id>``           Put when a reset link is mailed;       recovery
+                                                                   conditional Delete (hash, expiry)
+                                                                   in the reset's transaction: once;
+                                                                   Query ``PWR#`` drops the rest; TTL
+recovery code         ``U#<tid>#<uid>``     ``RC#<digest>``        BatchWrite of 10 when TOTP is          recovery
+                                                                   confirmed; conditional Delete by the
+                                                                   code's digest uses one once; Query
+                                                                   ``RC#`` counts or drops them
 rate-limit counter    ``RL#<key>``          ``H#<hour start>``     one UpdateItem ADD per attempt         audit
 chat-action counter   ``RL#ws#<tid>#<uid>`` ``<kind>#<window>``    one UpdateItem ADD per chat action     audit
                                                                    returns the hour's and the minute's
@@ -98,11 +106,13 @@ from __future__ import annotations
 
 __all__ = [
     "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK",
-    "GSI2_SK", "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "SESSIONS",
+    "GSI2_SK", "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "RECOVERY_CODES",
+    "RESETS", "SESSIONS",
     "SESSION_BY_ID", "SK", "STAFF", "SUPPORT", "TENANT", "TTL", "USER_CONNECTIONS", "WATCHES", "activity_sort",
     "assignee_index", "assignment_sk", "channel_of_sort", "channel_pk", "client_id_sk", "connection_pk",
     "email_sk", "events_pk", "invitation_sk", "is_load", "key", "load_sk", "member_index", "membership_sk",
     "message_sk", "mfa_sk", "once_pk", "operator_sk", "presence_sk", "rate_pk", "rate_sk", "read_marker_sk",
+    "recovery_code_sk", "reset_sk",
     "rotated_sk", "session_gsi1pk", "session_sk", "staff_pk", "status_index", "tenant_pk", "user_connection_sk",
     "user_of", "user_pk", "watch_sk"
 ]
@@ -120,7 +130,7 @@ GSI2_SK = "gsi2sk"
 
 #: every key prefix the table uses: no string of the layer outside the store starts with one
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#", "C#", "OC#",
-            "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#")
+            "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#")
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -136,6 +146,8 @@ SUPPORT = "SUPPORT"
 OPERATORS = "OP#"
 SESSIONS = "S#"
 MFA_CHALLENGES = "MFA#"
+RESETS = "PWR#"
+RECOVERY_CODES = "RC#"
 USER_CONNECTIONS = "C#"
 STAFF = "O"  # both OP# (load) and OC# (presence) of the staff partition, one Query
 ASSIGNMENTS = "A#"
@@ -213,6 +225,14 @@ def rotated_sk(session_id: str, gen: int) -> str:
 
 def mfa_sk(challenge_id: str) -> str:
     return f"MFA#{challenge_id}"
+
+
+def reset_sk(reset_id: str) -> str:
+    return f"PWR#{reset_id}"
+
+
+def recovery_code_sk(digest: str) -> str:
+    return f"RC#{digest}"
 
 
 def user_connection_sk(connection_id: str) -> str:
