@@ -80,7 +80,10 @@ ROUTES: dict[str, _Op] = {
     "POST /auth/internal": _Op(
         "Sign an operator or admin in with email and password", "none", _TOKENS, _SIGN_IN,
         description="An operator with TOTP gets 401 `mfa_required` with an `mfa_token` for `POST /auth/mfa`."),
-    "POST /auth/mfa": _Op("Exchange an mfa_token and a TOTP code for tokens", "none", _TOKENS, _SIGN_IN),
+    "POST /auth/mfa": _Op(
+        "Exchange an mfa_token and a TOTP code (or one of the recovery codes) for tokens", "none", _TOKENS, _SIGN_IN,
+        description="Send `code` or `recovery_code`, not both. A recovery code works once; wrong ones count as wrong "
+                    "TOTP codes (5 per challenge, the account's rate limit)."),
     "POST /auth/refresh": _Op(
         "Rotate a refresh token", "none", _TOKENS, _SIGN_IN,
         description="A refresh token presented again after its rotation revokes the session (401 `token_reused`)."),
@@ -110,8 +113,9 @@ ROUTES: dict[str, _Op] = {
         "Start enrolling a TOTP second factor (operators and admins)", "bearer",
         _obj({"secret": _STR, "otpauth_uri": _STR, "qr_svg": _STR}), _BEARER),
     "POST /auth/totp/confirm": _Op(
-        "Confirm the TOTP enrolment with a code: MFA on", "bearer",
-        _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT}), _BEARER),
+        "Confirm the TOTP enrolment with a code: MFA on; answers 10 single-use recovery codes, shown once", "bearer",
+        _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT,
+              "recovery_codes": {"type": "array", "items": _STR, "minItems": 10, "maxItems": 10}}), _BEARER),
     "POST /auth/totp/disable": _Op(
         "Turn one's TOTP second factor off, with a code", "bearer",
         _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT}), _BEARER),

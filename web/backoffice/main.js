@@ -14,7 +14,7 @@ import { S, isAdmin, loadStaff, me } from "./state.js";
 import { markRead } from "./views/conversation.js";
 import { onChatEvent, syncInbox } from "./views/inbox.js";
 import { loadOperators } from "./views/operators.js";
-import { afterSignIn, renderInvite, renderSignIn, signedOut } from "./views/signin.js";
+import { afterSignIn, renderInvite, renderReset, renderSignIn, signedOut } from "./views/signin.js";
 
 /** The signed-in page: who this is, then the shell, the chat connection and the directories. */
 async function start() {
@@ -45,8 +45,11 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) mark
 (async function boot() {
   await loadConfig();
   const invite = location.hash.match(/^#\/invite\/([^/?#]+)/);
+  const reset = location.hash.match(/^#reset=([^/?#&]+)/);  // a password reset link (mailed)
   if (invite) {
     renderInvite(decodeURIComponent(invite[1]));
+  } else if (reset) {
+    renderReset(decodeURIComponent(reset[1]));
   } else if (auth.load()) {
     if (await holdSession(claims(auth.tokens.access_token).sid)) {
       auth.schedule();

@@ -144,8 +144,16 @@ NewPassword = Annotated[str, Meta(min_length=10, max_length=1024)]
 
 
 class MfaLogin(Strict, frozen=True):
+    """``POST /auth/mfa``: the ``mfa_token`` and either a TOTP ``code`` or a ``recovery_code``."""
+
     mfa_token: Annotated[str, Meta(min_length=1, max_length=1024)]
-    code: TotpDigits
+    code: TotpDigits | None = None
+    #: one of the 10 single-use codes shown when TOTP was confirmed (``XXXX-XXXX-XXXX-XXXX``)
+    recovery_code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9 -]{16,24}\Z")] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.code is None) == (self.recovery_code is None):  # msgspec answers it as a ValidationError
+            raise ValueError("send either `code` or `recovery_code`")
 
 
 class TotpCode(Strict, frozen=True):

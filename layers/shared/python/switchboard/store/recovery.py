@@ -63,6 +63,10 @@ class Recovery:
         pk = keys.user_pk(tenant_id, user_id)
         self._table.batch_put([{"pk": pk, "sk": keys.recovery_code_sk(d), "hash": d} for d in digests])
 
+    def has_code(self, tenant_id: str, user_id: str, digest: str) -> bool:
+        return self._table.get(keys.user_pk(tenant_id, user_id), keys.recovery_code_sk(digest),
+                               consistent=True) is not None
+
     def use_code(self, tenant_id: str, user_id: str, digest: str) -> bool:
         """Delete the code of this digest: True exactly once (a conditional delete, so two
         requests racing with one code cannot both win)."""

@@ -47,6 +47,7 @@ CLIENT_BY_METHOD = {
     "exchange": WIDGET_CLIENT,  # POST /auth/exchange: the widget hands over the website's own token
     "password": BACKOFFICE_CLIENT,  # POST /auth/internal, /auth/mfa, /auth/invite: the back office
     "password+totp": BACKOFFICE_CLIENT,
+    "password+recovery_code": BACKOFFICE_CLIENT,  # POST /auth/mfa with a TOTP recovery code
     "invitation": BACKOFFICE_CLIENT,
     # sign-ins done by an identity provider: the provider that asked (these sessions get a chat
     # token only today - the provider issues its own access token - but the name is fixed now)
