@@ -132,6 +132,20 @@ ROUTES: dict[str, _Op] = {
         "Set a new password with a mailed reset link; every session of that person ends", "none",
         _obj({"reset": _BOOL, "revoked_sessions": _INT}), (400, 401, 429, 500, 503),
         description="A used, expired or edited link answers 401 `invalid_token`. It does not sign in."),
+    "POST /auth/device": _Op(
+        "Start a device sign-in for the command line (RFC 8628 device authorization)", "none",
+        _obj({"device_code": _STR, "user_code": _STR, "verification_uri": _STR, "verification_uri_complete": _STR,
+              "expires_in": _INT, "interval": _INT}), (400, 404, 429, 500, 503),
+        description="An admin approves the `user_code` in the back office (`POST /auth/device/approve`); the "
+                    "device signs in as that admin."),
+    "POST /auth/device/token": _Op(
+        "Poll for the device's tokens (RFC 8628 §3.4)", "none", _TOKENS, (400, 401, 429, 500, 503),
+        description="400 `authorization_pending` (poll again after `interval`), `slow_down` (the interval grew by "
+                    "5 s), `access_denied`, `expired_token` - each with OAuth's `error` beside `code`; once "
+                    "approved, the approving admin's tokens, once."),
+    "POST /auth/device/approve": _Op(
+        "Approve (or deny) a device sign-in's user code: the device is signed in as the caller (admins only)",
+        "bearer", _obj({"user_code": _STR, "approved": _BOOL}), _BEARER),
     "GET /staff": _Op(
         "The tenant's active operators and admins, by name", "bearer",
         _obj({"staff": {"type": "array", "items": _obj({"id": _STR, "name": _STR, "role": _STR})}}), _BEARER),

@@ -105,6 +105,11 @@ FUNCTION_ACTIONS = {
     "PasswordRecoveryFunction": frozenset({
         "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
         "dynamodb:UpdateItem", "execute-api:ManageConnections", "ses:SendEmail"}),
+    # the CLI's device sign-in: the request and its user code, polls, the approving admin's
+    # record and session (with its ConditionCheck); verifies the approver's token, mints the CLI's
+    "DeviceAuthFunction": frozenset({
+        "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue"}),
     "LoginInternalFunction": frozenset({
         "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "secretsmanager:GetSecretValue"}),
@@ -489,7 +494,8 @@ def test_only_the_functions_that_sign_tokens_may_read_the_private_keys(template)
             readers.setdefault(logical_id, set()).update(_refs(st["Resource"]))
     signing = {fid for fid, secrets in readers.items() if "SigningKeys" in secrets}
     assert signing == {"LoginExternalFunction", "LoginInternalFunction", "RefreshFunction", "PostLoginFunction",
-                       "MfaFunction", "AccountFunction", "KeyRotationFunction", "TokenExchangeFunction"}
+                       "MfaFunction", "AccountFunction", "KeyRotationFunction", "TokenExchangeFunction",
+                       "DeviceAuthFunction"}
     for fid in ("MeFunction", "SessionsFunction", "JwksFunction", "RevokeFunction", "TotpFunction",
                 "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction", "StaffFunction"):
         assert readers[fid] == {"VerifyKeys"}, fid

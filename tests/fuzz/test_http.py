@@ -33,7 +33,11 @@ from tests.fuzzing import Changes, json_values, mutated, steered, valid
 
 PROBLEM_CODES = {"validation_error", "invalid_credentials", "invalid_identity", "mfa_required", "invalid_mfa",
                  "invalid_token", "token_reused", "session_revoked", "forbidden", "not_found", "rate_limited",
-                 "unavailable"}
+                 "unavailable",
+                 # RFC 8628's answers to a device's poll (contract section 7: POST /auth/device/token)
+                 "authorization_pending", "slow_down", "expired_token", "access_denied"}
+#: those of them that record the poll (its time, for slow_down): one UpdateItem of the device request
+POLL_ANSWERS = {"authorization_pending", "slow_down"}
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, database=None,
@@ -137,7 +141,9 @@ def exercise(world: World, log: Callable[[], str], route: str, *, body: Any = No
         assert r["headers"]["Content-Type"] == "application/problem+json", r
         assert {"type", "title", "status", "detail", "code"} <= set(problem), r
         assert problem["code"] in PROBLEM_CODES and problem["status"] == status, r
-    if status == 400:
+    if status == 400 and (r["json"] or {}).get("code") in POLL_ANSWERS:
+        assert all(c.startswith("dynamodb.UpdateItem") for c in changes.calls), changes.calls
+    elif status == 400:
         assert not changes.calls, f"{route} answered 400 but changed something: {changes.calls}"
     answer, logged = json.dumps(r["json"]), log()
     for secret in (*world.secrets(), *extra_secrets):
@@ -346,6 +352,23 @@ def test_password_reset(world, log, data, ip):
 
 
 @FUZZ
+@given(data=st.data(), ip=ips)
+def test_device_sign_in(world, log, data, ip):
+    body, raw = data.draw(body_or_raw(rq.DeviceAuthorization, tenant=tenants | st.none()))
+    r = exercise(world, log, "POST /auth/device", body=body, raw=raw, ip=ip)
+    real = r["json"] if r["status"] == 200 else {}
+    code = data.draw(token_like())(real.get("device_code", "sbd1.x.y"))
+    body, raw = data.draw(body_or_raw(rq.DeviceTokenRequest))
+    if code is not None and isinstance(body, dict) and data.draw(st.booleans()):
+        body = {**body, "device_code": code}
+    exercise(world, log, "POST /auth/device/token", body=body, raw=raw, ip=ip,
+             extra_secrets=(real["device_code"],) if real else ())
+    user_code = st.just(real.get("user_code", "BCDF-GHJK")) | st.text(max_size=32)
+    body, raw = data.draw(body_or_raw(rq.DeviceApproval, user_code=user_code))
+    exercise(world, log, "POST /auth/device/approve", body=body, raw=raw, token=bearer(world, data, ADMIN["email"]))
+
+
+@FUZZ
 @given(data=st.data())
 def test_operator_creation(world, log, data):
     emails = st.sampled_from([OPERATOR["email"], "new@acme.test", "New@Acme.Test"])
@@ -397,6 +420,7 @@ FUZZED = {"POST /auth/external", "POST /auth/exchange", "POST /auth/internal", "
           "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "POST /hooks/post-login", "POST /auth/mfa",
           "POST /auth/totp/confirm", "POST /auth/totp/disable", "POST /auth/password", "POST /auth/invite",
           "POST /auth/password/forgot", "POST /auth/password/reset",
+          "POST /auth/device", "POST /auth/device/token", "POST /auth/device/approve",
           "POST /admin/operators", "PATCH /admin/operators/{id}", "DELETE /admin/operators/{id}",
           "GET /admin/events", "GET /staff"}
 

@@ -109,3 +109,20 @@ def test_a_recovery_code_shown_at_enrolment_signs_in_without_the_app(browser_sta
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid or was used already")
     assert page.errors == []
+
+
+def test_an_admin_approves_a_command_line_sign_in_from_its_link(browser_stack, pages):
+    # Given the command line asked for a device sign-in
+    got = _api(browser_stack, "/auth/device", {"tenant": TENANT})
+    # When an admin opens the link it shows and approves
+    page = pages()
+    page.goto(got["verification_uri_complete"])
+    submit_sign_in(page, ADMIN)
+    expect(page.get_by_label("Code shown by the command line")).to_have_value(got["user_code"])
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#device-status")).to_contain_text("is now signed in as you")
+    # Then the command line's poll gets the admin's tokens
+    tokens = _api(browser_stack, "/auth/device/token",
+                  {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": got["device_code"]})
+    assert tokens["user"]["role"] == "admin" and tokens["user"]["name"] == ADMIN["name"]
+    assert page.errors == []

@@ -114,7 +114,7 @@ class Operator(msgspec.Struct, frozen=True):
 #: how an operator's credentials were checked: a session opened so stands on the operator's
 #: record, and is opened, renewed and connected only while that record is as it was (not
 #: removed or blocked, same role; at sign-in, the same password hash)
-OPERATOR_METHODS = frozenset({"password", "password+totp", "password+recovery_code", "invitation"})
+OPERATOR_METHODS = frozenset({"password", "password+totp", "password+recovery_code", "invitation", "device"})
 
 
 class SessionKey(msgspec.Struct, frozen=True):

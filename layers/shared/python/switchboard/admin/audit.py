@@ -28,6 +28,8 @@ KINDS = frozenset(
         "operator_removed",
         "password_changed",
         "password_reset",
+        "device_approved",
+        "device_denied",
     }
 )
 

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from switchboard.auth.visitors import ClaimedVisitor
 
 __all__ = [
-    "BODIES", "QUERIES", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
-    "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PasswordForgotten", "PasswordReset",
-    "PostLoginInvocation", "RefreshRequest",
-    "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TokenExchange", "TotpCode",
-    "VisitorIdentity",
+    "BODIES", "QUERIES", "DeviceApproval", "DeviceAuthorization", "DeviceTokenRequest", "EventsQuery",
+    "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance", "MfaLogin", "OperatorChange",
+    "OperatorCreation", "PasswordChange", "PasswordForgotten", "PasswordReset", "PostLoginInvocation",
+    "RefreshRequest", "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SessionsQuery", "TokenExchange",
+    "TotpCode", "VisitorIdentity",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -184,6 +184,26 @@ class InviteAcceptance(Strict, frozen=True):
     password: NewPassword
 
 
+class DeviceAuthorization(Strict, frozen=True):
+    """``POST /auth/device`` (RFC 8628 §3.1): optionally the tenant whose admin is to approve."""
+
+    tenant: TenantId | None = None
+
+
+class DeviceTokenRequest(Strict, frozen=True):
+    """``POST /auth/device/token`` (RFC 8628 §3.4, as JSON)."""
+
+    grant_type: Literal["urn:ietf:params:oauth:grant-type:device_code"]
+    device_code: Annotated[str, Meta(min_length=1, max_length=1024)]
+
+
+class DeviceApproval(Strict, frozen=True):
+    """``POST /auth/device/approve``: the user code the CLI shows, approved (default) or denied."""
+
+    user_code: Annotated[str, Meta(min_length=1, max_length=32)]
+    action: Literal["approve", "deny"] = "approve"
+
+
 # -- tenant administration ---------------------------------------------------------------------------------
 StaffRole = Literal["operator", "admin"]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -240,6 +260,9 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/invite": InviteAcceptance,
     "POST /auth/password/forgot": PasswordForgotten,
     "POST /auth/password/reset": PasswordReset,
+    "POST /auth/device": DeviceAuthorization,
+    "POST /auth/device/token": DeviceTokenRequest,
+    "POST /auth/device/approve": DeviceApproval,
     "POST /hooks/post-login": PostLoginInvocation,
     "POST /admin/operators": OperatorCreation,
     "PATCH /admin/operators/{id}": OperatorChange,

@@ -14,7 +14,8 @@ Nothing else in Switchboard imports boto3's DynamoDB, spells a key or reads a cu
   :mod:`~switchboard.store.channels` (channels, memberships, assignments, messages, read
   markers), :mod:`~switchboard.store.connections` (connections, watches, staff presence and
   load), :mod:`~switchboard.store.audit` (audit events, rate-limit and seen-once counters),
-  :mod:`~switchboard.store.recovery` (password reset links, TOTP recovery codes);
+  :mod:`~switchboard.store.recovery` (password reset links, TOTP recovery codes),
+  :mod:`~switchboard.store.devices` (the command line's device sign-ins);
 * :mod:`~switchboard.store.transactions` - the writes that span kinds.
 
 Why a facade: callers hold one :class:`Store` (``svc.store``, made once per container with
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 from switchboard.store.audit import AuditLog, Counters
 from switchboard.store.channels import Channels, Messages
 from switchboard.store.connections import Connections, Presence, Watchers
+from switchboard.store.devices import Devices
 from switchboard.store.dynamo import Table, dynamodb_client
 from switchboard.store.recovery import Recovery
 from switchboard.store.sessions import Sessions
@@ -60,6 +62,7 @@ class Store:
         self.events = AuditLog(self._table)
         self.counters = Counters(self._table)
         self.recovery = Recovery(self._table)
+        self.devices = Devices(self._table)
 
     @property
     def client(self) -> DynamoDBClient:

@@ -49,6 +49,14 @@ recovery code         ``U#<tid>#<uid>``     ``RC#<digest>``        BatchWrite of
                                                                    confirmed; conditional Delete by the
                                                                    code's digest uses one once; Query
                                                                    ``RC#`` counts or drops them
+device authorization  ``DEV#<id>``          ``DEVICE``             Put with its user code (one            devices
+                                                                   transaction); GetItem (consistent)
+                                                                   at each poll; conditional updates:
+                                                                   approve / deny, poll times, spent
+                                                                   once; TTL
+device user code      ``UC#<code>``         ``USERCODE``           conditional Put (a code is unique      devices
+                                                                   while it lives); GetItem when an
+                                                                   admin approves it; TTL
 rate-limit counter    ``RL#<key>``          ``H#<hour start>``     one UpdateItem ADD per attempt         audit
 chat-action counter   ``RL#ws#<tid>#<uid>`` ``<kind>#<window>``    one UpdateItem ADD per chat action     audit
                                                                    returns the hour's and the minute's
@@ -105,16 +113,17 @@ clients are index keys, encoded and checked in :mod:`switchboard.store.cursors`.
 from __future__ import annotations
 
 __all__ = [
-    "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK",
+    "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "DEVICE", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK",
     "GSI2_SK", "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "RECOVERY_CODES",
     "RESETS", "SESSIONS",
-    "SESSION_BY_ID", "SK", "STAFF", "SUPPORT", "TENANT", "TTL", "USER_CONNECTIONS", "WATCHES", "activity_sort",
-    "assignee_index", "assignment_sk", "channel_of_sort", "channel_pk", "client_id_sk", "connection_pk",
+    "SESSION_BY_ID", "SK", "STAFF", "SUPPORT", "TENANT", "TTL", "USER_CODE", "USER_CONNECTIONS", "WATCHES",
+    "activity_sort",
+    "assignee_index", "assignment_sk", "channel_of_sort", "channel_pk", "client_id_sk", "connection_pk", "device_pk",
     "email_sk", "events_pk", "invitation_sk", "is_load", "key", "load_sk", "member_index", "membership_sk",
     "message_sk", "mfa_sk", "once_pk", "operator_sk", "presence_sk", "rate_pk", "rate_sk", "read_marker_sk",
     "recovery_code_sk", "reset_sk",
-    "rotated_sk", "session_gsi1pk", "session_sk", "staff_pk", "status_index", "tenant_pk", "user_connection_sk",
-    "user_of", "user_pk", "watch_sk"
+    "rotated_sk", "session_gsi1pk", "session_sk", "staff_pk", "status_index", "tenant_pk", "user_code_pk",
+    "user_connection_sk", "user_of", "user_pk", "watch_sk"
 ]
 
 # -- attribute and index names ---------------------------------------------------------------
@@ -130,7 +139,7 @@ GSI2_SK = "gsi2sk"
 
 #: every key prefix the table uses: no string of the layer outside the store starts with one
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#", "C#", "OC#",
-            "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#")
+            "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#", "UC#")
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -141,6 +150,8 @@ ONCE = "ONCE"
 CONNECTION = "CONN"
 CHANNEL = "META"
 SUPPORT = "SUPPORT"
+DEVICE = "DEVICE"
+USER_CODE = "USERCODE"
 
 # -- sort-key prefixes queried with begins_with ------------------------------------------------------
 OPERATORS = "OP#"
@@ -273,6 +284,15 @@ def action_rate_sk(kind: str, window_start: int) -> str:
 def action_connection_attr(connection_id: str) -> str:
     """The attribute of a user's counter item that counts one of their connections."""
     return f"c#{connection_id}"
+
+
+def device_pk(device_id: str) -> str:
+    """A device authorization (RFC 8628): made before anyone knows the tenant, so a partition of its own."""
+    return f"DEV#{device_id}"
+
+
+def user_code_pk(user_code: str) -> str:
+    return f"UC#{user_code}"
 
 
 def once_pk(seen: str) -> str:

@@ -49,6 +49,7 @@ CLIENT_BY_METHOD = {
     "password+totp": BACKOFFICE_CLIENT,
     "password+recovery_code": BACKOFFICE_CLIENT,  # POST /auth/mfa with a TOTP recovery code
     "invitation": BACKOFFICE_CLIENT,
+    "device": "switchboard-cli",  # POST /auth/device/token: the command line, approved by an admin (RFC 8628)
     # sign-ins done by an identity provider: the provider that asked (these sessions get a chat
     # token only today - the provider issues its own access token - but the name is fixed now)
     "auth0": "auth0",
