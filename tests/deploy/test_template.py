@@ -370,7 +370,9 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
     for module in ("tokens/access.py", "store/keys.py", "edge/httpapi.py", "chat/actions.py", "auth/sessions.py"):
         assert (layer / "switchboard" / module).exists(), module  # the layer's folders, each one
     assert (layer / "cryptography").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
-    assert not (layer / "jwt").exists()  # PyJWT is the tests' cross-check, not a runtime dependency
+    # PyJWT is in the layer for other issuers' tokens only (auth/exchange.py, imported lazily: no
+    # function loads it at cold start, test_no_function_imports_pydantic_or_pyjwt); ours: tokens/jws.py
+    assert (layer / "jwt").is_dir()
     assert (layer / "msgspec").is_dir() and not (layer / "pydantic").exists()  # validation without pydantic
     # And the layer ships bytecode for python3.12, used as shipped: /opt is read-only on Lambda, so
     # without it every cold start would compile every module of the layer again

@@ -35,6 +35,9 @@ HTTP_EVENTS = {
     "staff.json": ("StaffFunction", 200),
     "admin_events.json": ("AdminEventsFunction", 200),
     "post_login_auth0_unsigned.json": ("PostLoginFunction", 401),
+    "token_exchange_untrusted.json": ("TokenExchangeFunction", 401),
+    "password_recovery_forgot.json": ("PasswordRecoveryFunction", 202),
+    "device_auth_start.json": ("DeviceAuthFunction", 200),
 }
 
 
