@@ -6,6 +6,8 @@
  *
  * Page API (window.Switchboard):
  *   identify({id, name, email, hash})  sign the visitor in as a known user (hash from your backend)
+ *   identify({token})                  ... or with your site's own JWT, from an issuer the tenant trusts
+ *                                      (POST /auth/exchange; docs/integrations.md)
  *   open() / close() / toggle()        show or hide the chat panel
  *   logout()                           end the visitor's session here (revoked server-side)
  *   on(event, fn) / off(event, fn)     events: "message" (message), "unread" (count),
@@ -260,11 +262,18 @@
     var mine = startedIn === undefined ? epoch : startedIn;
     if (mine !== epoch) return Promise.reject({ code: "superseded" });
     var body = { tenant: CFG.tenant };
-    if (identity) body.user = identity;
+    var path = "/auth/external";
+    if (identity && identity.token) { // the website's own JWT: token exchange (RFC 8693's shape)
+      path = "/auth/exchange";
+      body.subject_token = identity.token;
+      body.subject_token_type = "urn:ietf:params:oauth:token-type:jwt";
+    } else if (identity) {
+      body.user = identity;
+    }
     // the anonymous visitor's token goes along, so a backend that supports it can carry the
     // visitor's open conversation over to the identified user
     var previous = identity && state.user && state.user.anonymous ? state.access_token : null;
-    return api("POST", "/auth/external", body, previous).then(function (bundle) {
+    return api("POST", path, body, previous).then(function (bundle) {
       if (mine !== epoch) {
         api("POST", "/auth/revoke", { kind: "session" }, bundle.access_token).catch(function () {});
         throw { code: "superseded" };
@@ -680,14 +689,21 @@
   }
 
   function identify(user) {
-    if (!user || !user.id || !user.hash) {
-      console.error("Switchboard.identify needs {id, hash} (hash from your backend)");
+    var identity;
+    if (user && user.token) {
+      // the website's own JWT (a trusted issuer's): Switchboard verifies it, and the user id is
+      // the one the token names
+      identity = { token: String(user.token) };
+    } else if (user && user.id && user.hash) {
+      identity = { id: String(user.id), hash: String(user.hash) };
+      if (user.name) identity.name = String(user.name);
+      if (user.email) identity.email = String(user.email);
+    } else {
+      console.error("Switchboard.identify needs {id, hash} (hash from your backend) or {token} (your site's JWT)");
       return Promise.resolve();
     }
-    var identity = { id: String(user.id), hash: String(user.hash) };
-    if (user.name) identity.name = String(user.name);
-    if (user.email) identity.email = String(user.email);
-    var same = state.identity && state.identity.id === identity.id && hasSession();
+    var same = state.identity && hasSession() && (identity.token ? state.identity.token === identity.token
+      : state.identity.id === identity.id);
     state.identity = identity;
     save(state);
     if (same) return Promise.resolve();

@@ -4,6 +4,7 @@
     switchboard invoke FUNCTION -e EVENT.json [--seed FILE]
     switchboard seed FILE (--stack NAME | --table NAME [--totp-key KEY]) [--region REGION]
     switchboard openapi [-o FILE]
+    switchboard login --api URL [--tenant T]
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
                                          "TotpKeyAlias output); needed only if the file has totp_secret")
     seed.add_argument("--region", help="AWS region (default: your AWS configuration's; samconfig.toml's deploy "
                                        "region when the stack is taken from there)")
+    login = sub.add_parser("login", help="sign in to a deployed stack as an admin, approved in the back office "
+                                         "(RFC 8628 device sign-in; no AWS credentials)")
+    login.add_argument("--api", required=True, help="the stack's HTTP API URL (its ApiUrl output)")
+    login.add_argument("--tenant", help="only an admin of this tenant may approve")
+    login.add_argument("--credentials", type=Path, help="where to keep the session (default: "
+                                                        "~/.config/switchboard/credentials.json, mode 0600)")
     oas = sub.add_parser("openapi", help="print the HTTP API's OpenAPI 3.1 document (as docs/openapi.json holds it)")
     oas.add_argument("-o", "--output", type=Path, help="write it to this file instead of standard output")
 
@@ -88,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             return _publish_web(args)
         if args.command == "openapi":
             return _openapi(args)
+        if args.command == "login":
+            return _login(args)
         return _seed(args)
     except _UsageError as err:
         print(f"switchboard: {err}", file=sys.stderr)
@@ -227,6 +236,8 @@ def _dev(args: argparse.Namespace) -> int:
     # a secret drawn for this run, so no other local process knows it (--env can set one, to
     # call them from your own tools)
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
+                 # password reset links point at this run's back office
+                 "BACKOFFICE_URL": f"http://{args.host}:{args.web_port}/backoffice/",
                  "AWS_ENDPOINT_URL_S3": f"http://{args.host}:{args.s3_port}",
                  "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(32),
                  **_environment_overrides(seed, args.env)}
@@ -280,7 +291,8 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
     apps = [build_http_app(template, invoker), gateway.app(),
-            build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}")]
+            build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}",
+                          outbox=True)]
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -339,6 +351,7 @@ def _banner(args: argparse.Namespace, aws: Any, *, demo: bool, sso: str | None =
         f"  Demo page      http://{h}:{args.web_port}/demo/",
         f"  Back office    http://{h}:{args.web_port}/backoffice/",
         f"  S3 (uploads)   http://{h}:{args.s3_port}",
+        f"  Outbox (mail)  http://{h}:{args.web_port}/outbox/   (JSON: /outbox/messages.json)",
     ]
     if demo:
         from switchboard_local.seed import DEMO_SEED
@@ -498,6 +511,81 @@ def _seed(args: argparse.Namespace) -> int:
     for op in summary:
         print(f"seeded {op['role']} {op['email']} (tenant {op['tenant']}, id {op['id']})")
     return 0
+
+
+# -- login ----------------------------------------------------------------------------------
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _post_json(url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",  # noqa: S310 - http(s) only: _login
+
+                                 headers={"content-type": "application/json", "user-agent": "switchboard CLI"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - http(s) only: _login checks
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+    except (urllib.error.URLError, OSError) as exc:
+        raise _UsageError(f"cannot reach {url}: {exc}") from None
+
+
+def default_credentials() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "switchboard" / "credentials.json"
+
+
+def _login(args: argparse.Namespace, *, sleep: Any = None) -> int:
+    """RFC 8628: ask for a device code, show the user code, poll until an admin approves it in the
+    back office, keep the session (the approving admin's) in the credentials file, 0600."""
+    import os
+    import time
+
+    sleep = sleep or time.sleep
+    api = args.api.rstrip("/")
+    if not api.startswith(("https://", "http://")):
+        raise _UsageError(f"--api wants the stack's http(s) URL, not {args.api!r}")
+    status, got = _post_json(f"{api}/auth/device", {"tenant": args.tenant} if args.tenant else {})
+    if status != 200:
+        raise _UsageError(f"the API refused the device sign-in: {status} {got}")
+    print(f"To sign in, open {got['verification_uri_complete']}\n"
+          f"(or {got['verification_uri']} and enter the code {got['user_code']}) as an admin, and approve it.",
+          flush=True)
+    interval, deadline = int(got["interval"]), time.monotonic() + int(got["expires_in"])
+    while time.monotonic() < deadline:
+        sleep(interval)
+        status, answer = _post_json(f"{api}/auth/device/token", {"grant_type": DEVICE_GRANT,
+                                                                 "device_code": got["device_code"]})
+        error = (answer or {}).get("error") if status == 400 else None
+        if status == 200:
+            path = args.credentials or default_credentials()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            saved = json.loads(path.read_text()) if path.exists() else {}
+            saved[api] = {"access_token": answer["access_token"], "refresh_token": answer["refresh_token"],
+                          "user": answer["user"]}
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(saved, out, indent=2)
+            os.chmod(path, 0o600)
+            print(f"Signed in to {api} as {answer['user']['name']} ({answer['user']['role']}); "
+                  f"the session is kept in {path}", flush=True)
+            return 0
+        if error == "authorization_pending":
+            continue
+        if error == "slow_down":
+            interval = int(answer.get("interval") or interval + 5)
+            continue
+        reason = {"access_denied": "the sign-in was denied", "expired_token": "the code expired"}.get(
+            str(error), f"{status} {answer}")
+        print(f"switchboard: not signed in: {reason}", file=sys.stderr)
+        return 1
+    print("switchboard: not signed in: the code expired", file=sys.stderr)
+    return 1
 
 
 # -- publish-web ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The static pages of the local stack (``web/``): ``/widget.js``, ``/demo/``, ``/backoffice/``.
+"""The static pages of the local stack (``web/``): ``/widget.js``, ``/demo/``, ``/backoffice/``;
+and the outbox (``/outbox/``, ``/outbox/messages.json``: the mail sent through moto's SES).
 
 Served from another port than the APIs, so the browser sees a different origin, as in
 production (CloudFront in front of S3), and CORS and the tenants' allowed origins apply.
@@ -64,11 +65,13 @@ def _accepts_gzip(header: str) -> bool:
     return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
-def build_web_app(root: Path, *, config: dict[str, Any] | None = None, files: str = "") -> web.Application:
+def build_web_app(root: Path, *, config: dict[str, Any] | None = None, files: str = "",
+                  outbox: bool = False) -> web.Application:
     """Static files under ``root``; with ``config``, also ``/switchboard-config.json`` - where
     the pages find the APIs (``{"api", "ws", "tenant"}``), as a production host would serve it
     next to them - and the back office's security headers (``files``: where attachments are
-    downloaded from, for its Content-Security-Policy)."""
+    downloaded from, for its Content-Security-Policy). ``outbox``: also the local outbox (contract
+    section 7), read from moto's SES in this process (:mod:`switchboard_local.outbox`)."""
     root = root.resolve()
 
     async def site_config(request: web.Request) -> web.StreamResponse:
@@ -91,7 +94,27 @@ def build_web_app(root: Path, *, config: dict[str, Any] | None = None, files: st
             headers |= backoffice_headers(origin_of(config["api"]), origin_of(config["ws"]), files)
         return _compressed(request, target, headers)
 
+    async def outbox_json(request: web.Request) -> web.StreamResponse:
+        from switchboard_local.outbox import messages
+
+        return web.json_response(messages(), headers={"Cache-Control": "no-store"})
+
+    async def outbox_page(request: web.Request) -> web.StreamResponse:
+        from switchboard_local.outbox import messages, render_page
+
+        return web.Response(text=render_page(messages()), content_type="text/html",
+                            headers={"Cache-Control": "no-store", "Content-Security-Policy":
+                                     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'",
+                                     "X-Content-Type-Options": "nosniff"})
+
+    async def outbox_redirect(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/outbox/")
+
     app = web.Application()
+    if outbox:
+        app.router.add_get("/outbox/messages.json", outbox_json)
+        app.router.add_get("/outbox/", outbox_page)
+        app.router.add_get("/outbox", outbox_redirect)
     if config is not None:
         app.router.add_get("/switchboard-config.json", site_config)
     app.router.add_get("/{tail:.*}", serve)

@@ -30,7 +30,8 @@ _installed = False
 
 _TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                           "ConditionCheck": "ConditionCheckItem"}
-_SERVICE_PREFIX = {"dynamodb": "dynamodb", "s3": "s3", "secretsmanager": "secretsmanager", "kms": "kms"}
+_SERVICE_PREFIX = {"dynamodb": "dynamodb", "s3": "s3", "secretsmanager": "secretsmanager", "kms": "kms",
+                   "sesv2": "ses"}  # SES v2's SendEmail is authorised as ses:SendEmail
 
 
 def _allowing(template: Template, function_id: str) -> Iterator[tuple[list[str], Any]]:

@@ -76,10 +76,19 @@ ROUTES: dict[str, _Op] = {
     "POST /auth/external": _Op(
         "Sign a website visitor in: anonymous, or vouched for by the website (HMAC of the user id)", "none",
         _TOKENS, _SIGN_IN, description="The Origin must be one of the tenant's allowed origins (else 403)."),
+    "POST /auth/exchange": _Op(
+        "Exchange a website's own JWT (an issuer the tenant trusts) for a level-1 visitor's tokens", "none",
+        _TOKENS, _SIGN_IN,
+        description="RFC 8693's request shape. The Origin is checked as for `POST /auth/external`; an untrusted "
+                    "issuer, another audience, an expired token, a bad signature or an algorithm other than "
+                    "RS256, PS256 or ES256 answers 401 `invalid_identity`."),
     "POST /auth/internal": _Op(
         "Sign an operator or admin in with email and password", "none", _TOKENS, _SIGN_IN,
         description="An operator with TOTP gets 401 `mfa_required` with an `mfa_token` for `POST /auth/mfa`."),
-    "POST /auth/mfa": _Op("Exchange an mfa_token and a TOTP code for tokens", "none", _TOKENS, _SIGN_IN),
+    "POST /auth/mfa": _Op(
+        "Exchange an mfa_token and a TOTP code (or one of the recovery codes) for tokens", "none", _TOKENS, _SIGN_IN,
+        description="Send `code` or `recovery_code`, not both. A recovery code works once; wrong ones count as wrong "
+                    "TOTP codes (5 per challenge, the account's rate limit)."),
     "POST /auth/refresh": _Op(
         "Rotate a refresh token", "none", _TOKENS, _SIGN_IN,
         description="A refresh token presented again after its rotation revokes the session (401 `token_reused`)."),
@@ -109,8 +118,9 @@ ROUTES: dict[str, _Op] = {
         "Start enrolling a TOTP second factor (operators and admins)", "bearer",
         _obj({"secret": _STR, "otpauth_uri": _STR, "qr_svg": _STR}), _BEARER),
     "POST /auth/totp/confirm": _Op(
-        "Confirm the TOTP enrolment with a code: MFA on", "bearer",
-        _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT}), _BEARER),
+        "Confirm the TOTP enrolment with a code: MFA on; answers 10 single-use recovery codes, shown once", "bearer",
+        _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT,
+              "recovery_codes": {"type": "array", "items": _STR, "minItems": 10, "maxItems": 10}}), _BEARER),
     "POST /auth/totp/disable": _Op(
         "Turn one's TOTP second factor off, with a code", "bearer",
         _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT}), _BEARER),
@@ -118,6 +128,29 @@ ROUTES: dict[str, _Op] = {
         "Change one's password (other sessions end)", "bearer",
         _obj({"changed": _BOOL, "revoked_sessions": _INT}), _BEARER),
     "POST /auth/invite": _Op("Accept an invitation: set a password, get tokens", "none", _TOKENS, _SIGN_IN),
+    "POST /auth/password/forgot": _Op(
+        "Mail a single-use password reset link (valid 30 minutes)", "none", _obj({"accepted": _BOOL}),
+        (400, 429, 500, 503), status=202,
+        description="Always 202 with the same body, and the same work, whether or not the email is an operator's "
+                    "(no enumeration). Rate limited per client address and per email."),
+    "POST /auth/password/reset": _Op(
+        "Set a new password with a mailed reset link; every session of that person ends", "none",
+        _obj({"reset": _BOOL, "revoked_sessions": _INT}), (400, 401, 429, 500, 503),
+        description="A used, expired or edited link answers 401 `invalid_token`. It does not sign in."),
+    "POST /auth/device": _Op(
+        "Start a device sign-in for the command line (RFC 8628 device authorization)", "none",
+        _obj({"device_code": _STR, "user_code": _STR, "verification_uri": _STR, "verification_uri_complete": _STR,
+              "expires_in": _INT, "interval": _INT}), (400, 404, 429, 500, 503),
+        description="An admin approves the `user_code` in the back office (`POST /auth/device/approve`); the "
+                    "device signs in as that admin."),
+    "POST /auth/device/token": _Op(
+        "Poll for the device's tokens (RFC 8628 §3.4)", "none", _TOKENS, (400, 401, 429, 500, 503),
+        description="400 `authorization_pending` (poll again after `interval`), `slow_down` (the interval grew by "
+                    "5 s), `access_denied`, `expired_token` - each with OAuth's `error` beside `code`; once "
+                    "approved, the approving admin's tokens, once."),
+    "POST /auth/device/approve": _Op(
+        "Approve (or deny) a device sign-in's user code: the device is signed in as the caller (admins only)",
+        "bearer", _obj({"user_code": _STR, "approved": _BOOL}), _BEARER),
     "GET /staff": _Op(
         "The tenant's active operators and admins, by name", "bearer",
         _obj({"staff": {"type": "array", "items": _obj({"id": _STR, "name": _STR, "role": _STR})}}), _BEARER),

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from switchboard.auth.identity import new_operator_id
 from switchboard.auth.passwords import hash_password
 from switchboard.auth.postlogin import validate_claim_names
-from switchboard.models import IdentityProvider, Operator, Tenant
+from switchboard.models import IdentityProvider, Operator, Tenant, TrustedIssuer
 from switchboard.settings import get_settings
 from switchboard.store import Store
 from switchboard.tokens.sealing import Sealer, totp_context
@@ -52,6 +52,17 @@ class SeedProvider(_Model):
     allowed_domains: list[str] = Field(default_factory=list)
 
 
+class SeedTrustedIssuer(_Model):
+    """A website issuer whose JWTs ``POST /auth/exchange`` accepts for the tenant's visitors."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    jwks_uri: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2048)]
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    user_claim: str = "sub"
+    name_claim: str = "name"
+
+
 class SeedTenant(_Model):
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     name: str
@@ -64,6 +75,7 @@ class SeedTenant(_Model):
     deny_email_domains: list[str] = Field(default_factory=list)
     operators: list[SeedOperator] = Field(default_factory=list)
     identity_providers: list[SeedProvider] = Field(default_factory=list)
+    trusted_issuers: list[SeedTrustedIssuer] = Field(default_factory=list)
 
 
 class Seed(_Model):
@@ -126,7 +138,8 @@ def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | No
                                 allowed_origins=tuple(o.rstrip("/") for o in t.allowed_origins),
                                 visitor_attachments=t.visitor_attachments, widget=t.widget, claims=t.claims,
                                 deny_email_domains=tuple(d.lower() for d in t.deny_email_domains),
-                                identity_providers=tuple(providers)))
+                                identity_providers=tuple(providers),
+                                trusted_issuers=tuple(TrustedIssuer(**i.model_dump()) for i in t.trusted_issuers)))
         for o in t.operators:
             existing = store.staff.get_by_email(t.id, o.email)
             op_id = existing.id if existing else new_operator_id()

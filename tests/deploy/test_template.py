@@ -50,8 +50,9 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "jwt")))
     # Then none of them loaded either
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
     # And no module of the layer or of a function imports one later, on a first call - but
-    # pyjwt inside the function that verifies another issuer's ID tokens (SSO's callback path
-    # only: RS256/PS256 and the provider's JWKS are PyJWKClient's job, as the team's rules say)
+    # pyjwt inside the modules that verify other issuers' tokens (SSO's ID tokens, POST
+    # /auth/exchange: RS256/PS256 and the issuer's JWKS are PyJWKClient's job, as the team's rules
+    # say), lazily, so no function loads it before its first request on that path
     for source in [*(ROOT / "layers").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]:
         text = source.read_text()
         if source.relative_to(ROOT).as_posix() in OTHER_ISSUERS:
@@ -61,7 +62,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "jwt")))
 
 
 #: the modules that verify other issuers' tokens with pyjwt, importing it on that path only
-OTHER_ISSUERS = {"layers/shared/python/switchboard/auth/oidc.py"}
+OTHER_ISSUERS = {"layers/shared/python/switchboard/auth/oidc.py", "layers/shared/python/switchboard/auth/exchange.py"}
 
 
 def test_sam_translator_and_cfn_lint_accept_the_template():
@@ -100,6 +101,21 @@ FUNCTION_ACTIONS = {
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
         "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    # as LoginExternal: a visitor signs in, and an anonymous one's conversation is carried over
+    "TokenExchangeFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    # a reset link by mail; the reset: the link and the password in one transaction, then every
+    # session ended (sockets closed), the other links and MFA challenges dropped
+    "PasswordRecoveryFunction": frozenset({
+        "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+        "dynamodb:UpdateItem", "execute-api:ManageConnections", "ses:SendEmail"}),
+    # the CLI's device sign-in: the request and its user code, polls, the approving admin's
+    # record and session (with its ConditionCheck); verifies the approver's token, mints the CLI's
+    "DeviceAuthFunction": frozenset({
+        "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue"}),
     "LoginInternalFunction": frozenset({
         "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "secretsmanager:GetSecretValue"}),
@@ -307,9 +323,22 @@ def test_only_functions_that_post_to_sockets_may_manage_connections(template):
     # revocation reaches live sockets: every function that can end a session posts to them
     posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction",
                "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction",
-               "LoginExternalFunction", "IdentitiesFunction"}
+               "LoginExternalFunction", "IdentitiesFunction", "TokenExchangeFunction", "PasswordRecoveryFunction"}
     for function_id in template.of_type("AWS::Serverless::Function"):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
+
+
+def test_only_the_recovery_function_sends_mail_and_only_as_mail_from(template):
+    senders = {}
+    for logical_id, st in _policy_statements(template):
+        if any(a.startswith("ses:") for a in _actions(st)):
+            senders[logical_id] = st
+    assert set(senders) == {"PasswordRecoveryFunction"}
+    st = senders["PasswordRecoveryFunction"]
+    assert _actions(st) == ["ses:SendEmail"]
+    # one identity (no "*"), and only the configured from-address
+    assert st["Resource"].name == "Sub" and st["Resource"].value.endswith(":identity/${MailIdentity}")
+    assert st["Condition"]["StringEquals"]["ses:FromAddress"].value == "MailFrom"
 
 
 def test_key_secret_is_rotated_immediately_by_the_rotation_function(template):
@@ -362,7 +391,8 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
     for module in ("tokens/access.py", "store/keys.py", "edge/httpapi.py", "chat/actions.py", "auth/sessions.py"):
         assert (layer / "switchboard" / module).exists(), module  # the layer's folders, each one
     assert (layer / "cryptography").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
-    # PyJWT ships for SSO's ID tokens (imported on that path only: test_no_function_imports_pydantic_or_pyjwt)
+    # PyJWT ships for other issuers' tokens (SSO's ID tokens, auth/exchange.py; imported on those paths only:
+    # test_no_function_imports_pydantic_or_pyjwt); requests for SSO's discovery and code exchange
     assert (layer / "jwt").is_dir() and (layer / "requests").is_dir()
     assert (layer / "msgspec").is_dir() and not (layer / "pydantic").exists()  # validation without pydantic
     # And the layer ships bytecode for python3.12, used as shipped: /opt is read-only on Lambda, so
@@ -512,7 +542,8 @@ def test_only_the_functions_that_sign_tokens_may_read_the_private_keys(template)
             readers.setdefault(logical_id, set()).update(_refs(st["Resource"]))
     signing = {fid for fid, secrets in readers.items() if "SigningKeys" in secrets}
     assert signing == {"LoginExternalFunction", "LoginInternalFunction", "RefreshFunction", "PostLoginFunction",
-                       "MfaFunction", "AccountFunction", "KeyRotationFunction", "OidcCompleteFunction"}
+                       "MfaFunction", "AccountFunction", "KeyRotationFunction", "OidcCompleteFunction",
+                       "TokenExchangeFunction", "DeviceAuthFunction"}
     for fid in ("MeFunction", "SessionsFunction", "JwksFunction", "RevokeFunction", "TotpFunction",
                 "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction", "StaffFunction",
                 "IdentitiesFunction"):

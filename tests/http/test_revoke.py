@@ -187,12 +187,15 @@ BEARER_ROUTES: dict[str, dict] = {
     "GET /admin/events": {},
     "GET /auth/identities": {},
     "DELETE /auth/identities/{id}": {"identity": "password"},
+    "POST /auth/device/approve": {"body": {"user_code": "BCDF-GHJK"}},
 }
 PUBLIC_ROUTES = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "POST /auth/mfa",
                  "POST /auth/invite", "POST /hooks/post-login", "GET /.well-known/jwks.json",
                  "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "GET /auth/providers",
                  "GET /auth/oidc/{provider}/authorize", "GET /auth/oidc/{provider}/callback",
-                 "POST /auth/oidc/complete"}
+                 "POST /auth/oidc/complete", "POST /auth/exchange",
+                 "POST /auth/password/forgot", "POST /auth/password/reset", "POST /auth/device",
+                 "POST /auth/device/token"}
 # the scope each route needs beyond a live session (routes not listed need none)
 SCOPED = {"GET /staff": "team:chat", "GET /admin/operators": "admin:operators",
           "POST /admin/operators": "admin:operators", "PATCH /admin/operators/{id}": "admin:operators",

@@ -40,6 +40,9 @@ HTTP_EVENTS = {
     "oidc_callback_unknown_state.json": ("OidcCallbackFunction", 401),
     "oidc_complete_used_code.json": ("OidcCompleteFunction", 401),
     "identities.json": ("IdentitiesFunction", 200),
+    "token_exchange_untrusted.json": ("TokenExchangeFunction", 401),
+    "password_recovery_forgot.json": ("PasswordRecoveryFunction", 202),
+    "device_auth_start.json": ("DeviceAuthFunction", 200),
 }
 
 

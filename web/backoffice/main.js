@@ -14,7 +14,7 @@ import { S, isAdmin, loadStaff, me } from "./state.js";
 import { markRead } from "./views/conversation.js";
 import { onChatEvent, syncInbox } from "./views/inbox.js";
 import { loadOperators } from "./views/operators.js";
-import { afterSignIn, finishSingleSignOn, renderInvite, renderSignIn, signedOut } from "./views/signin.js";
+import { afterSignIn, finishSingleSignOn, renderInvite, renderReset, renderSignIn, signedOut } from "./views/signin.js";
 
 /** The signed-in page: who this is, then the shell, the chat connection and the directories. */
 async function start({ focus = false } = {}) {
@@ -45,10 +45,13 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) mark
 (async function boot() {
   await loadConfig();
   const invite = location.hash.match(/^#\/invite\/([^/?#]+)/);
+  const reset = location.hash.match(/^#reset=([^/?#&]+)/);  // a password reset link (mailed)
   if (/^#(code|error)=/.test(location.hash)) {
     await finishSingleSignOn(); // back from the identity provider
   } else if (invite) {
     renderInvite(decodeURIComponent(invite[1]));
+  } else if (reset) {
+    renderReset(decodeURIComponent(reset[1]));
   } else if (auth.load()) {
     if (await holdSession(claims(auth.tokens.access_token).sid)) {
       auth.schedule();

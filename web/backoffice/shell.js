@@ -5,6 +5,7 @@ import { auth } from "./api.js";
 import { $, h, setConnection } from "./dom.js";
 import { chat } from "./socket.js";
 import { isAdmin, me } from "./state.js";
+import { renderDevice } from "./views/device.js";
 import { renderEvents } from "./views/events.js";
 import { renderChatView } from "./views/inbox.js";
 import { renderOperators } from "./views/operators.js";
@@ -50,6 +51,7 @@ export function renderApp({ focus = false } = {}) {
   else if (view === "sessions") renderSessions(main);
   else if (view === "events" && isAdmin()) renderEvents(main);
   else if (view === "security") renderSecurity(main);
+  else if (view === "device") renderDevice(main, id);  // a `switchboard login` code to approve
   else renderChatView(main, "inbox", null);
   if (focus) focusView();
 }

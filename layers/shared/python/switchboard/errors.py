@@ -12,7 +12,11 @@ if TYPE_CHECKING:
     from switchboard.models import Session
 
 __all__ = [
+    "AccessDenied",
+    "AuthorizationPending",
     "Conflict",
+    "DeviceGrantError",
+    "ExpiredToken",
     "Forbidden",
     "InvalidCredentials",
     "InvalidIdentity",
@@ -24,6 +28,7 @@ __all__ = [
     "RotationRefused",
     "SessionRevoked",
     "SignInRefused",
+    "SlowDown",
     "StandingChanged",
     "SwitchboardError",
     "TokenReused",
@@ -119,6 +124,32 @@ class RateLimited(SwitchboardError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after), "RateLimit-Policy": self.policy, "RateLimit": self.limit}
+
+
+class DeviceGrantError(SwitchboardError):
+    """RFC 8628 §3.5's answers to a device's poll: 400, with OAuth's ``error`` beside ``code``
+    (an OAuth client reads ``error``)."""
+
+    status = 400
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, error=self.code, **extra)
+
+
+class AuthorizationPending(DeviceGrantError):
+    code, title = "authorization_pending", "The sign-in has not been approved yet; poll again after the interval"
+
+
+class SlowDown(DeviceGrantError):
+    code, title = "slow_down", "Polling too fast: wait the (now longer) interval between polls"
+
+
+class ExpiredToken(DeviceGrantError):
+    code, title = "expired_token", "The device code has expired; start again"
+
+
+class AccessDenied(DeviceGrantError):
+    code, title = "access_denied", "The sign-in was denied"
 
 
 class Unavailable(SwitchboardError):

@@ -19,7 +19,7 @@ import msgspec
 
 __all__ = [
     "AuditEvent", "Channel", "Connection", "Identity", "IdentityProvider", "Message", "Operator", "OperatorPresence",
-    "Session", "SessionKey", "Tenant", "Watcher",
+    "Session", "SessionKey", "Tenant", "TrustedIssuer", "Watcher",
 ]
 
 
@@ -54,6 +54,19 @@ class IdentityProvider(msgspec.Struct, frozen=True):
         """What ``GET /auth/providers`` shows: never the issuer's secret (nor its name)."""
         return {"id": self.id, "kind": self.kind, "name": self.name}
 
+
+class TrustedIssuer(msgspec.Struct, frozen=True, kw_only=True):
+    """A website's own token issuer that a tenant trusts for its visitors (``POST /auth/exchange``):
+    tokens whose ``iss`` is ``issuer``, for ``audience``, signed by a key of ``jwks_uri``."""
+
+    id: str
+    issuer: str
+    jwks_uri: str
+    audience: str
+    user_claim: str = "sub"
+    name_claim: str = "name"
+
+
 class Tenant(msgspec.Struct, frozen=True):
     id: str
     name: str
@@ -84,6 +97,9 @@ class Tenant(msgspec.Struct, frozen=True):
                 or parts.password is not None or parts.fragment or "\\" in url:
             return False
         return f"{parts.scheme}://{parts.netloc}" in self.allowed_origins
+
+    #: the website issuers whose JWTs ``POST /auth/exchange`` turns into level-1 visitors
+    trusted_issuers: tuple[TrustedIssuer, ...] = ()
 
     def __repr__(self) -> str:  # the identity and hook secrets stay out of logs and tracebacks
         return f"Tenant(id={self.id!r}, name={self.name!r})"
@@ -177,7 +193,7 @@ class Identity(msgspec.Struct, frozen=True):
 #: how an operator's credentials were checked: a session opened so stands on the operator's
 #: record, and is opened, renewed and connected only while that record is as it was (not
 #: removed or blocked, same role; at sign-in, the same password hash)
-OPERATOR_METHODS = frozenset({"password", "password+totp", "invitation"})
+OPERATOR_METHODS = frozenset({"password", "password+totp", "password+recovery_code", "invitation", "device"})
 
 
 def stands_on_record(role: str, user_id: str) -> bool:

@@ -22,6 +22,7 @@ from switchboard.store import Store
 if TYPE_CHECKING:
     from switchboard.chat.connections import LiveConnections
     from switchboard.chat.context import ChatContext
+    from switchboard.mail import Mailer
     from switchboard.tokens.access import TokenService
     from switchboard.tokens.keys import KeyStore
     from switchboard.tokens.sealing import Sealer
@@ -117,6 +118,13 @@ class Services:
         from switchboard.tokens.sealing import Sealer
 
         return Sealer(self.settings.totp_key_id)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """Sends mail through SES from ``MAIL_FROM`` (its client made on first use)."""
+        from switchboard.mail import Mailer
+
+        return Mailer(self.settings.mail_from)
 
     def chat(self, endpoint: str) -> ChatContext:
         """The chat's context for a WebSocket API endpoint: one per endpoint per container, so

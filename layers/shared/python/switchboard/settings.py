@@ -62,6 +62,10 @@ class Settings(msgspec.Struct, frozen=True):
     #: the HTTP API's public base URL (a custom domain, a stage): SSO's redirect URI is
     #: ``<this>/auth/oidc/<provider>/callback``; empty: https://<the request's domain name>
     public_api_url: str = ""
+    #: who Switchboard's mail comes from (an address of an identity verified in SES: the template's MailFrom)
+    mail_from: str = "no-reply@example.com"
+    #: the back office's URL: password reset links point there (``#reset=<token>``)
+    backoffice_url: str = "http://127.0.0.1:8000/backoffice/"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -99,6 +103,8 @@ class Settings(msgspec.Struct, frozen=True):
             cognito_tenant=e.get("COGNITO_TENANT", ""),
             totp_key_id=e.get("TOTP_KEY_ID", ""),
             public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
+            mail_from=e.get("MAIL_FROM") or _default("mail_from"),
+            backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
         )
 
 

@@ -29,6 +29,9 @@ KINDS = frozenset(
         "password_changed",
         "identity_linked",
         "identity_unlinked",
+        "password_reset",
+        "device_approved",
+        "device_denied",
     }
 )
 

@@ -165,6 +165,7 @@ def _reset_mfa(svc: Services, caller: sessions.Caller, target: Operator) -> dict
         target = replace(target, totp_enabled=True)
     ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
     svc.store.staff.disable_totp(target.tenant, target.id)
+    svc.store.recovery.drop_codes(target.tenant, target.id)  # the recovery codes go with the factor
     svc.store.staff.delete_mfa_challenges(target.tenant, target.id)
     # and a session a sign-in with the old second factor opened in between (one Query)
     ended += sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")

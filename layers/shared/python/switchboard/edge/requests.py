@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from switchboard.auth.visitors import ClaimedVisitor
 
 __all__ = [
-    "BODIES", "QUERIES", "AuthorizeQuery", "CallbackQuery", "EventsQuery", "ExternalLogin", "FederatedUser",
-    "InternalLogin", "InviteAcceptance", "MfaLogin", "OidcCompletion", "OperatorChange", "OperatorCreation",
-    "PasswordChange", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "RevokeBody", "RevokeScopes",
-    "RevokeSession", "RevokeUser", "SessionsQuery", "TotpCode", "VisitorIdentity",
+    "BODIES", "QUERIES", "AuthorizeQuery", "CallbackQuery", "DeviceApproval", "DeviceAuthorization",
+    "DeviceTokenRequest", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
+    "MfaLogin", "OidcCompletion", "OperatorChange", "OperatorCreation", "PasswordChange", "PasswordForgotten",
+    "PasswordReset", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "RevokeBody", "RevokeScopes",
+    "RevokeSession", "RevokeUser", "SessionsQuery", "TokenExchange", "TotpCode", "VisitorIdentity",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -70,6 +71,14 @@ class InternalLogin(Strict, frozen=True):
     #: the ``device_token`` an earlier sign-in of this account on this device answered
     #: (additive to the contract's body; see logins.py): lifts the account-wide ceiling
     device_token: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+class TokenExchange(Strict, frozen=True):
+    """``POST /auth/exchange`` (RFC 8693's shape): the website's own JWT for a level-1 visitor."""
+
+    tenant: TenantId
+    subject_token: Annotated[str, Meta(min_length=1, max_length=8192)]
+    subject_token_type: Literal["urn:ietf:params:oauth:token-type:jwt"]
 
 
 class RefreshRequest(Strict, frozen=True):
@@ -138,8 +147,16 @@ NewPassword = Annotated[str, Meta(min_length=10, max_length=1024)]
 
 
 class MfaLogin(Strict, frozen=True):
+    """``POST /auth/mfa``: the ``mfa_token`` and either a TOTP ``code`` or a ``recovery_code``."""
+
     mfa_token: Annotated[str, Meta(min_length=1, max_length=1024)]
-    code: TotpDigits
+    code: TotpDigits | None = None
+    #: one of the 10 single-use codes shown when TOTP was confirmed (``XXXX-XXXX-XXXX-XXXX``)
+    recovery_code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9 -]{16,24}\Z")] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.code is None) == (self.recovery_code is None):  # msgspec answers it as a ValidationError
+            raise ValueError("send either `code` or `recovery_code`")
 
 
 class TotpCode(Strict, frozen=True):
@@ -151,9 +168,43 @@ class PasswordChange(Strict, frozen=True):
     new_password: NewPassword
 
 
+class PasswordForgotten(Strict, frozen=True):
+    """``POST /auth/password/forgot``: mail a reset link (answered 202 whatever the email)."""
+
+    tenant: TenantId
+    email: Email
+
+
+class PasswordReset(Strict, frozen=True):
+    """``POST /auth/password/reset``: the mailed link's token and the new password."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=1024)]
+    password: NewPassword
+
+
 class InviteAcceptance(Strict, frozen=True):
     invite_token: Annotated[str, Meta(min_length=1, max_length=1024)]
     password: NewPassword
+
+
+class DeviceAuthorization(Strict, frozen=True):
+    """``POST /auth/device`` (RFC 8628 §3.1): optionally the tenant whose admin is to approve."""
+
+    tenant: TenantId | None = None
+
+
+class DeviceTokenRequest(Strict, frozen=True):
+    """``POST /auth/device/token`` (RFC 8628 §3.4, as JSON)."""
+
+    grant_type: Literal["urn:ietf:params:oauth:grant-type:device_code"]
+    device_code: Annotated[str, Meta(min_length=1, max_length=1024)]
+
+
+class DeviceApproval(Strict, frozen=True):
+    """``POST /auth/device/approve``: the user code the CLI shows, approved (default) or denied."""
+
+    user_code: Annotated[str, Meta(min_length=1, max_length=32)]
+    action: Literal["approve", "deny"] = "approve"
 
 
 # -- tenant administration ---------------------------------------------------------------------------------
@@ -243,6 +294,7 @@ class SessionsQuery(Strict, frozen=True):
 #: see the raw bytes first; a test holds what every handler decodes to this table.)
 BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/external": ExternalLogin,
+    "POST /auth/exchange": TokenExchange,
     "POST /auth/internal": InternalLogin,
     "POST /auth/mfa": MfaLogin,
     "POST /auth/refresh": RefreshRequest,
@@ -251,6 +303,11 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/totp/disable": TotpCode,
     "POST /auth/password": PasswordChange,
     "POST /auth/invite": InviteAcceptance,
+    "POST /auth/password/forgot": PasswordForgotten,
+    "POST /auth/password/reset": PasswordReset,
+    "POST /auth/device": DeviceAuthorization,
+    "POST /auth/device/token": DeviceTokenRequest,
+    "POST /auth/device/approve": DeviceApproval,
     "POST /hooks/post-login": PostLoginInvocation,
     "POST /admin/operators": OperatorCreation,
     "PATCH /admin/operators/{id}": OperatorChange,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from switchboard.models import (
     AuditEvent,
     Channel,
@@ -19,6 +21,7 @@ from switchboard.models import (
     Operator,
     Session,
     Tenant,
+    TrustedIssuer,
 )
 from switchboard.store import keys
 
@@ -47,6 +50,7 @@ def tenant_item(t: Tenant) -> dict[str, Any]:
             {"id": p.id, "kind": p.kind, "name": p.name, "issuer": p.issuer, "client_id": p.client_id,
              "scopes": list(p.scopes), "allowed_domains": list(p.allowed_domains), "secret_id": p.secret_id}
             for p in t.identity_providers],
+        "trusted_issuers": [msgspec.to_builtins(i) for i in t.trusted_issuers],
     }
 
 
@@ -66,6 +70,7 @@ def tenant(raw: dict[str, Any]) -> Tenant:
                              issuer=p["issuer"], client_id=p["client_id"], scopes=tuple(p.get("scopes") or ()),
                              allowed_domains=tuple(p.get("allowed_domains") or ()), secret_id=p.get("secret_id", ""))
             for p in raw.get("identity_providers") or ()),
+        trusted_issuers=tuple(TrustedIssuer(**i) for i in raw.get("trusted_issuers", [])),
     )
 
 

@@ -62,6 +62,22 @@ invitation            ``T#<tid>``           ``INV#<uid>``          GetItem when 
 MFA challenge         ``U#<tid>#<uid>``     ``MFA#<id>``           GetItem by the id in the               staff
                                                                    ``mfa_token``; conditional Delete
                                                                    consumes it once; TTL
+password reset        ``U#<tid>#<uid>``     ``PWR#<id>``           Put when a reset link is mailed;       recovery
+                                                                   conditional Delete (hash, expiry)
+                                                                   in the reset's transaction: once;
+                                                                   Query ``PWR#`` drops the rest; TTL
+recovery code         ``U#<tid>#<uid>``     ``RC#<digest>``        BatchWrite of 10 when TOTP is          recovery
+                                                                   confirmed; conditional Delete by the
+                                                                   code's digest uses one once; Query
+                                                                   ``RC#`` counts or drops them
+device authorization  ``DEV#<id>``          ``DEVICE``             Put with its user code (one            devices
+                                                                   transaction); GetItem (consistent)
+                                                                   at each poll; conditional updates:
+                                                                   approve / deny, poll times, spent
+                                                                   once; TTL
+device user code      ``UC#<code>``         ``USERCODE``           conditional Put (a code is unique      devices
+                                                                   while it lives); GetItem when an
+                                                                   admin approves it; TTL
 rate-limit counter    ``RL#<key>``          ``H#<hour start>``     one UpdateItem ADD per attempt         audit
 chat-action counter   ``RL#ws#<tid>#<uid>`` ``<kind>#<window>``    one UpdateItem ADD per chat action     audit
                                                                    returns the hour's and the minute's
@@ -118,14 +134,15 @@ clients are index keys, encoded and checked in :mod:`switchboard.store.cursors`.
 from __future__ import annotations
 
 __all__ = [
-    "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK", "GSI2_SK",
-    "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "SESSIONS", "SESSION_BY_ID",
-    "SK", "SSO_CODE", "SSO_STATE", "STAFF", "SUPPORT", "TENANT", "TTL", "USER_CONNECTIONS", "WATCHES",
-    "activity_sort", "assignee_index", "assignment_sk", "channel_of_sort", "channel_pk", "client_id_sk",
-    "connection_pk", "email_sk", "events_pk", "identity_sk", "invitation_sk", "is_load", "key", "load_sk",
-    "member_index", "membership_sk", "message_sk", "mfa_sk", "once_pk", "operator_sk", "presence_sk", "rate_pk",
-    "rate_sk", "read_marker_sk", "rotated_sk", "session_gsi1pk", "session_sk", "sso_pk", "staff_pk", "status_index",
-    "tenant_pk", "user_connection_sk", "user_of", "user_pk", "watch_sk"
+    "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "DEVICE", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK",
+    "GSI2_SK", "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "RECOVERY_CODES",
+    "RESETS", "SESSIONS", "SESSION_BY_ID", "SK", "SSO_CODE", "SSO_STATE", "STAFF", "SUPPORT", "TENANT", "TTL",
+    "USER_CODE", "USER_CONNECTIONS", "WATCHES", "activity_sort", "assignee_index", "assignment_sk", "channel_of_sort",
+    "channel_pk", "client_id_sk", "connection_pk", "device_pk", "email_sk", "events_pk", "identity_sk",
+    "invitation_sk", "is_load", "key", "load_sk", "member_index", "membership_sk", "message_sk", "mfa_sk", "once_pk",
+    "operator_sk", "presence_sk", "rate_pk", "rate_sk", "read_marker_sk", "recovery_code_sk", "reset_sk",
+    "rotated_sk", "session_gsi1pk", "session_sk", "sso_pk", "staff_pk", "status_index", "tenant_pk", "user_code_pk",
+    "user_connection_sk", "user_of", "user_pk", "watch_sk"
 ]
 
 # -- attribute and index names ---------------------------------------------------------------
@@ -141,7 +158,7 @@ GSI2_SK = "gsi2sk"
 
 #: every key prefix the table uses: no string of the layer outside the store starts with one
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#",
-            "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#")
+            "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#", "UC#")
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -154,11 +171,15 @@ CHANNEL = "META"
 SUPPORT = "SUPPORT"
 SSO_STATE = "STATE"
 SSO_CODE = "CODE"
+DEVICE = "DEVICE"
+USER_CODE = "USERCODE"
 
 # -- sort-key prefixes queried with begins_with ------------------------------------------------------
 OPERATORS = "OP#"
 SESSIONS = "S#"
 MFA_CHALLENGES = "MFA#"
+RESETS = "PWR#"
+RECOVERY_CODES = "RC#"
 USER_CONNECTIONS = "C#"
 STAFF = "O"  # both OP# (load) and OC# (presence) of the staff partition, one Query
 ASSIGNMENTS = "A#"
@@ -252,6 +273,14 @@ def mfa_sk(challenge_id: str) -> str:
     return f"MFA#{challenge_id}"
 
 
+def reset_sk(reset_id: str) -> str:
+    return f"PWR#{reset_id}"
+
+
+def recovery_code_sk(digest: str) -> str:
+    return f"RC#{digest}"
+
+
 def user_connection_sk(connection_id: str) -> str:
     return f"C#{connection_id}"
 
@@ -290,6 +319,15 @@ def action_rate_sk(kind: str, window_start: int) -> str:
 def action_connection_attr(connection_id: str) -> str:
     """The attribute of a user's counter item that counts one of their connections."""
     return f"c#{connection_id}"
+
+
+def device_pk(device_id: str) -> str:
+    """A device authorization (RFC 8628): made before anyone knows the tenant, so a partition of its own."""
+    return f"DEV#{device_id}"
+
+
+def user_code_pk(user_code: str) -> str:
+    return f"UC#{user_code}"
 
 
 def once_pk(seen: str) -> str:
