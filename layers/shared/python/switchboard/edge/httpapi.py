@@ -261,7 +261,8 @@ def _tenant_hint(request: Request) -> str | None:
         return None
     if isinstance(body.get("tenant"), str):
         return str(body["tenant"])
-    for name in ("refresh_token", "mfa_token", "invite_token", "code", "token"):  # code: an SSO one-time code; token: a password reset link's
+    # code: an SSO one-time code; token: a password reset link's
+    for name in ("refresh_token", "mfa_token", "invite_token", "code", "token"):
         token = body.get(name)
         if isinstance(token, str):
             from switchboard.tokens.opaque import tenant_of
