@@ -492,3 +492,37 @@ def test_the_minified_widget_chats_and_passes_axe_like_the_readable_one(browser_
     # Then it is stored (write() waits for that), and axe finds nothing
     assert_axe_clean(page, "the minified widget")
     assert page.errors == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_axe_finds_nothing_on_this_waves_sign_in_pages(chat, browser, browser_stack, size):
+    """The pages issue 16 added outside the navigation: forgot password, the reset link's page,
+    the recovery-code step and the device approval page (the axe test above walks the navigation)."""
+    page = new_page(browser, viewport=SIZES[size])
+    try:
+        # Given the sign-in page's "Forgot password?"
+        page.goto(browser_stack.backoffice_url)
+        page.get_by_role("button", name="Forgot password?").click()
+        expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
+        assert_axe_clean(page, f"the forgot-password page ({size})")
+        # a reset link's page (the token is checked only when the form is sent)
+        page.goto(browser_stack.backoffice_url + "#reset=" + "x" * 43)
+        expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+        assert_axe_clean(page, f"the reset page ({size})")
+        # the two-step step, switched to a recovery code
+        page.goto(browser_stack.backoffice_url)
+        submit_sign_in(page, OPERATOR)
+        expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
+        page.get_by_role("button", name="Use a recovery code instead").click()
+        assert_axe_clean(page, f"the recovery-code step ({size})")
+        assert page.csp_violations == []
+    finally:
+        page.context.close()
+    # and the device approval page, which the CLI's link opens in an admin's back office
+    admin = chat.admin
+    admin.set_viewport_size(SIZES[size])
+    go(admin, "#/device")
+    expect(admin.get_by_role("heading", name="Sign in a device")).to_be_visible()
+    assert_axe_clean(admin, f"the device approval page ({size})")
+    admin.set_viewport_size(DESKTOP)
+    go(admin, chat.conversation)
