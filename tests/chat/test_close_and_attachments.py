@@ -23,21 +23,28 @@ def room(chat, call, tokens_for):
     return guest, otto, channel
 
 
+def transcript_key(svc, channel_id):
+    """Where the channel's transcript is (transcripts/tenant=<t>/closed_on=<day>/<id>.jsonl)."""
+    from switchboard.chat.transcripts import transcript_key as key_of
+
+    return key_of(svc.store.channels.get(channel_id))
+
+
 def expire_transcript(svc, channel_id):
     """As if the transcript was last written longer ago than the archive keeps them, and is gone."""
+    key = transcript_key(svc, channel_id)
     long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
     svc.store.client.update_item(TableName=svc.store.table,
                                  Key={"pk": {"S": f"CH#{channel_id}"}, "sk": {"S": "META"}},
                                  UpdateExpression="SET closed_at = :t, archived_at = :t",
                                  ExpressionAttributeValues={":t": {"N": str(long_ago)}})
-    boto3.client("s3").delete_object(Bucket=svc.settings.archive_bucket, Key=f"transcripts/acme/{channel_id}.jsonl")
+    boto3.client("s3").delete_object(Bucket=svc.settings.archive_bucket, Key=key)
 
 
 def archived(svc, channel_id):
     """Whether the archive holds a transcript of the channel."""
-    listed = boto3.client("s3").list_objects_v2(Bucket=svc.settings.archive_bucket,
-                                                Prefix=f"transcripts/acme/{channel_id}")
-    return "Contents" in listed
+    listed = boto3.client("s3").list_objects_v2(Bucket=svc.settings.archive_bucket, Prefix="transcripts/")
+    return any(o["Key"].endswith(f"/{channel_id}.jsonl") for o in listed.get("Contents", []))
 
 
 def delete_after_the_next_read(monkeypatch, svc, delete):
@@ -58,8 +65,9 @@ def delete_after_the_next_read(monkeypatch, svc, delete):
 
 
 def transcript(svc, tenant, channel_id):
-    body = boto3.client("s3").get_object(Bucket=svc.settings.archive_bucket,
-                                         Key=f"transcripts/{tenant}/{channel_id}.jsonl")["Body"].read()
+    key = transcript_key(svc, channel_id)
+    assert key.startswith(f"transcripts/tenant={tenant}/closed_on=")  # the Glue table's partitions
+    body = boto3.client("s3").get_object(Bucket=svc.settings.archive_bucket, Key=key)["Body"].read()
     return [json.loads(line) for line in body.decode().splitlines()]
 
 

@@ -69,9 +69,13 @@ class TenantDirectory:
             raise NotFound("no such tenant")
         return tenant
 
-    def forget(self) -> None:
+    def forget(self, tenant_id: str | None = None) -> None:
+        """Drop the cached copy of one tenant (after a settings change here), or of all."""
         with self._lock:
-            self._cache.clear()
+            if tenant_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(tenant_id, None)
 
 
 class Services:
@@ -85,6 +89,8 @@ class Services:
         self.tenants = tenants
         self._chats: dict[str, ChatContext] = {}
         self._chats_lock = threading.Lock()
+        self._opened: dict[tuple[str, str, str], str] = {}
+        self._opened_lock = threading.Lock()
 
     @cached_property
     def keys(self) -> KeyStore:
@@ -116,6 +122,34 @@ class Services:
         from switchboard.tokens.sealing import Sealer
 
         return Sealer(self.settings.totp_key_id)
+
+    def tenant_secrets(self, tenant: Tenant, kind: str, now: int) -> list[str]:
+        """The tenant's ``identity`` or ``hook`` secrets that verify at ``now``, opened: the
+        current one, then each previous one inside its rotation grace. Rotated secrets are stored
+        sealed (``admin/tenant.py``); one opened is kept per container by its sealed form, so a
+        sign-in costs a KMS call only for a secret this container has not opened yet (one per
+        rotation per container). Secrets
+        seeded before sealing existed are stored plain and used as they are."""
+        from switchboard.tokens.sealing import PREFIX, tenant_secret_context
+
+        opened = []
+        for stored in tenant.stored_secrets(kind, now):
+            if not stored.startswith(PREFIX):
+                opened.append(stored)
+                continue
+            # keyed with its context too: a sealed value copied into another tenant's item must
+            # still be refused by KMS, not answered from this cache
+            cache_key = (stored, tenant.id, kind)
+            with self._opened_lock:
+                plain = self._opened.get(cache_key)
+            if plain is None:
+                plain = self.sealer.open(stored, context=tenant_secret_context(tenant.id, kind))
+                with self._opened_lock:
+                    if len(self._opened) > 1000:
+                        self._opened.clear()
+                    self._opened[cache_key] = plain
+            opened.append(plain)
+        return opened
 
     def chat(self, endpoint: str) -> ChatContext:
         """The chat's context for a WebSocket API endpoint: one per endpoint per container, so

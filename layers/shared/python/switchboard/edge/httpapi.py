@@ -122,7 +122,9 @@ class Response(msgspec.Struct, frozen=True):
         return {
             "statusCode": self.status,
             "headers": {"Content-Type": self.content_type, "Cache-Control": "no-store", **self.headers},
-            "body": json.dumps(self.body, separators=(",", ":")),
+            # a text answer (the reports' CSV) goes as it is; everything else is JSON
+            "body": self.body if isinstance(self.body, str) and self.content_type.startswith("text/")
+            else json.dumps(self.body, separators=(",", ":")),
             "isBase64Encoded": False,
         }
 
