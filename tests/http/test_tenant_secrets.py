@@ -114,7 +114,9 @@ def test_a_sealed_secret_copied_into_another_tenant_does_not_open(call, admin, s
     from msgspec.structs import replace
     from switchboard.errors import SwitchboardError
 
-    rotate(call, admin, "identity", grace_seconds=0)
+    new = rotate(call, admin, "identity", grace_seconds=0)
+    # (opened once for its own tenant: this container now holds it opened)
+    assert svc.tenant_secrets(svc.store.tenants.get(TENANT), "identity", int(time.time())) == [new]
     sealed = svc.store.tenants.get(TENANT).identity_secret
     globex = svc.store.tenants.get("globex")
     svc.store.tenants.put(replace(globex, identity_secret=sealed))

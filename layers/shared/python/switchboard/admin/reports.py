@@ -171,16 +171,23 @@ class DuckDbEngine:
             if self._bucket:
                 pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket,
                                                                      Prefix=f"transcripts/tenant={tenant}/")
+                by_day: dict[str, list[str]] = {}
                 for page in pages:
                     for obj in page.get("Contents", []):
                         key = obj["Key"]
                         day = key.split("/closed_on=", 1)[-1].split("/", 1)[0]
-                        if not (days[0] <= day <= days[1]) or not key.endswith(".jsonl"):
-                            continue
-                        path = f"{folder}/{key}"
-                        os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-                        s3.download_file(self._bucket, key, path)
-                        found = True
+                        if days[0] <= day <= days[1] and key.endswith(".jsonl"):
+                            by_day.setdefault(day, []).append(key)
+                # one file per day, in the bucket's folders (the partitions): the lines are what
+                # counts, not which object held them, and DuckDB opens a few files faster than many
+                for day, day_keys in by_day.items():
+                    where = f"{folder}/transcripts/tenant={tenant}/closed_on={day}"
+                    os.makedirs(where, exist_ok=True)
+                    with open(f"{where}/day.jsonl", "wb") as out:
+                        for key in day_keys:
+                            body = s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+                            out.write(body if body.endswith(b"\n") else body + b"\n")
+                    found = True
             con = duckdb.connect(":memory:")
             try:
                 columns = "{" + ", ".join(f"'{n}': '{duckdb_type(t)}'" for n, t in COLUMNS) + "}"
