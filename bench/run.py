@@ -20,7 +20,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "lockout": "lockout_bench"}
+SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "lockout": "lockout_bench",
+            "reports": "reports_bench"}
 
 
 def markdown(table: dict[str, Any]) -> str:

@@ -91,6 +91,40 @@ def test_closing_archives_the_transcript_as_json_lines_and_refuses_new_messages(
                       size=100) == "conflict"
 
 
+def test_the_transcript_carries_the_conversations_figures_for_reports(room, svc, call, admin):
+    guest, otto, channel = room
+    # Given business hours that never include now (a holiday today), and a short conversation
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    hours = {"time_zone": "UTC", "weekly": [{"day": "mon", "from": "09:00", "to": "17:00"}], "holidays": [today]}
+    assert call("PATCH /admin/tenant", token=admin, body={"hours": hours})["status"] == 200
+    svc.tenants.forget()
+    guest.ok("message.send", channel_id=channel["id"], text="Hello?", client_id="a")
+    answer = otto.ok("message.send", channel_id=channel["id"], text="Hi!", client_id="b")["message"]
+    # When it closes
+    otto.ok("channel.close", channel_id=channel["id"])
+    # Then its first line holds what reports add up: assigned at once, first answered by the operator
+    report = transcript(svc, "acme", channel["id"])[0]["report"]
+    stored = svc.store.channels.get(channel["id"])
+    assert report["channel_id"] == channel["id"] and report["type"] == "support"
+    assert report["assignee"] == otto.user_id and report["visitor"] == guest.user_id
+    assert report["created_at"] == stored.created_at and report["assigned_at"] == stored.created_at
+    assert report["first_response_at"] == answer["created_at"]
+    assert report["closed_at"] == stored.closed_at and report["csat"] is None
+    assert report["outside_hours"] is True and report["messages"] == 2
+
+
+def test_a_channel_claimed_from_the_queue_records_when(chat, call, tokens_for, svc):
+    from tests.conftest import OPERATOR
+
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]  # nobody online: queued
+    assert svc.store.channels.get(channel["id"]).assigned_at is None
+    otto = chat.connect(tokens_for(OPERATOR))
+    otto.ok("channel.assign", channel_id=channel["id"])
+    claimed = svc.store.channels.get(channel["id"])
+    assert claimed.assigned_at is not None and claimed.assigned_at >= claimed.created_at
+
+
 def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room, svc):
     import time
 

@@ -197,7 +197,8 @@ def test_athena_is_sent_exactly_the_text_duckdb_runs_with_the_values_as_literals
                        "QueryExecutionContext": {"Database": "switchboard_reports"},
                        "ExecutionParameters": [f"'{TENANT}'", f"'{FROM}'", f"'{TO}'", "'x'' OR ''1''=''1'",
                                                f"'{TENANT}'", f"'{FROM}'", f"'{TO}'", "''", "''"]})
-    stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}}, {"QueryExecutionId": ANY})
+    stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}},
+                      {"QueryExecutionId": ANY})
     stub.add_response("get_query_results", {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": "channel_id"}]}],
                                                           "ResultSetMetadata": {"ColumnInfo": [
                                                               {"Name": "channel_id", "Type": "varchar"}]}}},
@@ -273,7 +274,7 @@ def test_the_sql_itself_keeps_tenants_apart(tmp_path):
             path.write_bytes(lines_of(ch, messages, None))
     con = duckdb.connect()
     columns = "{" + ", ".join(f"'{n}': '{reports.duckdb_type(t)}'" for n, t in reports.COLUMNS) + "}"
-    con.execute(f"CREATE VIEW transcripts AS SELECT * FROM read_json('{tmp_path}/transcripts/**/*.jsonl', "
+    con.execute(f"CREATE VIEW transcripts AS SELECT * FROM read_json('{tmp_path}/transcripts/**/*.jsonl', "  # noqa: S608
                 f"format = 'newline_delimited', columns = {columns}, hive_partitioning = true, "
                 "hive_types = {'tenant': 'VARCHAR', 'closed_on': 'VARCHAR'})")
     cur = con.execute(reports.FIGURES_SQL, ["globex", FROM, TO, "", ""])
