@@ -27,9 +27,9 @@ FROM, TO = "2026-03-01", "2026-03-31"
 def _row(count: int, repeats: int) -> list[Any]:
     import boto3
     import duckdb
-
     from switchboard.admin import reports
     from switchboard.runtime import services
+
     from tests.reports_support import generate, reference
 
     bucket = services().settings.archive_bucket
