@@ -35,8 +35,8 @@ def test_settings_change_the_widget_and_verified_only_refuses_anonymous_visitors
     token = admin_token(dev_stack)
     status, _, before = http(dev_stack, "GET", "/admin/tenant", token=token)
     assert status == 200 and before["name"] == "Globex" and "secret" not in str(before).replace("_secrets", "")
-    status, _, after = http(dev_stack, "PATCH", "/admin/tenant", {"widget": {"title": "Globex help", "color": "#aa3300"},
-                                                                  "verified_visitors_only": True}, token=token)
+    change = {"widget": {"title": "Globex help", "color": "#aa3300"}, "verified_visitors_only": True}
+    status, _, after = http(dev_stack, "PATCH", "/admin/tenant", change, token=token)
     assert status == 200, after
     try:
         status, _, widget = http(dev_stack, "GET", f"/tenants/{GLOBEX}/widget")
@@ -73,7 +73,8 @@ def test_identity_secret_rotation_keeps_the_old_one_for_its_grace(dev_stack):
                            headers={"origin": GLOBEX_ORIGIN})
     assert (status, body["code"]) == (401, "invalid_identity")
     status, _, body = http(dev_stack, "POST", "/auth/external",
-                           {"tenant": GLOBEX, "user": signed(again["secret"], "c-1")}, headers={"origin": GLOBEX_ORIGIN})
+                           {"tenant": GLOBEX, "user": signed(again["secret"], "c-1")},
+                           headers={"origin": GLOBEX_ORIGIN})
     assert status == 200
 
 

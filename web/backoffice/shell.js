@@ -8,8 +8,10 @@ import { isAdmin, me } from "./state.js";
 import { renderEvents } from "./views/events.js";
 import { renderChatView } from "./views/inbox.js";
 import { renderOperators } from "./views/operators.js";
+import { renderReports } from "./views/reports.js";
 import { renderSecurity } from "./views/security.js";
 import { renderSessions } from "./views/sessions.js";
+import { renderSettings } from "./views/settings.js";
 import { signOut } from "./views/signin.js";
 
 function route() {
@@ -22,7 +24,8 @@ export function renderApp() {
   const user = me();
   const nav = [
     ["inbox", "Inbox"], ["team", "Team"], ["security", "Security"],
-    ...(isAdmin() ? [["operators", "Operators"], ["sessions", "Sessions"], ["events", "Audit log"]]
+    ...(isAdmin() ? [["operators", "Operators"], ["sessions", "Sessions"], ["events", "Audit log"],
+      ["reports", "Reports"], ["settings", "Settings"]]
       : [["sessions", "Sessions"]]),
   ];
   const app = $("#app");
@@ -45,6 +48,8 @@ export function renderApp() {
   else if (view === "operators" && isAdmin()) renderOperators(main);
   else if (view === "sessions") renderSessions(main);
   else if (view === "events" && isAdmin()) renderEvents(main);
+  else if (view === "reports" && isAdmin()) renderReports(main);
+  else if (view === "settings" && isAdmin()) renderSettings(main);
   else if (view === "security") renderSecurity(main);
   else renderChatView(main, "inbox", null);
 }
