@@ -88,7 +88,8 @@ def test_the_reports_page_charts_the_figures_downloads_csv_and_searches(browser_
         admin.get_by_role("button", name="Download CSV").click()
     download = info.value
     assert download.suggested_filename == "report-2026-03-01-2026-03-31.csv"
-    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    with open(download.path(), encoding="utf-8") as saved:
+        rows = list(csv.DictReader(io.StringIO(saved.read())))
     assert next(r for r in rows if r["row"] == "total")["conversations"] == "80"
     # And search finds conversations by a word of a message, keyboard only
     admin.get_by_label("Words in a message").fill("refund")
