@@ -345,6 +345,35 @@ def test_audit_events(world, log, data):
     exercise(world, log, "GET /admin/events", query=query, token=bearer(world, data, ADMIN["email"]))
 
 
+@FUZZ
+@given(data=st.data(), method=st.sampled_from(["GET", "PATCH"]))
+def test_tenant_settings(world, log, data, method):
+    body, raw = (None, None) if method == "GET" else data.draw(body_or_raw(rq.TenantChange))
+    who = data.draw(st.sampled_from([ADMIN["email"]] * 3 + [OPERATOR["email"]]))
+    exercise(world, log, f"{method} /admin/tenant", body=body, raw=raw, token=bearer(world, data, who))
+
+
+@FUZZ
+@given(data=st.data(), kind=st.sampled_from(["identity", "hook"]))
+def test_secret_rotation(world, log, data, kind):
+    body, raw = data.draw(st.just((None, None)) | body_or_raw(rq.SecretRotation))
+    exercise(world, log, f"POST /admin/tenant/{kind}-secret", body=body, raw=raw,
+             token=bearer(world, data, ADMIN["email"]))
+
+
+def _as_query(model: Any) -> st.SearchStrategy[dict[str, str]]:
+    """A valid query of ``model`` as a query string's text."""
+    return valid(model).map(lambda q: {k: str(v) for k, v in q.items() if v is not None})
+
+
+@FUZZ
+@given(data=st.data(), route=st.sampled_from(["GET /admin/reports", "GET /admin/search"]))
+def test_reports_and_search(world, log, data, route):
+    model = rq.ReportsQuery if route.endswith("reports") else rq.SearchQuery
+    query = data.draw(st.none() | queries | _as_query(model))
+    exercise(world, log, route, query=query, token=bearer(world, data, ADMIN["email"]))
+
+
 def test_the_check_catches_a_400_that_wrote_something(world, log, monkeypatch):
     # Given a (broken) handler that records something before it validates the body
     from switchboard.edge.httpapi import Request
@@ -370,7 +399,9 @@ FUZZED = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "P
           "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "POST /hooks/post-login", "POST /auth/mfa",
           "POST /auth/totp/confirm", "POST /auth/totp/disable", "POST /auth/password", "POST /auth/invite",
           "POST /admin/operators", "PATCH /admin/operators/{id}", "DELETE /admin/operators/{id}",
-          "GET /admin/events", "GET /staff"}
+          "GET /admin/events", "GET /staff", "GET /admin/tenant", "PATCH /admin/tenant",
+          "POST /admin/tenant/identity-secret", "POST /admin/tenant/hook-secret", "GET /admin/reports",
+          "GET /admin/search"}
 
 
 def test_every_http_route_is_fuzzed(template):

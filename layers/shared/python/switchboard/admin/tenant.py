@@ -15,7 +15,8 @@ as they are and sealed at their first rotation.
 **Concurrent changes.** A change reads the tenant (strongly consistent), applies the fields it
 sets and writes the whole tenant back only if its ``version`` is still the one read; if another
 change landed meanwhile, it reads again and applies its fields to that (a PATCH names the fields
-it sets, so applying it again loses nobody's change).
+it sets, so applying it again loses nobody's change); after 5 lost races, 503 ``unavailable``
+(the contract's codes have no conflict), as the operators' changes do.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from msgspec.structs import replace
 
 from switchboard.admin import audit
 from switchboard.auth.sessions import Caller
-from switchboard.errors import Conflict, NotFound, ValidationFailed
+from switchboard.errors import NotFound, Unavailable, ValidationFailed
 from switchboard.models import Tenant
 from switchboard.runtime import Services
 from switchboard.tokens.sealing import tenant_secret_context
@@ -89,7 +90,7 @@ def change_settings(svc: Services, caller: Caller, changes: Mapping[str, Any]) -
         if svc.store.tenants.replace(new, read_version=read.version):
             break
     else:
-        raise Conflict("the settings kept changing meanwhile: try again")
+        raise Unavailable("the settings kept changing meanwhile: try again")
     svc.tenants.forget(caller.tenant)  # this container at once; the others within the cache's TTL
     before, after = settings_of(read), settings_of(new)
     diff = {k: {"old": before[k], "new": after[k]} for k in changes if before[k] != after[k]}
@@ -125,7 +126,7 @@ def rotate_secret(svc: Services, caller: Caller, kind: str, *, grace_seconds: in
         if svc.store.tenants.replace(replace(read, version=read.version + 1, **fields), read_version=read.version):
             break
     else:
-        raise Conflict("the settings kept changing meanwhile: try again")
+        raise Unavailable("the settings kept changing meanwhile: try again")
     svc.tenants.forget(caller.tenant)
     audit.record(svc.store, tenant=caller.tenant, kind="secret_rotated", actor=caller.user_id,
                  retention_days=svc.settings.audit_retention_days, secret=kind, grace_seconds=grace_seconds)
