@@ -283,3 +283,15 @@ def test_the_sql_itself_keeps_tenants_apart(tmp_path):
     assert total["conversations"] == 25
     cur = con.execute(reports.SEARCH_SQL, ["acme", FROM, TO, "secret-word", "acme", FROM, TO, "", ""])
     assert {r[0] for r in cur.fetchall()} <= {f"ch-{n:06d}" for n in range(40)}
+
+
+def test_a_damaged_line_in_the_archive_is_skipped_not_a_500(call, admin, svc, seeded):
+    # Given one good conversation and one object whose line is not JSON, on the same day
+    s3 = boto3.client("s3")
+    (good,) = generate(s3, svc.settings.archive_bucket, TENANT, 1, seed=1)
+    day = good["closed_on"]
+    s3.put_object(Bucket=svc.settings.archive_bucket, Key=f"transcripts/tenant={TENANT}/closed_on={day}/bad.jsonl",
+                  Body=b'{"report": {"channel_id": "x", \n')
+    # Then the report counts the good one (as Athena's SerDe skips what it cannot read)
+    got = get_report(call, admin, **{"from": day, "to": day})
+    assert got["totals"]["conversations"] == 1

@@ -41,7 +41,7 @@ def test_a_settings_change_shows_in_the_preview_and_on_the_demo_pages_widget(bro
         # When the admin types a new greeting and colour: the preview follows as they type
         admin.get_by_label("Greeting").fill("Bonjour! We answer in minutes.")
         expect(preview.locator(".pv-greeting")).to_have_text("Bonjour! We answer in minutes.")
-        admin.get_by_label("Colour").fill("#b42318")
+        admin.get_by_label("Colour", exact=True).fill("#b42318")
         assert preview.locator(".pv-head").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(180, 35, 24)"
         admin.get_by_label("Position").select_option("left")
         expect(preview).to_have_attribute("data-position", "left")
@@ -55,7 +55,7 @@ def test_a_settings_change_shows_in_the_preview_and_on_the_demo_pages_widget(bro
         visitor.get_by_role("button", name=re.compile("^Open chat")).click()
         expect(visitor.locator(".log")).to_contain_text("Bonjour! We answer in minutes.")
         # And a bad value is refused with the field named, and changes nothing
-        admin.get_by_label("Colour").fill("red")
+        admin.get_by_label("Colour", exact=True).fill("red")
         admin.get_by_role("button", name="Save settings").click()
         expect(admin.get_by_role("alert")).to_contain_text("color")
     finally:  # the other browser tests expect the seeded widget

@@ -77,7 +77,7 @@ export function renderSettings(main) {
   function build(s) {
     const name = h("input", { type: "text", value: s.name, maxlength: "100", required: true, autocomplete: "organization" });
     const title = h("input", { type: "text", value: s.widget.title, maxlength: "60", required: true });
-    const colorPick = h("input", { type: "color", value: s.widget.color.length === 7 ? s.widget.color : "#2f6feb" });
+    const colorPick = h("input", { type: "color", "aria-label": "Pick a colour", value: s.widget.color.length === 7 ? s.widget.color : "#2f6feb" });
     const colorText = h("input", { type: "text", value: s.widget.color, maxlength: "7", pattern: "#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", spellcheck: "false" });
     const greeting = h("textarea", { rows: "2", maxlength: "280" });
     greeting.value = s.widget.greeting;

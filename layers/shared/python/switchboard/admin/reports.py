@@ -195,6 +195,7 @@ class DuckDbEngine:
                     con.execute(
                         f"CREATE VIEW transcripts AS SELECT * FROM read_json('{folder}/transcripts/**/*.jsonl', "  # noqa: S608
                         f"format = 'newline_delimited', columns = {columns}, hive_partitioning = true, "
+                        "ignore_errors = true, "  # a damaged line is skipped, as the Glue table's SerDe does
                         "hive_types = {'tenant': 'VARCHAR', 'closed_on': 'VARCHAR'})")
                 else:  # nothing archived in the range: the same table, empty
                     con.execute("CREATE TABLE transcripts (" + ", ".join(
