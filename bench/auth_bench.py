@@ -184,14 +184,19 @@ def _spawn(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
     return data
 
 
+TINY = os.environ.get("BENCH_TINY") == "1"  # bench/run.py --tiny: the suite's check that this section runs
+
+
 def cold_start_table(quick: bool) -> Table:
     from switchboard_local.provision import function_environment
 
     template = _template()
-    rounds = 3 if quick else 7
+    rounds = 1 if TINY else 3 if quick else 7
     source_rounds = 0 if quick else 3  # the no-.pyc column: informational, fewer rounds keep the run short
     functions = []
     only = set(filter(None, os.environ.get("BENCH_FUNCTIONS", "").split(",")))  # a quick look at a few
+    if TINY and not only:
+        only = {"JwksFunction", "ChatDefaultFunction"}
     for fid, fn in sorted(template.functions.items()):
         if only and fid not in only:
             continue
@@ -357,7 +362,7 @@ def token_table(quick: bool) -> Table:
     results = _interleaved({
         "mint": (lambda: tokens.mint_access(**claims), lambda: private_key.sign(message, algorithm)),
         "verify": (lambda: tokens.verify_access(token), lambda: public_key.verify(der, message, algorithm)),
-    }, batches=9 if quick else 31, batch_seconds=0.02 if quick else 0.05)
+    }, batches=3 if TINY else 9 if quick else 31, batch_seconds=0.02 if quick else 0.05)
 
     mint, verify = results["mint"], results["verify"]
     rows = [
@@ -484,7 +489,7 @@ def _aws_call_timer() -> Iterator[tuple[_InFlight, _InFlight]]:
 
 
 def login_table(quick: bool) -> Table:
-    n = 9 if quick else 31
+    n = 3 if TINY else 9 if quick else 31
     title = "Sign-in through the real handler on moto (ratio to one argon2id verify)"
     columns = ["request", "median ms", "of which AWS calls (moto) ms", "DynamoDB calls / in a row",
                "floor ms (argon2id verify)", "ratio", "ratio without moto's work", "ratio without AWS-call time",

@@ -58,6 +58,8 @@ QUICK = {"visitors": 40, "operators": 5, "tabs_every": 5, "unloaded_channels": 6
          "burst_channels": 20}
 FULL = {"visitors": 100, "operators": 10, "tabs_every": 5, "unloaded_channels": 8, "paced_seconds": 40,
         "burst_channels": 30}
+TINY = {"visitors": 10, "operators": 2, "tabs_every": 5, "unloaded_channels": 2, "paced_seconds": 2,
+        "burst_channels": 4}  # bench/run.py --tiny: the suite's check that this section runs
 MESSAGES_PER_PHASE = 2  # per channel: one from the visitor, one from the operator
 UTILISATION = 0.3  # the paced phase's offered load, as a fraction of 1 / service time
 
@@ -412,7 +414,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             sys.path.insert(0, p)
     from tests.conftest import DevStack
 
-    cfg: dict[str, Any] = dict(QUICK if quick else FULL)
+    cfg: dict[str, Any] = dict(TINY if os.environ.get("BENCH_TINY") == "1" else QUICK if quick else FULL)
     for key in ("visitors", "operators"):  # for sizing runs by hand: LOAD_VISITORS=..., LOAD_OPERATORS=...
         if os.environ.get(f"LOAD_{key.upper()}"):
             cfg[key] = int(os.environ[f"LOAD_{key.upper()}"])

@@ -1,4 +1,4 @@
-"""Switchboard's benchmarks: `python bench/run.py [--quick] [--only auth,chat,load,lockout]`.
+"""Switchboard's benchmarks: `python bench/run.py [--quick] [--only auth,chat,load,lockout,web]`.
 
 Each section is a module in this folder exposing ``run(quick: bool) -> list[Table]`` where a
 Table is ``{"title": str, "columns": [str, ...], "rows": [[...], ...], "notes": str}``.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import sys
 import time
@@ -20,8 +21,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "lockout": "lockout_bench",
-            "reports": "reports_bench"}
+SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "capacity": "capacity_bench",
+            "lockout": "lockout_bench", "web": "web_bench", "reports": "reports_bench"}
 
 
 def markdown(table: dict[str, Any]) -> str:
@@ -36,10 +37,15 @@ def markdown(table: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="the smallest size each section can run (the suite's check that every section runs)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections: " + ", ".join(SECTIONS))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args(argv)
     sys.path[:0] = [str(ROOT), str(HERE)]
+    if args.tiny:  # each section reads it and shrinks to its smallest meaningful size
+        os.environ["BENCH_TINY"] = "1"
+        args.quick = True
     tables: list[dict[str, Any]] = []
     for name in args.only.split(","):
         module = importlib.import_module(SECTIONS[name.strip()])

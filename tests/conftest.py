@@ -119,7 +119,8 @@ def call(template: Template) -> Invoke:
         body = result.get("body")
         text = str(result["headers"].get("Content-Type", "")).startswith("text/")  # the reports' CSV
         return {"status": result["statusCode"], "headers": result["headers"],
-                "json": json.loads(body) if body and not text else None, "text": body}
+                "json": json.loads(body) if body and not text else None, "text": body,
+                "cookies": result.get("cookies") or []}
 
     return _call
 
@@ -240,15 +241,17 @@ class DevStack:
 
     def __init__(self, args: list[str], *, cwd: Path = ROOT, ready_timeout: float = 60.0,
                  seed_for: Callable[[list[str]], dict[str, Any]] | None = None, seed_dir: Path | None = None,
-                 give_key: bool = True) -> None:
+                 give_key: bool = True, ports: tuple[int, int, int, int] | None = None) -> None:
         """``seed_for(web_origins)``: a seed that may name the stack's own web origins (known
         only once the ports are chosen), written to ``seed_dir`` and passed as ``--seed``.
-        ``give_key``: pass the stack the key its functions sign with (else it draws its own)."""
+        ``give_key``: pass the stack the key its functions sign with (else it draws its own).
+        ``ports``: (http, ws, web, s3) to listen on (default: free ones)."""
         import subprocess
         import threading
         import time
 
-        self.http_port, self.ws_port, self.web_port, self.s3_port = free_port(), free_port(), free_port(), free_port()
+        self.http_port, self.ws_port, self.web_port, self.s3_port = \
+            ports or (free_port(), free_port(), free_port(), free_port())
         self.http = f"http://127.0.0.1:{self.http_port}"
         self.ws = f"ws://127.0.0.1:{self.ws_port}"
         self.web = f"http://127.0.0.1:{self.web_port}"

@@ -1,10 +1,13 @@
-/*! Switchboard chat widget - one file, no dependencies.
+/*! Switchboard chat widget. Readable source: widget.js; widget.min.js is made from it (npm run build:widget) */
+/* One file, no dependencies.
  *
  *   <script src="https://static.example.com/widget.js" data-tenant="acme"
  *           data-api="https://api.example.com" data-ws="wss://chat.example.com" async></script>
  *
  * Page API (window.Switchboard):
  *   identify({id, name, email, hash})  sign the visitor in as a known user (hash from your backend)
+ *   identify({token})                  ... or with your site's own JWT, from an issuer the tenant trusts
+ *                                      (POST /auth/exchange; docs/integrations.md)
  *   open() / close() / toggle()        show or hide the chat panel
  *   logout()                           end the visitor's session here (revoked server-side)
  *   on(event, fn) / off(event, fn)     events: "message" (message), "unread" (count),
@@ -259,11 +262,18 @@
     var mine = startedIn === undefined ? epoch : startedIn;
     if (mine !== epoch) return Promise.reject({ code: "superseded" });
     var body = { tenant: CFG.tenant };
-    if (identity) body.user = identity;
+    var path = "/auth/external";
+    if (identity && identity.token) { // the website's own JWT: token exchange (RFC 8693's shape)
+      path = "/auth/exchange";
+      body.subject_token = identity.token;
+      body.subject_token_type = "urn:ietf:params:oauth:token-type:jwt";
+    } else if (identity) {
+      body.user = identity;
+    }
     // the anonymous visitor's token goes along, so a backend that supports it can carry the
     // visitor's open conversation over to the identified user
     var previous = identity && state.user && state.user.anonymous ? state.access_token : null;
-    return api("POST", "/auth/external", body, previous).then(function (bundle) {
+    return api("POST", path, body, previous).then(function (bundle) {
       if (mine !== epoch) {
         api("POST", "/auth/revoke", { kind: "session" }, bundle.access_token).catch(function () {});
         throw { code: "superseded" };
@@ -617,10 +627,12 @@
     request("typing", { channel_id: channel.id }).catch(function () { /* best effort */ });
   }
 
+  function askToEnd() { ui.confirmEnd(); }
+
   function endConversation() {
     if (!channel || channel.status === "closed") return;
-    request("channel.close", { channel_id: channel.id }).then(function (d) { setChannel(d.channel); },
-      function () { ui.notice("Could not end the conversation. Try again."); });
+    request("channel.close", { channel_id: channel.id }).then(function (d) { setChannel(d.channel); ui.ended(); },
+      function () { ui.notice("Could not end the conversation. Try again."); ui.focusInput(); });
   }
 
   function newConversation() {
@@ -677,14 +689,21 @@
   }
 
   function identify(user) {
-    if (!user || !user.id || !user.hash) {
-      console.error("Switchboard.identify needs {id, hash} (hash from your backend)");
+    var identity;
+    if (user && user.token) {
+      // the website's own JWT (a trusted issuer's): Switchboard verifies it, and the user id is
+      // the one the token names
+      identity = { token: String(user.token) };
+    } else if (user && user.id && user.hash) {
+      identity = { id: String(user.id), hash: String(user.hash) };
+      if (user.name) identity.name = String(user.name);
+      if (user.email) identity.email = String(user.email);
+    } else {
+      console.error("Switchboard.identify needs {id, hash} (hash from your backend) or {token} (your site's JWT)");
       return Promise.resolve();
     }
-    var identity = { id: String(user.id), hash: String(user.hash) };
-    if (user.name) identity.name = String(user.name);
-    if (user.email) identity.email = String(user.email);
-    var same = state.identity && state.identity.id === identity.id && hasSession();
+    var same = state.identity && hasSession() && (identity.token ? state.identity.token === identity.token
+      : state.identity.id === identity.id);
     state.identity = identity;
     save(state);
     if (same) return Promise.resolve();
@@ -732,64 +751,109 @@
   }
 
   // -- the UI (Shadow DOM) ----------------------------------------------------------------
-  var theme = { title: "Chat with us", color: "#3056d3", greeting: "Hi! How can we help?", position: "right",
+  var theme = { title: "Chat with us", color: null, greeting: "Hi! How can we help?", position: "right",
     attachments: false };
+  // data-color on the script tag: the widget's colour, drawn at once (it wins over the tenant's
+  // theme: a page that names its colour never sees it change); without it the launcher waits for
+  // the tenant's theme (at most THEME_WAIT_MS), so no visitor sees the colour change either
+  var dataColor = validColor(script.dataset.color);
+  var THEME_WAIT_MS = 1500;
+  // when the panel fills the window; the same query as the CSS's full-screen @media
+  var FULL_SCREEN = "(max-width: 30em), (max-height: 36em)";
 
+  function validColor(c) { return /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(c || "") ? c : null; }
+
+  /** White, or the dark ink where white on ``hex`` would fall under WCAG's 4.5:1 (a light tenant colour). */
+  function inkOn(hex) {
+    var x = hex.length === 4 ? hex.replace(/[0-9a-f]/gi, "$&$&").slice(1) : hex.slice(1);
+    var lum = [0, 2, 4].map(function (i) {
+      var v = parseInt(x.slice(i, i + 2), 16) / 255;
+      return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    var l = 0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2];
+    return 1.05 / (l + 0.05) >= 4.5 ? "#fff" : "#1d2330";
+  }
+
+  // Sizes are in em of .sb, whose 0.875em is 14 px at the browser's default 16 px: the host's
+  // `all: initial` resets font-size to the reader's default, so the whole widget follows the
+  // browser's font-size setting and zoom (rem would follow the host page's root instead, which a
+  // site may have set to anything). Hairlines and the focus ring stay in px. New components:
+  // size in em, use .btn (and .btn.quiet) for buttons, and the shared :focus-visible ring and
+  // the 44 px (3.143em) / 24 px (1.715em) target minimums come with them. Colours: --c is the
+  // tenant's colour, --ci the ink drawn on it (white, or dark where white would fall under 4.5:1).
   var CSS = [
     ":host{all:initial}",
     "*{box-sizing:border-box}",
-    ".sb{--c:#3056d3;position:fixed;bottom:20px;right:20px;z-index:2147483000;font:14px/1.4 system-ui,-apple-system,",
-    "'Segoe UI',Roboto,sans-serif;color:#1d2330}",
-    ".sb.left{right:auto;left:20px}",
-    "button{font:inherit;cursor:pointer}",
-    ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;",
+    ".sb{--c:#3056d3;--ci:#fff;--ink:#1d2330;--muted:#5b6475;--line:#e3e6eb;--bg:#f6f7f9;",
+    "position:fixed;bottom:1.4em;right:1.4em;z-index:2147483000;",
+    "font:.875em/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink)}",
+    ".sb.left{right:auto;left:1.4em}",
+    "button{font:inherit;cursor:pointer;color:inherit}",
+    ":focus-visible{outline:3px solid #ffbf47;outline-offset:2px;box-shadow:0 0 0 2px var(--ink)}",
+    ".btn{background:var(--c);color:var(--ci);border:0;border-radius:.57em;padding:.5em .85em;min-height:3.143em;",
+    "white-space:nowrap}",
+    ".btn.quiet{background:#fff;color:var(--ink);border:1px solid #b9c0cc}",
+    ".launcher{width:4em;height:4em;border-radius:50%;border:0;background:var(--c);color:var(--ci);",
     "box-shadow:0 4px 14px rgba(0,0,0,.25);display:grid;place-items:center;position:relative;margin-left:auto}",
     ".sb.left .launcher{margin-left:0}",
-    ".launcher:focus-visible,button:focus-visible,textarea:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}",
-    ".launcher svg{width:26px;height:26px;fill:currentColor}",
-    ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;",
-    "background:#d92d20;color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center}",
-    ".panel{position:absolute;bottom:72px;right:0;width:360px;height:520px;max-height:calc(100vh - 110px);",
-    "background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;",
-    "overflow:hidden}",
+    ".sb.waiting .launcher{visibility:hidden}",
+    ".launcher svg{width:1.85em;height:1.85em;fill:currentColor}",
+    ".badge{position:absolute;top:-.35em;right:-.35em;min-width:1.833em;height:1.833em;padding:0 .5em;",
+    "border-radius:.92em;background:#d92d20;color:#fff;font-size:.857em;font-weight:700;line-height:1.833em;",
+    "text-align:center}",
+    ".panel{position:absolute;bottom:5.15em;right:0;width:25.7em;height:37em;max-width:calc(100vw - 2.8em);",
+    "max-height:calc(100vh - 8em);background:#fff;border-radius:1em;box-shadow:0 10px 40px rgba(0,0,0,.25);",
+    "display:flex;flex-direction:column;overflow:hidden}",
     ".sb.left .panel{right:auto;left:0}",
     "[hidden]{display:none!important}",
-    "header{background:var(--c);color:#fff;padding:12px 12px 10px 16px;display:flex;align-items:flex-start;gap:8px}",
-    "header .t{flex:1;min-width:0}",
-    "h2{margin:0;font-size:16px;font-weight:650}",
-    ".status{margin:2px 0 0;font-size:12.5px;opacity:.92}",
-    ".hbtn{background:transparent;border:0;color:#fff;padding:4px 8px;border-radius:6px;font-size:13px}",
-    ".hbtn:hover{background:rgba(255,255,255,.18)}",
-    ".x{font-size:22px;line-height:1;padding:0 8px}",
-    ".log{flex:1;overflow-y:auto;margin:0;padding:12px;list-style:none;background:#f6f7f9;display:flex;",
-    "flex-direction:column;gap:6px}",
-    ".log li{max-width:82%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
-    ".log .theirs{background:#fff;border:1px solid #e3e6eb;align-self:flex-start;border-bottom-left-radius:4px}",
-    ".log .mine{background:var(--c);color:#fff;align-self:flex-end;border-bottom-right-radius:4px}",
-    ".log .sys{align-self:center;background:transparent;color:#5b6475;font-size:12.5px;text-align:center}",
-    ".log .greeting{background:#fff;border:1px solid #e3e6eb;align-self:flex-start}",
-    ".who{display:block;font-size:11.5px;font-weight:650;color:#5b6475;margin-bottom:2px}",
-    ".meta{display:block;font-size:11px;opacity:.75;margin-top:3px;text-align:right}",
-    ".pending{opacity:.7}",
-    ".failed{background:#fde8e7!important;color:#8a1c14!important}",
-    ".failed button{background:none;border:0;color:inherit;text-decoration:underline;padding:0;font-size:12px}",
-    ".deleted{font-style:italic;opacity:.6}",
-    ".att{display:block;font-size:12.5px;text-decoration:underline;background:none;border:0;padding:0;color:inherit;",
-    "text-align:left}",
-    ".typing{padding:4px 14px;font-size:12.5px;color:#5b6475;background:#f6f7f9}",
-    ".closed{padding:10px 14px;border-top:1px solid #e3e6eb;font-size:13px;display:flex;gap:8px;",
+    ".head{background:var(--c);color:var(--ci);padding:.6em .6em .6em 1.15em;display:flex;align-items:center;",
+    "gap:.3em}",
+    ".head .t{flex:1;min-width:0}",
+    "h2{margin:0;font-size:1.143em;font-weight:650;overflow-wrap:anywhere}",
+    ".status{margin:.15em 0 0;font-size:.9em}",
+    ".hbtn{background:transparent;border:0;color:inherit;padding:0 .6em;border-radius:.43em;min-height:3.143em;",
+    "min-width:3.143em;white-space:nowrap}",
+    ".hbtn:hover{background:rgba(127,127,127,.25)}",
+    ".x{font-size:1.57em;line-height:1;min-height:2em;min-width:2em;padding:0}",
+    ".log{flex:1;overflow-y:auto;background:var(--bg)}",
+    ".log ol{margin:0;padding:.857em;list-style:none;display:flex;flex-direction:column;gap:.43em}",
+    ".log li{max-width:82%;padding:.57em .8em;border-radius:.857em;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".log .theirs{background:#fff;border:1px solid var(--line);align-self:flex-start;border-bottom-left-radius:.3em}",
+    ".log .mine{background:var(--c);color:var(--ci);align-self:flex-end;border-bottom-right-radius:.3em}",
+    ".log .sys{align-self:center;background:transparent;color:var(--muted);font-size:.9em;text-align:center}",
+    ".log .greeting{background:#fff;border:1px solid var(--line);align-self:flex-start}",
+    ".who{display:block;font-size:.82em;font-weight:650;color:var(--muted);margin-bottom:.15em}",
+    ".meta{display:block;font-size:.8em;margin-top:.25em;text-align:right}",
+    ".pending{outline:1px dashed var(--muted);outline-offset:2px}",
+    ".log .failed{background:#fde8e7;color:#8a1c14}",
+    ".meta button{background:none;border:0;color:inherit;text-decoration:underline;padding:0 .2em;",
+    "min-height:1.715em;min-width:1.715em}",
+    ".deleted{font-style:italic}",
+    ".log .theirs.deleted{color:var(--muted)}",
+    ".att{display:block;font-size:.9em;text-decoration:underline;background:none;border:0;padding:.2em 0;",
+    "min-height:1.9em;color:inherit;text-align:left}",
+    ".typing{padding:.3em 1em;font-size:.9em;color:var(--muted);background:var(--bg)}",
+    ".bar{padding:.5em 1em;border-top:1px solid var(--line);display:flex;flex-wrap:wrap;gap:.5em;",
     "align-items:center;justify-content:space-between;background:#fff8e6}",
-    ".closed button,.send{background:var(--c);color:#fff;border:0;border-radius:8px;padding:7px 12px}",
-    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6eb;background:#fff;align-items:flex-end}",
-    "textarea{flex:1;resize:none;border:1px solid #cfd4dc;border-radius:8px;padding:8px 10px;font:inherit;",
-    "max-height:120px;min-height:38px;color:inherit;background:#fff}",
-    ".attach{background:#eef0f3;border:0;border-radius:8px;padding:7px 10px}",
-    ".send:disabled{opacity:.5;cursor:default}",
-    ".offline{padding:3px 14px;font-size:12px;background:#fff3cd;color:#6b4e00}",
+    ".bar .q{flex:1 1 10em}",
+    ".bar .acts{display:flex;gap:.5em;flex-wrap:wrap}",
+    "form{display:flex;gap:.43em;padding:.7em;border-top:1px solid var(--line);background:#fff;align-items:flex-end}",
+    "textarea{flex:1;min-width:0;resize:none;border:1px solid #8a93a3;border-radius:.57em;padding:.6em .7em;",
+    "font:inherit;max-height:8.6em;min-height:3.143em;color:inherit;background:#fff}",
+    "textarea::placeholder{color:#5b6475}",
+    ".attach{background:#eef0f3;border:0;border-radius:.57em;min-width:3.143em;min-height:3.143em}",
+    ".btn:disabled{opacity:.5;cursor:default}",
+    ".offline{padding:.2em 1em;font-size:.857em;background:#fff3cd;color:#6b4e00}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
-    "@media (max-width:480px){.sb{bottom:12px;right:12px}.sb.left{left:12px}",
-    ".panel{position:fixed;inset:0;width:auto;height:auto;max-height:none;border-radius:0;bottom:0}",
-    ".sb.open .launcher{display:none}}",
+    "@media (forced-colors:active){.launcher,.btn,.attach{border:1px solid ButtonText}}",
+    // full screen where the floating panel would not fit: narrow (phones) or short (landscape
+    // phones, 200 % zoom on a laptop); media-query em are the reader's default font size, so a
+    // larger default font reaches full screen sooner. widget.js's FULL_SCREEN says the same.
+    "@media (max-width:30em),(max-height:36em){.sb{bottom:.85em;right:.85em}.sb.left{left:.85em}",
+    ".panel{position:fixed;inset:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0}",
+    ".sb.open .launcher{display:none}",
+    // 16 px at least: iOS Safari zooms the page into a smaller text field when it is tapped
+    "textarea{font-size:max(16px,1.143em)}}",
   ].join("");
 
   var ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 ' +
@@ -803,6 +867,8 @@
     var seenId = null;
     var noticeText = null;
     var lastCount = 0;
+    var fullScreen = null;
+    var waitTimer = null;
 
     function h(tag, attrs, children) {
       var n = document.createElement(tag);
@@ -834,45 +900,102 @@
         onchange: function () { attach(el.file.files[0]); el.file.value = ""; } });
       el.attach = h("button", { type: "button", class: "attach", "aria-label": "Attach a file", hidden: true,
         text: "📎", onclick: function () { el.file.click(); } });
-      el.send = h("button", { type: "submit", class: "send", "aria-label": "Send message", text: "Send" });
+      el.send = h("button", { type: "submit", class: "btn send", "aria-label": "Send message", text: "Send" });
       el.form = h("form", { onsubmit: function (e) { e.preventDefault(); submit(); } },
         [el.input, el.file, el.attach, el.send]);
       el.title = h("h2", { id: "sb-title", text: theme.title });
       el.status = h("p", { class: "status", id: "sb-status", role: "status", "aria-live": "polite" });
+      // its name is its visible text (WCAG 2.5.3: what a voice user says is what they see)
       el.end = h("button", { type: "button", class: "hbtn end", text: "End chat", hidden: true,
-        "aria-label": "End the conversation", onclick: endConversation });
+        "aria-controls": "sb-confirm", onclick: askToEnd });
       el.x = h("button", { type: "button", class: "hbtn x", "aria-label": "Close chat", text: "×",
         onclick: function () { close(); } });
-      el.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
-        tabindex: "0" });
+      // the log role is on a wrapper: on the <ol> itself it would hide the list from assistive
+      // technology and orphan every <li> (axe: listitem)
+      el.list = h("ol", {});
+      el.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
+        tabindex: "0" }, [el.list]);
       el.typing = h("div", { class: "typing", role: "status", "aria-live": "polite", hidden: true });
       el.offline = h("div", { class: "offline", role: "status", text: "Reconnecting…", hidden: true });
-      el.newBtn = h("button", { type: "button", text: "New conversation", onclick: newConversation });
-      el.closed = h("div", { class: "closed", hidden: true }, [
-        h("span", { text: "This conversation has ended." }), el.newBtn]);
+      el.newBtn = h("button", { type: "button", class: "btn", text: "New conversation", onclick: newConversation });
+      el.closed = h("div", { class: "bar closed", hidden: true }, [
+        h("span", { class: "q", text: "This conversation has ended." }), el.newBtn]);
+      // "End chat" asks once, in the panel (a native confirm() would be the host page's dialog)
+      el.keep = h("button", { type: "button", class: "btn quiet", text: "Keep chatting",
+        onclick: function () { confirming(false); el.end.focus(); } });
+      el.endYes = h("button", { type: "button", class: "btn", text: "Yes, end chat",
+        onclick: function () { confirming(false); endConversation(); } });
+      el.confirm = h("div", { class: "bar confirm", id: "sb-confirm", role: "group", "aria-labelledby": "sb-confirm-q", hidden: true }, [
+        h("span", { class: "q", id: "sb-confirm-q", text: "End this conversation?" }),
+        h("div", { class: "acts" }, [el.keep, el.endYes])]);
+      // a div, not a <header>: inside the dialog a header would be a second banner landmark
       el.panel = h("section", { class: "panel", id: "sb-panel", role: "dialog", "aria-labelledby": "sb-title",
-        "aria-describedby": "sb-status", hidden: true, onkeydown: function (e) {
-          if (e.key === "Escape") { e.stopPropagation(); close(); }
-        } }, [
-        h("header", {}, [h("div", { class: "t" }, [el.title, el.status]), el.end, el.x]),
-        el.offline, el.log, el.typing, el.closed, el.form]);
+        "aria-describedby": "sb-status", hidden: true, onkeydown: trapTab }, [
+        h("div", { class: "head" }, [h("div", { class: "t" }, [el.title, el.status]), el.end, el.x]),
+        el.offline, el.log, el.typing, el.confirm, el.closed, el.form]);
       el.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
       el.launcher = h("button", { type: "button", class: "launcher", "aria-label": "Open chat",
         "aria-expanded": "false", "aria-controls": "sb-panel", html: ICON,
         onclick: function () { toggle(); } });
       el.launcher.appendChild(el.badge);
-      el.wrap = h("div", { class: "sb", part: "widget" }, [el.panel, el.launcher]);
+      // Escape closes from anywhere in the widget, the launcher included
+      el.wrap = h("div", { class: "sb" + (dataColor ? "" : " waiting"), part: "widget", onkeydown: function (e) {
+        if (e.key === "Escape" && open) { e.stopPropagation(); close(); }
+      } }, [el.panel, el.launcher]);
       root.appendChild(style);
       root.appendChild(el.wrap);
       (document.body || document.documentElement).appendChild(host);
+      fullScreen = window.matchMedia ? window.matchMedia(FULL_SCREEN) : null;
+      if (fullScreen) {
+        var follow = function () { modal(); };
+        if (fullScreen.addEventListener) fullScreen.addEventListener("change", follow);
+        else if (fullScreen.addListener) fullScreen.addListener(follow);
+      }
+      if (!dataColor) waitTimer = setTimeout(ready, THEME_WAIT_MS); // no colour flash, but never hidden for long
       applyTheme();
       render();
       status();
     }
 
+    /** The launcher is drawn once the tenant's colour is known (or THEME_WAIT_MS has passed). */
+    function ready() {
+      clearTimeout(waitTimer);
+      if (el.wrap) el.wrap.classList.remove("waiting");
+    }
+
+    /** Full screen (narrow or short window): the dialog is modal and Tab stays inside it. */
+    function modal() {
+      if (!el.panel) return;
+      var full = !!(fullScreen && fullScreen.matches);
+      if (full) el.panel.setAttribute("aria-modal", "true");
+      else el.panel.removeAttribute("aria-modal");
+    }
+
+    function focusables() {
+      return Array.prototype.filter.call(
+        el.panel.querySelectorAll("button, textarea, [tabindex='0']"),
+        function (n) { return !n.disabled && n.offsetParent !== null; });
+    }
+
+    function trapTab(e) {
+      if (e.key !== "Tab" || el.panel.getAttribute("aria-modal") !== "true") return;
+      var all = focusables();
+      if (!all.length) return;
+      var first = all[0], last = all[all.length - 1], at = root.activeElement;
+      if (e.shiftKey && (at === first || all.indexOf(at) < 0)) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && (at === last || all.indexOf(at) < 0)) { e.preventDefault(); first.focus(); }
+    }
+
+    function confirming(on) {
+      el.confirm.hidden = !on;
+      if (on) el.keep.focus();
+    }
+
     function applyTheme() {
       if (!el.wrap) return;
-      el.wrap.style.setProperty("--c", /^#[0-9a-f]{3,6}$/i.test(theme.color) ? theme.color : "#3056d3");
+      var color = dataColor || validColor(theme.color) || "#3056d3"; // the page's data-color wins
+      el.wrap.style.setProperty("--c", color);
+      el.wrap.style.setProperty("--ci", inkOn(color));
       el.wrap.classList.toggle("left", theme.position === "left");
       el.title.textContent = theme.title;
       el.attach.hidden = !attachAllowed();
@@ -885,8 +1008,10 @@
     }
 
     function autosize() {
-      el.input.style.height = "auto";
-      el.input.style.height = Math.min(el.input.scrollHeight + 2, 120) + "px";
+      // grows with what is written up to the CSS max-height; empty, it goes back to the CSS
+      // height (in em: a px height left here would not follow a later font-size change)
+      el.input.style.height = "";
+      if (el.input.value) el.input.style.height = el.input.scrollHeight + 2 + "px";
     }
 
     function submit() {
@@ -934,7 +1059,7 @@
       });
       if (noticeText) items.push(h("li", { class: "sys", text: noticeText }));
       grew = items.length !== lastCount;
-      el.log.replaceChildren.apply(el.log, items);
+      el.list.replaceChildren.apply(el.list, items);
       if (atBottom || grew) el.log.scrollTop = el.log.scrollHeight;
       lastCount = items.length;
     }
@@ -951,6 +1076,7 @@
       el.status.textContent = text;
       el.closed.hidden = !closed;
       el.end.hidden = !channel || closed;
+      if (el.end.hidden) el.confirm.hidden = true;
       el.form.hidden = !!closed;
       el.attach.hidden = !attachAllowed() || !channel;
       el.wrap.setAttribute("data-status", channel ? channel.status : "none");
@@ -967,6 +1093,7 @@
     function badge(n) {
       el.badge.hidden = n <= 0;
       el.badge.textContent = n > 99 ? "99+" : String(n);
+      if (open) return; // while the panel is open the launcher closes it: its name stays "Close chat"
       el.launcher.setAttribute("aria-label", n > 0 ? "Open chat, " + n + " unread message" + (n === 1 ? "" : "s")
         : "Open chat");
     }
@@ -978,6 +1105,7 @@
       el.wrap.classList.add("open");
       el.launcher.setAttribute("aria-expanded", "true");
       el.launcher.setAttribute("aria-label", "Close chat");
+      modal();
       render();
       focusInput();
       if (hasSession() || (state.outbox || []).length) start();
@@ -988,11 +1116,13 @@
     function close() {
       if (!open) return;
       open = false;
+      el.confirm.hidden = true;
       el.panel.hidden = true;
       el.wrap.classList.remove("open");
       el.launcher.setAttribute("aria-expanded", "false");
       badge(unread);
-      el.launcher.focus();
+      // focus that was in the widget goes back to the launcher; a page's own close() keeps its own
+      if (root.activeElement) el.launcher.focus();
       emit("close");
     }
 
@@ -1000,10 +1130,16 @@
 
     function focusInput() { if (el.input && !el.form.hidden) setTimeout(function () { el.input.focus(); }, 0); }
 
+    /** After the conversation ended: the focus goes to "New conversation" (the end button is gone). */
+    function ended() {
+      if (open && !el.closed.hidden) el.newBtn.focus();
+    }
+
     return {
-      mount: mount, applyTheme: applyTheme, render: render, status: status, typing: typing, badge: badge,
+      mount: mount, applyTheme: applyTheme, ready: ready, ended: ended, render: render, status: status, typing: typing, badge: badge,
       open: show, close: close, toggle: toggle, isOpen: function () { return open; }, focusInput: focusInput,
       readSent: null,
+      confirmEnd: function () { confirming(true); },
       seen: function (id) { if (!seenId || id > seenId) { seenId = id; render(); } },
       notice: function (text) { noticeText = text; render(); },
       connection: function (up) {
@@ -1017,7 +1153,8 @@
     return fetch(CFG.api + "/tenants/" + encodeURIComponent(CFG.tenant) + "/widget", { credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (t) { if (t) { Object.assign(theme, t); ui.applyTheme(); } })
-      .catch(function () { /* the defaults stay */ });
+      .catch(function () { /* the defaults stay */ })
+      .then(ui.ready);
   }
 
   // -- the page API -----------------------------------------------------------------------

@@ -4,6 +4,7 @@
     switchboard invoke FUNCTION -e EVENT.json [--seed FILE]
     switchboard seed FILE (--stack NAME | --table NAME [--totp-key KEY]) [--region REGION]
     switchboard openapi [-o FILE]
+    switchboard login --api URL [--tenant T]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import os
 import secrets
 import signal
 import socket
@@ -37,8 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--s3-port", type=int, default=3002,
                      help="S3 endpoint for the browser's attachment uploads (default 3002; moto's server)")
     dev.add_argument("--seed", type=Path, help="seed file (contract section 6); default: the demo tenant")
+    dev.add_argument("--no-sso", action="store_true",
+                     help="do not start the local OpenID provider for the demo tenant's \"Sign in with Demo SSO\" "
+                          "(started by default when Node and `npm ci`'s oidc-provider are there)")
     dev.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                      help="override a function environment variable (repeatable), like sam local --env-vars")
+    dev.add_argument("--concurrency", type=int, default=None, metavar="N",
+                     help="containers each function may run at once, like Lambda's reserved concurrency "
+                          "(default 10; a function's ReservedConcurrentExecutions in template.yaml lowers it)")
 
     inv = sub.add_parser("invoke", help="run one function on a sample event, like `sam local invoke`")
     inv.add_argument("function", help="the function's logical id in template.yaml (the 'Function' suffix is optional)")
@@ -58,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
                                          "TotpKeyAlias output); needed only if the file has totp_secret")
     seed.add_argument("--region", help="AWS region (default: your AWS configuration's; samconfig.toml's deploy "
                                        "region when the stack is taken from there)")
+    login = sub.add_parser("login", help="sign in to a deployed stack as an admin, approved in the back office "
+                                         "(RFC 8628 device sign-in; no AWS credentials)")
+    login.add_argument("--api", required=True, help="the stack's HTTP API URL (its ApiUrl output)")
+    login.add_argument("--tenant", help="only an admin of this tenant may approve")
+    login.add_argument("--credentials", type=Path, help="where to keep the session (default: "
+                                                        "~/.config/switchboard/credentials.json, mode 0600)")
     oas = sub.add_parser("openapi", help="print the HTTP API's OpenAPI 3.1 document (as docs/openapi.json holds it)")
     oas.add_argument("-o", "--output", type=Path, help="write it to this file instead of standard output")
 
@@ -81,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             return _publish_web(args)
         if args.command == "openapi":
             return _openapi(args)
+        if args.command == "login":
+            return _login(args)
         return _seed(args)
     except _UsageError as err:
         print(f"switchboard: {err}", file=sys.stderr)
@@ -132,6 +148,10 @@ def _template() -> Any:
 # -- dev ------------------------------------------------------------------------------------
 def _listen(host: str, port: int, flag: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # a restart on the same ports works at once: the last run's connections in TIME_WAIT (after
+    # a load run, for up to a minute) do not hold the port. Linux still refuses a port that a
+    # live process listens on, so a second stack is still told the port is in use.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -157,6 +177,37 @@ def _load_demo_seed(web_origins: list[str]) -> Any:
     from switchboard_local.seed import Seed
 
     return Seed.model_validate(_demo_seed(web_origins))
+
+
+#: the demo tenant's SSO: a person at the local provider whose verified email is the demo
+#: operator's (so the first "Sign in with Demo SSO" links to that record), and a domain the
+#: provider admits (a first sign-in there makes a new operator)
+DEMO_SSO_ACCOUNTS = [
+    {"login": "operator", "password": "demo-sso-password", "sub": "demo-operator", "email": "operator@demo.test",
+     "email_verified": True, "name": "Otto Operator"},
+    {"login": "newcomer", "password": "demo-sso-password", "sub": "demo-newcomer", "email": "newcomer@sso.demo.test",
+     "email_verified": True, "name": "Nia Newcomer"},
+]
+
+
+def _start_demo_sso(args: argparse.Namespace, seed: dict[str, Any], overrides: dict[str, str]) -> Any:
+    """Start the local OpenID provider and configure it in the demo seed (None: not started)."""
+    from switchboard_local.oidc_provider import LocalOidcProvider, unavailable
+
+    why = "--no-sso" if args.no_sso else unavailable(_template().root)
+    if why:
+        print(f"switchboard: no local SSO provider ({why})", flush=True)
+        return None
+    api = f"http://{args.host}:{args.http_port}"
+    client_secret = secrets.token_urlsafe(32)  # drawn per run, goes to (moto's) Secrets Manager
+    provider = LocalOidcProvider(host=args.host, accounts=DEMO_SSO_ACCOUNTS, clients=[{
+        "client_id": "switchboard-dev", "client_secret": client_secret,
+        "redirect_uris": [f"{api}/auth/oidc/demo-sso/callback"]}])
+    seed["tenants"][0]["identity_providers"] = [{
+        "id": "demo-sso", "kind": "oidc", "name": "Demo SSO", "issuer": provider.issuer,
+        "client_id": "switchboard-dev", "client_secret": client_secret, "allowed_domains": ["sso.demo.test"]}]
+    overrides.setdefault("PUBLIC_API_URL", api)  # the redirect URI registered above
+    return provider
 
 
 def _origin_tenants(seed: Any, page_origins: set[str]) -> dict[str, set[str]]:
@@ -185,6 +236,8 @@ def _dev(args: argparse.Namespace) -> int:
     # a secret drawn for this run, so no other local process knows it (--env can set one, to
     # call them from your own tools)
     overrides = {"WS_MANAGEMENT_ENDPOINT": f"http://{args.host}:{args.ws_port}",
+                 # password reset links point at this run's back office
+                 "BACKOFFICE_URL": f"http://{args.host}:{args.web_port}/backoffice/",
                  "AWS_ENDPOINT_URL_S3": f"http://{args.host}:{args.s3_port}",
                  "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(32),
                  **_environment_overrides(seed, args.env)}
@@ -198,56 +251,97 @@ def _dev(args: argparse.Namespace) -> int:
     # S3 only, signed, for the pages and the tenants' sites, each to its own tenants' files (see
     # s3_server: moto's server alone would answer every service, to any web page)
     page_origins = {*web_origins, f"http://{args.host}:{args.web_port}"}
+    demo_seed = _demo_seed(web_origins) if seed is None else None
+    sso = _start_demo_sso(args, demo_seed, overrides) if demo_seed is not None else None
     loaded = seed if seed is not None else _load_demo_seed(web_origins)
     s3_server = LocalS3Server(args.host, args.s3_port, origins=_origin_tenants(loaded, page_origins),
                               credentials=credentials, attachments_bucket=LOCAL_REFS["AttachmentsBucket"])
     s3_server.start()  # before provisioning: the buckets are made through it
+    stuck = 0
     try:
-        with (local_aws(template, seed if seed is not None else _demo_seed(web_origins), overrides) as aws,
+        with (local_aws(template, seed if seed is not None else demo_seed, overrides) as aws,
               contextlib.suppress(KeyboardInterrupt)):  # a second Ctrl-C while stopping
-            asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None))
+            stuck = asyncio.run(_serve(template, socks, args, aws, credentials, demo=seed is None,
+                                       sso=sso.issuer if sso else None))
     finally:
-        s3_server.stop()
+        s3_server.stop(timeout=S3_STOP_SECONDS)
+        if sso is not None:
+            sso.stop()
     print("switchboard: stopped", flush=True)
+    if stuck:  # a hung handler's thread would hold the interpreter's exit: its state dies with us anyway
+        sys.stdout.flush()
+        os._exit(1)
     return 0
 
 
 async def _serve(template: Any, socks: list[socket.socket], args: argparse.Namespace, aws: Any, credentials: Any, *,
-                 demo: bool) -> None:
+                 demo: bool, sso: str | None = None) -> int:
+    """Serve until SIGTERM or Ctrl-C; returns how many invocations were still running at the end."""
     from aiohttp import web
 
     from switchboard_local.gateway_http import build_http_app
     from switchboard_local.gateway_web import build_web_app
-    from switchboard_local.gateway_ws import WebSocketGateway
-    from switchboard_local.invoker import Invoker
+    from switchboard_local.gateway_ws import WebSocketGateway, install_in_process
+    from switchboard_local.invoker import DEFAULT_CONCURRENCY, Invoker
 
-    invoker = Invoker(template)
+    invoker = Invoker(template, concurrency=args.concurrency or DEFAULT_CONCURRENCY)
     gateway = WebSocketGateway(template, invoker, bind_host=args.host, credentials=credentials)
+    loop = asyncio.get_running_loop()
     tenants = [t["tenant"] for t in aws.operators] or ["demo"]
     config = {"api": f"http://{args.host}:{args.http_port}", "ws": f"ws://{args.host}:{args.ws_port}",
               "tenant": tenants[0]}
     apps = [build_http_app(template, invoker), gateway.app(),
-            build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}")]
-    runners = []
-    for app, sock in zip(apps, socks, strict=True):
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
-        runners.append(runner)
-
+            build_web_app(template.root / "web", config=config, files=f"http://{args.host}:{args.s3_port}",
+                          outbox=True)]
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    _banner(args, aws, demo=demo)
-    await stop.wait()
-    print("switchboard: stopping", flush=True)
-    await gateway.close_all()
-    for runner in reversed(runners):
-        await runner.cleanup()
+    # the functions reach the gateway's @connections API in this process, without HTTP: installed
+    # before the first request, so every container's management client is made with it
+    with install_in_process(gateway.in_process(loop, aws.environment["WS_MANAGEMENT_ENDPOINT"])):
+        runners = []
+        for app, sock in zip(apps, socks, strict=True):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=STOP_GRACE[2])
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            runners.append(runner)
+        _banner(args, aws, demo=demo, sso=sso)
+        await stop.wait()
+        print("switchboard: stopping", flush=True)
+        stuck = await _stop(invoker, gateway, runners)
+        print(f"switchboard: @connections calls: {gateway.served_in_process} in process, "
+              f"{gateway.served_over_http} over HTTP", flush=True)
+        return stuck
 
 
-def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
+#: seconds the stop gives: running invocations, closing sockets, in-flight HTTP answers (which
+#: aiohttp may wait twice) and the S3 port's server (:meth:`LocalS3Server.stop`) - 4.25 at most,
+#: inside the 5 s a process manager (and tests/e2e/test_lifecycle.py) allows before SIGKILL
+STOP_GRACE = (2.0, 0.75, 0.25)
+S3_STOP_SECONDS = 1.0
+
+
+async def _stop(invoker: Any, gateway: Any, runners: list[Any]) -> int:
+    """SIGTERM or Ctrl-C: finish or refuse the work in flight, never cut it half-way.
+
+    1. The invoker takes no more invocations (an HTTP request arriving now is answered 503, a
+       frame gets API Gateway's error) and the running ones get up to 2 s to finish: each is a
+       whole handler, whose writes and acks are done or not begun. One still running then (a
+       hung handler) is left behind: the process exits without it (exit code 1), and its
+       in-memory state goes with it.
+    2. The WebSockets are closed (1001); their ``$disconnect`` invocations are refused, as API
+       Gateway's are best-effort - the connections' records die with the in-memory state.
+    3. The servers stop, answering what they already have in hand."""
+    running = await asyncio.to_thread(invoker.close, STOP_GRACE[0])
+    if running:
+        print(f"switchboard: {running} invocation(s) still running after {STOP_GRACE[0]:g} s; "
+              "stopping without them", flush=True)
+    await gateway.close_all(timeout=STOP_GRACE[1])
+    await asyncio.gather(*(runner.cleanup() for runner in runners), return_exceptions=True)
+    return int(running)
+
+
+def _banner(args: argparse.Namespace, aws: Any, *, demo: bool, sso: str | None = None) -> None:
     h = args.host
     lines = [
         "Switchboard local stack (moto in-process; no Docker, no AWS account)",
@@ -257,6 +351,7 @@ def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
         f"  Demo page      http://{h}:{args.web_port}/demo/",
         f"  Back office    http://{h}:{args.web_port}/backoffice/",
         f"  S3 (uploads)   http://{h}:{args.s3_port}",
+        f"  Outbox (mail)  http://{h}:{args.web_port}/outbox/   (JSON: /outbox/messages.json)",
     ]
     if demo:
         from switchboard_local.seed import DEMO_SEED
@@ -265,6 +360,10 @@ def _banner(args: argparse.Namespace, aws: Any, *, demo: bool) -> None:
         lines.append(f"  Demo tenant    {tenant['id']}  (identity secret: {tenant['identity_secret']})")
         for op in tenant["operators"]:
             lines.append(f"  {op['role']:<14} {op['email']} / {op['password']}")
+        if sso:
+            lines.append(f"  Demo SSO       {sso}  (\"Sign in with Demo SSO\" in the back office)")
+            for account in DEMO_SSO_ACCOUNTS:
+                lines.append(f"    {account['login']} / {account['password']}  ({account['email']})")
     else:
         for op in aws.operators:
             lines.append(f"  {op['role']:<14} {op['email']} (tenant {op['tenant']})")
@@ -399,14 +498,94 @@ def _seed(args: argparse.Namespace) -> int:
                 raise _UsageError("the seed has TOTP secrets: name the key that seals them with --totp-key "
                                   "(the stack's TotpKeyAlias output)")
             key = _stack_output(session, args.stack, "TotpKeyAlias")
+        if any(p.client_secret for t in seed.tenants for p in t.identity_providers) and not args.stack:
+            raise _UsageError("the seed has identity providers' client secrets: name the stack with --stack "
+                              "(they go to Secrets Manager as <stack>/oidc/<tenant>/<provider>)")
         summary = apply_seed(Store(table, session.client("dynamodb")), seed,
-                             sealer=Sealer(key, client=session.client("kms")))
+                             sealer=Sealer(key, client=session.client("kms")),
+                             secrets=session.client("secretsmanager"),
+                             secret_prefix=f"{args.stack or 'switchboard'}/oidc/")
     except (BotoCoreError, ClientError, SwitchboardError) as exc:
         print(f"switchboard: seeding failed: {exc}", file=sys.stderr)
         return 1
     for op in summary:
         print(f"seeded {op['role']} {op['email']} (tenant {op['tenant']}, id {op['id']})")
     return 0
+
+
+# -- login ----------------------------------------------------------------------------------
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _post_json(url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",  # noqa: S310 - http(s) only: _login
+
+                                 headers={"content-type": "application/json", "user-agent": "switchboard CLI"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - http(s) only: _login checks
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+    except (urllib.error.URLError, OSError) as exc:
+        raise _UsageError(f"cannot reach {url}: {exc}") from None
+
+
+def default_credentials() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "switchboard" / "credentials.json"
+
+
+def _login(args: argparse.Namespace, *, sleep: Any = None) -> int:
+    """RFC 8628: ask for a device code, show the user code, poll until an admin approves it in the
+    back office, keep the session (the approving admin's) in the credentials file, 0600."""
+    import os
+    import time
+
+    sleep = sleep or time.sleep
+    api = args.api.rstrip("/")
+    if not api.startswith(("https://", "http://")):
+        raise _UsageError(f"--api wants the stack's http(s) URL, not {args.api!r}")
+    status, got = _post_json(f"{api}/auth/device", {"tenant": args.tenant} if args.tenant else {})
+    if status != 200:
+        raise _UsageError(f"the API refused the device sign-in: {status} {got}")
+    print(f"To sign in, open {got['verification_uri_complete']}\n"
+          f"(or {got['verification_uri']} and enter the code {got['user_code']}) as an admin, and approve it.",
+          flush=True)
+    interval, deadline = int(got["interval"]), time.monotonic() + int(got["expires_in"])
+    while time.monotonic() < deadline:
+        sleep(interval)
+        status, answer = _post_json(f"{api}/auth/device/token", {"grant_type": DEVICE_GRANT,
+                                                                 "device_code": got["device_code"]})
+        error = (answer or {}).get("error") if status == 400 else None
+        if status == 200:
+            path = args.credentials or default_credentials()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            saved = json.loads(path.read_text()) if path.exists() else {}
+            saved[api] = {"access_token": answer["access_token"], "refresh_token": answer["refresh_token"],
+                          "user": answer["user"]}
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(saved, out, indent=2)
+            os.chmod(path, 0o600)
+            print(f"Signed in to {api} as {answer['user']['name']} ({answer['user']['role']}); "
+                  f"the session is kept in {path}", flush=True)
+            return 0
+        if error == "authorization_pending":
+            continue
+        if error == "slow_down":
+            interval = int(answer.get("interval") or interval + 5)
+            continue
+        reason = {"access_denied": "the sign-in was denied", "expired_token": "the code expired"}.get(
+            str(error), f"{status} {answer}")
+        print(f"switchboard: not signed in: {reason}", file=sys.stderr)
+        return 1
+    print("switchboard: not signed in: the code expired", file=sys.stderr)
+    return 1
 
 
 # -- publish-web ----------------------------------------------------------------------------

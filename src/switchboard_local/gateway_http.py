@@ -10,7 +10,6 @@ same template at start (:mod:`switchboard_local.openapi`).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from switchboard_local.invoker import InvocationError, Invoker
+from switchboard_local.invoker import InvocationError, InvocationRefused, Invoker
 from switchboard_local.lambda_runtime import http_event
 from switchboard_local.template import Template
 
@@ -103,14 +102,17 @@ def build_http_app(template: Template, invoker: Invoker) -> web.Application:
                            query=dict(request.query) or None, path_params=params or None,
                            source_ip=peer[0] if peer else "127.0.0.1", raw_body=raw if raw else None)
         event["rawQueryString"] = request.query_string
-        loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(None, invoker.invoke, route.function_id, event)
+            result = await invoker.ainvoke(route.function_id, event)
+        except InvocationRefused:  # the stack is stopping: this request was not run at all
+            return web.json_response({"message": "Service Unavailable"}, status=503)
         except InvocationError as exc:
             request.app.logger.error("%s", exc)
             return web.json_response({"message": "Internal Server Error"}, status=500)
         return _response(result)
 
     app = web.Application(client_max_size=MAX_BODY + 1)
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # every path, a decoded newline in it too (".*" alone stops at one, and aiohttp would answer its own
+    # text/plain 404 where API Gateway routes the request)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     return app

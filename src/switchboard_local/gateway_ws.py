@@ -34,24 +34,68 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
+import contextlib
+import io
 import json
 import logging
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from switchboard_local.invoker import InvocationError, Invoker
+from switchboard_local.invoker import InvocationError, InvocationRefused, Invoker
 from switchboard_local.sigv4 import LocalCredentials, Refused, verify_header
 from switchboard_local.template import Template
 
-__all__ = ["MAX_FRAME", "WebSocketGateway"]
+__all__ = ["MAX_FRAME", "WebSocketGateway", "install_in_process"]
 
 MAX_FRAME = 128 * 1024
+#: seconds a post or a close may wait on a client's socket; a client that stops reading is dropped
+SEND_TIMEOUT = 1.0
+#: seconds a function's in-process management call waits (the functions' client: read timeout 3 s)
+IN_PROCESS_TIMEOUT = 3.0
 log = logging.getLogger("switchboard.local.ws")
+_Answer = tuple[int, dict[str, str], bytes]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class _RawBody(io.BytesIO):
+    """An answer's body as botocore reads a urllib3 response's."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        while chunk := self.read(65536):
+            yield chunk
+
+
+@contextlib.contextmanager
+def install_in_process(handler: Callable[..., Any]) -> Iterator[None]:
+    """Route this process's management-API calls through ``handler`` (:meth:`WebSocketGateway.in_process`):
+    on every botocore session made from now on, and on boto3's default session (the layer's)."""
+    import boto3
+    import botocore.handlers
+
+    entry = ("before-send.apigatewaymanagementapi", handler)
+    botocore.handlers.BUILTIN_HANDLERS.append(entry)
+    session = boto3.DEFAULT_SESSION
+    if session is not None:
+        session.events.register(*entry)
+    try:
+        yield
+    finally:
+        botocore.handlers.BUILTIN_HANDLERS.remove(entry)
+        if session is not None:
+            session.events.unregister(*entry)
 
 
 @dataclass
@@ -63,6 +107,12 @@ class _Connection:
     user_agent: str
     authorizer: dict[str, Any] | None
     last_active: float = field(default_factory=time.time)
+    transport: Any = None
+
+    def drop(self) -> None:
+        """Cut the TCP connection (no close handshake: the client is not reading)."""
+        if self.transport is not None:
+            self.transport.abort()
 
 
 def _iso(ts: float) -> str:
@@ -114,6 +164,8 @@ class WebSocketGateway:
         self.authorizer = template.websocket_authorizer()
         self.stage = template.websocket_stage()
         self.connections: dict[str, _Connection] = {}
+        self.served_in_process = 0  # management calls answered without HTTP (:meth:`in_process`)
+        self.served_over_http = 0
         self.domain = "127.0.0.1"
         # the event loop keeps only weak references to tasks: hold them until they finish
         self._tasks: set[asyncio.Task[None]] = set()
@@ -142,8 +194,10 @@ class WebSocketGateway:
         return ctx
 
     async def _invoke(self, function_id: str, event: dict[str, Any]) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.invoker.invoke, function_id, event)
+        try:
+            return await self.invoker.ainvoke(function_id, event)
+        except InvocationRefused as refused:  # the stack is stopping: nothing of it ran
+            raise InvocationError(function_id, refused) from refused
 
     # -- the handshake ---------------------------------------------------------------
     async def _authorize(self, request: web.Request, conn_id: str, connected_at: float, source_ip: str
@@ -201,7 +255,7 @@ class WebSocketGateway:
                 return web.Response(status=status)
         ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True, heartbeat=None)
         await ws.prepare(request)
-        conn = _Connection(conn_id, ws, connected_at, source_ip, user_agent, authorizer)
+        conn = _Connection(conn_id, ws, connected_at, source_ip, user_agent, authorizer, transport=request.transport)
         self.connections[conn_id] = conn
         close_code, reason = 1000, ""
         try:
@@ -243,7 +297,8 @@ class WebSocketGateway:
         try:
             result = await self._invoke(function_id, event)
         except InvocationError as exc:
-            log.error("%s failed: %s", route_key, exc)
+            if not isinstance(exc.error, InvocationRefused):  # refused: the stack is stopping
+                log.error("%s failed: %s", route_key, exc)
             await self._send(conn, json.dumps({"message": "Internal server error", "connectionId": conn.id,
                                                "requestId": ctx["requestId"]}))
             return
@@ -270,68 +325,155 @@ class WebSocketGateway:
         try:
             await self._invoke(function_id, event)
         except InvocationError as exc:
-            log.error("$disconnect failed: %s", exc)
+            if not isinstance(exc.error, InvocationRefused):  # best-effort, as API Gateway's; not while stopping
+                log.error("$disconnect failed: %s", exc)
 
     # -- the @connections management API -----------------------------------------------
-    def _gone(self, conn_id: str) -> web.Response:
-        return web.json_response({"message": f"Connection {conn_id} is gone"}, status=410,
-                                 headers={"x-amzn-ErrorType": "GoneException"})
+    # Answers are (status, headers, body) so that one code path serves both doors: HTTP on this
+    # port (outside callers) and the in-process door the stack's own functions use.
+    @staticmethod
+    def _answer(status: int, payload: Any = None, kind: str | None = None) -> _Answer:
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        if kind:
+            headers["x-amzn-ErrorType"] = kind
+        return status, headers, json.dumps(payload).encode() if payload is not None else b""
 
-    def _foreign_host(self, request: web.Request) -> web.Response | None:
-        if self.hosts is not None and host_name(request.headers.get("Host", "")) not in self.hosts:
-            return web.json_response({"message": "Forbidden"}, status=403,
-                                     headers={"x-amzn-ErrorType": "ForbiddenException"})
+    def _gone(self, conn_id: str) -> _Answer:
+        return self._answer(410, {"message": f"Connection {conn_id} is gone"}, "GoneException")
+
+    def _foreign_host(self, host: str) -> _Answer | None:
+        if self.hosts is not None and host_name(host) not in self.hosts:
+            return self._answer(403, {"message": "Forbidden"}, "ForbiddenException")
         return None
 
-    async def _unsigned(self, request: web.Request) -> web.Response | None:
-        """API Gateway's answer to a management call not signed with the stack's key (None: signed)."""
-        if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
-            return web.json_response({"message": "Missing Authentication Token"}, status=403,
-                                     headers={"x-amzn-ErrorType": "MissingAuthenticationTokenException"})
-        body = await request.read()
-        raw_path, _, raw_query = request.raw_path.partition("?")
+    def _unsigned(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes
+                  ) -> _Answer | None:
+        """API Gateway's answer to a management call not signed with the stack's key (None: signed).
+        ``headers`` lower-cased."""
+        if not headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
+            return self._answer(403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")
         try:
             if self.credentials is None:
                 raise Refused(403, "InvalidAccessKeyId", "this gateway was given no credentials")
-            verify_header(self.credentials, "execute-api", method=request.method, raw_path=raw_path,
-                          raw_query=raw_query, headers={k.lower(): v for k, v in request.headers.items()}, body=body)
+            verify_header(self.credentials, "execute-api", method=method, raw_path=raw_path, raw_query=raw_query,
+                          headers=headers, body=body)
         except Refused as refused:
             kind, message = _API_GATEWAY_REFUSALS.get(refused.code, ("InvalidSignatureException", refused.message))
-            return web.json_response({"message": message}, status=403, headers={"x-amzn-ErrorType": kind})
+            return self._answer(403, {"message": message}, kind)
         return None
 
-    async def manage(self, request: web.Request) -> web.StreamResponse:
-        if (refused := self._foreign_host(request)) is not None:
-            return refused
-        if (unsigned := await self._unsigned(request)) is not None:
-            return unsigned
-        conn_id = request.match_info["connection_id"]
+    async def _act(self, method: str, conn_id: str, data: bytes) -> _Answer:
+        """One signed management call on a connection: POST a frame, GET its details, DELETE it."""
         conn = self.connections.get(conn_id)
         if conn is None or conn.ws.closed:
             return self._gone(conn_id)
-        if request.method == "POST":
-            data = await request.read()
+        if method == "POST":
             if len(data) > MAX_FRAME:
-                return web.json_response({"message": "Message too long"}, status=413,
-                                         headers={"x-amzn-ErrorType": "PayloadTooLargeException"})
-            if not await self._send(conn, data.decode("utf-8", "replace")):
+                return self._answer(413, {"message": "Message too long"}, "PayloadTooLargeException")
+            try:  # a client that stops reading fills its buffer; API Gateway does not wait on it either
+                sent = await asyncio.wait_for(self._send(conn, data.decode("utf-8", "replace")), SEND_TIMEOUT)
+            except TimeoutError:
+                log.info("connection %s stopped reading: closed", conn_id)
+                conn.drop()
+                sent = False
+            if not sent:
                 return self._gone(conn_id)
-            return web.Response(status=200)
-        if request.method == "GET":
+            return 200, {}, b""
+        if method == "GET":
             # the wire names of the GetConnection output shape (botocore maps them to ConnectedAt ...)
-            return web.json_response({"connectedAt": _iso(conn.connected_at),
+            return self._answer(200, {"connectedAt": _iso(conn.connected_at),
                                       "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
                                       "lastActiveAt": _iso(conn.last_active)})
-        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"")  # DELETE
-        return web.Response(status=204)
+        try:  # DELETE: the close handshake is not waited on past SEND_TIMEOUT (a client that stopped reading)
+            await asyncio.wait_for(conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b""), SEND_TIMEOUT)
+        except TimeoutError:
+            conn.drop()
+        return 204, {}, b""
+
+    @staticmethod
+    def _response(answer: _Answer) -> web.Response:
+        status, headers, body = answer
+        return web.Response(status=status, headers=headers, body=body or None)
+
+    async def manage(self, request: web.Request) -> web.StreamResponse:
+        """The management API over HTTP, for callers outside this process."""
+        self.served_over_http += 1
+        if (refused := self._foreign_host(request.headers.get("Host", ""))) is not None:
+            return self._response(refused)
+        body = await request.read()
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if (unsigned := self._unsigned(request.method, raw_path, raw_query, headers, body)) is not None:
+            return self._response(unsigned)
+        return self._response(await self._act(request.method, request.match_info["connection_id"], body))
+
+    def in_process(self, loop: asyncio.AbstractEventLoop, endpoint: str) -> Callable[..., Any]:
+        """The management API for this process's own functions, without an HTTP round trip.
+
+        A botocore ``before-send`` handler: a management-API request addressed to ``endpoint``
+        is answered here - the same host and SigV4 checks as over HTTP, the same
+        (status, headers, body), so botocore raises the same ``GoneException`` - by running
+        the call on the gateway's event loop; anything else goes on its way (None). Install
+        it with :func:`install_in_process`."""
+        from urllib.parse import unquote, urlsplit
+
+        from botocore.awsrequest import AWSResponse
+        from botocore.compat import HTTPHeaders
+        from botocore.exceptions import ReadTimeoutError
+
+        if asyncio.get_running_loop() is not loop:
+            raise RuntimeError("install the in-process handler from the gateway's own event loop")
+
+        netloc = urlsplit(endpoint).netloc
+        prefixes = ("/@connections/", f"/{self.stage}/@connections/")
+
+        def handler(request: Any, **_: Any) -> AWSResponse | None:
+            if _running_loop() is loop:  # waiting on the loop from the loop would hang it
+                raise RuntimeError("a management-API call made on the gateway's own event loop")
+            url = urlsplit(request.url)
+            if url.netloc != netloc:
+                return None
+            self.served_in_process += 1
+            headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
+            headers.setdefault("host", netloc)  # botocore signs the URL's host without setting the header
+            body = request.body or b""
+            if isinstance(body, str):
+                body = body.encode()
+            elif not isinstance(body, bytes):
+                body = body.read()
+            answer = self._foreign_host(headers["host"]) or \
+                self._unsigned(request.method, url.path, url.query, headers, body)
+            if answer is None:
+                prefix = next((p for p in prefixes if url.path.startswith(p)), None)
+                segment = url.path[len(prefix):] if prefix else ""  # one path segment, as the HTTP route
+                conn_id = unquote(segment)  # ids hold "/" and "+", which botocore sends percent-encoded
+                if not segment or "/" in segment or request.method not in ("POST", "GET", "DELETE"):
+                    answer = self._answer(404, {"message": "Not Found"}, "NotFoundException")
+                else:
+                    future = asyncio.run_coroutine_threadsafe(self._act(request.method, conn_id, body), loop)
+                    try:
+                        answer = future.result(timeout=IN_PROCESS_TIMEOUT)
+                    except concurrent.futures.TimeoutError:
+                        future.cancel()
+                        # what botocore raises when the HTTP path's read times out: callers catch it alike
+                        raise ReadTimeoutError(endpoint_url=request.url) from None
+            status, out_headers, data = answer
+            response_headers = HTTPHeaders()
+            for name, value in out_headers.items():
+                response_headers[name] = value
+            return AWSResponse(request.url, status, response_headers, _RawBody(data))
+
+        return handler
 
     async def list_connections(self, request: web.Request) -> web.StreamResponse:
         """Local only (API Gateway has no such call): the live connection ids, for tests and
         debugging - signed like the rest of the management API (the ids are what it acts on)."""
-        if (refused := self._foreign_host(request)) is not None:
-            return refused
-        if (unsigned := await self._unsigned(request)) is not None:
-            return unsigned
+        if (refused := self._foreign_host(request.headers.get("Host", ""))) is not None:
+            return self._response(refused)
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if (unsigned := self._unsigned(request.method, raw_path, raw_query, headers, await request.read())) is not None:
+            return self._response(unsigned)
         return web.json_response({"connections": sorted(self.connections)})
 
     def app(self) -> web.Application:
@@ -345,6 +487,15 @@ class WebSocketGateway:
         app.router.add_get(f"/{self.stage}", self.handle_socket)
         return app
 
-    async def close_all(self) -> None:
-        for conn in list(self.connections.values()):
-            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+    async def close_all(self, timeout: float = 1.0) -> None:
+        """Close every connection (1001), all at once; a client that does not answer the close
+        within ``timeout`` seconds is dropped."""
+        async def close(conn: _Connection) -> None:
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+        pending = [asyncio.ensure_future(close(conn)) for conn in list(self.connections.values())]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
+                task.cancel()

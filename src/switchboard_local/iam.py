@@ -30,7 +30,8 @@ _installed = False
 
 _TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                           "ConditionCheck": "ConditionCheckItem"}
-_SERVICE_PREFIX = {"dynamodb": "dynamodb", "s3": "s3", "secretsmanager": "secretsmanager", "kms": "kms"}
+_SERVICE_PREFIX = {"dynamodb": "dynamodb", "s3": "s3", "secretsmanager": "secretsmanager", "kms": "kms",
+                   "sesv2": "ses"}  # SES v2's SendEmail is authorised as ses:SendEmail
 
 
 def _allowing(template: Template, function_id: str) -> Iterator[tuple[list[str], Any]]:
@@ -50,15 +51,23 @@ def allowed_actions(template: Template, function_id: str) -> frozenset[str]:
 
 
 def secret_grants(template: Template, function_id: str) -> dict[str, set[str] | None]:
-    """Per Secrets Manager action pattern the function is allowed: the secrets (logical ids)
-    its statements name by ``!Ref``, or None where a statement names one otherwise (any)."""
+    """Per Secrets Manager action pattern the function is allowed: the secrets' names (globs) its
+    statements name - by ``!Ref`` (the local name of that secret), or by a ``!Sub`` ARN (the name
+    part of the resolved ARN, ``switchboard-local/oidc/*``) - or None where a statement names
+    them otherwise (``*``: any)."""
+    from switchboard_local.provision import LOCAL_REFS
+
     grants: dict[str, set[str] | None] = {}
     for actions, resources in _allowing(template, function_id):
-        refs = {str(r.value) for r in (resources if isinstance(resources, list) else [resources])
-                if getattr(r, "name", None) == "Ref"}
+        names: set[str] = set()
+        for r in (resources if isinstance(resources, list) else [resources]):
+            if getattr(r, "name", None) == "Ref" and str(r.value) in LOCAL_REFS:
+                names.add(LOCAL_REFS[str(r.value)])
+            elif getattr(r, "name", None) == "Sub" and ":secret:" in str(r.value):
+                names.add(str(template.resolve(r, LOCAL_REFS)).split(":secret:", 1)[1])
         for action in (a for a in actions if a.startswith("secretsmanager:")):
             known = grants.get(action, set())
-            grants[action] = None if known is None or not refs else known | refs
+            grants[action] = None if known is None or not names else known | names
     return grants
 
 
@@ -74,10 +83,12 @@ def _secret_allowed(grants: dict[str, set[str] | None], action: str, secret_id: 
     from switchboard_local.provision import LOCAL_REFS
 
     name = _secret_name(secret_id)
-    logical = next((k for k, v in LOCAL_REFS.items() if v == name), None)
-    # a secret the template does not declare is allowed only by a statement naming no !Ref
-    return any(fnmatch.fnmatchcase(action, pattern) and (named is None or (logical is not None and logical in named))
-               for pattern, named in grants.items())
+    declared = name in LOCAL_REFS.values()
+    # a secret the template declares is allowed only by a statement naming it; another one by a
+    # statement whose name glob matches it, or that names no secret in particular
+    return any(fnmatch.fnmatchcase(action, pattern) and (
+        (named is None and not declared) or (named is not None and any(fnmatch.fnmatchcase(name, n) for n in named)))
+        for pattern, named in grants.items())
 
 
 def required_actions(service: str, operation: str, params: dict[str, Any]) -> list[str]:

@@ -109,6 +109,8 @@ def http_event(method: str, path: str, *, route_path: str | None = None, body: A
         },
         "isBase64Encoded": is_b64,
     }
+    if "cookie" in hdrs:  # payload 2.0: API Gateway hands cookies over as a list, not the header
+        event["cookies"] = [c.strip() for c in hdrs.pop("cookie").split(";") if c.strip()]
     if query:
         event["queryStringParameters"] = dict(query)
     if path_params:

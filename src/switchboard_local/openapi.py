@@ -46,6 +46,8 @@ class _Op:
     problems: tuple[int, ...]
     status: int = 200
     description: str = ""
+    #: a 302 answer (the SSO hops): no body, a ``Location`` (and maybe a ``Set-Cookie``)
+    redirect: bool = False
 
 
 def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,7 +61,10 @@ _TOKENS = {"$ref": REF.format(name="TokenResponse")}
 _SESSION = _obj({"id": _STR, "method": _STR, "created_at": _INT, "last_used_at": _INT, "expires_at": _INT},
                 {"device": _NULLABLE_STR})
 _OPERATOR = _obj({"id": _STR, "email": _STR, "name": _STR, "role": {"enum": ["operator", "admin"]}, "blocked": _BOOL,
-                  "mfa_enabled": _BOOL, "created_at": _INT, "invited": _BOOL})
+                  "mfa_enabled": _BOOL, "created_at": _INT, "invited": _BOOL},
+                 {"identities": {"type": "array", "items": _STR}})
+_IDENTITY = _obj({"id": _STR, "kind": {"enum": ["password", "oidc", "cognito", "auth0"]}, "linked_at": _INT},
+                 {"provider": _STR, "email": _STR})
 
 _TENANT_SETTINGS = _obj({k: {} for k in (
     "name", "widget", "allowed_origins", "visitor_attachments", "verified_visitors_only", "hours", "away_message",
@@ -80,10 +85,19 @@ ROUTES: dict[str, _Op] = {
     "POST /auth/external": _Op(
         "Sign a website visitor in: anonymous, or vouched for by the website (HMAC of the user id)", "none",
         _TOKENS, _SIGN_IN, description="The Origin must be one of the tenant's allowed origins (else 403)."),
+    "POST /auth/exchange": _Op(
+        "Exchange a website's own JWT (an issuer the tenant trusts) for a level-1 visitor's tokens", "none",
+        _TOKENS, _SIGN_IN,
+        description="RFC 8693's request shape. The Origin is checked as for `POST /auth/external`; an untrusted "
+                    "issuer, another audience, an expired token, a bad signature or an algorithm other than "
+                    "RS256, PS256 or ES256 answers 401 `invalid_identity`."),
     "POST /auth/internal": _Op(
         "Sign an operator or admin in with email and password", "none", _TOKENS, _SIGN_IN,
         description="An operator with TOTP gets 401 `mfa_required` with an `mfa_token` for `POST /auth/mfa`."),
-    "POST /auth/mfa": _Op("Exchange an mfa_token and a TOTP code for tokens", "none", _TOKENS, _SIGN_IN),
+    "POST /auth/mfa": _Op(
+        "Exchange an mfa_token and a TOTP code (or one of the recovery codes) for tokens", "none", _TOKENS, _SIGN_IN,
+        description="Send `code` or `recovery_code`, not both. A recovery code works once; wrong ones count as wrong "
+                    "TOTP codes (5 per challenge, the account's rate limit)."),
     "POST /auth/refresh": _Op(
         "Rotate a refresh token", "none", _TOKENS, _SIGN_IN,
         description="A refresh token presented again after its rotation revokes the session (401 `token_reused`)."),
@@ -113,8 +127,9 @@ ROUTES: dict[str, _Op] = {
         "Start enrolling a TOTP second factor (operators and admins)", "bearer",
         _obj({"secret": _STR, "otpauth_uri": _STR, "qr_svg": _STR}), _BEARER),
     "POST /auth/totp/confirm": _Op(
-        "Confirm the TOTP enrolment with a code: MFA on", "bearer",
-        _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT}), _BEARER),
+        "Confirm the TOTP enrolment with a code: MFA on; answers 10 single-use recovery codes, shown once", "bearer",
+        _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT,
+              "recovery_codes": {"type": "array", "items": _STR, "minItems": 10, "maxItems": 10}}), _BEARER),
     "POST /auth/totp/disable": _Op(
         "Turn one's TOTP second factor off, with a code", "bearer",
         _obj({"mfa_enabled": _BOOL, "revoked_sessions": _INT}), _BEARER),
@@ -122,6 +137,29 @@ ROUTES: dict[str, _Op] = {
         "Change one's password (other sessions end)", "bearer",
         _obj({"changed": _BOOL, "revoked_sessions": _INT}), _BEARER),
     "POST /auth/invite": _Op("Accept an invitation: set a password, get tokens", "none", _TOKENS, _SIGN_IN),
+    "POST /auth/password/forgot": _Op(
+        "Mail a single-use password reset link (valid 30 minutes)", "none", _obj({"accepted": _BOOL}),
+        (400, 429, 500, 503), status=202,
+        description="Always 202 with the same body, and the same work, whether or not the email is an operator's "
+                    "(no enumeration). Rate limited per client address and per email."),
+    "POST /auth/password/reset": _Op(
+        "Set a new password with a mailed reset link; every session of that person ends", "none",
+        _obj({"reset": _BOOL, "revoked_sessions": _INT}), (400, 401, 429, 500, 503),
+        description="A used, expired or edited link answers 401 `invalid_token`. It does not sign in."),
+    "POST /auth/device": _Op(
+        "Start a device sign-in for the command line (RFC 8628 device authorization)", "none",
+        _obj({"device_code": _STR, "user_code": _STR, "verification_uri": _STR, "verification_uri_complete": _STR,
+              "expires_in": _INT, "interval": _INT}), (400, 404, 429, 500, 503),
+        description="An admin approves the `user_code` in the back office (`POST /auth/device/approve`); the "
+                    "device signs in as that admin."),
+    "POST /auth/device/token": _Op(
+        "Poll for the device's tokens (RFC 8628 §3.4)", "none", _TOKENS, (400, 401, 429, 500, 503),
+        description="400 `authorization_pending` (poll again after `interval`), `slow_down` (the interval grew by "
+                    "5 s), `access_denied`, `expired_token` - each with OAuth's `error` beside `code`; once "
+                    "approved, the approving admin's tokens, once."),
+    "POST /auth/device/approve": _Op(
+        "Approve (or deny) a device sign-in's user code: the device is signed in as the caller (admins only)",
+        "bearer", _obj({"user_code": _STR, "approved": _BOOL}), _BEARER),
     "GET /staff": _Op(
         "The tenant's active operators and admins, by name", "bearer",
         _obj({"staff": {"type": "array", "items": _obj({"id": _STR, "name": _STR, "role": _STR})}}), _BEARER),
@@ -137,6 +175,30 @@ ROUTES: dict[str, _Op] = {
     "DELETE /admin/operators/{id}": _Op(
         "Remove an operator (their sessions end)", "bearer",
         _obj({"removed": _STR, "revoked_sessions": _INT}), _BEARER),
+    "GET /auth/providers": _Op(
+        "How a tenant's staff may sign in: password, and each SSO provider (never a secret)", "none",
+        _obj({"password": _BOOL, "providers": {"type": "array", "items": _obj(
+            {"id": _STR, "kind": {"const": "oidc"}, "name": _STR})}}), (400, 404, 500, 503)),
+    "GET /auth/oidc/{provider}/authorize": _Op(
+        "Start an SSO sign-in: 302 to the provider (code flow, PKCE S256, state, nonce)", "none", {},
+        (400, 404, 500, 503), status=302, redirect=True,
+        description="`return_to` must be on one of the tenant's allowed origins (else 400). The answer sets "
+                    "an HttpOnly cookie binding the sign-in to this browser."),
+    "GET /auth/oidc/{provider}/callback": _Op(
+        "The provider's redirect back: 302 to return_to#code=<one-time code>, or return_to#error=<code>", "none",
+        {}, (400, 401, 429, 500, 503), status=302, redirect=True,
+        description="Refusals (`not_invited`, `email_not_verified`, `access_denied`, `invalid_identity`, "
+                    "`invalid_state`, `temporarily_unavailable`) go back in the fragment and create nothing. A "
+                    "state never issued, used or expired is 401 `invalid_token` (there is nowhere to go back to)."),
+    "POST /auth/oidc/complete": _Op(
+        "Swap an SSO one-time code (single use, 60 s) for tokens; the session's method is oidc:<provider>",
+        "none", _TOKENS, _SIGN_IN),
+    "GET /auth/identities": _Op(
+        "The caller's ways in: password, linked SSO, Cognito and Auth0 identities", "bearer",
+        _obj({"identities": {"type": "array", "items": _IDENTITY}}), _BEARER),
+    "DELETE /auth/identities/{id}": _Op(
+        "Unlink one of the caller's ways in (never the last: 409 conflict); its sessions end", "bearer",
+        _obj({"unlinked": _STR, "revoked_sessions": _INT}), _BEARER),
     "GET /admin/events": _Op(
         "The tenant's audit events, newest first, paginated (admin:sessions)", "bearer",
         _obj({"events": {"type": "array", "items": _obj({"id": _STR, "kind": _STR, "at": _INT})},
@@ -282,7 +344,8 @@ def document(template: Template) -> dict[str, Any]:
         operation["security"] = {"none": [], "bearer": [{"bearerAuth": []}], "hook": [{"hookSignature": []}]}[
             op.security]
         responses: dict[str, Any] = {
-            str(op.status): {"description": "OK", "content": {"application/json": {"schema": op.ok}}}}
+            str(op.status): {"description": "Found", "headers": {"Location": {"required": True, "schema": _STR}}}
+            if op.redirect else {"description": "OK", "content": {"application/json": {"schema": op.ok}}}}
         for status in op.problems:
             responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
         if "{" in route.path:

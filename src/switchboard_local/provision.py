@@ -40,8 +40,8 @@ def shared_environment(template: Template, refs: dict[str, Any] | None = None) -
 
 
 def provision(template: Template, refs: dict[str, str] | None = None) -> dict[str, str]:
-    """Create tables (with TTL), buckets, KMS keys with their aliases, and the signing-key
-    secret holding one fresh key."""
+    """Create tables (with TTL), buckets, KMS keys with their aliases, the SES identity mail is
+    sent as, and the signing-key secret holding one fresh key."""
     from switchboard.tokens.key_rotation import rotate_now
 
     refs = {**LOCAL_REFS, **(refs or {})}
@@ -61,6 +61,10 @@ def provision(template: Template, refs: dict[str, str] | None = None) -> dict[st
         key = kms.create_key(Description=template.resources[target]["Properties"].get("Description", target))
         kms.create_alias(AliasName=refs.get(logical_id, f"alias/{logical_id}"),
                          TargetKeyId=key["KeyMetadata"]["KeyId"])
+    # the identity mail is sent as (template parameter MailIdentity), verified as a deployer does in SES
+    identity = template.parameter_defaults().get("MailIdentity")
+    if identity:
+        boto3.client("sesv2").create_email_identity(EmailIdentity=str(identity))
     sm = boto3.client("secretsmanager")
     for logical_id in ("SigningKeys", "VerifyKeys"):
         props = template.resources[logical_id]["Properties"]

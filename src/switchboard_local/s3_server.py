@@ -212,8 +212,13 @@ class LocalS3Server:
         self._thread = Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop serving; with ``timeout``, wait at most that long (the thread is a daemon: a
+        request still in hand does not hold the process's exit)."""
+        server = self._server
+        if server is not None:
+            closing = Thread(target=server.shutdown, daemon=True)  # waits for serve_forever's next poll
+            closing.start()
+            closing.join(timeout)
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout)

@@ -1,7 +1,10 @@
-"""The seed file of the contract (section 6): tenants and their operators.
+"""The seed file of the contract (sections 6 and 7): tenants, their operators and their
+identity providers.
 
 Loading is idempotent: tenants are upserted, operators are matched by e-mail and keep
-their id, so seeding twice changes nothing.
+their id (and their linked identities), so seeding twice changes nothing. An identity
+provider's ``client_secret`` goes to Secrets Manager (``<stack>/oidc/<tenant>/<provider>``,
+which only the SSO callback function may read); the table holds only that secret's name.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from switchboard.auth.identity import new_operator_id
 from switchboard.auth.passwords import hash_password
 from switchboard.auth.postlogin import validate_claim_names
-from switchboard.models import Operator, Tenant
+from switchboard.models import IdentityProvider, Operator, Tenant, TrustedIssuer
 from switchboard.settings import get_settings
 from switchboard.store import Store
 from switchboard.tokens.sealing import Sealer, totp_context
@@ -35,6 +38,31 @@ class SeedOperator(_Model):
     totp_secret: str | None = None
 
 
+class SeedProvider(_Model):
+    """An OpenID provider of the tenant's staff (contract section 7)."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+    kind: Literal["oidc"] = "oidc"
+    name: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    #: https, or http on loopback (a provider on the developer's machine)
+    issuer: Annotated[str, StringConstraints(pattern=r"^(https://[^\s#?]+|http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/[^\s#?]*)?)$")]
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    client_secret: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    allowed_domains: list[str] = Field(default_factory=list)
+
+
+class SeedTrustedIssuer(_Model):
+    """A website issuer whose JWTs ``POST /auth/exchange`` accepts for the tenant's visitors."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    jwks_uri: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2048)]
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    user_claim: str = "sub"
+    name_claim: str = "name"
+
+
 class SeedTenant(_Model):
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     name: str
@@ -46,6 +74,8 @@ class SeedTenant(_Model):
     claims: dict[str, Any] = Field(default_factory=dict)
     deny_email_domains: list[str] = Field(default_factory=list)
     operators: list[SeedOperator] = Field(default_factory=list)
+    identity_providers: list[SeedProvider] = Field(default_factory=list)
+    trusted_issuers: list[SeedTrustedIssuer] = Field(default_factory=list)
 
 
 class Seed(_Model):
@@ -78,19 +108,38 @@ def load_seed(path: Path | str) -> Seed:
     return Seed.model_validate(json.loads(Path(path).read_text()))
 
 
-def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | None = None) -> list[dict[str, str]]:
+#: where the providers' client secrets go: ``<stack>/oidc/`` (the SSO callback's policy names it)
+LOCAL_SECRET_PREFIX = "switchboard-local/oidc/"
+
+
+def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | None = None,
+               secrets: Any = None, secret_prefix: str = LOCAL_SECRET_PREFIX) -> list[dict[str, str]]:
     """Upsert tenants and operators; returns a summary (no secrets) of the operators.
-    Operators' TOTP secrets are stored sealed (``sealer``; default: the ``TOTP_KEY_ID`` key)."""
+    Operators' TOTP secrets are stored sealed (``sealer``; default: the ``TOTP_KEY_ID`` key);
+    identity providers' client secrets go to Secrets Manager (``secrets``: its client; default
+    one of boto3's) under ``secret_prefix``."""
     if isinstance(seed, dict):
         seed = Seed.model_validate(seed)
     sealer = sealer or Sealer(get_settings().totp_key_id)
     summary = []
     for t in seed.tenants:
         validate_claim_names(t.claims)
+        providers = []
+        for p in t.identity_providers:
+            secret_id = f"{secret_prefix}{t.id}/{p.id}"
+            if p.client_secret is not None:
+                secrets = secrets or _secrets_client()
+                _put_secret(secrets, secret_id, p.client_secret)
+            providers.append(IdentityProvider(id=p.id, kind=p.kind, name=p.name, issuer=p.issuer,
+                                              client_id=p.client_id, scopes=tuple(p.scopes),
+                                              allowed_domains=tuple(d.lower() for d in p.allowed_domains),
+                                              secret_id=secret_id))
         store.tenants.put(Tenant(id=t.id, name=t.name, identity_secret=t.identity_secret, hook_secret=t.hook_secret,
                                 allowed_origins=tuple(o.rstrip("/") for o in t.allowed_origins),
                                 visitor_attachments=t.visitor_attachments, widget=t.widget, claims=t.claims,
-                                deny_email_domains=tuple(d.lower() for d in t.deny_email_domains)))
+                                deny_email_domains=tuple(d.lower() for d in t.deny_email_domains),
+                                identity_providers=tuple(providers),
+                                trusted_issuers=tuple(TrustedIssuer(**i.model_dump()) for i in t.trusted_issuers)))
         for o in t.operators:
             existing = store.staff.get_by_email(t.id, o.email)
             op_id = existing.id if existing else new_operator_id()
@@ -101,7 +150,8 @@ def apply_seed(store: Store, seed: Seed | dict[str, Any], *, sealer: Sealer | No
                           created_at=existing.created_at if existing else int(time.time()),
                           totp_secret=sealer.seal(o.totp_secret, context=totp_context(t.id, op_id))
                           if o.totp_secret else None,
-                          totp_enabled=o.totp_secret is not None)
+                          totp_enabled=o.totp_secret is not None,
+                          identities=existing.identities if existing else {})  # links made by sign-ins stay
             store.staff.put(op)
             summary.append({"tenant": t.id, "email": op.email, "role": op.role, "id": op.id})
     return summary
@@ -111,3 +161,17 @@ def _same(existing: Operator, password: str) -> bool:
     from switchboard.auth.passwords import verify_password
 
     return verify_password(existing.password_hash, password)
+
+
+def _secrets_client() -> Any:
+    import boto3
+
+    return boto3.client("secretsmanager")
+
+
+def _put_secret(client: Any, name: str, value: str) -> None:
+    """Create the secret, or give an existing one this value (seeding again)."""
+    try:
+        client.create_secret(Name=name, SecretString=value)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=name, SecretString=value)

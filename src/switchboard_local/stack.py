@@ -56,13 +56,15 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
            "ALLOW_HTTP_URLS": "1", **(overrides or {})}
     os.environ.update(env)
     try:
+        from switchboard_local.moto_atomic import one_request_at_a_time
         from switchboard_local.moto_speed import dynamodb_costs
 
         # moto would swap the credentials for its own: keep the stack's, which its local endpoints
         # (@connections, the S3 port) check the functions' signatures against
         keep_credentials: Any = {"core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
                                           "reset_boto3_session": True, "service_whitelist": None}}
-        with mock_aws(config=keep_credentials), dynamodb_costs():  # Query: one partition; transactions: their items
+        # Query: one partition; transactions: their items; each request atomic (handlers run side by side)
+        with mock_aws(config=keep_credentials), dynamodb_costs(), one_request_at_a_time():
             _reset_caches()
             provision(template)
             from switchboard.runtime import services

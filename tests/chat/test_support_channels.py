@@ -482,44 +482,51 @@ def test_an_admin_online_hears_of_every_change_to_the_tenants_conversations(chat
     assert heard_of(olga_, channel["id"]) == []
 
 
-def federated(call, user_id, role, name):
+def federated(call, svc, user_id, role, name, email):
     """Tokens of a staff member signed in through the tenant's Auth0 Action (the post-login
-    hook): their IdP vouches for the role, and there is no operator record of them here."""
+    hook), with the email Auth0 verified: they land on the operator record invited with it."""
     from switchboard.auth import hooks
 
     from tests.conftest import HOOK_SECRET, TENANT
 
-    raw = json.dumps({"tenant": TENANT, "user": {"user_id": user_id, "name": name, "role": role}}).encode()
+    raw = json.dumps({"tenant": TENANT, "user": {"user_id": user_id, "name": name, "role": role, "email": email,
+                                                 "email_verified": True}}).encode()
     r = call("POST /hooks/post-login", raw_body=raw,
              headers={"content-type": "application/json", "Switchboard-Signature": hooks.sign(HOOK_SECRET, raw)})
     assert r["status"] == 200, r
-    from switchboard.auth.identity import chat_safe_id
+    chat_token = r["json"]["chat_token"]
+    return {"chat_token": chat_token, "user": {"id": svc.tokens.verify_chat(chat_token).sub}}
 
-    return {"chat_token": r["json"]["chat_token"], "user": {"id": chat_safe_id(user_id)}}
 
-
-def test_staff_signed_in_through_auth0_claim_and_are_given_conversations_while_online(chat, call, tokens_for, svc):
-    # Given a queued conversation, and Fay, an operator the tenant's Auth0 vouches for
+def test_staff_signed_in_through_auth0_claim_and_are_given_conversations_even_offline(chat, call, tokens_for, svc,
+                                                                                     admin):
+    # Given a queued conversation, and Fay, an operator invited here whom the tenant's Auth0 signs in
     guest = chat.connect(visitor_tokens(call))
     queued = guest.ok("support.open")["channel"]
-    fay = chat.connect(federated(call, "auth0|fay", "operator", "Fay"))
-    assert svc.store.staff.get("acme", fay.user_id) is None
+    invited = call("POST /admin/operators", body={"email": "fay@acme.test", "name": "Fay"}, token=admin)
+    assert invited["status"] == 201, invited
+    fay = chat.connect(federated(call, svc, "auth0|fay", "operator", "Fay", "fay@acme.test"))
+    # (one person: the Auth0 sign-in landed on her record)
+    assert fay.user_id == invited["json"]["operator"]["id"]
     # When she claims it from the queue
     claimed = fay.ok("channel.assign", channel_id=queued["id"])["channel"]
     # Then it is hers, under her name
     assert (claimed["status"], claimed["assignee"], claimed["assignee_name"]) == ("open", fay.user_id, "Fay")
-    # And the admin may give her another one, and put her in a team channel, while she is online
+    # And the admin may give her another one, and put her in a team channel
     ana = chat.connect(tokens_for(ADMIN))
     other = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
     given = ana.ok("channel.assign", channel_id=other["id"], operator_id=fay.user_id)["channel"]
     assert (given["assignee"], given["assignee_name"]) == (fay.user_id, "Fay")
     team = ana.ok("channel.create", type="team", name="Shift", members=[fay.user_id])["channel"]
     assert fay.user_id in team["members"]
-    # But a visitor is nobody's assignee, and neither is she once she has gone
+    # But a visitor is nobody's assignee; and Fay, gone offline, is still known by her record
     assert ana.error("channel.assign", channel_id=other["id"], operator_id=guest.user_id) == "not_found"
     fay.disconnect()
-    assert ana.error("channel.assign", channel_id=other["id"], operator_id=fay.user_id) == "not_found"
-    assert ana.error("channel.create", type="team", name="Later", members=[fay.user_id]) == "not_found"
+    third = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    offline = ana.ok("channel.assign", channel_id=third["id"], operator_id=fay.user_id)["channel"]
+    assert offline["assignee"] == fay.user_id
+    assert fay.user_id in ana.ok("channel.create", type="team", name="Later", members=[fay.user_id])["channel"][
+        "members"]
 
 
 def test_an_operator_with_a_record_is_named_by_it_even_offline_and_not_once_blocked(chat, call, tokens_for, svc):

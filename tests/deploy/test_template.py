@@ -49,9 +49,20 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "jwt")))
                          timeout=120, check=True)
     # Then none of them loaded either
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
-    # And no module of the layer or of a function imports one later, on a first call
+    # And no module of the layer or of a function imports one later, on a first call - but
+    # pyjwt inside the modules that verify other issuers' tokens (SSO's ID tokens, POST
+    # /auth/exchange: RS256/PS256 and the issuer's JWKS are PyJWKClient's job, as the team's rules
+    # say), lazily, so no function loads it before its first request on that path
     for source in [*(ROOT / "layers").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]:
-        assert not re.search(r"^\s*(from|import) (pydantic|jwt)\b", source.read_text(), re.M), source
+        text = source.read_text()
+        if source.relative_to(ROOT).as_posix() in OTHER_ISSUERS:
+            assert not re.search(r"^(from|import) (pydantic|jwt)\b", text, re.M), source  # never at import
+            text = re.sub(r"^\s+(from jwt import|import jwt\b).*$", "", text, flags=re.M)
+        assert not re.search(r"^\s*(from|import) (pydantic|jwt)\b", text, re.M), source
+
+
+#: the modules that verify other issuers' tokens with pyjwt, importing it on that path only
+OTHER_ISSUERS = {"layers/shared/python/switchboard/auth/oidc.py", "layers/shared/python/switchboard/auth/exchange.py"}
 
 
 def test_sam_translator_and_cfn_lint_accept_the_template():
@@ -91,6 +102,21 @@ FUNCTION_ACTIONS = {
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
         "execute-api:ManageConnections", "kms:Decrypt", "secretsmanager:GetSecretValue"}),
+    # as LoginExternal: a visitor signs in, and an anonymous one's conversation is carried over
+    "TokenExchangeFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+    # a reset link by mail; the reset: the link and the password in one transaction, then every
+    # session ended (sockets closed), the other links and MFA challenges dropped
+    "PasswordRecoveryFunction": frozenset({
+        "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+        "dynamodb:UpdateItem", "execute-api:ManageConnections", "ses:SendEmail"}),
+    # the CLI's device sign-in: the request and its user code, polls, the approving admin's
+    # record and session (with its ConditionCheck); verifies the approver's token, mints the CLI's
+    "DeviceAuthFunction": frozenset({
+        "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue"}),
     "LoginInternalFunction": frozenset({
         "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "secretsmanager:GetSecretValue"}),
@@ -107,8 +133,23 @@ FUNCTION_ACTIONS = {
     "JwksFunction": frozenset({"secretsmanager:GetSecretValue"}),
     "WidgetSettingsFunction": frozenset({"dynamodb:GetItem"}),
     "CorsPreflightFunction": frozenset(),
-    "PostLoginFunction": frozenset({  # kms:Decrypt: rotated hook secrets are sealed
-        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Decrypt", "secretsmanager:GetSecretValue"}),
+    # staff land on their record: a link (Put, Update) and the session's check of the record
+    # kms:Decrypt: rotated hook secrets are sealed
+    "PostLoginFunction": frozenset({
+        "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Decrypt",
+        "secretsmanager:GetSecretValue"}),
+    # SSO (contract section 7): each step holds what it needs, no more
+    "AuthProvidersFunction": frozenset({"dynamodb:GetItem"}),
+    "OidcAuthorizeFunction": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),
+    "OidcCallbackFunction": frozenset({  # the client secret; no signing key
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue"}),
+    "OidcCompleteFunction": frozenset({  # the signing key; no client secret
+        "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+        "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
+    "IdentitiesFunction": frozenset({
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+        "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
     "MfaFunction": frozenset({
         "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
         "dynamodb:UpdateItem", "kms:Decrypt", "kms:Encrypt", "secretsmanager:GetSecretValue"}),
@@ -165,6 +206,7 @@ FUNCTION_ACTIONS = {
 
 #: functions that only read: whatever a request to them holds, they change nothing in the table
 READ_ONLY_FUNCTIONS = {"MeFunction", "SessionsFunction", "JwksFunction", "WidgetSettingsFunction",
+                       "AuthProvidersFunction",
                        "CorsPreflightFunction", "StaffFunction", "AdminEventsFunction", "ChatAuthorizerFunction",
                        "ChatDefaultFunction", "AdminReportsFunction"}
 DYNAMODB_READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
@@ -292,9 +334,22 @@ def test_only_functions_that_post_to_sockets_may_manage_connections(template):
     # revocation reaches live sockets: every function that can end a session posts to them
     posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction",
                "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction",
-               "LoginExternalFunction"}
+               "LoginExternalFunction", "IdentitiesFunction", "TokenExchangeFunction", "PasswordRecoveryFunction"}
     for function_id in template.of_type("AWS::Serverless::Function"):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
+
+
+def test_only_the_recovery_function_sends_mail_and_only_as_mail_from(template):
+    senders = {}
+    for logical_id, st in _policy_statements(template):
+        if any(a.startswith("ses:") for a in _actions(st)):
+            senders[logical_id] = st
+    assert set(senders) == {"PasswordRecoveryFunction"}
+    st = senders["PasswordRecoveryFunction"]
+    assert _actions(st) == ["ses:SendEmail"]
+    # one identity (no "*"), and only the configured from-address
+    assert st["Resource"].name == "Sub" and st["Resource"].value.endswith(":identity/${MailIdentity}")
+    assert st["Condition"]["StringEquals"]["ses:FromAddress"].value == "MailFrom"
 
 
 def test_key_secret_is_rotated_immediately_by_the_rotation_function(template):
@@ -347,7 +402,9 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path, template):
     for module in ("tokens/access.py", "store/keys.py", "edge/httpapi.py", "chat/actions.py", "auth/sessions.py"):
         assert (layer / "switchboard" / module).exists(), module  # the layer's folders, each one
     assert (layer / "cryptography").is_dir() and (layer / "argon2").is_dir()  # requirements installed into the layer
-    assert not (layer / "jwt").exists()  # PyJWT is the tests' cross-check, not a runtime dependency
+    # PyJWT ships for other issuers' tokens (SSO's ID tokens, auth/exchange.py; imported on those paths only:
+    # test_no_function_imports_pydantic_or_pyjwt); requests for SSO's discovery and code exchange
+    assert (layer / "jwt").is_dir() and (layer / "requests").is_dir()
     assert (layer / "msgspec").is_dir() and not (layer / "pydantic").exists()  # validation without pydantic
     # And the layer ships bytecode for python3.12, used as shipped: /opt is read-only on Lambda, so
     # without it every cold start would compile every module of the layer again
@@ -424,6 +481,31 @@ def test_a_secret_named_by_its_arn_is_held_to_the_policy_as_by_its_name(template
         sm.get_secret_value(SecretId=signing_arn)  # a function that signs may read it by ARN too
 
 
+def test_the_sso_callback_reads_client_secrets_and_never_the_signing_keys(template, aws):
+    # Given a provider's client secret where `switchboard seed` puts it
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from switchboard_local import iam
+    from switchboard_local.provision import LOCAL_REFS
+
+    iam.enforce()
+    sm = boto3.client("secretsmanager")
+    client_secret = sm.create_secret(Name="switchboard-local/oidc/acme/corp", SecretString="s")["ARN"]
+    with iam.running(template, "OidcCallbackFunction"):
+        # Then the callback reads it (by name or ARN), and not the private signing keys
+        sm.get_secret_value(SecretId="switchboard-local/oidc/acme/corp")
+        sm.get_secret_value(SecretId=client_secret)
+        with pytest.raises(ClientError) as signing:
+            sm.get_secret_value(SecretId=LOCAL_REFS["SigningKeys"])
+    with iam.running(template, "OidcCompleteFunction"):
+        # And the function that signs never reads a client secret
+        sm.get_secret_value(SecretId=LOCAL_REFS["SigningKeys"])
+        with pytest.raises(ClientError) as other:
+            sm.get_secret_value(SecretId="switchboard-local/oidc/acme/corp")
+    assert signing.value.response["Error"]["Code"] == other.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
 def test_work_the_layer_hands_to_threads_is_held_to_the_same_policy(template, aws):
     # Given the JWKS function (no table access), counting a rate-limited attempt - work the
     # layer runs on a thread pool so its writes go out together
@@ -480,9 +562,11 @@ def test_only_the_functions_that_sign_tokens_may_read_the_private_keys(template)
             readers.setdefault(logical_id, set()).update(_refs(st["Resource"]))
     signing = {fid for fid, secrets in readers.items() if "SigningKeys" in secrets}
     assert signing == {"LoginExternalFunction", "LoginInternalFunction", "RefreshFunction", "PostLoginFunction",
-                       "MfaFunction", "AccountFunction", "KeyRotationFunction"}
+                       "MfaFunction", "AccountFunction", "KeyRotationFunction", "OidcCompleteFunction",
+                       "TokenExchangeFunction", "DeviceAuthFunction"}
     for fid in ("MeFunction", "SessionsFunction", "JwksFunction", "RevokeFunction", "TotpFunction",
-                "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction", "StaffFunction"):
+                "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction", "StaffFunction",
+                "IdentitiesFunction"):
         assert readers[fid] == {"VerifyKeys"}, fid
 
 

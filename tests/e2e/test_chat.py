@@ -528,6 +528,9 @@ def _through_ws_gateway(template: Any, answers: dict[str, Any], scenario: Any) -
             calls.append((key, event))
             return answers.get(key, {"statusCode": 200})
 
+        async def ainvoke(self, function_id: str, event: dict[str, Any]) -> Any:
+            return self.invoke(function_id, event)
+
     async def go() -> None:
         gateway = WebSocketGateway(template, Functions())  # type: ignore[arg-type]
         async with TestClient(TestServer(gateway.app())) as client:

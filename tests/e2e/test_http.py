@@ -192,6 +192,9 @@ class _Lambda:
             raise InvocationError(function_id, self.error)
         return self.result
 
+    async def ainvoke(self, function_id: str, event: dict[str, Any]) -> Any:
+        return self.invoke(function_id, event)
+
 
 def _through_gateway(template, fn: _Lambda, method: str, path: str, **kwargs: Any) -> tuple[int, Any, bytes]:
     """One request through ``switchboard dev``'s HTTP gateway (in process) to ``fn``."""

@@ -26,7 +26,8 @@ def test_an_admin_lists_the_tenants_operators_without_secrets(call, admin):
     ops = operators(call, admin)
     assert set(ops) == {ADMIN["email"], OPERATOR["email"]}
     assert set(ops[OPERATOR["email"]]) == {"id", "email", "name", "role", "blocked", "mfa_enabled", "created_at",
-                                           "invited"}
+                                           "invited", "identities"}
+    assert ops[OPERATOR["email"]]["identities"] == ["password"]  # ways in: names only, never a secret
     assert ops[OPERATOR["email"]]["role"] == "operator"
 
 

@@ -199,12 +199,13 @@ def test_non_namespaced_or_reserved_claims_are_refused_at_configuration_time(aws
 
 
 # -- Cognito ---------------------------------------------------------------------------------------
-def cognito_event(version: str, groups: list[str] | None = None, email: str = "jo@example.com") -> dict:
+def cognito_event(version: str, groups: list[str] | None = None, email: str = "jo@example.com",
+                  verified: bool = True) -> dict:
     return {"version": version, "triggerSource": "TokenGeneration_Authentication", "region": "us-east-1",
             "userPoolId": "us-east-1_EXAMPLE", "userName": "jo",
             "callerContext": {"awsSdkVersion": "x", "clientId": "c"},
             "request": {"userAttributes": {"sub": "1f2e3d4c-0000-1111-2222-333344445555", "email": email,
-                                           "name": "Jo"},
+                                           "email_verified": "true" if verified else "false", "name": "Jo"},
                         "groupConfiguration": {"groupsToOverride": groups or []}},
             "response": {}}
 
@@ -224,15 +225,16 @@ def post_login(template, monkeypatch, seeded):
     return lambda event: handler(json.loads(json.dumps(event)), LambdaContext("PostLoginFunction"))
 
 
-def test_a_cognito_v2_sign_in_round_trip(post_login, svc):
-    # When Cognito asks before issuing tokens
-    out = post_login(cognito_event("2", groups=["switchboard-admin"]))
+def test_a_cognito_v2_sign_in_round_trip(post_login, svc, seeded):
+    # When Cognito asks before issuing tokens, for the admin invited with that verified email
+    out = post_login(cognito_event("2", groups=["switchboard-admin"], email="ana@acme.test"))
     # Then both tokens get the chat token and the claims, for a session we can revoke
     details = out["response"]["claimsAndScopeOverrideDetails"]
     id_claims = details["idTokenGeneration"]["claimsToAddOrOverride"]
     assert id_claims == details["accessTokenGeneration"]["claimsToAddOrOverride"]
     chat = svc.tokens.verify_chat(id_claims[f"{NS}/chat_token"])
-    assert chat.role == "admin" and chat.tid == TENANT and chat.sub == "cognito1f2e3d4c-0000-1111-2222-333344445555"
+    # (on her record: staff signed in by Cognito are one person with their password self)
+    assert chat.role == "admin" and chat.tid == TENANT and chat.sub == seeded["ana@acme.test"]["id"]
     session = svc.store.sessions.get(svc.store.sessions.find_key(chat.sid))
     assert session.method == "cognito" and session.is_live(int(time.time()))
     # And the chat token works for the WebSocket handshake until that session is revoked
@@ -261,7 +263,7 @@ def test_a_denied_cognito_sign_in_fails_the_trigger(post_login, svc):
 
 def test_a_cognito_v3_sign_in_gets_the_claims_in_both_tokens_as_v2_does(post_login, svc):
     # When a V3_0 trigger asks for a user's sign-in (identical to V2_0 for users)
-    out = post_login(cognito_event("3", groups=["switchboard-operator"]))
+    out = post_login(cognito_event("3", groups=["switchboard-operator"], email="otto@acme.test"))
     # Then the ID and the access token both get the claims and a chat token of a live session
     details = out["response"]["claimsAndScopeOverrideDetails"]
     claims = details["accessTokenGeneration"]["claimsToAddOrOverride"]

@@ -191,10 +191,17 @@ BEARER_ROUTES: dict[str, dict] = {
     "POST /admin/tenant/hook-secret": {"body": {"grace_seconds": 0}},
     "GET /admin/reports": {"query": {"from": "2026-03-01", "to": "2026-03-31"}},
     "GET /admin/search": {"query": {"q": "refund", "from": "2026-03-01", "to": "2026-03-31"}},
+    "GET /auth/identities": {},
+    "DELETE /auth/identities/{id}": {"identity": "password"},
+    "POST /auth/device/approve": {"body": {"user_code": "BCDF-GHJK"}},
 }
 PUBLIC_ROUTES = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "POST /auth/mfa",
                  "POST /auth/invite", "POST /hooks/post-login", "GET /.well-known/jwks.json",
-                 "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}"}
+                 "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "GET /auth/providers",
+                 "GET /auth/oidc/{provider}/authorize", "GET /auth/oidc/{provider}/callback",
+                 "POST /auth/oidc/complete", "POST /auth/exchange",
+                 "POST /auth/password/forgot", "POST /auth/password/reset", "POST /auth/device",
+                 "POST /auth/device/token"}
 # the scope each route needs beyond a live session (routes not listed need none)
 SCOPED = {"GET /staff": "team:chat", "GET /admin/operators": "admin:operators",
           "POST /admin/operators": "admin:operators", "PATCH /admin/operators/{id}": "admin:operators",
@@ -215,6 +222,8 @@ def call_as(call, svc, route: str, token: str) -> dict:
         params["path_params"] = {"id": svc.store.staff.get_by_email(TENANT, spec["target"]["email"]).id}
     if "query" in spec:
         params["query"] = spec["query"]
+    if "identity" in spec:
+        params["path_params"] = {"id": spec["identity"]}
     return call(route, body=spec.get("body"), token=token, **params)
 
 

@@ -37,6 +37,14 @@ HTTP_EVENTS = {
     "admin_tenant_show.json": ("AdminTenantFunction", 200),
     "admin_reports.json": ("AdminReportsFunction", 200),
     "post_login_auth0_unsigned.json": ("PostLoginFunction", 401),
+    "auth_providers.json": ("AuthProvidersFunction", 200),
+    "oidc_authorize_return_to_not_allowed.json": ("OidcAuthorizeFunction", 400),
+    "oidc_callback_unknown_state.json": ("OidcCallbackFunction", 401),
+    "oidc_complete_used_code.json": ("OidcCompleteFunction", 401),
+    "identities.json": ("IdentitiesFunction", 200),
+    "token_exchange_untrusted.json": ("TokenExchangeFunction", 401),
+    "password_recovery_forgot.json": ("PasswordRecoveryFunction", 202),
+    "device_auth_start.json": ("DeviceAuthFunction", 200),
 }
 
 

@@ -196,10 +196,10 @@ def test_an_operator_turns_on_two_step_verification(browser_stack, pages):
     admin.get_by_role("link", name="Operators").click()
     row = admin.locator(f'tr[data-email="{MIA["email"]}"]')
     expect(row.locator("td").nth(3)).to_have_text("on")
-    admin.get_by_role("button", name=f"Reset two-step verification of {MIA['email']}").click()
+    admin.get_by_role("button", name=f"Reset MFA of {MIA['email']}").click()
     expect(admin.locator("#toast")).to_contain_text(f"Two-step verification of {MIA['email']} was reset.")
     expect(row.locator("td").nth(3)).to_have_text("off")
-    expect(admin.get_by_role("button", name=f"Reset two-step verification of {MIA['email']}")).to_have_count(0)
+    expect(admin.get_by_role("button", name=f"Reset MFA of {MIA['email']}")).to_have_count(0)
     # after which her password alone signs her in again
     sign_in(page, browser_stack, MIA)
     expect(page.locator("#who")).to_have_text("Mia (operator)")

@@ -132,7 +132,7 @@ def test_a_visitor_and_an_operator_chat_and_a_revoked_operator_is_signed_out(bro
     sign_in(admin, browser_stack, ADMIN)
     expect(admin.locator("#who")).to_have_text("Ada (admin)")
     admin.get_by_role("link", name="Operators").click()
-    admin.get_by_role("button", name=f"Sign out {OPERATOR['email']} everywhere").click()
+    admin.get_by_role("button", name=f"Sign out everywhere: {OPERATOR['email']}").click()
 
     # Then the operator's back office is back at the sign-in page at once
     expect(operator.get_by_role("heading", name="Switchboard back office")).to_be_visible(timeout=3000)
@@ -234,7 +234,8 @@ def test_identify_signs_the_visitor_in_as_the_websites_user(browser_stack, pages
     assert user["id"] == "v-customer-7"
 
     # And the visitor can end the conversation; writing again starts a new one
-    page.get_by_role("button", name="End the conversation").click()
+    page.get_by_role("button", name="End chat", exact=True).click()
+    page.get_by_role("button", name="Yes, end chat").click()
     expect(page.locator("#sb-status")).to_have_text("Conversation ended")
     page.get_by_role("button", name="New conversation").click()
     write(page, "a new question")

@@ -21,6 +21,19 @@ export function h(tag, attrs = {}, ...children) {
   return n;
 }
 
+/** A wide table in a box that scrolls sideways on a narrow screen (the page itself never does);
+ * the box is focusable and named, so a keyboard user can scroll it too (WCAG 2.1.1). */
+export function scrollable(label, table) {
+  return h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" }, table);
+}
+
+/** Where the focus goes when the control that had it is gone (a row redrawn, a button removed):
+ * the control with the same ``data-key`` in ``root`` if there is one again, else ``fallback``. */
+export function refocus(root, key, fallback) {
+  const again = key ? root.querySelector(`[data-key="${CSS.escape(key)}"]`) : null;
+  (again || fallback).focus();
+}
+
 export function toast(text, kind = "info") {
   const t = $("#toast");
   t.textContent = text;

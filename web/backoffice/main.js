@@ -14,10 +14,10 @@ import { S, isAdmin, loadStaff, me } from "./state.js";
 import { markRead } from "./views/conversation.js";
 import { onChatEvent, syncInbox } from "./views/inbox.js";
 import { loadOperators } from "./views/operators.js";
-import { afterSignIn, renderInvite, renderSignIn, signedOut } from "./views/signin.js";
+import { afterSignIn, finishSingleSignOn, renderInvite, renderReset, renderSignIn, signedOut } from "./views/signin.js";
 
 /** The signed-in page: who this is, then the shell, the chat connection and the directories. */
-async function start() {
+async function start({ focus = false } = {}) {
   try {
     auth.me = await call("GET", "/auth/me");
   } catch {
@@ -29,7 +29,7 @@ async function start() {
   }
   S.channels.clear(); S.last.clear(); S.unread.clear(); S.watched.clear(); S.current = null;
   if (!location.hash) location.hash = "#/inbox";
-  renderApp();
+  renderApp({ focus });
   chat.onEvent = onChatEvent;
   chat.onOpen = syncInbox;
   chat.connect();
@@ -38,15 +38,20 @@ async function start() {
 }
 
 onSessionEnd(signedOut);
-afterSignIn(start);
-window.addEventListener("hashchange", () => { if (auth.tokens) renderApp(); });
+afterSignIn(() => start({ focus: true }));
+window.addEventListener("hashchange", () => { if (auth.tokens) renderApp({ focus: true }); });
 document.addEventListener("visibilitychange", () => { if (!document.hidden) markRead(); });
 
 (async function boot() {
   await loadConfig();
   const invite = location.hash.match(/^#\/invite\/([^/?#]+)/);
-  if (invite) {
+  const reset = location.hash.match(/^#reset=([^/?#&]+)/);  // a password reset link (mailed)
+  if (/^#(code|error)=/.test(location.hash)) {
+    await finishSingleSignOn(); // back from the identity provider
+  } else if (invite) {
     renderInvite(decodeURIComponent(invite[1]));
+  } else if (reset) {
+    renderReset(decodeURIComponent(reset[1]));
   } else if (auth.load()) {
     if (await holdSession(claims(auth.tokens.access_token).sid)) {
       auth.schedule();

@@ -5,6 +5,7 @@ import { auth } from "./api.js";
 import { $, h, setConnection } from "./dom.js";
 import { chat } from "./socket.js";
 import { isAdmin, me } from "./state.js";
+import { renderDevice } from "./views/device.js";
 import { renderEvents } from "./views/events.js";
 import { renderChatView } from "./views/inbox.js";
 import { renderOperators } from "./views/operators.js";
@@ -19,7 +20,10 @@ function route() {
   return { view: view || "inbox", id: id || null };
 }
 
-export function renderApp() {
+/** The signed-in page for the URL's view. ``focus``: after a navigation (a link, a sign-in) the
+ * focus goes to the new view's heading - the conversation's title when one is open - so a
+ * keyboard or screen-reader user starts there, not on a <body> the old view left behind. */
+export function renderApp({ focus = false } = {}) {
   const { view, id } = route();
   const user = me();
   const nav = [
@@ -37,6 +41,7 @@ export function renderApp() {
       h("span", { id: "conn", class: "conn down", role: "status", text: "Connecting…" }),
       h("span", { class: "spacer" }),
       h("span", { class: "who", id: "who", text: `${user.name} (${user.role})` }),
+      // (a button's text never wraps, style.css; on a narrow screen the header wraps whole items)
       h("button", { type: "button", text: "Sign out", onclick: () => signOut(false) })),
     h("div", { class: "body" },
       h("nav", { "aria-label": "Sections" }, h("ul", {}, nav.map(([key, label]) =>
@@ -51,5 +56,13 @@ export function renderApp() {
   else if (view === "reports" && isAdmin()) renderReports(main);
   else if (view === "settings" && isAdmin()) renderSettings(main);
   else if (view === "security") renderSecurity(main);
+  else if (view === "device") renderDevice(main, id);  // a `switchboard login` code to approve
   else renderChatView(main, "inbox", null);
+  if (focus) focusView();
+}
+
+/** Focus the view's heading: the open conversation's title, else the view's h1. */
+export function focusView() {
+  const target = $("#conv-title") || $("#main h1");
+  if (target) target.focus({ preventScroll: false });
 }

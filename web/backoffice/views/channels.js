@@ -30,8 +30,12 @@ export function renderLists() {
     const n = pickFor(el.dataset.count).length;
     el.textContent = n ? ` ${n}` : "";
   }
-  for (const el of document.querySelectorAll("[data-tab]")) el.setAttribute("aria-selected", String(el.dataset.tab === tab));
-  list.setAttribute("aria-labelledby", `tab-${tab}`);
+  for (const el of document.querySelectorAll("[data-tab]")) {
+    el.setAttribute("aria-selected", String(el.dataset.tab === tab));
+    el.tabIndex = el.dataset.tab === tab ? 0 : -1;
+  }
+  const panel = $("#channel-panel");
+  if (panel) panel.setAttribute("aria-labelledby", `tab-${tab}`);
   const items = pickFor(tab).sort((a, b) => (b.last_message_at || 0) - (a.last_message_at || 0));
   if (!items.length) {
     list.replaceChildren(h("li", { class: "muted empty", text: tab === "queued" ? "Nobody is waiting." : "Nothing here yet." }));

@@ -69,17 +69,22 @@ function buildConversation(pane) {
     input.value = "";
     sendMessage(text);
   } }, input, h("button", { type: "submit", class: "primary", text: "Send" }));
+  const team = location.hash.startsWith("#/team");
   pane.replaceChildren(
-    h("header", { class: "conv-head" },
-      h("div", { class: "conv-title" }, h("h2", { id: "conv-title" }), h("p", { id: "conv-sub", class: "muted" })),
+    h("div", { class: "conv-head" },
+      // small screens show the conversation alone: the way back to the list (style.css)
+      h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? "← Team channels" : "← Inbox" }),
+      h("div", { class: "conv-title" }, h("h2", { id: "conv-title", tabindex: "-1" }),
+        h("p", { id: "conv-sub", class: "muted" })),
       h("div", { class: "conv-actions", id: "conv-actions" })),
     h("div", { class: "log-wrap" },
       h("button", { type: "button", id: "older", class: "link", hidden: true, text: "Load older messages",
         onclick: loadOlder }),
-      h("ol", { id: "messages", class: "messages", role: "log", "aria-live": "polite", "aria-label": "Messages",
-        tabindex: "0" })),
+      // the log role is on a wrapper: on the <ol> it would orphan every <li> (axe: listitem)
+      h("div", { id: "message-log", class: "message-log", role: "log", "aria-live": "polite", "aria-label": "Messages",
+        tabindex: "0" }, h("ol", { id: "messages", class: "messages" }))),
     h("div", { id: "typing", class: "typing", role: "status", "aria-live": "polite", hidden: true }),
-    h("p", { id: "readonly", class: "muted readonly", hidden: true }),
+    h("p", { id: "readonly", class: "readonly", tabindex: "-1", hidden: true }),
     form);
   renderConversationHeader();
 }
@@ -137,10 +142,11 @@ export function addToConversation(messages) {
 
 export function renderMessages(keepScroll = false) {
   const list = $("#messages");
+  const scroller = $("#message-log");
   if (!list || !S.current) return;
   const cur = S.current;
-  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
-  const prevHeight = list.scrollHeight;
+  const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
+  const prevHeight = scroller.scrollHeight;
   const myLast = [...cur.messages].reverse().find((m) => m.sender.id === me().id);
   const seenMine = myLast && [...cur.seen.values()].some((id) => id >= myLast.id);
   const items = cur.messages.map((m) => {
@@ -165,8 +171,8 @@ export function renderMessages(keepScroll = false) {
   }
   list.replaceChildren(...items);
   $("#older").hidden = !cur.more;
-  if (keepScroll) list.scrollTop = list.scrollHeight - prevHeight;
-  else if (nearBottom || items.length) list.scrollTop = list.scrollHeight;
+  if (keepScroll) scroller.scrollTop = scroller.scrollHeight - prevHeight;
+  else if (nearBottom || items.length) scroller.scrollTop = scroller.scrollHeight;
 }
 
 async function loadOlder() {
@@ -176,7 +182,7 @@ async function loadOlder() {
     const data = await chat.request("channel.history", { channel_id: cur.id, before: cur.messages[0].id, limit: 50 });
     if (S.current !== cur) return;
     cur.more = !!data.cursor;
-    const list = $("#messages");
+    const list = $("#message-log");
     const prev = list.scrollHeight;
     for (const m of data.messages || []) { if (!cur.byId.has(m.id)) { cur.byId.set(m.id, m); cur.messages.push(m); } }
     rememberNames(data.messages || []);
@@ -275,6 +281,8 @@ async function closeChannel(id) {
     renderLists();
     renderConversationHeader();
     toast("Conversation closed.");
+    // the Close button is gone: the focus goes to what now says the conversation is closed
+    $("#readonly") && $("#readonly").focus();
   } catch (err) {
     toast("Could not close: " + (err.message || err.code), "error");
   }
@@ -284,6 +292,8 @@ async function deleteMessage(m) {
   if (!confirm("Delete this message?")) return;
   try {
     await chat.request("message.delete", { channel_id: m.channel_id, message_id: m.id });
+    // its Delete button is gone with it: the focus stays in the conversation, on the messages
+    $("#message-log") && $("#message-log").focus();
   } catch (err) {
     toast("Could not delete: " + (err.message || err.code), "error");
   }

@@ -1,7 +1,7 @@
 // Admin: the audit log, newest first, paged back with Load more.
 
 import { call } from "../api.js";
-import { fmtTime, h } from "../dom.js";
+import { fmtTime, h, scrollable } from "../dom.js";
 import { S } from "../state.js";
 
 export function renderEvents(main) {
@@ -31,9 +31,9 @@ export function renderEvents(main) {
         "Could not load events: " + err.message;
     }
   }
-  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Audit log" }), status,
-    h("table", { class: "grid", "aria-label": "Audit events" },
+  main.replaceChildren(h("section", { class: "page" }, h("h1", { tabindex: "-1", text: "Audit log" }), status,
+    scrollable("Audit events", h("table", { class: "grid", "aria-label": "Audit events" },
       h("thead", {}, h("tr", {}, ["When", "Event", "Actor", "Subject", "Session", "Detail"].map((t) => h("th", { scope: "col", text: t })))),
-      body), more));
+      body)), more));
   load();
 }

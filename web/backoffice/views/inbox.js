@@ -89,18 +89,33 @@ export function renderChatView(main, view, id) {
     : [["mine", "Assigned to me"], ["queued", "Queued"], ...(isAdmin() ? [["all", "All open"]] : [])];
   if (view === "team") S.tab = "team";
   else if (S.tab === "team" || (S.tab === "all" && !isAdmin())) S.tab = "mine";
-  const tablist = h("div", { class: "tabs", role: "tablist", "aria-label": "Conversation lists" },
-    tabs.map(([key, label]) => h("button", { type: "button", role: "tab", id: `tab-${key}`, "data-tab": key,
-      "aria-selected": String(S.tab === key), "aria-controls": "channel-list",
-      onclick: () => { S.tab = key; renderLists(); } }, label, h("span", { class: "count", "data-count": key }))));
+  // the tabs pattern: arrow keys move between the tabs, Tab goes on to the list (one tab stop)
+  const pickTab = (key) => { S.tab = key; renderLists(); };
+  const tablist = h("div", { class: "tabs", role: "tablist", "aria-label": "Conversation lists", onkeydown: (e) => {
+    const keys = tabs.map(([key]) => key);
+    const at = keys.indexOf(S.tab);
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: keys.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    pickTab(keys[(to + keys.length) % keys.length]);
+    document.getElementById(`tab-${S.tab}`).focus();
+  } },
+  tabs.map(([key, label]) => h("button", { type: "button", role: "tab", id: `tab-${key}`, "data-tab": key,
+    "aria-selected": String(S.tab === key), tabindex: S.tab === key ? "0" : "-1", "aria-controls": "channel-panel",
+    onclick: () => pickTab(key) }, label, h("span", { class: "count", "data-count": key }))));
   const side = h("section", { class: "lists", "aria-label": view === "team" ? "Team channels" : "Inbox" },
     tablist,
     view === "team" ? teamCreateForm() : null,
-    h("ul", { id: "channel-list", class: "channels", role: "tabpanel", "aria-labelledby": `tab-${S.tab}` }));
+    // the tabpanel role is on a wrapper: on the <ul> it would orphan every <li> (axe: listitem)
+    h("div", { id: "channel-panel", class: "channel-panel", role: "tabpanel", "aria-labelledby": `tab-${S.tab}` },
+      h("ul", { id: "channel-list", class: "channels" })));
   const pane = h("section", { id: "conversation", class: "conversation", "aria-label": "Conversation" },
     h("p", { class: "empty muted", text: view === "team" ? "Pick or create a team channel." :
       "Pick a conversation from the list." }));
-  main.replaceChildren(h("div", { class: "chat" }, side, pane));
+  // small screens show the list or, once one is picked, the conversation (style.css)
+  main.replaceChildren(h("h1", { class: "sr-only", id: "view-title", tabindex: "-1",
+    text: view === "team" ? "Team channels" : "Inbox" }),
+  h("div", { class: "chat" + (id ? " picked" : "") }, side, pane));
   renderLists();
   if (id) openChannel(id);
   else S.current = null;

@@ -2,7 +2,7 @@
 // (each revocable), sign out everywhere, remove.
 
 import { call } from "../api.js";
-import { fmtTime, h, toast } from "../dom.js";
+import { fmtTime, h, refocus, scrollable, toast } from "../dom.js";
 import { S, me } from "../state.js";
 import { fillSessions, sessionCount } from "./sessions.js";
 
@@ -16,6 +16,7 @@ export async function loadOperators() {
 export function renderOperators(main) {
   const status = h("p", { class: "muted", role: "status", text: "Loading…" });
   const table = h("table", { class: "grid", "aria-label": "Operators" });
+  const heading = h("h1", { tabindex: "-1", text: "Operators" });
   const email = h("input", { id: "inv-email", type: "email", required: true });
   const name = h("input", { id: "inv-name", required: true });
   const role = h("select", { id: "inv-role" }, h("option", { value: "operator", text: "operator" }),
@@ -115,10 +116,13 @@ export function renderOperators(main) {
   }
 
   async function patch(op, body, done) {
+    const key = document.activeElement && document.activeElement.dataset.key;
     try {
       await call("PATCH", `/admin/operators/${encodeURIComponent(op.id)}`, body);
       toast(done);
       await refresh();
+      // the row was drawn again: the focus goes back to the same control in it
+      refocus(table, key, heading);
     } catch (err) {
       toast("Could not change " + op.email + ": " + err.message, "error");
     }
@@ -136,7 +140,7 @@ export function renderOperators(main) {
         h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
         h("tbody", {}, ops.map((op) => {
           const self = op.id === me().id;
-          const roleSel = h("select", { "aria-label": `Role of ${op.email}`, disabled: self,
+          const roleSel = h("select", { "aria-label": `Role of ${op.email}`, "data-key": `role:${op.id}`, disabled: self,
             onchange: () => patch(op, { role: roleSel.value }, `${op.email} is now ${roleSel.value}.`) },
           ["operator", "admin"].map((r) => h("option", { value: r, text: r, selected: r === op.role })));
           return h("tr", { "data-operator": op.id, "data-email": op.email },
@@ -146,20 +150,20 @@ export function renderOperators(main) {
             h("td", { text: op.created_at ? fmtTime(op.created_at * 1000) : "" }),
             h("td", {}, h("div", { class: "actions" },
               self ? h("span", { class: "muted", text: "you" }) : [
-                h("button", { type: "button", class: "sessions", text: "Sessions", "aria-label": `Sessions of ${op.email}`,
+                h("button", { type: "button", class: "sessions", "data-key": `sessions:${op.id}`, text: "Sessions", "aria-label": `Sessions of ${op.email}`,
                   "aria-controls": "op-sessions", "aria-expanded": String(!!shown && shown.id === op.id),
                   onclick: () => (shown && shown.id === op.id ? hideSessions(true) : showSessions(op)) }),
-                h("button", { type: "button", text: op.blocked ? "Unblock" : "Block",
+                h("button", { type: "button", "data-key": `block:${op.id}`, text: op.blocked ? "Unblock" : "Block",
                   "aria-label": `${op.blocked ? "Unblock" : "Block"} ${op.email}`,
                   onclick: () => patch(op, { blocked: !op.blocked }, `${op.email} ${op.blocked ? "unblocked" : "blocked"}.`) }),
-                op.mfa_enabled ? h("button", { type: "button", text: "Reset MFA",
-                  "aria-label": `Reset two-step verification of ${op.email}`,
+                op.mfa_enabled ? h("button", { type: "button", "data-key": `mfa:${op.id}`, text: "Reset MFA",
+                  "aria-label": `Reset MFA of ${op.email}`, // the visible text first (WCAG 2.5.3)
                   onclick: () => {
                     if (!confirm(`Turn off two-step verification for ${op.email}? They are signed out and sign in `
                       + "again with their password alone, then set up a new authenticator.")) return;
                     patch(op, { mfa_enabled: false }, `Two-step verification of ${op.email} was reset.`);
                   } }) : null,
-                h("button", { type: "button", text: "Sign out everywhere", "aria-label": `Sign out ${op.email} everywhere`,
+                h("button", { type: "button", text: "Sign out everywhere", "aria-label": `Sign out everywhere: ${op.email}`,
                   onclick: async () => {
                     try {
                       await call("POST", "/auth/revoke", { kind: "user", user_id: op.id });
@@ -174,6 +178,7 @@ export function renderOperators(main) {
                       await call("DELETE", `/admin/operators/${encodeURIComponent(op.id)}`);
                       toast(`${op.email} removed.`);
                       await refresh();
+                      heading.focus(); // their row, and this button, are gone
                     } catch (err) { toast("Could not remove: " + err.message, "error"); }
                   } })])));
         })));
@@ -183,6 +188,6 @@ export function renderOperators(main) {
     }
   }
 
-  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Operators" }), status, table, panel, form));
+  main.replaceChildren(h("section", { class: "page" }, heading, status, scrollable("Operators", table), panel, form));
   refresh();
 }

@@ -25,6 +25,14 @@ export function renderSecurity(main) {
                 ? ` Your other sessions (${on.revoked_sessions}) were signed out.` : "";
               msg.textContent = "Two-step verification is on." + ended;
               toast("Two-step verification is on.");
+              if (on && Array.isArray(on.recovery_codes)) {
+                // shown this once: the server keeps only their digests
+                area.append(h("div", { class: "card", id: "recovery-codes", "aria-labelledby": "recovery-title" },
+                  h("h3", { id: "recovery-title", text: "Your recovery codes" }),
+                  h("p", { text: "Keep these somewhere safe, apart from your phone. If you lose your authenticator "
+                    + "app, sign in with one of them instead of a code. Each works once; they are shown only now." }),
+                  h("ol", { class: "codes" }, on.recovery_codes.map((c) => h("li", {}, h("code", { text: c }))))));
+              }
             } catch (err) { msg.textContent = err.code === "invalid_mfa" ? "That code is not valid." : err.message; }
           } }, h("label", { for: "totp-code", text: "Code from the app" }), code,
           h("button", { type: "submit", class: "primary", text: "Turn on" })), msg);
@@ -57,6 +65,6 @@ export function renderSecurity(main) {
   } }, h("h2", { id: "pw-title", text: "Change password" }),
   h("div", { class: "fields" }, h("label", {}, "Current password", cur), h("label", {}, "New password", next)),
   h("button", { type: "submit", text: "Change password" }));
-  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Security" }),
+  main.replaceChildren(h("section", { class: "page" }, h("h1", { tabindex: "-1", text: "Security" }),
     h("h2", { text: "Two-step verification" }), area, h("p"), pwForm));
 }

@@ -2,7 +2,7 @@
 // page uses for an operator's sessions too.
 
 import { call } from "../api.js";
-import { fmtTime, h, toast } from "../dom.js";
+import { fmtTime, h, refocus, scrollable, toast } from "../dom.js";
 import { signOut } from "./signin.js";
 
 export const sessionCount = (n) => (n ? `${n} live session${n === 1 ? "" : "s"}` : "No live sessions.");
@@ -11,7 +11,8 @@ export const sessionCount = (n) => (n ? `${n} live session${n === 1 ? "" : "s"}`
 export function fillSessions(table, sessions, action) {
   table.hidden = !sessions.length;
   table.replaceChildren(
-    h("thead", {}, h("tr", {}, ["Device", "Method", "Signed in", "Last used", "Expires", ""].map((t) => h("th", { scope: "col", text: t })))),
+    h("thead", {}, h("tr", {}, ["Device", "Method", "Signed in", "Last used", "Expires"].map((t) => h("th", { scope: "col", text: t })),
+      h("th", { scope: "col" }, h("span", { class: "sr-only", text: "Actions" })))),
     h("tbody", {}, sessions.map((s) => h("tr", { "data-session": s.id },
       h("td", { class: "device", text: (s.device || "unknown device") + (s.current ? " (this one)" : "") }),
       h("td", { text: s.method || "" }),
@@ -24,6 +25,7 @@ export function fillSessions(table, sessions, action) {
 export function renderSessions(main) {
   const status = h("p", { class: "muted", role: "status", text: "Loading…" });
   const table = h("table", { class: "grid", "aria-label": "Your sessions" });
+  const heading = h("h1", { tabindex: "-1", text: "Sessions" });
   async function refresh() {
     try {
       const data = await call("GET", "/auth/sessions");
@@ -35,7 +37,9 @@ export function renderSessions(main) {
           try {
             await call("POST", "/auth/revoke", { kind: "session", session_id: s.id });
             toast("Session revoked.");
-            refresh();
+            await refresh();
+            // that row is gone: the focus goes to the next Revoke, else the heading
+            refocus(table, null, table.querySelector("button") || heading);
           } catch (err) { toast("Could not revoke: " + err.message, "error"); }
         } }));
     } catch (err) {
@@ -43,9 +47,9 @@ export function renderSessions(main) {
     }
   }
   main.replaceChildren(h("section", { class: "page" },
-    h("h1", { text: "Sessions" }),
+    heading,
     h("p", { text: "Where you are signed in. Revoking a session signs that device out at once." }),
-    status, table,
+    status, scrollable("Your sessions", table),
     h("p", {}, h("button", { type: "button", class: "danger", id: "signout-everywhere", text: "Sign out everywhere",
       onclick: () => { if (confirm("Sign out of every device, this one included?")) signOut(true); } }))));
   refresh();

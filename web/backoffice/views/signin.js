@@ -1,5 +1,6 @@
-// Signing in and out: the sign-in form, the two-step code, accepting an invitation (setting a
-// password), and what signing in or out does to the page. What a sign-in leads to (the app
+// Signing in and out: the sign-in form (and its "Sign in with <provider>" buttons), the two-step
+// code, accepting an invitation (setting a password), finishing a single sign-on, and what signing
+// in or out does to the page. What a sign-in leads to (the app
 // itself) is given by main.js through afterSignIn, so this module needs none of the other views.
 
 import { auth, call, claims, raw } from "../api.js";
@@ -60,9 +61,119 @@ export function renderSignIn(message) {
   h("label", { for: "tenant", text: "Tenant" }), tenant,
   h("label", { for: "email", text: "E-mail" }), email,
   h("label", { for: "password", text: "Password" }), password,
-  err, submit);
-  app.replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  err, submit,
+  h("button", { type: "button", class: "link", text: "Forgot password?",
+    onclick: () => renderForgot(tenant.value.trim(), email.value.trim()) }));
+  const sso = h("nav", { class: "sso", "aria-label": "Single sign-on" });
+  app.replaceChildren(h("main", { id: "main", class: "centered" }, form, sso));
+  tenant.addEventListener("change", () => showProviders(sso, tenant.value.trim()));
+  showProviders(sso, tenant.value.trim());
   email.focus();
+}
+
+/** A "Sign in with <provider>" button for each SSO provider the tenant lists
+ * (GET /auth/providers): it sends this tab to the provider, which sends it back here with
+ * #code= (finishSingleSignOn). */
+async function showProviders(nav, tenant) {
+  nav.replaceChildren();
+  if (!tenant) return;
+  let listed;
+  try {
+    listed = await raw("GET", `/auth/providers?tenant=${encodeURIComponent(tenant)}`);
+  } catch { return; } // an unknown tenant: the password form says so when used
+  const back = location.origin + location.pathname; // return_to: one of the tenant's allowed origins
+  for (const p of listed.providers || []) {
+    nav.append(h("button", { type: "button", class: "sso-button", text: `Sign in with ${p.name}`,
+      onclick: () => {
+        sessionStorage.setItem("sb.config", JSON.stringify({ tenant }));
+        location.assign(`${CFG.api}/auth/oidc/${encodeURIComponent(p.id)}/authorize?`
+          + new URLSearchParams({ tenant, return_to: back }));
+      } }));
+  }
+}
+
+const SSO_ERRORS = {
+  not_invited: "Your company account is not invited to this back office. Ask an admin to invite your e-mail.",
+  email_not_verified: "Your identity provider has not verified your e-mail address.",
+  access_denied: "Sign-in was cancelled or your account is blocked.",
+  invalid_state: "That sign-in was started in another browser or tab. Start again here.",
+  invalid_identity: "The identity provider's answer could not be verified. Try again.",
+  temporarily_unavailable: "The identity provider cannot be reached right now. Try again shortly.",
+};
+
+/** The provider sent this tab back: #code=<one-time code> is swapped for this tab's session
+ * (POST /auth/oidc/complete; our tokens never travel in a URL), #error=<code> is told. The
+ * fragment is dropped from the address bar and history first. True if there was one. */
+export async function finishSingleSignOn() {
+  const got = new URLSearchParams(location.hash.slice(1));
+  const code = got.get("code");
+  const error = got.get("error");
+  if (!code && !error) return false;
+  history.replaceState(null, "", location.pathname + location.search);
+  if (error) {
+    renderSignIn(SSO_ERRORS[error] || "Single sign-on did not work. Try again.");
+    return true;
+  }
+  try {
+    const bundle = await raw("POST", "/auth/oidc/complete", { code });
+    await signedIn(bundle, claims(bundle.access_token).tid || CFG.tenant);
+  } catch {
+    renderSignIn("That sign-in link was already used or has expired. Start again.");
+  }
+  return true;
+}
+
+// Forgot password: the API answers the same whatever the address (no telling who is an operator),
+// so the page does too.
+function renderForgot(tenantValue, emailValue) {
+  const err = h("p", { class: "error", role: "alert" });
+  const done = h("p", { role: "status", id: "forgot-status" });
+  const tenant = h("input", { id: "forgot-tenant", required: true, value: tenantValue || CFG.tenant,
+    autocomplete: "organization" });
+  const email = h("input", { id: "forgot-email", type: "email", required: true, value: emailValue || "",
+    autocomplete: "username" });
+  const submit = h("button", { type: "submit", class: "primary", text: "Send reset link" });
+  const form = signInStep("forgot-title", submit, err, async () => {
+    await raw("POST", "/auth/password/forgot", { tenant: tenant.value.trim(), email: email.value.trim() });
+    done.textContent = "If an account uses that address, a reset link is on its way. It works once, " +
+      "for 30 minutes.";
+    submit.disabled = false;
+  }, (ex) => {
+    err.textContent = ex.status === 429 ? "Too many requests. Try again later." : ex.message;
+  },
+  h("h1", { id: "forgot-title", text: "Reset your password" }),
+  h("p", { class: "muted", text: "We will e-mail you a link to choose a new password." }),
+  h("label", { for: "forgot-tenant", text: "Tenant" }), tenant,
+  h("label", { for: "forgot-email", text: "E-mail" }), email, err, done, submit,
+  h("button", { type: "button", class: "link", text: "Back to sign in", onclick: () => renderSignIn() }));
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  email.focus();
+}
+
+/** The page a reset link opens (``#reset=<token>``): choose a new password, then sign in with it. */
+export function renderReset(token) {
+  const err = h("p", { class: "error", role: "alert" });
+  const pw = h("input", { id: "reset-password", type: "password", minlength: "10", required: true,
+    autocomplete: "new-password" });
+  const pw2 = h("input", { id: "reset-password-2", type: "password", minlength: "10", required: true,
+    autocomplete: "new-password" });
+  const submit = h("button", { type: "submit", class: "primary", text: "Set new password" });
+  const form = signInStep("reset-title", submit, err, async () => {
+    if (pw.value !== pw2.value) { submit.disabled = false; err.textContent = "The two passwords differ."; return; }
+    await raw("POST", "/auth/password/reset", { token, password: pw.value });
+    history.replaceState(null, "", location.pathname + location.search);  // the link is spent: out of the address bar
+    renderSignIn("Your password was changed and you were signed out everywhere. Sign in with the new one.");
+  }, (ex) => {
+    err.textContent = ex.code === "invalid_token"
+      ? "This link is not valid any more (used, or older than 30 minutes). Ask for a new one."
+      : ex.code === "validation_error" ? "Choose a password of at least 10 characters." : ex.message;
+  },
+  h("h1", { id: "reset-title", text: "Choose a new password" }),
+  h("label", { for: "reset-password", text: "New password" }), pw,
+  h("label", { for: "reset-password-2", text: "Repeat it" }), pw2, err, submit);
+  $("#app").removeAttribute("aria-busy");
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  pw.focus();
 }
 
 function renderMfa(mfaToken, tenant) {
@@ -70,19 +181,43 @@ function renderMfa(mfaToken, tenant) {
   const code = h("input", { id: "code", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
     pattern: "[0-9]{6}", maxlength: "6", required: true });
   const submit = h("button", { type: "submit", class: "primary", text: "Verify" });
+  // a recovery code (shown once when two-step verification was turned on) in place of the app's code
+  let recovery = false;
+  const hint = h("p", { class: "muted", text: "Enter the 6-digit code from your authenticator app." });
+  const label = h("label", { for: "code", text: "Code" });
+  const toggle = h("button", { type: "button", class: "link", text: "Use a recovery code instead",
+    onclick: () => {
+      recovery = !recovery;
+      code.value = "";
+      if (recovery) {
+        code.removeAttribute("pattern"); code.setAttribute("maxlength", "24"); code.setAttribute("inputmode", "text");
+        code.setAttribute("autocomplete", "off");
+      } else {
+        code.setAttribute("pattern", "[0-9]{6}"); code.setAttribute("maxlength", "6");
+        code.setAttribute("inputmode", "numeric"); code.setAttribute("autocomplete", "one-time-code");
+      }
+      label.textContent = recovery ? "Recovery code" : "Code";
+      hint.textContent = recovery ? "Enter one of your recovery codes (XXXX-XXXX-XXXX-XXXX). Each works once."
+        : "Enter the 6-digit code from your authenticator app.";
+      toggle.textContent = recovery ? "Use the authenticator app instead" : "Use a recovery code instead";
+      code.focus();
+    } });
   const form = signInStep("mfa-title", submit, err, async () => {
-    const bundle = await raw("POST", "/auth/mfa", { mfa_token: mfaToken, code: code.value.trim() });
+    const body = recovery ? { mfa_token: mfaToken, recovery_code: code.value.trim() }
+      : { mfa_token: mfaToken, code: code.value.trim() };
+    const bundle = await raw("POST", "/auth/mfa", body);
     await signedIn(bundle, tenant);
   }, (ex) => {
-    err.textContent = ex.code === "invalid_mfa" ? "That code is not valid. Try the next one." : ex.message;
+    err.textContent = ex.code === "invalid_mfa"
+      ? (recovery ? "That recovery code is not valid or was used already." : "That code is not valid. Try the next one.")
+      : ex.message;
     if (ex.code === "invalid_token" || ex.code === "validation_error") {
       err.textContent += " Start again.";
     }
     code.select();
   },
   h("h1", { id: "mfa-title", text: "Two-step verification" }),
-  h("p", { class: "muted", text: "Enter the 6-digit code from your authenticator app." }),
-  h("label", { for: "code", text: "Code" }), code, err, submit,
+  hint, label, code, err, submit, toggle,
   h("button", { type: "button", class: "link", text: "Back", onclick: () => renderSignIn() }));
   $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
   code.focus();

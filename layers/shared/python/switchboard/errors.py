@@ -12,7 +12,11 @@ if TYPE_CHECKING:
     from switchboard.models import Session
 
 __all__ = [
+    "AccessDenied",
+    "AuthorizationPending",
     "Conflict",
+    "DeviceGrantError",
+    "ExpiredToken",
     "Forbidden",
     "InvalidCredentials",
     "InvalidIdentity",
@@ -23,6 +27,8 @@ __all__ = [
     "RateLimited",
     "RotationRefused",
     "SessionRevoked",
+    "SignInRefused",
+    "SlowDown",
     "StandingChanged",
     "SwitchboardError",
     "TokenReused",
@@ -89,6 +95,16 @@ class Forbidden(SwitchboardError):
     status, code, title = 403, "forbidden", "Not allowed"
 
 
+class SignInRefused(Forbidden):
+    """A federated sign-in (SSO, Cognito, Auth0) the tenant does not let in. ``reason`` is the
+    SSO callback's ``#error=`` code: ``not_invited`` (no record with that verified email, no
+    linked identity, and no allowed domain), ``email_not_verified``, ``access_denied`` (blocked)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 class NotFound(SwitchboardError):
     status, code, title = 404, "not_found", "Not found"
 
@@ -108,6 +124,32 @@ class RateLimited(SwitchboardError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after), "RateLimit-Policy": self.policy, "RateLimit": self.limit}
+
+
+class DeviceGrantError(SwitchboardError):
+    """RFC 8628 §3.5's answers to a device's poll: 400, with OAuth's ``error`` beside ``code``
+    (an OAuth client reads ``error``)."""
+
+    status = 400
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, error=self.code, **extra)
+
+
+class AuthorizationPending(DeviceGrantError):
+    code, title = "authorization_pending", "The sign-in has not been approved yet; poll again after the interval"
+
+
+class SlowDown(DeviceGrantError):
+    code, title = "slow_down", "Polling too fast: wait the (now longer) interval between polls"
+
+
+class ExpiredToken(DeviceGrantError):
+    code, title = "expired_token", "The device code has expired; start again"
+
+
+class AccessDenied(DeviceGrantError):
+    code, title = "access_denied", "The sign-in was denied"
 
 
 class Unavailable(SwitchboardError):

@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "AuditEvent", "Channel", "Connection", "Message", "Operator", "OperatorPresence", "Session", "SessionKey",
-    "Tenant", "Watcher",
+    "AuditEvent", "Channel", "Connection", "Identity", "IdentityProvider", "Message", "Operator", "OperatorPresence",
+    "Session", "SessionKey", "Tenant", "TrustedIssuer", "Watcher",
 ]
 
 
@@ -31,6 +31,41 @@ TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
 #: the id of an operator record (``identity.new_operator_id``). Staff signed in through a
 #: post-login hook (Auth0, Cognito) have ids of another form, and no record
 OPERATOR_ID = re.compile(r"^op-[0-9a-f]{16}\Z")
+
+
+class IdentityProvider(msgspec.Struct, frozen=True):
+    """An OpenID provider a tenant's staff sign in with (contract section 7). The client
+    secret is never here: ``secret_id`` names the Secrets Manager secret holding it."""
+
+    id: str
+    kind: str
+    name: str
+    issuer: str
+    client_id: str
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    allowed_domains: tuple[str, ...] = ()
+    secret_id: str = ""
+
+    def admits(self, email: str) -> bool:
+        """Whether a verified email of this domain may be made an operator without an invitation."""
+        return email.rsplit("@", 1)[-1].lower() in self.allowed_domains
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``GET /auth/providers`` shows: never the issuer's secret (nor its name)."""
+        return {"id": self.id, "kind": self.kind, "name": self.name}
+
+
+class TrustedIssuer(msgspec.Struct, frozen=True, kw_only=True):
+    """A website's own token issuer that a tenant trusts for its visitors (``POST /auth/exchange``):
+    tokens whose ``iss`` is ``issuer``, for ``audience``, signed by a key of ``jwks_uri``."""
+
+    id: str
+    issuer: str
+    jwks_uri: str
+    audience: str
+    user_claim: str = "sub"
+    name_claim: str = "name"
+
 
 class Tenant(msgspec.Struct, frozen=True):
     id: str
@@ -59,6 +94,28 @@ class Tenant(msgspec.Struct, frozen=True):
     previous_hook_secrets: tuple[tuple[str, int], ...] = ()
     #: bumped by every settings write: a write is conditional on the version it read
     version: int = 0
+    identity_providers: tuple[IdentityProvider, ...] = ()
+
+    def provider(self, provider_id: str) -> IdentityProvider | None:
+        return next((p for p in self.identity_providers if p.id == provider_id), None)
+
+    def allows_return_to(self, url: str) -> bool:
+        """Whether ``url`` (an SSO sign-in's ``return_to``) is on one of the tenant's allowed
+        origins: http(s), no user info, no fragment, its scheme://host[:port] listed exactly."""
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None \
+                or parts.password is not None or parts.fragment or "\\" in url:
+            return False
+        return f"{parts.scheme}://{parts.netloc}" in self.allowed_origins
+
+    #: the website issuers whose JWTs ``POST /auth/exchange`` turns into level-1 visitors
+    trusted_issuers: tuple[TrustedIssuer, ...] = ()
 
     def __repr__(self) -> str:  # the identity and hook secrets stay out of logs and tracebacks
         return f"Tenant(id={self.id!r}, name={self.name!r})"
@@ -104,26 +161,70 @@ class Operator(msgspec.Struct, frozen=True):
     totp_last_step: int = 0
     #: a secret enrolled but not yet confirmed by a code (MFA stays off until then)
     totp_pending: str | None = None
+    #: the linked outside identities (OIDC, Cognito, Auth0) by identity id; ``None``: an item
+    #: written before identities existed (no map stored yet: the first link writes it whole)
+    identities: dict[str, Identity] | None = None
 
     def __repr__(self) -> str:  # no password hash, no TOTP secret in logs and tracebacks
         return f"Operator(tenant={self.tenant!r}, id={self.id!r}, role={self.role!r}, blocked={self.blocked!r})"
 
     @property
+    def linked(self) -> dict[str, Identity]:
+        return self.identities or {}
+
+    @property
+    def ways_in(self) -> int:
+        """How many ways this person can sign in: the password (if set) and each linked identity."""
+        return (self.password_hash is not None) + len(self.linked)
+
+    @property
     def active(self) -> bool:
-        """Can act: not blocked, and with a password (an invitation never accepted may lapse)."""
-        return not self.blocked and self.password_hash is not None
+        """Can act: not blocked, and with a way in (an invitation never accepted, by password
+        or by a linked identity, may lapse)."""
+        return not self.blocked and self.ways_in > 0
 
     def to_json(self) -> dict[str, Any]:
         """The operator as admins see it: never the password hash or the TOTP secret."""
         return {"id": self.id, "email": self.email, "name": self.name, "role": self.role, "blocked": self.blocked,
                 "mfa_enabled": self.totp_enabled, "created_at": self.created_at,
-                "invited": self.password_hash is None}
+                "invited": self.ways_in == 0,
+                "identities": sorted(i.kind_name for i in self.linked.values())
+                + (["password"] if self.password_hash is not None else [])}
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """One outside way in linked to a staff record: ``kind`` ``oidc`` (with ``provider``),
+    ``cognito`` or ``auth0``; ``subject`` is the provider's stable user id (``sub``)."""
+
+    id: str
+    kind: str
+    subject: str
+    linked_at: int
+    provider: str | None = None
+    email: str | None = None
+
+    @property
+    def kind_name(self) -> str:
+        """How sessions and the admin listing name it: ``oidc:<provider>``, ``cognito``, ``auth0``."""
+        return f"{self.kind}:{self.provider}" if self.provider else self.kind
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, **({"provider": self.provider} if self.provider else {}),
+                **({"email": self.email} if self.email else {}), "linked_at": self.linked_at}
 
 
 #: how an operator's credentials were checked: a session opened so stands on the operator's
 #: record, and is opened, renewed and connected only while that record is as it was (not
 #: removed or blocked, same role; at sign-in, the same password hash)
-OPERATOR_METHODS = frozenset({"password", "password+totp", "invitation"})
+OPERATOR_METHODS = frozenset({"password", "password+totp", "password+recovery_code", "invitation", "device"})
+
+
+def stands_on_record(role: str, user_id: str) -> bool:
+    """Whether a session of this user is a staff member's on an operator record (password,
+    SSO, Cognito or Auth0 alike): then it is opened, renewed and connected only while that
+    record is as it was. Staff signed in by a hook before identities were linked have ids of
+    another form and no record."""
+    return role in ("operator", "admin") and OPERATOR_ID.match(user_id) is not None
 
 
 class SessionKey(msgspec.Struct, frozen=True):
@@ -169,6 +270,10 @@ class Session(msgspec.Struct, frozen=True):
         """Whether the operator record (``None``: removed) still bears this session out: not
         blocked, the role it was opened with (storage writes the same as a ConditionCheck)."""
         return op is not None and not op.blocked and op.role == self.role
+
+    @property
+    def on_record(self) -> bool:
+        return stands_on_record(self.role, self.user_id)
 
 
 class AuditEvent(msgspec.Struct, frozen=True):

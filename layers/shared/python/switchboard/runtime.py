@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from switchboard.container import per_container
 from switchboard.errors import NotFound
 from switchboard.models import TENANT_ID_PATTERN, Tenant
 from switchboard.settings import Settings, get_settings
@@ -21,6 +22,7 @@ from switchboard.store import Store
 if TYPE_CHECKING:
     from switchboard.chat.connections import LiveConnections
     from switchboard.chat.context import ChatContext
+    from switchboard.mail import Mailer
     from switchboard.tokens.access import TokenService
     from switchboard.tokens.keys import KeyStore
     from switchboard.tokens.sealing import Sealer
@@ -158,6 +160,12 @@ class Services:
                     self._opened[cache_key] = plain
             opened.append(plain)
         return opened
+    @cached_property
+    def mailer(self) -> Mailer:
+        """Sends mail through SES from ``MAIL_FROM`` (its client made on first use)."""
+        from switchboard.mail import Mailer
+
+        return Mailer(self.settings.mail_from)
 
     def chat(self, endpoint: str) -> ChatContext:
         """The chat's context for a WebSocket API endpoint: one per endpoint per container, so
@@ -186,7 +194,7 @@ class Services:
         return cls(settings=settings, store=store, tenants=TenantDirectory(store, settings.tenant_cache_seconds))
 
 
-@lru_cache(maxsize=1)
+@per_container
 def services() -> Services:
     """The container's services (``services.cache_clear()`` in tests builds them anew)."""
     return Services.build(get_settings())

@@ -7,10 +7,11 @@ and pass what they need down.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Any
 
 import msgspec
+
+from switchboard.container import per_container
 
 __all__ = ["Settings", "get_settings"]
 
@@ -66,6 +67,13 @@ class Settings(msgspec.Struct, frozen=True):
     reports_engine: str = "duckdb"
     athena_workgroup: str = ""
     reports_database: str = ""
+    #: the HTTP API's public base URL (a custom domain, a stage): SSO's redirect URI is
+    #: ``<this>/auth/oidc/<provider>/callback``; empty: https://<the request's domain name>
+    public_api_url: str = ""
+    #: who Switchboard's mail comes from (an address of an identity verified in SES: the template's MailFrom)
+    mail_from: str = "no-reply@example.com"
+    #: the back office's URL: password reset links point there (``#reset=<token>``)
+    backoffice_url: str = "http://127.0.0.1:8000/backoffice/"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -106,6 +114,9 @@ class Settings(msgspec.Struct, frozen=True):
             reports_engine=e.get("REPORTS_ENGINE", _default("reports_engine")),
             athena_workgroup=e.get("ATHENA_WORKGROUP", ""),
             reports_database=e.get("REPORTS_DATABASE", ""),
+            public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
+            mail_from=e.get("MAIL_FROM") or _default("mail_from"),
+            backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
         )
 
 
@@ -137,7 +148,7 @@ def _default(name: str) -> Any:
     return defaults[names.index(name)]
 
 
-@lru_cache(maxsize=1)
+@per_container
 def get_settings() -> Settings:
     """The container's settings; built on first use and then reused."""
     return Settings.from_env()

@@ -29,6 +29,11 @@ KINDS = frozenset(
         "password_changed",
         "tenant_changed",
         "secret_rotated",
+        "identity_linked",
+        "identity_unlinked",
+        "password_reset",
+        "device_approved",
+        "device_denied",
     }
 )
 

@@ -21,7 +21,7 @@ from switchboard.admin import audit
 from switchboard.auth import sessions
 from switchboard.auth.identity import new_operator_id
 from switchboard.errors import Conflict, Forbidden, NotFound, StandingChanged, Unavailable, ValidationFailed
-from switchboard.models import OPERATOR_ID, OPERATOR_METHODS, Operator
+from switchboard.models import OPERATOR_ID, Operator
 from switchboard.runtime import Services
 
 #: the contract's HTTP codes have no ``conflict``: refusals that depend on the tenant's state are
@@ -165,6 +165,7 @@ def _reset_mfa(svc: Services, caller: sessions.Caller, target: Operator) -> dict
         target = replace(target, totp_enabled=True)
     ended = sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
     svc.store.staff.disable_totp(target.tenant, target.id)
+    svc.store.recovery.drop_codes(target.tenant, target.id)  # the recovery codes go with the factor
     svc.store.staff.delete_mfa_challenges(target.tenant, target.id)
     # and a session a sign-in with the old second factor opened in between (one Query)
     ended += sessions.end_user_sessions(svc, target.tenant, target.id, reason="mfa_reset")
@@ -183,7 +184,7 @@ def remove_operator(svc: Services, caller: sessions.Caller, operator_id: str) ->
             # removed already - by a first try whose revocation failed, say: whatever staff
             # session it left ends now (it could not be renewed anyway: refresh checks the record)
             sessions.end_user_sessions(svc, caller.tenant, operator_id, reason="removed",
-                                       only=lambda s: s.method in OPERATOR_METHODS)
+                                       only=lambda s: s.on_record)
         raise
     keep = _other_active_admin(svc, target) if _is_active_admin(target) else None
     try:

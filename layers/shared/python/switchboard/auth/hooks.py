@@ -31,6 +31,14 @@ a known (level 1) visitor. The trigger's three event versions, as AWS documents 
   client's token request, for a trigger that has nothing to say about machines.
 
 A sign-in the tenant's rules deny raises, and Cognito refuses the sign-in.
+
+**Staff land on their record.** A Cognito user in a staff group, or an Auth0 user the Action
+names ``operator`` or ``admin``, signs in as the operator record they are linked to (the
+``cognito`` / ``auth0`` identity, by its subject), or the one invited with their verified email
+(the identity is then linked); otherwise the sign-in is refused and nothing is created
+(:mod:`switchboard.auth.linking`). The record decides the role and the name; the group or the
+Action's ``role`` only says "this is staff". So federated staff are listed, assignable while
+offline, blockable and removable like everyone, and their sessions stand on the record.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from typing import Any
 
 import msgspec
 
-from switchboard.auth import ratelimit, sessions
+from switchboard.auth import linking, ratelimit, sessions
 from switchboard.auth.identity import chat_safe_id
 from switchboard.auth.postlogin import Principal
 from switchboard.errors import InvalidToken
@@ -59,6 +67,7 @@ SIGNATURE_HEADER = "switchboard-signature"
 #: the V3_0 trigger source of an OAuth client-credentials (machine-to-machine) token request
 MACHINE_TRIGGER = "TokenGeneration_ClientCredentials"
 STAFF_GROUPS = {"switchboard-admin": Role.ADMIN, "switchboard-operator": Role.OPERATOR}
+STAFF_ROLES = frozenset({Role.ADMIN, Role.OPERATOR})
 
 
 class FederatedUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +78,8 @@ class FederatedUser(msgspec.Struct, frozen=True, kw_only=True):
     role: Role = Role.VISITOR
     email: str | None = None
     name: str | None = None
+    #: whether the provider verified ``email``: staff are linked by a verified email only
+    email_verified: bool = False
 
     def principal(self, *, method: str) -> Principal:
         """Who signs in: the provider's id made chat-safe, named by name, else e-mail."""
@@ -139,8 +150,27 @@ def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: 
     if not svc.store.counters.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
         raise InvalidToken("this signed request was already used")
     ratelimit.check(svc.store, svc.settings, [("account", f"hook#{tenant.id}#{user.user_id}")], now=now)
-    grant = sessions.federated_sign_in(svc, user.principal(method="auth0"), device="auth0", now=now)
+    if user.role in STAFF_ROLES:
+        grant = _staff_sign_in(svc, linking.Claimed(tenant=tenant.id, kind="auth0", subject=user.user_id,
+                                                    email=user.email, email_verified=user.email_verified,
+                                                    name=user.name), device="auth0", now=now)
+    else:
+        grant = sessions.federated_sign_in(svc, user.principal(method="auth0"), device="auth0", now=now)
     return {"chat_token": grant.chat_token, "claims": grant.claims}
+
+
+def _staff_sign_in(svc: Services, claimed: linking.Claimed, *, device: str, now: int | None = None,
+                   ) -> sessions.ChatGrant:
+    """A staff member signed in by Cognito or Auth0: on their record (linked or invited), as
+    the record says (role, name); :class:`~switchboard.errors.SignInRefused` (403) otherwise."""
+    from switchboard.errors import SignInRefused, StandingChanged
+
+    op, identity = linking.resolve(svc, claimed, now=now)
+    try:
+        return sessions.federated_sign_in(svc, Principal.for_operator(op, method=claimed.kind), device=device,
+                                          now=now, operator=op, identity=identity.id)
+    except StandingChanged:  # blocked, removed or unlinked meanwhile
+        raise SignInRefused("access_denied", "this account changed during the sign-in") from None
 
 
 def direct_sign_in(svc: Services, user: FederatedUser) -> dict[str, Any]:
@@ -167,10 +197,15 @@ def cognito_trigger(svc: Services, event: dict[str, Any]) -> dict[str, Any]:
     role = next((STAFF_GROUPS[g] for g in ("switchboard-admin", "switchboard-operator") if g in groups),
                 Role.VISITOR)
     email = attributes.get("email")  # verified or not, a denied domain stays denied
-    principal = Principal(tenant=tenant, user_id=chat_safe_id(f"cognito|{sub}"), role=role, anon=False,
-                          name=attributes.get("name") or attributes.get("email") or "User", method="cognito",
-                          email=email)
-    grant = sessions.federated_sign_in(svc, principal, device="cognito")
+    if role in STAFF_ROLES:
+        grant = _staff_sign_in(svc, linking.Claimed(
+            tenant=tenant, kind="cognito", subject=str(sub), email=email, name=attributes.get("name"),
+            email_verified=str(attributes.get("email_verified", "")).lower() == "true"), device="cognito")
+    else:
+        principal = Principal(tenant=tenant, user_id=chat_safe_id(f"cognito|{sub}"), role=role, anon=False,
+                              name=attributes.get("name") or attributes.get("email") or "User", method="cognito",
+                              email=email)
+        grant = sessions.federated_sign_in(svc, principal, device="cognito")
     response = event.setdefault("response", {})
     if str(event.get("version", "1")) == "1":
         response["claimsOverrideDetails"] = {

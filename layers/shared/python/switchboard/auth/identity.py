@@ -15,6 +15,7 @@ __all__ = [
     "MAX_USER_ID",
     "anonymous_visitor_id",
     "chat_safe_id",
+    "exchanged_visitor_id",
     "is_chat_safe",
     "known_visitor_id",
     "new_operator_id",
@@ -34,7 +35,7 @@ def is_chat_safe(value: str) -> bool:
 _PROVIDER_ID = re.compile(r"^([a-z0-9-]+)\|([a-z0-9@_-]+)\Z")
 #: the forms of Switchboard's own ids (operators, visitors, hashed ids): a provider's id never
 #: takes one, or ``v-customer-42`` from Auth0 would be the website's customer 42
-_OWN_PREFIXES = ("h-", "v-", "vh-", "op-", "anon-")
+_OWN_PREFIXES = ("h-", "v-", "vh-", "op-", "anon-", "x-")
 
 
 def chat_safe_id(raw: str) -> str:
@@ -85,6 +86,25 @@ def known_visitor_id(website_user_id: str) -> str:
     digest = hashlib.sha256(website_user_id.encode()).hexdigest()[:32]
     readable = _UNSAFE.sub("", website_user_id.lower())[:64]
     return f"vh-{readable}-{digest}" if readable else f"vh-{digest}"
+
+
+def exchanged_visitor_id(issuer: str, user: str) -> str:
+    """The chat user of a visitor signed in by token exchange: one per (issuer, user claim).
+
+    ``x-`` + what is readable of the user claim (at most 40 characters) + ``-`` + 32 hex
+    digits (128 bits) of the SHA-256 of the JSON array ``[issuer, user]``. The issuer is in the
+    hash, so the same ``sub`` from two issuers is two chat users; JSON's quoting makes the pair
+    unambiguous (no ``("a/b", "c")`` against ``("a", "b/c")``); and the hash is always there, so
+    no two pairs share an id short of a SHA-256 collision on 128 bits. The ``x-`` prefix is
+    Switchboard's own (:func:`chat_safe_id` never returns it), apart from every HMAC visitor
+    (``v-``, ``vh-``), operator and anonymous visitor. The issuer's ``id`` in the tenant's
+    settings is not used: renaming it must not give the visitors new chat ids.
+    """
+    import json
+
+    digest = hashlib.sha256(json.dumps([issuer, user], ensure_ascii=True).encode()).hexdigest()[:32]
+    readable = _UNSAFE.sub("", user.lower())[:40]
+    return f"x-{readable}-{digest}" if readable else f"x-{digest}"
 
 
 def new_operator_id() -> str:

@@ -15,6 +15,12 @@
   off (which needs a current code), because the account just got weaker.
 * **At rest** the secret is sealed under a KMS key of its own (:mod:`switchboard.tokens.sealing`),
   bound to its operator; it is opened only to check a code.
+* **Recovery codes**: confirming TOTP answers 10 single-use codes (``XXXX-XXXX-XXXX-XXXX``, 16
+  characters of an alphabet without 0/O, 1/I: 80 bits each), shown once and stored only as
+  SHA-256 digests bound to the operator (``RC#<digest>`` items: 80 random bits need no slow
+  hash). ``POST /auth/mfa`` takes ``recovery_code`` in place of ``code``: the same challenge,
+  the same rate limits and 5 wrong tries; a code works once (a conditional delete). Turning
+  MFA off, by the operator or an admin, deletes them; enrolling again gives new ones.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from switchboard.runtime import Services
 from switchboard.tokens import opaque
 from switchboard.tokens.sealing import SealBroken, totp_context
 
-__all__ = ["begin_challenge", "confirm", "disable", "enroll", "exchange", "matching_step"]
+__all__ = ["RECOVERY_ALPHABET", "begin_challenge", "confirm", "disable", "enroll", "exchange", "matching_step",
+           "new_recovery_codes", "recovery_digest"]
 
 STEP_SECONDS = 30
 DRIFT_STEPS = 1
@@ -41,6 +48,31 @@ CHALLENGE_SECONDS = 300
 CHALLENGE_ATTEMPTS = 5
 MFA_PREFIX = "sbm1"
 STAFF = frozenset({"operator", "admin"})
+RECOVERY_CODES = 10
+#: 32 characters, none that reads as another (no 0/O, 1/I): 5 bits each, 16 of them = 80 bits
+RECOVERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+RECOVERY_LENGTH = 16
+
+
+def new_recovery_codes() -> list[str]:
+    """Ten fresh recovery codes, as shown: ``XXXX-XXXX-XXXX-XXXX``."""
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
+        codes.append("-".join(raw[i:i + 4] for i in range(0, RECOVERY_LENGTH, 4)))
+    return codes
+
+
+def recovery_digest(tenant: str, user_id: str, code: str) -> str | None:
+    """What is stored of a recovery code: SHA-256 of the operator and the code as typed, in any
+    case, with or without its dashes and spaces (None: not of the form, no code at all). Bound
+    to the operator, so a digest copied to another operator's partition opens nothing."""
+    import hashlib
+
+    normal = "".join(c for c in code.upper() if c not in "- ")
+    if len(normal) != RECOVERY_LENGTH or any(c not in RECOVERY_ALPHABET for c in normal):
+        return None
+    return hashlib.sha256(f"{tenant}\n{user_id}\n{normal}".encode()).hexdigest()
 
 
 def matching_step(secret: str, code: str, *, now: int | None = None) -> int | None:
@@ -134,12 +166,20 @@ def confirm(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     if not op.totp_pending:
         raise ValidationFailed("enrol first: POST /auth/totp/enroll")
     step = _check(svc, op, op.totp_pending, code)
-    if step is None or not svc.store.staff.enable_totp(op.tenant, op.id, op.totp_pending, step):
+    if step is None:
+        raise InvalidMfa()
+    # the codes are stored before MFA goes on: never MFA on without them (codes of an enrolment
+    # that then fails open nothing - they need a challenge, which needs MFA on - and the next
+    # confirmation replaces them)
+    codes = new_recovery_codes()
+    svc.store.recovery.replace_codes(op.tenant, op.id,
+                                     [d for c in codes if (d := recovery_digest(op.tenant, op.id, c))])
+    if not svc.store.staff.enable_totp(op.tenant, op.id, op.totp_pending, step):
         raise InvalidMfa()
     ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="mfa_enabled")
     audit.record(svc.store, tenant=op.tenant, kind="mfa_enabled", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
-    return {"mfa_enabled": True, "revoked_sessions": len(ended)}
+    return {"mfa_enabled": True, "revoked_sessions": len(ended), "recovery_codes": codes}
 
 
 def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> dict[str, Any]:
@@ -155,6 +195,7 @@ def disable(svc: Services, caller: Any, code: str, *, ip: str | None = None) -> 
     if step is None or not svc.store.staff.use_totp_step(op.tenant, op.id, step):
         raise InvalidMfa()
     svc.store.staff.disable_totp(op.tenant, op.id)
+    svc.store.recovery.drop_codes(op.tenant, op.id)
     ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="mfa_disabled")
     audit.record(svc.store, tenant=op.tenant, kind="mfa_disabled", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
@@ -181,8 +222,10 @@ def begin_challenge(svc: Services, op: Operator, *, now: int | None = None) -> M
                        expires_in=CHALLENGE_SECONDS)
 
 
-def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device: str | None) -> Any:
-    """``POST /auth/mfa``: a valid challenge and a fresh code give the session's tokens."""
+def exchange(svc: Services, mfa_token: str, code: str | None, *, ip: str | None, device: str | None,
+             recovery_code: str | None = None) -> Any:
+    """``POST /auth/mfa``: a valid challenge and a fresh code - or one of the operator's unused
+    recovery codes - give the session's tokens."""
     from switchboard.auth import sessions
     from switchboard.errors import InvalidToken, StandingChanged
 
@@ -205,7 +248,9 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
             or not hmac.compare_digest(str(challenge.get("password", "")), _password_digest(op))):
         # gone, blocked, MFA off, or the password changed since this challenge was earned
         raise InvalidMfa("the mfa_token is not valid or has expired; sign in again")
-    step = _check(svc, op, op.totp_secret, code, now=now)
+    if recovery_code is not None:
+        return _with_recovery_code(svc, op, challenge_id, token_hash, recovery_code, now=now, device=device)
+    step = _check(svc, op, op.totp_secret, code or "", now=now)
     # a code used already (the one typed at enrolment, say) is a wrong code for this challenge,
     # which stays usable for the next code like after any wrong one; use_totp_step below still
     # settles two fresh codes of one step racing
@@ -225,6 +270,30 @@ def exchange(svc: Services, mfa_token: str, code: str, *, ip: str | None, device
     _seal_if_plain(svc, op, op.totp_secret)
     try:
         return sessions.sign_in_operator(svc, op, method="password+totp", device=device)
+    except StandingChanged:  # blocked, removed or given a new password since it was read
+        raise InvalidMfa("the account changed; sign in again") from None
+
+
+def _with_recovery_code(svc: Services, op: Operator, challenge_id: str, token_hash: str, code: str, *, now: int,
+                        device: str | None) -> Any:
+    """The second step with a recovery code: a wrong one counts against the challenge like a
+    wrong TOTP code; a right one is spent (once: a conditional delete) with the challenge."""
+    from switchboard.auth import sessions
+    from switchboard.errors import StandingChanged
+
+    digest = recovery_digest(op.tenant, op.id, code)
+    if digest is None or not svc.store.recovery.has_code(op.tenant, op.id, digest):
+        if not svc.store.staff.count_mfa_failure(op.tenant, op.id, challenge_id, max_attempts=CHALLENGE_ATTEMPTS):
+            svc.store.staff.consume_mfa_challenge(op.tenant, op.id, challenge_id, token_hash, now=now)
+        audit.record(svc.store, tenant=op.tenant, kind="sign_in_failed",
+                     retention_days=svc.settings.audit_retention_days, subject=op.id, reason="invalid_recovery_code")
+        raise InvalidMfa("the recovery code is wrong or was used already")
+    if not svc.store.staff.consume_mfa_challenge(op.tenant, op.id, challenge_id, token_hash, now=now):
+        raise InvalidMfa("the mfa_token was used already; sign in again")
+    if not svc.store.recovery.use_code(op.tenant, op.id, digest):  # another request spent it meanwhile
+        raise InvalidMfa("the recovery code is wrong or was used already")
+    try:
+        return sessions.sign_in_operator(svc, op, method="password+recovery_code", device=device)
     except StandingChanged:  # blocked, removed or given a new password since it was read
         raise InvalidMfa("the account changed; sign in again") from None
 

@@ -31,7 +31,7 @@ from switchboard.errors import (
     StandingChanged,
     TokenReused,
 )
-from switchboard.models import OPERATOR_METHODS, Operator, Session, SessionKey
+from switchboard.models import Operator, Session, SessionKey
 from switchboard.policy import Role
 from switchboard.runtime import Services
 from switchboard.tokens import opaque
@@ -116,18 +116,19 @@ def _parse_refresh_token(token: str) -> tuple[SessionKey, int, str]:
 
 # -- sign-in -------------------------------------------------------------------------
 def sign_in(svc: Services, principal: Principal, *, device: str | None, now: int | None = None,
-            operator: Operator | None = None) -> TokenBundle:
+            operator: Operator | None = None, identity: str | None = None) -> TokenBundle:
     """Run post-login, start a session, mint its tokens and record the sign-in. An
     operator's sign-in passes the ``operator`` record it checked the credentials against:
     if anything altered it meanwhile (an admin, a password change, another sign-in's
-    rehash), no session is opened and :class:`StandingChanged` says so."""
+    rehash), no session is opened and :class:`StandingChanged` says so. A sign-in through a
+    linked ``identity`` (SSO) checks that identity is still linked instead of the password."""
     now = int(now if now is not None else time.time())
     cfg = svc.settings
     session, grants = _new_session(svc, principal, device=device or "unknown", now=now,
                                    idle=min(cfg.session_idle_seconds, cfg.session_absolute_seconds),
                                    lifetime=cfg.session_absolute_seconds)
     refresh_token, refresh_hash = _new_refresh_token(session.key, 0)
-    _open(svc, session, refresh_hash, operator)
+    _open(svc, session, refresh_hash, operator, identity)
     return _bundle(svc, session, refresh_token, grants.claims, now)
 
 
@@ -167,11 +168,12 @@ def _new_session(svc: Services, principal: Principal, *, device: str, now: int, 
     return session, grants
 
 
-def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator | None = None) -> None:
+def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator | None = None,
+          identity: str | None = None) -> None:
     """Store the session and its ``sign_in`` audit event (one transaction)."""
     event = audit.event(tenant=session.tenant, kind="sign_in", actor=session.user_id, session_id=session.id,
                         method=session.method)
-    svc.store.sessions.create(session, refresh_hash, event=event, operator=operator,
+    svc.store.sessions.create(session, refresh_hash, event=event, operator=operator, identity=identity,
                              event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
 
 
@@ -246,7 +248,7 @@ def refresh(svc: Services, token: str, *, now: int | None = None, ip: str | None
         svc.store.sessions.rotate_refresh(key, gen=gen, presented_hash=presented, new_hash=new_hash, now=now,
                                  idle_until=idle_until, expires_at=session.expires_at, event=event,
                                  event_ttl=audit.expires_at(event, cfg.audit_retention_days),
-                                 operator_role=session.role if session.method in OPERATOR_METHODS else None)
+                                 operator_role=session.role if session.on_record else None)
     except RotationRefused as refused:  # another refresh of this token, or a revocation, got there first
         _explain_refusal(svc, key, gen, presented, refused, now)
         raise  # pragma: no cover - _explain_refusal always raises
@@ -452,17 +454,19 @@ class ChatGrant(msgspec.Struct, frozen=True):
 
 
 def federated_sign_in(
-    svc: Services, principal: Principal, *, device: str | None = None, now: int | None = None
+    svc: Services, principal: Principal, *, device: str | None = None, now: int | None = None,
+    operator: Operator | None = None, identity: str | None = None,
 ) -> ChatGrant:
     """A sign-in done by Cognito or Auth0: post-login runs, a session is recorded (so
     revoking it works as for our own sign-ins) and a chat token is minted. The provider
     keeps its own refresh tokens, so the session has no refresh token of ours and lasts
-    as long as its chat token."""
+    as long as its chat token. Staff sign in on their record (``operator``, through the
+    linked ``identity``): the session is opened only while it is as read."""
     now = int(now if now is not None else time.time())
     lifetime = svc.tokens.chat_ttl
     session, grants = _new_session(svc, principal, device=device or principal.method, now=now, idle=lifetime,
                                    lifetime=lifetime)
-    _open(svc, session, refresh_hash="-")  # "-" is no SHA-256 hex: no refresh token matches it
+    _open(svc, session, "-", operator, identity)  # "-" is no SHA-256 hex: no refresh token matches it
     chat = svc.tokens.mint_chat(
         sub=session.user_id,
         tid=session.tenant,

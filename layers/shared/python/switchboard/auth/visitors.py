@@ -18,7 +18,7 @@ from switchboard.errors import Forbidden, InvalidIdentity
 from switchboard.policy import Role
 from switchboard.runtime import Services
 
-__all__ = ["ClaimedVisitor", "external"]
+__all__ = ["ClaimedVisitor", "external", "upgrade_anonymous"]
 
 
 class ClaimedVisitor(msgspec.Struct, frozen=True, kw_only=True):
@@ -88,11 +88,11 @@ def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, o
         )
     bundle = sessions.sign_in(svc, principal, device=device)
     if upgrading and not principal.anon:
-        _upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
+        upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
     return bundle
 
 
-def _upgrade_anonymous(svc: Services, authorization: str, *, tenant: str, to_user: str) -> None:
+def upgrade_anonymous(svc: Services, authorization: str, *, tenant: str, to_user: str) -> None:
     """Carry an anonymous visitor's open conversation over to the identified visitor.
 
     Only the holder of the anonymous session's live access token can do this, only within

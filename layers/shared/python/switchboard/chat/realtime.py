@@ -12,6 +12,7 @@ and :func:`encode` refuses anything larger rather than have API Gateway drop it.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -90,7 +91,10 @@ class Realtime:
             gone = [cid for cid in ids if not self._post(cid, data)]
         else:
             with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(ids))) as pool:
-                delivered = list(pool.map(lambda cid: self._post(cid, data), ids))
+                # each post in a copy of the caller's context: what the caller's context holds
+                # (the local stack's container and IAM check) follows the work to the thread
+                posts = [pool.submit(contextvars.copy_context().run, self._post, cid, data) for cid in ids]
+                delivered = [post.result() for post in posts]
             gone = [cid for cid, ok in zip(ids, delivered, strict=True) if not ok]
         for cid in gone:
             self._on_gone(cid)

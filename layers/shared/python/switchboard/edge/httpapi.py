@@ -23,7 +23,7 @@ from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
 from switchboard.observability import logger
 
 __all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response",
-           "public_json_response", "routes"]
+           "public_json_response", "redirect_response", "routes"]
 
 PROBLEM_TYPE = "https://switchboard.dev/problems/"
 
@@ -38,6 +38,10 @@ class Request(msgspec.Struct, frozen=True):
     source_ip: str
     max_body: int
     route_key: str = ""
+    #: the request's cookies by name (payload 2.0's ``cookies`` list); only the SSO callback reads one
+    cookies: dict[str, str] = msgspec.field(default_factory=dict)
+    #: the domain name the request came to (API Gateway's ``requestContext.domainName``)
+    domain: str = ""
 
     @classmethod
     def from_event(cls, event: dict[str, Any], *, max_body: int) -> Request:
@@ -57,6 +61,8 @@ class Request(msgspec.Struct, frozen=True):
             source_ip=http.get("sourceIp", ""),
             max_body=max_body,
             route_key=event.get("routeKey", ""),
+            cookies=_cookies(event),
+            domain=str(event.get("requestContext", {}).get("domainName") or ""),
         )
 
     @property
@@ -112,25 +118,46 @@ class Request(msgspec.Struct, frozen=True):
         return self.body
 
 
+def _cookies(event: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in event.get("cookies") or []:
+        name, sep, value = str(pair).partition("=")
+        if sep:
+            out.setdefault(name.strip(), value.strip())
+    return out
+
+
 class Response(msgspec.Struct, frozen=True):
     status: int
     body: Any
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     content_type: str = "application/json"
+    #: ``Set-Cookie`` values (payload 2.0's ``cookies`` list)
+    cookies: tuple[str, ...] = ()
 
     def to_event(self) -> dict[str, Any]:
-        return {
+        out = {
             "statusCode": self.status,
             "headers": {"Content-Type": self.content_type, "Cache-Control": "no-store", **self.headers},
-            # a text answer (the reports' CSV) goes as it is; everything else is JSON
-            "body": self.body if isinstance(self.body, str) and self.content_type.startswith("text/")
+            # a text answer (the reports' CSV) goes as it is; everything else is JSON (none: empty)
+            "body": "" if self.body is None else self.body
+            if isinstance(self.body, str) and self.content_type.startswith("text/")
             else json.dumps(self.body, separators=(",", ":")),
             "isBase64Encoded": False,
         }
+        if self.cookies:
+            out["cookies"] = list(self.cookies)
+        return out
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(status=status, body=body, headers=headers or {})
+
+
+def redirect_response(location: str, *, cookies: tuple[str, ...] = ()) -> Response:
+    """A 302 to ``location`` (the SSO flow's hops), never cached, no body, no referrer sent on."""
+    return Response(status=302, body=None, headers={"Location": location, "Referrer-Policy": "no-referrer"},
+                    cookies=cookies)
 
 
 def public_json_response(body: Any, *, max_age: int) -> Response:
@@ -207,15 +234,18 @@ EXPOSED_HEADERS = "Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate"
 
 def _tenant_hint(request: Request) -> str | None:
     """The tenant a browser request is about, for the CORS answer only (never for access):
-    the path's ``{tenant}``, the bearer token's ``tid`` once its signature is checked
-    (expired or not: see :meth:`TokenService.signed_tenant`), the body's ``tenant``, or the
-    tenant named inside a refresh or MFA token (those two are what the request says it is
-    about, like a sign-in's ``tenant``: the route's own input, checked by the route).
+    the path's ``{tenant}``, ``GET /auth/providers``' query ``tenant``, the bearer token's ``tid`` once its
+    signature is checked (expired or not: see :meth:`TokenService.signed_tenant`), the body's
+    ``tenant``, or the tenant named inside a refresh, MFA or invitation token or an SSO
+    one-time code (those are what the request says it is about, like a sign-in's ``tenant``:
+    the route's own input, checked by the route).
 
     A bearer token is never read unverified: edited to name another tenant, it would pick
     that tenant's allowed origins for its 401 (issue 21)."""
     if request.path_params.get("tenant"):
         return request.path_params["tenant"]
+    if request.route_key == "GET /auth/providers" and request.query.get("tenant"):
+        return request.query["tenant"]  # that route's own input, as a sign-in body's (no other route's query)
     auth = request.authorization
     if auth and auth[:7].lower() == "bearer ":
         from switchboard.runtime import services
@@ -234,7 +264,8 @@ def _tenant_hint(request: Request) -> str | None:
         return None
     if isinstance(body.get("tenant"), str):
         return str(body["tenant"])
-    for name in ("refresh_token", "mfa_token", "invite_token"):
+    # code: an SSO one-time code; token: a password reset link's
+    for name in ("refresh_token", "mfa_token", "invite_token", "code", "token"):
         token = body.get(name)
         if isinstance(token, str):
             from switchboard.tokens.opaque import tenant_of

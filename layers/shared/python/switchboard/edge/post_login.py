@@ -30,7 +30,7 @@ def federated_user(invocation: PostLoginInvocation) -> hooks.FederatedUser:
     """The request model as the domain's."""
     user = invocation.user
     return hooks.FederatedUser(tenant=invocation.tenant, user_id=user.user_id, role=Role(user.role),
-                               email=user.email, name=user.name)
+                               email=user.email, name=user.name, email_verified=user.email_verified)
 
 
 def _read_signed_body(raw: bytes) -> hooks.FederatedUser:

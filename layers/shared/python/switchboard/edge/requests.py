@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from switchboard.auth.visitors import ClaimedVisitor
 
 __all__ = [
-    "BODIES", "QUERIES", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
-    "MfaLogin", "OperatorChange", "OperatorCreation", "PasswordChange", "PostLoginInvocation", "RefreshRequest",
-    "ReportsQuery", "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SearchQuery", "SecretRotation",
-    "SessionsQuery", "TenantChange", "TotpCode", "VisitorIdentity",
+    "BODIES", "QUERIES", "AuthorizeQuery", "CallbackQuery", "DeviceApproval", "DeviceAuthorization",
+    "DeviceTokenRequest", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
+    "MfaLogin", "OidcCompletion", "OperatorChange", "OperatorCreation", "PasswordChange", "PasswordForgotten",
+    "PasswordReset", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "ReportsQuery", "RevokeBody",
+    "RevokeScopes", "RevokeSession", "RevokeUser", "SearchQuery", "SecretRotation", "SessionsQuery", "TenantChange",
+    "TokenExchange", "TotpCode", "VisitorIdentity",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -70,6 +72,14 @@ class InternalLogin(Strict, frozen=True):
     #: the ``device_token`` an earlier sign-in of this account on this device answered
     #: (additive to the contract's body; see logins.py): lifts the account-wide ceiling
     device_token: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+class TokenExchange(Strict, frozen=True):
+    """``POST /auth/exchange`` (RFC 8693's shape): the website's own JWT for a level-1 visitor."""
+
+    tenant: TenantId
+    subject_token: Annotated[str, Meta(min_length=1, max_length=8192)]
+    subject_token_type: Literal["urn:ietf:params:oauth:token-type:jwt"]
 
 
 class RefreshRequest(Strict, frozen=True):
@@ -116,6 +126,9 @@ RevokeBody = RevokeSession | RevokeUser | RevokeScopes
 class FederatedUser(Strict, frozen=True):
     user_id: Annotated[str, Meta(min_length=1, max_length=256)]
     email: Email | None = None
+    #: whether the provider verified ``email`` (Auth0's ``event.user.email_verified``): staff are
+    #: linked to an invited record by a verified email only
+    email_verified: bool = False
     name: Annotated[str, Meta(max_length=100)] | None = None
     role: Literal["visitor", "operator", "admin"] = "visitor"
 
@@ -135,8 +148,16 @@ NewPassword = Annotated[str, Meta(min_length=10, max_length=1024)]
 
 
 class MfaLogin(Strict, frozen=True):
+    """``POST /auth/mfa``: the ``mfa_token`` and either a TOTP ``code`` or a ``recovery_code``."""
+
     mfa_token: Annotated[str, Meta(min_length=1, max_length=1024)]
-    code: TotpDigits
+    code: TotpDigits | None = None
+    #: one of the 10 single-use codes shown when TOTP was confirmed (``XXXX-XXXX-XXXX-XXXX``)
+    recovery_code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9 -]{16,24}\Z")] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.code is None) == (self.recovery_code is None):  # msgspec answers it as a ValidationError
+            raise ValueError("send either `code` or `recovery_code`")
 
 
 class TotpCode(Strict, frozen=True):
@@ -148,9 +169,43 @@ class PasswordChange(Strict, frozen=True):
     new_password: NewPassword
 
 
+class PasswordForgotten(Strict, frozen=True):
+    """``POST /auth/password/forgot``: mail a reset link (answered 202 whatever the email)."""
+
+    tenant: TenantId
+    email: Email
+
+
+class PasswordReset(Strict, frozen=True):
+    """``POST /auth/password/reset``: the mailed link's token and the new password."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=1024)]
+    password: NewPassword
+
+
 class InviteAcceptance(Strict, frozen=True):
     invite_token: Annotated[str, Meta(min_length=1, max_length=1024)]
     password: NewPassword
+
+
+class DeviceAuthorization(Strict, frozen=True):
+    """``POST /auth/device`` (RFC 8628 §3.1): optionally the tenant whose admin is to approve."""
+
+    tenant: TenantId | None = None
+
+
+class DeviceTokenRequest(Strict, frozen=True):
+    """``POST /auth/device/token`` (RFC 8628 §3.4, as JSON)."""
+
+    grant_type: Literal["urn:ietf:params:oauth:grant-type:device_code"]
+    device_code: Annotated[str, Meta(min_length=1, max_length=1024)]
+
+
+class DeviceApproval(Strict, frozen=True):
+    """``POST /auth/device/approve``: the user code the CLI shows, approved (default) or denied."""
+
+    user_code: Annotated[str, Meta(min_length=1, max_length=32)]
+    action: Literal["approve", "deny"] = "approve"
 
 
 # -- tenant administration ---------------------------------------------------------------------------------
@@ -183,6 +238,48 @@ class EventsQuery(Strict, frozen=True):
 
     limit: Annotated[int, Meta(ge=1, le=100)] = 50
     cursor: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+# -- single sign-on -----------------------------------------------------------------------------------------
+Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+#: RFC 6749 writes these values in printable ASCII (VSCHAR, NQSCHAR); bounded so that the whole
+#: callback URL, percent-encoded, stays within what API Gateway (10 KB) and any server take
+_VSCHAR = r"^[\x20-\x7E]*\Z"
+Code = Annotated[str, Meta(max_length=1024, pattern=_VSCHAR)]
+State = Annotated[str, Meta(max_length=256, pattern=_VSCHAR)]
+ShortValue = Annotated[str, Meta(max_length=256, pattern=_VSCHAR)]
+
+
+class ProvidersQuery(Strict, frozen=True):
+    """``GET /auth/providers?tenant=``."""
+
+    tenant: TenantId
+
+
+class AuthorizeQuery(Strict, frozen=True):
+    """``GET /auth/oidc/{provider}/authorize?tenant=&return_to=``."""
+
+    tenant: TenantId
+    return_to: Url
+
+
+class CallbackQuery(Struct, frozen=True, kw_only=True):
+    """``GET /auth/oidc/{provider}/callback``: what the provider sends back. Unknown names are
+    ignored here, unlike every other query: providers add their own (Google's ``authuser``,
+    ``hd``, ``prompt``, ``scope``; ``session_state``), and refusing them would refuse the
+    sign-in. Only these are read."""
+
+    code: Code | None = None
+    state: State | None = None
+    error: ShortValue | None = None
+    error_description: ShortValue | None = None
+    iss: ShortValue | None = None
+
+
+class OidcCompletion(Strict, frozen=True):
+    """``POST /auth/oidc/complete``: the one-time code from the callback's ``#code=``."""
+
+    code: Annotated[str, Meta(min_length=1, max_length=1024)]
 
 
 class SessionsQuery(Strict, frozen=True):
@@ -307,6 +404,7 @@ class SearchQuery(Strict, frozen=True):
 #: see the raw bytes first; a test holds what every handler decodes to this table.)
 BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/external": ExternalLogin,
+    "POST /auth/exchange": TokenExchange,
     "POST /auth/internal": InternalLogin,
     "POST /auth/mfa": MfaLogin,
     "POST /auth/refresh": RefreshRequest,
@@ -315,12 +413,18 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/totp/disable": TotpCode,
     "POST /auth/password": PasswordChange,
     "POST /auth/invite": InviteAcceptance,
+    "POST /auth/password/forgot": PasswordForgotten,
+    "POST /auth/password/reset": PasswordReset,
+    "POST /auth/device": DeviceAuthorization,
+    "POST /auth/device/token": DeviceTokenRequest,
+    "POST /auth/device/approve": DeviceApproval,
     "POST /hooks/post-login": PostLoginInvocation,
     "POST /admin/operators": OperatorCreation,
     "PATCH /admin/operators/{id}": OperatorChange,
     "PATCH /admin/tenant": TenantChange,
     "POST /admin/tenant/identity-secret": SecretRotation,
     "POST /admin/tenant/hook-secret": SecretRotation,
+    "POST /auth/oidc/complete": OidcCompletion,
 })
 
 #: The query string each HTTP route reads (``Request.parse_query``), as :data:`BODIES`.
@@ -329,4 +433,7 @@ QUERIES: Final[Mapping[str, Any]] = MappingProxyType({
     "GET /auth/sessions": SessionsQuery,
     "GET /admin/reports": ReportsQuery,
     "GET /admin/search": SearchQuery,
+    "GET /auth/providers": ProvidersQuery,
+    "GET /auth/oidc/{provider}/authorize": AuthorizeQuery,
+    "GET /auth/oidc/{provider}/callback": CallbackQuery,
 })

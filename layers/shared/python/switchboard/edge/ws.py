@@ -51,7 +51,7 @@ from switchboard.errors import (
     SwitchboardError,
     ValidationFailed,
 )
-from switchboard.models import OPERATOR_METHODS, Connection, SessionKey, Tenant
+from switchboard.models import Connection, SessionKey, Tenant
 from switchboard.observability import logger
 from switchboard.policy import STAFF_ROLES
 from switchboard.runtime import Services, services
@@ -103,7 +103,7 @@ def authorizer(event: dict[str, Any], svc: Services | None = None) -> dict[str, 
         session = svc.store.sessions.get(SessionKey(claims.tid, claims.sub, claims.sid))
         if session is None or not session.is_live(int(time.time())):
             raise SessionRevoked()
-        if session.method in OPERATOR_METHODS and not session.stands_on(svc.store.staff.get(claims.tid, claims.sub)):
+        if session.on_record and not session.stands_on(svc.store.staff.get(claims.tid, claims.sub)):
             raise SessionRevoked()  # staff: only while their record is as signed in
     except (InvalidToken, SessionRevoked) as err:
         logger.info("websocket connect refused", extra={"code": err.code})

@@ -10,10 +10,13 @@ Nothing else in Switchboard imports boto3's DynamoDB, spells a key or reads a cu
 * :mod:`~switchboard.store.codecs` - records to items and back;
 * :mod:`~switchboard.store.cursors` - opaque cursors, encoded and checked;
 * one module per kind of record: :mod:`~switchboard.store.staff` (tenants, operators,
-  invitations, second factor), :mod:`~switchboard.store.sessions` (sessions, refresh tokens),
+  invitations, second factor), :mod:`~switchboard.store.identities` (linked identities, SSO
+  states and one-time codes), :mod:`~switchboard.store.sessions` (sessions, refresh tokens),
   :mod:`~switchboard.store.channels` (channels, memberships, assignments, messages, read
   markers), :mod:`~switchboard.store.connections` (connections, watches, staff presence and
-  load), :mod:`~switchboard.store.audit` (audit events, rate-limit and seen-once counters);
+  load), :mod:`~switchboard.store.audit` (audit events, rate-limit and seen-once counters),
+  :mod:`~switchboard.store.recovery` (password reset links, TOTP recovery codes),
+  :mod:`~switchboard.store.devices` (the command line's device sign-ins);
 * :mod:`~switchboard.store.transactions` - the writes that span kinds.
 
 Why a facade: callers hold one :class:`Store` (``svc.store``, made once per container with
@@ -30,7 +33,10 @@ from typing import TYPE_CHECKING
 from switchboard.store.audit import AuditLog, Counters
 from switchboard.store.channels import Channels, Messages
 from switchboard.store.connections import Connections, Presence, Watchers
+from switchboard.store.devices import Devices
 from switchboard.store.dynamo import Table, dynamodb_client
+from switchboard.store.identities import Identities
+from switchboard.store.recovery import Recovery
 from switchboard.store.sessions import Sessions
 from switchboard.store.staff import Staff, Tenants
 
@@ -49,6 +55,7 @@ class Store:
         self._table = Table(table, client)
         self.tenants = Tenants(self._table)
         self.staff = Staff(self._table)
+        self.identities = Identities(self._table)
         self.sessions = Sessions(self._table)
         self.channels = Channels(self._table)
         self.messages = Messages(self._table)
@@ -57,6 +64,8 @@ class Store:
         self.presence = Presence(self._table)
         self.events = AuditLog(self._table)
         self.counters = Counters(self._table)
+        self.recovery = Recovery(self._table)
+        self.devices = Devices(self._table)
 
     @property
     def client(self) -> DynamoDBClient:

@@ -9,12 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchboard.models import AuditEvent, Channel, Connection, Message, Operator, Session, Tenant
+import msgspec
+
+from switchboard.models import (
+    AuditEvent,
+    Channel,
+    Connection,
+    Identity,
+    IdentityProvider,
+    Message,
+    Operator,
+    Session,
+    Tenant,
+    TrustedIssuer,
+)
 from switchboard.store import keys
 
 __all__ = [
-    "membership_item", "message", "message_item", "operator", "operator_item", "session", "session_item",
-    "status_index_of", "tenant", "tenant_item",
+    "assignment_item", "channel", "channel_item", "connection", "connection_item", "email_item", "event",
+    "event_item", "identity_value", "membership_item", "message", "message_item", "operator", "operator_item",
+    "session", "session_item", "status_index_of", "tenant", "tenant_item"
 ]
 
 
@@ -41,6 +55,12 @@ def tenant_item(t: Tenant) -> dict[str, Any]:
         "previous_identity_secrets": [{"secret": s, "until": u} for s, u in t.previous_identity_secrets],
         "previous_hook_secrets": [{"secret": s, "until": u} for s, u in t.previous_hook_secrets],
         "version": t.version,
+        # the providers' settings; their client secrets are in Secrets Manager (secret_id names it)
+        "identity_providers": [
+            {"id": p.id, "kind": p.kind, "name": p.name, "issuer": p.issuer, "client_id": p.client_id,
+             "scopes": list(p.scopes), "allowed_domains": list(p.allowed_domains), "secret_id": p.secret_id}
+            for p in t.identity_providers],
+        "trusted_issuers": [msgspec.to_builtins(i) for i in t.trusted_issuers],
     }
 
 
@@ -66,6 +86,12 @@ def tenant(raw: dict[str, Any]) -> Tenant:
         previous_identity_secrets=_previous(raw.get("previous_identity_secrets")),
         previous_hook_secrets=_previous(raw.get("previous_hook_secrets")),
         version=int(raw.get("version", 0)),
+        identity_providers=tuple(
+            IdentityProvider(id=p["id"], kind=p.get("kind", "oidc"), name=p.get("name") or p["id"],
+                             issuer=p["issuer"], client_id=p["client_id"], scopes=tuple(p.get("scopes") or ()),
+                             allowed_domains=tuple(p.get("allowed_domains") or ()), secret_id=p.get("secret_id", ""))
+            for p in raw.get("identity_providers") or ()),
+        trusted_issuers=tuple(TrustedIssuer(**i) for i in raw.get("trusted_issuers", [])),
     )
 
 
@@ -90,7 +116,14 @@ def operator_item(op: Operator) -> dict[str, Any]:
         "totp_enabled": op.totp_enabled,
         "totp_last_step": op.totp_last_step,
         "totp_pending": op.totp_pending,
+        "identities": {i: identity_value(v) for i, v in op.linked.items()},
     }
+
+
+def identity_value(i: Identity) -> dict[str, Any]:
+    """One linked identity, as a value of the operator item's ``identities`` map."""
+    return {"id": i.id, "kind": i.kind, "subject": i.subject, "linked_at": i.linked_at,
+            **({"provider": i.provider} if i.provider else {}), **({"email": i.email} if i.email else {})}
 
 
 def email_item(op: Operator) -> dict[str, Any]:
@@ -112,6 +145,10 @@ def operator(r: dict[str, Any]) -> Operator:
         totp_enabled=bool(r.get("totp_enabled", False)),
         totp_last_step=r.get("totp_last_step", 0),
         totp_pending=r.get("totp_pending"),
+        identities=None if "identities" not in r else {
+            k: Identity(id=v["id"], kind=v["kind"], subject=v["subject"], linked_at=int(v["linked_at"]),
+                        provider=v.get("provider"), email=v.get("email"))
+            for k, v in r["identities"].items()},
     )
 
 

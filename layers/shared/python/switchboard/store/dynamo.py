@@ -15,13 +15,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from switchboard import settle
+from switchboard.container import per_container
 from switchboard.errors import Conflict, NotFound, Unavailable
 from switchboard.store import keys
 
@@ -39,7 +39,7 @@ BATCH_GET_MAX = 100  # ... per BatchGetItem
 UNAVAILABLE = "storage unavailable"
 
 
-@lru_cache(maxsize=1)
+@per_container
 def dynamodb_client() -> DynamoDBClient:
     """One client per container. Timeouts are short: a Lambda answering a browser should
     fail fast and let the client retry rather than hang."""
@@ -208,6 +208,20 @@ class Table:
                 return False
             raise Unavailable(UNAVAILABLE) from exc
         return True
+
+    def take(self, pk: str, sk: str, *, condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Delete an item if ``condition`` holds and answer it as it was (ReturnValues
+        ALL_OLD), else None: a single-use record is consumed exactly once, even under races."""
+        try:
+            resp = self.client.delete_item(TableName=self.name, Key=to_wire(keys.key(pk, sk)),
+                                           ConditionExpression=condition, ExpressionAttributeValues=to_wire(values),
+                                           ReturnValues="ALL_OLD")
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return None
+            raise Unavailable(UNAVAILABLE) from exc
+        old = resp.get("Attributes")
+        return from_wire(old) if old else None
 
     # -- queries --------------------------------------------------------------------------------
     def query(self, pk: str, prefix: str, *, consistent: bool = False) -> Iterator[dict[str, Any]]:

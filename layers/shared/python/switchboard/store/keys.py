@@ -17,7 +17,28 @@ operator              ``T#<tid>``           ``OP#<uid>``           GetItem by id
 operator email        ``T#<tid>``           ``EMAIL#<email>``      GetItem by email at sign-in; created   staff
                                                                    in the same transaction as the
                                                                    operator, so an email is unique per
-                                                                   tenant
+                                                                   tenant. A federated sign-in links by
+                                                                   it (one read: email -> person)
+linked identity       ``T#<tid>``           ``IDP#<kind>#<sub>``   GetItem (consistent) at every          identities
+                                                                   federated sign-in: (provider,
+                                                                   subject) -> person in one read.
+                                                                   Put with attribute_not_exists in one
+                                                                   transaction with the operator's
+                                                                   ``identities`` map entry (and, for a
+                                                                   new operator, the operator and its
+                                                                   email pointer, also conditional), so
+                                                                   two first sign-ins at once link or
+                                                                   create one record: the loser's
+                                                                   transaction fails and it reads
+                                                                   again. Deleted with the map entry
+                                                                   (unlink) or the operator (removal).
+                                                                   ``<sub>``: SHA-256 of the subject
+SSO sign-in state     ``OIDC#<hash>``       ``STATE``              Put at /auth/oidc/{p}/authorize;
+                                                                   conditional Delete ALL_OLD at the
+                                                                   callback: single use; TTL 10 min
+SSO one-time code     ``OIDC#<hash>``       ``CODE``               Put at the callback; conditional       identities
+                                                                   Delete ALL_OLD (unexpired) at
+                                                                   /auth/oidc/complete: single use, 60 s
 session               ``U#<tid>#<uid>``     ``S#<sid>``            GetItem by (tid, uid, sid), strongly   sessions
                                                                    consistent, on every authenticated
                                                                    call (the ids come from the token);
@@ -42,6 +63,22 @@ invitation            ``T#<tid>``           ``INV#<uid>``          GetItem when 
 MFA challenge         ``U#<tid>#<uid>``     ``MFA#<id>``           GetItem by the id in the               staff
                                                                    ``mfa_token``; conditional Delete
                                                                    consumes it once; TTL
+password reset        ``U#<tid>#<uid>``     ``PWR#<id>``           Put when a reset link is mailed;       recovery
+                                                                   conditional Delete (hash, expiry)
+                                                                   in the reset's transaction: once;
+                                                                   Query ``PWR#`` drops the rest; TTL
+recovery code         ``U#<tid>#<uid>``     ``RC#<digest>``        BatchWrite of 10 when TOTP is          recovery
+                                                                   confirmed; conditional Delete by the
+                                                                   code's digest uses one once; Query
+                                                                   ``RC#`` counts or drops them
+device authorization  ``DEV#<id>``          ``DEVICE``             Put with its user code (one            devices
+                                                                   transaction); GetItem (consistent)
+                                                                   at each poll; conditional updates:
+                                                                   approve / deny, poll times, spent
+                                                                   once; TTL
+device user code      ``UC#<code>``         ``USERCODE``           conditional Put (a code is unique      devices
+                                                                   while it lives); GetItem when an
+                                                                   admin approves it; TTL
 rate-limit counter    ``RL#<key>``          ``H#<hour start>``     one UpdateItem ADD per attempt         audit
 chat-action counter   ``RL#ws#<tid>#<uid>`` ``<kind>#<window>``    one UpdateItem ADD per chat action     audit
                                                                    returns the hour's and the minute's
@@ -98,14 +135,15 @@ clients are index keys, encoded and checked in :mod:`switchboard.store.cursors`.
 from __future__ import annotations
 
 __all__ = [
-    "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK",
-    "GSI2_SK", "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "SESSIONS",
-    "SESSION_BY_ID", "SK", "STAFF", "SUPPORT", "TENANT", "TTL", "USER_CONNECTIONS", "WATCHES", "activity_sort",
-    "assignee_index", "assignment_sk", "channel_of_sort", "channel_pk", "client_id_sk", "connection_pk",
-    "email_sk", "events_pk", "invitation_sk", "is_load", "key", "load_sk", "member_index", "membership_sk",
-    "message_sk", "mfa_sk", "once_pk", "operator_sk", "presence_sk", "rate_pk", "rate_sk", "read_marker_sk",
-    "rotated_sk", "session_gsi1pk", "session_sk", "staff_pk", "status_index", "tenant_pk", "user_connection_sk",
-    "user_of", "user_pk", "watch_sk"
+    "ASSIGNMENTS", "ATTRIBUTES", "CHANNEL", "CONNECTION", "DEVICE", "GSI1", "GSI1_PK", "GSI1_SK", "GSI2", "GSI2_PK",
+    "GSI2_SK", "MESSAGES", "MESSAGES_END", "MFA_CHALLENGES", "ONCE", "OPERATORS", "PK", "PREFIXES", "RECOVERY_CODES",
+    "RESETS", "SESSIONS", "SESSION_BY_ID", "SK", "SSO_CODE", "SSO_STATE", "STAFF", "SUPPORT", "TENANT", "TTL",
+    "USER_CODE", "USER_CONNECTIONS", "WATCHES", "activity_sort", "assignee_index", "assignment_sk", "channel_of_sort",
+    "channel_pk", "client_id_sk", "connection_pk", "device_pk", "email_sk", "events_pk", "identity_sk",
+    "invitation_sk", "is_load", "key", "load_sk", "member_index", "membership_sk", "message_sk", "mfa_sk", "once_pk",
+    "operator_sk", "presence_sk", "rate_pk", "rate_sk", "read_marker_sk", "recovery_code_sk", "reset_sk",
+    "rotated_sk", "session_gsi1pk", "session_sk", "sso_pk", "staff_pk", "status_index", "tenant_pk", "user_code_pk",
+    "user_connection_sk", "user_of", "user_pk", "watch_sk"
 ]
 
 # -- attribute and index names ---------------------------------------------------------------
@@ -120,8 +158,9 @@ GSI2_PK = "gsi2pk"
 GSI2_SK = "gsi2sk"
 
 #: every key prefix the table uses: no string of the layer outside the store starts with one
-PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#", "C#", "OC#",
-            "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#")
+PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#",
+            "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#",
+            "UC#")
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -132,11 +171,17 @@ ONCE = "ONCE"
 CONNECTION = "CONN"
 CHANNEL = "META"
 SUPPORT = "SUPPORT"
+SSO_STATE = "STATE"
+SSO_CODE = "CODE"
+DEVICE = "DEVICE"
+USER_CODE = "USERCODE"
 
 # -- sort-key prefixes queried with begins_with ------------------------------------------------------
 OPERATORS = "OP#"
 SESSIONS = "S#"
 MFA_CHALLENGES = "MFA#"
+RESETS = "PWR#"
+RECOVERY_CODES = "RC#"
 USER_CONNECTIONS = "C#"
 STAFF = "O"  # both OP# (load) and OC# (presence) of the staff partition, one Query
 ASSIGNMENTS = "A#"
@@ -163,6 +208,20 @@ def operator_sk(user_id: str) -> str:
 def email_sk(email: str) -> str:
     """Emails are compared case-insensitively: the pointer is keyed by the lower-cased address."""
     return f"EMAIL#{email.lower()}"
+
+
+def identity_sk(kind: str, subject: str) -> str:
+    """A linked identity's pointer: ``kind`` is ``oidc:<provider>``, ``cognito`` or ``auth0``;
+    the subject is hashed, so any provider's id (any length, any characters) makes a key of
+    one bounded shape."""
+    import hashlib
+
+    return f"IDP#{kind}#{hashlib.sha256(subject.encode()).hexdigest()}"
+
+
+def sso_pk(digest: str) -> str:
+    """An SSO sign-in's state or one-time code, by the SHA-256 of the value the browser holds."""
+    return f"OIDC#{digest}"
 
 
 def invitation_sk(user_id: str) -> str:
@@ -216,6 +275,14 @@ def mfa_sk(challenge_id: str) -> str:
     return f"MFA#{challenge_id}"
 
 
+def reset_sk(reset_id: str) -> str:
+    return f"PWR#{reset_id}"
+
+
+def recovery_code_sk(digest: str) -> str:
+    return f"RC#{digest}"
+
+
 def user_connection_sk(connection_id: str) -> str:
     return f"C#{connection_id}"
 
@@ -254,6 +321,15 @@ def action_rate_sk(kind: str, window_start: int) -> str:
 def action_connection_attr(connection_id: str) -> str:
     """The attribute of a user's counter item that counts one of their connections."""
     return f"c#{connection_id}"
+
+
+def device_pk(device_id: str) -> str:
+    """A device authorization (RFC 8628): made before anyone knows the tenant, so a partition of its own."""
+    return f"DEV#{device_id}"
+
+
+def user_code_pk(user_code: str) -> str:
+    return f"UC#{user_code}"
 
 
 def once_pk(seen: str) -> str:

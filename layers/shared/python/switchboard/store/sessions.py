@@ -27,10 +27,11 @@ class Sessions:
         self._table = table
 
     def create(self, s: Session, refresh_hash: str, *, event: AuditEvent, event_ttl: int,
-               operator: Operator | None = None) -> None:
+               operator: Operator | None = None, identity: str | None = None) -> None:
         """The session and its ``sign_in`` event, in one transaction (see
         :func:`switchboard.store.transactions.open_session`)."""
-        transactions.open_session(self._table, s, refresh_hash, event=event, event_ttl=event_ttl, operator=operator)
+        transactions.open_session(self._table, s, refresh_hash, event=event, event_ttl=event_ttl, operator=operator,
+                                  identity=identity)
 
     def get(self, key: SessionKey) -> Session | None:
         """Strongly consistent: a revocation is seen by the very next call."""

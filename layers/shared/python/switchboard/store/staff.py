@@ -44,10 +44,12 @@ class Tenants:
 
 def active_admin_check(table: Table, admin: Operator) -> dict[str, Any]:
     """A transaction item checking that ``admin`` is still an active admin."""
-    # an invited admin who never set a password is not one yet: the invitation may lapse
+    # an invited admin who never set a password nor linked an identity is not one yet: the
+    # invitation may lapse
     return table.check_item(keys.tenant_pk(admin.tenant), keys.operator_sk(admin.id),
-                            "#role = :admin AND blocked = :no AND attribute_exists(password_hash)",
-                            {":admin": "admin", ":no": False}, names={"#role": "role"})
+                            "#role = :admin AND blocked = :no AND (attribute_exists(password_hash) OR "
+                            "size(identities) > :zero)",
+                            {":admin": "admin", ":no": False, ":zero": 0}, names={"#role": "role"})
 
 
 class Staff:
@@ -139,6 +141,9 @@ class Staff:
         ]
         if keep_admin is not None:
             items.append(active_admin_check(self._table, keep_admin))
+        # and its linked identities' pointers: a later sign-in with one finds nobody (refused or,
+        # where the provider admits the domain, a new record), never a dangling link
+        items += [self._table.delete_item(pk, keys.identity_sk(i.kind_name, i.subject)) for i in op.linked.values()]
         self._table.transact(items, conflict="the tenant must keep an active admin")
 
     # -- second factor -------------------------------------------------------------------------

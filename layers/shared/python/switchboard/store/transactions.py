@@ -40,7 +40,7 @@ __all__ = [
 
 # -- items of one kind that transactions of another need -------------------------------------------
 def standing_check(table: Table, tenant: str, user_id: str, role: str, password_hash: str | None = None,
-                   totp_enabled: bool | None = None) -> dict[str, Any]:
+                   totp_enabled: bool | None = None, identity: str | None = None) -> dict[str, Any]:
     """A transaction item checking that an operator still exists, is not blocked and has
     ``role`` (and, given, ``password_hash`` and the second factor on or off): a session is
     only opened or renewed for the operator as they are, whatever an admin, a password
@@ -54,8 +54,11 @@ def standing_check(table: Table, tenant: str, user_id: str, role: str, password_
         condition += (" AND totp_enabled = :mfa" if totp_enabled else
                       " AND (attribute_not_exists(totp_enabled) OR totp_enabled = :mfa)")
         values[":mfa"] = totp_enabled
-    return table.check_item(keys.tenant_pk(tenant), keys.operator_sk(user_id), condition, values,
-                            names={"#role": "role"})
+    names = {"#role": "role"}
+    if identity is not None:  # a federated sign-in: the identity it used is still linked
+        condition += " AND attribute_exists(identities.#ident)"
+        names["#ident"] = identity
+    return table.check_item(keys.tenant_pk(tenant), keys.operator_sk(user_id), condition, values, names=names)
 
 
 def session_check(table: Table, c: Connection, now: int) -> dict[str, Any]:
@@ -92,12 +95,13 @@ def _assignment_delete(table: Table, ch: Channel, operator_id: str) -> dict[str,
 
 # -- sessions -------------------------------------------------------------------------------------
 def open_session(table: Table, s: Session, refresh_hash: str, *, event: AuditEvent, event_ttl: int,
-                 operator: Operator | None = None) -> None:
+                 operator: Operator | None = None, identity: str | None = None) -> None:
     """The session item and the audit event of the sign-in that opened it, in one
     transaction: one round trip, and no session exists without its ``sign_in`` event.
 
     For an operator's sign-in, the same transaction checks that the operator is still as
-    read (not removed or blocked, same role, password hash and second factor on or off): an
+    read (not removed or blocked, same role, password hash and second factor on or off - or,
+    with ``identity``, that identity still linked): an
     admin's block, a password change or MFA turned on that lands during the sign-in's argon2
     check either comes first and refuses it (:class:`StandingChanged`), or comes after and
     finds the session to end."""
@@ -107,7 +111,11 @@ def open_session(table: Table, s: Session, refresh_hash: str, *, event: AuditEve
         table.put_item(item, condition="attribute_not_exists(pk)"),
         table.put_item(codecs.event_item(event, event_ttl)),
     ]
-    if operator is not None:
+    if operator is not None and identity is not None:
+        # signed in through a linked identity (SSO, Cognito, Auth0): the person is as read and
+        # the identity still theirs; the provider owns the credentials and the second factor
+        items.append(standing_check(table, operator.tenant, operator.id, operator.role, identity=identity))
+    elif operator is not None:
         items.append(standing_check(table, operator.tenant, operator.id, operator.role,
                                     operator.password_hash or "-", totp_enabled=operator.totp_enabled))
     try:

@@ -44,9 +44,12 @@ WIDGET_CLIENT, BACKOFFICE_CLIENT = "switchboard-widget", "switchboard-backoffice
 CLIENT_BY_METHOD = {
     "anonymous": WIDGET_CLIENT,  # POST /auth/external: the chat widget on a tenant's site
     "identified": WIDGET_CLIENT,
+    "exchange": WIDGET_CLIENT,  # POST /auth/exchange: the widget hands over the website's own token
     "password": BACKOFFICE_CLIENT,  # POST /auth/internal, /auth/mfa, /auth/invite: the back office
     "password+totp": BACKOFFICE_CLIENT,
+    "password+recovery_code": BACKOFFICE_CLIENT,  # POST /auth/mfa with a TOTP recovery code
     "invitation": BACKOFFICE_CLIENT,
+    "device": "switchboard-cli",  # POST /auth/device/token: the command line, approved by an admin (RFC 8628)
     # sign-ins done by an identity provider: the provider that asked (these sessions get a chat
     # token only today - the provider issues its own access token - but the name is fixed now)
     "auth0": "auth0",
@@ -88,6 +91,8 @@ RESERVED_CLAIMS = frozenset(
 def client_id_for(method: str) -> str:
     """The ``client_id`` of an access token for a session signed in by ``method``. An unknown
     method is a bug (a new sign-in path without its client), refused rather than guessed."""
+    if method.startswith("oidc:"):  # SSO into the back office (POST /auth/oidc/complete)
+        return BACKOFFICE_CLIENT
     try:
         return CLIENT_BY_METHOD[method]
     except KeyError:

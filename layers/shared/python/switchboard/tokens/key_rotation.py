@@ -18,9 +18,9 @@ the switch - nor after two rotations in a row.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from switchboard.container import per_container
 from switchboard.settings import get_settings
 from switchboard.tokens.keys import PUBLISH_MARGIN, keyring_from_value, public_keyset, rotate_keyset
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["rotate_now", "rotate_step"]
 
 
-@lru_cache(maxsize=1)
+@per_container
 def _client() -> SecretsManagerClient:
     from switchboard import aws
 

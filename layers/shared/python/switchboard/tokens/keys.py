@@ -26,12 +26,12 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from switchboard.container import per_container
 from switchboard.errors import Unavailable
 from switchboard.tokens.jws import b64url_decode, b64url_encode
 
@@ -249,7 +249,7 @@ class KeyStore:
             return self._ring
 
 
-@lru_cache(maxsize=1)
+@per_container
 def _provider() -> Any:
     """Powertools' Secrets Manager provider on a client of the layer's one session
     (:mod:`switchboard.aws`): the provider's own default makes a new boto3 Session, which

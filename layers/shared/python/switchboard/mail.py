@@ -1,0 +1,107 @@
+"""Mail Switchboard sends to people (password reset links today; follow-up mail later), through
+Amazon SES.
+
+One small door, apart from any one feature: a caller names a template and its parameters
+(:data:`TEMPLATES`, plain text only: no HTML to escape, every link readable in full), and
+:class:`Mailer` renders it and sends it from the configured address (``MAIL_FROM``). The SES v2
+``SendEmail`` call carries the message raw (MIME, with its own ``Date`` and ``Message-ID``)
+rather than as "simple" content: the mail is then exactly what the recipient gets, and the local
+stack's outbox reads the time it was sent from the message itself. IAM: ``ses:SendEmail`` on the
+sending identity, for the one from-address (the template's condition), and nothing else.
+
+What a caller must keep out of the log: the parameters (a reset link is a credential). This
+module logs neither them nor the rendered text.
+"""
+
+from __future__ import annotations
+
+import threading
+from string import Template
+from typing import Any
+
+import msgspec
+
+from switchboard.errors import Unavailable
+
+__all__ = ["TEMPLATES", "Mailer", "Rendered", "render"]
+
+
+class Rendered(msgspec.Struct, frozen=True):
+    subject: str
+    text: str
+
+    def __repr__(self) -> str:  # the text holds links that are credentials
+        return f"Rendered(subject={self.subject!r})"
+
+
+#: name -> (subject, text), ``string.Template`` placeholders (``$name``): a parameter that is
+#: missing is an error (``substitute``), never an empty hole in a mail
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "password_reset": (
+        "Reset your $tenant_name password",
+        "Hello $name,\n\n"
+        "Someone (we hope you) asked to reset the password of your $tenant_name support account.\n"
+        "To choose a new password, open this link within $minutes minutes:\n\n"
+        "$link\n\n"
+        "The link works once. If you did not ask for it, ignore this mail: your password stays as it is.\n",
+    ),
+}
+
+
+def render(template: str, params: dict[str, Any]) -> Rendered:
+    """The subject and text of ``template`` with ``params`` filled in (KeyError: unknown
+    template or a parameter missing)."""
+    subject, text = TEMPLATES[template]
+    values = {k: str(v) for k, v in params.items()}
+    return Rendered(subject=Template(subject).substitute(values), text=Template(text).substitute(values))
+
+
+class Mailer:
+    """Sends rendered templates through SES from ``sender``. The SES client is made on first
+    use (functions that never mail never load it) and kept for the container."""
+
+    def __init__(self, sender: str, client: Any = None) -> None:
+        self.sender = sender
+        self._client = client
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from botocore.config import Config
+
+                    from switchboard import aws
+
+                    self._client = aws.client("sesv2", config=Config(
+                        connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}))
+        return self._client
+
+    def message(self, to: str, rendered: Rendered) -> bytes:
+        """The MIME message as it is sent: plain text, UTF-8."""
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = to
+        msg["Subject"] = rendered.subject
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+        msg["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1].strip("> "))
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to this
+        msg.set_content(rendered.text)
+        return msg.as_bytes()
+
+    def send(self, *, to: str, template: str, params: dict[str, Any]) -> str:
+        """Render ``template`` and send it to ``to``; the SES message id. :class:`Unavailable`
+        if SES refuses or cannot be reached (the caller decides what its client hears)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        raw = self.message(to, render(template, params))
+        try:
+            resp = self.client.send_email(FromEmailAddress=self.sender, Destination={"ToAddresses": [to]},
+                                          Content={"Raw": {"Data": raw}})
+        except (BotoCoreError, ClientError) as exc:
+            raise Unavailable("mail could not be sent") from exc
+        return str(resp["MessageId"])
