@@ -22,7 +22,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "capacity": "capacity_bench",
-            "lockout": "lockout_bench", "web": "web_bench"}
+            "lockout": "lockout_bench", "web": "web_bench", "reports": "reports_bench"}
 
 
 def markdown(table: dict[str, Any]) -> str:

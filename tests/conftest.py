@@ -117,8 +117,10 @@ def call(template: Template) -> Invoke:
         function_id = routes[route_key]
         result = load_handler(template, function_id)(event, LambdaContext(function_name=function_id))
         body = result.get("body")
+        text = str(result["headers"].get("Content-Type", "")).startswith("text/")  # the reports' CSV
         return {"status": result["statusCode"], "headers": result["headers"],
-                "json": json.loads(body) if body else None, "cookies": result.get("cookies") or []}
+                "json": json.loads(body) if body and not text else None, "text": body,
+                "cookies": result.get("cookies") or []}
 
     return _call
 

@@ -102,6 +102,8 @@ def required_actions(service: str, operation: str, params: dict[str, Any]) -> li
         return ["dynamodb:GetItem"]
     if service == "s3" and operation == "HeadObject":
         return ["s3:GetObject"]  # S3 has no HeadObject action: a HEAD needs read access
+    if service == "s3" and operation in ("ListObjectsV2", "ListObjects"):
+        return ["s3:ListBucket"]  # listing a bucket's keys is the ListBucket action
     prefix = _SERVICE_PREFIX.get(service, service)
     return [f"{prefix}:{operation}"]
 

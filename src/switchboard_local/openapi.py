@@ -66,6 +66,15 @@ _OPERATOR = _obj({"id": _STR, "email": _STR, "name": _STR, "role": {"enum": ["op
 _IDENTITY = _obj({"id": _STR, "kind": {"enum": ["password", "oidc", "cognito", "auth0"]}, "linked_at": _INT},
                  {"provider": _STR, "email": _STR})
 
+_TENANT_SETTINGS = _obj({k: {} for k in (
+    "name", "widget", "allowed_origins", "visitor_attachments", "verified_visitors_only", "hours", "away_message",
+    "email_when_offline", "prechat", "message_retention_days", "webhooks")})
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_FIGURES = _obj({"conversations": _INT, "first_response_p50": _NUMBER_OR_NULL, "first_response_p90": _NUMBER_OR_NULL,
+                 "resolution_p50": _NUMBER_OR_NULL, "resolution_p90": _NUMBER_OR_NULL,
+                 "queue_wait_p50": _NUMBER_OR_NULL, "csat_avg": _NUMBER_OR_NULL, "csat_count": _INT,
+                 "outside_hours": {"type": ["integer", "null"]}})
+
 # the problem statuses by kind of route (which the handlers' code can raise)
 _SIGN_IN = (400, 401, 403, 404, 409, 429, 500, 503)
 _BEARER = (400, 401, 403, 404, 409, 429, 500, 503)
@@ -194,6 +203,28 @@ ROUTES: dict[str, _Op] = {
         "The tenant's audit events, newest first, paginated (admin:sessions)", "bearer",
         _obj({"events": {"type": "array", "items": _obj({"id": _STR, "kind": _STR, "at": _INT})},
               "cursor": _NULLABLE_STR}), _BEARER),
+    "GET /admin/tenant": _Op(
+        "The tenant's settings (admin:tenant); never a secret", "bearer", _TENANT_SETTINGS, _BEARER),
+    "PATCH /admin/tenant": _Op(
+        "Change the tenant's settings: the fields sent (admin:tenant); audited with old and new values", "bearer",
+        _TENANT_SETTINGS, _BEARER),
+    "POST /admin/tenant/identity-secret": _Op(
+        "A new identity secret, answered once; the previous one works for grace_seconds (default 86400)",
+        "bearer", _obj({"secret": _STR}), _BEARER,
+        description="The body is optional: none, or {}, means the default grace."),
+    "POST /admin/tenant/hook-secret": _Op(
+        "A new hook secret, answered once; the previous one works for grace_seconds (default 86400)",
+        "bearer", _obj({"secret": _STR}), _BEARER,
+        description="The body is optional: none, or {}, means the default grace."),
+    "GET /admin/reports": _Op(
+        "Support figures per day, per operator and in total, times in seconds (admin:tenant)", "bearer",
+        _obj({"days": {"type": "array", "items": _FIGURES}, "operators": {"type": "array", "items": _FIGURES},
+              "totals": _FIGURES}), _BEARER,
+        description="With `Accept: text/csv` the same figures as CSV (docs/reports.md)."),
+    "GET /admin/search": _Op(
+        "Closed support conversations with a message containing q, newest first, paged (admin:tenant)", "bearer",
+        _obj({"items": {"type": "array", "items": _obj({"channel_id": _STR, "closed_on": _STR, "matches": _INT})},
+              "next": _NULLABLE_STR}), _BEARER),
 }
 SKIPPED = frozenset({"OPTIONS /{proxy+}"})
 

@@ -51,7 +51,9 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
     for name in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL") or k == "AWS_PROFILE"]:
         del os.environ[name]
     env = {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-           **shared_environment(template), **(overrides or {})}
+           **shared_environment(template),
+           # webhooks and origins on this machine's plain-http servers (production: https only)
+           "ALLOW_HTTP_URLS": "1", **(overrides or {})}
     os.environ.update(env)
     try:
         from switchboard_local.moto_atomic import one_request_at_a_time

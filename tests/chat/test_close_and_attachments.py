@@ -23,21 +23,28 @@ def room(chat, call, tokens_for):
     return guest, otto, channel
 
 
+def transcript_key(svc, channel_id):
+    """Where the channel's transcript is (transcripts/tenant=<t>/closed_on=<day>/<id>.jsonl)."""
+    from switchboard.chat.transcripts import transcript_key as key_of
+
+    return key_of(svc.store.channels.get(channel_id))
+
+
 def expire_transcript(svc, channel_id):
     """As if the transcript was last written longer ago than the archive keeps them, and is gone."""
+    key = transcript_key(svc, channel_id)
     long_ago = int(time.time() * 1000) - (svc.settings.archive_retention_days + 2) * 86_400_000
     svc.store.client.update_item(TableName=svc.store.table,
                                  Key={"pk": {"S": f"CH#{channel_id}"}, "sk": {"S": "META"}},
                                  UpdateExpression="SET closed_at = :t, archived_at = :t",
                                  ExpressionAttributeValues={":t": {"N": str(long_ago)}})
-    boto3.client("s3").delete_object(Bucket=svc.settings.archive_bucket, Key=f"transcripts/acme/{channel_id}.jsonl")
+    boto3.client("s3").delete_object(Bucket=svc.settings.archive_bucket, Key=key)
 
 
 def archived(svc, channel_id):
     """Whether the archive holds a transcript of the channel."""
-    listed = boto3.client("s3").list_objects_v2(Bucket=svc.settings.archive_bucket,
-                                                Prefix=f"transcripts/acme/{channel_id}")
-    return "Contents" in listed
+    listed = boto3.client("s3").list_objects_v2(Bucket=svc.settings.archive_bucket, Prefix="transcripts/")
+    return any(o["Key"].endswith(f"/{channel_id}.jsonl") for o in listed.get("Contents", []))
 
 
 def delete_after_the_next_read(monkeypatch, svc, delete):
@@ -58,8 +65,9 @@ def delete_after_the_next_read(monkeypatch, svc, delete):
 
 
 def transcript(svc, tenant, channel_id):
-    body = boto3.client("s3").get_object(Bucket=svc.settings.archive_bucket,
-                                         Key=f"transcripts/{tenant}/{channel_id}.jsonl")["Body"].read()
+    key = transcript_key(svc, channel_id)
+    assert key.startswith(f"transcripts/tenant={tenant}/closed_on=")  # the Glue table's partitions
+    body = boto3.client("s3").get_object(Bucket=svc.settings.archive_bucket, Key=key)["Body"].read()
     return [json.loads(line) for line in body.decode().splitlines()]
 
 
@@ -81,6 +89,40 @@ def test_closing_archives_the_transcript_as_json_lines_and_refuses_new_messages(
     assert guest.error("message.send", channel_id=channel["id"], text="hello?", client_id="late") == "conflict"
     assert otto.error("attachment.presign", channel_id=channel["id"], content_type="image/png",
                       size=100) == "conflict"
+
+
+def test_the_transcript_carries_the_conversations_figures_for_reports(room, svc, call, admin):
+    guest, otto, channel = room
+    # Given business hours that never include now (a holiday today), and a short conversation
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    hours = {"time_zone": "UTC", "weekly": [{"day": "mon", "from": "09:00", "to": "17:00"}], "holidays": [today]}
+    assert call("PATCH /admin/tenant", token=admin, body={"hours": hours})["status"] == 200
+    svc.tenants.forget()
+    guest.ok("message.send", channel_id=channel["id"], text="Hello?", client_id="a")
+    answer = otto.ok("message.send", channel_id=channel["id"], text="Hi!", client_id="b")["message"]
+    # When it closes
+    otto.ok("channel.close", channel_id=channel["id"])
+    # Then its first line holds what reports add up: assigned at once, first answered by the operator
+    report = transcript(svc, "acme", channel["id"])[0]["report"]
+    stored = svc.store.channels.get(channel["id"])
+    assert report["channel_id"] == channel["id"] and report["type"] == "support"
+    assert report["assignee"] == otto.user_id and report["visitor"] == guest.user_id
+    assert report["created_at"] == stored.created_at and report["assigned_at"] == stored.created_at
+    assert report["first_response_at"] == answer["created_at"]
+    assert report["closed_at"] == stored.closed_at and report["csat"] is None
+    assert report["outside_hours"] is True and report["messages"] == 2
+
+
+def test_a_channel_claimed_from_the_queue_records_when(chat, call, tokens_for, svc):
+    from tests.conftest import OPERATOR
+
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]  # nobody online: queued
+    assert svc.store.channels.get(channel["id"]).assigned_at is None
+    otto = chat.connect(tokens_for(OPERATOR))
+    otto.ok("channel.assign", channel_id=channel["id"])
+    claimed = svc.store.channels.get(channel["id"])
+    assert claimed.assigned_at is not None and claimed.assigned_at >= claimed.created_at
 
 
 def test_closing_frees_the_operator_and_the_visitor_can_open_a_new_channel(room, svc):

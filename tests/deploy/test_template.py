@@ -97,10 +97,11 @@ def _actions(statement):
 #: function's policy (src/switchboard_local/iam.py), so a missing action fails the tests that use
 #: it; an extra one fails only here - a new permission is granted by editing this list on purpose.
 FUNCTION_ACTIONS = {
+    # kms:Decrypt: the tenant's rotated identity secrets are sealed (test_tenant_secrets_...)
     "LoginExternalFunction": frozenset({
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-        "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
+        "execute-api:ManageConnections", "kms:Decrypt", "secretsmanager:GetSecretValue"}),
     # as LoginExternal: a visitor signs in, and an anonymous one's conversation is carried over
     "TokenExchangeFunction": frozenset({
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
@@ -133,8 +134,9 @@ FUNCTION_ACTIONS = {
     "WidgetSettingsFunction": frozenset({"dynamodb:GetItem"}),
     "CorsPreflightFunction": frozenset(),
     # staff land on their record: a link (Put, Update) and the session's check of the record
+    # kms:Decrypt: rotated hook secrets are sealed
     "PostLoginFunction": frozenset({
-        "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Decrypt",
         "secretsmanager:GetSecretValue"}),
     # SSO (contract section 7): each step holds what it needs, no more
     "AuthProvidersFunction": frozenset({"dynamodb:GetItem"}),
@@ -165,6 +167,15 @@ FUNCTION_ACTIONS = {
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
         "dynamodb:UpdateItem", "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
     "AdminEventsFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
+    # the tenant's settings: its conditional Put and the audit event's; seals secrets, never opens one
+    "AdminTenantFunction": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "kms:Encrypt",
+                                      "secretsmanager:GetSecretValue"}),
+    # reads only: the table (session, tenant), the archive; runs queries in its Athena workgroup
+    "AdminReportsFunction": frozenset({
+        "dynamodb:GetItem", "secretsmanager:GetSecretValue", "athena:StartQueryExecution",
+        "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "glue:GetDatabase",
+        "glue:GetTable", "glue:GetPartitions", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
+        "s3:GetBucketLocation", "s3:AbortMultipartUpload"}),
     "KeyRotationFunction": frozenset({
         "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage"}),
@@ -197,7 +208,7 @@ FUNCTION_ACTIONS = {
 READ_ONLY_FUNCTIONS = {"MeFunction", "SessionsFunction", "JwksFunction", "WidgetSettingsFunction",
                        "AuthProvidersFunction",
                        "CorsPreflightFunction", "StaffFunction", "AdminEventsFunction", "ChatAuthorizerFunction",
-                       "ChatDefaultFunction"}
+                       "ChatDefaultFunction", "AdminReportsFunction"}
 DYNAMODB_READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 
 
@@ -514,15 +525,24 @@ def test_work_the_layer_hands_to_threads_is_held_to_the_same_policy(template, aw
 
 
 def test_only_the_second_factor_functions_may_use_the_totp_key_and_only_for_totp(template):
-    # a role that can read the table must not be able to open second factors with it
-    users = {}
+    # a role that can read the table must not be able to open second factors with it; the key also
+    # seals tenants' secrets, under another purpose: each grant names its purpose (and kind)
+    users, tenant_secrets = {}, {}
     for logical_id, st in _policy_statements(template):
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         if any(a.startswith("kms:") for a in actions):
             assert st["Resource"].name == "GetAtt" and st["Resource"].value == "TotpKey.Arn", logical_id
+            if st["Condition"]["StringEquals"]["kms:EncryptionContext:purpose"] == "tenant-secret":
+                tenant_secrets[logical_id] = (set(actions), st["Condition"]["StringEquals"].get(
+                    "kms:EncryptionContext:kind"))
+                continue
             assert st["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": "totp"}}, logical_id
             users[logical_id] = set(actions)
     assert users == {"MfaFunction": {"kms:Decrypt", "kms:Encrypt"}, "TotpFunction": {"kms:Decrypt", "kms:Encrypt"}}
+    # the sign-ins open only their own kind of secret; the settings function only seals
+    assert tenant_secrets == {"LoginExternalFunction": ({"kms:Decrypt"}, "identity"),
+                              "PostLoginFunction": ({"kms:Decrypt"}, "hook"),
+                              "AdminTenantFunction": ({"kms:Encrypt"}, None)}
     key = template.resources["TotpKey"]
     assert key["DeletionPolicy"] == "Retain" and key["Properties"]["EnableKeyRotation"] is True
 

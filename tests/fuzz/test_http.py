@@ -394,6 +394,35 @@ def test_audit_events(world, log, data):
     exercise(world, log, "GET /admin/events", query=query, token=bearer(world, data, ADMIN["email"]))
 
 
+@FUZZ
+@given(data=st.data(), method=st.sampled_from(["GET", "PATCH"]))
+def test_tenant_settings(world, log, data, method):
+    body, raw = (None, None) if method == "GET" else data.draw(body_or_raw(rq.TenantChange))
+    who = data.draw(st.sampled_from([ADMIN["email"]] * 3 + [OPERATOR["email"]]))
+    exercise(world, log, f"{method} /admin/tenant", body=body, raw=raw, token=bearer(world, data, who))
+
+
+@FUZZ
+@given(data=st.data(), kind=st.sampled_from(["identity", "hook"]))
+def test_secret_rotation(world, log, data, kind):
+    body, raw = data.draw(st.just((None, None)) | body_or_raw(rq.SecretRotation))
+    exercise(world, log, f"POST /admin/tenant/{kind}-secret", body=body, raw=raw,
+             token=bearer(world, data, ADMIN["email"]))
+
+
+def _as_query(model: Any) -> st.SearchStrategy[dict[str, str]]:
+    """A valid query of ``model`` as a query string's text."""
+    return valid(model).map(lambda q: {k: str(v) for k, v in q.items() if v is not None})
+
+
+@FUZZ
+@given(data=st.data(), route=st.sampled_from(["GET /admin/reports", "GET /admin/search"]))
+def test_reports_and_search(world, log, data, route):
+    model = rq.ReportsQuery if route.endswith("reports") else rq.SearchQuery
+    query = data.draw(st.none() | queries | _as_query(model))
+    exercise(world, log, route, query=query, token=bearer(world, data, ADMIN["email"]))
+
+
 # -- single sign-on and identities (the seeded tenant has no SSO provider: tests/http/test_sso.py drives
 # the real flow against a real provider; here, what any request does to them) ----------------------------
 return_tos = st.sampled_from([f"{ORIGIN}/backoffice/", "https://evil.test/", "javascript:x"]) | st.text(max_size=60)
@@ -460,7 +489,9 @@ FUZZED = {"POST /auth/external", "POST /auth/exchange", "POST /auth/internal", "
           "POST /auth/password/forgot", "POST /auth/password/reset",
           "POST /auth/device", "POST /auth/device/token", "POST /auth/device/approve",
           "POST /admin/operators", "PATCH /admin/operators/{id}", "DELETE /admin/operators/{id}",
-          "GET /admin/events", "GET /staff", "GET /auth/providers", "GET /auth/oidc/{provider}/authorize",
+          "GET /admin/events", "GET /staff", "GET /admin/tenant", "PATCH /admin/tenant",
+          "POST /admin/tenant/identity-secret", "POST /admin/tenant/hook-secret", "GET /admin/reports",
+          "GET /admin/search", "GET /auth/providers", "GET /auth/oidc/{provider}/authorize",
           "GET /auth/oidc/{provider}/callback", "POST /auth/oidc/complete", "GET /auth/identities",
           "DELETE /auth/identities/{id}"}
 

@@ -185,6 +185,12 @@ BEARER_ROUTES: dict[str, dict] = {
     "PATCH /admin/operators/{id}": {"body": {"name": "Otto II"}, "target": OPERATOR},
     "DELETE /admin/operators/{id}": {"target": OPERATOR},
     "GET /admin/events": {},
+    "GET /admin/tenant": {},
+    "PATCH /admin/tenant": {"body": {"name": "Taken over"}},
+    "POST /admin/tenant/identity-secret": {"body": {"grace_seconds": 0}},
+    "POST /admin/tenant/hook-secret": {"body": {"grace_seconds": 0}},
+    "GET /admin/reports": {"query": {"from": "2026-03-01", "to": "2026-03-31"}},
+    "GET /admin/search": {"query": {"q": "refund", "from": "2026-03-01", "to": "2026-03-31"}},
     "GET /auth/identities": {},
     "DELETE /auth/identities/{id}": {"identity": "password"},
     "POST /auth/device/approve": {"body": {"user_code": "BCDF-GHJK"}},
@@ -199,7 +205,10 @@ PUBLIC_ROUTES = {"POST /auth/external", "POST /auth/internal", "POST /auth/refre
 # the scope each route needs beyond a live session (routes not listed need none)
 SCOPED = {"GET /staff": "team:chat", "GET /admin/operators": "admin:operators",
           "POST /admin/operators": "admin:operators", "PATCH /admin/operators/{id}": "admin:operators",
-          "DELETE /admin/operators/{id}": "admin:operators", "GET /admin/events": "admin:sessions"}
+          "DELETE /admin/operators/{id}": "admin:operators", "GET /admin/events": "admin:sessions",
+          **{route: "admin:tenant" for route in ("GET /admin/tenant", "PATCH /admin/tenant", "GET /admin/reports",
+                                                 "GET /admin/search", "POST /admin/tenant/identity-secret",
+                                                 "POST /admin/tenant/hook-secret")}}
 
 
 def test_every_route_of_the_template_is_listed_here_as_bearer_or_public(template):
@@ -211,6 +220,8 @@ def call_as(call, svc, route: str, token: str) -> dict:
     params = {}
     if "target" in spec:
         params["path_params"] = {"id": svc.store.staff.get_by_email(TENANT, spec["target"]["email"]).id}
+    if "query" in spec:
+        params["query"] = spec["query"]
     if "identity" in spec:
         params["path_params"] = {"id": spec["identity"]}
     return call(route, body=spec.get("body"), token=token, **params)

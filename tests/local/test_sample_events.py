@@ -34,6 +34,8 @@ HTTP_EVENTS = {
     "admin_operators_list.json": ("AdminOperatorsFunction", 200),
     "staff.json": ("StaffFunction", 200),
     "admin_events.json": ("AdminEventsFunction", 200),
+    "admin_tenant_show.json": ("AdminTenantFunction", 200),
+    "admin_reports.json": ("AdminReportsFunction", 200),
     "post_login_auth0_unsigned.json": ("PostLoginFunction", 401),
     "auth_providers.json": ("AuthProvidersFunction", 200),
     "oidc_authorize_return_to_not_allowed.json": ("OidcAuthorizeFunction", 400),

@@ -139,6 +139,24 @@ export async function raw(method, path, body, token) {
   return data;
 }
 
+/** An authenticated GET answered as text (the reports' CSV: ``Accept: text/csv``). */
+export async function download(path, accept) {
+  const t = await auth.valid();
+  let r;
+  try {
+    r = await fetch(CFG.api + path, { headers: { authorization: `Bearer ${t.access_token}`, accept }, credentials: "omit" });
+  } catch {
+    throw new ApiError(0, { code: "unavailable", detail: "The Switchboard API cannot be reached." });
+  }
+  const text = await r.text();
+  if (!r.ok) {
+    let data = null;
+    try { data = JSON.parse(text); } catch { data = null; }
+    throw new ApiError(r.status, data);
+  }
+  return text;
+}
+
 /** An authenticated call; a 401 is retried once after a refresh, then signs the page out. */
 export async function call(method, path, body) {
   const t = await auth.valid();

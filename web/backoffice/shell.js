@@ -9,8 +9,10 @@ import { renderDevice } from "./views/device.js";
 import { renderEvents } from "./views/events.js";
 import { renderChatView } from "./views/inbox.js";
 import { renderOperators } from "./views/operators.js";
+import { renderReports } from "./views/reports.js";
 import { renderSecurity } from "./views/security.js";
 import { renderSessions } from "./views/sessions.js";
+import { renderSettings } from "./views/settings.js";
 import { signOut } from "./views/signin.js";
 
 function route() {
@@ -26,7 +28,8 @@ export function renderApp({ focus = false } = {}) {
   const user = me();
   const nav = [
     ["inbox", "Inbox"], ["team", "Team"], ["security", "Security"],
-    ...(isAdmin() ? [["operators", "Operators"], ["sessions", "Sessions"], ["events", "Audit log"]]
+    ...(isAdmin() ? [["operators", "Operators"], ["sessions", "Sessions"], ["events", "Audit log"],
+      ["reports", "Reports"], ["settings", "Settings"]]
       : [["sessions", "Sessions"]]),
   ];
   const app = $("#app");
@@ -50,6 +53,8 @@ export function renderApp({ focus = false } = {}) {
   else if (view === "operators" && isAdmin()) renderOperators(main);
   else if (view === "sessions") renderSessions(main);
   else if (view === "events" && isAdmin()) renderEvents(main);
+  else if (view === "reports" && isAdmin()) renderReports(main);
+  else if (view === "settings" && isAdmin()) renderSettings(main);
   else if (view === "security") renderSecurity(main);
   else if (view === "device") renderDevice(main, id);  // a `switchboard login` code to approve
   else renderChatView(main, "inbox", null);

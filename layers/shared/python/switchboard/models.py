@@ -78,6 +78,22 @@ class Tenant(msgspec.Struct, frozen=True):
     #: post-login hook configuration: extra namespaced claims, e-mail domains refused sign-in
     claims: dict[str, Any] = msgspec.field(default_factory=dict)
     deny_email_domains: tuple[str, ...] = ()
+    #: contract section 9's settings (``admin/tenant.py`` validates and documents each; which
+    #: take effect today is in docs/architecture.md, "Tenant settings")
+    verified_visitors_only: bool = False
+    hours: dict[str, Any] | None = None
+    away_message: str | None = None
+    email_when_offline: str = "off"
+    prechat: tuple[dict[str, Any], ...] = ()
+    message_retention_days: int | None = None
+    #: ``{"id", "url", "events", "secret"}``; ``secret`` sealed (``kms1:``), never answered
+    webhooks: tuple[dict[str, Any], ...] = ()
+    #: secrets being rotated out: ``(stored secret, epoch seconds it stops working)``, the
+    #: stored form sealed like the current one (:mod:`switchboard.tokens.sealing`)
+    previous_identity_secrets: tuple[tuple[str, int], ...] = ()
+    previous_hook_secrets: tuple[tuple[str, int], ...] = ()
+    #: bumped by every settings write: a write is conditional on the version it read
+    version: int = 0
     identity_providers: tuple[IdentityProvider, ...] = ()
 
     def provider(self, provider_id: str) -> IdentityProvider | None:
@@ -107,6 +123,13 @@ class Tenant(msgspec.Struct, frozen=True):
     def allows_origin(self, origin: str | None) -> bool:
         """No Origin header (a server-side caller) is allowed; a browser's must be listed."""
         return origin is None or origin.rstrip("/") in self.allowed_origins
+
+    def stored_secrets(self, kind: str, now: int) -> list[str]:
+        """The stored (maybe sealed) ``identity`` or ``hook`` secrets that verify at ``now``:
+        the current one first, then each previous one still inside its grace."""
+        current, previous = ((self.identity_secret, self.previous_identity_secrets) if kind == "identity"
+                             else (self.hook_secret, self.previous_hook_secrets))
+        return [s for s in (current, *(p for p, until in previous if now < until)) if s]
 
     def widget_settings(self) -> dict[str, Any]:
         """What the widget may know of the tenant (``GET /tenants/{tenant}/widget``): the
@@ -319,6 +342,8 @@ class Channel(msgspec.Struct, frozen=True):
     #: deleted after the close: the archive needs writing again while the second is not older
     archived_at: int | None = None
     last_deleted_at: int | None = None
+    #: when it was first assigned (epoch ms): the end of its queue wait (reports)
+    assigned_at: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,

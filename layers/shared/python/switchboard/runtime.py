@@ -71,9 +71,13 @@ class TenantDirectory:
             raise NotFound("no such tenant")
         return tenant
 
-    def forget(self) -> None:
+    def forget(self, tenant_id: str | None = None) -> None:
+        """Drop the cached copy of one tenant (after a settings change here), or of all."""
         with self._lock:
-            self._cache.clear()
+            if tenant_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(tenant_id, None)
 
 
 class Services:
@@ -87,6 +91,8 @@ class Services:
         self.tenants = tenants
         self._chats: dict[str, ChatContext] = {}
         self._chats_lock = threading.Lock()
+        self._opened: dict[tuple[str, str, str], str] = {}
+        self._opened_lock = threading.Lock()
 
     @cached_property
     def keys(self) -> KeyStore:
@@ -119,6 +125,41 @@ class Services:
 
         return Sealer(self.settings.totp_key_id)
 
+    def tenant_secrets(self, tenant: Tenant, kind: str, now: int) -> list[str]:
+        """The tenant's ``identity`` or ``hook`` secrets that verify at ``now``, opened: the
+        current one, then each previous one inside its rotation grace. Rotated secrets are stored
+        sealed (``admin/tenant.py``); one opened is kept per container by its sealed form, so a
+        sign-in costs a KMS call only for a secret this container has not opened yet (one per
+        rotation per container). Secrets
+        seeded before sealing existed are stored plain and used as they are."""
+        from switchboard.tokens.sealing import PREFIX, SealBroken, tenant_secret_context
+
+        opened = []
+        for stored in tenant.stored_secrets(kind, now):
+            if not stored.startswith(PREFIX):
+                opened.append(stored)
+                continue
+            # keyed with its context too: a sealed value copied into another tenant's item must
+            # still be refused by KMS, not answered from this cache
+            cache_key = (stored, tenant.id, kind)
+            with self._opened_lock:
+                plain = self._opened.get(cache_key)
+            if plain is None:
+                try:
+                    plain = self.sealer.open(stored, context=tenant_secret_context(tenant.id, kind))
+                except SealBroken:
+                    # moved from another tenant or kind, or damaged: it verifies nothing (the
+                    # caller answers as for a wrong secret); said in the log, never its value
+                    from switchboard.observability import logger
+
+                    logger.error("a sealed tenant secret does not open", extra={"tenant": tenant.id, "kind": kind})
+                    continue
+                with self._opened_lock:
+                    if len(self._opened) > 1000:
+                        self._opened.clear()
+                    self._opened[cache_key] = plain
+            opened.append(plain)
+        return opened
     @cached_property
     def mailer(self) -> Mailer:
         """Sends mail through SES from ``MAIL_FROM`` (its client made on first use)."""

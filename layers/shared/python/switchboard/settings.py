@@ -59,6 +59,14 @@ class Settings(msgspec.Struct, frozen=True):
     hook_tolerance_seconds: int = 300
     #: the KMS key (id, ARN or alias) that seals operators' TOTP secrets (see sealing.py)
     totp_key_id: str = ""
+    #: plain http for webhook URLs and allowed origins beyond localhost: the local stack only
+    #: (``switchboard dev`` sets ALLOW_HTTP_URLS=1; the template never does)
+    allow_http_urls: bool = False
+    #: where reports and search run their SQL (docs/reports.md): ``athena`` in AWS (the template
+    #: sets it, with the workgroup and the Glue database), ``duckdb`` on the local stack
+    reports_engine: str = "duckdb"
+    athena_workgroup: str = ""
+    reports_database: str = ""
     #: the HTTP API's public base URL (a custom domain, a stage): SSO's redirect URI is
     #: ``<this>/auth/oidc/<provider>/callback``; empty: https://<the request's domain name>
     public_api_url: str = ""
@@ -102,6 +110,10 @@ class Settings(msgspec.Struct, frozen=True):
             ws_rate_limits=_kinds(e.get("WS_RATE_LIMITS")),
             cognito_tenant=e.get("COGNITO_TENANT", ""),
             totp_key_id=e.get("TOTP_KEY_ID", ""),
+            allow_http_urls=e.get("ALLOW_HTTP_URLS") == "1",
+            reports_engine=e.get("REPORTS_ENGINE", _default("reports_engine")),
+            athena_workgroup=e.get("ATHENA_WORKGROUP", ""),
+            reports_database=e.get("REPORTS_DATABASE", ""),
             public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
             mail_from=e.get("MAIL_FROM") or _default("mail_from"),
             backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),

@@ -27,6 +27,8 @@ KINDS = frozenset(
         "operator_changed",
         "operator_removed",
         "password_changed",
+        "tenant_changed",
+        "secret_rotated",
         "identity_linked",
         "identity_unlinked",
         "password_reset",

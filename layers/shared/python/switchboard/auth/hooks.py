@@ -61,7 +61,7 @@ from switchboard.policy import Role
 from switchboard.runtime import Services
 
 __all__ = ["SIGNATURE_HEADER", "FederatedUser", "cognito_trigger", "direct_sign_in", "sign", "signed_post_login",
-           "verify_signature"]
+           "verify_signature", "verify_signature_any"]
 
 SIGNATURE_HEADER = "switchboard-signature"
 #: the V3_0 trigger source of an OAuth client-credentials (machine-to-machine) token request
@@ -117,6 +117,19 @@ def verify_signature(secret: str, header: str | None, body: bytes, *, tolerance:
     raise InvalidToken("the signature does not match")
 
 
+def verify_signature_any(secrets: list[str], header: str | None, body: bytes, *, tolerance: int,
+                         now: int | None = None) -> tuple[int, str]:
+    """:func:`verify_signature` with each of the tenant's hook secrets that verify now (the
+    current one, then those inside their rotation grace); the first that matches wins."""
+    refusal: InvalidToken = InvalidToken("missing or unusable Switchboard-Signature")
+    for secret in secrets:
+        try:
+            return verify_signature(secret, header, body, tolerance=tolerance, now=now)
+        except InvalidToken as exc:
+            refusal = exc
+    raise refusal
+
+
 def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: str | None,
                       read: Callable[[bytes], FederatedUser], now: int | None = None) -> dict[str, Any]:
     """``POST /hooks/post-login``: ``{"chat_token", "claims"}`` for a correctly signed call.
@@ -131,8 +144,9 @@ def signed_post_login(svc: Services, *, body: bytes, signature: str | None, ip: 
     user = read(body)  # 400 validation_error, before any secret is looked up
     tenant = svc.tenants.find(user.tenant)
     tolerance = svc.settings.hook_tolerance_seconds
-    t, mac = verify_signature(tenant.hook_secret if tenant else "", signature, body, tolerance=tolerance, now=now)
-    assert tenant is not None  # verify_signature refuses an empty secret
+    t, mac = verify_signature_any(svc.tenant_secrets(tenant, "hook", now) if tenant else [], signature, body,
+                                  tolerance=tolerance, now=now)
+    assert tenant is not None  # no tenant, no secret: verify_signature_any refuses
     if not svc.store.counters.first_time(f"hook#{tenant.id}#{mac}", expires_at=t + tolerance + 60):
         raise InvalidToken("this signed request was already used")
     ratelimit.check(svc.store, svc.settings, [("account", f"hook#{tenant.id}#{user.user_id}")], now=now)

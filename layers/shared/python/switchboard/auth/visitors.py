@@ -6,6 +6,8 @@ never loads argon2.
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 
 from switchboard.admin import audit
@@ -33,7 +35,10 @@ def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, o
     """Sign a website visitor in: anonymous (level 0) or vouched for by the website (level 1).
 
     A claimed identity without the website's valid HMAC is refused outright: there is
-    no half-trusted visitor. Rate limited per client IP; failed HMACs are also counted per
+    no half-trusted visitor. The HMAC may be made with the tenant's identity secret or with a
+    previous one still inside its rotation grace (``admin/tenant.rotate_secret``). When the tenant
+    is set to ``verified_visitors_only``, an anonymous sign-in is refused as well (401
+    ``invalid_identity``). Rate limited per client IP; failed HMACs are also counted per
     claimed identity, and only failures are: a valid HMAC is never refused for what others
     tried with that id (so nobody can lock a customer out by failing in their name).
 
@@ -48,6 +53,8 @@ def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, o
     if not tenant.allows_origin(origin):
         raise Forbidden("this origin is not allowed for the tenant")
     if visitor is None:
+        if tenant.verified_visitors_only:  # the tenant's setting: only visitors its website vouches for
+            raise InvalidIdentity("this tenant signs in only visitors its website vouches for")
         principal = Principal(
             tenant=tenant.id,
             user_id=anonymous_visitor_id(),
@@ -58,7 +65,8 @@ def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, o
         )
     else:
         user = visitor
-        if not user.hash or not verify_visitor_hash(tenant.identity_secret, user.id, user.hash):
+        secrets = svc.tenant_secrets(tenant, "identity", int(time.time()))
+        if not user.hash or not any(verify_visitor_hash(secret, user.id, user.hash) for secret in secrets):
             ratelimit.check(svc.store, svc.settings, [("account", f"visitor#{tenant.id}#{user.id}")])
             audit.record(
                 svc.store,

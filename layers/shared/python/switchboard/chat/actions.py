@@ -131,7 +131,8 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
                  subject=subject, members=members, assignee=chosen.user_id if chosen else None,
                  visitor=conn.user_id, created_at=now, last_message_at=now,
-                 assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None)
+                 assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None,
+                 assigned_at=now if chosen else None)
     try:
         ctx.store.channels.create(ch, support_pointer=True, now_ms=now)
     except Conflict:

@@ -1,24 +1,53 @@
 """Transcripts: a closed channel archived to S3 as JSON Lines, and kept free of deleted text.
 
-``transcripts/<tenant>/<channel id>.jsonl``: the channel first, then every message in order
-(deleted ones as tombstones). Written when a channel closes and again when a message of a closed
-channel is deleted - only while it lacks something, and only while the archive still keeps it
-(the bucket expires it ``archive_retention_days`` after its last write).
+``transcripts/tenant=<tenant>/closed_on=<YYYY-MM-DD, UTC>/<channel id>.jsonl``: the channel
+first (with its ``report``: the figures reports add up, docs/reports.md), then every message in
+order (deleted ones as tombstones). The folders are the Glue table's partitions (tenant and
+day, template.yaml's ``TranscriptsTable``), so Athena and DuckDB read only the days asked for.
+A channel closed before ``closed_at`` was recorded keeps the layout of its time,
+``transcripts/<tenant>/<channel id>.jsonl``, and is rewritten there; reports do not count it.
+
+Written when a channel closes and again when a message of a closed channel is deleted - only
+while it lacks something, and only while the archive still keeps it (the bucket expires it
+``archive_retention_days`` after its last write).
 """
 
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 from switchboard.chat.context import ChatContext
+from switchboard.chat.hours import outside_hours
 from switchboard.ids import now_ms
-from switchboard.models import Channel
+from switchboard.models import Channel, Message
 
-__all__ = ["archive", "transcript_key", "write"]
+__all__ = ["archive", "report", "transcript_key", "write"]
+
+#: who answers a visitor: a message by one of them ends the wait for a first response
+STAFF_ROLES = frozenset({"operator", "admin"})
 
 
 def transcript_key(ch: Channel) -> str:
-    return f"transcripts/{ch.tenant}/{ch.id}.jsonl"
+    if ch.closed_at is None:  # closed before closed_at was recorded: where its archive has always been
+        return f"transcripts/{ch.tenant}/{ch.id}.jsonl"
+    day = time.strftime("%Y-%m-%d", time.gmtime(ch.closed_at / 1000))
+    return f"transcripts/tenant={ch.tenant}/closed_on={day}/{ch.id}.jsonl"
+
+
+def report(ch: Channel, messages: list[Message], hours: dict[str, Any] | None) -> dict[str, Any]:
+    """The conversation's figures, computed once when its transcript is written, so that reports
+    add up one row per conversation (times in epoch ms; ``None`` where a figure does not apply:
+    never assigned, never answered, no business hours set, no CSAT yet)."""
+    first_response = next((m.created_at for m in messages if m.sender_role in STAFF_ROLES), None)
+    return {
+        "channel_id": ch.id, "type": ch.type, "visitor": ch.visitor, "assignee": ch.assignee,
+        "created_at": ch.created_at, "assigned_at": ch.assigned_at, "first_response_at": first_response,
+        "closed_at": ch.closed_at, "csat": None,
+        "outside_hours": outside_hours(hours, ch.created_at) if ch.type == "support" else None,
+        "messages": sum(1 for m in messages if not m.deleted),
+    }
 
 
 def archive(ctx: ChatContext, ch: Channel) -> None:
@@ -35,7 +64,9 @@ def write(ctx: ChatContext, ch: Channel) -> frozenset[str]:
         return frozenset()
     read_at = now_ms()
     messages = list(ctx.store.messages.all_of(ch.id))
-    lines = [json.dumps({"channel": ch.to_json()}, ensure_ascii=False)]
+    tenant = ctx.tenants(ch.tenant) if ctx.tenants else None
+    figures = report(ch, messages, tenant.hours if tenant else None)
+    lines = [json.dumps({"channel": ch.to_json(), "report": figures}, ensure_ascii=False)]
     lines += [json.dumps({"message": m.to_json()}, ensure_ascii=False) for m in messages]
     ctx.files.put(ctx.archive_bucket, transcript_key(ch), ("\n".join(lines) + "\n").encode(),
                   content_type="application/x-ndjson")

@@ -139,7 +139,10 @@ class Response(msgspec.Struct, frozen=True):
         out = {
             "statusCode": self.status,
             "headers": {"Content-Type": self.content_type, "Cache-Control": "no-store", **self.headers},
-            "body": "" if self.body is None else json.dumps(self.body, separators=(",", ":")),
+            # a text answer (the reports' CSV) goes as it is; everything else is JSON (none: empty)
+            "body": "" if self.body is None else self.body
+            if isinstance(self.body, str) and self.content_type.startswith("text/")
+            else json.dumps(self.body, separators=(",", ":")),
             "isBase64Encoded": False,
         }
         if self.cookies:

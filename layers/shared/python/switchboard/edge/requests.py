@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from switchboard.models import TENANT_ID_PATTERN
 from switchboard.policy import ALL_SCOPES
@@ -28,8 +28,9 @@ __all__ = [
     "BODIES", "QUERIES", "AuthorizeQuery", "CallbackQuery", "DeviceApproval", "DeviceAuthorization",
     "DeviceTokenRequest", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
     "MfaLogin", "OidcCompletion", "OperatorChange", "OperatorCreation", "PasswordChange", "PasswordForgotten",
-    "PasswordReset", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "RevokeBody", "RevokeScopes",
-    "RevokeSession", "RevokeUser", "SessionsQuery", "TokenExchange", "TotpCode", "VisitorIdentity",
+    "PasswordReset", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "ReportsQuery", "RevokeBody",
+    "RevokeScopes", "RevokeSession", "RevokeUser", "SearchQuery", "SecretRotation", "SessionsQuery", "TenantChange",
+    "TokenExchange", "TotpCode", "VisitorIdentity",
 ]
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
@@ -287,6 +288,115 @@ class SessionsQuery(Strict, frozen=True):
     user_id: UserId | None = None
 
 
+# -- tenant settings (contract section 9) ---------------------------------------------------------------
+#: a browser origin: scheme, host, optional port; no path, no trailing slash (what ``Origin`` sends)
+Origin = Annotated[str, Meta(pattern=r"^https?://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?\Z",
+                             max_length=270)]
+HexColor = Annotated[str, Meta(pattern=r"^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?\Z")]
+ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z|^24:00\Z")]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+IsoDate = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")]
+FieldId = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,39}\Z")]
+WebhookEvent = Literal["conversation.created", "conversation.assigned", "conversation.closed", "message.created",
+                       "csat.submitted"]
+#: a webhook's URL: https (http only on the local stack, checked in admin/tenant.py), no credentials
+WebhookUrl = Annotated[str, Meta(pattern=r"^https?://[^\s@/?#]+(/[^\s#]*)?\Z", max_length=2048)]
+WebhookSecret = Annotated[str, Meta(min_length=24, max_length=256, pattern=r"^[\x21-\x7e]+\Z")]
+
+
+class WidgetSettings(Strict, frozen=True):
+    """``widget`` of ``PATCH /admin/tenant``: each field optional, the others kept."""
+
+    title: Annotated[str, Meta(min_length=1, max_length=60)] | UnsetType = UNSET
+    color: HexColor | UnsetType = UNSET
+    greeting: Annotated[str, Meta(min_length=1, max_length=280)] | UnsetType = UNSET
+    position: Literal["left", "right"] | UnsetType = UNSET
+
+
+class OpeningHours(Strict, frozen=True):
+    day: Day
+    from_: ClockTime = field(name="from")
+    to: ClockTime
+
+
+class BusinessHours(Strict, frozen=True):
+    """``hours``: when the tenant answers (in ``time_zone``, an IANA name checked against the
+    time zone database), and the days it does not."""
+
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64)]
+    weekly: Annotated[list[OpeningHours], Meta(max_length=28)]
+    holidays: Annotated[list[IsoDate], Meta(max_length=366)] = field(default_factory=list)
+
+
+class PrechatField(Strict, frozen=True):
+    id: FieldId
+    label: Annotated[str, Meta(min_length=1, max_length=100)]
+    kind: Literal["text", "email", "phone", "textarea", "select", "checkbox"]
+    required: bool = False
+    #: the choices of a ``select`` (required there, refused elsewhere: admin/tenant.py)
+    options: Annotated[list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=50)] | None = None
+
+
+class WebhookSetting(Strict, frozen=True):
+    """A webhook: ``id`` names one already configured (its secret kept unless a new one is
+    given); a new webhook needs its ``secret`` (Standard Webhooks: ``whsec_`` + base64)."""
+
+    url: WebhookUrl
+    events: Annotated[list[WebhookEvent], Meta(min_length=1, max_length=5)]
+    id: FieldId | None = None
+    secret: WebhookSecret | None = None
+
+
+class TenantChange(Strict, frozen=True):
+    """``PATCH /admin/tenant``: every field optional; a field sent replaces the stored one
+    (``widget`` field by field); ``null`` clears ``hours``, ``away_message`` and
+    ``message_retention_days``. An empty body is a 400 (it would change nothing)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    widget: WidgetSettings | UnsetType = UNSET
+    allowed_origins: Annotated[list[Origin], Meta(max_length=50)] | UnsetType = UNSET
+    visitor_attachments: bool | UnsetType = UNSET
+    verified_visitors_only: bool | UnsetType = UNSET
+    hours: BusinessHours | UnsetType | None = UNSET
+    away_message: Annotated[str, Meta(min_length=1, max_length=1000)] | UnsetType | None = UNSET
+    email_when_offline: Literal["off", "optional", "required"] | UnsetType = UNSET
+    prechat: Annotated[list[PrechatField], Meta(max_length=20)] | UnsetType = UNSET
+    message_retention_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
+    webhooks: Annotated[list[WebhookSetting], Meta(max_length=10)] | UnsetType = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as plain JSON values (what ``admin.tenant.change_settings`` takes)."""
+        import msgspec
+
+        changed: dict[str, Any] = msgspec.to_builtins(self)
+        return changed
+
+
+class SecretRotation(Strict, frozen=True):
+    """``POST /admin/tenant/identity-secret`` and ``/hook-secret``: how long the secret being
+    replaced keeps working (0: stops at once; at most 30 days)."""
+
+    grace_seconds: Annotated[int, Meta(ge=0, le=30 * 86400)] = 86400
+
+
+class ReportsQuery(Strict, frozen=True):
+    """``GET /admin/reports?from=&to=&operator=``: days in UTC, both included, at most 366."""
+
+    from_: IsoDate = field(name="from")
+    to: IsoDate
+    operator: UserId | None = None
+
+
+class SearchQuery(Strict, frozen=True):
+    """``GET /admin/search?q=&from=&to=&cursor=``: ``q`` is matched as plain text (bound as a
+    parameter, never SQL); ``cursor`` is the previous page's ``next``."""
+
+    q: Annotated[str, Meta(min_length=2, max_length=200)]
+    from_: IsoDate = field(name="from")
+    to: IsoDate
+    cursor: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
 # -- which route reads which model ----------------------------------------------------------------------
 #: The body each HTTP route reads, by API Gateway route key: the one place that says so.
 #: ``Request.parse`` decodes with it, and the OpenAPI document (``switchboard openapi``) names
@@ -311,6 +421,9 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /hooks/post-login": PostLoginInvocation,
     "POST /admin/operators": OperatorCreation,
     "PATCH /admin/operators/{id}": OperatorChange,
+    "PATCH /admin/tenant": TenantChange,
+    "POST /admin/tenant/identity-secret": SecretRotation,
+    "POST /admin/tenant/hook-secret": SecretRotation,
     "POST /auth/oidc/complete": OidcCompletion,
 })
 
@@ -318,6 +431,8 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
 QUERIES: Final[Mapping[str, Any]] = MappingProxyType({
     "GET /admin/events": EventsQuery,
     "GET /auth/sessions": SessionsQuery,
+    "GET /admin/reports": ReportsQuery,
+    "GET /admin/search": SearchQuery,
     "GET /auth/providers": ProvidersQuery,
     "GET /auth/oidc/{provider}/authorize": AuthorizeQuery,
     "GET /auth/oidc/{provider}/callback": CallbackQuery,

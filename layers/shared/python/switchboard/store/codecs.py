@@ -45,6 +45,16 @@ def tenant_item(t: Tenant) -> dict[str, Any]:
         "widget": dict(t.widget),
         "claims": dict(t.claims),
         "deny_email_domains": list(t.deny_email_domains),
+        "verified_visitors_only": t.verified_visitors_only,
+        "hours": t.hours,
+        "away_message": t.away_message,
+        "email_when_offline": t.email_when_offline,
+        "prechat": [dict(f) for f in t.prechat],
+        "message_retention_days": t.message_retention_days,
+        "webhooks": [dict(w) for w in t.webhooks],
+        "previous_identity_secrets": [{"secret": s, "until": u} for s, u in t.previous_identity_secrets],
+        "previous_hook_secrets": [{"secret": s, "until": u} for s, u in t.previous_hook_secrets],
+        "version": t.version,
         # the providers' settings; their client secrets are in Secrets Manager (secret_id names it)
         "identity_providers": [
             {"id": p.id, "kind": p.kind, "name": p.name, "issuer": p.issuer, "client_id": p.client_id,
@@ -65,6 +75,17 @@ def tenant(raw: dict[str, Any]) -> Tenant:
         widget=raw.get("widget", {}),
         claims=raw.get("claims", {}),
         deny_email_domains=tuple(raw.get("deny_email_domains", [])),
+        # a tenant stored before these settings existed reads as their defaults
+        verified_visitors_only=bool(raw.get("verified_visitors_only", False)),
+        hours=raw.get("hours"),
+        away_message=raw.get("away_message"),
+        email_when_offline=raw.get("email_when_offline") or "off",
+        prechat=tuple(raw.get("prechat") or ()),
+        message_retention_days=_int_or_none(raw.get("message_retention_days")),
+        webhooks=tuple(raw.get("webhooks") or ()),
+        previous_identity_secrets=_previous(raw.get("previous_identity_secrets")),
+        previous_hook_secrets=_previous(raw.get("previous_hook_secrets")),
+        version=int(raw.get("version", 0)),
         identity_providers=tuple(
             IdentityProvider(id=p["id"], kind=p.get("kind", "oidc"), name=p.get("name") or p["id"],
                              issuer=p["issuer"], client_id=p["client_id"], scopes=tuple(p.get("scopes") or ()),
@@ -72,6 +93,11 @@ def tenant(raw: dict[str, Any]) -> Tenant:
             for p in raw.get("identity_providers") or ()),
         trusted_issuers=tuple(TrustedIssuer(**i) for i in raw.get("trusted_issuers", [])),
     )
+
+
+
+def _previous(stored: Any) -> tuple[tuple[str, int], ...]:
+    return tuple((p["secret"], int(p["until"])) for p in stored or ())
 
 
 def operator_item(op: Operator) -> dict[str, Any]:
@@ -213,7 +239,8 @@ def channel_item(ch: Channel) -> dict[str, Any]:
             "type": ch.type, "status": ch.status, "subject": ch.subject, "members": list(ch.members),
             "assignee": ch.assignee, "visitor": ch.visitor, "created_at": ch.created_at,
             "last_message_at": ch.last_message_at, "name": ch.name, "assignee_name": ch.assignee_name,
-            keys.GSI2_PK: status_index_of(ch), keys.GSI2_SK: keys.activity_sort(ch.last_message_at, ch.id)}
+            "assigned_at": ch.assigned_at, keys.GSI2_PK: status_index_of(ch),
+            keys.GSI2_SK: keys.activity_sort(ch.last_message_at, ch.id)}
 
 
 def channel(r: dict[str, Any]) -> Channel:
@@ -222,7 +249,8 @@ def channel(r: dict[str, Any]) -> Channel:
                    created_at=r["created_at"], last_message_at=r.get("last_message_at", r["created_at"]),
                    name=r.get("name"), assignee_name=r.get("assignee_name"),
                    closed_at=_int_or_none(r.get("closed_at")), archived_at=_int_or_none(r.get("archived_at")),
-                   last_deleted_at=_int_or_none(r.get("last_deleted_at")))
+                   last_deleted_at=_int_or_none(r.get("last_deleted_at")),
+                   assigned_at=_int_or_none(r.get("assigned_at")))
 
 
 def _int_or_none(value: Any) -> int | None:

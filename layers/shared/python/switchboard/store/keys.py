@@ -8,7 +8,8 @@ checks that against :data:`PREFIXES` and :data:`ATTRIBUTES`).
 ====================  ====================  =====================  =====================================  ===========
 item                  pk                    sk                     access patterns                        module
 ====================  ====================  =====================  =====================================  ===========
-tenant                ``T#<tid>``           ``TENANT``             GetItem by tenant id (every sign-in)   staff
+tenant                ``T#<tid>``           ``TENANT``             GetItem by tenant id (every sign-in);  staff
+                                                                   conditional Put on ``version``
 operator              ``T#<tid>``           ``OP#<uid>``           GetItem by id; Query begins_with       staff
                                                                    ``OP#`` lists a tenant's operators
                                                                    (TOTP secrets arrive sealed:

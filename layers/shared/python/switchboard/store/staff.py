@@ -23,12 +23,23 @@ class Tenants:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def get(self, tenant_id: str) -> Tenant | None:
-        raw = self._table.get(keys.tenant_pk(tenant_id), keys.TENANT)
+    def get(self, tenant_id: str, *, consistent: bool = False) -> Tenant | None:
+        raw = self._table.get(keys.tenant_pk(tenant_id), keys.TENANT, consistent=consistent)
         return codecs.tenant(raw) if raw else None
 
     def put(self, tenant: Tenant) -> None:
+        """Upsert (seeding)."""
         self._table.put(codecs.tenant_item(tenant))
+
+    def replace(self, tenant: Tenant, *, read_version: int) -> bool:
+        """Write ``tenant`` (its ``version`` one past ``read_version``) only if the stored
+        tenant is still at ``read_version``: two admins' changes made at once cannot overwrite
+        each other (False: read again, apply again). A tenant stored before versions existed
+        is at version 0."""
+        condition = "attribute_exists(pk) AND " + (
+            "(attribute_not_exists(version) OR version = :v)" if read_version == 0 else "version = :v")
+        return self._table.put_if(codecs.tenant_item(tenant), condition=condition,
+                                  values_of_condition={":v": read_version})
 
 
 def active_admin_check(table: Table, admin: Operator) -> dict[str, Any]:

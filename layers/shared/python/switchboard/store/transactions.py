@@ -237,15 +237,18 @@ def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
     if ch.status == "closed":
         raise Conflict("the channel is closed")
     members = tuple(dict.fromkeys([*ch.members, operator_id]))
-    new = replace(ch, status="open", assignee=operator_id, members=members, assignee_name=operator_name)
+    new = replace(ch, status="open", assignee=operator_id, members=members, assignee_name=operator_name,
+                  assigned_at=ch.assigned_at or now_ms)
     condition = "#st = :st AND " + ("assignee = :old" if ch.assignee else "attribute_not_exists(assignee)")
     values: dict[str, Any] = {":st": ch.status, ":open": "open", ":a": operator_id, ":m": list(members),
-                              ":g2": codecs.status_index_of(new), ":an": operator_name or ""}
+                              ":g2": codecs.status_index_of(new), ":an": operator_name or "", ":now": now_ms}
     if ch.assignee:
         values[":old"] = ch.assignee
     items: list[Any] = [table.update_item(
         keys.channel_pk(ch.id), keys.CHANNEL,
-        f"SET #st = :open, assignee = :a, members = :m, {keys.GSI2_PK} = :g2, assignee_name = :an", values,
+        # assigned_at: the first assignment's time only (the end of the queue wait, for reports)
+        f"SET #st = :open, assignee = :a, members = :m, {keys.GSI2_PK} = :g2, assignee_name = :an, "
+        "assigned_at = if_not_exists(assigned_at, :now)", values,
         condition=condition, names={"#st": "status"})]
     items.append(table.put_item(codecs.membership_item(new, operator_id)))
     items += [_assignment_put(table, new, operator_id), load_update(table, ch.tenant, operator_id, 1, now_ms)]

@@ -1,4 +1,5 @@
-"""Secrets Switchboard must read back, sealed under a KMS key: operators' TOTP secrets.
+"""Secrets Switchboard must read back, sealed under a KMS key: operators' TOTP secrets, and
+tenants' identity, hook and webhook secrets (``tenant_secret_context``).
 
 A password is stored as a one-way argon2id hash; a TOTP secret cannot be, because every
 code check needs the secret itself. So it is encrypted with AWS KMS (``TotpKey`` in
@@ -29,7 +30,7 @@ from typing import Any
 
 from switchboard.errors import SwitchboardError, Unavailable
 
-__all__ = ["PREFIX", "SealBroken", "Sealer", "totp_context"]
+__all__ = ["PREFIX", "SealBroken", "Sealer", "tenant_secret_context", "totp_context"]
 
 PREFIX = "kms1:"
 
@@ -43,6 +44,13 @@ def totp_context(tenant: str, user_id: str) -> dict[str, str]:
     """The encryption context of an operator's TOTP secret (the template's key policy
     allows only ``purpose`` = ``totp`` to the functions)."""
     return {"purpose": "totp", "tenant": tenant, "user_id": user_id}
+
+
+def tenant_secret_context(tenant: str, kind: str) -> dict[str, str]:
+    """The encryption context of a tenant's ``identity``, ``hook`` or ``webhook:<id>`` secret:
+    sealed for one tenant and one use, it opens for no other (the functions' key grants name
+    ``purpose`` = ``tenant-secret``, so a TOTP grant does not open these, nor the reverse)."""
+    return {"purpose": "tenant-secret", "tenant": tenant, "kind": kind}
 
 
 class Sealer:
