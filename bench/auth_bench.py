@@ -204,7 +204,7 @@ def cold_start_table(quick: bool) -> Table:
         functions.append({
             "id": fid, "code_dir": str(fn.code_uri.resolve()), "module": module, "attribute": fn.attribute,
             "clients": _policy_clients(template.resources[fid]),
-            "env": function_environment(template, fid),
+            "env": function_environment(template, fid, strict=False),
         })
 
     work = Path(tempfile.mkdtemp(prefix="sb-bench-"))

@@ -22,14 +22,26 @@ LOCAL_REFS: dict[str, str] = {"Table": "switchboard-local", "SigningKeys": "swit
                               "VerifyKeys": "switchboard-local/verify-keys",
                               "ChatApi": "local", "ArchiveBucket": "switchboard-local-archive",
                               "AttachmentsBucket": "switchboard-local-attachments",
-                              "TotpKeyAlias": "alias/switchboard-local-totp"}
+                              "TotpKeyAlias": "alias/switchboard-local-totp",
+                              # names only: the local stack's reports run on DuckDB, never Athena
+                              "ReportsWorkGroup": "switchboard-local-reports", "ReportsDatabase": "switchboard_local"}
 
 
-def function_environment(template: Template, function_id: str, refs: dict[str, Any] | None = None) -> dict[str, str]:
-    """The function's environment variables with ``!Ref``s resolved to local values."""
+def function_environment(template: Template, function_id: str, refs: dict[str, Any] | None = None, *,
+                         strict: bool = True) -> dict[str, str]:
+    """The function's environment variables with ``!Ref``s resolved to local values. Not
+    ``strict``: a value that cannot be resolved locally (an ``!If`` on a CloudFront domain) is left
+    out, so the function falls back to its setting's default (the cold-start bench)."""
     refs = {**LOCAL_REFS, **(refs or {})}
     fn = template.functions[function_id]
-    return {k: str(template.resolve(v, refs)) for k, v in fn.environment.items()}
+    env = {}
+    for name, value in fn.environment.items():
+        try:
+            env[name] = str(template.resolve(value, refs))
+        except KeyError:
+            if strict:
+                raise
+    return env
 
 
 def shared_environment(template: Template, refs: dict[str, Any] | None = None) -> dict[str, str]:
