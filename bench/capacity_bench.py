@@ -34,8 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -45,67 +44,17 @@ ORIGIN = "https://shop.capco.test"
 OPERATORS = 2
 VISITORS_PER_IP = 25
 ACK_KNEE_MS = 250.0
+#: client_id -> [(receiving connection's key, time, message id)]: every message.new any client got
+SINK: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
 
 FULL = {"sizes": [100, 250, 500], "rates": [5, 10, 15, 20, 25, 30, 40], "seconds": 10.0}
 QUICK = {"sizes": [100, 500], "rates": [10, 20, 30], "seconds": 6.0}
 TINY = {"sizes": [6], "rates": [4], "seconds": 1.0}  # the suite's check that the section runs
 TARGET_RATE = 20
-_rids = itertools.count(1)
 
 
-@dataclass
-class Client:
-    key: str
-    ws: Any
-    received: dict[str, list[float]]  # client_id -> receipt times (message.new)
-    pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
-    reader: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        import websockets
-
-        try:
-            async for raw in self.ws:
-                now = time.monotonic()
-                frame = json.loads(raw)
-                if frame.get("type") == "reply":
-                    fut = self.pending.pop(str(frame.get("rid")), None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(frame)
-                elif frame.get("event") == "message.new":
-                    self.received.setdefault(frame["data"]["message"]["client_id"], []).append(now)
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            for fut in self.pending.values():
-                if not fut.done():
-                    fut.set_exception(ConnectionError("connection closed"))
-
-    async def request(self, action: str, timeout: float = 60.0, **params: Any) -> dict[str, Any]:
-        rid = f"r{next(_rids)}"
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.pending[rid] = fut
-        await self.ws.send(json.dumps({"action": action, "rid": rid, **params}))
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.pending.pop(rid, None)
-
-    async def ok(self, action: str, **params: Any) -> dict[str, Any]:
-        reply = await self.request(action, **params)
-        if not reply.get("ok"):
-            raise RuntimeError(f"{action}: {reply.get('error')}")
-        return dict(reply["data"])
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, -(-q * len(s) // 100) - 1))]  # nearest rank
+#: the load section's client (replies by rid, message.new receipts into a shared sink) and percentile
+from load_bench import Client, pct  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -126,7 +75,7 @@ async def _connect(stack: Any, token: str, key: str) -> Client:
 
     ws = await websockets.connect(f"{stack.ws}/?token={token}", origin=ORIGIN,  # type: ignore[arg-type]
                                   open_timeout=60, close_timeout=2, ping_interval=None, max_size=None)
-    client = Client(key, ws, {})
+    client = Client(key, "", "", ws, SINK)
     client.start()
     return client
 
@@ -167,7 +116,7 @@ async def _setup(stack: Any, n: int) -> tuple[list[tuple[Client, str, Client]], 
             tokens = await post(f"127.0.2.{1 + j}", "/auth/internal", {"tenant": TENANT, "email": f"op{j}@capco.test",
                                                                         "password": f"op{j}-capacity-password"})
             op = await _connect(stack, tokens["chat_token"], f"op{j}")
-            op.user_id = tokens["user"]["id"]  # type: ignore[attr-defined]
+            op.user_id = tokens["user"]["id"]
             operators.append(op)
         started = time.monotonic()
 
@@ -181,7 +130,7 @@ async def _setup(stack: Any, n: int) -> tuple[list[tuple[Client, str, Client]], 
         opened = await _bounded(32, [visitor(i) for i in range(n)])
         times["visitors open + watch"] = time.monotonic() - started
         t = time.monotonic()
-        by_user = {op.user_id: op for op in operators}  # type: ignore[attr-defined]
+        by_user = {op.user_id: op for op in operators}
 
         async def watch_all(op: Client) -> None:
             cursor = None
@@ -233,13 +182,16 @@ async def _rate(stack: Any, pairs: list[tuple[Client, str, Client]], rate: float
         await asyncio.sleep(max(0.0, started + k / rate - time.monotonic()))
         tasks.append(asyncio.create_task(send(next(turn))))
     await asyncio.gather(*tasks)
+    def receipts(s: dict[str, Any]) -> list[float]:
+        return [t for key, t, _ in SINK.get(s["client_id"], ()) if key == s["op"].key]
+
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(s["ok"] and s["client_id"] not in s["op"].received for s in sends):
+    while time.monotonic() < deadline and any(s["ok"] and not receipts(s) for s in sends):
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.2)  # late duplicates
     cpu = cpu_seconds(stack.proc.pid) - cpu_before
     acked = [s for s in sends if s["ok"]]
-    got = [s["op"].received.get(s["client_id"], []) for s in acked]
+    got = [receipts(s) for s in acked]
     return {
         "rate": rate, "sent": len(sends), "acked": len(acked),
         "errors": Counter(s["error"] for s in sends if not s["ok"]),
