@@ -220,6 +220,18 @@ def dynamodb_serialises_writes(*operations: str) -> Iterator[None]:
 
 
 # -- the local stack, as a newcomer runs it ----------------------------------------------------
+#: the tenant cache of the test stacks' containers (DevStack); see settled()
+TENANT_CACHE_SECONDS = 1
+
+
+def settled() -> None:
+    """Wait until a settings change has reached every container of a test stack: each function
+    keeps its own tenant cache, for TENANT_CACHE_SECONDS (docs/architecture.md, "Tenant settings")."""
+    import time
+
+    time.sleep(TENANT_CACHE_SECONDS + 0.2)
+
+
 def free_port() -> int:
     import socket
 
@@ -267,7 +279,10 @@ class DevStack:
         self.proc = subprocess.Popen(
             [*switchboard_command(), "dev", "--http-port", str(self.http_port), "--ws-port", str(self.ws_port),
              "--web-port", str(self.web_port), "--s3-port", str(self.s3_port),
-             *(["--env", f"AWS_SECRET_ACCESS_KEY={self.secret_key}"] if give_key else []), *args],
+             *(["--env", f"AWS_SECRET_ACCESS_KEY={self.secret_key}"] if give_key else []),
+             # each function's container caches tenants (as in Lambda): 1 s here, so a test that
+             # changes a setting waits TENANT_CACHE_SECONDS, not the deployed 30 (settled())
+             "--env", f"TENANT_CACHE_SECONDS={TENANT_CACHE_SECONDS}", *args],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ready = threading.Event()
 

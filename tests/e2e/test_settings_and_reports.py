@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import DevStack
+from tests.conftest import DevStack, settled
 from tests.e2e.test_chat import GLOBEX_ADMIN, run, staff, visitor
 from tests.e2e.test_http import http
 from tests.ws_client import ChatClient
@@ -38,6 +38,7 @@ def test_settings_change_the_widget_and_verified_only_refuses_anonymous_visitors
     change = {"widget": {"title": "Globex help", "color": "#aa3300"}, "verified_visitors_only": True}
     status, _, after = http(dev_stack, "PATCH", "/admin/tenant", change, token=token)
     assert status == 200, after
+    settled()  # every function's container caches the tenant for a while
     try:
         status, _, widget = http(dev_stack, "GET", f"/tenants/{GLOBEX}/widget")
         assert (widget["title"], widget["color"]) == ("Globex help", "#aa3300")
@@ -52,6 +53,7 @@ def test_settings_change_the_widget_and_verified_only_refuses_anonymous_visitors
         assert (status, bad["code"]) == (400, "validation_error")
     finally:
         assert http(dev_stack, "PATCH", "/admin/tenant", {"verified_visitors_only": False}, token=token)[0] == 200
+        settled()
 
 
 def test_identity_secret_rotation_keeps_the_old_one_for_its_grace(dev_stack):
@@ -59,6 +61,7 @@ def test_identity_secret_rotation_keeps_the_old_one_for_its_grace(dev_stack):
     status, _, rotated = http(dev_stack, "POST", "/admin/tenant/identity-secret", {"grace_seconds": 600}, token=token)
     assert status == 200 and set(rotated) == {"secret"}
     new = rotated["secret"]
+    settled()
     for secret in (GLOBEX_SECRET, new):  # inside the grace both vouch
         status, _, body = http(dev_stack, "POST", "/auth/external", {"tenant": GLOBEX, "user": signed(secret, "c-1")},
                                headers={"origin": GLOBEX_ORIGIN})
@@ -69,6 +72,7 @@ def test_identity_secret_rotation_keeps_the_old_one_for_its_grace(dev_stack):
     # a second rotation with no grace: the first rotation's secret stops at once, the seeded one
     # keeps its own grace
     status, _, again = http(dev_stack, "POST", "/admin/tenant/identity-secret", {"grace_seconds": 0}, token=token)
+    settled()
     status, _, body = http(dev_stack, "POST", "/auth/external", {"tenant": GLOBEX, "user": signed(new, "c-1")},
                            headers={"origin": GLOBEX_ORIGIN})
     assert (status, body["code"]) == (401, "invalid_identity")

@@ -485,6 +485,8 @@ def test_the_minified_widget_chats_and_passes_axe_like_the_readable_one(browser_
     # Given the demo page loading widget.min.js
     page = pages()
     page.goto(f"{browser_stack.demo_url}&build=min")
+    # (the demo page adds the widget's script tag as it starts: wait for it, then check which)
+    page.wait_for_function("[...document.scripts].some(s => /\\/widget(\\.min)?\\.js$/.test(s.src))")
     assert page.evaluate("[...document.scripts].some(s => s.src.endsWith('/widget.min.js'))")
     # When the visitor writes
     open_widget(page)
@@ -507,6 +509,7 @@ def test_axe_finds_nothing_on_this_waves_sign_in_pages(chat, browser, browser_st
         assert_axe_clean(page, f"the forgot-password page ({size})")
         # a reset link's page (the token is checked only when the form is sent)
         page.goto(browser_stack.backoffice_url + "#reset=" + "x" * 43)
+        page.reload()  # only the fragment changed: the page boots again to read it
         expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
         assert_axe_clean(page, f"the reset page ({size})")
         # the two-step step, switched to a recovery code

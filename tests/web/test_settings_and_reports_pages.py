@@ -16,6 +16,7 @@ import pytest
 pytest.register_assert_rewrite("tests.browser_support")
 
 from tests.browser_support import ADMIN, TENANT, WIDGET, screenshot, sign_in  # noqa: E402
+from tests.conftest import settled  # noqa: E402
 from tests.reports_support import generate  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -49,6 +50,7 @@ def test_a_settings_change_shows_in_the_preview_and_on_the_demo_pages_widget(bro
         # And saves
         admin.get_by_role("button", name="Save settings").click()
         expect(admin.locator("#toast")).to_contain_text("Settings saved.")
+        settled()  # the widget settings function's container caches the tenant for a while
         # Then a visitor on the demo page gets the new greeting
         visitor = pages()
         visitor.goto(browser_stack.demo_url)
@@ -64,6 +66,7 @@ def test_a_settings_change_shows_in_the_preview_and_on_the_demo_pages_widget(bro
         token = http(browser_stack, "POST", "/auth/internal",
                      {"tenant": TENANT, "email": ADMIN["email"], "password": ADMIN["password"]})[2]["access_token"]
         assert http(browser_stack, "PATCH", "/admin/tenant", {"widget": WIDGET}, token=token)[0] == 200
+        settled()
 
 
 def test_the_reports_page_charts_the_figures_downloads_csv_and_searches(browser_stack, pages):
