@@ -57,7 +57,10 @@ class SeedTrustedIssuer(_Model):
 
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     issuer: Annotated[str, StringConstraints(min_length=1, max_length=512)]
-    jwks_uri: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2048)]
+    #: https, or http on loopback only (a JWKS served on the developer's machine, the tests'):
+    #: keys fetched over plain http from anywhere else could be swapped on the way
+    jwks_uri: Annotated[str, StringConstraints(
+        pattern=r"^(https://[^\s#]+|http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/[^\s#]*)?)$", max_length=2048)]
     audience: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     user_claim: str = "sub"
     name_claim: str = "name"

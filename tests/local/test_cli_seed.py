@@ -200,8 +200,11 @@ def _acme(**changes):
     _acme(hook_secret="too-short"),
     _acme(id="Acme Corp"),
     _acme(claims={"sub": "overwritten"}),  # a reserved claim name
+    # a website's keys over plain http from the network: anyone on the way could swap them
+    _acme(trusted_issuers=[{"id": "shop", "issuer": "https://shop.acme.test", "audience": "switchboard",
+                            "jwks_uri": "http://shop.acme.test/.well-known/jwks.json"}]),
 ], ids=["short-password", "unknown-role", "misspelt-key", "short-identity-secret", "short-hook-secret",
-        "bad-tenant-id", "reserved-claim"])
+        "bad-tenant-id", "reserved-claim", "jwks-over-http"])
 def test_a_seed_the_contract_does_not_allow_is_refused_clearly_and_writes_nothing(aws, svc, tmp_path, capsys, seed):
     # Given a seed file with one thing wrong
     bad = tmp_path / "bad.json"
