@@ -33,6 +33,7 @@ from switchboard.admin import audit
 from switchboard.auth import ratelimit, sessions
 from switchboard.auth.identity import exchanged_visitor_id
 from switchboard.auth.postlogin import Principal
+from switchboard.container import per_container
 from switchboard.errors import Forbidden, InvalidIdentity, Unavailable
 from switchboard.models import Tenant, TrustedIssuer
 from switchboard.policy import Role
@@ -52,20 +53,26 @@ JWKS_LIFESPAN = 300
 REFETCH_INTERVAL = 30
 MAX_NAME = 100
 
-_clients: dict[str, tuple[PyJWKClient, list[float]]] = {}
 _clients_lock = threading.Lock()
+
+
+@per_container
+def _cached_clients() -> dict[str, tuple[PyJWKClient, list[float]]]:
+    """The container's JWKS clients by URI (each local container its own, as in Lambda)."""
+    return {}
 
 
 def forget_keys() -> None:
     """Forget every cached JWKS (tests and the local stack's per-run reset)."""
     with _clients_lock:
-        _clients.clear()
+        _cached_clients().clear()
 
 
 def _client(jwks_uri: str) -> tuple[PyJWKClient, list[float]]:
     from jwt import PyJWKClient
 
     with _clients_lock:
+        _clients = _cached_clients()
         found = _clients.get(jwks_uri)
         if found is None:
             if len(_clients) > 100:
