@@ -162,14 +162,35 @@ def _aws_calls() -> Iterator[list[tuple[str, str]]]:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
-@pytest.mark.parametrize("who", ["unknown email", "unknown tenant", "blocked operator", "invited operator"])
+def _drop_password(svc: Any, email: str) -> None:
+    """The operator signs in only through an identity provider from now on (no password_hash),
+    as after SSO's first sign-in on an admitted domain, or DELETE /auth/identities/password."""
+    import boto3
+    from switchboard.store import keys
+
+    op = svc.store.staff.get_by_email(TENANT, email)
+    sso = {"id": {"S": "i-0123456789abcdef"}, "kind": {"S": "oidc"}, "provider": {"S": "corp"},
+           "subject": {"S": "corp-subject"}, "email": {"S": email}, "linked_at": {"N": "1"}}
+    boto3.client("dynamodb").update_item(
+        TableName=svc.settings.table_name, UpdateExpression="REMOVE password_hash SET identities = :m",
+        ExpressionAttributeValues={":m": {"M": {"i-0123456789abcdef": {"M": sso}}}},
+        Key={keys.PK: {"S": keys.tenant_pk(TENANT)}, keys.SK: {"S": keys.operator_sk(op.id)}})
+    after = svc.store.staff.get_by_email(TENANT, email)
+    assert after.password_hash is None and after.active  # one way in: the company's provider
+
+
+@pytest.mark.parametrize("who", ["unknown email", "unknown tenant", "blocked operator", "invited operator",
+                                 "operator without a password"])
 def test_nothing_tells_an_operator_apart(call, seeded, svc, admin, who):
     # Given the tenant caches warm (as they are after any request)
     tenant = "nobody" if who == "unknown tenant" else TENANT
     _forgot(call, "warm@acme.test", tenant=tenant)
     _forgot(call, "warm@acme.test")
     email = {"unknown email": "nobody@acme.test", "unknown tenant": OPERATOR["email"],
-             "blocked operator": OPERATOR["email"], "invited operator": "new@acme.test"}[who]
+             "blocked operator": OPERATOR["email"], "invited operator": "new@acme.test",
+             "operator without a password": OPERATOR["email"]}[who]
+    if who == "operator without a password":  # SSO only: a reset link would add a way in around it
+        _drop_password(svc, OPERATOR["email"])
     if who == "blocked operator":
         op = svc.store.staff.get_by_email(TENANT, OPERATOR["email"])
         assert call("PATCH /admin/operators/{id}", path_params={"id": op.id}, body={"blocked": True},
@@ -189,6 +210,19 @@ def test_nothing_tells_an_operator_apart(call, seeded, svc, admin, who):
     assert ("sesv2", "SendEmail") in other_calls
     # And the mail reached nobody: SES's mailbox simulator took it
     assert len(_outbox()) == before + 1 and _outbox()[0]["to"] == "success@simulator.amazonses.com"
+
+
+def test_a_link_mailed_before_the_password_was_unlinked_adds_no_password_back(call, seeded, svc):
+    # Given a reset link mailed to Otto, who then goes SSO only (his password unlinked)
+    _forgot(call, OPERATOR["email"])
+    token = _link_token(_outbox()[0])
+    _drop_password(svc, OPERATOR["email"])
+    # When the link is followed
+    r = _reset(call, token)
+    # Then it sets nothing: he still has no password, and none signs him in
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert svc.store.staff.get_by_email(TENANT, OPERATOR["email"]).password_hash is None
+    assert _sign_in(call, OPERATOR, NEW_PASSWORD)["status"] == 401
 
 
 def test_the_simulators_link_resets_nothing(call, seeded):

@@ -104,6 +104,8 @@ class Tenant(msgspec.Struct, frozen=True):
         origins: http(s), no user info, no fragment, its scheme://host[:port] listed exactly."""
         from urllib.parse import urlsplit
 
+        if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):  # urlsplit drops CR, LF, tab unseen
+            return False
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError on a port that is not a number

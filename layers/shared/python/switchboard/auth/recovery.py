@@ -62,7 +62,10 @@ def forgot(svc: Services, *, tenant_id: str, email: str, ip: str | None = None, 
         tenant = svc.tenants.find(tenant_id)
         op = svc.store.staff.get_by_email(tenant_id if tenant else NOBODY, email)
         attempt.enforce()
-    reachable = tenant is not None and op is not None and op.active
+    # a person whose ways in are only their company's identity provider (SSO, Cognito, Auth0: no
+    # password, or theirs unlinked) is not mailed a link: a reset would add a way in around the
+    # provider's MFA and offboarding. They get the same decoy work as an unknown address
+    reachable = tenant is not None and op is not None and op.active and op.password_hash is not None
     user_id = op.id if reachable and op is not None else NOBODY
     reset_id = secrets.token_urlsafe(12)
     token, token_hash = opaque.make(RESET_PREFIX, [tenant.id if tenant else NOBODY, user_id, reset_id])

@@ -36,7 +36,8 @@ class Recovery:
     def use_reset(self, tenant_id: str, user_id: str, reset_id: str, token_hash: str, *, now: int,
                   password_hash: str) -> bool:
         """Spend the link and set the new password, in one transaction: True exactly once, for
-        the right, unexpired link of an operator who is still there and not blocked."""
+        the right, unexpired link of an operator who is still there, not blocked, and still has a
+        password (one who signs in only through an identity provider gets none by mail)."""
         try:
             self._table.write_transaction([
                 self._table.delete_item(keys.user_pk(tenant_id, user_id), keys.reset_sk(reset_id),
@@ -44,7 +45,10 @@ class Recovery:
                                         values={":h": token_hash, ":now": now}),
                 self._table.update_item(keys.tenant_pk(tenant_id), keys.operator_sk(user_id),
                                         "SET password_hash = :p", {":p": password_hash, ":no": False},
-                                        condition="attribute_exists(pk) AND blocked = :no"),
+                                        # still has a password: a link mailed before the password was
+                                        # unlinked (SSO only since) adds none back
+                                        condition="attribute_exists(pk) AND blocked = :no "
+                                                  "AND attribute_exists(password_hash)"),
             ])
         except Cancelled as exc:
             if exc.conditional:
