@@ -315,9 +315,10 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
 
 
 #: seconds the stop gives: running invocations, closing sockets, in-flight HTTP answers (which
-#: aiohttp may wait twice) and the S3 port's server (:meth:`LocalS3Server.stop`) - 4.25 at most,
+#: aiohttp may wait twice), the S3 port's server (:meth:`LocalS3Server.stop`) and STOP_SETTLE - 4.65 at most,
 #: inside the 5 s a process manager (and tests/e2e/test_lifecycle.py) allows before SIGKILL
 STOP_GRACE = (2.0, 0.75, 0.25)
+STOP_SETTLE = 0.4  # after the invoker closes: the frames it refused are answered before the sockets close
 S3_STOP_SECONDS = 1.0
 
 
@@ -336,6 +337,7 @@ async def _stop(invoker: Any, gateway: Any, runners: list[Any]) -> int:
     if running:
         print(f"switchboard: {running} invocation(s) still running after {STOP_GRACE[0]:g} s; "
               "stopping without them", flush=True)
+    await gateway.settle(STOP_SETTLE)  # frames waiting for a container: refused, and told so
     await gateway.close_all(timeout=STOP_GRACE[1])
     await asyncio.gather(*(runner.cleanup() for runner in runners), return_exceptions=True)
     return int(running)

@@ -487,6 +487,14 @@ class WebSocketGateway:
         app.router.add_get(f"/{self.stage}", self.handle_socket)
         return app
 
+    async def settle(self, timeout: float) -> None:
+        """Wait, at most ``timeout`` seconds, for the frames in hand to be answered - the refused
+        ones with API Gateway's error - before the sockets close (the stop: the invoker has
+        stopped taking invocations, so what waits for a container is refused at once)."""
+        pending = [task for task in self._tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
     async def close_all(self, timeout: float = 1.0) -> None:
         """Close every connection (1001), all at once; a client that does not answer the close
         within ``timeout`` seconds is dropped."""
