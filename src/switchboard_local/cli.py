@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--stack", help="CloudFormation stack name (reads its TableName output); default: "
                                        "samconfig.toml's stack_name, as `sam deploy` uses it")
     where.add_argument("--table", help="the stack's DynamoDB table name")
+    where.add_argument("--api", help="seed through the stack's HTTP API with the session `switchboard login` "
+                                     "kept (no AWS credentials; the signed-in admin's tenant only; see "
+                                     "`switchboard seed --help` in docs/integrations.md for what it cannot set)")
+    seed.add_argument("--credentials", type=Path, help="with --api: the session file (default: login's)")
     seed.add_argument("--secret", help="accepted for symmetry; seeding writes only the table")
     seed.add_argument("--totp-key", help="the KMS key sealing TOTP secrets (default with --stack: its "
                                          "TotpKeyAlias output); needed only if the file has totp_secret")
@@ -72,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     login.add_argument("--tenant", help="only an admin of this tenant may approve")
     login.add_argument("--credentials", type=Path, help="where to keep the session (default: "
                                                         "~/.config/switchboard/credentials.json, mode 0600)")
+    from switchboard_local.admin_cli import add_admin_parser
+
+    add_admin_parser(sub)
     oas = sub.add_parser("openapi", help="print the HTTP API's OpenAPI 3.1 document (as docs/openapi.json holds it)")
     oas.add_argument("-o", "--output", type=Path, help="write it to this file instead of standard output")
 
@@ -97,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             return _openapi(args)
         if args.command == "login":
             return _login(args)
+        if args.command == "admin":
+            from switchboard_local.admin_cli import run_admin
+
+            return run_admin(args)
         return _seed(args)
     except _UsageError as err:
         print(f"switchboard: {err}", file=sys.stderr)
@@ -490,6 +501,8 @@ def _seed(args: argparse.Namespace) -> int:
     from switchboard_local.seed import apply_seed
 
     seed = _load_seed(args.file)
+    if args.api:
+        return _seed_over_api(args, seed)
     _deployed(args, table=True)
     session = boto3.session.Session(region_name=args.region)
     try:
@@ -515,6 +528,19 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_over_api(args: argparse.Namespace, seed: Any) -> int:
+    from switchboard_local.admin_cli import CommandFailed, seed_over_api
+    from switchboard_local.session import ApiSession, NotSignedIn
+
+    try:
+        lines = seed_over_api(ApiSession(args.api, args.credentials), seed)
+    except (NotSignedIn, CommandFailed) as exc:
+        print(f"switchboard: seeding failed: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 # -- login ----------------------------------------------------------------------------------
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -536,16 +562,14 @@ def _post_json(url: str, body: dict[str, Any]) -> tuple[int, Any]:
 
 
 def default_credentials() -> Path:
-    import os
+    from switchboard_local.session import default_credentials as where
 
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "switchboard" / "credentials.json"
+    return where()
 
 
 def _login(args: argparse.Namespace, *, sleep: Any = None) -> int:
     """RFC 8628: ask for a device code, show the user code, poll until an admin approves it in the
     back office, keep the session (the approving admin's) in the credentials file, 0600."""
-    import os
     import time
 
     sleep = sleep or time.sleep
@@ -565,15 +589,10 @@ def _login(args: argparse.Namespace, *, sleep: Any = None) -> int:
                                                                  "device_code": got["device_code"]})
         error = (answer or {}).get("error") if status == 400 else None
         if status == 200:
+            from switchboard_local.session import save_session
+
             path = args.credentials or default_credentials()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            saved = json.loads(path.read_text()) if path.exists() else {}
-            saved[api] = {"access_token": answer["access_token"], "refresh_token": answer["refresh_token"],
-                          "user": answer["user"]}
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump(saved, out, indent=2)
-            os.chmod(path, 0o600)
+            save_session(path, api, answer)
             print(f"Signed in to {api} as {answer['user']['name']} ({answer['user']['role']}); "
                   f"the session is kept in {path}", flush=True)
             return 0
