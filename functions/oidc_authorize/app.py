@@ -13,7 +13,7 @@ def route(request: Request) -> Response:
     provider = request.path_params.get("provider", "")
     callback = redirect_uri(svc.settings, request, provider)
     started = oidc.authorize(svc, tenant_id=query.tenant, provider_id=provider, return_to=query.return_to,
-                             redirect_uri=callback)
+                             redirect_uri=callback, ip=request.source_ip)
     return redirect_response(started.location, cookies=(binding_set_cookie(started, secure=callback.startswith(
         "https://")),))
 

@@ -279,6 +279,24 @@ def test_a_return_to_off_the_tenants_origins_is_400_and_stores_nothing(call, sso
         assert not r["cookies"]
 
 
+def test_starting_sign_ins_is_rate_limited_per_address_and_a_refused_start_stores_no_state(call, sso, svc):
+    # every start stores a state record: a script starting sign-ins from one address stops at the
+    # address's quota (RateLimitIp, 60 a minute) instead of filling the table
+    def states() -> int:
+        items = svc.store.client.scan(TableName=svc.store.table)["Items"]  # the test's view only
+        return sum(1 for i in items if "verifier" in json.dumps(i))
+
+    before = states()
+    answers = [call("GET /auth/oidc/{provider}/authorize", path_params={"provider": "corp"},
+                    query={"tenant": TENANT, "return_to": RETURN_TO}, source_ip="10.7.7.7")["status"]
+               for _ in range(61)]
+    assert answers == [302] * 60 + [429]
+    assert states() == before + 60
+    # another address is not held up
+    assert call("GET /auth/oidc/{provider}/authorize", path_params={"provider": "corp"},
+                query={"tenant": TENANT, "return_to": RETURN_TO}, source_ip="10.7.7.8")["status"] == 302
+
+
 def test_an_id_token_for_another_audience_is_refused(sso, svc):
     from switchboard.auth import oidc
     from switchboard.errors import InvalidIdentity

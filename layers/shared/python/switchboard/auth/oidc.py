@@ -185,10 +185,14 @@ def _client_secret(provider: IdentityProvider) -> str:
 
 # -- 1. authorize -------------------------------------------------------------------------------------
 def authorize(svc: Services, *, tenant_id: str, provider_id: str, return_to: str, redirect_uri: str,
-              now: int | None = None) -> Authorization:
+              ip: str | None = None, now: int | None = None) -> Authorization:
     """Start a sign-in: the provider's authorization URL and the browser binding cookie.
-    ``return_to`` must be on one of the tenant's allowed origins (else 400, nothing stored)."""
+    ``return_to`` must be on one of the tenant's allowed origins (else 400, nothing stored).
+    Each start stores a state record (10 minutes), so starts count against the caller's
+    address like every other unauthenticated write: a script cannot fill the table with them."""
     now = int(now if now is not None else time.time())
+    if ip:
+        ratelimit.check(svc.store, svc.settings, [("ip", ip)], now=now)
     tenant = svc.tenants.find(tenant_id)
     if tenant is not None and not tenant.allows_return_to(return_to):
         raise ValidationFailed("return_to is not on one of the tenant's allowed origins")
