@@ -182,3 +182,17 @@ def test_a_wrong_code_leaves_the_challenge_for_the_right_one(call, codes):
     wrong = call("POST /auth/mfa", body={"mfa_token": token, "recovery_code": "ABCD-EFGH-JKLM-NPQR"})
     assert wrong["status"] == 401
     assert call("POST /auth/mfa", body={"mfa_token": token, "recovery_code": recovery[0]})["status"] == 200
+
+
+def test_recovery_codes_stay_out_of_the_logs(json_logs, call, codes):
+    # json_logs first: the logger is captured (at DEBUG) from the confirmation that answers them
+    _, recovery = codes
+    step = password_step(call)["json"]["mfa_token"]
+    assert call("POST /auth/mfa", body={"mfa_token": step, "recovery_code": "ABCD-EFGH-JKLM-NPQR"})["status"] == 401
+    assert call("POST /auth/mfa", body={"mfa_token": step, "recovery_code": recovery[4].lower()})["status"] == 200
+    assert json_logs.records, "nothing was logged: the capture is not working"
+    text = json_logs.text.upper()
+    for code in recovery:
+        for form in (code, code.replace("-", ""), code.replace("-", " ")):
+            assert form.upper() not in text, "a recovery code was logged"
+    assert "ABCDEFGHJKLMNPQR" not in text.replace("-", "") and step.upper() not in text
