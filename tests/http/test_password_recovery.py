@@ -291,3 +291,17 @@ def test_two_resets_racing_with_one_link_cannot_both_win(call, seeded, monkeypat
                                 ["first-new-password-1", "second-new-password-2"]))
     # Then exactly one did: the link is spent by the same write that sets the password
     assert sorted(answers) == [200, 401]
+
+
+def test_changing_the_password_cancels_reset_links_mailed_before(call, seeded, tokens_for):
+    _forgot(call, OPERATOR["email"])
+    token = _link_token(_outbox()[0])
+    signed_in = tokens_for(OPERATOR)
+    changed = call("POST /auth/password", token=signed_in["access_token"],
+                   body={"current_password": OPERATOR["password"], "new_password": NEW_PASSWORD})
+    assert changed["status"] == 200, changed
+    # the link mailed before the change resets nothing
+    r = _reset(call, token, password="someone-elses-new-password")
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_token"
+    assert _sign_in(call, OPERATOR, NEW_PASSWORD)["status"] == 200
+    assert _sign_in(call, OPERATOR, "someone-elses-new-password")["status"] == 401
