@@ -140,7 +140,7 @@ FUNCTION_ACTIONS = {
         "secretsmanager:GetSecretValue"}),
     # SSO (contract section 7): each step holds what it needs, no more
     "AuthProvidersFunction": frozenset({"dynamodb:GetItem"}),
-    "OidcAuthorizeFunction": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),
+    "OidcAuthorizeFunction": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
     "OidcCallbackFunction": frozenset({  # the client secret; no signing key
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "secretsmanager:GetSecretValue"}),
