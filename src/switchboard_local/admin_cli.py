@@ -25,19 +25,38 @@ __all__ = ["add_admin_parser", "run_admin", "seed_over_api"]
 
 
 class CommandFailed(Exception):
-    """The API refused a step: its status and problem, no token."""
+    """The API refused a step: its status and problem, no token. ``done`` holds the lines of
+    the steps applied before it (a seed is several requests: the user must know which landed)."""
+
+    def __init__(self, message: str, done: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.done = done or []
 
 
-def _ok(session: ApiSession, method: str, path: str, body: Any = None) -> Any:
+def _ok(session: ApiSession, method: str, path: str, body: Any = None) -> dict[str, Any]:
     status, answer = session.request(method, path, body)
     if status >= 300:
-        detail = answer.get("detail") if isinstance(answer, dict) else answer
+        detail = answer.get("detail") if isinstance(answer, dict) else str(answer)[:200]
         code = answer.get("code") if isinstance(answer, dict) else ""
         raise CommandFailed(f"{method} {path}: {status} {code} {detail}".rstrip())
+    if not isinstance(answer, dict):  # a proxy's page, not the API's JSON
+        raise CommandFailed(f"{method} {path}: {status} but not the API's JSON answer")
     return answer
 
 
+def _segment(value: str) -> str:
+    """A path segment, escaped: an id like ``../tenant`` must not reach another route."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+#: what the API takes for a new password (``NewPassword``: 10-1024 characters)
+MIN_PASSWORD = 10
+
+
 def _settings_of(t: SeedTenant) -> dict[str, Any]:
+    """The seed's tenant fields ``PATCH /admin/tenant`` takes."""
     change: dict[str, Any] = {"name": t.name, "allowed_origins": [o.rstrip("/") for o in t.allowed_origins],
                               "visitor_attachments": t.visitor_attachments}
     widget = {k: v for k, v in t.widget.items() if k in ("title", "color", "greeting", "position")}
@@ -47,40 +66,59 @@ def _settings_of(t: SeedTenant) -> dict[str, Any]:
 
 
 def seed_over_api(session: ApiSession, seed: Seed) -> list[str]:
-    """Apply ``seed`` through the admin API; returns the lines to print (no secret in any)."""
+    """Apply ``seed`` through the admin API; returns the lines to print (no secret in any).
+    Everything that can be checked before the first request is: a step refused half-way
+    raises :class:`CommandFailed` with the lines of the steps already applied."""
     tenant = session.tenant
     others = [t.id for t in seed.tenants if t.id != tenant]
     if others:
         raise CommandFailed(f"the session is an admin of tenant {tenant!r}; the seed also names {others}: "
                             "an admin changes only their own tenant (seed the others with --stack)")
+    short = [o.email for t in seed.tenants for o in t.operators if len(o.password) < MIN_PASSWORD]
+    if short:
+        raise CommandFailed(f"the API takes passwords of {MIN_PASSWORD} characters or more: {short}")
+    listed = _ok(session, "GET", "/admin/operators")["operators"]  # a read: nothing changed yet
+    me = next((str(o["email"]) for o in listed if o.get("id") == session.user.get("id")), None)
+    if any(o.email.lower() == me and o.role != "admin" for t in seed.tenants for o in t.operators):
+        raise CommandFailed(f"the seed would make the signed-in admin ({me}) an operator: refused")
     lines: list[str] = []
-    for t in seed.tenants:
-        _ok(session, "PATCH", "/admin/tenant", _settings_of(t))
-        lines.append(f"tenant {t.id}: settings applied (name, allowed_origins, visitor_attachments, widget)")
-        existing = {o["email"]: o for o in _ok(session, "GET", "/admin/operators")["operators"]}
-        for o in t.operators:
-            name = o.name or o.email.split("@")[0]
-            have = existing.get(o.email.lower())
-            if have is None:
-                made = _ok(session, "POST", "/admin/operators",
-                           {"email": o.email, "name": name, "role": o.role, "password": o.password})["operator"]
-                lines.append(f"seeded {made['role']} {made['email']} (tenant {t.id}, id {made['id']})")
-            else:
-                change = {k: v for k, v in (("role", o.role), ("name", name)) if have.get(k) != v}
-                if change:
-                    _ok(session, "PATCH", f"/admin/operators/{have['id']}", change)
-                lines.append(f"kept {o.role} {have['email']} (tenant {t.id}, id {have['id']})"
-                             + (f": changed {', '.join(sorted(change))}" if change else "")
-                             + "; a password once set is the person's: not sent")
-            if o.totp_secret:
-                lines.append(f"not sent: {o.email}'s totp_secret (each person enrols their own authenticator)")
-        lines.append(f"not sent: tenant {t.id}'s identity_secret and hook_secret (the API makes secrets: "
-                     "`switchboard admin rotate-secret identity|hook`)")
-        if t.identity_providers or t.trusted_issuers or t.claims or t.deny_email_domains:
-            lines.append(f"not sent: tenant {t.id}'s identity_providers, trusted_issuers, claims and "
-                         "deny_email_domains (only `switchboard seed FILE --stack NAME`, with AWS credentials, "
-                         "writes them)")
+    try:
+        for t in seed.tenants:
+            _seed_tenant(session, t, {str(o["email"]): o for o in listed}, lines)
+    except CommandFailed as failed:
+        raise CommandFailed(str(failed), lines) from None
     return lines
+
+
+def _seed_tenant(session: ApiSession, t: SeedTenant, existing: dict[str, dict[str, Any]], lines: list[str]) -> None:
+    settings = _settings_of(t)
+    _ok(session, "PATCH", "/admin/tenant", settings)
+    lines.append(f"tenant {t.id}: settings applied ({', '.join(sorted(settings))})")
+    dropped = sorted(set(t.widget) - {"title", "color", "greeting", "position"})
+    if dropped:
+        lines.append(f"not sent: widget fields {dropped} (the widget takes title, color, greeting, position)")
+    for o in t.operators:
+        name = o.name or o.email.split("@")[0]
+        have = existing.get(o.email.lower())
+        if have is None:
+            made = _ok(session, "POST", "/admin/operators",
+                       {"email": o.email, "name": name, "role": o.role, "password": o.password})["operator"]
+            lines.append(f"seeded {made['role']} {made['email']} (tenant {t.id}, id {made['id']})")
+        else:
+            change = {k: v for k, v in (("role", o.role), ("name", name)) if have.get(k) != v}
+            if change:
+                _ok(session, "PATCH", f"/admin/operators/{_segment(have['id'])}", change)
+            lines.append(f"kept {o.role} {have['email']} (tenant {t.id}, id {have['id']})"
+                         + (f": changed {', '.join(sorted(change))}" if change else "")
+                         + "; an existing person's password is never sent")
+        if o.totp_secret:
+            lines.append(f"not sent: {o.email}'s totp_secret (each person enrols their own authenticator)")
+    lines.append(f"not sent: tenant {t.id}'s identity_secret and hook_secret (the API makes secrets: "
+                 "`switchboard admin rotate-secret identity|hook`)")
+    if t.identity_providers or t.trusted_issuers or t.claims or t.deny_email_domains:
+        lines.append(f"not sent: tenant {t.id}'s identity_providers, trusted_issuers, claims and "
+                     "deny_email_domains (only `switchboard seed FILE --stack NAME`, with AWS credentials, "
+                     "writes them)")
 
 
 # -- switchboard admin ------------------------------------------------------------------------
@@ -127,6 +165,9 @@ def run_admin(args: argparse.Namespace) -> int:
     except (NotSignedIn, CommandFailed) as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 1
+    except (KeyError, TypeError, ValueError) as exc:  # an answer not shaped as the contract says
+        print(f"switchboard: unexpected answer from the API ({exc.__class__.__name__})", file=sys.stderr)
+        return 1
     if isinstance(answer, str):
         print(answer)
     else:
@@ -149,9 +190,9 @@ def _admin(session: ApiSession, args: argparse.Namespace) -> Any:
                   if v is not None}
         if not change:
             raise CommandFailed("say what to change: --role, --name, --block or --unblock")
-        return _ok(session, "PATCH", f"/admin/operators/{args.id}", change)
+        return _ok(session, "PATCH", f"/admin/operators/{_segment(args.id)}", change)
     if c == "remove-operator":
-        return _ok(session, "DELETE", f"/admin/operators/{args.id}")
+        return _ok(session, "DELETE", f"/admin/operators/{_segment(args.id)}")
     if c == "tenant":
         return _ok(session, "GET", "/admin/tenant")
     if c == "set":

@@ -62,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "samconfig.toml's stack_name, as `sam deploy` uses it")
     where.add_argument("--table", help="the stack's DynamoDB table name")
     where.add_argument("--api", help="seed through the stack's HTTP API with the session `switchboard login` "
-                                     "kept (no AWS credentials; the signed-in admin's tenant only; see "
-                                     "`switchboard seed --help` in docs/integrations.md for what it cannot set)")
+                                     "kept (no AWS credentials; the signed-in admin's tenant only; what it "
+                                     "cannot set: docs/architecture.md, device sign-in)")
     seed.add_argument("--credentials", type=Path, help="with --api: the session file (default: login's)")
     seed.add_argument("--secret", help="accepted for symmetry; seeding writes only the table")
     seed.add_argument("--totp-key", help="the KMS key sealing TOTP secrets (default with --stack: its "
@@ -534,7 +534,14 @@ def _seed_over_api(args: argparse.Namespace, seed: Any) -> int:
 
     try:
         lines = seed_over_api(ApiSession(args.api, args.credentials), seed)
+    except (KeyError, TypeError, ValueError) as exc:  # an answer not shaped as the contract says
+        print(f"switchboard: seeding failed: unexpected answer from the API ({exc.__class__.__name__})",
+              file=sys.stderr)
+        return 1
     except (NotSignedIn, CommandFailed) as exc:
+        done = getattr(exc, "done", [])
+        if done:
+            print("\n".join(["applied before the failure:", *done]))
         print(f"switchboard: seeding failed: {exc}", file=sys.stderr)
         return 1
     print("\n".join(lines))
@@ -574,8 +581,10 @@ def _login(args: argparse.Namespace, *, sleep: Any = None) -> int:
 
     sleep = sleep or time.sleep
     api = args.api.rstrip("/")
-    if not api.startswith(("https://", "http://")):
-        raise _UsageError(f"--api wants the stack's http(s) URL, not {args.api!r}")
+    from switchboard_local.session import plain_http_allowed
+
+    if not api.startswith("https://") and not plain_http_allowed(api):
+        raise _UsageError(f"--api wants the stack's https URL (plain http only on this machine), not {args.api!r}")
     status, got = _post_json(f"{api}/auth/device", {"tenant": args.tenant} if args.tenant else {})
     if status != 200:
         raise _UsageError(f"the API refused the device sign-in: {status} {got}")

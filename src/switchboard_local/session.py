@@ -19,6 +19,8 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,13 +28,24 @@ from typing import Any
 
 import requests
 
-__all__ = ["ApiSession", "NotSignedIn", "default_credentials", "save_session", "unverified_claims"]
+__all__ = ["ApiSession", "NotSignedIn", "default_credentials", "plain_http_allowed", "save_session",
+           "unverified_claims"]
 
 #: seconds a request may take (connect, read): a deployed API answers in well under this
 TIMEOUT = (5, 30)
 #: refresh this long before the access token's ``exp``, so it does not expire on the way
 EXPIRY_MARGIN = 30
 USER_AGENT = "switchboard CLI"
+
+
+#: refresh answers that mean the session is over (anything else leaves the kept pair for a retry)
+ENDED = frozenset({"invalid_token", "token_reused", "session_revoked"})
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 class NotSignedIn(Exception):
@@ -48,7 +61,7 @@ def default_credentials() -> Path:
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive lock beside the credentials file (its own file: the credentials are replaced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -69,14 +82,21 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, saved: dict[str, Any]) -> None:
-    """Replace the file atomically, created 0600 (it holds a refresh token)."""
+    """Replace the file atomically, 0600 (it holds a refresh token): a fresh temporary file
+    made by ``mkstemp`` (``O_EXCL``, 0600, an unpredictable name: no symlink planted beside
+    the file can redirect the tokens), synced, then renamed over the file; removed on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(saved, out, indent=2)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(saved, out, indent=2)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def save_session(path: Path, api: str, tokens: dict[str, Any]) -> None:
@@ -99,6 +119,15 @@ def unverified_claims(access_token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
+def plain_http_allowed(api: str) -> bool:
+    """Tokens and passwords cross the network only over https; plain http is for the local
+    stack on this machine (loopback)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def _expires_at(access_token: str) -> int:
     try:
         return int(unverified_claims(access_token).get("exp") or 0)
@@ -118,8 +147,8 @@ class ApiSession:
                                   "not signed in: run `switchboard login --api URL` first")
             api = next(iter(saved))
         self.api = api.rstrip("/")
-        if not self.api.startswith(("https://", "http://")):
-            raise NotSignedIn(f"--api wants the stack's http(s) URL, not {api!r}")
+        if not plain_http_allowed(self.api) and not self.api.startswith("https://"):
+            raise NotSignedIn(f"--api wants the stack's https URL (plain http only on this machine), not {api!r}")
         if self.api not in saved:
             raise NotSignedIn(f"not signed in to {self.api}: run `switchboard login --api {self.api}` first")
         self._http = http or requests.Session()
@@ -175,23 +204,40 @@ class ApiSession:
                 raise NotSignedIn(f"not signed in to {self.api}: run `switchboard login --api {self.api}`")
             if kept.get("access_token") != stale and _expires_at(kept["access_token"]) - EXPIRY_MARGIN > time.time():
                 return str(kept["access_token"])  # another process rotated the pair while this one waited
+            # Ctrl-C between the server's rotation and the write would leave the old refresh
+            # token in the file, and its next use would end the session as stolen: held off
+            # until the new pair is written
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
             try:
-                r = self._http.post(f"{self.api}/auth/refresh", json={"refresh_token": kept["refresh_token"]},
-                                    timeout=TIMEOUT, allow_redirects=False)
-            except requests.RequestException as exc:
-                raise NotSignedIn(f"cannot reach {self.api}: {exc.__class__.__name__}") from None
-            if r.status_code != 200:
-                # the session ended (signed out, revoked, expired, or its refresh token reused)
-                del saved[self.api]
-                _write(self.path, saved)
-                try:
-                    code = r.json().get("code", r.status_code)
-                except (ValueError, AttributeError):
-                    code = r.status_code
-                raise NotSignedIn(f"the session ended ({code}): sign in again with "
-                                  f"`switchboard login --api {self.api}`")
+                return self._rotate(saved, kept)
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
+
+    def _rotate(self, saved: dict[str, Any], kept: dict[str, Any]) -> str:
+        try:
+            r = self._http.post(f"{self.api}/auth/refresh", json={"refresh_token": kept["refresh_token"]},
+                                timeout=TIMEOUT, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise NotSignedIn(f"cannot reach {self.api} to refresh the session ({exc.__class__.__name__}); if "
+                              "this keeps happening, sign in again with `switchboard login`") from None
+        try:
             answer = r.json()
-            saved[self.api] = {"access_token": answer["access_token"], "refresh_token": answer["refresh_token"],
-                               "user": answer.get("user") or kept.get("user")}
+        except ValueError:
+            answer = None
+        code = answer.get("code") if isinstance(answer, dict) else None
+        if r.status_code == 401 and code in ENDED:
+            # the session ended (signed out, revoked, expired, or its refresh token reused)
+            del saved[self.api]
             _write(self.path, saved)
-            return str(answer["access_token"])
+            raise NotSignedIn(f"the session ended ({code}): sign in again with `switchboard login --api {self.api}`")
+        if r.status_code != 200 or not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str) \
+                or not isinstance(answer.get("refresh_token"), str):
+            # a rate limit, an outage, a proxy's page: the kept pair is still good for a retry
+            wait = r.headers.get("retry-after")
+            raise NotSignedIn(f"the session could not be refreshed now ({r.status_code} {code or ''}".rstrip()
+                              + (f"; retry after {wait} s" if wait else "; try again") + ")")
+        saved[self.api] = {"access_token": answer["access_token"], "refresh_token": answer["refresh_token"],
+                           "user": answer.get("user") or kept.get("user")}
+        _write(self.path, saved)
+        return str(answer["access_token"])

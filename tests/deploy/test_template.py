@@ -240,6 +240,15 @@ def test_the_attachment_function_writes_only_counters(template):
     assert writes[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RL#ws#*"]}}
 
 
+def test_the_public_sso_start_updates_only_its_address_counters(template):
+    # GET /auth/oidc/{p}/authorize answers anyone: its UpdateItem (counting starts per address)
+    # reaches the address counters (ratelimit.py: RL#ip#<address>) and no staff or tenant item
+    writes = [st for logical_id, st in _policy_statements(template) if logical_id == "OidcAuthorizeFunction"
+              and "dynamodb:UpdateItem" in _actions(st)]
+    assert len(writes) == 1 and _actions(writes[0]) == ["dynamodb:UpdateItem"]
+    assert writes[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RL#ip#*"]}}
+
+
 def test_functions_reach_only_the_table_and_its_indexes(template):
     # Given the table's ARN and its indexes' (what a policy may name: not every table of the account)
     from switchboard_local.template import Tag

@@ -84,7 +84,7 @@ def test_seed_over_the_api_creates_the_seeds_operators_with_the_login_session(de
     assert f"kept operator {email}" in again.stdout and "seeded operator" not in again.stdout
     assert "not sent: tenant acme's identity_secret" in again.stdout
     for out in (first.stdout + first.stderr, again.stdout + again.stderr):
-        assert password not in out and "x" * 32 not in out and token not in out
+        assert password not in out and "x" * 32 not in out and "y" * 32 not in out and token not in out
 
 
 def test_seed_over_the_api_refuses_another_tenant_and_changes_nothing(dev_stack, signed_in, tmp_path):
@@ -136,6 +136,8 @@ def test_an_expired_access_token_is_refreshed_and_the_rotated_pair_kept(dev_stac
     assert kept["refresh_token"] != old_refresh
     assert http(dev_stack, "GET", "/auth/me", token=kept["access_token"])[0] == 200
     assert oct(signed_in.stat().st_mode & 0o777) == "0o600"
+    # the rewrite leaves no temporary copy of the tokens beside the file
+    assert sorted(p.name for p in signed_in.parent.iterdir()) == ["credentials.json", "credentials.json.lock"]
 
 
 def test_cli_processes_refreshing_at_once_do_not_trip_reuse_detection(dev_stack, signed_in):

@@ -279,19 +279,28 @@ def test_a_return_to_off_the_tenants_origins_is_400_and_stores_nothing(call, sso
         assert not r["cookies"]
 
 
-def test_starting_sign_ins_is_rate_limited_per_address_and_a_refused_start_stores_no_state(call, sso, svc):
+def test_starting_sign_ins_is_rate_limited_per_address_and_a_refused_start_stores_no_state(call, sso, svc,
+                                                                                           monkeypatch):
     # every start stores a state record: a script starting sign-ins from one address stops at the
     # address's quota (RateLimitIp, 60 a minute) instead of filling the table
     def states() -> int:
         items = svc.store.client.scan(TableName=svc.store.table)["Items"]  # the test's view only
         return sum(1 for i in items if "verifier" in json.dumps(i))
 
+    from types import SimpleNamespace
+
+    from switchboard.auth import oidc
+
+    # one clock minute for all the starts (the windows are clock minutes)
+    frozen = (int(time.time()) // 60) * 60 + 5
+    monkeypatch.setattr(oidc, "time", SimpleNamespace(time=lambda: frozen, monotonic=time.monotonic))
+    per_minute = svc.settings.rate_limit_ip[0]
     before = states()
     answers = [call("GET /auth/oidc/{provider}/authorize", path_params={"provider": "corp"},
                     query={"tenant": TENANT, "return_to": RETURN_TO}, source_ip="10.7.7.7")["status"]
-               for _ in range(61)]
-    assert answers == [302] * 60 + [429]
-    assert states() == before + 60
+               for _ in range(per_minute + 1)]
+    assert answers == [302] * per_minute + [429]
+    assert states() == before + per_minute
     # another address is not held up
     assert call("GET /auth/oidc/{provider}/authorize", path_params={"provider": "corp"},
                 query={"tenant": TENANT, "return_to": RETURN_TO}, source_ip="10.7.7.8")["status"] == 302

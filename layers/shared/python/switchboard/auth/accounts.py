@@ -29,11 +29,12 @@ def change_password(svc: Services, caller: sessions.Caller, current: str, new: s
     op = svc.store.staff.get(caller.tenant, caller.user_id)
     if op is None or not passwords.verify_password(op.password_hash, current):
         raise InvalidCredentials("the current password is wrong")
+    # reset links mailed before the change: whoever asked for one (or reads the mailbox) must
+    # not undo the change the owner is making (dropped first: a link spent between the two
+    # writes would otherwise overwrite the new password)
+    svc.store.recovery.drop_resets(op.tenant, op.id)
     svc.store.staff.set_password_hash(op.tenant, op.id, passwords.hash_password(new))
     svc.store.staff.delete_mfa_challenges(op.tenant, op.id)
-    # reset links mailed before the change: whoever asked for one (or reads the mailbox) must
-    # not undo the change the owner just made
-    svc.store.recovery.drop_resets(op.tenant, op.id)
     ended = sessions.end_user_sessions(svc, op.tenant, op.id, keep=caller.session.id, reason="password_changed")
     audit.record(svc.store, tenant=op.tenant, kind="password_changed", retention_days=svc.settings.audit_retention_days,
                  actor=op.id, subject=op.id, session_id=caller.session.id, revoked_sessions=len(ended))
