@@ -139,8 +139,9 @@ def test_the_machine_to_machine_cognito_sample_comes_back_unchanged(capsys):
 
 
 #: the sample events other tests here run, besides HTTP_EVENTS (chat_*.json: tests/chat/test_events.py)
-OTHER_EVENTS = {"followup_mail_scheduled.json", "post_login_direct.json", "post_login_cognito_v1.json", "post_login_cognito_v2.json",
-                "post_login_cognito_v2_operator.json", "post_login_cognito_v3_client_credentials.json"}
+OTHER_EVENTS = {"followup_mail_scheduled.json", "post_login_direct.json", "post_login_cognito_v1.json",
+                "post_login_cognito_v2.json", "post_login_cognito_v2_operator.json",
+                "post_login_cognito_v3_client_credentials.json"}
 #: samples no test runs as they are, and why
 NOT_RUN = {"key_rotation_create_secret.json": "needs a rotation Secrets Manager started; "
                                               "tests/tokens/test_key_rotation.py drives the four steps"}
