@@ -346,12 +346,33 @@ class Channel(msgspec.Struct, frozen=True):
     last_deleted_at: int | None = None
     #: when it was first assigned (epoch ms): the end of its queue wait (reports)
     assigned_at: int | None = None
+    #: contract section 8, the visitor's side: the page they are on (``{"url", "title",
+    #: "referrer", "locale"}``), their pre-chat answers, where follow-up mail goes, their rating
+    #: (``{"score", "comment", "at"}``)
+    context: dict[str, Any] | None = None
+    prechat: dict[str, Any] | None = None
+    visitor_email: str | None = None
+    csat: dict[str, Any] | None = None
+    #: staff only: the website's attributes of the visitor (copied from their sign-in) and
+    #: whether the website signed them - one set, all signed or all not, never mixed
+    attributes: dict[str, Any] | None = None
+    attributes_signed: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
-                "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
-                "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name,
-                "assignee_name": self.assignee_name}
+    def to_json(self, *, staff: bool = False) -> dict[str, Any]:
+        """The channel as the contract shapes it. The visitor's view (the default, so that a
+        caller who forgets gets the narrower one) never holds staff-only fields; ``staff``
+        adds them (``attributes``, ``attributes_signed``)."""
+        out: dict[str, Any] = {
+            "id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
+            "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
+            "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name,
+            "assignee_name": self.assignee_name}
+        if self.type == "support":
+            out.update(context=self.context, prechat=self.prechat, visitor_email=self.visitor_email,
+                       csat=self.csat)
+            if staff:
+                out.update(attributes=self.attributes, attributes_signed=self.attributes_signed)
+        return out
 
 
 class Message(msgspec.Struct, frozen=True):

@@ -72,6 +72,11 @@ ACTION_KIND: dict[str, str] = {
     "channel.create": "manage",
     "channel.close": "manage",
     "message.delete": "manage",
+    # section 8: a page change sends visitor.context (a site that changes pages more than once a
+    # second is not a person reading it)
+    "visitor.email": "manage",
+    "visitor.context": "manage",
+    "channel.rate": "manage",
 }
 
 #: kind -> its limit, per clock minute (overridable per kind: the template's WebSocketRateLimits)

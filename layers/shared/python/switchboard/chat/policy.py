@@ -55,6 +55,8 @@ PERMISSION_SCOPE: dict[str, str] = {
     "moderate": "chat:moderate",
     "receipt": "chat:read",
     "attach": "chat:attach",
+    "visitor_profile": "chat:write",
+    "rate": "chat:write",
 }
 
 #: the permission each action checks (message.delete: ``delete_own`` for one's own message,
@@ -72,6 +74,9 @@ ACTION_PERMISSION: dict[str, tuple[str, ...]] = {
     "typing": ("write",),
     "read": ("receipt",),
     "attachment.presign": ("attach",),
+    "visitor.email": ("visitor_profile",),
+    "visitor.context": ("visitor_profile",),
+    "channel.rate": ("rate",),
 }
 
 _ANY = frozenset({"any"})
@@ -124,6 +129,9 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
     ("admin", "team", "attach"): _MEMBER,
     ("admin", "team", "close"): _TENANT,
     ("admin", "team", "moderate"): _TENANT,
+    # contract section 8: the visitor's own side of their conversation (staff have no such row)
+    ("visitor", "support", "visitor_profile"): frozenset({"visitor"}),
+    ("visitor", "support", "rate"): frozenset({"visitor"}),
 }
 
 

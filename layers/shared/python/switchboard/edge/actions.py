@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from switchboard.chat import actions
+import msgspec
+
+from switchboard.chat import actions, visitors
 from switchboard.chat.context import ChatContext, Reply
 from switchboard.edge.frames import (
     AssignParams,
@@ -23,9 +25,12 @@ from switchboard.edge.frames import (
     HistoryParams,
     Params,
     QueryParams,
+    RateParams,
     ReadParams,
     SendParams,
     SupportOpenParams,
+    VisitorContextParams,
+    VisitorEmailParams,
 )
 from switchboard.models import Connection
 
@@ -36,7 +41,9 @@ Action = Callable[[ChatContext, Connection, Any], Reply]
 
 
 def _support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Reply:
-    return actions.support_open(ctx, conn, subject=p.subject)
+    return actions.support_open(
+        ctx, conn, subject=p.subject, context=msgspec.structs.asdict(p.context) if p.context else None,
+        prechat=dict(p.prechat) if p.prechat is not None else None, email=p.email)
 
 
 def _channel_query(ctx: ChatContext, conn: Connection, p: QueryParams) -> Reply:
@@ -89,6 +96,21 @@ def _attachment_open(ctx: ChatContext, conn: Connection, p: AttachmentOpenParams
     return actions.attachment_open(ctx, conn, channel_id=p.channel_id, message_id=p.message_id, key=p.key)
 
 
+def _visitor_email(ctx: ChatContext, conn: Connection, p: VisitorEmailParams) -> Reply:
+    return visitors.visitor_email(ctx, conn, channel_id=p.channel_id, email=p.email,
+                                  announce=lambda ch: actions.announce(ctx, ch, caller=conn.id))
+
+
+def _visitor_context(ctx: ChatContext, conn: Connection, p: VisitorContextParams) -> Reply:
+    return visitors.visitor_context(ctx, conn, channel_id=p.channel_id, context=msgspec.structs.asdict(p.context),
+                                    announce=lambda ch: actions.announce(ctx, ch, caller=conn.id))
+
+
+def _channel_rate(ctx: ChatContext, conn: Connection, p: RateParams) -> Reply:
+    return visitors.channel_rate(ctx, conn, channel_id=p.channel_id, score=p.score, comment=p.comment,
+                                 announce=lambda ch: actions.announce(ctx, ch, caller=conn.id))
+
+
 #: action name -> (params model, what runs it)
 ACTIONS: dict[str, tuple[type[Params], Action]] = {
     "support.open": (SupportOpenParams, _support_open),
@@ -104,4 +126,7 @@ ACTIONS: dict[str, tuple[type[Params], Action]] = {
     "read": (ReadParams, _read),
     "attachment.presign": (AttachmentParams, _attachment_presign),
     "attachment.open": (AttachmentOpenParams, _attachment_open),
+    "visitor.email": (VisitorEmailParams, _visitor_email),
+    "visitor.context": (VisitorContextParams, _visitor_context),
+    "channel.rate": (RateParams, _channel_rate),
 }

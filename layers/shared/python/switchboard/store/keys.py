@@ -125,6 +125,17 @@ watch                 ``CH#<chid>``         ``W#<cid>``            Query begins_
                                                                    watchers only
 watch (reverse)       ``C#<cid>``           ``W#<chid>``           Query on disconnect: what to           connections
                                                                    unsubscribe
+visitor attributes    ``U#<tid>#<uid>``     ``VATTRS``             Put at sign-in (the latest set, signed  visitors
+                                                                   or not); GetItem when a support
+                                                                   channel opens (copied onto it)
+follow-up due         ``CH#<chid>``         ``FOLLOWUP``           Update when staff reply to a visitor   followups
+                                                                   with an email; GSI2 ``FU#due``
+                                                                   sorted by ``<due ms>#<chid>``: the
+                                                                   scheduled mailer Queries only what
+                                                                   is due
+resume link           ``RES#<id>``          ``RESUME``             Put with the follow-up mail;           followups
+                                                                   conditional delete (hash, expiry):
+                                                                   single use
 ====================  ====================  =====================  =====================================  ===========
 
 Expiring items carry ``ttl`` (epoch seconds) so DynamoDB deletes them; reads still check
@@ -160,7 +171,7 @@ GSI2_SK = "gsi2sk"
 #: every key prefix the table uses: no string of the layer outside the store starts with one
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#",
             "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#",
-            "UC#")
+            "UC#", "FU#", "RES#")
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -175,6 +186,9 @@ SSO_STATE = "STATE"
 SSO_CODE = "CODE"
 DEVICE = "DEVICE"
 USER_CODE = "USERCODE"
+VISITOR_ATTRIBUTES = "VATTRS"
+FOLLOWUP = "FOLLOWUP"
+RESUME = "RESUME"
 
 # -- sort-key prefixes queried with begins_with ------------------------------------------------------
 OPERATORS = "OP#"
@@ -386,3 +400,14 @@ def activity_sort(ms: int, channel_id: str) -> str:
 def channel_of_sort(sort: str) -> str:
     """The channel id of an :func:`activity_sort` key."""
     return sort.split("#", 1)[1]
+
+
+# -- follow-up mail ------------------------------------------------------------------------------
+def followup_index() -> str:
+    """GSI2's partition of conversations whose follow-up mail is due (sorted by due time)."""
+    return "FU#due"
+
+
+def resume_pk(resume_id: str) -> str:
+    """A follow-up mail's single-use link back into its conversation."""
+    return f"RES#{resume_id}"
