@@ -22,6 +22,7 @@ from switchboard.chat.context import ChatContext
 from switchboard.chat.hours import outside_hours
 from switchboard.ids import now_ms
 from switchboard.models import Channel, Message
+from switchboard.observability import timing
 
 __all__ = ["archive", "report", "transcript_key", "write"]
 
@@ -57,9 +58,10 @@ def archive(ctx: ChatContext, ch: Channel) -> None:
         _write_checked(ctx, ch)
 
 
-def write(ctx: ChatContext, ch: Channel) -> frozenset[str]:
+def write(ctx: ChatContext, ch: Channel, *, measure: bool = False) -> frozenset[str]:
     """Write the transcript (nothing without an archive bucket). Returns the ids of the deleted
-    messages it wrote as such."""
+    messages it wrote as such. ``measure``: this is the close's write, the one that records the
+    conversation's first response time (the figure the reports compute from the same transcript)."""
     if not ctx.archive_bucket:
         return frozenset()
     read_at = now_ms()
@@ -71,6 +73,8 @@ def write(ctx: ChatContext, ch: Channel) -> frozenset[str]:
     ctx.files.put(ctx.archive_bucket, transcript_key(ch), ("\n".join(lines) + "\n").encode(),
                   content_type="application/x-ndjson")
     ctx.store.channels.mark_archived(ch.id, read_at)
+    if measure and figures["first_response_at"] is not None and ch.type == "support":
+        timing("FirstResponse", figures["first_response_at"] - ch.created_at)
     return frozenset(m.id for m in messages if m.deleted)
 
 
@@ -78,7 +82,7 @@ def _write_checked(ctx: ChatContext, ch: Channel) -> None:
     """Write, then read the messages once more and write again if one was deleted in the
     meantime: that deletion's own rewrite may have reached S3 before this one, which would
     otherwise put the deleted text back."""
-    written = write(ctx, ch)
+    written = write(ctx, ch, measure=ch.archived_at is None)  # the first write is the close's
     if ctx.archive_bucket and frozenset(m.id for m in ctx.store.messages.all_of(ch.id) if m.deleted) != written:
         write(ctx, ch)
 
