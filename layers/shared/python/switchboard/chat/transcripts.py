@@ -37,11 +37,16 @@ def transcript_key(ch: Channel) -> str:
     return f"transcripts/tenant={ch.tenant}/closed_on={day}/{ch.id}.jsonl"
 
 
+def first_response_at(messages: list[Message]) -> int | None:
+    """When staff first wrote in the conversation (epoch ms), if they did."""
+    return next((m.created_at for m in messages if m.sender_role in STAFF_ROLES), None)
+
+
 def report(ch: Channel, messages: list[Message], hours: dict[str, Any] | None) -> dict[str, Any]:
     """The conversation's figures, computed once when its transcript is written, so that reports
     add up one row per conversation (times in epoch ms; ``None`` where a figure does not apply:
     never assigned, never answered, no business hours set, no CSAT yet)."""
-    first_response = next((m.created_at for m in messages if m.sender_role in STAFF_ROLES), None)
+    first_response = first_response_at(messages)
     return {
         "channel_id": ch.id, "type": ch.type, "visitor": ch.visitor, "assignee": ch.assignee,
         "created_at": ch.created_at, "assigned_at": ch.assigned_at, "first_response_at": first_response,
@@ -58,10 +63,9 @@ def archive(ctx: ChatContext, ch: Channel) -> None:
         _write_checked(ctx, ch)
 
 
-def write(ctx: ChatContext, ch: Channel, *, measure: bool = False) -> frozenset[str]:
+def write(ctx: ChatContext, ch: Channel) -> frozenset[str]:
     """Write the transcript (nothing without an archive bucket). Returns the ids of the deleted
-    messages it wrote as such. ``measure``: this is the close's write, the one that records the
-    conversation's first response time (the figure the reports compute from the same transcript)."""
+    messages it wrote as such."""
     if not ctx.archive_bucket:
         return frozenset()
     read_at = now_ms()
@@ -73,8 +77,6 @@ def write(ctx: ChatContext, ch: Channel, *, measure: bool = False) -> frozenset[
     ctx.files.put(ctx.archive_bucket, transcript_key(ch), ("\n".join(lines) + "\n").encode(),
                   content_type="application/x-ndjson")
     ctx.store.channels.mark_archived(ch.id, read_at)
-    if measure and figures["first_response_at"] is not None and ch.type == "support":
-        timing("FirstResponse", figures["first_response_at"] - ch.created_at)
     return frozenset(m.id for m in messages if m.deleted)
 
 
@@ -82,8 +84,16 @@ def _write_checked(ctx: ChatContext, ch: Channel) -> None:
     """Write, then read the messages once more and write again if one was deleted in the
     meantime: that deletion's own rewrite may have reached S3 before this one, which would
     otherwise put the deleted text back."""
-    written = write(ctx, ch, measure=ch.archived_at is None)  # the first write is the close's
-    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.messages.all_of(ch.id) if m.deleted) != written:
+    written = write(ctx, ch)
+    if not ctx.archive_bucket:
+        return
+    messages = list(ctx.store.messages.all_of(ch.id))
+    first = first_response_at(messages)
+    if ch.archived_at is None and ch.type == "support" and first is not None:
+        # the close's write (the first): the conversation's first response time, recorded once,
+        # from the same messages as the reports' figure
+        timing("FirstResponse", first - ch.created_at)
+    if frozenset(m.id for m in messages if m.deleted) != written:
         write(ctx, ch)
 
 
