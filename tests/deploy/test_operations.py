@@ -94,7 +94,7 @@ def test_the_dashboard_shows_the_metrics_the_layer_writes():
 
     from switchboard.observability import MetricName
 
-    body = (ROOT / "template.yaml").read_text().split("DashboardBody:", 1)[1].split("\n  Outputs:", 1)[0]
+    body = (ROOT / "template.yaml").read_text().split("DashboardBody:", 1)[1].split("\nOutputs:", 1)[0]
     for name in get_args(MetricName):
         assert f'"{name}"' in body, f"{name} is written but not on the dashboard"
 
