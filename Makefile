@@ -8,6 +8,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SAMVENV := .tools/sam
 SAM    := $(SAMVENV)/bin/sam
+CHECKOVVENV := .tools/checkov
+CHECKOV := $(CHECKOVVENV)/bin/checkov
 PYTEST_ARGS ?= -n 2  # two workers: the machines have two cores
 
 .PHONY: dev test venv tools chromium node lint typecheck bench openapi widget sam-build sam-validate clean
@@ -23,8 +25,14 @@ $(SAM):
 	test -x $(SAMVENV)/bin/python || $(PYTHON) -m venv $(SAMVENV)
 	$(SAMVENV)/bin/python -m pip install -q aws-sam-cli
 
+# checkov, pinned by pyproject's "checkov" extra, in its own venv (its pins clash with pytest's)
+$(CHECKOV): pyproject.toml
+	test -x $(CHECKOVVENV)/bin/python || $(PYTHON) -m venv $(CHECKOVVENV)
+	$(CHECKOVVENV)/bin/python -m pip install -q "$$($(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["checkov"])')"
+	touch $@
+
 venv: $(BIN)/.installed
-tools: $(SAM)
+tools: $(SAM) $(CHECKOV)
 
 # The Node tools, exactly as package-lock.json pins them: the OpenID provider the SSO tests and
 # `switchboard dev` sign in at (oidc-provider), the tests' axe-core and Lighthouse, and the
@@ -44,7 +52,7 @@ dev: venv node
 	$(BIN)/switchboard dev $(ARGS)
 
 test: venv tools chromium node
-	SAM_CLI=$(abspath $(SAM)) SAM_CLI_TELEMETRY=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	SAM_CLI=$(abspath $(SAM)) CHECKOV=$(abspath $(CHECKOV)) SAM_CLI_TELEMETRY=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ the same machine, so they travel between machines better than raw milliseconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -22,7 +23,22 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "capacity": "capacity_bench",
-            "lockout": "lockout_bench", "web": "web_bench", "reports": "reports_bench"}
+            "lockout": "lockout_bench", "web": "web_bench", "reports": "reports_bench", "cost": "cost"}
+
+
+class _NoMetrics:
+    """stdout without the handlers' EMF lines (the layer's metrics, one JSON line per invocation:
+    CloudWatch's input, noise between the tables here)."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        kept = "".join(line for line in text.splitlines(keepends=True) if not line.startswith('{"_aws"'))
+        return self.out.write(kept) if kept else len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def markdown(table: dict[str, Any]) -> str:
@@ -50,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only.split(","):
         module = importlib.import_module(SECTIONS[name.strip()])
         started = time.perf_counter()
-        section = module.run(args.quick)
+        with contextlib.redirect_stdout(_NoMetrics(sys.stdout)):
+            section = module.run(args.quick)
         print(f"[{name}: {time.perf_counter() - started:.1f} s]", file=sys.stderr)
         for table in section:
             print(markdown(table) + "\n", flush=True)

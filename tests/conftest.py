@@ -378,3 +378,14 @@ def dynamodb_key_limits(client):
 
     client.meta.events.register("before-call.dynamodb.GetItem", check)
     client.meta.events.register("before-call.dynamodb.Query", check)
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_left_over() -> Iterator[None]:
+    """Metrics a test recorded by calling the layer directly (no handler to write them out) would
+    be written by the next handler a later test invokes, among that test's output: start each test
+    with none (switchboard.observability; in Lambda every invocation writes its own)."""
+    from switchboard.observability import metrics
+
+    metrics.clear_metrics()
+    yield

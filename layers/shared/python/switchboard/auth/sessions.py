@@ -32,6 +32,7 @@ from switchboard.errors import (
     TokenReused,
 )
 from switchboard.models import Operator, Session, SessionKey
+from switchboard.observability import count
 from switchboard.policy import Role
 from switchboard.runtime import Services
 from switchboard.tokens import opaque
@@ -175,6 +176,7 @@ def _open(svc: Services, session: Session, refresh_hash: str, operator: Operator
                         method=session.method)
     svc.store.sessions.create(session, refresh_hash, event=event, operator=operator, identity=identity,
                              event_ttl=audit.expires_at(event, svc.settings.audit_retention_days))
+    count("SignIns")
 
 
 def _bundle(svc: Services, s: Session, refresh_token: str, claims: dict[str, Any], now: int) -> TokenBundle:
@@ -285,6 +287,7 @@ def _explain_refusal(
             session_id=key.session_id,
             generation=gen,
         )
+        count("RefreshReuse")
         raise TokenReused()
     if not old.is_live(now):
         raise SessionRevoked()

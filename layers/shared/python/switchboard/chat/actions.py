@@ -31,7 +31,7 @@ from switchboard.chat.realtime import MAX_FRAME_BYTES, event_frame, size_of
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.ids import now_ms, time_ordered_id
 from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence
-from switchboard.observability import logger
+from switchboard.observability import count, logger, timing
 from switchboard.policy import STAFF_ROLES
 
 __all__ = [
@@ -191,6 +191,8 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
             raise
         return Reply({"channel": view(won, conn)})
     _announce(ctx, ch, caller=conn.id, presence=presence)
+    if chosen:
+        timing("QueueWait", 0)  # assigned at once: the reports count it as 0 too
     return Reply({"channel": view(ch, conn)})
 
 
@@ -256,8 +258,15 @@ def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
                                        operator_name=_staff_name(ctx, ch.tenant, chosen))
     except Conflict:  # claimed or closed meanwhile
         return ctx.store.channels.get(ch.id) or ch
+    _queue_wait(ch, new)
     _announce(ctx, new, left_queue=from_queue)
     return new
+
+
+def _queue_wait(before: Channel, after: Channel) -> None:
+    """The queue wait ends at a conversation's first assignment (as the reports count it)."""
+    if before.assigned_at is None and after.assigned_at is not None:
+        timing("QueueWait", after.assigned_at - before.created_at)
 
 
 def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, operator_id: str | None = None) -> Reply:
@@ -280,6 +289,7 @@ def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, opera
         if now is not None and now.status == "open" and now.assignee == target:
             return Reply({"channel": view(now, conn)})  # the same claim, twice at once
         raise Conflict("the channel was claimed or closed meanwhile") from None
+    _queue_wait(ch, new)
     _announce(ctx, new, left_queue=ch.status == "queued", caller=conn.id)
     return Reply({"channel": view(new, conn)})
 
@@ -455,6 +465,7 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     if stored.id != message.id:  # the client_id was taken: this is a retry, or a client's mistake
         stored = _retry_of(stored, text=text, attachments=attachments)
         return _sent(ctx, ch, stored)
+    count("Messages")
     reply = _sent(ctx, ch, stored)
     if not followup.owed(ch, conn):  # a plain message: no more DynamoDB calls than before
         return reply

@@ -22,6 +22,7 @@ from switchboard.chat.context import ChatContext
 from switchboard.chat.hours import outside_hours
 from switchboard.ids import now_ms
 from switchboard.models import Channel, Message
+from switchboard.observability import timing
 
 __all__ = ["archive", "report", "transcript_key", "write"]
 
@@ -36,11 +37,16 @@ def transcript_key(ch: Channel) -> str:
     return f"transcripts/tenant={ch.tenant}/closed_on={day}/{ch.id}.jsonl"
 
 
+def first_response_at(messages: list[Message]) -> int | None:
+    """When staff first wrote in the conversation (epoch ms), if they did."""
+    return next((m.created_at for m in messages if m.sender_role in STAFF_ROLES), None)
+
+
 def report(ch: Channel, messages: list[Message], hours: dict[str, Any] | None) -> dict[str, Any]:
     """The conversation's figures, computed once when its transcript is written, so that reports
     add up one row per conversation (times in epoch ms; ``None`` where a figure does not apply:
     never assigned, never answered, no business hours set, no CSAT yet)."""
-    first_response = next((m.created_at for m in messages if m.sender_role in STAFF_ROLES), None)
+    first_response = first_response_at(messages)
     return {
         "channel_id": ch.id, "type": ch.type, "visitor": ch.visitor, "assignee": ch.assignee,
         "created_at": ch.created_at, "assigned_at": ch.assigned_at, "first_response_at": first_response,
@@ -79,7 +85,15 @@ def _write_checked(ctx: ChatContext, ch: Channel) -> None:
     meantime: that deletion's own rewrite may have reached S3 before this one, which would
     otherwise put the deleted text back."""
     written = write(ctx, ch)
-    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.messages.all_of(ch.id) if m.deleted) != written:
+    if not ctx.archive_bucket:
+        return
+    messages = list(ctx.store.messages.all_of(ch.id))
+    first = first_response_at(messages)
+    if ch.archived_at is None and ch.type == "support" and first is not None:
+        # the close's write (the first): the conversation's first response time, recorded once,
+        # from the same messages as the reports' figure
+        timing("FirstResponse", first - ch.created_at)
+    if frozenset(m.id for m in messages if m.deleted) != written:
         write(ctx, ch)
 
 

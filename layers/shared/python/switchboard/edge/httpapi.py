@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 
 from switchboard.edge.validation import convert, decode_json
-from switchboard.errors import NotFound, SwitchboardError, ValidationFailed
-from switchboard.observability import logger
+from switchboard.errors import InvalidCredentials, InvalidMfa, NotFound, SwitchboardError, ValidationFailed
+from switchboard.observability import count, logger, published
 
 __all__ = ["Request", "Response", "cors_headers", "endpoint", "json_response", "problem_response",
            "public_json_response", "redirect_response", "routes"]
@@ -205,6 +205,7 @@ def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) 
     limit = max_body or get_settings().max_body_bytes
 
     @logger.inject_lambda_context(clear_state=True)
+    @published  # the metrics the route recorded, one EMF line per invocation
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request: Request | None = None
         try:
@@ -213,6 +214,8 @@ def endpoint(fn: Callable[[Request], Response], *, max_body: int | None = None) 
         except SwitchboardError as err:
             level = logger.error if err.status >= 500 else logger.info
             level("request refused", extra={"code": err.code, "status": err.status, "route": event.get("routeKey")})
+            if isinstance(err, (InvalidCredentials, InvalidMfa)):  # every route checking a password or a code
+                count("FailedSignIns")
             response = problem_response(err)
         except Exception:
             # The one catch-all, at the edge: a bug answers a generic 500, details go to the log only.

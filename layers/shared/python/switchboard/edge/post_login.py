@@ -19,7 +19,7 @@ from switchboard.edge.httpapi import Request, Response, endpoint, json_response
 from switchboard.edge.requests import PostLoginInvocation
 from switchboard.edge.validation import convert, decode_json
 from switchboard.errors import SwitchboardError, ValidationFailed
-from switchboard.observability import logger
+from switchboard.observability import logger, published
 from switchboard.policy import Role
 from switchboard.runtime import services
 
@@ -67,6 +67,7 @@ def _trigger_or_direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return direct(event)
 
 
+@published  # a Cognito trigger's or a direct call's metrics too (the HTTP path's are written by endpoint)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The PostLogin function's entry point: an HTTP API event is the Auth0 hook."""
     if isinstance(event.get("requestContext"), dict) and "http" in event["requestContext"]:

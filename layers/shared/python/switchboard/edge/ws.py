@@ -52,7 +52,7 @@ from switchboard.errors import (
     ValidationFailed,
 )
 from switchboard.models import Connection, SessionKey, Tenant
-from switchboard.observability import logger
+from switchboard.observability import logger, published
 from switchboard.policy import STAFF_ROLES
 from switchboard.runtime import Services, services
 
@@ -286,6 +286,7 @@ def action_endpoint(names: Iterable[str]) -> Callable[[dict[str, Any], Any], dic
         raise RuntimeError(f"no rate limit for {', '.join(unlimited)} (chat.limits.ACTION_KIND)")
 
     @logger.inject_lambda_context(clear_state=True)
+    @published  # the metrics the action recorded, one EMF line per invocation
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         rid: Any = None
         try:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from switchboard.models import AuditEvent, Operator, Session, SessionKey
+from switchboard.observability import count
 from switchboard.store import codecs, keys, transactions
 from switchboard.store.dynamo import Table
 
@@ -86,12 +87,15 @@ class Sessions:
 
     def revoke(self, sessions: Iterable[SessionKey], *, reason: str, now: int) -> None:
         """Mark sessions revoked, in transactions of up to 100 (all of a user's at once)."""
+        found = list(sessions)
         self._update_each(
-            sessions,
+            found,
             "SET #st = :revoked, revoked_at = :now, revoked_reason = :why REMOVE rt_hash",
             {"#st": "status"},
             {":revoked": "revoked", ":now": now, ":why": reason},
         )
+        if found:
+            count("SessionsRevoked", len(found))  # every revocation passes here, whatever its reason
 
     def revoke_scopes(self, sessions: Iterable[SessionKey], scopes: frozenset[str]) -> None:
         """Remove scopes from each session's current set (DELETE on a string set)."""
