@@ -23,7 +23,11 @@ MINIFIED = ROOT / "web" / "widget.min.js"
 # What a visitor downloads (gzipped, as CloudFront and the local pages server send it): the
 # budget the widget's features share. 9.9 KB when it was set (issue 20); the readable file
 # gzipped was 14.6 KB before that.
-GZIP_BUDGET = 13_000
+# Raised to 15 KB by issue 17 (the support day), at 14.1 KB: the English and Spanish catalogue
+# (every string twice, ~1.6 KB gzipped), the pre-chat and offline form, CSAT, page context and
+# the resume link (~1.1 KB). A new language adds ~0.7 KB; past this budget, languages beyond
+# the first two would be fetched on demand instead (docs/web.md, "The widget's weight").
+GZIP_BUDGET = 15_000
 
 
 def build_script() -> list[str]:
