@@ -2,9 +2,13 @@
 // the reply box and its outbox, typing and read receipts, and Claim / Close.
 
 import { $, fmtClock, fmtTime, h, toast } from "../dom.js";
+import { t } from "../i18n.js";
 import { chat } from "../socket.js";
 import { S, channelTitle, hasScope, isAdmin, me, nameOf, rememberNames } from "../state.js";
+import { cannedPicker } from "./canned.js";
 import { renderLists, watch } from "./channels.js";
+import { openTransfer } from "./transfer.js";
+import { renderVisitorPanel } from "./visitor.js";
 
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
@@ -58,17 +62,24 @@ export async function openChannel(id, resync = false) {
 }
 
 function buildConversation(pane) {
-  const input = h("textarea", { id: "composer", rows: "2", maxlength: "4000", placeholder: "Write a reply…",
-    "aria-label": "Reply",
+  const input = h("textarea", { id: "composer", rows: "2", maxlength: "4000", placeholder: t("reply.placeholder"),
+    "aria-label": t("reply"),
     onkeydown: (e) => { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); } },
-    oninput: () => sendTyping() });
+    oninput: () => { if (!note.checked) sendTyping(); } });
+  // a private note: staff only (message.send internal:true); the box says which it is writing
+  const note = h("input", { type: "checkbox", id: "as-note", onchange: () => {
+    form.classList.toggle("noting", note.checked);
+    input.placeholder = note.checked ? t("note.placeholder") : t("reply.placeholder");
+  } });
   const form = h("form", { class: "composer", onsubmit: (e) => {
     e.preventDefault();
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    sendMessage(text);
-  } }, input, h("button", { type: "submit", class: "primary", text: "Send" }));
+    sendMessage(text, note.checked);
+  } }, h("div", { class: "compose-box" }, cannedPicker(input, cannedNames), input,
+    h("label", { class: "check note-toggle", for: "as-note" }, note, t("note.toggle"))),
+  h("button", { type: "submit", class: "primary", text: t("send") }));
   const team = location.hash.startsWith("#/team");
   pane.replaceChildren(
     h("div", { class: "conv-head" },
@@ -76,7 +87,8 @@ function buildConversation(pane) {
       h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? "← Team channels" : "← Inbox" }),
       h("div", { class: "conv-title" }, h("h2", { id: "conv-title", tabindex: "-1" }),
         h("p", { id: "conv-sub", class: "muted" })),
-      h("div", { class: "conv-actions", id: "conv-actions" })),
+      h("div", { class: "conv-actions", id: "conv-actions" }),
+      h("div", { class: "labels", id: "conv-labels" })),
     h("div", { class: "log-wrap" },
       h("button", { type: "button", id: "older", class: "link", hidden: true, text: "Load older messages",
         onclick: loadOlder }),
@@ -103,12 +115,19 @@ export function renderConversationHeader() {
   const sub = ch.type === "team" ? `Team channel · ${ch.members.length} members`
     : `${ch.status}${ch.assignee ? " · assigned to " + nameOf(ch.assignee) : " · not assigned"} · started ${fmtTime(ch.created_at)}`;
   $("#conv-sub").textContent = sub;
+  renderLabels(ch);
+  renderVisitorPanel($("#visitor-panel"), ch);
   const actions = $("#conv-actions");
   const buttons = [];
   if (ch.type === "support" && ch.status !== "closed" && ch.assignee !== me().id &&
       (ch.status === "queued" || isAdmin())) {
     buttons.push(h("button", { type: "button", class: "primary", id: "claim", text: ch.status === "queued" ? "Claim" : "Assign to me",
       onclick: () => claim(ch.id) }));
+  }
+  if (ch.type === "support" && ch.status === "open" && (ch.assignee === me().id || isAdmin())) {
+    const transfer = h("button", { type: "button", id: "transfer", text: t("transfer"), "aria-haspopup": "dialog",
+      onclick: () => openTransfer(ch, transfer) });
+    buttons.push(transfer);
   }
   if (ch.status !== "closed" && (isAdmin() || (ch.type === "support" && ch.assignee === me().id))) {
     buttons.push(h("button", { type: "button", id: "close-channel", text: "Close", onclick: () => closeChannel(ch.id) }));
@@ -151,8 +170,10 @@ export function renderMessages(keepScroll = false) {
   const seenMine = myLast && [...cur.seen.values()].some((id) => id >= myLast.id);
   const items = cur.messages.map((m) => {
     const mine = m.sender.id === me().id;
-    return h("li", { class: `msg ${mine ? "mine" : "theirs"} role-${m.sender.role}${m.deleted ? " deleted" : ""}`,
+    return h("li", { class: `msg ${mine ? "mine" : "theirs"} role-${m.sender.role}${m.deleted ? " deleted" : ""}${m.internal ? " note" : ""}`,
       "data-id": m.id },
+    // a note says so in words, not only by its colour (WCAG 1.4.1)
+    m.internal ? h("span", { class: "note-tag", text: t("note") }) : null,
     h("span", { class: "from", text: mine ? "You" : m.sender.name || nameOf(m.sender.id) }),
     h("span", { class: "text", text: m.deleted ? "(message deleted)" : m.text }),
     ...(m.attachments || []).map((a) => h("button", { type: "button", class: "link att",
@@ -165,7 +186,7 @@ export function renderMessages(keepScroll = false) {
         onclick: () => deleteMessage(m) }) : null);
   });
   for (const o of cur.outbox) {
-    items.push(h("li", { class: "msg mine pending", "data-client-id": o.client_id },
+    items.push(h("li", { class: `msg mine pending${o.internal ? " note" : ""}`, "data-client-id": o.client_id },
       h("span", { class: "from", text: "You" }), h("span", { class: "text", text: o.text }),
       h("span", { class: "time", text: o.failed ? `Not sent: ${o.failed}` : "Sending…" })));
   }
@@ -194,9 +215,9 @@ async function loadOlder() {
   }
 }
 
-function sendMessage(text) {
+function sendMessage(text, internal = false) {
   const cur = S.current;
-  cur.outbox.push({ client_id: uuid(), text });
+  cur.outbox.push({ client_id: uuid(), text, internal });
   renderMessages();
   flushOutbox();
 }
@@ -210,7 +231,9 @@ async function flushOutbox() {
     // one at a time, in order; written meanwhile joins the queue
     while (S.current === cur && (o = cur.outbox.find((x) => !x.failed))) {
       try {
-        const { message } = await chat.request("message.send", { channel_id: cur.id, text: o.text, client_id: o.client_id });
+        const params = { channel_id: cur.id, text: o.text, client_id: o.client_id };
+        if (o.internal) params.internal = true;
+        const { message } = await chat.request("message.send", params);
         cur.outbox = cur.outbox.filter((x) => x !== o);
         addToConversation([message]);
         renderMessages();
@@ -260,6 +283,7 @@ export function markRead() {
 }
 
 async function claim(id) {
+  S.claiming = id; // my own claim is no "assigned to you" notification
   try {
     const { channel } = await chat.request("channel.assign", { channel_id: id });
     S.channels.set(id, channel);
@@ -271,6 +295,7 @@ async function claim(id) {
   } catch (err) {
     toast(err.code === "conflict" ? "Someone else claimed it first." : "Could not claim: " + (err.message || err.code), "error");
   }
+  S.claiming = null;
 }
 
 async function closeChannel(id) {
@@ -296,5 +321,44 @@ async function deleteMessage(m) {
     $("#message-log") && $("#message-log").focus();
   } catch (err) {
     toast("Could not delete: " + (err.message || err.code), "error");
+  }
+}
+
+/** The names canned replies fill in: the open conversation's visitor, and me. */
+function cannedNames() {
+  const ch = S.current && S.channels.get(S.current.id);
+  const visitor = ch && ch.visitor ? (ch.visitor_profile && ch.visitor_profile.name) || nameOf(ch.visitor) : "";
+  return { visitorName: visitor, operatorName: me().name };
+}
+
+/** The conversation's labels: each removable, and a field to add one (channel.label). */
+function renderLabels(ch) {
+  const box = $("#conv-labels");
+  if (!box) return;
+  if (ch.type !== "support") { box.replaceChildren(); return; }
+  const labels = ch.labels || [];
+  const input = h("input", { id: "label-add", maxlength: "40", "aria-label": t("label.add"), placeholder: t("label.add") });
+  box.replaceChildren(
+    h("ul", { class: "label-list", "aria-label": t("labels") }, labels.map((l) => h("li", { class: "label" },
+      h("span", { text: l }),
+      h("button", { type: "button", class: "link", "aria-label": t("label.remove", { label: l }), text: "×",
+        onclick: () => changeLabels(ch, { remove: [l] }, "#label-add") })))),
+    h("form", { class: "label-form", onsubmit: (e) => {
+      e.preventDefault();
+      const l = input.value.trim();
+      if (l) changeLabels(ch, { add: [l] }, "#label-add");
+    } }, input, h("button", { type: "submit", text: t("label.added") })));
+}
+
+async function changeLabels(ch, change, focusAfter) {
+  try {
+    const { channel } = await chat.request("channel.label", { channel_id: ch.id, ...change });
+    if (channel) S.channels.set(channel.id, channel);
+    renderLists();
+    renderConversationHeader();
+    const again = $(focusAfter);
+    if (again) again.focus();
+  } catch (err) {
+    toast(`${t("labels")}: ${err.message || err.code}`, "error");
   }
 }
