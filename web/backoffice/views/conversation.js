@@ -126,7 +126,7 @@ export function renderConversationHeader() {
   }
   if (ch.type === "support" && ch.status === "open" && (ch.assignee === me().id || isAdmin())) {
     const transfer = h("button", { type: "button", id: "transfer", text: t("transfer"), "aria-haspopup": "dialog",
-      onclick: () => openTransfer(ch, transfer) });
+      onclick: () => openTransfer(ch, transfer, () => { renderLists(); renderConversationHeader(); }) });
     buttons.push(transfer);
   }
   if (ch.status !== "closed" && (isAdmin() || (ch.type === "support" && ch.assignee === me().id))) {

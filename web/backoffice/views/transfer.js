@@ -16,7 +16,8 @@ export function candidates(staff) {
     (s.max_chats === undefined || s.open_chats === undefined || s.open_chats < s.max_chats));
 }
 
-export async function openTransfer(ch, opener) {
+/** ``changed(channel)``: the page draws the conversation again with its new assignee. */
+export async function openTransfer(ch, opener, changed) {
   let staff = [];
   try { staff = await loadStaff(); } catch { staff = S.staff || []; }
   const people = candidates(staff);
@@ -26,7 +27,12 @@ export async function openTransfer(ch, opener) {
   const error = h("p", { class: "error", role: "alert" });
   const dialog = h("dialog", { class: "transfer", "aria-labelledby": "transfer-title" });
   const done = () => { dialog.close(); };
-  dialog.addEventListener("close", () => { dialog.remove(); if (opener && opener.isConnected) opener.focus(); });
+  // back to the Transfer button, or (redrawn or gone: no longer the assignee) to the conversation's title
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    const back = opener && opener.isConnected ? opener : document.getElementById("transfer") || document.getElementById("conv-title");
+    if (back) back.focus();
+  });
   dialog.append(h("form", { method: "dialog", onsubmit: async (e) => {
     e.preventDefault();
     if (!to.value) return;
@@ -34,7 +40,7 @@ export async function openTransfer(ch, opener) {
     if (note.value.trim()) params.note = note.value.trim();
     try {
       const { channel } = await chat.request("channel.assign", params);
-      if (channel) S.channels.set(channel.id, channel);
+      if (channel) { S.channels.set(channel.id, channel); changed(channel); }
       toast(t("transfer.done", { name: to.selectedOptions[0].textContent }));
       done();
     } catch (err) {
