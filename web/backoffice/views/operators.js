@@ -137,7 +137,7 @@ export function renderOperators(main) {
         if (still) { shown = still; loadSessions(); } else hideSessions(false); // blocking ends sessions
       }
       table.replaceChildren(
-        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "Max chats", "MFA", "Status", "Added", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
+        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Max chats", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
         h("tbody", {}, ops.map((op) => {
           const self = op.id === me().id;
           const roleSel = h("select", { "aria-label": `Role of ${op.email}`, "data-key": `role:${op.id}`, disabled: self,
@@ -152,10 +152,11 @@ export function renderOperators(main) {
               patch(op, { max_chats: n }, `${op.email} now takes at most ${n} chats.`);
             } });
           return h("tr", { "data-operator": op.id, "data-email": op.email },
-            h("td", { text: op.name }), h("td", { text: op.email }), h("td", {}, roleSel), h("td", {}, maxChats),
+            h("td", { text: op.name }), h("td", { text: op.email }), h("td", {}, roleSel),
             h("td", { text: op.mfa_enabled ? "on" : "off" }),
             h("td", { text: op.blocked ? "blocked" : "active" }),
             h("td", { text: op.created_at ? fmtTime(op.created_at * 1000) : "" }),
+            h("td", {}, maxChats),
             h("td", {}, h("div", { class: "actions" },
               self ? h("span", { class: "muted", text: "you" }) : [
                 h("button", { type: "button", class: "sessions", "data-key": `sessions:${op.id}`, text: "Sessions", "aria-label": `Sessions of ${op.email}`,
