@@ -1082,6 +1082,8 @@
     "flex-direction:column;gap:.5em;overflow-y:auto;max-height:60%}",
     ".intro .q{margin:0}",
     ".field{display:flex;flex-direction:column;gap:.2em}",
+    ".tick{flex-direction:row-reverse;justify-content:flex-end;align-items:center;flex-wrap:wrap}",
+    ".tick input{min-height:0;width:1.5em;height:1.5em}",
     "label{font-weight:600}",
     ".hint{color:var(--muted);font-size:.9em}",
     "input,select,.intro textarea,.rate textarea{font:inherit;color:inherit;background:#fff;border:1px solid #8a93a3;",
@@ -1262,7 +1264,7 @@
         control.setAttribute("aria-describedby", id + "-e");
         if (required) { control.required = true; control.setAttribute("aria-required", "true"); }
         controls.push({ el: control, label: label, required: required });
-        rows.push(h("div", { class: "field" }, [
+        rows.push(h("div", { class: "field" + (control.type === "checkbox" ? " tick" : "") }, [
           h("label", { for: id, text: label + (required ? "" : " (" + t("optional") + ")") }),
           hint ? h("span", { class: "hint", text: hint }) : null,
           control,
@@ -1273,11 +1275,13 @@
         if (kind === "choice" || kind === "select") {
           control = h("select", { name: f.id }, [h("option", { value: "", text: t("choose") })].concat(
             (f.options || []).map(function (o) { return h("option", { value: String(o), text: String(o) }); })));
-        } else if (kind === "textarea" || kind === "long_text" || kind === "free_text") {
+        } else if (kind === "textarea") {
           control = h("textarea", { name: f.id, rows: "2", maxlength: "1000" });
+        } else if (kind === "checkbox") { // its label beside it; required: it must be ticked
+          control = h("input", { name: f.id, type: "checkbox", value: "yes" });
         } else {
-          control = h("input", { name: f.id, type: kind === "email" ? "email" : "text", maxlength: "200",
-            autocomplete: kind === "email" ? "email" : kind === "name" ? "name" : "off" });
+          control = h("input", { name: f.id, type: kind === "email" ? "email" : kind === "phone" ? "tel" : "text",
+            maxlength: "200", autocomplete: kind === "email" ? "email" : kind === "phone" ? "tel" : "off" });
         }
         control.dataset.kind = kind;
         control.dataset.field = f.id;
@@ -1298,7 +1302,7 @@
     function submitIntro() {
       var answers = { prechat: {} }, bad = [];
       (el.introControls || []).forEach(function (c) {
-        var value = String(c.el.value || "").trim(), error = "";
+        var value = c.el.type === "checkbox" ? (c.el.checked ? "yes" : "") : String(c.el.value || "").trim(), error = "";
         if (c.required && !value) error = t("error_required", { field: c.label });
         else if (value && c.el.dataset.kind === "email" && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
           error = t("error_email", { field: c.label });

@@ -35,7 +35,10 @@ RECORD_NOTIFICATIONS = """
   const Real = window.Notification;
   if (!Real) return;
   class Recorded extends Real {
-    constructor(title, options) { super(title, options); window.__notes.push({ title, body: (options || {}).body || "" }); }
+    constructor(title, options) {
+      super(title, options);
+      window.__notes.push({ title, body: (options || {}).body || "" });
+    }
   }
   Recorded.requestPermission = (...a) => { window.__asked += 1; return Real.requestPermission(...a); };
   Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
