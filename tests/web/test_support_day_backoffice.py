@@ -358,3 +358,23 @@ def test_the_visitor_panel_shows_where_the_visitor_is_and_their_past_conversatio
     assert_axe_clean(ada, "the conversation with the visitor panel")
     screenshot(ada, "backoffice-visitor-panel", keep_in_docs=True)
     assert ada.errors == [] and visitor.errors == []
+
+
+def test_on_a_narrow_window_the_visitor_panel_opens_over_the_conversation_and_closes_with_escape(
+        browser_stack, pages):
+    ada = pages(viewport={"width": 900, "height": 700})
+    sign_in(ada, browser_stack, ADMIN)
+    visitor = visitor_writes(browser_stack, pages, "Narrow window question")
+    open_conversation(ada, "Narrow window question")
+    panel = ada.locator("#visitor-panel")
+    expect(panel).to_be_hidden()
+    toggle = ada.get_by_role("button", name="Visitor", exact=True)
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(panel).to_be_visible()
+    expect(ada.get_by_role("heading", name="About the visitor")).to_be_focused()
+    assert_axe_clean(ada, "the visitor panel over the conversation (900 px)")
+    ada.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(toggle).to_be_focused()
+    assert ada.errors == [] and visitor.errors == []

@@ -124,6 +124,12 @@ export function renderConversationHeader() {
     buttons.push(h("button", { type: "button", class: "primary", id: "claim", text: ch.status === "queued" ? "Claim" : "Assign to me",
       onclick: () => claim(ch.id) }));
   }
+  if (ch.type === "support") {
+    // narrower windows show the visitor panel on demand, over the conversation (style.css)
+    const shown = !!document.querySelector(".chat.show-visitor");
+    buttons.push(h("button", { type: "button", id: "visitor-toggle", class: "visitor-toggle", text: t("visitor"),
+      "aria-controls": "visitor-panel", "aria-expanded": String(shown), onclick: () => showVisitorPanel(!shown) }));
+  }
   if (ch.type === "support" && ch.status === "open" && (ch.assignee === me().id || isAdmin())) {
     const transfer = h("button", { type: "button", id: "transfer", text: t("transfer"), "aria-haspopup": "dialog",
       onclick: () => openTransfer(ch, transfer, () => { renderLists(); renderConversationHeader(); }) });
@@ -362,3 +368,19 @@ async function changeLabels(ch, change, focusAfter) {
     toast(`${t("labels")}: ${err.message || err.code}`, "error");
   }
 }
+
+/** The visitor panel over the conversation (narrow windows): focus into it, Escape or its
+ * Close button takes it away and the focus back to the Visitor button. */
+function showVisitorPanel(on) {
+  const chatView = $(".chat");
+  if (!chatView) return;
+  chatView.classList.toggle("show-visitor", on);
+  const toggle = $("#visitor-toggle");
+  if (toggle) toggle.setAttribute("aria-expanded", String(on));
+  const heading = $("#visitor-title");
+  if (on && heading) { heading.tabIndex = -1; heading.focus(); } else if (!on && toggle) toggle.focus();
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && $(".chat.show-visitor")) showVisitorPanel(false);
+});

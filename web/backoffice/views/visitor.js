@@ -54,7 +54,11 @@ export function renderVisitorPanel(aside, ch) {
   const link = (url) => (/^https?:\/\//i.test(url || "") ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer",
     text: url }) : url || "");
   const parts = [
-    h("h2", { id: "visitor-title", text: t("visitor.panel") }),
+    h("div", { class: "panel-head" }, h("h2", { id: "visitor-title", text: t("visitor.panel") }),
+      h("button", { type: "button", class: "visitor-close", text: t("close"), "aria-label": t("visitor.close"),
+        onclick: () => { document.querySelector(".chat").classList.remove("show-visitor");
+          const toggle = document.getElementById("visitor-toggle");
+          if (toggle) { toggle.setAttribute("aria-expanded", "false"); toggle.focus(); } } })),
     h("dl", { class: "facts" },
       row(t("visitor.level"), p.level === "anonymous" ? t("visitor.anonymous") : p.level === "known" ? t("visitor.known") : p.level),
       row(t("visitor.name"), p.name || nameOf(ch.visitor)),
