@@ -55,6 +55,10 @@ PERMISSION_SCOPE: dict[str, str] = {
     "moderate": "chat:moderate",
     "receipt": "chat:read",
     "attach": "chat:attach",
+    # issue 17 (contract section 8)
+    "note": "chat:write",
+    "label": "chat:write",
+    "presence": "chat:write",
 }
 
 #: the permission each action checks (message.delete: ``delete_own`` for one's own message,
@@ -72,6 +76,9 @@ ACTION_PERMISSION: dict[str, tuple[str, ...]] = {
     "typing": ("write",),
     "read": ("receipt",),
     "attachment.presign": ("attach",),
+    # issue 17 (contract section 8); message.send with ``internal``: ``note``
+    "channel.label": ("label",),
+    "presence.set": ("presence",),
 }
 
 _ANY = frozenset({"any"})
@@ -124,6 +131,13 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
     ("admin", "team", "attach"): _MEMBER,
     ("admin", "team", "close"): _TENANT,
     ("admin", "team", "moderate"): _TENANT,
+    # issue 17: private notes (staff members of a support channel), labels, presence
+    ("operator", "support", "note"): _MEMBER,
+    ("admin", "support", "note"): _MEMBER,
+    ("operator", "support", "label"): frozenset({"member", "queued"}),
+    ("admin", "support", "label"): _TENANT,
+    ("operator", None, "presence"): _ANY,
+    ("admin", None, "presence"): _ANY,
 }
 
 
