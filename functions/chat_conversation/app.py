@@ -3,5 +3,6 @@
 from switchboard.edge import ws
 
 handler = ws.action_endpoint(
-    ["support.open", "channel.assign", "channel.create", "message.send", "typing", "read"]
+    ["support.open", "channel.assign", "channel.create", "message.send", "typing", "read", "channel.label",
+     "presence.set"]
 )

@@ -292,6 +292,7 @@ CONTRACT_WS_ACTIONS = {
     "support.open", "channel.query", "channel.watch", "channel.history", "channel.assign", "channel.create",
     "channel.close", "message.send", "message.delete", "typing", "read", "attachment.presign",
 }
+CONTRACT_WS_ACTIONS |= {"channel.label", "presence.set"}  # contract section 8 (issue 17; desk-visitor adds its own)
 
 
 #: actions beyond the contract (docs/chat-policy.md says why)

@@ -346,12 +346,19 @@ class Channel(msgspec.Struct, frozen=True):
     last_deleted_at: int | None = None
     #: when it was first assigned (epoch ms): the end of its queue wait (reports)
     assigned_at: int | None = None
+    #: staff's labels (``channel.label``, normalised): never in the visitor's view
+    labels: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
-                "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
-                "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name,
-                "assignee_name": self.assignee_name}
+    def to_json(self, *, staff: bool = False) -> dict[str, Any]:
+        """The contract's channel shape. The default is the view anyone may get (a visitor's);
+        ``staff`` adds what only staff see (``labels``), so leaving it out never leaks them."""
+        out = {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
+               "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
+               "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name,
+               "assignee_name": self.assignee_name}
+        if staff:
+            out["labels"] = list(self.labels)
+        return out
 
 
 class Message(msgspec.Struct, frozen=True):
@@ -365,12 +372,18 @@ class Message(msgspec.Struct, frozen=True):
     client_id: str
     created_at: int
     deleted: bool = False
+    #: a private note among staff (contract section 8): stored apart (``store/keys.py`` ``note_sk``),
+    #: never sent, listed or archived for the visitor
+    internal: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "channel_id": self.channel_id,
-                "sender": {"id": self.sender_id, "role": self.sender_role, "name": self.sender_name},
-                "text": self.text, "attachments": list(self.attachments), "client_id": self.client_id,
-                "created_at": self.created_at, "deleted": self.deleted}
+        out = {"id": self.id, "channel_id": self.channel_id,
+               "sender": {"id": self.sender_id, "role": self.sender_role, "name": self.sender_name},
+               "text": self.text, "attachments": list(self.attachments), "client_id": self.client_id,
+               "created_at": self.created_at, "deleted": self.deleted}
+        if self.internal:  # only notes say so: a visitor's messages keep the shape they always had
+            out["internal"] = True
+        return out
 
 
 class OperatorPresence(msgspec.Struct, frozen=True):
@@ -387,7 +400,17 @@ class OperatorPresence(msgspec.Struct, frozen=True):
     #: the name their connection carries (the chat token's): what staff signed in through a
     #: post-login hook, who have no operator record, are called
     name: str | None = None
+    #: ``presence.set`` away: keeps their chats, gets no new ones (contract section 8)
+    away: bool = False
+    #: the most open chats auto-assignment and handovers give them (``PATCH /admin/operators/{id}``);
+    #: None: no cap
+    max_chats: int | None = None
 
     @property
     def online(self) -> bool:
         return bool(self.connections)
+
+    @property
+    def available(self) -> bool:
+        """Whether they may be given a new chat: online, not away, under their capacity."""
+        return self.online and not self.away and (self.max_chats is None or self.load < self.max_chats)

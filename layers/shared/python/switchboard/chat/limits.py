@@ -72,6 +72,9 @@ ACTION_KIND: dict[str, str] = {
     "channel.create": "manage",
     "channel.close": "manage",
     "message.delete": "manage",
+    # issue 17: labelling a conversation and saying online / away are managing, at a human pace
+    "channel.label": "manage",
+    "presence.set": "manage",
 }
 
 #: kind -> its limit, per clock minute (overridable per kind: the template's WebSocketRateLimits)

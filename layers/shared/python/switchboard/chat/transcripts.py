@@ -27,6 +27,9 @@ __all__ = ["archive", "report", "transcript_key", "write"]
 
 #: who answers a visitor: a message by one of them ends the wait for a first response
 STAFF_ROLES = frozenset({"operator", "admin"})
+#: the archive is staff's (reports, search, a closed conversation read in the back office): it
+#: keeps the notes, marked ``internal``; nothing of it is sent to the visitor
+ARCHIVE_READER = "admin"
 
 
 def transcript_key(ch: Channel) -> str:
@@ -40,13 +43,14 @@ def report(ch: Channel, messages: list[Message], hours: dict[str, Any] | None) -
     """The conversation's figures, computed once when its transcript is written, so that reports
     add up one row per conversation (times in epoch ms; ``None`` where a figure does not apply:
     never assigned, never answered, no business hours set, no CSAT yet)."""
-    first_response = next((m.created_at for m in messages if m.sender_role in STAFF_ROLES), None)
+    # a note answers nobody: the figures count what the visitor saw
+    first_response = next((m.created_at for m in messages if m.sender_role in STAFF_ROLES and not m.internal), None)
     return {
         "channel_id": ch.id, "type": ch.type, "visitor": ch.visitor, "assignee": ch.assignee,
         "created_at": ch.created_at, "assigned_at": ch.assigned_at, "first_response_at": first_response,
         "closed_at": ch.closed_at, "csat": None,
         "outside_hours": outside_hours(hours, ch.created_at) if ch.type == "support" else None,
-        "messages": sum(1 for m in messages if not m.deleted),
+        "messages": sum(1 for m in messages if not m.deleted and not m.internal),
     }
 
 
@@ -63,7 +67,7 @@ def write(ctx: ChatContext, ch: Channel) -> frozenset[str]:
     if not ctx.archive_bucket:
         return frozenset()
     read_at = now_ms()
-    messages = list(ctx.store.messages.all_of(ch.id))
+    messages = list(ctx.store.messages.all_of(ch.id, viewer_role=ARCHIVE_READER))
     tenant = ctx.tenants(ch.tenant) if ctx.tenants else None
     figures = report(ch, messages, tenant.hours if tenant else None)
     lines = [json.dumps({"channel": ch.to_json(), "report": figures}, ensure_ascii=False)]
@@ -79,7 +83,8 @@ def _write_checked(ctx: ChatContext, ch: Channel) -> None:
     meantime: that deletion's own rewrite may have reached S3 before this one, which would
     otherwise put the deleted text back."""
     written = write(ctx, ch)
-    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.messages.all_of(ch.id) if m.deleted) != written:
+    if ctx.archive_bucket and frozenset(m.id for m in ctx.store.messages.all_of(ch.id, viewer_role=ARCHIVE_READER)
+                                                   if m.deleted) != written:
         write(ctx, ch)
 
 
