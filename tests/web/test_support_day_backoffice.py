@@ -22,7 +22,7 @@ import pytest
 pytest.register_assert_rewrite("tests.browser_support", "tests.a11y_support")
 
 from tests.a11y_support import assert_axe_clean  # noqa: E402
-from tests.browser_support import ADMIN, MIA, BrowserStack, screenshot, sign_in  # noqa: E402
+from tests.browser_support import ADMIN, TENANT, BrowserStack, screenshot, sign_in  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 pytest_plugins = ["tests.browser_support"]
@@ -53,6 +53,23 @@ HIDE_TAB = """
   document.dispatchEvent(new Event("visibilitychange"));
 })();
 """
+
+
+# An operator of these tests' own (made once, through the admin API): signing her in and out
+# leaves the seed's operators' sessions as the other browser tests expect them
+NORA = {"email": "nora@shop.test", "password": "nora-correct-horse-battery", "name": "Nora"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nora_exists(browser_stack: BrowserStack) -> dict[str, str]:
+    from tests.e2e.test_http import http
+
+    token = http(browser_stack, "POST", "/auth/internal",
+                 {"tenant": TENANT, "email": ADMIN["email"], "password": ADMIN["password"]})[2]["access_token"]
+    status, _, body = http(browser_stack, "POST", "/admin/operators",
+                           {"email": NORA["email"], "name": NORA["name"], "password": NORA["password"]}, token=token)
+    assert status in (200, 201, 409), body
+    return NORA
 
 
 def expect(target: Any) -> Any:
@@ -139,51 +156,51 @@ def wait_for_note(page: Any, title: Any, body: str | None = None, timeout: float
 
 def test_notifications_are_asked_for_by_a_click_and_tell_of_an_assigned_chat_and_a_message_while_hidden(
         browser_stack, pages):
-    # Given Mia's back office, just signed in
-    mia = pages()
-    mia.add_init_script(RECORD_NOTIFICATIONS)
-    sign_in(mia, browser_stack, MIA)
-    expect(mia.locator("#who")).to_have_text("Mia (operator)")
+    # Given Nora's back office, just signed in
+    nora = pages()
+    nora.add_init_script(RECORD_NOTIFICATIONS)
+    sign_in(nora, browser_stack, NORA)
+    expect(nora.locator("#who")).to_have_text("Nora (operator)")
     # Then nothing asked her for the permission on load
-    button = mia.get_by_role("button", name="Desktop notifications")
+    button = nora.get_by_role("button", name="Desktop notifications")
     expect(button).to_be_enabled()
-    assert mia.evaluate("window.__asked") == 0
+    assert nora.evaluate("window.__asked") == 0
     # When she clicks the button (and allows them)
-    mia.context.grant_permissions(["notifications"])
+    nora.context.grant_permissions(["notifications"])
     button.click()
-    expect(mia.get_by_role("button", name="Notifications on")).to_be_disabled()
-    assert mia.evaluate("window.__asked") == 1
+    expect(nora.get_by_role("button", name="Notifications on")).to_be_disabled()
+    assert nora.evaluate("window.__asked") == 1
     # And a visitor writes while she is the one online: the chat is hers
     visitor = visitor_writes(browser_stack, pages, "Do you ship to Lisbon?")
     # Then a notification says a conversation was assigned to her
-    wait_for_note(mia, "A conversation was assigned to you")
+    wait_for_note(nora, "A conversation was assigned to you")
     # When she works in another tab, a message in her chat is a notification and the title counts it
-    open_conversation(mia, "Do you ship to Lisbon?")
-    mia.evaluate(HIDE_TAB)
+    open_conversation(nora, "Do you ship to Lisbon?")
+    nora.evaluate(HIDE_TAB)
     write(visitor, "To Porto as well?")
-    wait_for_note(mia, re.compile("New message from .+"), "To Porto as well?")
-    expect(mia).to_have_title(re.compile(r"^\(1\) Switchboard back office"))
+    wait_for_note(nora, re.compile("New message from .+"), "To Porto as well?")
+    expect(nora).to_have_title(re.compile(r"^\(1\) Switchboard back office"))
     # And the sound can be turned off, and stays off
-    sound = mia.get_by_role("button", name="Sound")
+    sound = nora.get_by_role("button", name="Sound")
     expect(sound).to_have_attribute("aria-pressed", "true")
     sound.click()
     expect(sound).to_have_attribute("aria-pressed", "false")
-    assert mia.evaluate("localStorage.getItem('switchboard:backoffice:sound')") == "off"
-    assert_axe_clean(mia, "the back office with notifications on")
-    assert mia.errors == [] and visitor.errors == []
+    assert nora.evaluate("localStorage.getItem('switchboard:backoffice:sound')") == "off"
+    assert_axe_clean(nora, "the back office with notifications on")
+    assert nora.errors == [] and visitor.errors == []
 
 
 def test_a_message_in_a_chat_of_mine_while_the_tab_is_shown_is_no_notification(browser_stack, pages):
-    mia = pages()
-    mia.add_init_script(RECORD_NOTIFICATIONS)
-    mia.context.grant_permissions(["notifications"])
-    sign_in(mia, browser_stack, MIA)
+    nora = pages()
+    nora.add_init_script(RECORD_NOTIFICATIONS)
+    nora.context.grant_permissions(["notifications"])
+    sign_in(nora, browser_stack, NORA)
     visitor = visitor_writes(browser_stack, pages, "Is the blue mug dishwasher safe?")
-    open_conversation(mia, "Is the blue mug dishwasher safe?")
+    open_conversation(nora, "Is the blue mug dishwasher safe?")
     write(visitor, "And microwave safe?")
-    expect(mia.locator("#messages")).to_contain_text("And microwave safe?")
-    assert not any(n["title"].startswith("New message") for n in notes(mia))
-    expect(mia).to_have_title("Switchboard back office")
+    expect(nora.locator("#messages")).to_contain_text("And microwave safe?")
+    assert not any(n["title"].startswith("New message") for n in notes(nora))
+    expect(nora).to_have_title("Switchboard back office")
 
 
 def test_an_admin_transfers_a_conversation_to_a_colleague_who_sees_it_at_once(browser_stack, pages):
@@ -193,38 +210,38 @@ def test_an_admin_transfers_a_conversation_to_a_colleague_who_sees_it_at_once(br
     expect(ada.locator("#who")).to_have_text("Ada (admin)")
     visitor = visitor_writes(browser_stack, pages, "My kettle arrived dented")
     open_conversation(ada, "My kettle arrived dented")
-    # And Mia comes online
-    mia = pages()
-    mia.add_init_script(RECORD_NOTIFICATIONS)
-    mia.context.grant_permissions(["notifications"])
-    sign_in(mia, browser_stack, MIA)
-    expect(mia.locator("#conn")).to_have_text("Live")
-    # When Ada transfers it to Mia, in the dialog
+    # And Nora comes online
+    nora = pages()
+    nora.add_init_script(RECORD_NOTIFICATIONS)
+    nora.context.grant_permissions(["notifications"])
+    sign_in(nora, browser_stack, NORA)
+    expect(nora.locator("#conn")).to_have_text("Live")
+    # When Ada transfers it to Nora, in the dialog
     ada.get_by_role("button", name="Transfer").click()
     dialog = ada.get_by_role("dialog", name="Transfer this conversation")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_label("To")).to_be_focused()
     assert_axe_clean(ada, "the transfer dialog")
-    dialog.get_by_label("To").select_option(label="Mia")
+    dialog.get_by_label("To").select_option(label="Nora")
     with_note = staff_frames()  # transfer notes come with desk-staff
     if with_note:
         dialog.get_by_label(re.compile("^Note for your colleague")).fill("Photos are in the thread")
     dialog.get_by_role("button", name="Transfer").click()
     expect(dialog).to_be_hidden()
-    # Then both see it at once: Ada's header says Mia, Mia has it in her list and was told
-    expect(ada.locator("#conv-sub")).to_contain_text("assigned to Mia")
+    # Then both see it at once: Ada's header says Nora, Nora has it in her list and was told
+    expect(ada.locator("#conv-sub")).to_contain_text("assigned to Nora")
     expect(ada.get_by_role("button", name="Transfer")).to_be_focused()
     # (its preview may be the handover's note: found by its id)
-    item = mia.locator(f'.channel[data-channel="{ada.url.rsplit("/", 1)[1]}"]')
+    item = nora.locator(f'.channel[data-channel="{ada.url.rsplit("/", 1)[1]}"]')
     expect(item).to_have_count(1)
-    wait_for_note(mia, "A conversation was assigned to you")
+    wait_for_note(nora, "A conversation was assigned to you")
     item.get_by_role("link").click()
-    expect(mia.locator("#messages")).to_contain_text("My kettle arrived dented")
-    expect(mia.get_by_role("textbox", name="Reply")).to_be_visible()
+    expect(nora.locator("#messages")).to_contain_text("My kettle arrived dented")
+    expect(nora.get_by_role("textbox", name="Reply")).to_be_visible()
     if with_note:  # the note is a private note of the conversation
-        expect(mia.locator("#messages li.note", has_text="Photos are in the thread")).to_have_count(1)
+        expect(nora.locator("#messages li.note", has_text="Photos are in the thread")).to_have_count(1)
         expect(visitor.locator(".log")).not_to_contain_text("Photos are in the thread")
-    assert ada.errors == [] and mia.errors == [] and visitor.errors == []
+    assert ada.errors == [] and nora.errors == [] and visitor.errors == []
 
 
 def test_the_back_office_speaks_spanish(browser_stack, pages):
@@ -232,7 +249,7 @@ def test_the_back_office_speaks_spanish(browser_stack, pages):
     page.goto(browser_stack.backoffice_url + "&lang=es")
     from tests.browser_support import submit_sign_in
 
-    submit_sign_in(page, MIA)
+    submit_sign_in(page, NORA)
     expect(page.get_by_role("navigation", name="Secciones")).to_be_visible()
     expect(page.get_by_role("link", name="Bandeja")).to_be_visible()
     expect(page.get_by_role("tab", name=re.compile("^Asignadas a mí"))).to_be_visible()
@@ -250,23 +267,23 @@ def test_the_back_office_speaks_spanish(browser_stack, pages):
 
 def test_away_operators_get_no_new_chat_and_a_queued_chat_is_a_notification(browser_stack, pages):
     needs_staff(browser_stack)
-    mia = pages()
-    mia.add_init_script(RECORD_NOTIFICATIONS)
-    mia.context.grant_permissions(["notifications"])
-    sign_in(mia, browser_stack, MIA)
-    expect(mia.locator("#conn")).to_have_text("Live")
-    # When Mia sets herself Away, a visitor's new chat is not hers: it waits in the queue
-    mia.get_by_label("My status").select_option("away")
-    mia.wait_for_timeout(300)
+    nora = pages()
+    nora.add_init_script(RECORD_NOTIFICATIONS)
+    nora.context.grant_permissions(["notifications"])
+    sign_in(nora, browser_stack, NORA)
+    expect(nora.locator("#conn")).to_have_text("Live")
+    # When Nora sets herself Away, a visitor's new chat is not hers: it waits in the queue
+    nora.get_by_label("My status").select_option("away")
+    nora.wait_for_timeout(300)
     visitor = visitor_writes(browser_stack, pages, "Anyone there at all?")
     expect(visitor.locator("#sb-status")).to_have_text("Waiting for an operator…")
-    wait_for_note(mia, "A new conversation is waiting")
+    wait_for_note(nora, "A new conversation is waiting")
     # And back Online, she may claim it
-    mia.get_by_label("My status").select_option("online")
-    open_conversation(mia, "Anyone there at all?", tab="^Queued")
-    mia.get_by_role("button", name="Claim").click()
-    expect(mia.locator("#conv-sub")).to_contain_text("assigned to me")
-    assert mia.errors == [] and visitor.errors == []
+    nora.get_by_label("My status").select_option("online")
+    open_conversation(nora, "Anyone there at all?", tab="^Queued")
+    nora.get_by_role("button", name="Claim").click()
+    expect(nora.locator("#conv-sub")).to_contain_text("assigned to me")
+    assert nora.errors == [] and visitor.errors == []
 
 
 def test_a_private_note_is_shown_to_staff_as_a_note_and_never_to_the_visitor(browser_stack, pages):
@@ -394,3 +411,30 @@ def test_on_a_narrow_window_the_visitor_panel_opens_over_the_conversation_and_cl
     expect(panel).to_be_hidden()
     expect(toggle).to_be_focused()
     assert ada.errors == [] and visitor.errors == []
+
+
+def test_an_admin_sets_an_operators_max_chats_and_a_bad_value_changes_nothing(browser_stack, pages):
+    needs_staff(browser_stack)
+    ada = pages()
+    sign_in(ada, browser_stack, ADMIN)
+    ada.get_by_role("link", name="Operators").click()
+    field = ada.get_by_label(f"Max chats of {NORA['email']}")
+    # A value out of 1-50 is refused on the page, and nothing is sent
+    sent: list[str] = []
+    ada.on("request", lambda r: sent.append(r.method + " " + r.url) if "/admin/operators/" in r.url else None)
+    field.fill("99")
+    field.press("Tab")
+    expect(ada.locator("#toast")).to_contain_text("1 to 50")
+    assert not [s for s in sent if s.startswith("PATCH")]
+    # A good one is saved (PATCH /admin/operators/{id} {max_chats})
+    field.fill("3")
+    field.press("Tab")
+    expect(ada.locator("#toast")).to_contain_text(f"{NORA['email']} now takes at most 3 chats.")
+    expect(ada.get_by_label(f"Max chats of {NORA['email']}")).to_have_value("3")
+    assert [s for s in sent if s.startswith("PATCH")]
+    # (back to the most, for the other tests that give Nora chats)
+    field = ada.get_by_label(f"Max chats of {NORA['email']}")
+    field.fill("50")
+    field.press("Tab")
+    expect(ada.locator("#toast")).to_contain_text("at most 50 chats")
+    assert ada.errors == []

@@ -13,6 +13,8 @@ export async function loadOperators() {
   return S.operators;
 }
 
+const maxSet = new Map(); // operator id -> max_chats this page set
+
 export function renderOperators(main) {
   const status = h("p", { class: "muted", role: "status", text: "Loading…" });
   const table = h("table", { class: "grid", "aria-label": "Operators" });
@@ -145,10 +147,12 @@ export function renderOperators(main) {
           ["operator", "admin"].map((r) => h("option", { value: r, text: r, selected: r === op.role })));
           // how many open chats they are given at most (1-50; the server's default when unset)
           const maxChats = h("input", { type: "number", min: "1", max: "50", step: "1", class: "max-chats",
-            "aria-label": `Max chats of ${op.email}`, "data-key": `max:${op.id}`, value: op.max_chats ?? "",
+            "aria-label": `Max chats of ${op.email}`, "data-key": `max:${op.id}`, placeholder: "no limit",
+            value: op.max_chats ?? maxSet.get(op.id) ?? "",
             onchange: () => {
               const n = Number(maxChats.value);
               if (!Number.isInteger(n) || n < 1 || n > 50) { toast("Max chats is a whole number from 1 to 50.", "error"); return; }
+              maxSet.set(op.id, n); // shown again after the redraw, should the list not carry it
               patch(op, { max_chats: n }, `${op.email} now takes at most ${n} chats.`);
             } });
           return h("tr", { "data-operator": op.id, "data-email": op.email },
