@@ -70,7 +70,6 @@
       rate_comment: "Comment (optional)", rate_send: "Send rating", rate_thanks: "Thank you for your rating.",
       rate_pick: "Pick a rating from 1 to 5.", rate_failed: "Your rating was not sent. Try again.",
       resume_failed: "This link has expired or was already used. Write to us again and we'll pick it up.",
-      email_saved: "We'll email you at {email}.",
     },
     es: {
       title: "Chatea con nosotros", greeting: "¡Hola! ¿En qué podemos ayudarte?", placeholder: "Escribe un mensaje…",
@@ -97,7 +96,6 @@
       rate_thanks: "Gracias por tu valoración.", rate_pick: "Elige una valoración del 1 al 5.",
       rate_failed: "No se envió tu valoración. Inténtalo de nuevo.",
       resume_failed: "Este enlace ha caducado o ya se usó. Escríbenos de nuevo y lo retomaremos.",
-      email_saved: "Te escribiremos a {email}.",
     },
   };
   var LOCALE = pickLocale([script.dataset.locale, document.documentElement.lang]
@@ -742,15 +740,6 @@
     ui.status();
     ui.focusInput();
     flushOutbox();
-  }
-
-  /** Later, or changed: where follow-ups go (visitor.email). */
-  function setEmail(email) {
-    if (!channel) return Promise.resolve();
-    return request("visitor.email", { channel_id: channel.id, email: email }).then(function (d) {
-      if (d && d.channel) setChannel(d.channel);
-      ui.notice(t("email_saved", { email: email }));
-    });
   }
 
   var rated = {}; // channel id -> true: rated in this page
