@@ -247,3 +247,58 @@ def test_after_the_conversation_closes_the_visitor_rates_it_from_the_keyboard(br
     # And staff see it on the conversation
     expect(ada.get_by_role("complementary", name="About the visitor")).to_contain_text("4/5 - Quick and kind")
     assert visitor.errors == [] and ada.errors == []
+
+
+def outbox_link(stack: BrowserStack, to: str, timeout: float) -> str:
+    """The resume link of the newest follow-up mail to ``to`` in the local outbox (polled)."""
+    import json
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{stack.web}/outbox/messages.json", timeout=10) as r:
+            for mail in json.loads(r.read()):
+                found = re.search(r"https?://\S+[?&]resume=[^\s&#]+\S*", mail["text"]) if to in mail["to"] else None
+                if found:
+                    return found.group(0)
+        time.sleep(1)
+    raise AssertionError(f"no follow-up mail to {to} within {timeout} s")
+
+
+def test_a_reply_reaches_the_visitors_email_and_its_link_brings_them_back_once(browser_stack, pages):
+    needs_visitor(browser_stack)
+    with tenant_settings(browser_stack, email_when_offline="optional"):
+        # Given a visitor who wrote while nobody was online, leaving their email, then left
+        visitor = pages()
+        visitor.goto(browser_stack.demo_url)
+        visitor.get_by_role("button", name=re.compile("^Open chat")).click()
+        visitor.get_by_label("Your email (optional)").fill("ana@example.com")
+        visitor.get_by_role("button", name="Start chat").click()
+        write(visitor, "Do you gift-wrap orders?")
+        visitor.context.close()
+        # When an operator comes and answers
+        ada = staff_online(browser_stack, pages)
+        ada.get_by_role("tab", name=re.compile("^Queued")).click()
+        ada.locator(".channel", has_text="Do you gift-wrap orders?").get_by_role("link").click()
+        ada.get_by_role("button", name="Claim").click()
+        reply = ada.get_by_role("textbox", name="Reply")
+        reply.fill("Yes - for 2 euros, with a card.")
+        reply.press("Enter")
+        # Then the visitor's email has the reply and a link back (the local outbox)
+        link = outbox_link(browser_stack, "ana@example.com", timeout=200)
+        # When they open it, they are in the same conversation, and the token leaves the address bar
+        back = pages()
+        back.goto(link)
+        expect(back.get_by_role("dialog")).to_be_visible()
+        expect(back.locator(".log li.theirs")).to_contain_text(["Yes - for 2 euros, with a card."])
+        expect(back.locator(".log li.mine")).to_contain_text(["Do you gift-wrap orders?"])
+        assert "resume=" not in back.url
+        write(back, "Lovely, thanks!")
+        expect(ada.locator("#messages")).to_contain_text("Lovely, thanks!")
+        # And the link does not work twice
+        again = pages()
+        again.goto(link)
+        expect(again.locator(".log .sys")).to_contain_text(["This link has expired or was already used."])
+        assert "resume=" not in again.url
+        assert back.errors == [] and ada.errors == [] and again.errors == []
