@@ -33,6 +33,13 @@ const STRINGS = {
     "find": "Find conversations", "find.by": "By", "find.value": "Value", "find.go": "Find",
     "find.status": "status", "find.assignee": "assignee", "find.label": "label", "find.visitor": "visitor",
     "find.more": "Load more", "find.results": "{n} conversations found",
+    "back.inbox": "← Inbox", "older": "Load older messages", "messages": "Messages", "claim": "Claim",
+    "assign.me": "Assign to me", "ro.closed": "This conversation is closed.",
+    "ro.queued": "Claim this conversation to reply.", "ro.other": "Only the assigned operator can reply.",
+    "you": "You", "deleted": "(message deleted)", "seen": "Seen", "delete": "Delete", "delete.message": "Delete message",
+    "not.sent": "Not sent: {why}", "sending": "Sending…",
+    "close.confirm": "Close this conversation? The visitor can no longer write in it.", "closed": "Conversation closed.",
+    "delete.confirm": "Delete this message?",
   },
   es: {
     "nav.inbox": "Bandeja", "nav.team": "Equipo", "nav.security": "Seguridad", "nav.operators": "Agentes",
@@ -67,6 +74,13 @@ const STRINGS = {
     "find": "Buscar conversaciones", "find.by": "Por", "find.value": "Valor", "find.go": "Buscar",
     "find.status": "estado", "find.assignee": "agente", "find.label": "etiqueta", "find.visitor": "visitante",
     "find.more": "Cargar más", "find.results": "{n} conversaciones encontradas",
+    "back.inbox": "← Bandeja", "older": "Cargar mensajes anteriores", "messages": "Mensajes", "claim": "Atender",
+    "assign.me": "Asignármela", "ro.closed": "Esta conversación está cerrada.",
+    "ro.queued": "Atiende esta conversación para responder.", "ro.other": "Solo el agente asignado puede responder.",
+    "you": "Tú", "deleted": "(mensaje eliminado)", "seen": "Visto", "delete": "Eliminar",
+    "delete.message": "Eliminar mensaje", "not.sent": "No enviado: {why}", "sending": "Enviando…",
+    "close.confirm": "¿Cerrar esta conversación? El visitante ya no podrá escribir en ella.",
+    "closed": "Conversación cerrada.", "delete.confirm": "¿Eliminar este mensaje?",
   },
 };
 

@@ -84,16 +84,16 @@ function buildConversation(pane) {
   pane.replaceChildren(
     h("div", { class: "conv-head" },
       // small screens show the conversation alone: the way back to the list (style.css)
-      h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? "← Team channels" : "← Inbox" }),
+      h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? "← Team channels" : t("back.inbox") }),
       h("div", { class: "conv-title" }, h("h2", { id: "conv-title", tabindex: "-1" }),
         h("p", { id: "conv-sub", class: "muted" })),
       h("div", { class: "conv-actions", id: "conv-actions" }),
       h("div", { class: "labels", id: "conv-labels" })),
     h("div", { class: "log-wrap" },
-      h("button", { type: "button", id: "older", class: "link", hidden: true, text: "Load older messages",
+      h("button", { type: "button", id: "older", class: "link", hidden: true, text: t("older"),
         onclick: loadOlder }),
       // the log role is on a wrapper: on the <ol> it would orphan every <li> (axe: listitem)
-      h("div", { id: "message-log", class: "message-log", role: "log", "aria-live": "polite", "aria-label": "Messages",
+      h("div", { id: "message-log", class: "message-log", role: "log", "aria-live": "polite", "aria-label": t("messages"),
         tabindex: "0" }, h("ol", { id: "messages", class: "messages" }))),
     h("div", { id: "typing", class: "typing", role: "status", "aria-live": "polite", hidden: true }),
     h("p", { id: "readonly", class: "readonly", tabindex: "-1", hidden: true }),
@@ -121,7 +121,7 @@ export function renderConversationHeader() {
   const buttons = [];
   if (ch.type === "support" && ch.status !== "closed" && ch.assignee !== me().id &&
       (ch.status === "queued" || isAdmin())) {
-    buttons.push(h("button", { type: "button", class: "primary", id: "claim", text: ch.status === "queued" ? "Claim" : "Assign to me",
+    buttons.push(h("button", { type: "button", class: "primary", id: "claim", text: ch.status === "queued" ? t("claim") : t("assign.me"),
       onclick: () => claim(ch.id) }));
   }
   if (ch.type === "support") {
@@ -136,15 +136,14 @@ export function renderConversationHeader() {
     buttons.push(transfer);
   }
   if (ch.status !== "closed" && (isAdmin() || (ch.type === "support" && ch.assignee === me().id))) {
-    buttons.push(h("button", { type: "button", id: "close-channel", text: "Close", onclick: () => closeChannel(ch.id) }));
+    buttons.push(h("button", { type: "button", id: "close-channel", text: t("close"), onclick: () => closeChannel(ch.id) }));
   }
   actions.replaceChildren(...buttons);
   const writable = mayWrite(ch);
   $(".composer").hidden = !writable;
   const ro = $("#readonly");
   ro.hidden = writable;
-  ro.textContent = ch.status === "closed" ? "This conversation is closed." :
-    ch.status === "queued" ? "Claim this conversation to reply." : "Only the assigned operator can reply.";
+  ro.textContent = ch.status === "closed" ? t("ro.closed") : ch.status === "queued" ? t("ro.queued") : t("ro.other");
 }
 
 export function addToConversation(messages) {
@@ -180,21 +179,21 @@ export function renderMessages(keepScroll = false) {
       "data-id": m.id },
     // a note says so in words, not only by its colour (WCAG 1.4.1)
     m.internal ? h("span", { class: "note-tag", text: t("note") }) : null,
-    h("span", { class: "from", text: mine ? "You" : m.sender.name || nameOf(m.sender.id) }),
-    h("span", { class: "text", text: m.deleted ? "(message deleted)" : m.text }),
+    h("span", { class: "from", text: mine ? t("you") : m.sender.name || nameOf(m.sender.id) }),
+    h("span", { class: "text", text: m.deleted ? t("deleted") : m.text }),
     ...(m.attachments || []).map((a) => h("button", { type: "button", class: "link att",
       "aria-label": `Download ${a.name || "attachment"}`, text: `📎 ${a.name || a.key}`,
       onclick: () => openAttachment(m, a) })),
     h("span", { class: "time", text: fmtClock(m.created_at) }),
-    mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: "Seen" }) : null,
+    mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: t("seen") }) : null,
     !m.deleted && (mine || hasScope("chat:moderate")) ?
-      h("button", { type: "button", class: "link del", "aria-label": "Delete message", text: "Delete",
+      h("button", { type: "button", class: "link del", "aria-label": t("delete.message"), text: t("delete"),
         onclick: () => deleteMessage(m) }) : null);
   });
   for (const o of cur.outbox) {
     items.push(h("li", { class: `msg mine pending${o.internal ? " note" : ""}`, "data-client-id": o.client_id },
-      h("span", { class: "from", text: "You" }), h("span", { class: "text", text: o.text }),
-      h("span", { class: "time", text: o.failed ? `Not sent: ${o.failed}` : "Sending…" })));
+      h("span", { class: "from", text: t("you") }), h("span", { class: "text", text: o.text }),
+      h("span", { class: "time", text: o.failed ? t("not.sent", { why: o.failed }) : t("sending") })));
   }
   list.replaceChildren(...items);
   $("#older").hidden = !cur.more;
@@ -305,13 +304,13 @@ async function claim(id) {
 }
 
 async function closeChannel(id) {
-  if (!confirm("Close this conversation? The visitor can no longer write in it.")) return;
+  if (!confirm(t("close.confirm"))) return;
   try {
     const { channel } = await chat.request("channel.close", { channel_id: id });
     S.channels.set(id, channel);
     renderLists();
     renderConversationHeader();
-    toast("Conversation closed.");
+    toast(t("closed"));
     // the Close button is gone: the focus goes to what now says the conversation is closed
     $("#readonly") && $("#readonly").focus();
   } catch (err) {
@@ -320,7 +319,7 @@ async function closeChannel(id) {
 }
 
 async function deleteMessage(m) {
-  if (!confirm("Delete this message?")) return;
+  if (!confirm(t("delete.confirm"))) return;
   try {
     await chat.request("message.delete", { channel_id: m.channel_id, message_id: m.id });
     // its Delete button is gone with it: the focus stays in the conversation, on the messages
