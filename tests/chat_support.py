@@ -519,5 +519,11 @@ def run_action(caller: Client, action: str, channel: dict[str, Any]) -> str:
         params.update(content_type="image/png", size=100)
     elif action == "attachment.open":
         params.update(message_id=channel["others_message"], key=channel["file"])
+    elif action == "visitor.email":
+        params["email"] = "policy@example.com"
+    elif action == "visitor.context":
+        params["context"] = {"url": "https://shop.example/policy", "locale": "en"}
+    elif action == "channel.rate":
+        params["score"] = 5
     reply = caller.request(name, **params)
     return "ok" if reply["ok"] else str(reply["error"]["code"])

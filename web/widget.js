@@ -260,11 +260,13 @@
   }
 
   function adopt(tokens) {
-    var keep = { channel_id: state.channel_id, outbox: state.outbox || [] };
+    // the pre-chat answers given before the first sign-in are this visitor's too
+    var keep = { channel_id: state.channel_id, outbox: state.outbox || [], intro: state.intro };
     if (state.user && tokens.user && state.user.id !== tokens.user.id) {
       // another user: not their conversation - but what an anonymous visitor wrote and is not yet
       // sent is the identified visitor's own (identify() is the same person signing in)
-      keep = { channel_id: null, outbox: state.user.anonymous ? state.outbox || [] : [] };
+      keep = { channel_id: null, outbox: state.user.anonymous ? state.outbox || [] : [],
+        intro: state.user.anonymous ? state.intro : undefined };
     }
     state = Object.assign({}, tokens, keep);
     save(state);
@@ -660,8 +662,12 @@
 
   /** Where the visitor is: sent with support.open, and again (visitor.context) when it changes. */
   function pageContext() {
-    return { url: location.href.slice(0, 2000), title: String(document.title || "").slice(0, 300),
-      referrer: String(document.referrer || "").slice(0, 2000), locale: navigator.language || LOCALE };
+    var c = { title: String(document.title || "").slice(0, 300), locale: navigator.language || LOCALE };
+    // only web addresses, and none when there is none (a direct visit has no referrer)
+    [["url", location.href], ["referrer", document.referrer]].forEach(function (kv) {
+      if (/^https?:\/\//.test(kv[1] || "")) c[kv[0]] = kv[1].slice(0, 2000);
+    });
+    return c;
   }
 
   var contextSent = null; // the context the server has, as JSON
@@ -715,8 +721,13 @@
     });
   }
 
-  /** Nobody can answer now: no operator online, or outside business hours. */
-  function isOffline() { return desk() && (theme.online === false || outsideHours(theme.hours, new Date())); }
+  /** Nobody can answer now: no operator online, or outside business hours (the server's
+   *  `open_now` when it sends one, else worked out here from `hours`). */
+  function isOffline() {
+    if (!desk()) return false;
+    if (theme.online === false || theme.open_now === false) return true;
+    return theme.open_now === undefined && outsideHours(theme.hours, new Date());
+  }
 
   /** "required", "optional" or "" (not asked): the follow-up address, asked while offline. */
   function emailAsked() {
@@ -1293,7 +1304,7 @@
     function submitIntro() {
       var answers = { prechat: {} }, bad = [];
       (el.introControls || []).forEach(function (c) {
-        var value = c.el.type === "checkbox" ? (c.el.checked ? "yes" : "") : String(c.el.value || "").trim(), error = "";
+        var value = c.el.type === "checkbox" ? c.el.checked : String(c.el.value || "").trim(), error = "";
         if (c.required && !value) error = t("error_required", { field: c.label });
         else if (value && c.el.dataset.kind === "email" && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
           error = t("error_email", { field: c.label });

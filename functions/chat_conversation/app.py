@@ -4,5 +4,5 @@ from switchboard.edge import ws
 
 handler = ws.action_endpoint(
     ["support.open", "channel.assign", "channel.create", "message.send", "typing", "read", "channel.label",
-     "presence.set"]
+     "presence.set", "visitor.email", "visitor.context", "channel.rate"]
 )

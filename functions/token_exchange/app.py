@@ -9,7 +9,8 @@ def route(request: Request) -> Response:
     body = request.parse()
     bundle = exchange.exchange(services(), tenant_id=body.tenant, subject_token=body.subject_token,
                                origin=request.origin, device=request.user_agent, ip=request.source_ip,
-                               upgrading=request.authorization)
+                               upgrading=request.authorization,
+                               attributes=dict(body.user.attributes) if body.user else None)
     return json_response(bundle.to_json())  # CORS headers: added by endpoint() for the tenant's origins
 
 

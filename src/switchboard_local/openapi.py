@@ -91,6 +91,12 @@ ROUTES: dict[str, _Op] = {
         description="RFC 8693's request shape. The Origin is checked as for `POST /auth/external`; an untrusted "
                     "issuer, another audience, an expired token, a bad signature or an algorithm other than "
                     "RS256, PS256 or ES256 answers 401 `invalid_identity`."),
+    "POST /auth/resume": _Op(
+        "Sign a visitor back in to their conversation with a follow-up mail's single-use link", "none",
+        _TOKENS, _SIGN_IN,
+        description="The token from the mail's `?resume=` link. The Origin must be one of the tenant's (403 "
+                    "otherwise, the link untouched). A used, expired or wrong link answers 401 "
+                    "`invalid_identity` and signs nobody in."),
     "POST /auth/internal": _Op(
         "Sign an operator or admin in with email and password", "none", _TOKENS, _SIGN_IN,
         description="An operator with TOTP gets 401 `mfa_required` with an `mfa_token` for `POST /auth/mfa`."),

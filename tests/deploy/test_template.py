@@ -131,7 +131,17 @@ FUNCTION_ACTIONS = {
     "MeFunction": frozenset({"dynamodb:GetItem", "secretsmanager:GetSecretValue"}),
     "SessionsFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
     "JwksFunction": frozenset({"secretsmanager:GetSecretValue"}),
-    "WidgetSettingsFunction": frozenset({"dynamodb:GetItem"}),
+    # the tenant, and its staff presence (section 8's "online": one Query of T#<tid>#OPS)
+    "WidgetSettingsFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query"}),
+    # section 8: a follow-up mail's link spent (conditional delete), then a visitor's sign-in
+    "AuthResumeFunction": frozenset({
+        "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+        "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
+    # section 8: due follow-ups (GSI2), their channels, messages and visitors' connections, the
+    # resume link written, the batch deleted; the mail, as MailFrom only
+    "FollowupMailFunction": frozenset({
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+        "ses:SendEmail"}),
     "CorsPreflightFunction": frozenset(),
     # staff land on their record: a link (Put, Update) and the session's check of the record
     # kms:Decrypt: rotated hook secrets are sealed
@@ -291,6 +301,7 @@ def test_the_local_table_is_provisioned_with_the_templates_ttl_and_indexes(templ
 CONTRACT_WS_ACTIONS = {
     "support.open", "channel.query", "channel.watch", "channel.history", "channel.assign", "channel.create",
     "channel.close", "message.send", "message.delete", "typing", "read", "attachment.presign",
+    "visitor.email", "visitor.context", "channel.rate",  # section 8
 }
 CONTRACT_WS_ACTIONS |= {"channel.label", "presence.set"}  # contract section 8 (issue 17; desk-visitor adds its own)
 
@@ -340,17 +351,18 @@ def test_only_functions_that_post_to_sockets_may_manage_connections(template):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
 
 
-def test_only_the_recovery_function_sends_mail_and_only_as_mail_from(template):
+def test_only_the_mailing_functions_send_mail_and_only_as_mail_from(template):
     senders = {}
     for logical_id, st in _policy_statements(template):
         if any(a.startswith("ses:") for a in _actions(st)):
             senders[logical_id] = st
-    assert set(senders) == {"PasswordRecoveryFunction"}
-    st = senders["PasswordRecoveryFunction"]
-    assert _actions(st) == ["ses:SendEmail"]
-    # one identity (no "*"), and only the configured from-address
-    assert st["Resource"].name == "Sub" and st["Resource"].value.endswith(":identity/${MailIdentity}")
-    assert st["Condition"]["StringEquals"]["ses:FromAddress"].value == "MailFrom"
+    # (and section 8's follow-up mail)
+    assert set(senders) == {"PasswordRecoveryFunction", "FollowupMailFunction"}
+    for st in senders.values():
+        assert _actions(st) == ["ses:SendEmail"]
+        # one identity (no "*"), and only the configured from-address
+        assert st["Resource"].name == "Sub" and st["Resource"].value.endswith(":identity/${MailIdentity}")
+        assert st["Condition"]["StringEquals"]["ses:FromAddress"].value == "MailFrom"
 
 
 def test_key_secret_is_rotated_immediately_by_the_rotation_function(template):
@@ -564,7 +576,7 @@ def test_only_the_functions_that_sign_tokens_may_read_the_private_keys(template)
     signing = {fid for fid, secrets in readers.items() if "SigningKeys" in secrets}
     assert signing == {"LoginExternalFunction", "LoginInternalFunction", "RefreshFunction", "PostLoginFunction",
                        "MfaFunction", "AccountFunction", "KeyRotationFunction", "OidcCompleteFunction",
-                       "TokenExchangeFunction", "DeviceAuthFunction"}
+                       "TokenExchangeFunction", "DeviceAuthFunction", "AuthResumeFunction"}
     for fid in ("MeFunction", "SessionsFunction", "JwksFunction", "RevokeFunction", "TotpFunction",
                 "AdminOperatorsFunction", "AdminEventsFunction", "ChatAuthorizerFunction", "StaffFunction",
                 "IdentitiesFunction"):

@@ -78,7 +78,7 @@ export function renderVisitorPanel(aside, ch) {
   const answers = Object.entries(ch.prechat || {});
   if (answers.length) {
     parts.push(h("h3", { text: t("visitor.prechat") }),
-      h("dl", { class: "facts prechat" }, answers.map(([k, v]) => row(k, String(v)))));
+      h("dl", { class: "facts prechat" }, answers.flatMap(([k, v]) => row(k, v === true ? "✓" : String(v)))));
   }
   const pastList = h("ul", { class: "past", "aria-labelledby": "past-title" });
   parts.push(h("h3", { id: "past-title", text: t("visitor.past") }), pastList);

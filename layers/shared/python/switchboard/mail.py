@@ -45,6 +45,16 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "$link\n\n"
         "The link works once. If you did not ask for it, ignore this mail: your password stays as it is.\n",
     ),
+    # contract section 8: staff replies the visitor was not there to see (chat/followup.py)
+    "followup": (
+        "$tenant_name answered you",
+        "Hello,\n\n"
+        "$tenant_name answered you in the chat:\n\n"
+        "$messages\n\n"
+        "To go on with the conversation, open this link within 7 days (it works once):\n\n"
+        "$link\n\n"
+        "You get this mail because you left this address in the chat on $tenant_name's website.\n",
+    ),
 }
 
 

@@ -348,14 +348,32 @@ class Channel(msgspec.Struct, frozen=True):
     assigned_at: int | None = None
     #: staff's labels (``channel.label``, normalised): never in the visitor's view
     labels: tuple[str, ...] = ()
+    #: contract section 8, the visitor's side: the page they are on (``{"url", "title",
+    #: "referrer", "locale"}``), their pre-chat answers, where follow-up mail goes, their rating
+    #: (``{"score", "comment", "at"}``)
+    context: dict[str, Any] | None = None
+    prechat: dict[str, Any] | None = None
+    visitor_email: str | None = None
+    csat: dict[str, Any] | None = None
+    #: staff only: the website's attributes of the visitor (copied from their sign-in) and
+    #: whether the website signed them - one set, all signed or all not, never mixed
+    attributes: dict[str, Any] | None = None
+    attributes_signed: bool = False
 
     def to_json(self, *, staff: bool = False) -> dict[str, Any]:
-        """The contract's channel shape. The default is the view anyone may get (a visitor's);
-        ``staff`` adds what only staff see (``labels``), so leaving it out never leaks them."""
-        out = {"id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
-               "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
-               "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name,
-               "assignee_name": self.assignee_name}
+        """The channel as the contract shapes it. The visitor's view (the default, so that a
+        caller who forgets gets the narrower one) never holds staff-only fields; ``staff``
+        adds them (``attributes``, ``attributes_signed``, ``labels``)."""
+        out: dict[str, Any] = {
+            "id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
+            "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
+            "created_at": self.created_at, "last_message_at": self.last_message_at, "name": self.name,
+            "assignee_name": self.assignee_name}
+        if self.type == "support":
+            out.update(context=self.context, prechat=self.prechat, visitor_email=self.visitor_email,
+                       csat=self.csat)
+            if staff:
+                out.update(attributes=self.attributes, attributes_signed=self.attributes_signed)
         if staff:
             out["labels"] = list(self.labels)
         return out

@@ -74,6 +74,9 @@ class Settings(msgspec.Struct, frozen=True):
     mail_from: str = "no-reply@example.com"
     #: the back office's URL: password reset links point there (``#reset=<token>``)
     backoffice_url: str = "http://127.0.0.1:8000/backoffice/"
+    #: contract section 8: how long a staff reply waits for the visitor to be seen live before
+    #: it is mailed to them (the template's FollowupDelaySeconds); replies within it join one mail
+    followup_delay_seconds: int = 120
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -117,6 +120,7 @@ class Settings(msgspec.Struct, frozen=True):
             public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
             mail_from=e.get("MAIL_FROM") or _default("mail_from"),
             backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
+            followup_delay_seconds=num("FOLLOWUP_DELAY_SECONDS", _default("followup_delay_seconds")),
         )
 
 

@@ -25,6 +25,7 @@ Every refusal is 401 ``invalid_identity`` (an issuer whose keys cannot be fetche
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -34,10 +35,12 @@ from switchboard.auth import ratelimit, sessions
 from switchboard.auth.identity import exchanged_visitor_id
 from switchboard.auth.postlogin import Principal
 from switchboard.container import per_container
-from switchboard.errors import Forbidden, InvalidIdentity, Unavailable
+from switchboard.errors import Forbidden, InvalidIdentity, Unavailable, ValidationFailed
 from switchboard.models import Tenant, TrustedIssuer
 from switchboard.policy import Role
 from switchboard.runtime import Services
+
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 
 if TYPE_CHECKING:
     from jwt import PyJWKClient
@@ -156,26 +159,38 @@ def _user(issuer: TrustedIssuer, claims: dict[str, Any]) -> tuple[str, str | Non
 
 
 def exchange(svc: Services, *, tenant_id: str, subject_token: str, origin: str | None, device: str | None,
-             ip: str | None = None, upgrading: str | None = None) -> sessions.TokenBundle:
+             ip: str | None = None, upgrading: str | None = None,
+             attributes: dict[str, Any] | None = None) -> sessions.TokenBundle:
     """Sign a website visitor in with the website's own JWT: a level-1 visitor, method
     ``exchange``, whose chat id is :func:`~switchboard.auth.identity.exchanged_visitor_id` of
     the issuer and the user claim. Rate limited per client IP, the Origin checked as for
     ``POST /auth/external``; ``upgrading`` (the anonymous session's ``Authorization``) carries
     the anonymous visitor's open conversation over, as the HMAC form does. A refused token is
-    recorded as ``sign_in_failed`` (reason ``invalid_identity``, never the token)."""
+    recorded as ``sign_in_failed`` (reason ``invalid_identity``, never the token).
+
+    Attributes (contract section 8): the token's ``attributes`` claim (a flat object, as
+    ``user.attributes``) is covered by the issuer's signature, so staff see it as signed;
+    ``attributes`` from the request body are not, and are kept as unsigned. Both at once is a
+    400: one set per sign-in, never mixed."""
     if ip:
         ratelimit.check(svc.store, svc.settings, [("ip", ip)])
     tenant = svc.tenants.get(tenant_id)
     if not tenant.allows_origin(origin):
         raise Forbidden("this origin is not allowed for the tenant")
+    from switchboard.auth.visitors import check_attributes_size, keep_attributes
+
+    check_attributes_size(attributes)
     try:
         issuer, claims = verify(tenant, subject_token)
         user, name = _user(issuer, claims)
+        signed = _claimed_attributes(claims)
     except InvalidIdentity as refused:
         audit.record(svc.store, tenant=tenant.id, kind="sign_in_failed",
                      retention_days=svc.settings.audit_retention_days, reason="invalid_identity",
                      method="exchange", why=refused.detail)
         raise
+    if signed is not None and attributes is not None:
+        raise ValidationFailed("user.attributes: the token carries the attributes; send them in one place")
     principal = Principal(tenant=tenant.id, user_id=exchanged_visitor_id(issuer.issuer, user), role=Role.VISITOR,
                           anon=False, name=name or "Visitor", method="exchange")
     bundle = sessions.sign_in(svc, principal, device=device)
@@ -183,4 +198,25 @@ def exchange(svc: Services, *, tenant_id: str, subject_token: str, origin: str |
         from switchboard.auth.visitors import upgrade_anonymous
 
         upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
+    if signed is not None or attributes is not None:
+        keep_attributes(svc, tenant.id, principal.user_id, signed if signed is not None else attributes or {},
+                        signed=signed is not None)
     return bundle
+
+
+def _claimed_attributes(claims: dict[str, Any]) -> dict[str, Any] | None:
+    """The token's ``attributes`` claim, held to ``user.attributes``' rules (a flat object of
+    text, numbers and true/false, at most 50 names and 4 KB); a malformed claim refuses the
+    token (``invalid_identity``): the website signed something the contract does not allow."""
+    raw = claims.get("attributes")
+    if raw is None:
+        return None
+    from switchboard.auth.identity import MAX_ATTRIBUTES_BYTES, canonical_attributes
+
+    ok = isinstance(raw, dict) and len(raw) <= 50 and all(
+        isinstance(k, str) and _ATTRIBUTE_NAME.match(k)
+        and (isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 1000))
+        for k, v in raw.items())
+    if not ok or len(canonical_attributes(raw).encode()) > MAX_ATTRIBUTES_BYTES:
+        raise InvalidIdentity("the token's attributes claim is not a flat object of at most 4 KB")
+    return dict(raw)

@@ -10,15 +10,20 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Any
 
 __all__ = [
+    "MAX_ATTRIBUTES_BYTES",
     "MAX_USER_ID",
     "anonymous_visitor_id",
+    "attributes_hash",
+    "canonical_attributes",
     "chat_safe_id",
     "exchanged_visitor_id",
     "is_chat_safe",
     "known_visitor_id",
     "new_operator_id",
+    "verify_attributes_hash",
     "verify_visitor_hash",
     "visitor_hash",
 ]
@@ -119,4 +124,30 @@ def visitor_hash(identity_secret: str, website_user_id: str) -> str:
 def verify_visitor_hash(identity_secret: str, website_user_id: str, presented: str) -> bool:
     """Constant-time comparison of the presented hash with the expected one."""
     expected = visitor_hash(identity_secret, website_user_id)
+    return hmac.compare_digest(expected.encode(), presented.strip().lower().encode())
+
+
+#: the largest canonical JSON of a visitor's attributes (contract section 8)
+MAX_ATTRIBUTES_BYTES = 4096
+
+
+def canonical_attributes(attributes: dict[str, Any]) -> str:
+    """The canonical JSON the website signs: keys sorted, no spaces, UTF-8 as is (not
+    ``\\u`` escapes) - what ``JSON.stringify`` of a key-sorted object gives in a browser or
+    Node, and ``json.dumps(a, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``."""
+    import json
+
+    return json.dumps(attributes, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def attributes_hash(identity_secret: str, website_user_id: str, attributes: dict[str, Any]) -> str:
+    """hex HMAC-SHA256(identity secret, user id + "\\n" + canonical JSON of the attributes)."""
+    message = (website_user_id + "\n" + canonical_attributes(attributes)).encode()
+    return hmac.new(identity_secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify_attributes_hash(identity_secret: str, website_user_id: str, attributes: dict[str, Any],
+                           presented: str) -> bool:
+    """Constant-time comparison of the presented attributes hash with the expected one."""
+    expected = attributes_hash(identity_secret, website_user_id, attributes)
     return hmac.compare_digest(expected.encode(), presented.strip().lower().encode())

@@ -7,18 +7,26 @@ never loads argon2.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgspec
 
 from switchboard.admin import audit
 from switchboard.auth import ratelimit, sessions
-from switchboard.auth.identity import anonymous_visitor_id, known_visitor_id, verify_visitor_hash
+from switchboard.auth.identity import (
+    MAX_ATTRIBUTES_BYTES,
+    anonymous_visitor_id,
+    canonical_attributes,
+    known_visitor_id,
+    verify_attributes_hash,
+    verify_visitor_hash,
+)
 from switchboard.auth.postlogin import Principal
-from switchboard.errors import Forbidden, InvalidIdentity
+from switchboard.errors import Forbidden, InvalidIdentity, ValidationFailed
 from switchboard.policy import Role
 from switchboard.runtime import Services
 
-__all__ = ["ClaimedVisitor", "external", "upgrade_anonymous"]
+__all__ = ["ClaimedVisitor", "external", "keep_attributes", "upgrade_anonymous"]
 
 
 class ClaimedVisitor(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +36,9 @@ class ClaimedVisitor(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     email: str | None = None
     hash: str | None = None
+    #: contract section 8: what the website says of the visitor, and its HMAC of them
+    attributes: dict[str, Any] | None = None
+    attributes_hash: str | None = None
 
 
 def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, origin: str | None,
@@ -65,8 +76,12 @@ def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, o
         )
     else:
         user = visitor
+        check_attributes_size(user.attributes)
         secrets = svc.tenant_secrets(tenant, "identity", int(time.time()))
-        if not user.hash or not any(verify_visitor_hash(secret, user.id, user.hash) for secret in secrets):
+        if not user.hash or not any(verify_visitor_hash(secret, user.id, user.hash) for secret in secrets) or (
+                user.attributes_hash is not None and not any(
+                    verify_attributes_hash(secret, user.id, user.attributes or {}, user.attributes_hash)
+                    for secret in secrets)):
             ratelimit.check(svc.store, svc.settings, [("account", f"visitor#{tenant.id}#{user.id}")])
             audit.record(
                 svc.store,
@@ -89,7 +104,30 @@ def external(svc: Services, *, tenant_id: str, visitor: ClaimedVisitor | None, o
     bundle = sessions.sign_in(svc, principal, device=device)
     if upgrading and not principal.anon:
         upgrade_anonymous(svc, upgrading, tenant=tenant.id, to_user=principal.user_id)
+    if visitor is not None and visitor.attributes is not None:
+        # signed only by a valid attributes_hash (a wrong one was refused above with the sign-in)
+        keep_attributes(svc, tenant.id, principal.user_id, visitor.attributes,
+                        signed=visitor.attributes_hash is not None)
     return bundle
+
+
+def check_attributes_size(attributes: dict[str, Any] | None) -> None:
+    """At most 4 KB of canonical JSON (contract section 8); each value's own bounds are the
+    request model's."""
+    if attributes is not None and len(canonical_attributes(attributes).encode()) > MAX_ATTRIBUTES_BYTES:
+        raise ValidationFailed(f"user.attributes: at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")
+
+
+def keep_attributes(svc: Services, tenant: str, user_id: str, attributes: dict[str, Any], *, signed: bool) -> None:
+    """Store this sign-in's attributes as the visitor's (the whole set, replacing the last one,
+    so signed and unsigned values never mix), and on their open conversation, if any, so that
+    the staff looking at it see them at their next read (support.open copies them onto a new one)."""
+    now = int(time.time() * 1000)
+    svc.store.visitors.put_attributes(tenant, user_id, attributes, signed=signed, at=now)
+    channel_id = svc.store.channels.open_support_id(tenant, user_id)
+    channel = svc.store.channels.get(channel_id) if channel_id else None
+    if channel is not None and channel.status != "closed" and channel.visitor == user_id:
+        svc.store.channels.set_visitor_fields(channel, {"attributes": attributes, "attributes_signed": signed})
 
 
 def upgrade_anonymous(svc: Services, authorization: str, *, tenant: str, to_user: str) -> None:

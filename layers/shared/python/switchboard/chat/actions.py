@@ -24,7 +24,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from switchboard.chat import attachments as _attachments  # the actions' own parameter is `attachments`
-from switchboard.chat import transcripts
+from switchboard.chat import followup, transcripts, visitors
 from switchboard.chat.context import ChatContext, Reply
 from switchboard.chat.policy import authorize, may_read
 from switchboard.chat.realtime import MAX_FRAME_BYTES, event_frame, size_of
@@ -35,9 +35,9 @@ from switchboard.observability import logger
 from switchboard.policy import STAFF_ROLES
 
 __all__ = [
-    "attachment_open", "attachment_presign", "channel_assign", "channel_close", "channel_create", "channel_history",
-    "channel_query", "channel_watch", "hand_back_if_away", "handle_disconnect", "message_delete", "message_send",
-    "pick_operator", "read", "support_open", "typing",
+    "announce", "attachment_open", "attachment_presign", "channel_assign", "channel_close", "channel_create",
+    "channel_history", "channel_query", "channel_watch", "hand_back_if_away", "handle_disconnect", "message_delete",
+    "message_send", "pick_operator", "read", "support_open", "typing", "view",
 ]
 __all__ += ["assigned", "channel_label", "normalise_label", "presence_set"]  # issue 17
 
@@ -85,22 +85,35 @@ def _announce(ctx: ChatContext, ch: Channel, *, left_queue: bool = False, caller
     every present staff member is told, so that their queue view drops it: they saw it a
     moment ago. Nobody else hears of it: an open conversation's subject and people stay with
     those who may read it. Not to the ``caller``'s connection: its reply says it."""
-    watchers = [w for w in ctx.store.watchers.of_channel(ch.id, now=_now())
+    # the visitor's connections get the visitor's view, everyone else the staff's
+    # (Channel.to_json: staff-only fields never reach a visitor); the watchers are read once
+    watching = [w for w in ctx.store.watchers.of_channel(ch.id, now=_now())
                 if may_read(ch.tenant, w.user_id, w.role, ch)]
-    # the visitor's connections get the visitor's view (no labels); everyone else is staff
-    visitors = [w.connection_id for w in watchers if w.role not in STAFF_ROLES]
-    visitors += _user_connections(ctx, ch.tenant, [m for m in ch.members if m == ch.visitor])
-    targets = [w.connection_id for w in watchers if w.role in STAFF_ROLES]
-    targets += _user_connections(ctx, ch.tenant, [m for m in ch.members if m != ch.visitor])
+    visitor_targets = {w.connection_id for w in watching if w.user_id == ch.visitor or w.role == "visitor"}
+    if ch.visitor:
+        visitor_targets.update(_user_connections(ctx, ch.tenant, [ch.visitor]))
+    targets = [w.connection_id for w in watching] + _user_connections(
+        ctx, ch.tenant, [m for m in ch.members if m != ch.visitor])
     if ch.type == "support":
         staff = presence if presence is not None else ctx.store.presence.of_tenant(ch.tenant, now=_now())
         targets += [cid for p in staff if left_queue or may_read(ch.tenant, p.user_id, p.role, ch)
                     for cid in p.connections]
-    if not staff_only:
-        ctx.notifier.send([t for t in dict.fromkeys(visitors) if t != caller],
+    staff_targets = [t for t in dict.fromkeys(targets) if t != caller and t not in visitor_targets]
+    ctx.notifier.send(staff_targets, event_frame("channel.updated", {"channel": ch.to_json(staff=True)}))
+    if not staff_only and visitor_targets - {caller}:
+        ctx.notifier.send([t for t in visitor_targets if t != caller],
                           event_frame("channel.updated", {"channel": ch.to_json()}))
-    ctx.notifier.send([t for t in dict.fromkeys(targets) if t != caller and t not in visitors],
-                      event_frame("channel.updated", {"channel": ch.to_json(staff=True)}))
+
+
+def announce(ctx: ChatContext, ch: Channel, *, caller: str | None = None) -> None:
+    """``channel.updated`` to who may read the channel (the visitor's side of a conversation
+    changed: :mod:`switchboard.chat.visitors`)."""
+    _announce(ctx, ch, caller=caller)
+
+
+def view(ch: Channel, conn: Connection) -> dict[str, Any]:
+    """The channel as the caller may see it: staff the staff's view, a visitor their own."""
+    return ch.to_json(staff=conn.role in STAFF_ROLES)
 
 
 def _view(ch: Channel, conn: Connection) -> dict[str, Any]:
@@ -127,12 +140,34 @@ def _fit(items: list[dict[str, Any]], budget: int) -> int:
 
 
 # -- support channels and assignment ----------------------------------------------------
-def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = None) -> Reply:
+def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = None,
+                 context: dict[str, Any] | None = None, prechat: dict[str, Any] | None = None,
+                 email: str | None = None) -> Reply:
     """Open the visitor's support channel, or return the one already open (assigning it if
-    it is still queued and an operator has come online)."""
+    it is still queued and an operator has come online).
+
+    Contract section 8: ``context`` (the page), ``prechat`` (checked against the tenant's
+    fields; required ones only for a new conversation) and ``email`` are stored on the
+    channel - on the one already open too, where given (the page changed, an address added);
+    the visitor's website attributes are copied onto a new one."""
     authorize(conn, "open_support")
     existing = ctx.store.channels.open_support_id(conn.tenant, conn.user_id)
     found = ctx.store.channels.get(existing) if existing else None
+    is_new = found is None or found.status == "closed"
+    presence_now: list[OperatorPresence] | None = None
+
+    def anyone_online() -> bool:
+        nonlocal presence_now
+        presence_now = ctx.store.presence.of_tenant(conn.tenant, now=_now())
+        return any(p.online for p in presence_now)
+
+    answers = visitors.check_open(ctx, conn, prechat=prechat, email=email, new=is_new, anyone_online=anyone_online)
+    fields = visitors.fields_of(context=context, prechat=answers, email=email)
+    if found is not None and not is_new and fields:
+        if found.prechat and "prechat" in fields:
+            fields["prechat"] = {**found.prechat, **fields["prechat"]}
+        found = ctx.store.channels.set_visitor_fields(found, fields) or ctx.store.channels.get(found.id) or found
+        _announce(ctx, found, caller=conn.id)
     in_queue = found is not None and found.status == "queued"  # as staff have seen it
     if found is not None and found.status == "open" and found.assignee:
         found = _requeue_if_assignee_gone(ctx, found)
@@ -143,14 +178,18 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
     if found is not None and found.status != "closed":
         return Reply({"channel": _view(found, conn)})
     now = now_ms()
-    presence = ctx.store.presence.of_tenant(conn.tenant, now=now // 1000)
+    presence = presence_now if presence_now is not None else ctx.store.presence.of_tenant(conn.tenant, now=now // 1000)
+    attributes = ctx.store.visitors.attributes(conn.tenant, conn.user_id)
     chosen = pick_operator(presence)
     members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
     ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
                  subject=subject, members=members, assignee=chosen.user_id if chosen else None,
                  visitor=conn.user_id, created_at=now, last_message_at=now,
                  assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None,
-                 assigned_at=now if chosen else None)
+                 assigned_at=now if chosen else None, context=fields.get("context"), prechat=fields.get("prechat"),
+                 visitor_email=fields.get("visitor_email"),
+                 attributes=attributes.values if attributes else None,
+                 attributes_signed=attributes.signed if attributes else False)
     try:
         ctx.store.channels.create(ch, support_pointer=True, now_ms=now)
     except Conflict:
@@ -391,13 +430,13 @@ def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = No
         # the index lags the table a little: trust the channel item for tenant, status, the rest
         if ch is not None and ch.tenant == conn.tenant and status in (None, ch.status) \
                 and _matches(conn, ch, visitor=visitor, label=label, assignee=assignee):
-            view = _view(ch, conn)
-            size = size_of(view) + 1
+            shown = view(ch, conn)
+            size = size_of(shown) + 1
             if used + size > MAX_FRAME_BYTES - ENVELOPE_BYTES:
                 more = True  # the rest of this page comes with the next one
                 break
             used += size
-            out.append(view)
+            out.append(shown)
         last = resume
     return Reply({"channels": out, "cursor": last if more and last else None})
 
@@ -470,8 +509,9 @@ def channel_watch(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Rep
     authorize(conn, "read", ch)
     ctx.store.watchers.add(ch.id, conn)
     messages, more = ctx.store.messages.page(ch.id, before=None, limit=WATCH_MESSAGES, viewer_role=conn.role)
-    page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES - size_of(_view(ch, conn)))
-    return Reply({"channel": _view(ch, conn), "messages": page, "cursor": cursor})
+    shown = view(ch, conn)
+    page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES - size_of(shown))
+    return Reply({"channel": shown, "messages": page, "cursor": cursor})
 
 
 def channel_history(ctx: ChatContext, conn: Connection, *, channel_id: str, before: str | None = None,
@@ -574,7 +614,19 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     stored = _store_message(ctx, conn, ch, message)
     if stored.id != message.id:  # the client_id was taken: this is a retry, or a client's mistake
         stored = _retry_of(stored, text=text, attachments=attachments, internal=internal)
-    return _sent(ctx, ch, stored)
+        return _sent(ctx, ch, stored)
+    reply = _sent(ctx, ch, stored)
+    # a note is never mailed to the visitor; a plain message: no more DynamoDB calls than before
+    if internal or not followup.owed(ch, conn):
+        return reply
+    fan_out = reply.then
+
+    def then() -> None:  # after the sender's reply: the visitor may get this by mail (chat/followup.py)
+        if fan_out is not None:
+            fan_out()
+        followup.schedule(ctx, ch, stored)
+
+    return Reply(reply.data, then=then)
 
 
 def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ...], internal: bool = False) -> Message:

@@ -32,7 +32,8 @@ def build_context(settings: Settings, store: Store, tenants: Callable[[str], Ten
                       attachments_bucket=settings.attachments_bucket or None,
                       max_attachment_bytes=settings.max_attachment_bytes,
                       files=ChatFiles(path_style=settings.s3_own_endpoint), tenants=tenants,
-                      archive_retention_days=settings.archive_retention_days)
+                      archive_retention_days=settings.archive_retention_days,
+                      followup_delay_seconds=settings.followup_delay_seconds)
     holder.append(ctx)
     return ctx
 

@@ -40,6 +40,7 @@ class ChatContext(msgspec.Struct, frozen=True):
     files: ChatFiles = msgspec.field(default_factory=ChatFiles)
     tenants: Callable[[str], Tenant | None] | None = None
     archive_retention_days: int = 365  # Settings.archive_retention_days
+    followup_delay_seconds: int = 120  # Settings.followup_delay_seconds
 
 
 class Reply(msgspec.Struct, frozen=True):

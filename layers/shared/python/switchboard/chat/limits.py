@@ -75,6 +75,11 @@ ACTION_KIND: dict[str, str] = {
     # issue 17: labelling a conversation and saying online / away are managing, at a human pace
     "channel.label": "manage",
     "presence.set": "manage",
+    # section 8: a page change sends visitor.context (a site that changes pages more than once a
+    # second is not a person reading it)
+    "visitor.email": "manage",
+    "visitor.context": "manage",
+    "channel.rate": "manage",
 }
 
 #: kind -> its limit, per clock minute (overridable per kind: the template's WebSocketRateLimits)

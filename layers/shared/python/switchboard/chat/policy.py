@@ -60,6 +60,8 @@ PERMISSION_SCOPE: dict[str, str] = {
     "note": "chat:write",
     "label": "chat:write",
     "presence": "chat:write",
+    "visitor_profile": "chat:write",
+    "rate": "chat:write",
 }
 
 #: the permission each action checks (message.delete: ``delete_own`` for one's own message,
@@ -80,6 +82,9 @@ ACTION_PERMISSION: dict[str, tuple[str, ...]] = {
     # issue 17 (contract section 8); message.send with ``internal``: ``note``
     "channel.label": ("label",),
     "presence.set": ("presence",),
+    "visitor.email": ("visitor_profile",),
+    "visitor.context": ("visitor_profile",),
+    "channel.rate": ("rate",),
 }
 
 _ANY = frozenset({"any"})
@@ -139,6 +144,9 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
     ("admin", "support", "label"): _TENANT,
     ("operator", None, "presence"): _ANY,
     ("admin", None, "presence"): _ANY,
+    # contract section 8: the visitor's own side of their conversation (staff have no such row)
+    ("visitor", "support", "visitor_profile"): frozenset({"visitor"}),
+    ("visitor", "support", "rate"): frozenset({"visitor"}),
 }
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from switchboard.chat import actions
+import msgspec
+
+from switchboard.chat import actions, visitors
 from switchboard.chat.context import ChatContext, Reply
 from switchboard.edge.frames import (
     AssignParams,
@@ -25,9 +27,12 @@ from switchboard.edge.frames import (
     Params,
     PresenceParams,
     QueryParams,
+    RateParams,
     ReadParams,
     SendParams,
     SupportOpenParams,
+    VisitorContextParams,
+    VisitorEmailParams,
 )
 from switchboard.models import Connection
 
@@ -38,7 +43,9 @@ Action = Callable[[ChatContext, Connection, Any], Reply]
 
 
 def _support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> Reply:
-    return actions.support_open(ctx, conn, subject=p.subject)
+    return actions.support_open(
+        ctx, conn, subject=p.subject, context=msgspec.structs.asdict(p.context) if p.context else None,
+        prechat=dict(p.prechat) if p.prechat is not None else None, email=p.email)
 
 
 def _channel_query(ctx: ChatContext, conn: Connection, p: QueryParams) -> Reply:
@@ -99,6 +106,19 @@ def _channel_label(ctx: ChatContext, conn: Connection, p: LabelParams) -> Reply:
 
 def _presence_set(ctx: ChatContext, conn: Connection, p: PresenceParams) -> Reply:
     return actions.presence_set(ctx, conn, status=p.status)
+def _visitor_email(ctx: ChatContext, conn: Connection, p: VisitorEmailParams) -> Reply:
+    return visitors.visitor_email(ctx, conn, channel_id=p.channel_id, email=p.email,
+                                  announce=lambda ch: actions.announce(ctx, ch, caller=conn.id))
+
+
+def _visitor_context(ctx: ChatContext, conn: Connection, p: VisitorContextParams) -> Reply:
+    return visitors.visitor_context(ctx, conn, channel_id=p.channel_id, context=msgspec.structs.asdict(p.context),
+                                    announce=lambda ch: actions.announce(ctx, ch, caller=conn.id))
+
+
+def _channel_rate(ctx: ChatContext, conn: Connection, p: RateParams) -> Reply:
+    return visitors.channel_rate(ctx, conn, channel_id=p.channel_id, score=p.score, comment=p.comment,
+                                 announce=lambda ch: actions.announce(ctx, ch, caller=conn.id))
 
 
 #: action name -> (params model, what runs it)
@@ -118,4 +138,7 @@ ACTIONS: dict[str, tuple[type[Params], Action]] = {
     "attachment.open": (AttachmentOpenParams, _attachment_open),
     "channel.label": (LabelParams, _channel_label),
     "presence.set": (PresenceParams, _presence_set),
+    "visitor.email": (VisitorEmailParams, _visitor_email),
+    "visitor.context": (VisitorContextParams, _visitor_context),
+    "channel.rate": (RateParams, _channel_rate),
 }

@@ -14,9 +14,24 @@ import msgspec
 from msgspec import Meta, Struct
 
 __all__ = [
-    "AssignParams", "AttachmentOpenParams", "AttachmentParams", "ChannelParams", "CreateTeamParams", "DeleteParams",
-    "HistoryParams", "LabelParams", "NoParams", "PresenceParams", "QueryParams", "ReadParams", "SendParams",
+    "AssignParams",
+    "AttachmentOpenParams",
+    "AttachmentParams",
+    "ChannelParams",
+    "CreateTeamParams",
+    "DeleteParams",
+    "HistoryParams",
+    "LabelParams",
+    "NoParams",
+    "PresenceParams",
+    "QueryParams",
+    "RateParams",
+    "ReadParams",
+    "SendParams",
     "SupportOpenParams",
+    "VisitorContext",
+    "VisitorContextParams",
+    "VisitorEmailParams",
 ]
 
 Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9@_-]{1,128}\Z")]
@@ -37,8 +52,50 @@ class NoParams(Params, frozen=True):
     pass
 
 
+#: a page's address: http(s) only (never ``javascript:`` or ``data:``: staff click it), no spaces
+#: or control characters, at most 2048 characters (what browsers and proxies reliably carry)
+PageUrl = Annotated[str, Meta(pattern=r"^https?://[^\s\x00-\x1f\x7f]{1,2040}\Z", max_length=2048)]
+#: a BCP 47 language tag as browsers give it (``en``, ``es-419``, ``zh-Hant-TW``)
+Locale = Annotated[str, Meta(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}\Z", max_length=35)]
+Email = Annotated[str, Meta(pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}\.[^@\s\x00-\x1f]{1,63}\Z",
+                            max_length=254)]
+#: a pre-chat answer: text (checked against the tenant's field: a select's options, an email's
+#: form) or a checkbox's true/false
+PrechatValue = Annotated[str, Meta(max_length=1000)] | bool
+
+
+class VisitorContext(Params, frozen=True):
+    """Where the visitor is (contract section 8): every field optional, each bounded."""
+
+    url: PageUrl | None = None
+    title: Annotated[str, Meta(max_length=300)] | None = None
+    referrer: PageUrl | None = None
+    locale: Locale | None = None
+
+
 class SupportOpenParams(Params, frozen=True):
     subject: Annotated[str, Meta(max_length=200)] | None = None
+    context: VisitorContext | None = None
+    #: field id -> answer; checked against the tenant's configured fields (chat/visitors.py)
+    prechat: Annotated[dict[Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,40}\Z")], PrechatValue],
+                       Meta(max_length=20)] | None = None
+    email: Email | None = None
+
+
+class VisitorEmailParams(Params, frozen=True):
+    channel_id: Id
+    email: Email
+
+
+class VisitorContextParams(Params, frozen=True):
+    channel_id: Id
+    context: VisitorContext
+
+
+class RateParams(Params, frozen=True):
+    channel_id: Id
+    score: Annotated[int, Meta(ge=1, le=5)]
+    comment: Annotated[str, Meta(max_length=1000)] | None = None
 
 
 class QueryFilter(Params, frozen=True):

@@ -28,8 +28,9 @@ __all__ = [
     "BODIES", "QUERIES", "AuthorizeQuery", "CallbackQuery", "DeviceApproval", "DeviceAuthorization",
     "DeviceTokenRequest", "EventsQuery", "ExternalLogin", "FederatedUser", "InternalLogin", "InviteAcceptance",
     "MfaLogin", "OidcCompletion", "OperatorChange", "OperatorCreation", "PasswordChange", "PasswordForgotten",
-    "PasswordReset", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "ReportsQuery", "RevokeBody",
-    "RevokeScopes", "RevokeSession", "RevokeUser", "SearchQuery", "SecretRotation", "SessionsQuery", "TenantChange",
+    "PasswordReset", "PostLoginInvocation", "ProvidersQuery", "RefreshRequest", "ReportsQuery", "ResumeRequest",
+    "RevokeBody", "RevokeScopes", "RevokeSession", "RevokeUser", "SearchQuery", "SecretRotation", "SessionsQuery",
+    "TenantChange",
     "TokenExchange", "TotpCode", "VisitorIdentity",
 ]
 
@@ -44,11 +45,22 @@ class Strict(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     repeat ``frozen=True``: msgspec inherits it, mypy's dataclass check wants it said.)"""
 
 
+#: a website attribute's name and value (contract section 8): a flat object, values text,
+#: numbers or true/false; its canonical JSON at most 4 KB (auth/identity.py checks the total)
+AttributeName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}\Z")]
+AttributeValue = Annotated[str, Meta(max_length=1000)] | bool | int | float
+Attributes = Annotated[dict[AttributeName, AttributeValue], Meta(max_length=50)]
+
+
 class VisitorIdentity(Strict, frozen=True):
     id: Annotated[str, Meta(min_length=1, max_length=256)]
     name: Annotated[str, Meta(max_length=100)] | None = None
     email: Email | None = None
     hash: Annotated[str, Meta(max_length=128)] | None = None
+    #: what the website says of the visitor (plan, orders...), signed by ``attributes_hash``
+    #: (hex HMAC-SHA256 of ``id`` + "\n" + their canonical JSON) or shown to staff as unsigned
+    attributes: Attributes | None = None
+    attributes_hash: Annotated[str, Meta(max_length=128)] | None = None
 
 
 class ExternalLogin(Strict, frozen=True):
@@ -62,7 +74,8 @@ class ExternalLogin(Strict, frozen=True):
         from switchboard.auth.visitors import ClaimedVisitor  # the visitors' function loads it anyway
 
         u = self.user
-        return ClaimedVisitor(id=u.id, name=u.name, email=u.email, hash=u.hash)
+        return ClaimedVisitor(id=u.id, name=u.name, email=u.email, hash=u.hash, attributes=u.attributes,
+                              attributes_hash=u.attributes_hash)
 
 
 class InternalLogin(Strict, frozen=True):
@@ -80,6 +93,20 @@ class TokenExchange(Strict, frozen=True):
     tenant: TenantId
     subject_token: Annotated[str, Meta(min_length=1, max_length=8192)]
     subject_token_type: Literal["urn:ietf:params:oauth:token-type:jwt"]
+    #: ``{"attributes": {...}}``: attributes the token does not cover (stored as unsigned); signed
+    #: ones travel in the token's ``attributes`` claim (docs/integrations.md)
+    user: ExchangeUser | None = None
+
+
+class ExchangeUser(Strict, frozen=True):
+    attributes: Attributes
+
+
+class ResumeRequest(Strict, frozen=True):
+    """``POST /auth/resume``: a follow-up mail's link (``?resume=<id>.<secret>``)."""
+
+    tenant: TenantId
+    token: Annotated[str, Meta(pattern=r"^[0-9a-f]{16}\.[A-Za-z0-9_-]{20,100}\Z")]
 
 
 class RefreshRequest(Strict, frozen=True):
@@ -407,6 +434,7 @@ class SearchQuery(Strict, frozen=True):
 BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /auth/external": ExternalLogin,
     "POST /auth/exchange": TokenExchange,
+    "POST /auth/resume": ResumeRequest,
     "POST /auth/internal": InternalLogin,
     "POST /auth/mfa": MfaLogin,
     "POST /auth/refresh": RefreshRequest,

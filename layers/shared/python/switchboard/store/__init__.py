@@ -16,7 +16,9 @@ Nothing else in Switchboard imports boto3's DynamoDB, spells a key or reads a cu
   markers), :mod:`~switchboard.store.connections` (connections, watches, staff presence and
   load), :mod:`~switchboard.store.audit` (audit events, rate-limit and seen-once counters),
   :mod:`~switchboard.store.recovery` (password reset links, TOTP recovery codes),
-  :mod:`~switchboard.store.devices` (the command line's device sign-ins);
+  :mod:`~switchboard.store.devices` (the command line's device sign-ins),
+  :mod:`~switchboard.store.visitors` (a website visitor's attributes),
+  :mod:`~switchboard.store.followups` (follow-up mail due, resume links);
 * :mod:`~switchboard.store.transactions` - the writes that span kinds.
 
 Why a facade: callers hold one :class:`Store` (``svc.store``, made once per container with
@@ -35,10 +37,12 @@ from switchboard.store.channels import Channels, Messages
 from switchboard.store.connections import Connections, Presence, Watchers
 from switchboard.store.devices import Devices
 from switchboard.store.dynamo import Table, dynamodb_client
+from switchboard.store.followups import Followups
 from switchboard.store.identities import Identities
 from switchboard.store.recovery import Recovery
 from switchboard.store.sessions import Sessions
 from switchboard.store.staff import Staff, Tenants
+from switchboard.store.visitors import Visitors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,6 +70,8 @@ class Store:
         self.counters = Counters(self._table)
         self.recovery = Recovery(self._table)
         self.devices = Devices(self._table)
+        self.visitors = Visitors(self._table)
+        self.followups = Followups(self._table)
 
     @property
     def client(self) -> DynamoDBClient:

@@ -154,6 +154,32 @@ class Channels:
         t.transact(items, conflict="the labels changed meanwhile")
         return replace(ch, labels=labels)
 
+
+    def set_visitor_fields(self, ch: Channel, fields: dict[str, Any]) -> Channel | None:
+        """Set the visitor's side of a support channel (``context``, ``prechat``,
+        ``visitor_email``, ``attributes``...) while it is still the same visitor's and not
+        closed: one conditional UpdateItem; None if the condition did not hold."""
+        if not fields:
+            return ch
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        stored = {k: codecs.attributes_text(v) if k == "attributes" and v is not None else v
+                  for k, v in fields.items()}
+        values: dict[str, Any] = {f":f{i}": value for i, value in enumerate(stored.values())}
+        sets = ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+        names["#st"] = "status"
+        ok = self._table.update_if(keys.channel_pk(ch.id), keys.CHANNEL, f"SET {sets}",
+                                   {**values, ":v": ch.visitor, ":closed": "closed"},
+                                   condition="visitor = :v AND #st <> :closed", names=names)
+        return replace(ch, **fields) if ok else None
+
+    def rate(self, ch: Channel, csat: dict[str, Any]) -> bool:
+        """``csat`` on a closed support channel, once: a conditional UpdateItem (closed, the same
+        visitor, not rated yet). False if it was rated already (or changed meanwhile)."""
+        return self._table.update_if(keys.channel_pk(ch.id), keys.CHANNEL, "SET csat = :c",
+                                     {":c": csat, ":v": ch.visitor, ":closed": "closed"},
+                                     condition="visitor = :v AND #st = :closed AND attribute_not_exists(csat)",
+                                     names={"#st": "status"})
+
     def mark_archived(self, channel_id: str, read_at_ms: int) -> None:
         """``archived_at``: the transcript just written read the messages at ``read_at_ms``
         (only ever moves forward: a slower writer that read earlier does not move it back)."""

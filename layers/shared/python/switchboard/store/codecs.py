@@ -26,7 +26,8 @@ from switchboard.models import (
 from switchboard.store import keys
 
 __all__ = [
-    "assignment_item", "channel", "channel_item", "connection", "connection_item", "email_item", "event",
+    "assignment_item", "attributes_of", "attributes_text", "channel", "channel_item", "connection", "connection_item",
+    "email_item", "event",
     "event_item", "identity_value", "membership_item", "message", "message_item", "operator", "operator_item",
     "session", "session_item", "status_index_of", "tenant", "tenant_item"
 ]
@@ -242,7 +243,12 @@ def channel_item(ch: Channel) -> dict[str, Any]:
             "assignee": ch.assignee, "visitor": ch.visitor, "created_at": ch.created_at,
             "last_message_at": ch.last_message_at, "name": ch.name, "assignee_name": ch.assignee_name,
             "assigned_at": ch.assigned_at, "labels": list(ch.labels) or None, keys.GSI2_PK: status_index_of(ch),
-            keys.GSI2_SK: keys.activity_sort(ch.last_message_at, ch.id)}
+            keys.GSI2_SK: keys.activity_sort(ch.last_message_at, ch.id),
+            **{k: v for k, v in (("context", ch.context), ("prechat", ch.prechat), ("visitor_email", ch.visitor_email),
+                                 ("csat", ch.csat),
+                                 ("attributes", attributes_text(ch.attributes) if ch.attributes else None))
+               if v is not None},
+            **({"attributes_signed": True} if ch.attributes_signed else {})}
 
 
 def channel(r: dict[str, Any]) -> Channel:
@@ -252,7 +258,32 @@ def channel(r: dict[str, Any]) -> Channel:
                    name=r.get("name"), assignee_name=r.get("assignee_name"),
                    closed_at=_int_or_none(r.get("closed_at")), archived_at=_int_or_none(r.get("archived_at")),
                    last_deleted_at=_int_or_none(r.get("last_deleted_at")),
-                   assigned_at=_int_or_none(r.get("assigned_at")), labels=tuple(r.get("labels") or ()))
+                   assigned_at=_int_or_none(r.get("assigned_at")), labels=tuple(r.get("labels") or ()),
+                   context=r.get("context"), prechat=r.get("prechat"), visitor_email=r.get("visitor_email"),
+                   csat=_csat(r.get("csat")),
+                   attributes=attributes_of(r["attributes"]) if r.get("attributes") else None,
+                   attributes_signed=bool(r.get("attributes_signed", False)))
+
+
+def attributes_text(values: dict[str, Any]) -> str:
+    """A visitor's attributes as stored: JSON text (DynamoDB takes no float; this keeps 99.5)."""
+    import json
+
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+
+
+def attributes_of(text: Any) -> dict[str, Any]:
+    import json
+
+    value = json.loads(text) if isinstance(text, str) else text
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _csat(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    return {"score": int(raw["score"]), "comment": raw.get("comment"), "at": int(raw["at"])}
+
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -125,6 +125,17 @@ watch                 ``CH#<chid>``         ``W#<cid>``            Query begins_
                                                                    watchers only
 watch (reverse)       ``C#<cid>``           ``W#<chid>``           Query on disconnect: what to           connections
                                                                    unsubscribe
+visitor attributes    ``U#<tid>#<uid>``     ``VATTRS``             Put at sign-in (the latest set, signed  visitors
+                                                                   or not); GetItem when a support
+                                                                   channel opens (copied onto it)
+follow-up due         ``CH#<chid>``         ``FOLLOWUP``           Update when staff reply to a visitor   followups
+                                                                   with an email; GSI2 ``FU#due``
+                                                                   sorted by ``<due ms>#<chid>``: the
+                                                                   scheduled mailer Queries only what
+                                                                   is due
+resume link           ``RES#<id>``          ``RESUME``             Put with the follow-up mail;           followups
+                                                                   conditional delete (hash, expiry):
+                                                                   single use
 ====================  ====================  =====================  =====================================  ===========
 
 Expiring items carry ``ttl`` (epoch seconds) so DynamoDB deletes them; reads still check
@@ -161,7 +172,7 @@ GSI2_SK = "gsi2sk"
 PREFIXES: tuple[str, ...]
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#",
             "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#",
-            "UC#")
+            "UC#", "FU#", "RES#")
 PREFIXES += ("NOTE#", "LBL#", "CLOSED#", "DUE#", "CANNED#")  # issue 17 (appended: merges stay simple)
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
@@ -177,6 +188,9 @@ SSO_STATE = "STATE"
 SSO_CODE = "CODE"
 DEVICE = "DEVICE"
 USER_CODE = "USERCODE"
+VISITOR_ATTRIBUTES = "VATTRS"
+FOLLOWUP = "FOLLOWUP"
+RESUME = "RESUME"
 
 # -- sort-key prefixes queried with begins_with ------------------------------------------------------
 OPERATORS = "OP#"
@@ -434,3 +448,14 @@ __all__ += [  # issue 17 (appended: merges stay simple)
     "CANNED", "LABELS", "NOTES", "NOTES_END", "canned_sk", "closed_index", "due_index", "label_index", "label_sk",
     "note_sk",
 ]
+
+
+# -- follow-up mail ------------------------------------------------------------------------------
+def followup_index() -> str:
+    """GSI2's partition of conversations whose follow-up mail is due (sorted by due time)."""
+    return "FU#due"
+
+
+def resume_pk(resume_id: str) -> str:
+    """A follow-up mail's single-use link back into its conversation."""
+    return f"RES#{resume_id}"

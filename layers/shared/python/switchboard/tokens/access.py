@@ -45,6 +45,7 @@ CLIENT_BY_METHOD = {
     "anonymous": WIDGET_CLIENT,  # POST /auth/external: the chat widget on a tenant's site
     "identified": WIDGET_CLIENT,
     "exchange": WIDGET_CLIENT,  # POST /auth/exchange: the widget hands over the website's own token
+    "resume": WIDGET_CLIENT,  # POST /auth/resume: a follow-up mail's link, opened in the widget
     "password": BACKOFFICE_CLIENT,  # POST /auth/internal, /auth/mfa, /auth/invite: the back office
     "password+totp": BACKOFFICE_CLIENT,
     "password+recovery_code": BACKOFFICE_CLIENT,  # POST /auth/mfa with a TOTP recovery code

@@ -1,0 +1,100 @@
+"""The scheduled side of follow-up mail (:mod:`switchboard.chat.followup` tells the flow):
+what the ``FollowupMail`` function runs every minute, and the resume links its mails carry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from switchboard.chat.followup import RESUME_SECONDS
+from switchboard.errors import Unavailable
+from switchboard.models import Channel, Message, Tenant
+from switchboard.observability import logger
+from switchboard.policy import STAFF_ROLES
+from switchboard.runtime import Services
+
+__all__ = ["BATCH", "resume_link", "send_due"]
+
+#: the most conversations one run mails (the next run, a minute later, takes the rest)
+BATCH = 100
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def resume_link(svc: Services, tenant: Tenant, ch: Channel, *, now: int) -> str | None:
+    """A single-use link back into ``ch`` for its visitor, on one of the tenant's origins: the
+    page the visitor was on if it is one of them, else the first allowed origin (None: the
+    tenant lists no origin, so there is nowhere safe to send them). The token is
+    ``<id>.<secret>``: the id finds the record, only the secret's SHA-256 is stored (as the
+    password reset links do)."""
+    page = (ch.context or {}).get("url")
+    origin = None
+    if page:
+        parts = urlsplit(page)
+        candidate = f"{parts.scheme}://{parts.netloc}"
+        origin = candidate if candidate in tenant.allowed_origins else None
+    origin = origin or (tenant.allowed_origins[0] if tenant.allowed_origins else None)
+    if origin is None or ch.visitor is None:
+        return None
+    resume_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    svc.store.followups.put_resume(resume_id, _hash(secret), tenant=tenant.id, visitor=ch.visitor,
+                                   channel_id=ch.id, expires_at=now + RESUME_SECONDS)
+    return f"{origin}/?resume={resume_id}.{secret}"
+
+
+def _render(messages: list[Message]) -> str:
+    return "\n\n".join(f"{m.sender_name or 'Support'}:\n{m.text}" for m in messages)
+
+
+def send_due(svc: Services, *, now_ms: int | None = None, limit: int = BATCH) -> dict[str, int]:
+    """Mail every conversation whose follow-up is due at ``now_ms``; what happened, counted
+    (``due``, ``mailed``, ``seen_live``, ``nothing_new``, ``failed``)."""
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    counts = {"due": 0, "mailed": 0, "seen_live": 0, "nothing_new": 0, "failed": 0}
+    for channel_id in svc.store.followups.due(now_ms, limit=limit):
+        counts["due"] += 1
+        counts[_one(svc, channel_id, now_ms)] += 1
+    if counts["due"]:
+        logger.info("follow-up mail run", extra=counts)
+    return counts
+
+
+def _one(svc: Services, channel_id: str, now_ms: int) -> str:
+    record = svc.store.followups.get(channel_id)
+    ch = svc.store.channels.get(channel_id)
+    if record is None:
+        return "nothing_new"  # finished by a run alongside
+    last_ms = int(record["last_ms"])
+    if ch is None or not ch.visitor or not ch.visitor_email:
+        svc.store.followups.finish(channel_id, last_ms=last_ms)
+        return "nothing_new"
+    if svc.store.connections.of_user(ch.tenant, ch.visitor, readers_only=True):
+        svc.store.followups.finish(channel_id, last_ms=last_ms)  # the widget shows them the replies
+        return "seen_live"
+    replies = [m for m in svc.store.followups.replies_since(channel_id, int(record["from_ms"]))
+               if m.sender_role in STAFF_ROLES and not m.deleted and m.created_at <= last_ms]
+    if not replies:
+        svc.store.followups.finish(channel_id, last_ms=last_ms)
+        return "nothing_new"
+    tenant = svc.tenants.find(ch.tenant)
+    if tenant is None:
+        svc.store.followups.finish(channel_id, last_ms=last_ms)
+        return "nothing_new"
+    link = resume_link(svc, tenant, ch, now=now_ms // 1000)
+    params: dict[str, Any] = {
+        "tenant_name": tenant.name, "messages": _render(replies),
+        "link": link or "Open the chat on our website to answer.",
+    }
+    try:
+        svc.mailer.send(to=ch.visitor_email, template="followup", params=params)
+    except Unavailable:
+        logger.warning("follow-up mail not sent: tried again next run", extra={"channel_id": channel_id})
+        return "failed"
+    if not svc.store.followups.finish(channel_id, last_ms=last_ms):
+        svc.store.followups.move_on(channel_id, from_ms=last_ms + 1)  # a reply came meanwhile: next batch
+    return "mailed"

@@ -1,0 +1,224 @@
+"""Follow-up mail and the resume link (contract section 8): staff replies a visitor was not there to
+see reach their email, batched per conversation, never a staff note, with a single-use link that
+signs them back in to that one conversation - on the tenant's origins only, for 7 days.
+
+The FollowupMail function is invoked as Lambda would run it (the template's handler, its IAM
+policy enforced by the local invoker), with its clock moved forward instead of waiting."""
+
+from __future__ import annotations
+
+import re
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tests.chat_support import CallLog, visitor_tokens
+from tests.conftest import OPERATOR, ORIGIN, TENANT
+
+
+def outbox() -> list[dict[str, Any]]:
+    from switchboard_local.outbox import messages
+
+    return messages()
+
+
+@pytest.fixture
+def run_mailer(template, monkeypatch):
+    """Run FollowupMailFunction at ``seconds`` from now (its clock moved, nobody sleeps)."""
+    from switchboard.chat import followup_mail
+
+    from switchboard_local.lambda_runtime import LambdaContext, load_handler
+
+    def _run(seconds: float) -> dict[str, int]:
+        when = time.time() + seconds
+        monkeypatch.setattr(followup_mail, "time", SimpleNamespace(time=lambda: when))
+        result: dict[str, int] = load_handler(template, "FollowupMailFunction")(
+            {"source": "aws.events", "detail-type": "Scheduled Event"}, LambdaContext("FollowupMailFunction"))
+        return result
+
+    return _run
+
+
+@pytest.fixture
+def away(chat, call, tokens_for):
+    """A visitor who left an email and went away; the operator who has their conversation."""
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open", email="vera@example.com",
+                       context={"url": f"{ORIGIN}/orders/7"})["channel"]
+    otto.ok("channel.watch", channel_id=channel["id"])
+    guest.disconnect()
+    return otto, guest, channel
+
+
+_CLIENT_IDS = iter(range(10**6))
+
+
+def send(who, channel, text):
+    return who.ok("message.send", channel_id=channel["id"], text=text, client_id=f"f{next(_CLIENT_IDS)}")["message"]
+
+
+def resume_token(mail: dict[str, Any]) -> str:
+    found = re.search(r"(https?://\S+)/\?resume=(\S+)", mail["text"])
+    assert found, mail["text"]
+    assert found.group(1) == ORIGIN
+    return found.group(2)
+
+
+def test_replies_the_visitor_missed_are_mailed_once_in_one_batch(away, run_mailer, svc):
+    otto, _guest, channel = away
+    # Given two replies while the visitor is away
+    send(otto, channel, "Your parcel left today.")
+    send(otto, channel, "Tracking: ZX-42.")
+    # Then nothing goes before the delay
+    assert run_mailer(60)["mailed"] == 0 and outbox() == []
+    # When the mailer runs after it
+    assert run_mailer(125)["mailed"] == 1
+    # Then one mail went to the visitor with both replies and a link on the tenant's origin
+    (mail,) = outbox()
+    assert mail["to"] == "vera@example.com"
+    assert "Your parcel left today." in mail["text"] and "Tracking: ZX-42." in mail["text"]
+    resume_token(mail)
+    # And the batch is done: the next run mails nothing
+    assert run_mailer(200)["due"] == 0 and len(outbox()) == 1
+    # A later reply starts a new batch
+    send(otto, channel, "Anything else?")
+    assert run_mailer(125)["mailed"] == 1
+    (second,) = [m for m in outbox() if "Anything else?" in m["text"]]
+    assert len(outbox()) == 2 and "ZX-42" not in second["text"]
+
+
+def test_a_visitor_back_in_the_chat_gets_no_mail(away, run_mailer, chat):
+    otto, guest, channel = away
+    send(otto, channel, "Are you there?")
+    chat.connect(guest.tokens)  # they came back: the widget shows the reply
+    counts = run_mailer(125)
+    assert (counts["seen_live"], counts["mailed"]) == (1, 0) and outbox() == []
+
+
+def test_staff_notes_and_the_visitors_own_messages_are_never_mailed(away, run_mailer, svc):
+    from switchboard.ids import now_ms, time_ordered_id
+    from switchboard.models import Message
+    from switchboard.store import codecs
+
+    otto, _guest, channel = away
+    send(otto, channel, "Public answer.")
+    # a private note as desk-staff's message.send internal=true stores it (flagged internal)
+    ch = svc.store.channels.get(channel["id"])
+    note = Message(id=time_ordered_id(), channel_id=ch.id, sender_id=otto.user_id, sender_role="operator",
+                   sender_name="Otto", text="NOTE: customer is rude", attachments=(), client_id="note-1",
+                   created_at=now_ms())
+    svc.store.client.put_item(TableName=svc.store.table,
+                              Item=_wire({**codecs.message_item(note), "internal": True}))
+    assert run_mailer(125)["mailed"] == 1
+    (mail,) = outbox()
+    assert "Public answer." in mail["text"] and "NOTE" not in mail["text"] and "rude" not in mail["text"]
+
+
+def _wire(item: dict[str, Any]) -> dict[str, Any]:
+    from switchboard.store.dynamo import to_wire
+
+    return to_wire(item)
+
+
+def test_no_email_no_mail_and_no_due_record(chat, call, tokens_for, run_mailer, svc):
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    guest.disconnect()
+    send(otto, channel, "Hello?")
+    assert svc.store.followups.get(channel["id"]) is None
+    assert run_mailer(125)["due"] == 0 and outbox() == []
+
+
+def test_the_mailers_cost_grows_with_what_is_due_not_with_the_table(chat, call, tokens_for, run_mailer, svc):
+    # Given 6 conversations with a reply each, 3 of them due (their visitors left an email)
+    otto = chat.connect(tokens_for(OPERATOR))
+    for i in range(6):
+        guest = chat.connect(visitor_tokens(call))
+        channel = guest.ok("support.open", **({"email": f"v{i}@example.com"} if i % 2 == 0 else {}))["channel"]
+        guest.disconnect()
+        send(otto, channel, f"reply {i}")
+    from switchboard.chat import followup_mail
+
+    # When the mailer runs, counted
+    log = CallLog()
+    with log.counting(svc.store.client):
+        counts = followup_mail.send_due(svc, now_ms=int(time.time() * 1000) + 125_000)
+    # Then: one Query of the index, then per due conversation a fixed handful of calls, no Scan
+    assert counts["mailed"] == 3
+    names = log.names()
+    assert "Scan" not in names
+    assert names[0] == "Query" and len(names) <= 1 + 3 * 7, names
+
+
+# -- POST /auth/resume -----------------------------------------------------------------------------
+def _resume(call: Any, token: str, origin: str | None = ORIGIN, tenant: str = TENANT) -> dict[str, Any]:
+    return call("POST /auth/resume", body={"tenant": tenant, "token": token},
+                headers={"origin": origin} if origin else {})
+
+
+def test_the_link_signs_the_visitor_back_in_to_that_conversation_once(away, run_mailer, call, chat, svc):
+    otto, guest, channel = away
+    send(otto, channel, "We found it.")
+    run_mailer(125)
+    token = resume_token(outbox()[0])
+    # When the visitor opens the link on the tenant's site
+    r = _resume(call, token)
+    # Then they are that conversation's visitor again, and see it
+    assert r["status"] == 200, r
+    assert r["json"]["user"]["id"] == guest.user_id
+    back = chat.connect(r["json"])
+    assert back.ok("channel.watch", channel_id=channel["id"])["channel"]["id"] == channel["id"]
+    # And the link works once: a replay is refused and signs nobody in
+    sessions_before = len(list(svc.store.sessions.of_user(TENANT, guest.user_id)))
+    again = _resume(call, token)
+    assert again["status"] == 401 and again["json"]["code"] == "invalid_identity"
+    assert "access_token" not in again["json"]
+    assert len(list(svc.store.sessions.of_user(TENANT, guest.user_id))) == sessions_before
+
+
+@pytest.mark.parametrize("case", ["another origin", "no origin", "another tenant", "wrong secret", "expired"])
+def test_the_link_is_refused_off_the_tenants_origins_or_when_bad(away, run_mailer, call, svc, monkeypatch, case):
+    otto, _guest, channel = away
+    send(otto, channel, "We found it.")
+    run_mailer(125)
+    token = resume_token(outbox()[0])
+    if case == "another origin":
+        r = _resume(call, token, origin="https://evil.example")
+        assert r["status"] == 403, r
+    elif case == "no origin":
+        r = _resume(call, token, origin=None)
+        assert r["status"] == 403, r
+    elif case == "another tenant":
+        r = _resume(call, token, tenant="globex", origin="https://globex.test")
+        assert r["status"] in (401, 403), r
+    elif case == "wrong secret":
+        rid = token.split(".")[0]
+        r = _resume(call, f"{rid}.{'A' * 43}")
+        assert r["status"] == 401, r
+        assert _resume(call, token)["status"] == 200  # the real link still works: nothing was spent
+        return
+    else:
+        # the link's 7 days have passed (its record as stored, moved back in time)
+        rid = token.split(".")[0]
+        item = svc.store.client.get_item(TableName=svc.store.table,
+                                         Key={"pk": {"S": f"RES#{rid}"}, "sk": {"S": "RESUME"}})["Item"]
+        assert int(item["expires_at"]["N"]) - time.time() > 7 * 86400 - 60
+        svc.store.client.update_item(TableName=svc.store.table, Key={"pk": {"S": f"RES#{rid}"},
+                                                                      "sk": {"S": "RESUME"}},
+                                     UpdateExpression="SET expires_at = :e",
+                                     ExpressionAttributeValues={":e": {"N": str(int(time.time()) - 1)}})
+        r = _resume(call, token)
+        assert r["status"] == 401, r
+        return
+    assert "access_token" not in (r["json"] or {})
+    if case != "another tenant":
+        assert _resume(call, token)["status"] == 200  # refused before the link was spent
+
+
+def test_a_malformed_token_is_a_400(call, seeded):
+    r = _resume(call, "not-a-token")
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error"
