@@ -162,6 +162,9 @@ FUNCTION_ACTIONS = {
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
         "dynamodb:UpdateItem", "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
     "StaffFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
+    # issue 17: canned replies, each with its shortcut pointer in one transaction (Put/Update/Delete)
+    "CannedFunction": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                                 "dynamodb:Query", "secretsmanager:GetSecretValue"}),
     "AdminOperatorsFunction": frozenset({
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from switchboard.store.audit import AuditLog, Counters
+from switchboard.store.canned import Canned
 from switchboard.store.channels import Channels, Messages
 from switchboard.store.connections import Connections, Presence, Watchers
 from switchboard.store.devices import Devices
@@ -66,6 +67,7 @@ class Store:
         self.counters = Counters(self._table)
         self.recovery = Recovery(self._table)
         self.devices = Devices(self._table)
+        self.canned = Canned(self._table)
 
     @property
     def client(self) -> DynamoDBClient:

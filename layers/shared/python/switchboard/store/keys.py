@@ -162,7 +162,7 @@ PREFIXES: tuple[str, ...]
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#",
             "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#",
             "UC#")
-PREFIXES += ("NOTE#", "LBL#", "CLOSED#", "DUE#", "CANNED#")  # issue 17 (appended: merges stay simple)
+PREFIXES += ("NOTE#", "LBL#", "CLOSED#", "CANNED#", "SHORTCUT#")  # issue 17 (appended: merges stay simple)
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -416,21 +416,20 @@ def closed_index(tenant: str) -> str:
     return f"CLOSED#{tenant}"
 
 
-def due_index(tenant: str) -> str:
-    """GSI1 (sparse): channels whose reassignment time is set; ``gsi1sk`` the due time, so the
-    sweep reads only what is due."""
-    return f"DUE#{tenant}"
-
-
 def canned_sk(canned_id: str) -> str:
     """A canned reply of the tenant (``T#<tid>`` / ``CANNED#<id>``)."""
     return f"CANNED#{canned_id}"
+
+
+def shortcut_sk(shortcut: str) -> str:
+    """A canned reply's shortcut pointer (``T#<tid>`` / ``SHORTCUT#<s>``): one per tenant."""
+    return f"SHORTCUT#{shortcut}"
 
 
 CANNED = "CANNED#"
 LABELS = "LBL#"
 
 __all__ += [  # issue 17 (appended: merges stay simple)
-    "CANNED", "LABELS", "NOTES", "NOTES_END", "canned_sk", "closed_index", "due_index", "label_index", "label_sk",
-    "note_sk",
+    "CANNED", "LABELS", "NOTES", "NOTES_END", "canned_sk", "closed_index", "label_index", "label_sk", "note_sk",
+    "shortcut_sk",
 ]
