@@ -162,6 +162,10 @@ FUNCTION_ACTIONS = {
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
         "dynamodb:UpdateItem", "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
     "StaffFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
+    # issue 17: the support sweep (requeue and assign transactions, fan-out, stale connections' cleanup)
+    "SupportSweepFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "execute-api:ManageConnections"}),
     # issue 17: canned replies, each with its shortcut pointer in one transaction (Put/Update/Delete)
     "CannedFunction": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                                  "dynamodb:Query", "secretsmanager:GetSecretValue"}),

@@ -74,6 +74,9 @@ class Settings(msgspec.Struct, frozen=True):
     mail_from: str = "no-reply@example.com"
     #: the back office's URL: password reset links point there (``#reset=<token>``)
     backoffice_url: str = "http://127.0.0.1:8000/backoffice/"
+    #: issue 17: a queued chat nobody claims, or an assigned one its operator does not answer,
+    #: for this long is moved on by the support sweep (the template's ReassignAfterMinutes)
+    reassign_after_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -117,6 +120,7 @@ class Settings(msgspec.Struct, frozen=True):
             public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
             mail_from=e.get("MAIL_FROM") or _default("mail_from"),
             backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
+            reassign_after_seconds=num("REASSIGN_AFTER_SECONDS", _default("reassign_after_seconds")),
         )
 
 
