@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "AuditEvent", "Channel", "Connection", "Identity", "IdentityProvider", "Message", "Operator", "OperatorPresence",
-    "Session", "SessionKey", "Tenant", "TrustedIssuer", "Watcher",
+    "AuditEvent", "CannedReply", "Channel", "Connection", "Identity", "IdentityProvider", "Message", "Operator",
+    "OperatorPresence", "Session", "SessionKey", "Tenant", "TrustedIssuer", "Watcher",
 ]
 
 
@@ -432,3 +432,20 @@ class OperatorPresence(msgspec.Struct, frozen=True):
     def available(self) -> bool:
         """Whether they may be given a new chat: online, not away, under their capacity."""
         return self.online and not self.away and (self.max_chats is None or self.load < self.max_chats)
+
+
+class CannedReply(msgspec.Struct, frozen=True):
+    """A tenant's saved answer (contract section 8): ``{visitor.name}`` and ``{operator.name}``
+    in ``text`` are filled in by the back office when it is used, not here."""
+
+    tenant: str
+    id: str
+    title: str
+    text: str
+    shortcut: str
+    created_at: int
+    updated_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "text": self.text, "shortcut": self.shortcut,
+                "created_at": self.created_at, "updated_at": self.updated_at}

@@ -39,7 +39,7 @@ __all__ = [
     "channel_history", "channel_query", "channel_watch", "hand_back_if_away", "handle_disconnect", "message_delete",
     "message_send", "pick_operator", "read", "support_open", "typing", "view",
 ]
-__all__ += ["assigned", "channel_label", "normalise_label", "presence_set"]  # issue 17
+__all__ += ["assigned", "channel_label", "normalise_label", "presence_set", "reassign", "take_back"]  # issue 17
 
 WATCH_MESSAGES = 50
 #: what a reply's envelope (type, rid, ok, keys, a cursor) may take besides its list
@@ -275,6 +275,25 @@ def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool, besides: str
     assigned(ctx, new, by=None)
     _announce(ctx, new, left_queue=from_queue)
     return new
+
+
+def reassign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
+    """The support sweep's door to auto-assignment (:func:`_try_assign`)."""
+    return _try_assign(ctx, ch, from_queue=from_queue)
+
+
+def take_back(ctx: ChatContext, ch: Channel) -> Channel:
+    """The support sweep: an assigned chat its operator did not answer in time goes back to
+    the queue and on to the next available operator - never the same one - if there is one.
+    ``channel.updated`` to the old assignee (still a member), the new one, and the queue's
+    viewers when it joins the queue. :class:`Conflict` if it changed meanwhile."""
+    previous = ch.assignee
+    queued = ctx.store.channels.requeue(ch, now_ms=now_ms())
+    logger.info("channel taken back: not answered in time", extra={"channel_id": ch.id})
+    moved = _try_assign(ctx, queued, from_queue=False, besides=previous)
+    if moved.status == "queued":
+        _announce(ctx, moved)
+    return moved
 
 
 def assigned(ctx: ChatContext, ch: Channel, *, by: str | None, previous: str | None = None) -> None:

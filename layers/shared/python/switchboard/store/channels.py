@@ -180,6 +180,28 @@ class Channels:
                                      condition="visitor = :v AND #st = :closed AND attribute_not_exists(csat)",
                                      names={"#st": "status"})
 
+    def waiting(self, *, before_ms: int, limit: int) -> list[str]:
+        """Support channels that started waiting before ``before_ms`` (queued, or a visitor's
+        message unanswered), oldest first: one Query of the sparse GSI1 list ``DUE#0`` with
+        ``gsi1sk < before``. It reads only what is due, never every channel."""
+        found, _ = self._table.query_page(
+            f"{keys.GSI1_PK} = :p AND {keys.GSI1_SK} < :b",
+            {":p": keys.due_index(), ":b": keys.activity_sort(before_ms, "")}, index=keys.GSI1, limit=limit)
+        return [keys.channel_of_sort(k[keys.GSI1_SK]) for k in found]
+
+    def wait_again(self, ch: Channel, *, now_ms: int) -> bool:
+        """Start the channel's wait again at ``now_ms`` (nobody could take it: the sweep looks
+        again in N minutes, not every minute), if it is still as read; False if it changed."""
+        return self._table.update_if(keys.channel_pk(ch.id), keys.CHANNEL, f"SET {keys.GSI1_SK} = :d2",
+                                     {":d2": keys.activity_sort(now_ms, ch.id), ":st": ch.status},
+                                     condition=f"#st = :st AND attribute_exists({keys.GSI1_PK})",
+                                     names={"#st": "status"})
+
+    def stop_waiting(self, ch: Channel) -> None:
+        """Off the sweep's list (nothing to answer: the visitor has written nothing)."""
+        self._table.update_if(keys.channel_pk(ch.id), keys.CHANNEL, f"REMOVE {keys.GSI1_PK}, {keys.GSI1_SK}",
+                              {":st": ch.status}, condition="#st = :st", names={"#st": "status"})
+
     def mark_archived(self, channel_id: str, read_at_ms: int) -> None:
         """``archived_at``: the transcript just written read the messages at ``read_at_ms``
         (only ever moves forward: a slower writer that read earlier does not move it back)."""
@@ -217,12 +239,22 @@ class Messages:
             return self._put_note(ch, m)
         sort = keys.activity_sort(m.created_at, ch.id)
         msg_item = codecs.message_item(m)
+        # the sweep's list, in the same update (no extra call): the assignee's message answers,
+        # so the channel waits for nobody; the visitor's starts the wait if it had not started
+        due, due_values = "", {}
+        if ch.type == "support" and ch.assignee is not None and m.sender_id == ch.assignee:
+            due = f" REMOVE {keys.GSI1_PK}, {keys.GSI1_SK}"
+        elif ch.type == "support" and m.sender_id == ch.visitor:
+            due = (f", {keys.GSI1_PK} = if_not_exists({keys.GSI1_PK}, :d1), "
+                   f"{keys.GSI1_SK} = if_not_exists({keys.GSI1_SK}, :d2)")
+            due_values = {":d1": keys.due_index(), ":d2": sort}
         items: list[Any] = [
             t.put_item({**msg_item, "sk": keys.client_id_sk(m.sender_id, m.client_id)},
                        condition="attribute_not_exists(pk)"),
             t.put_item(msg_item),
-            t.update_item(keys.channel_pk(ch.id), keys.CHANNEL, f"SET last_message_at = :t, {keys.GSI2_SK} = :s",
-                          {":t": m.created_at, ":s": sort, ":closed": "closed"},
+            t.update_item(keys.channel_pk(ch.id), keys.CHANNEL,
+                          f"SET last_message_at = :t, {keys.GSI2_SK} = :s" + due,
+                          {":t": m.created_at, ":s": sort, ":closed": "closed", **due_values},
                           condition="attribute_exists(pk) AND #st <> :closed", names={"#st": "status"}),
         ]
         lists = [keys.key(keys.user_pk(ch.tenant, u), keys.membership_sk(ch.id)) for u in ch.members]

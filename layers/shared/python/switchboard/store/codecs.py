@@ -243,6 +243,10 @@ def channel_item(ch: Channel) -> dict[str, Any]:
             "assignee": ch.assignee, "visitor": ch.visitor, "created_at": ch.created_at,
             "last_message_at": ch.last_message_at, "name": ch.name, "assignee_name": ch.assignee_name,
             "assigned_at": ch.assigned_at, "labels": list(ch.labels) or None, keys.GSI2_PK: status_index_of(ch),
+            # issue 17: a new support channel waits for someone from its creation (the sweep's list)
+            keys.GSI1_PK: keys.due_index() if ch.type == "support" and ch.status != "closed" else None,
+            keys.GSI1_SK: keys.activity_sort(ch.created_at, ch.id) if ch.type == "support" and ch.status != "closed"
+            else None,
             keys.GSI2_SK: keys.activity_sort(ch.last_message_at, ch.id),
             **{k: v for k, v in (("context", ch.context), ("prechat", ch.prechat), ("visitor_email", ch.visitor_email),
                                  ("csat", ch.csat),

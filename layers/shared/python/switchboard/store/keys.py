@@ -173,7 +173,7 @@ PREFIXES: tuple[str, ...]
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#",
             "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#",
             "UC#", "FU#", "RES#")
-PREFIXES += ("NOTE#", "LBL#", "CLOSED#", "DUE#", "CANNED#")  # issue 17 (appended: merges stay simple)
+PREFIXES += ("NOTE#", "LBL#", "CLOSED#", "CANNED#", "SHORTCUT#", "DUE#")  # issue 17 (appended: merges stay simple)
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -430,10 +430,13 @@ def closed_index(tenant: str) -> str:
     return f"CLOSED#{tenant}"
 
 
-def due_index(tenant: str) -> str:
-    """GSI1 (sparse): channels whose reassignment time is set; ``gsi1sk`` the due time, so the
-    sweep reads only what is due."""
-    return f"DUE#{tenant}"
+def due_index(shard: int = 0) -> str:
+    """GSI1 (sparse): support channels waiting for someone - queued, or a visitor's message
+    unanswered - with ``gsi1sk`` = :func:`activity_sort` of the time they started waiting, so
+    the sweep reads only those waiting longer than N minutes, oldest first. One partition of
+    all tenants (the sweep knows no tenants and must not Scan); ``shard`` is there for when one
+    partition's write rate is not enough."""
+    return f"DUE#{shard}"
 
 
 def canned_sk(canned_id: str) -> str:
@@ -441,12 +444,17 @@ def canned_sk(canned_id: str) -> str:
     return f"CANNED#{canned_id}"
 
 
+def shortcut_sk(shortcut: str) -> str:
+    """A canned reply's shortcut pointer (``T#<tid>`` / ``SHORTCUT#<s>``): one per tenant."""
+    return f"SHORTCUT#{shortcut}"
+
+
 CANNED = "CANNED#"
 LABELS = "LBL#"
 
 __all__ += [  # issue 17 (appended: merges stay simple)
     "CANNED", "LABELS", "NOTES", "NOTES_END", "canned_sk", "closed_index", "due_index", "label_index", "label_sk",
-    "note_sk",
+    "note_sk", "shortcut_sk",
 ]
 
 

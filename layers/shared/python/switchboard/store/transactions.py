@@ -249,14 +249,16 @@ def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
                   assigned_at=ch.assigned_at or now_ms)
     condition = "#st = :st AND " + ("assignee = :old" if ch.assignee else "attribute_not_exists(assignee)")
     values: dict[str, Any] = {":st": ch.status, ":open": "open", ":a": operator_id, ":m": list(members),
-                              ":g2": codecs.status_index_of(new), ":an": operator_name or "", ":now": now_ms}
+                              ":g2": codecs.status_index_of(new), ":an": operator_name or "", ":now": now_ms,
+                              ":d1": keys.due_index(), ":d2": keys.activity_sort(now_ms, ch.id)}
     if ch.assignee:
         values[":old"] = ch.assignee
     items: list[Any] = [table.update_item(
         keys.channel_pk(ch.id), keys.CHANNEL,
         # assigned_at: the first assignment's time only (the end of the queue wait, for reports)
         f"SET #st = :open, assignee = :a, members = :m, {keys.GSI2_PK} = :g2, assignee_name = :an, "
-        "assigned_at = if_not_exists(assigned_at, :now)", values,
+        # the new assignee has N minutes to answer (the support sweep): their clock starts now
+        f"assigned_at = if_not_exists(assigned_at, :now), {keys.GSI1_PK} = :d1, {keys.GSI1_SK} = :d2", values,
         condition=condition, names={"#st": "status"})]
     items.append(table.put_item(codecs.membership_item(new, operator_id)))
     items += [_assignment_put(table, new, operator_id),
@@ -274,8 +276,10 @@ def requeue_channel(table: Table, ch: Channel, *, now_ms: int) -> Channel:
     new = replace(ch, status="queued", assignee=None, assignee_name=None)
     items: list[Any] = [
         table.update_item(keys.channel_pk(ch.id), keys.CHANNEL,
-                          f"SET #st = :q, {keys.GSI2_PK} = :g2 REMOVE assignee, assignee_name",
-                          {":q": "queued", ":open": "open", ":a": ch.assignee, ":g2": codecs.status_index_of(new)},
+                          f"SET #st = :q, {keys.GSI2_PK} = :g2, {keys.GSI1_PK} = :d1, {keys.GSI1_SK} = :d2 "
+                          "REMOVE assignee, assignee_name",
+                          {":q": "queued", ":open": "open", ":a": ch.assignee, ":g2": codecs.status_index_of(new),
+                           ":d1": keys.due_index(), ":d2": keys.activity_sort(now_ms, ch.id)},
                           condition="#st = :open AND assignee = :a", names={"#st": "status"}),
         _assignment_delete(table, ch, ch.assignee), load_update(table, ch.tenant, ch.assignee, -1, now_ms)]
     table.transact(items, conflict="the channel changed meanwhile")
@@ -293,7 +297,8 @@ def close_channel(table: Table, ch: Channel, *, now_ms: int) -> Channel:
     if ch.type == "support":
         # out of the queued / open lists, into the tenant's closed list, newest close first
         values.update({":g2": keys.closed_index(ch.tenant), ":s2": keys.activity_sort(now_ms, ch.id)})
-        expression = f"SET #st = :closed, closed_at = :now, {keys.GSI2_PK} = :g2, {keys.GSI2_SK} = :s2"
+        expression = (f"SET #st = :closed, closed_at = :now, {keys.GSI2_PK} = :g2, {keys.GSI2_SK} = :s2 "
+                      f"REMOVE {keys.GSI1_PK}, {keys.GSI1_SK}")  # waits for nobody now
     else:
         expression = f"SET #st = :closed, closed_at = :now REMOVE {keys.GSI2_PK}"
     items: list[Any] = [table.update_item(keys.channel_pk(ch.id), keys.CHANNEL, expression, values,
