@@ -112,9 +112,16 @@ def test_staff_notes_and_the_visitors_own_messages_are_never_mailed(away, run_ma
                    created_at=now_ms())
     svc.store.client.put_item(TableName=svc.store.table,
                               Item=_wire({**codecs.message_item(note), "internal": True}))
+    own = Message(id=time_ordered_id(), channel_id=ch.id, sender_id=ch.visitor, sender_role="visitor",
+                  sender_name="Visitor", text="VISITOR-OWN words", attachments=(), client_id="own-1",
+                  created_at=now_ms())
+    svc.store.messages.put(ch, own)
+    time.sleep(0.002)  # the next reply comes after the note: the note is inside the batch
+    send(otto, channel, "Second answer.")
     assert run_mailer(125)["mailed"] == 1
     (mail,) = outbox()
-    assert "Public answer." in mail["text"] and "NOTE" not in mail["text"] and "rude" not in mail["text"]
+    assert "Public answer." in mail["text"] and "Second answer." in mail["text"]
+    assert "NOTE" not in mail["text"] and "rude" not in mail["text"] and "VISITOR-OWN" not in mail["text"]
 
 
 def _wire(item: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ HTTP_EVENTS = {
     "token_exchange_untrusted.json": ("TokenExchangeFunction", 401),
     "password_recovery_forgot.json": ("PasswordRecoveryFunction", 202),
     "device_auth_start.json": ("DeviceAuthFunction", 200),
+    "auth_resume_used_link.json": ("AuthResumeFunction", 401),
 }
 
 
@@ -120,6 +121,14 @@ def test_cognito_trigger_samples_come_back_with_the_chat_token_claim(capsys, nam
         assert claims[f"{ns}/role"] == role and claims[f"{ns}/level"] == "1"
 
 
+def test_the_follow_up_mailer_sample_runs_and_counts(capsys):
+    # When EventBridge's minute tick runs FollowupMailFunction on a stack with nothing due
+    code, counts = _invoke(capsys, "FollowupMailFunction", EVENTS / "followup_mail_scheduled.json")
+    # Then it answers what it did: nothing was due
+    assert code == 0
+    assert counts == {"due": 0, "mailed": 0, "seen_live": 0, "nothing_new": 0, "failed": 0}
+
+
 def test_the_machine_to_machine_cognito_sample_comes_back_unchanged(capsys):
     # When Cognito's V3 event for a client-credentials token request runs through the function
     code, event = _invoke(capsys, "PostLoginFunction", EVENTS / "post_login_cognito_v3_client_credentials.json")
@@ -130,8 +139,9 @@ def test_the_machine_to_machine_cognito_sample_comes_back_unchanged(capsys):
 
 
 #: the sample events other tests here run, besides HTTP_EVENTS (chat_*.json: tests/chat/test_events.py)
-OTHER_EVENTS = {"post_login_direct.json", "post_login_cognito_v1.json", "post_login_cognito_v2.json",
-                "post_login_cognito_v2_operator.json", "post_login_cognito_v3_client_credentials.json"}
+OTHER_EVENTS = {"followup_mail_scheduled.json", "post_login_direct.json", "post_login_cognito_v1.json",
+                "post_login_cognito_v2.json", "post_login_cognito_v2_operator.json",
+                "post_login_cognito_v3_client_credentials.json"}
 #: samples no test runs as they are, and why
 NOT_RUN = {"key_rotation_create_secret.json": "needs a rotation Secrets Manager started; "
                                               "tests/tokens/test_key_rotation.py drives the four steps"}
