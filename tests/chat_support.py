@@ -497,10 +497,18 @@ def run_action(caller: Client, action: str, channel: dict[str, Any]) -> str:
             reply = caller.request("channel.query", filter=query, limit=100)
             listed |= {c["id"] for c in reply["data"]["channels"]} if reply["ok"] else set()
         return "listed" if channel["id"] in listed else "hidden"
+    if action == "presence.set":  # no channel: the caller's own presence
+        reply = caller.request("presence.set", status="online")
+        return "ok" if reply["ok"] else str(reply["error"]["code"])
     params: dict[str, Any] = {"channel_id": channel["id"]}
     name = action
     if action == "message.send":
         params.update(text="policy", client_id=f"m-{channel['id']}")
+    elif action == "message.send (internal note)":
+        name = "message.send"
+        params.update(text="policy note", client_id=f"n-{channel['id']}", internal=True)
+    elif action == "channel.label":
+        params["add"] = ["policy"]
     elif action == "message.delete (own message)":
         name, params["message_id"] = "message.delete", channel["own_message"]
     elif action == "message.delete (someone else's)":

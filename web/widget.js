@@ -42,6 +42,77 @@
   var BACKOFF_MIN_MS = 500;
   var BACKOFF_MAX_MS = 30000;
 
+  // -- strings: every word the visitor reads comes from this catalogue ------------------------
+  // The language: the script tag's data-locale, else the page's <html lang>, else the browser's;
+  // the first whose language (the part before "-") the catalogue has, else English. A tenant's
+  // own texts (title, greeting, away message, pre-chat labels) are shown as the tenant wrote them.
+  // docs/web.md lists every key ("The widget's strings"); a new language is one more entry here.
+  var STRINGS = {
+    en: {
+      title: "Chat with us", greeting: "Hi! How can we help?", placeholder: "Write a message…", message: "Message",
+      attach: "Attach a file", send: "Send", send_label: "Send message", end: "End chat", close: "Close chat",
+      open: "Open chat", unread_one: "Open chat, 1 unread message", unread_many: "Open chat, {n} unread messages",
+      log: "Conversation", reconnecting: "Reconnecting…", new_conversation: "New conversation",
+      has_ended: "This conversation has ended.", keep: "Keep chatting", end_yes: "Yes, end chat",
+      end_question: "End this conversation?", support: "Support", deleted: "Message deleted",
+      download: "Download {name}", attachment: "attachment", seen: "Seen", not_sent: "Not sent.", retry: "Retry",
+      sending: "Sending…", reply_soon: "We usually reply in a few minutes", waiting: "Waiting for an operator…",
+      chatting: "You're chatting with {name}", joined: "An operator has joined", ended: "Conversation ended",
+      typing: "{name} is typing…",
+      signed_out: "You were signed out. Write again to start a new conversation.",
+      end_failed: "Could not end the conversation. Try again.", open_failed: "The file could not be opened: {error}",
+      upload_failed: "The file was not sent: {error}",
+      away: "We're away right now. Leave a message and we'll answer as soon as we're back.",
+      email: "Your email", email_why: "We'll send our reply there.", optional: "optional", required: "required",
+      start: "Start chat", prechat_intro: "Before we start, tell us a little about you.", choose: "Choose…",
+      error_required: "{field}: this field is required.", error_email: "{field}: enter a valid email address.",
+      errors: "Please check: {fields}", rate_question: "How was this conversation?", rate_score: "{n} out of 5",
+      rate_comment: "Comment (optional)", rate_send: "Send rating", rate_thanks: "Thank you for your rating.",
+      rate_pick: "Pick a rating from 1 to 5.", rate_failed: "Your rating was not sent. Try again.",
+      resume_failed: "This link has expired or was already used. Write to us again and we'll pick it up.",
+    },
+    es: {
+      title: "Chatea con nosotros", greeting: "¡Hola! ¿En qué podemos ayudarte?", placeholder: "Escribe un mensaje…",
+      message: "Mensaje", attach: "Adjuntar un archivo", send: "Enviar", send_label: "Enviar mensaje",
+      end: "Terminar chat", close: "Cerrar chat", open: "Abrir chat", unread_one: "Abrir chat, 1 mensaje sin leer",
+      unread_many: "Abrir chat, {n} mensajes sin leer", log: "Conversación", reconnecting: "Reconectando…",
+      new_conversation: "Nueva conversación", has_ended: "Esta conversación ha terminado.",
+      keep: "Seguir chateando", end_yes: "Sí, terminar", end_question: "¿Terminar esta conversación?",
+      support: "Soporte", deleted: "Mensaje eliminado", download: "Descargar {name}", attachment: "archivo adjunto",
+      seen: "Visto", not_sent: "No enviado.", retry: "Reintentar", sending: "Enviando…",
+      reply_soon: "Solemos responder en pocos minutos", waiting: "Esperando a un agente…",
+      chatting: "Estás hablando con {name}", joined: "Un agente se ha unido", ended: "Conversación terminada",
+      typing: "{name} está escribiendo…",
+      signed_out: "Se cerró tu sesión. Escribe de nuevo para empezar una nueva conversación.",
+      end_failed: "No se pudo terminar la conversación. Inténtalo de nuevo.",
+      open_failed: "No se pudo abrir el archivo: {error}", upload_failed: "No se envió el archivo: {error}",
+      away: "Ahora no estamos disponibles. Deja un mensaje y te responderemos en cuanto volvamos.",
+      email: "Tu correo electrónico", email_why: "Te enviaremos la respuesta allí.", optional: "opcional",
+      required: "obligatorio", start: "Empezar el chat", prechat_intro: "Antes de empezar, cuéntanos un poco sobre ti.",
+      choose: "Elige…", error_required: "{field}: este campo es obligatorio.",
+      error_email: "{field}: escribe un correo electrónico válido.", errors: "Revisa: {fields}",
+      rate_question: "¿Qué te pareció esta conversación?", rate_score: "{n} de 5",
+      rate_comment: "Comentario (opcional)", rate_send: "Enviar valoración",
+      rate_thanks: "Gracias por tu valoración.", rate_pick: "Elige una valoración del 1 al 5.",
+      rate_failed: "No se envió tu valoración. Inténtalo de nuevo.",
+      resume_failed: "Este enlace ha caducado o ya se usó. Escríbenos de nuevo y lo retomaremos.",
+    },
+  };
+  var LOCALE = pickLocale([script.dataset.locale, document.documentElement.lang]
+    .concat(navigator.languages || [navigator.language]));
+  function pickLocale(wanted) {
+    for (var i = 0; i < wanted.length; i++) {
+      var lang = String(wanted[i] || "").toLowerCase().split("-")[0];
+      if (STRINGS[lang]) return lang;
+    }
+    return "en";
+  }
+  /** The catalogue's text for ``key`` in the widget's language, with {name}s filled from ``vars``. */
+  function t(key, vars) {
+    var text = STRINGS[LOCALE][key] || STRINGS.en[key] || key;
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return vars && k in vars ? String(vars[k]) : m; });
+  }
+
   function trimSlash(s) { return String(s).replace(/\/+$/, ""); }
   function now() { return Date.now(); }
 
@@ -189,11 +260,13 @@
   }
 
   function adopt(tokens) {
-    var keep = { channel_id: state.channel_id, outbox: state.outbox || [] };
+    // the pre-chat answers given before the first sign-in are this visitor's too
+    var keep = { channel_id: state.channel_id, outbox: state.outbox || [], intro: state.intro };
     if (state.user && tokens.user && state.user.id !== tokens.user.id) {
       // another user: not their conversation - but what an anonymous visitor wrote and is not yet
       // sent is the identified visitor's own (identify() is the same person signing in)
-      keep = { channel_id: null, outbox: state.user.anonymous ? state.outbox || [] : [] };
+      keep = { channel_id: null, outbox: state.user.anonymous ? state.outbox || [] : [],
+        intro: state.user.anonymous ? state.intro : undefined };
     }
     state = Object.assign({}, tokens, keep);
     save(state);
@@ -409,6 +482,7 @@
   function onConnected() {
     var ready = state.channel_id ? watch(state.channel_id) : findOpenChannel();
     ready.then(flushOutbox, flushOutbox);
+    ready.then(sendContext, function () {}); // a new page load, or changes made while offline
   }
 
   function findOpenChannel() {
@@ -520,7 +594,7 @@
     disconnect();
     forget();
     resetConversation();
-    ui.notice("You were signed out. Write again to start a new conversation.");
+    ui.notice(t("signed_out"));
   }
 
   function resetConversation() {
@@ -556,12 +630,171 @@
   function ensureChannel() {
     if (channel && channel.status !== "closed") return Promise.resolve(channel);
     if (opening) return opening;
-    opening = request("support.open", {}).then(function (data) {
+    var params = {};
+    if (desk()) { // section 8: where the visitor is, the pre-chat answers, the follow-up address
+      params.context = pageContext();
+      contextSent = JSON.stringify(params.context);
+      var intro = state.intro || {};
+      if (intro.prechat && Object.keys(intro.prechat).length) params.prechat = intro.prechat;
+      if (intro.email) params.email = intro.email;
+    }
+    opening = request("support.open", params).then(function (data) {
       messages = []; byId = {};
+      delete state.intro; // asked again for the next conversation
       setChannel(data.channel);
       return watch(data.channel.id).then(function () { return channel; });
+    }, function (err) {
+      if (err && err.code === "validation_error" && state.intro) {
+        // the tenant's form changed meanwhile (or a required answer is missing): ask again
+        delete state.intro;
+        save(state);
+        ui.status();
+      }
+      throw err;
     }).finally(function () { opening = null; });
     return opening;
+  }
+
+  // -- the support day (contract section 8): context, pre-chat, offline hours, CSAT, resume ----
+  // A backend that serves section 8 says so in its widget settings (they carry `online`). An older
+  // one refuses the new fields (validation_error), so with it the widget keeps to section 4.
+  function desk() { return "online" in theme; }
+
+  /** Where the visitor is: sent with support.open, and again (visitor.context) when it changes. */
+  function pageContext() {
+    var c = { title: String(document.title || "").slice(0, 300), locale: navigator.language || LOCALE };
+    // only web addresses, and none when there is none (a direct visit has no referrer)
+    [["url", location.href], ["referrer", document.referrer]].forEach(function (kv) {
+      if (/^https?:\/\//.test(kv[1] || "")) c[kv[0]] = kv[1].slice(0, 2000);
+    });
+    return c;
+  }
+
+  var contextSent = null; // the context the server has, as JSON
+  var contextTimer = null;
+  var CONTEXT_DEBOUNCE_MS = 800; // a router's burst of pushState/replaceState is one change
+  function pageChanged() {
+    clearTimeout(contextTimer);
+    contextTimer = setTimeout(sendContext, CONTEXT_DEBOUNCE_MS);
+  }
+  function sendContext() {
+    if (!desk() || !channel || channel.status === "closed" || !sock || sock.readyState !== 1) return;
+    var c = pageContext(), key = JSON.stringify(c);
+    if (key === contextSent) return;
+    contextSent = key;
+    request("visitor.context", { channel_id: channel.id, context: c }).catch(function () { contextSent = null; });
+  }
+
+  /** Single-page sites change the page without loading one: history's pushState and replaceState
+   *  are wrapped (they fire no event of their own), popstate and hashchange are listened to. */
+  function watchNavigation() {
+    ["pushState", "replaceState"].forEach(function (name) {
+      var original = history[name];
+      if (typeof original !== "function") return;
+      history[name] = function () {
+        var result = original.apply(this, arguments);
+        pageChanged();
+        return result;
+      };
+    });
+    window.addEventListener("popstate", pageChanged);
+    window.addEventListener("hashchange", pageChanged);
+  }
+
+  /** Outside the tenant's business hours ({time_zone, weekly: [{day, from, to}], holidays}) now?
+   *  day: "mon".."sun" or 0-6 (0 Sunday, 7 Sunday too); from/to "HH:MM" in the tenant's zone. */
+  function outsideHours(hours, date) {
+    if (!hours || !hours.time_zone || !hours.weekly || !hours.weekly.length) return false;
+    var p = {};
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: hours.time_zone, weekday: "short", year: "numeric",
+        month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+        .formatToParts(date).forEach(function (x) { p[x.type] = x.value; });
+    } catch (e) { return false; } // an unknown zone: the server's `online` decides alone
+    var day = p.weekday.slice(0, 3).toLowerCase(), hm = p.hour + ":" + p.minute;
+    var n = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"].indexOf(day);
+    var today = p.year + "-" + p.month + "-" + p.day;
+    if ((hours.holidays || []).some(function (d) { return (d && d.date ? d.date : d) === today; })) return true;
+    return !hours.weekly.some(function (r) {
+      var d = typeof r.day === "number" ? r.day % 7 : String(r.day).slice(0, 3).toLowerCase();
+      return (d === day || d === n) && hm >= String(r.from) && hm < String(r.to);
+    });
+  }
+
+  /** Nobody can answer now: no operator online, or outside business hours (the server's
+   *  `open_now` when it sends one, else worked out here from `hours`). */
+  function isOffline() {
+    if (!desk()) return false;
+    if (theme.online === false || theme.open_now === false) return true;
+    return theme.open_now === undefined && outsideHours(theme.hours, new Date());
+  }
+
+  /** "required", "optional" or "" (not asked): the follow-up address, asked while offline. */
+  function emailAsked() {
+    var mode = theme.email_when_offline;
+    return isOffline() && (mode === "required" || mode === "optional") ? mode : "";
+  }
+
+  function prechatFields() {
+    return desk() && Array.isArray(theme.prechat) ? theme.prechat.filter(function (f) { return f && f.id; }) : [];
+  }
+
+  /** Before the first message: the pre-chat form (and the email while offline), once answered. */
+  function introNeeded() {
+    return desk() && (!channel || channel.status === "closed") && !state.intro &&
+      (prechatFields().length > 0 || !!emailAsked());
+  }
+
+  function introDone(answers) {
+    state.intro = answers;
+    save(state);
+    ui.status();
+    ui.focusInput();
+    flushOutbox();
+  }
+
+  var rated = {}; // channel id -> true: rated in this page
+  function rate(score, comment) {
+    var params = { channel_id: channel.id, score: score };
+    if (comment) params.comment = comment.slice(0, 1000);
+    var id = channel.id;
+    return request("channel.rate", params).then(function (d) {
+      rated[id] = true;
+      if (d && d.channel && channel && d.channel.id === channel.id) setChannel(d.channel);
+      else ui.status();
+    });
+  }
+  function mayRate() {
+    return desk() && !!channel && channel.status === "closed" && channel.csat == null && !rated[channel.id];
+  }
+
+  /** The follow-up email's link (?resume=<token>): signs the visitor back in to that conversation
+   *  (POST /auth/resume), then takes the token out of the address bar (single use; and no one
+   *  should copy it along with the URL). */
+  function resumeFromLink() {
+    var url;
+    try { url = new URL(location.href); } catch (e) { return null; }
+    var token = url.searchParams.get("resume");
+    if (!token) return null;
+    url.searchParams.delete("resume");
+    try { history.replaceState(history.state, "", url.pathname + url.search + url.hash); } catch (e) { /* kept */ }
+    epoch += 1; // a sign-in in flight belongs to whoever this page was before the link
+    return api("POST", "/auth/resume", { tenant: CFG.tenant, token: token }).then(function (bundle) {
+      var before = state.user && state.user.id;
+      disconnect();
+      state.identity = null;
+      return adopt(tokensFrom(bundle, null)).then(function () {
+        if (before && bundle.user && before !== bundle.user.id) resetConversation();
+        var id = bundle.channel_id || (bundle.channel && bundle.channel.id);
+        if (id) { state.channel_id = id; save(state); }
+        attempts = 0;
+        ui.open();
+        connect();
+      });
+    }).catch(function () {
+      ui.open();
+      ui.notice(t("resume_failed"));
+    });
   }
 
   function send(text) {
@@ -583,6 +816,7 @@
   /** Send every unacknowledged message, each with its own client_id (a retry is never a duplicate). */
   function flushOutbox() {
     if (identifying) return; // identify() sends the outbox once signed in as the known visitor
+    if (introNeeded()) { ui.status(); return; } // the pre-chat form first; its answer sends it
     if (flushing) { flushAgain = true; return; }
     if (!(state.outbox || []).length || !sock || sock.readyState !== 1) return;
     flushing = true;
@@ -632,7 +866,7 @@
   function endConversation() {
     if (!channel || channel.status === "closed") return;
     request("channel.close", { channel_id: channel.id }).then(function (d) { setChannel(d.channel); ui.ended(); },
-      function () { ui.notice("Could not end the conversation. Try again."); ui.focusInput(); });
+      function () { ui.notice(t("end_failed")); ui.focusInput(); });
   }
 
   function newConversation() {
@@ -659,7 +893,7 @@
         setTimeout(function () { URL.revokeObjectURL(href); }, 60000);
       });
     }).catch(function (err) {
-      ui.notice("The file could not be opened: " + ((err && (err.message || err.code)) || "error"));
+      ui.notice(t("open_failed", { error: (err && (err.message || err.code)) || "error" }));
     });
   }
 
@@ -680,7 +914,7 @@
           flushOutbox();
         });
       });
-    }).catch(function (err) { ui.notice("The file was not sent: " + ((err && err.message) || "error")); });
+    }).catch(function (err) { ui.notice(t("upload_failed", { error: (err && err.message) || "error" })); });
   }
 
   // -- start, identify, logout ----------------------------------------------------------
@@ -751,7 +985,7 @@
   }
 
   // -- the UI (Shadow DOM) ----------------------------------------------------------------
-  var theme = { title: "Chat with us", color: null, greeting: "Hi! How can we help?", position: "right",
+  var theme = { title: t("title"), color: null, greeting: t("greeting"), position: "right",
     attachments: false };
   // data-color on the script tag: the widget's colour, drawn at once (it wins over the tenant's
   // theme: a page that names its colour never sees it change); without it the launcher waits for
@@ -844,6 +1078,31 @@
     ".attach{background:#eef0f3;border:0;border-radius:.57em;min-width:3.143em;min-height:3.143em}",
     ".btn:disabled{opacity:.5;cursor:default}",
     ".offline{padding:.2em 1em;font-size:.857em;background:#fff3cd;color:#6b4e00}",
+    ".intro,.rate{padding:.7em 1em;border-top:1px solid var(--line);background:#fff;display:flex;",
+    "flex-direction:column;align-items:stretch;gap:.5em;overflow-y:auto;max-height:60%}",
+    ".intro .btn,.rate .btn{align-self:flex-end}",
+    ".intro .q{margin:0}",
+    ".field{display:flex;flex-direction:column;gap:.2em}",
+    ".tick{flex-direction:row;align-items:center;flex-wrap:wrap;gap:.5em}",
+    ".tick input{order:-1;min-height:0;width:1.5em;height:1.5em}",
+    ".tick .err{flex-basis:100%}",
+    "label{font-weight:600}",
+    ".hint{color:var(--muted);font-size:.9em}",
+    "input,select,.intro textarea,.rate textarea{font:inherit;color:inherit;background:#fff;border:1px solid #8a93a3;",
+    "border-radius:.57em;padding:.5em .6em;min-height:3.143em}",
+    "[aria-invalid=true]{border:2px solid #b42318}",
+    ".err,.errs{color:#b42318;font-size:.9em;margin:0}",
+    ".err:empty,.errs:empty{display:none}",
+    "fieldset{border:0;margin:0;padding:0}",
+    "legend{font-weight:600;padding:0;margin-bottom:.4em}",
+    ".stars{display:flex;gap:.4em}",
+    ".star{position:relative}",
+    ".star input{position:absolute;opacity:0;width:100%;height:100%;margin:0;cursor:pointer}",
+    ".star label{display:grid;place-items:center;min-width:3.143em;min-height:3.143em;border:1px solid #8a93a3;",
+    "border-radius:.57em;font-weight:650}",
+    ".star input:checked+label{background:var(--c);color:var(--ci);border-color:var(--c)}",
+    ".star input:focus-visible+label{outline:3px solid #ffbf47;outline-offset:2px;box-shadow:0 0 0 2px var(--ink)}",
+    ".log .away{background:#fff8e6;color:var(--ink);border:1px solid #f0d58c;border-radius:.857em}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (forced-colors:active){.launcher,.btn,.attach{border:1px solid ButtonText}}",
     // full screen where the floating panel would not fit: narrow (phones) or short (landscape
@@ -853,7 +1112,7 @@
     ".panel{position:fixed;inset:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0}",
     ".sb.open .launcher{display:none}",
     // 16 px at least: iOS Safari zooms the page into a smaller text field when it is tapped
-    "textarea{font-size:max(16px,1.143em)}}",
+    "textarea,input,select{font-size:max(16px,1.143em)}}",
   ].join("");
 
   var ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 ' +
@@ -891,50 +1150,55 @@
       host.setAttribute("style", "all:initial!important;display:block!important");
       root = host.attachShadow({ mode: "open" });
       var style = h("style", { text: CSS });
-      el.input = h("textarea", { id: "sb-input", rows: "1", placeholder: "Write a message…", maxlength: "4000",
-        "aria-label": "Message", onkeydown: function (e) {
+      el.input = h("textarea", { id: "sb-input", rows: "1", placeholder: t("placeholder"), maxlength: "4000",
+        "aria-label": t("message"), onkeydown: function (e) {
           if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
         }, oninput: function () { autosize(); if (el.input.value.trim()) sendTyping(); } });
       el.file = h("input", { type: "file", hidden: true, tabindex: "-1", "aria-hidden": "true",
         accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain",
         onchange: function () { attach(el.file.files[0]); el.file.value = ""; } });
-      el.attach = h("button", { type: "button", class: "attach", "aria-label": "Attach a file", hidden: true,
+      el.attach = h("button", { type: "button", class: "attach", "aria-label": t("attach"), hidden: true,
         text: "📎", onclick: function () { el.file.click(); } });
-      el.send = h("button", { type: "submit", class: "btn send", "aria-label": "Send message", text: "Send" });
+      el.send = h("button", { type: "submit", class: "btn send", "aria-label": t("send_label"), text: t("send") });
       el.form = h("form", { onsubmit: function (e) { e.preventDefault(); submit(); } },
         [el.input, el.file, el.attach, el.send]);
       el.title = h("h2", { id: "sb-title", text: theme.title });
       el.status = h("p", { class: "status", id: "sb-status", role: "status", "aria-live": "polite" });
       // its name is its visible text (WCAG 2.5.3: what a voice user says is what they see)
-      el.end = h("button", { type: "button", class: "hbtn end", text: "End chat", hidden: true,
+      el.end = h("button", { type: "button", class: "hbtn end", text: t("end"), hidden: true,
         "aria-controls": "sb-confirm", onclick: askToEnd });
-      el.x = h("button", { type: "button", class: "hbtn x", "aria-label": "Close chat", text: "×",
+      el.x = h("button", { type: "button", class: "hbtn x", "aria-label": t("close"), text: "×",
         onclick: function () { close(); } });
       // the log role is on a wrapper: on the <ol> itself it would hide the list from assistive
       // technology and orphan every <li> (axe: listitem)
       el.list = h("ol", {});
-      el.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
+      el.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"),
         tabindex: "0" }, [el.list]);
       el.typing = h("div", { class: "typing", role: "status", "aria-live": "polite", hidden: true });
-      el.offline = h("div", { class: "offline", role: "status", text: "Reconnecting…", hidden: true });
-      el.newBtn = h("button", { type: "button", class: "btn", text: "New conversation", onclick: newConversation });
+      el.offline = h("div", { class: "offline", role: "status", text: t("reconnecting"), hidden: true });
+      el.newBtn = h("button", { type: "button", class: "btn", text: t("new_conversation"), onclick: newConversation });
       el.closed = h("div", { class: "bar closed", hidden: true }, [
-        h("span", { class: "q", text: "This conversation has ended." }), el.newBtn]);
+        h("span", { class: "q", text: t("has_ended") }), el.newBtn]);
       // "End chat" asks once, in the panel (a native confirm() would be the host page's dialog)
-      el.keep = h("button", { type: "button", class: "btn quiet", text: "Keep chatting",
+      el.keep = h("button", { type: "button", class: "btn quiet", text: t("keep"),
         onclick: function () { confirming(false); el.end.focus(); } });
-      el.endYes = h("button", { type: "button", class: "btn", text: "Yes, end chat",
+      el.endYes = h("button", { type: "button", class: "btn", text: t("end_yes"),
         onclick: function () { confirming(false); endConversation(); } });
       el.confirm = h("div", { class: "bar confirm", id: "sb-confirm", role: "group", "aria-labelledby": "sb-confirm-q", hidden: true }, [
-        h("span", { class: "q", id: "sb-confirm-q", text: "End this conversation?" }),
+        h("span", { class: "q", id: "sb-confirm-q", text: t("end_question") }),
         h("div", { class: "acts" }, [el.keep, el.endYes])]);
+      // the pre-chat form (and the email while offline): built from the tenant's fields in status()
+      el.intro = h("form", { class: "intro", novalidate: true, hidden: true, "aria-labelledby": "sb-intro-q",
+        onsubmit: function (e) { e.preventDefault(); submitIntro(); } });
+      el.rate = h("form", { class: "rate", novalidate: true, hidden: true, onsubmit: function (e) {
+        e.preventDefault(); submitRating(); } });
       // a div, not a <header>: inside the dialog a header would be a second banner landmark
       el.panel = h("section", { class: "panel", id: "sb-panel", role: "dialog", "aria-labelledby": "sb-title",
         "aria-describedby": "sb-status", hidden: true, onkeydown: trapTab }, [
         h("div", { class: "head" }, [h("div", { class: "t" }, [el.title, el.status]), el.end, el.x]),
-        el.offline, el.log, el.typing, el.confirm, el.closed, el.form]);
+        el.offline, el.log, el.typing, el.confirm, el.intro, el.rate, el.closed, el.form]);
       el.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
-      el.launcher = h("button", { type: "button", class: "launcher", "aria-label": "Open chat",
+      el.launcher = h("button", { type: "button", class: "launcher", "aria-label": t("open"),
         "aria-expanded": "false", "aria-controls": "sb-panel", html: ICON,
         onclick: function () { toggle(); } });
       el.launcher.appendChild(el.badge);
@@ -973,7 +1237,7 @@
 
     function focusables() {
       return Array.prototype.filter.call(
-        el.panel.querySelectorAll("button, textarea, [tabindex='0']"),
+        el.panel.querySelectorAll("button, textarea, input, select, [tabindex='0']"),
         function (n) { return !n.disabled && n.offsetParent !== null; });
     }
 
@@ -984,6 +1248,108 @@
       var first = all[0], last = all[all.length - 1], at = root.activeElement;
       if (e.shiftKey && (at === first || all.indexOf(at) < 0)) { e.preventDefault(); last.focus(); }
       else if (!e.shiftKey && (at === last || all.indexOf(at) < 0)) { e.preventDefault(); first.focus(); }
+    }
+
+    var introKey = null; // what the intro form was built from: rebuilt only when that changes
+
+    /** The pre-chat form: one labelled control per tenant field (text, email, a choice, free
+     *  text), the follow-up email while offline, errors named beside each field and announced. */
+    function buildIntro() {
+      var fields = prechatFields(), mode = emailAsked();
+      var key = JSON.stringify([fields, mode, LOCALE]);
+      if (key === introKey) return;
+      introKey = key;
+      var rows = [h("p", { id: "sb-intro-q", class: "q", text: mode && !fields.length ? t("email_why") : t("prechat_intro") })];
+      var controls = [];
+      function row(id, label, required, control, hint) {
+        control.id = id;
+        control.setAttribute("aria-describedby", id + "-e");
+        if (required) { control.required = true; control.setAttribute("aria-required", "true"); }
+        controls.push({ el: control, label: label, required: required });
+        rows.push(h("div", { class: "field" + (control.type === "checkbox" ? " tick" : "") }, [
+          h("label", { for: id, text: label + (required ? "" : " (" + t("optional") + ")") }),
+          hint ? h("span", { class: "hint", text: hint }) : null,
+          control,
+          h("span", { class: "err", id: id + "-e" })]));
+      }
+      fields.slice(0, 20).forEach(function (f, i) {
+        var kind = String(f.kind || "text"), control, label = String(f.label || f.id);
+        if (kind === "choice" || kind === "select") {
+          control = h("select", { name: f.id }, [h("option", { value: "", text: t("choose") })].concat(
+            (f.options || []).map(function (o) { return h("option", { value: String(o), text: String(o) }); })));
+        } else if (kind === "textarea") {
+          control = h("textarea", { name: f.id, rows: "2", maxlength: "1000" });
+        } else if (kind === "checkbox") { // its label beside it; required: it must be ticked
+          control = h("input", { name: f.id, type: "checkbox", value: "yes" });
+        } else {
+          control = h("input", { name: f.id, type: kind === "email" ? "email" : kind === "phone" ? "tel" : "text",
+            maxlength: "200", autocomplete: kind === "email" ? "email" : kind === "phone" ? "tel" : "off" });
+        }
+        control.dataset.kind = kind;
+        control.dataset.field = f.id;
+        row("sb-f" + i, label, !!f.required, control);
+      });
+      if (mode) {
+        var email = h("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email",
+          value: (state.identity && state.identity.email) || "" });
+        email.dataset.kind = "email";
+        row("sb-email", t("email"), mode === "required", email, fields.length ? t("email_why") : "");
+      }
+      el.introControls = controls;
+      el.introErrors = h("p", { class: "errs", role: "alert" });
+      rows.push(el.introErrors, h("button", { type: "submit", class: "btn", text: t("start") }));
+      el.intro.replaceChildren.apply(el.intro, rows);
+    }
+
+    function submitIntro() {
+      var answers = { prechat: {} }, bad = [];
+      (el.introControls || []).forEach(function (c) {
+        var value = c.el.type === "checkbox" ? c.el.checked : String(c.el.value || "").trim(), error = "";
+        if (c.required && !value) error = t("error_required", { field: c.label });
+        else if (value && c.el.dataset.kind === "email" && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
+          error = t("error_email", { field: c.label });
+        }
+        root.getElementById(c.el.id + "-e").textContent = error;
+        if (error) { c.el.setAttribute("aria-invalid", "true"); bad.push(c); } else c.el.removeAttribute("aria-invalid");
+        if (!value) return;
+        if (c.el.dataset.field) answers.prechat[c.el.dataset.field] = value;
+        else answers.email = value;
+      });
+      if (bad.length) {
+        el.introErrors.textContent = t("errors", { fields: bad.map(function (c) { return c.label; }).join(", ") });
+        bad[0].el.focus();
+        return;
+      }
+      el.introErrors.textContent = "";
+      introDone(answers);
+    }
+
+    /** After the conversation closed: 1-5 (a radio group: arrow keys move, one tab stop) and a comment. */
+    function buildRating() {
+      if (el.rate.firstChild) return;
+      var radios = [1, 2, 3, 4, 5].map(function (n) {
+        var id = "sb-r" + n;
+        return h("span", { class: "star" }, [
+          h("input", { type: "radio", name: "score", value: String(n), id: id, "aria-label": t("rate_score", { n: n }) }),
+          h("label", { for: id, text: String(n), "aria-hidden": "true" })]);
+      });
+      el.rateComment = h("textarea", { id: "sb-rc", rows: "2", maxlength: "1000" });
+      el.rateError = h("p", { class: "errs", role: "alert" });
+      el.rate.replaceChildren(
+        h("fieldset", {}, [h("legend", { text: t("rate_question") }), h("div", { class: "stars" }, radios)]),
+        h("label", { for: "sb-rc", text: t("rate_comment") }), el.rateComment, el.rateError,
+        h("button", { type: "submit", class: "btn", text: t("rate_send") }));
+    }
+
+    function submitRating() {
+      var picked = el.rate.querySelector("input[name=score]:checked");
+      if (!picked) { el.rateError.textContent = t("rate_pick"); el.rate.querySelector("input").focus(); return; }
+      el.rateError.textContent = "";
+      rate(Number(picked.value), el.rateComment.value.trim()).then(function () {
+        noticeText = t("rate_thanks");
+        render();
+        el.newBtn.focus();
+      }, function () { el.rateError.textContent = t("rate_failed"); });
     }
 
     function confirming(on) {
@@ -1000,6 +1366,7 @@
       el.title.textContent = theme.title;
       el.attach.hidden = !attachAllowed();
       render();
+      status();
     }
 
     function attachAllowed() {
@@ -1036,13 +1403,13 @@
       messages.forEach(function (m) {
         var mine = isMine(m);
         var li = h("li", { class: (mine ? "mine" : "theirs") + (m.deleted ? " deleted" : ""), "data-id": m.id });
-        if (!mine) li.appendChild(h("span", { class: "who", text: (m.sender && m.sender.name) || "Support" }));
-        li.appendChild(document.createTextNode(m.deleted ? "Message deleted" : m.text));
+        if (!mine) li.appendChild(h("span", { class: "who", text: (m.sender && m.sender.name) || t("support") }));
+        li.appendChild(document.createTextNode(m.deleted ? t("deleted") : m.text));
         (m.attachments || []).forEach(function (a) {
-          li.appendChild(h("button", { type: "button", class: "att", text: "📎 " + (a.name || "attachment"),
-            "aria-label": "Download " + (a.name || "attachment"), onclick: function () { openAttachment(m, a); } }));
+          li.appendChild(h("button", { type: "button", class: "att", text: "📎 " + (a.name || t("attachment")),
+            "aria-label": t("download", { name: a.name || t("attachment") }), onclick: function () { openAttachment(m, a); } }));
         });
-        var meta = fmtTime(m.created_at) + (mine && seenId && m.id <= seenId ? " · Seen" : "");
+        var meta = fmtTime(m.created_at) + (mine && seenId && m.id <= seenId ? " · " + t("seen") : "");
         li.appendChild(h("span", { class: "meta", text: meta }));
         items.push(li);
       });
@@ -1050,13 +1417,16 @@
         var li = h("li", { class: "mine " + (o.failed ? "failed" : "pending"), "data-client-id": o.client_id },
           [document.createTextNode(o.text)]);
         if (o.failed) {
-          li.appendChild(h("span", { class: "meta" }, [document.createTextNode("Not sent. "),
-            h("button", { type: "button", text: "Retry", onclick: function () { retryFailed(o.client_id); } })]));
+          li.appendChild(h("span", { class: "meta" }, [document.createTextNode(t("not_sent") + " "),
+            h("button", { type: "button", text: t("retry"), onclick: function () { retryFailed(o.client_id); } })]));
         } else {
-          li.appendChild(h("span", { class: "meta", text: "Sending…" }));
+          li.appendChild(h("span", { class: "meta", text: t("sending") }));
         }
         items.push(li);
       });
+      if (isOffline() && (!channel || channel.status === "queued")) {
+        items.push(h("li", { class: "sys away", text: theme.away_message || t("away") }));
+      }
       if (noticeText) items.push(h("li", { class: "sys", text: noticeText }));
       grew = items.length !== lastCount;
       el.list.replaceChildren.apply(el.list, items);
@@ -1067,17 +1437,23 @@
     function status() {
       if (!el.status) return;
       var text = "", closed = channel && channel.status === "closed";
-      if (!channel) text = "We usually reply in a few minutes";
-      else if (channel.status === "queued") text = "Waiting for an operator…";
+      if (!channel) text = t("reply_soon");
+      else if (channel.status === "queued") text = t("waiting");
       else if (channel.status === "open" && channel.assignee) {
         var n = channel.assignee_name || names[channel.assignee];
-        text = n ? "You're chatting with " + n : "An operator has joined";
-      } else if (closed) text = "Conversation ended";
+        text = n ? t("chatting", { name: n }) : t("joined");
+      } else if (closed) text = t("ended");
       el.status.textContent = text;
       el.closed.hidden = !closed;
       el.end.hidden = !channel || closed;
       if (el.end.hidden) el.confirm.hidden = true;
-      el.form.hidden = !!closed;
+      var intro = introNeeded();
+      if (intro) buildIntro();
+      el.intro.hidden = !intro;
+      el.form.hidden = !!closed || intro;
+      var rating = mayRate();
+      if (rating) buildRating();
+      el.rate.hidden = !rating;
       el.attach.hidden = !attachAllowed() || !channel;
       el.wrap.setAttribute("data-status", channel ? channel.status : "none");
     }
@@ -1085,7 +1461,7 @@
     function typing(user) {
       clearTimeout(typingTimer);
       if (!user) { el.typing.hidden = true; return; }
-      el.typing.textContent = (user.name || "Support") + " is typing…";
+      el.typing.textContent = t("typing", { name: user.name || t("support") });
       el.typing.hidden = false;
       typingTimer = setTimeout(function () { el.typing.hidden = true; }, TYPING_SHOWN_MS);
     }
@@ -1094,8 +1470,7 @@
       el.badge.hidden = n <= 0;
       el.badge.textContent = n > 99 ? "99+" : String(n);
       if (open) return; // while the panel is open the launcher closes it: its name stays "Close chat"
-      el.launcher.setAttribute("aria-label", n > 0 ? "Open chat, " + n + " unread message" + (n === 1 ? "" : "s")
-        : "Open chat");
+      el.launcher.setAttribute("aria-label", n > 1 ? t("unread_many", { n: n }) : n === 1 ? t("unread_one") : t("open"));
     }
 
     function show() {
@@ -1104,7 +1479,7 @@
       el.panel.hidden = false;
       el.wrap.classList.add("open");
       el.launcher.setAttribute("aria-expanded", "true");
-      el.launcher.setAttribute("aria-label", "Close chat");
+      el.launcher.setAttribute("aria-label", t("close"));
       modal();
       render();
       focusInput();
@@ -1128,7 +1503,12 @@
 
     function toggle() { if (open) close(); else show(); }
 
-    function focusInput() { if (el.input && !el.form.hidden) setTimeout(function () { el.input.focus(); }, 0); }
+    function focusInput() {
+      setTimeout(function () {
+        if (el.input && !el.form.hidden) el.input.focus();
+        else if (el.intro && !el.intro.hidden) { var first = el.intro.querySelector("input, select, textarea"); if (first) first.focus(); }
+      }, 0);
+    }
 
     /** After the conversation ended: the focus goes to "New conversation" (the end button is gone). */
     function ended() {
@@ -1152,7 +1532,13 @@
   function loadTheme() {
     return fetch(CFG.api + "/tenants/" + encodeURIComponent(CFG.tenant) + "/widget", { credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (t) { if (t) { Object.assign(theme, t); ui.applyTheme(); } })
+      .then(function (got) {
+        if (!got) return;
+        // the server's default greeting is the catalogue's English one: shown in the visitor's language
+        if (got.greeting === STRINGS.en.greeting) got.greeting = theme.greeting;
+        Object.assign(theme, got);
+        ui.applyTheme();
+      })
       .catch(function () { /* the defaults stay */ })
       .then(ui.ready);
   }
@@ -1184,6 +1570,8 @@
       if (!document.hidden && ui.isOpen()) markRead();
     });
     window.addEventListener("online", function () { if (wanted) { attempts = 0; connect(); } });
+    var resuming = resumeFromLink();
+    watchNavigation();
     var queued = existing && existing.q ? existing.q : [];
     window.Switchboard = api_;
     queued.forEach(function (call) {
@@ -1191,7 +1579,7 @@
       if (typeof fn === "function") fn.apply(api_, Array.prototype.slice.call(call, 1));
     });
     // a returning visitor with a conversation: reconnect now, so replies and the badge arrive
-    if (hasSession() && (state.channel_id || (state.outbox || []).length)) start();
+    if (!resuming && hasSession() && (state.channel_id || (state.outbox || []).length)) start();
     scheduleRefresh();
     emit("ready");
   }

@@ -27,7 +27,7 @@ def change_operator(request: Request) -> Response:
     body = request.parse()
     return json_response(operators.change_operator(svc, caller, request.path_params.get("id", ""), role=body.role,
                                                    name=body.name, blocked=body.blocked,
-                                                   mfa_enabled=body.mfa_enabled))
+                                                   mfa_enabled=body.mfa_enabled, max_chats=body.max_chats))
 
 
 def remove_operator(request: Request) -> Response:

@@ -3,6 +3,6 @@
 from switchboard.edge import ws
 
 handler = ws.action_endpoint(
-    ["support.open", "channel.assign", "channel.create", "message.send", "typing", "read",
-     "visitor.email", "visitor.context", "channel.rate"]
+    ["support.open", "channel.assign", "channel.create", "message.send", "typing", "read", "channel.label",
+     "presence.set", "visitor.email", "visitor.context", "channel.rate"]
 )

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                           "(started by default when Node and `npm ci`'s oidc-provider are there)")
     dev.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                      help="override a function environment variable (repeatable), like sam local --env-vars")
+    dev.add_argument("--schedule-every", type=float, default=None, metavar="SECONDS",
+                     help="run every Schedule event of template.yaml this often instead of its rate (tests, demos; "
+                          "also SWITCHBOARD_SCHEDULE_SECONDS)")
     dev.add_argument("--concurrency", type=int, default=None, metavar="N",
                      help="containers each function may run at once, like Lambda's reserved concurrency "
                           "(default 10; a function's ReservedConcurrentExecutions in template.yaml lowers it)")
@@ -317,12 +320,30 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
             await web.SockSite(runner, sock).start()
             runners.append(runner)
         _banner(args, aws, demo=demo, sso=sso)
+        scheduled = _start_schedules(template, invoker, stop, args)
         await stop.wait()
         print("switchboard: stopping", flush=True)
+        await scheduled  # the schedules stop first: no new run once stopping (a run in flight: the invoker's)
         stuck = await _stop(invoker, gateway, runners)
         print(f"switchboard: @connections calls: {gateway.served_in_process} in process, "
               f"{gateway.served_over_http} over HTTP", flush=True)
         return stuck
+
+
+def _start_schedules(template: Any, invoker: Any, stop: asyncio.Event, args: argparse.Namespace) -> Any:
+    """The template's Schedule events, run on their rate through the invoker (scheduler.py)."""
+    import os
+
+    from switchboard_local.scheduler import run_schedules, schedules
+
+    found, skipped = schedules(template)
+    every = getattr(args, "schedule_every", None) or float(os.environ.get("SWITCHBOARD_SCHEDULE_SECONDS") or 0) or None
+    for s in found:
+        print(f"switchboard: schedule {s.function_id} {s.expression}"
+              + (f" (every {every:g} s here)" if every else ""), flush=True)
+    for line in skipped:
+        print(f"switchboard: schedule not run locally (only rate() is): {line}", flush=True)
+    return asyncio.ensure_future(run_schedules(invoker, found, stop, every=every))
 
 
 #: seconds the stop gives: running invocations, closing sockets, in-flight HTTP answers (which

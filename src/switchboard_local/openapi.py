@@ -232,6 +232,21 @@ ROUTES: dict[str, _Op] = {
         _obj({"items": {"type": "array", "items": _obj({"channel_id": _STR, "closed_on": _STR, "matches": _INT})},
               "next": _NULLABLE_STR}), _BEARER),
 }
+# issue 17: canned replies (contract section 8)
+_CANNED = _obj({"id": _STR, "title": _STR, "text": _STR, "shortcut": _STR, "created_at": _INT, "updated_at": _INT})
+ROUTES.update({
+    "GET /canned": _Op(
+        "The tenant's canned replies, by shortcut (staff: chat:write)", "bearer",
+        _obj({"canned": {"type": "array", "items": _CANNED}}), _BEARER),
+    "POST /admin/canned": _Op(
+        "Add a canned reply; its shortcut is unique per tenant (admin:tenant; audited)", "bearer",
+        _obj({"canned": _CANNED}), _BEARER, status=201),
+    "PATCH /admin/canned/{id}": _Op(
+        "Change a canned reply's title, text or shortcut (admin:tenant; audited)", "bearer",
+        _obj({"canned": _CANNED}), _BEARER),
+    "DELETE /admin/canned/{id}": _Op(
+        "Remove a canned reply (admin:tenant; audited)", "bearer", _obj({"removed": _STR}), _BEARER),
+})
 SKIPPED = frozenset({"OPTIONS /{proxy+}"})
 
 

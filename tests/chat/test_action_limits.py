@@ -86,6 +86,7 @@ def test_every_action_is_counted_before_it_does_anything(chat, room, limited, cl
               "content_type": "image/png", "size": 10, "filter": {"member": "me"},
               "key": f"attachments/acme/{channel['id']}/{guest.user_id}/0a1b",
               "type": "team", "name": "t", "members": [otto.user_id], "operator_id": otto.user_id,
+              "add": ["vip"], "status": "away",
               "email": "v@example.com", "context": {"url": "https://shop.example/"}, "score": 5}
     models = {action: model for action, (model, _fn) in chat_module.ACTIONS.items()}
     for action in ACTION_KIND:

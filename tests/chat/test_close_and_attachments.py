@@ -53,8 +53,8 @@ def delete_after_the_next_read(monkeypatch, svc, delete):
     that holds an entry once it ran."""
     real_all, ran = svc.store.messages.all_of, []
 
-    def all_then_delete(channel_id):
-        read = list(real_all(channel_id))
+    def all_then_delete(channel_id, **how):
+        read = list(real_all(channel_id, **how))
         if not ran:
             ran.append("deleting")
             delete()

@@ -95,7 +95,7 @@ def test_a_rid_that_is_not_a_string_is_a_validation_error_that_does_not_echo_it(
 
 
 def test_wrong_types_in_other_actions_are_validation_errors(guest, channel):
-    assert guest.error("channel.query", filter={"status": "closed"}) == "validation_error"
+    assert guest.error("channel.query", filter={"status": "archived"}) == "validation_error"  # closed: section 8
     assert guest.error("channel.query", filter={"member": "me", "status": "open"}) == "validation_error"
     assert guest.error("channel.query", filter={"member": "me"}, limit=101) == "validation_error"
     assert guest.error("channel.query", filter={"member": "me"}, limit="10") == "validation_error"

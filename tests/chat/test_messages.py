@@ -34,7 +34,8 @@ def test_a_message_is_stored_then_acknowledged_then_sent_to_every_watcher(chat, 
     def at_post(params, **_):  # what the table held when the acknowledgement went out
         frame = json.loads(params["Data"])
         if frame.get("type") == "reply":
-            stored_when_acked.append(svc.store.messages.get(channel["id"], frame["data"]["message"]["id"]))
+            stored_when_acked.append(svc.store.messages.get(channel["id"], frame["data"]["message"]["id"],
+                                                           viewer_role="visitor"))
 
     from switchboard.edge import ws
 

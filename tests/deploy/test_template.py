@@ -172,6 +172,13 @@ FUNCTION_ACTIONS = {
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
         "dynamodb:UpdateItem", "execute-api:ManageConnections", "secretsmanager:GetSecretValue"}),
     "StaffFunction": frozenset({"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}),
+    # issue 17: the support sweep (requeue and assign transactions, fan-out, stale connections' cleanup)
+    "SupportSweepFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "execute-api:ManageConnections"}),
+    # issue 17: canned replies, each with its shortcut pointer in one transaction (Put/Update/Delete)
+    "CannedFunction": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                                 "dynamodb:Query", "secretsmanager:GetSecretValue"}),
     "AdminOperatorsFunction": frozenset({
         "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
@@ -312,6 +319,7 @@ CONTRACT_WS_ACTIONS = {
     "channel.close", "message.send", "message.delete", "typing", "read", "attachment.presign",
     "visitor.email", "visitor.context", "channel.rate",  # section 8
 }
+CONTRACT_WS_ACTIONS |= {"channel.label", "presence.set"}  # contract section 8 (issue 17; desk-visitor adds its own)
 
 
 #: actions beyond the contract (docs/chat-policy.md says why)
@@ -355,6 +363,7 @@ def test_only_functions_that_post_to_sockets_may_manage_connections(template):
     posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction",
                "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction",
                "LoginExternalFunction", "IdentitiesFunction", "TokenExchangeFunction", "PasswordRecoveryFunction"}
+    posting |= {"SupportSweepFunction"}  # issue 17: a moved chat's channel.updated to its old and new assignee
     for function_id in template.of_type("AWS::Serverless::Function"):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
 

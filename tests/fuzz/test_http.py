@@ -387,6 +387,24 @@ def test_operator_change_and_removal(world, log, data, method):
 
 
 @FUZZ
+@given(data=st.data(), method=st.sampled_from(["POST", "PATCH", "DELETE", "GET"]))
+def test_canned_replies(world, log, data, method):
+    # issue 17: GET /canned (staff), POST /admin/canned, PATCH/DELETE /admin/canned/{id} (admins)
+    who = data.draw(st.sampled_from([ADMIN["email"], OPERATOR["email"]]))
+    if method == "GET":
+        query = data.draw(st.none() | queries)
+        exercise(world, log, "GET /canned", query=query, token=bearer(world, data, who))
+    elif method == "POST":
+        body, raw = data.draw(body_or_raw(rq.CannedCreation))
+        exercise(world, log, "POST /admin/canned", body=body, raw=raw, token=bearer(world, data, who))
+    else:
+        target = data.draw(st.sampled_from(["1796657455833-0000579da9e5", "nobody"]) | st.text(max_size=80))
+        body, raw = (None, None) if method == "DELETE" else data.draw(body_or_raw(rq.CannedChange))
+        exercise(world, log, f"{method} /admin/canned/{{id}}", body=body, raw=raw, path_params={"id": target},
+                 token=bearer(world, data, who))
+
+
+@FUZZ
 @given(data=st.data())
 def test_audit_events(world, log, data):
     query = data.draw(st.none() | queries | valid(rq.EventsQuery).map(lambda q: {k: str(v) for k, v in q.items()
@@ -494,6 +512,7 @@ FUZZED = {"POST /auth/external", "POST /auth/exchange", "POST /auth/internal", "
           "GET /admin/search", "GET /auth/providers", "GET /auth/oidc/{provider}/authorize",
           "GET /auth/oidc/{provider}/callback", "POST /auth/oidc/complete", "GET /auth/identities",
           "DELETE /auth/identities/{id}"}
+FUZZED |= {"GET /canned", "POST /admin/canned", "PATCH /admin/canned/{id}", "DELETE /admin/canned/{id}"}  # issue 17
 
 
 def test_every_http_route_is_fuzzed(template):

@@ -213,7 +213,7 @@ def test_axe_finds_nothing_on_the_back_offices_sign_in_and_every_view(chat, brow
         if view == "conversation":
             screenshot(admin, f"backoffice-{size}", keep_in_docs=size == "phone")
         seen.append(view)
-    assert {"inbox", "conversation", "team", "operators", "sessions", "events", "security"} <= set(seen), seen
+    assert {"inbox", "conversation", "team", "operators", "sessions", "events", "security", "canned"} <= set(seen), seen
     admin.set_viewport_size(DESKTOP)
     go(admin, chat.conversation)
 

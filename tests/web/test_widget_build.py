@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 
@@ -23,7 +24,11 @@ MINIFIED = ROOT / "web" / "widget.min.js"
 # What a visitor downloads (gzipped, as CloudFront and the local pages server send it): the
 # budget the widget's features share. 9.9 KB when it was set (issue 20); the readable file
 # gzipped was 14.6 KB before that.
-GZIP_BUDGET = 13_000
+# Raised to 15 KB by issue 17 (the support day), at 14.1 KB: the English and Spanish catalogue
+# (every string twice, ~1.6 KB gzipped), the pre-chat and offline form, CSAT, page context and
+# the resume link (~1.1 KB). A new language adds ~0.7 KB; past this budget, languages beyond
+# the first two would be fetched on demand instead (docs/web.md, "The widget's weight").
+GZIP_BUDGET = 15_000
 
 
 def build_script() -> list[str]:
@@ -60,3 +65,39 @@ def test_the_widget_a_visitor_downloads_stays_within_its_budget():
     # Then it is within the budget, and smaller than the readable one gzipped
     assert size <= GZIP_BUDGET, f"widget.min.js is {size} bytes gzipped, over the {GZIP_BUDGET} budget"
     assert size < len(gzip.compress(WIDGET.read_bytes(), 6))
+
+
+# -- the catalogues (issue 17): every language has every key, and docs/web.md lists them ------
+
+def _catalogue(path: str, start: str) -> dict[str, dict[str, str]]:
+    """The ``STRINGS`` object literal of a page's script, read by node (it is plain JS)."""
+    if not shutil.which("node"):
+        pytest.skip("node is missing")
+    script = ("const src = require('fs').readFileSync(process.argv[1], 'utf8');"
+              f"const i = src.indexOf({json.dumps(start)}) + {len(start)};"
+              # the object ends at the first line that is only its closing brace (any indent)
+              "const close = /\\n\\s*};/g; close.lastIndex = i; const m = close.exec(src);"
+              "const body = src.slice(i, m.index + m[0].length - 1);"
+              "process.stdout.write(JSON.stringify(new Function('return (' + body + ')')()));")
+    made = subprocess.run(["node", "-e", script, str(ROOT / path)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    return dict(json.loads(made.stdout))
+
+
+@pytest.mark.parametrize(("path", "start"), [("web/widget.js", "var STRINGS = "),
+                                             ("web/backoffice/i18n.js", "const STRINGS = ")])
+def test_every_language_of_a_catalogue_has_every_key(path, start):
+    strings = _catalogue(path, start)
+    assert set(strings) >= {"en", "es"}
+    for lang, texts in strings.items():
+        assert set(texts) == set(strings["en"]), (lang, set(texts) ^ set(strings["en"]))
+        # the {placeholders} a text is filled with are the same in every language
+        for key, text in texts.items():
+            holes = sorted(re.findall(r"\{\w+\}", text))
+            assert holes == sorted(re.findall(r"\{\w+\}", strings["en"][key])), (lang, key)
+
+
+def test_docs_list_every_string_of_the_widget():
+    documented = set(re.findall(r"^\| `(\w+)` \|", (ROOT / "docs" / "web.md").read_text(), re.M))
+    missing = set(_catalogue("web/widget.js", "var STRINGS = ")["en"]) - documented
+    assert not missing, f"docs/web.md, 'The widget's strings', lacks {sorted(missing)}"

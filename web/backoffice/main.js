@@ -8,6 +8,7 @@
 
 import { auth, call, claims, holdSession, onSessionEnd } from "./api.js";
 import { loadConfig } from "./config.js";
+import { sendPresence } from "./desk.js";
 import { renderApp } from "./shell.js";
 import { chat } from "./socket.js";
 import { S, isAdmin, loadStaff, me } from "./state.js";
@@ -31,7 +32,7 @@ async function start({ focus = false } = {}) {
   if (!location.hash) location.hash = "#/inbox";
   renderApp({ focus });
   chat.onEvent = onChatEvent;
-  chat.onOpen = syncInbox;
+  chat.onOpen = () => { sendPresence(); syncInbox(); };
   chat.connect();
   if (isAdmin()) loadOperators().catch(() => {});
   loadStaff().catch(() => {});

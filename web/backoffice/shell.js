@@ -2,9 +2,12 @@
 // view the URL's #/view/id names.
 
 import { auth } from "./api.js";
+import { deskControls } from "./desk.js";
 import { $, h, setConnection } from "./dom.js";
+import { t } from "./i18n.js";
 import { chat } from "./socket.js";
 import { isAdmin, me } from "./state.js";
+import { renderCanned } from "./views/canned.js";
 import { renderDevice } from "./views/device.js";
 import { renderEvents } from "./views/events.js";
 import { renderChatView } from "./views/inbox.js";
@@ -27,10 +30,10 @@ export function renderApp({ focus = false } = {}) {
   const { view, id } = route();
   const user = me();
   const nav = [
-    ["inbox", "Inbox"], ["team", "Team"], ["security", "Security"],
-    ...(isAdmin() ? [["operators", "Operators"], ["sessions", "Sessions"], ["events", "Audit log"],
-      ["reports", "Reports"], ["settings", "Settings"]]
-      : [["sessions", "Sessions"]]),
+    ["inbox", t("nav.inbox")], ["team", t("nav.team")], ["security", t("nav.security")],
+    ...(isAdmin() ? [["operators", t("nav.operators")], ["sessions", t("nav.sessions")], ["events", t("nav.events")],
+      ["reports", t("nav.reports")], ["settings", t("nav.settings")], ["canned", t("nav.canned")]]
+      : [["sessions", t("nav.sessions")]]),
   ];
   const app = $("#app");
   app.removeAttribute("aria-busy");
@@ -40,11 +43,12 @@ export function renderApp({ focus = false } = {}) {
       h("span", { class: "tenant", text: auth.tokens.tenant || "" }),
       h("span", { id: "conn", class: "conn down", role: "status", text: "Connecting…" }),
       h("span", { class: "spacer" }),
+      deskControls(),
       h("span", { class: "who", id: "who", text: `${user.name} (${user.role})` }),
       // (a button's text never wraps, style.css; on a narrow screen the header wraps whole items)
-      h("button", { type: "button", text: "Sign out", onclick: () => signOut(false) })),
+      h("button", { type: "button", text: t("signout"), onclick: () => signOut(false) })),
     h("div", { class: "body" },
-      h("nav", { "aria-label": "Sections" }, h("ul", {}, nav.map(([key, label]) =>
+      h("nav", { "aria-label": t("nav.label") }, h("ul", {}, nav.map(([key, label]) =>
         h("li", {}, h("a", { href: `#/${key}`, "aria-current": key === view ? "page" : false, text: label }))))),
       h("main", { id: "main", tabindex: "-1" })));
   setConnection(!!(chat.ws && chat.ws.readyState === 1));
@@ -55,6 +59,7 @@ export function renderApp({ focus = false } = {}) {
   else if (view === "events" && isAdmin()) renderEvents(main);
   else if (view === "reports" && isAdmin()) renderReports(main);
   else if (view === "settings" && isAdmin()) renderSettings(main);
+  else if (view === "canned" && isAdmin()) renderCanned(main);
   else if (view === "security") renderSecurity(main);
   else if (view === "device") renderDevice(main, id);  // a `switchboard login` code to approve
   else renderChatView(main, "inbox", null);

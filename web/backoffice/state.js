@@ -12,6 +12,8 @@ export const S = {
   staff: null, // GET /staff: [{id,name,role}] - who may be put in a team channel
   watched: new Set(),
   tab: "mine",
+  claiming: null, // the channel id this page is claiming (its channel.updated is no notification)
+  found: null, // the inbox filter's answer: {ids: [channel ids], cursor, filter} (the "Found" tab)
   current: null, // {id, messages: [], cursor, more, seen: Map(user -> message id), outbox: []}
 };
 
@@ -38,6 +40,7 @@ export function inList(ch, tab) {
   if (tab === "mine") return ch.status === "open" && ch.assignee === me().id;
   if (tab === "queued") return ch.status === "queued";
   if (tab === "all") return ch.status === "open";
+  if (tab === "found") return !!S.found && S.found.ids.includes(ch.id);
   return false;
 }
 

@@ -1,7 +1,9 @@
 // The channel lists beside a conversation (the inbox's tabs, the team channels), and watching a
 // channel: what both the inbox and the team view build on.
 
+import { paintTitle } from "../desk.js";
 import { $, fmtClock, h } from "../dom.js";
+import { t } from "../i18n.js";
 import { chat } from "../socket.js";
 import { S, channelTitle, inList, me, rememberNames } from "../state.js";
 
@@ -21,11 +23,12 @@ export function bumpUnread(id) {
 }
 
 export function renderLists() {
+  paintTitle();
   const list = $("#channel-list");
   if (!list || !me()) return;
   const tab = S.tab;
   const all = [...S.channels.values()];
-  const pickFor = (t) => all.filter((ch) => (t === "team" ? ch.type === "team" && ch.status !== "closed" : inList(ch, t)));
+  const pickFor = (k) => all.filter((ch) => (k === "team" ? ch.type === "team" && ch.status !== "closed" : inList(ch, k)));
   for (const el of document.querySelectorAll("[data-count]")) {
     const n = pickFor(el.dataset.count).length;
     el.textContent = n ? ` ${n}` : "";
@@ -38,7 +41,7 @@ export function renderLists() {
   if (panel) panel.setAttribute("aria-labelledby", `tab-${tab}`);
   const items = pickFor(tab).sort((a, b) => (b.last_message_at || 0) - (a.last_message_at || 0));
   if (!items.length) {
-    list.replaceChildren(h("li", { class: "muted empty", text: tab === "queued" ? "Nobody is waiting." : "Nothing here yet." }));
+    list.replaceChildren(h("li", { class: "muted empty", text: tab === "queued" ? t("nobody") : t("nothing") }));
     return;
   }
   const base = tab === "team" ? "#/team/" : "#/inbox/";
@@ -52,6 +55,8 @@ export function renderLists() {
       h("span", { class: `status s-${ch.status}`, text: ch.status }),
       unread ? h("span", { class: "unread-dot", "aria-label": `${unread} unread`, text: String(unread) }) : null,
       h("span", { class: "preview", text: last ? `${last.sender.name}: ${last.deleted ? "(deleted)" : last.text}` : "" }),
-      h("span", { class: "when", text: ch.last_message_at ? fmtClock(ch.last_message_at) : "" })));
+      h("span", { class: "when", text: ch.last_message_at ? fmtClock(ch.last_message_at) : "" }),
+      ch.labels && ch.labels.length ? h("span", { class: "chips" }, ch.labels.map((l) => h("span", { class: "chip", text: l })))
+        : null));
   }));
 }

@@ -2,9 +2,13 @@
 // the reply box and its outbox, typing and read receipts, and Claim / Close.
 
 import { $, fmtClock, fmtTime, h, toast } from "../dom.js";
+import { t } from "../i18n.js";
 import { chat } from "../socket.js";
 import { S, channelTitle, hasScope, isAdmin, me, nameOf, rememberNames } from "../state.js";
+import { cannedPicker } from "./canned.js";
 import { renderLists, watch } from "./channels.js";
+import { openTransfer } from "./transfer.js";
+import { renderVisitorPanel } from "./visitor.js";
 
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
@@ -58,30 +62,38 @@ export async function openChannel(id, resync = false) {
 }
 
 function buildConversation(pane) {
-  const input = h("textarea", { id: "composer", rows: "2", maxlength: "4000", placeholder: "Write a reply…",
-    "aria-label": "Reply",
+  const input = h("textarea", { id: "composer", rows: "2", maxlength: "4000", placeholder: t("reply.placeholder"),
+    "aria-label": t("reply"),
     onkeydown: (e) => { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); } },
-    oninput: () => sendTyping() });
+    oninput: () => { if (!note.checked) sendTyping(); } });
+  // a private note: staff only (message.send internal:true); the box says which it is writing
+  const note = h("input", { type: "checkbox", id: "as-note", onchange: () => {
+    form.classList.toggle("noting", note.checked);
+    input.placeholder = note.checked ? t("note.placeholder") : t("reply.placeholder");
+  } });
   const form = h("form", { class: "composer", onsubmit: (e) => {
     e.preventDefault();
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    sendMessage(text);
-  } }, input, h("button", { type: "submit", class: "primary", text: "Send" }));
+    sendMessage(text, note.checked);
+  } }, h("div", { class: "compose-box" }, cannedPicker(input, cannedNames), input,
+    h("label", { class: "check note-toggle", for: "as-note" }, note, t("note.toggle"))),
+  h("button", { type: "submit", class: "primary", text: t("send") }));
   const team = location.hash.startsWith("#/team");
   pane.replaceChildren(
     h("div", { class: "conv-head" },
       // small screens show the conversation alone: the way back to the list (style.css)
-      h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? "← Team channels" : "← Inbox" }),
+      h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? "← Team channels" : t("back.inbox") }),
       h("div", { class: "conv-title" }, h("h2", { id: "conv-title", tabindex: "-1" }),
         h("p", { id: "conv-sub", class: "muted" })),
-      h("div", { class: "conv-actions", id: "conv-actions" })),
+      h("div", { class: "conv-actions", id: "conv-actions" }),
+      h("div", { class: "labels", id: "conv-labels" })),
     h("div", { class: "log-wrap" },
-      h("button", { type: "button", id: "older", class: "link", hidden: true, text: "Load older messages",
+      h("button", { type: "button", id: "older", class: "link", hidden: true, text: t("older"),
         onclick: loadOlder }),
       // the log role is on a wrapper: on the <ol> it would orphan every <li> (axe: listitem)
-      h("div", { id: "message-log", class: "message-log", role: "log", "aria-live": "polite", "aria-label": "Messages",
+      h("div", { id: "message-log", class: "message-log", role: "log", "aria-live": "polite", "aria-label": t("messages"),
         tabindex: "0" }, h("ol", { id: "messages", class: "messages" }))),
     h("div", { id: "typing", class: "typing", role: "status", "aria-live": "polite", hidden: true }),
     h("p", { id: "readonly", class: "readonly", tabindex: "-1", hidden: true }),
@@ -103,23 +115,35 @@ export function renderConversationHeader() {
   const sub = ch.type === "team" ? `Team channel · ${ch.members.length} members`
     : `${ch.status}${ch.assignee ? " · assigned to " + nameOf(ch.assignee) : " · not assigned"} · started ${fmtTime(ch.created_at)}`;
   $("#conv-sub").textContent = sub;
+  renderLabels(ch);
+  renderVisitorPanel($("#visitor-panel"), ch);
   const actions = $("#conv-actions");
   const buttons = [];
   if (ch.type === "support" && ch.status !== "closed" && ch.assignee !== me().id &&
       (ch.status === "queued" || isAdmin())) {
-    buttons.push(h("button", { type: "button", class: "primary", id: "claim", text: ch.status === "queued" ? "Claim" : "Assign to me",
+    buttons.push(h("button", { type: "button", class: "primary", id: "claim", text: ch.status === "queued" ? t("claim") : t("assign.me"),
       onclick: () => claim(ch.id) }));
   }
+  if (ch.type === "support") {
+    // narrower windows show the visitor panel on demand, over the conversation (style.css)
+    const shown = !!document.querySelector(".chat.show-visitor");
+    buttons.push(h("button", { type: "button", id: "visitor-toggle", class: "visitor-toggle", text: t("visitor"),
+      "aria-controls": "visitor-panel", "aria-expanded": String(shown), onclick: () => showVisitorPanel(!shown) }));
+  }
+  if (ch.type === "support" && ch.status === "open" && (ch.assignee === me().id || isAdmin())) {
+    const transfer = h("button", { type: "button", id: "transfer", text: t("transfer"), "aria-haspopup": "dialog",
+      onclick: () => openTransfer(ch, transfer, () => { renderLists(); renderConversationHeader(); }) });
+    buttons.push(transfer);
+  }
   if (ch.status !== "closed" && (isAdmin() || (ch.type === "support" && ch.assignee === me().id))) {
-    buttons.push(h("button", { type: "button", id: "close-channel", text: "Close", onclick: () => closeChannel(ch.id) }));
+    buttons.push(h("button", { type: "button", id: "close-channel", text: t("close"), onclick: () => closeChannel(ch.id) }));
   }
   actions.replaceChildren(...buttons);
   const writable = mayWrite(ch);
   $(".composer").hidden = !writable;
   const ro = $("#readonly");
   ro.hidden = writable;
-  ro.textContent = ch.status === "closed" ? "This conversation is closed." :
-    ch.status === "queued" ? "Claim this conversation to reply." : "Only the assigned operator can reply.";
+  ro.textContent = ch.status === "closed" ? t("ro.closed") : ch.status === "queued" ? t("ro.queued") : t("ro.other");
 }
 
 export function addToConversation(messages) {
@@ -151,23 +175,25 @@ export function renderMessages(keepScroll = false) {
   const seenMine = myLast && [...cur.seen.values()].some((id) => id >= myLast.id);
   const items = cur.messages.map((m) => {
     const mine = m.sender.id === me().id;
-    return h("li", { class: `msg ${mine ? "mine" : "theirs"} role-${m.sender.role}${m.deleted ? " deleted" : ""}`,
+    return h("li", { class: `msg ${mine ? "mine" : "theirs"} role-${m.sender.role}${m.deleted ? " deleted" : ""}${m.internal ? " note" : ""}`,
       "data-id": m.id },
-    h("span", { class: "from", text: mine ? "You" : m.sender.name || nameOf(m.sender.id) }),
-    h("span", { class: "text", text: m.deleted ? "(message deleted)" : m.text }),
+    // a note says so in words, not only by its colour (WCAG 1.4.1)
+    m.internal ? h("span", { class: "note-tag", text: t("note") }) : null,
+    h("span", { class: "from", text: mine ? t("you") : m.sender.name || nameOf(m.sender.id) }),
+    h("span", { class: "text", text: m.deleted ? t("deleted") : m.text }),
     ...(m.attachments || []).map((a) => h("button", { type: "button", class: "link att",
       "aria-label": `Download ${a.name || "attachment"}`, text: `📎 ${a.name || a.key}`,
       onclick: () => openAttachment(m, a) })),
     h("span", { class: "time", text: fmtClock(m.created_at) }),
-    mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: "Seen" }) : null,
+    mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: t("seen") }) : null,
     !m.deleted && (mine || hasScope("chat:moderate")) ?
-      h("button", { type: "button", class: "link del", "aria-label": "Delete message", text: "Delete",
+      h("button", { type: "button", class: "link del", "aria-label": t("delete.message"), text: t("delete"),
         onclick: () => deleteMessage(m) }) : null);
   });
   for (const o of cur.outbox) {
-    items.push(h("li", { class: "msg mine pending", "data-client-id": o.client_id },
-      h("span", { class: "from", text: "You" }), h("span", { class: "text", text: o.text }),
-      h("span", { class: "time", text: o.failed ? `Not sent: ${o.failed}` : "Sending…" })));
+    items.push(h("li", { class: `msg mine pending${o.internal ? " note" : ""}`, "data-client-id": o.client_id },
+      h("span", { class: "from", text: t("you") }), h("span", { class: "text", text: o.text }),
+      h("span", { class: "time", text: o.failed ? t("not.sent", { why: o.failed }) : t("sending") })));
   }
   list.replaceChildren(...items);
   $("#older").hidden = !cur.more;
@@ -194,9 +220,9 @@ async function loadOlder() {
   }
 }
 
-function sendMessage(text) {
+function sendMessage(text, internal = false) {
   const cur = S.current;
-  cur.outbox.push({ client_id: uuid(), text });
+  cur.outbox.push({ client_id: uuid(), text, internal });
   renderMessages();
   flushOutbox();
 }
@@ -210,7 +236,9 @@ async function flushOutbox() {
     // one at a time, in order; written meanwhile joins the queue
     while (S.current === cur && (o = cur.outbox.find((x) => !x.failed))) {
       try {
-        const { message } = await chat.request("message.send", { channel_id: cur.id, text: o.text, client_id: o.client_id });
+        const params = { channel_id: cur.id, text: o.text, client_id: o.client_id };
+        if (o.internal) params.internal = true;
+        const { message } = await chat.request("message.send", params);
         cur.outbox = cur.outbox.filter((x) => x !== o);
         addToConversation([message]);
         renderMessages();
@@ -260,6 +288,7 @@ export function markRead() {
 }
 
 async function claim(id) {
+  S.claiming = id; // my own claim is no "assigned to you" notification
   try {
     const { channel } = await chat.request("channel.assign", { channel_id: id });
     S.channels.set(id, channel);
@@ -271,16 +300,17 @@ async function claim(id) {
   } catch (err) {
     toast(err.code === "conflict" ? "Someone else claimed it first." : "Could not claim: " + (err.message || err.code), "error");
   }
+  S.claiming = null;
 }
 
 async function closeChannel(id) {
-  if (!confirm("Close this conversation? The visitor can no longer write in it.")) return;
+  if (!confirm(t("close.confirm"))) return;
   try {
     const { channel } = await chat.request("channel.close", { channel_id: id });
     S.channels.set(id, channel);
     renderLists();
     renderConversationHeader();
-    toast("Conversation closed.");
+    toast(t("closed"));
     // the Close button is gone: the focus goes to what now says the conversation is closed
     $("#readonly") && $("#readonly").focus();
   } catch (err) {
@@ -289,7 +319,7 @@ async function closeChannel(id) {
 }
 
 async function deleteMessage(m) {
-  if (!confirm("Delete this message?")) return;
+  if (!confirm(t("delete.confirm"))) return;
   try {
     await chat.request("message.delete", { channel_id: m.channel_id, message_id: m.id });
     // its Delete button is gone with it: the focus stays in the conversation, on the messages
@@ -298,3 +328,58 @@ async function deleteMessage(m) {
     toast("Could not delete: " + (err.message || err.code), "error");
   }
 }
+
+/** The names canned replies fill in: the open conversation's visitor, and me. */
+function cannedNames() {
+  const ch = S.current && S.channels.get(S.current.id);
+  const visitor = ch && ch.visitor ? (ch.visitor_profile && ch.visitor_profile.name) || nameOf(ch.visitor) : "";
+  return { visitorName: visitor, operatorName: me().name };
+}
+
+/** The conversation's labels: each removable, and a field to add one (channel.label). */
+function renderLabels(ch) {
+  const box = $("#conv-labels");
+  if (!box) return;
+  if (ch.type !== "support") { box.replaceChildren(); return; }
+  const labels = ch.labels || [];
+  const input = h("input", { id: "label-add", maxlength: "40", "aria-label": t("label.add"), placeholder: t("label.add") });
+  box.replaceChildren(
+    h("ul", { class: "label-list", "aria-label": t("labels") }, labels.map((l) => h("li", { class: "label" },
+      h("span", { text: l }),
+      h("button", { type: "button", class: "link", "aria-label": t("label.remove", { label: l }), text: "×",
+        onclick: () => changeLabels(ch, { remove: [l] }, "#label-add") })))),
+    h("form", { class: "label-form", onsubmit: (e) => {
+      e.preventDefault();
+      const l = input.value.trim();
+      if (l) changeLabels(ch, { add: [l] }, "#label-add");
+    } }, input, h("button", { type: "submit", text: t("label.added") })));
+}
+
+async function changeLabels(ch, change, focusAfter) {
+  try {
+    const { channel } = await chat.request("channel.label", { channel_id: ch.id, ...change });
+    if (channel) S.channels.set(channel.id, channel);
+    renderLists();
+    renderConversationHeader();
+    const again = $(focusAfter);
+    if (again) again.focus();
+  } catch (err) {
+    toast(`${t("labels")}: ${err.message || err.code}`, "error");
+  }
+}
+
+/** The visitor panel over the conversation (narrow windows): focus into it, Escape or its
+ * Close button takes it away and the focus back to the Visitor button. */
+function showVisitorPanel(on) {
+  const chatView = $(".chat");
+  if (!chatView) return;
+  chatView.classList.toggle("show-visitor", on);
+  const toggle = $("#visitor-toggle");
+  if (toggle) toggle.setAttribute("aria-expanded", String(on));
+  const heading = $("#visitor-title");
+  if (on && heading) { heading.tabIndex = -1; heading.focus(); } else if (!on && toggle) toggle.focus();
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && $(".chat.show-visitor")) showVisitorPanel(false);
+});

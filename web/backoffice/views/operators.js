@@ -13,6 +13,8 @@ export async function loadOperators() {
   return S.operators;
 }
 
+const maxSet = new Map(); // operator id -> max_chats this page set
+
 export function renderOperators(main) {
   const status = h("p", { class: "muted", role: "status", text: "Loading…" });
   const table = h("table", { class: "grid", "aria-label": "Operators" });
@@ -137,17 +139,28 @@ export function renderOperators(main) {
         if (still) { shown = still; loadSessions(); } else hideSessions(false); // blocking ends sessions
       }
       table.replaceChildren(
-        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
+        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Max chats", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
         h("tbody", {}, ops.map((op) => {
           const self = op.id === me().id;
           const roleSel = h("select", { "aria-label": `Role of ${op.email}`, "data-key": `role:${op.id}`, disabled: self,
             onchange: () => patch(op, { role: roleSel.value }, `${op.email} is now ${roleSel.value}.`) },
           ["operator", "admin"].map((r) => h("option", { value: r, text: r, selected: r === op.role })));
+          // how many open chats they are given at most (1-50; the server's default when unset)
+          const maxChats = h("input", { type: "number", min: "1", max: "50", step: "1", class: "max-chats",
+            "aria-label": `Max chats of ${op.email}`, "data-key": `max:${op.id}`, placeholder: "no limit",
+            value: op.max_chats ?? maxSet.get(op.id) ?? "",
+            onchange: () => {
+              const n = Number(maxChats.value);
+              if (!Number.isInteger(n) || n < 1 || n > 50) { toast("Max chats is a whole number from 1 to 50.", "error"); return; }
+              maxSet.set(op.id, n); // shown again after the redraw, should the list not carry it
+              patch(op, { max_chats: n }, `${op.email} now takes at most ${n} chats.`);
+            } });
           return h("tr", { "data-operator": op.id, "data-email": op.email },
             h("td", { text: op.name }), h("td", { text: op.email }), h("td", {}, roleSel),
             h("td", { text: op.mfa_enabled ? "on" : "off" }),
             h("td", { text: op.blocked ? "blocked" : "active" }),
             h("td", { text: op.created_at ? fmtTime(op.created_at * 1000) : "" }),
+            h("td", {}, maxChats),
             h("td", {}, h("div", { class: "actions" },
               self ? h("span", { class: "muted", text: "you" }) : [
                 h("button", { type: "button", class: "sessions", "data-key": `sessions:${op.id}`, text: "Sessions", "aria-label": `Sessions of ${op.email}`,

@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "AuditEvent", "Channel", "Connection", "Identity", "IdentityProvider", "Message", "Operator", "OperatorPresence",
-    "Session", "SessionKey", "Tenant", "TrustedIssuer", "Watcher",
+    "AuditEvent", "CannedReply", "Channel", "Connection", "Identity", "IdentityProvider", "Message", "Operator",
+    "OperatorPresence", "Session", "SessionKey", "Tenant", "TrustedIssuer", "Watcher",
 ]
 
 
@@ -346,6 +346,8 @@ class Channel(msgspec.Struct, frozen=True):
     last_deleted_at: int | None = None
     #: when it was first assigned (epoch ms): the end of its queue wait (reports)
     assigned_at: int | None = None
+    #: staff's labels (``channel.label``, normalised): never in the visitor's view
+    labels: tuple[str, ...] = ()
     #: contract section 8, the visitor's side: the page they are on (``{"url", "title",
     #: "referrer", "locale"}``), their pre-chat answers, where follow-up mail goes, their rating
     #: (``{"score", "comment", "at"}``)
@@ -361,7 +363,7 @@ class Channel(msgspec.Struct, frozen=True):
     def to_json(self, *, staff: bool = False) -> dict[str, Any]:
         """The channel as the contract shapes it. The visitor's view (the default, so that a
         caller who forgets gets the narrower one) never holds staff-only fields; ``staff``
-        adds them (``attributes``, ``attributes_signed``)."""
+        adds them (``attributes``, ``attributes_signed``, ``labels``)."""
         out: dict[str, Any] = {
             "id": self.id, "type": self.type, "status": self.status, "subject": self.subject,
             "members": list(self.members), "assignee": self.assignee, "visitor": self.visitor,
@@ -372,6 +374,8 @@ class Channel(msgspec.Struct, frozen=True):
                        csat=self.csat)
             if staff:
                 out.update(attributes=self.attributes, attributes_signed=self.attributes_signed)
+        if staff:
+            out["labels"] = list(self.labels)
         return out
 
 
@@ -386,12 +390,18 @@ class Message(msgspec.Struct, frozen=True):
     client_id: str
     created_at: int
     deleted: bool = False
+    #: a private note among staff (contract section 8): stored apart (``store/keys.py`` ``note_sk``),
+    #: never sent, listed or archived for the visitor
+    internal: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "channel_id": self.channel_id,
-                "sender": {"id": self.sender_id, "role": self.sender_role, "name": self.sender_name},
-                "text": self.text, "attachments": list(self.attachments), "client_id": self.client_id,
-                "created_at": self.created_at, "deleted": self.deleted}
+        out = {"id": self.id, "channel_id": self.channel_id,
+               "sender": {"id": self.sender_id, "role": self.sender_role, "name": self.sender_name},
+               "text": self.text, "attachments": list(self.attachments), "client_id": self.client_id,
+               "created_at": self.created_at, "deleted": self.deleted}
+        if self.internal:  # only notes say so: a visitor's messages keep the shape they always had
+            out["internal"] = True
+        return out
 
 
 class OperatorPresence(msgspec.Struct, frozen=True):
@@ -408,7 +418,34 @@ class OperatorPresence(msgspec.Struct, frozen=True):
     #: the name their connection carries (the chat token's): what staff signed in through a
     #: post-login hook, who have no operator record, are called
     name: str | None = None
+    #: ``presence.set`` away: keeps their chats, gets no new ones (contract section 8)
+    away: bool = False
+    #: the most open chats auto-assignment and handovers give them (``PATCH /admin/operators/{id}``);
+    #: None: no cap
+    max_chats: int | None = None
 
     @property
     def online(self) -> bool:
         return bool(self.connections)
+
+    @property
+    def available(self) -> bool:
+        """Whether they may be given a new chat: online, not away, under their capacity."""
+        return self.online and not self.away and (self.max_chats is None or self.load < self.max_chats)
+
+
+class CannedReply(msgspec.Struct, frozen=True):
+    """A tenant's saved answer (contract section 8): ``{visitor.name}`` and ``{operator.name}``
+    in ``text`` are filled in by the back office when it is used, not here."""
+
+    tenant: str
+    id: str
+    title: str
+    text: str
+    shortcut: str
+    created_at: int
+    updated_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "text": self.text, "shortcut": self.shortcut,
+                "created_at": self.created_at, "updated_at": self.updated_at}

@@ -77,6 +77,9 @@ class Settings(msgspec.Struct, frozen=True):
     #: contract section 8: how long a staff reply waits for the visitor to be seen live before
     #: it is mailed to them (the template's FollowupDelaySeconds); replies within it join one mail
     followup_delay_seconds: int = 120
+    #: issue 17: a queued chat nobody claims, or an assigned one its operator does not answer,
+    #: for this long is moved on by the support sweep (the template's ReassignAfterMinutes)
+    reassign_after_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -121,6 +124,7 @@ class Settings(msgspec.Struct, frozen=True):
             mail_from=e.get("MAIL_FROM") or _default("mail_from"),
             backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
             followup_delay_seconds=num("FOLLOWUP_DELAY_SECONDS", _default("followup_delay_seconds")),
+            reassign_after_seconds=num("REASSIGN_AFTER_SECONDS", _default("reassign_after_seconds")),
         )
 
 

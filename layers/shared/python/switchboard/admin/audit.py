@@ -34,6 +34,10 @@ KINDS = frozenset(
         "password_reset",
         "device_approved",
         "device_denied",
+        # issue 17: canned replies
+        "canned_created",
+        "canned_changed",
+        "canned_removed",
     }
 )
 

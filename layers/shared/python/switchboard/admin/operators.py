@@ -106,12 +106,22 @@ CHANGE_ATTEMPTS = 3
 
 def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, *, role: str | None = None,
                     name: str | None = None, blocked: bool | None = None,
-                    mfa_enabled: bool | None = None) -> dict[str, Any]:
+                    mfa_enabled: bool | None = None, max_chats: int | None = None) -> dict[str, Any]:
     """Change role, name or blocked; a role change or a block ends the operator's sessions.
-    ``mfa_enabled: false`` resets their second factor and ends all their sessions."""
+    ``mfa_enabled: false`` resets their second factor and ends all their sessions.
+    ``max_chats`` (1-50, contract section 8): the most open chats auto-assignment and
+    handovers give them; kept on their staff load item, which assignment reads anyway."""
     caller.require("admin:operators")
-    if role is None and name is None and blocked is None and mfa_enabled is None:
-        raise ValidationFailed("nothing to change: give role, name, blocked or mfa_enabled")
+    if role is None and name is None and blocked is None and mfa_enabled is None and max_chats is None:
+        raise ValidationFailed("nothing to change: give role, name, blocked, mfa_enabled or max_chats")
+    if max_chats is not None:
+        target = _target(svc, caller, operator_id)
+        svc.store.presence.set_max_chats(target.tenant, target.id, max_chats)
+        audit.record(svc.store, tenant=target.tenant, kind="operator_changed",
+                     retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
+                     session_id=caller.session.id, max_chats=max_chats)
+        if role is None and name is None and blocked is None and mfa_enabled is None:
+            return {"operator": {**target.to_json(), "max_chats": max_chats}, "revoked_sessions": 0}
     if mfa_enabled is not None and operator_id == caller.user_id:
         # one's own second factor goes off only with a current code: a stolen token alone must not do it
         raise Forbidden("turn your own second factor off with a code: POST /auth/totp/disable")

@@ -18,7 +18,7 @@ attachments (:mod:`switchboard.chat.attachments`) live apart, with the S3 client
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from msgspec.structs import replace
@@ -39,6 +39,7 @@ __all__ = [
     "channel_history", "channel_query", "channel_watch", "hand_back_if_away", "handle_disconnect", "message_delete",
     "message_send", "pick_operator", "read", "support_open", "typing", "view",
 ]
+__all__ += ["assigned", "channel_label", "normalise_label", "presence_set", "reassign", "take_back"]  # issue 17
 
 WATCH_MESSAGES = 50
 #: what a reply's envelope (type, rid, ok, keys, a cursor) may take besides its list
@@ -60,11 +61,13 @@ def _channel(ctx: ChatContext, conn: Connection, channel_id: str) -> Channel:
     return ch
 
 
-def _watchers(ctx: ChatContext, ch: Channel, *, exclude: str | None = None) -> list[str]:
+def _watchers(ctx: ChatContext, ch: Channel, *, exclude: str | None = None, staff_only: bool = False) -> list[str]:
     """Connections watching ``ch`` that may still read it (an operator who watched it queued
-    and saw a colleague claim it no longer hears of it)."""
+    and saw a colleague claim it no longer hears of it); ``staff_only`` (a note, or its
+    deletion): staff connections only - the visitor's are skipped by role, whatever they watch."""
     return [w.connection_id for w in ctx.store.watchers.of_channel(ch.id, now=_now())
-            if w.connection_id != exclude and may_read(ch.tenant, w.user_id, w.role, ch)]
+            if w.connection_id != exclude and may_read(ch.tenant, w.user_id, w.role, ch)
+            and (not staff_only or w.role in STAFF_ROLES)]
 
 
 def _user_connections(ctx: ChatContext, tenant: str, user_ids: Iterable[str]) -> list[str]:
@@ -74,7 +77,7 @@ def _user_connections(ctx: ChatContext, tenant: str, user_ids: Iterable[str]) ->
 
 
 def _announce(ctx: ChatContext, ch: Channel, *, left_queue: bool = False, caller: str | None = None,
-              presence: list[OperatorPresence] | None = None) -> None:
+              presence: list[OperatorPresence] | None = None, staff_only: bool = False) -> None:
     """``channel.updated`` to who may read the channel as it is now: its watchers and its
     members' connections that still may, and for a support channel the present staff who may
     (admins: every one; operators: a queued one - the queue view - or one they are members
@@ -97,7 +100,7 @@ def _announce(ctx: ChatContext, ch: Channel, *, left_queue: bool = False, caller
                     for cid in p.connections]
     staff_targets = [t for t in dict.fromkeys(targets) if t != caller and t not in visitor_targets]
     ctx.notifier.send(staff_targets, event_frame("channel.updated", {"channel": ch.to_json(staff=True)}))
-    if visitor_targets - {caller}:
+    if not staff_only and visitor_targets - {caller}:
         ctx.notifier.send([t for t in visitor_targets if t != caller],
                           event_frame("channel.updated", {"channel": ch.to_json()}))
 
@@ -113,10 +116,11 @@ def view(ch: Channel, conn: Connection) -> dict[str, Any]:
     return ch.to_json(staff=conn.role in STAFF_ROLES)
 
 
-def pick_operator(presence: list[OperatorPresence]) -> OperatorPresence | None:
-    """The least-loaded online operator; ties go to whoever was assigned least recently
-    (round-robin), then by id so the choice is deterministic."""
-    online = [p for p in presence if p.online]
+def pick_operator(presence: list[OperatorPresence], *, besides: str | None = None) -> OperatorPresence | None:
+    """The least-loaded available operator (online, not away, under their ``max_chats``; not
+    ``besides``); ties go to whoever was assigned least recently (round-robin), then by id so
+    the choice is deterministic."""
+    online = [p for p in presence if p.available and p.user_id != besides]
     return min(online, key=lambda p: (p.load, p.last_assigned_at, p.user_id)) if online else None
 
 
@@ -231,6 +235,12 @@ class _Staff:
             raise NotFound("no such operator in this tenant")
         return here.name
 
+    def presence_of(self, user_id: str) -> OperatorPresence | None:
+        """Their presence and load (one Query of the tenant's staff, made once)."""
+        if self._presence is None:
+            self._presence = {p.user_id: p for p in self.ctx.store.presence.of_tenant(self.tenant, now=_now())}
+        return self._presence.get(user_id)
+
 
 def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
     """An assignee with no live connection left (their ``$disconnect`` was lost and their
@@ -247,18 +257,20 @@ def _requeue_if_assignee_gone(ctx: ChatContext, ch: Channel) -> Channel:
     return queued
 
 
-def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
-    """Give a queued channel to the least-loaded online operator, if there is one.
-    ``from_queue``: staff have seen it queued (not just handed back by its assignee)."""
-    chosen = pick_operator(ctx.store.presence.of_tenant(ch.tenant, now=_now()))
+def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool, besides: str | None = None) -> Channel:
+    """Give a queued channel to the least-loaded available operator, if there is one (not
+    ``besides``: the one it is being taken from). ``from_queue``: staff have seen it queued
+    (not just handed back by its assignee)."""
+    chosen = pick_operator(ctx.store.presence.of_tenant(ch.tenant, now=_now()), besides=besides)
     if chosen is None:
         return ch
     try:
         new = ctx.store.channels.assign(ch, chosen.user_id, now_ms=now_ms(),
-                                       operator_name=_staff_name(ctx, ch.tenant, chosen))
-    except Conflict:  # claimed or closed meanwhile
+                                       operator_name=_staff_name(ctx, ch.tenant, chosen), available=True)
+    except Conflict:  # claimed or closed meanwhile, or they went away or filled up meanwhile
         return ctx.store.channels.get(ch.id) or ch
     _queue_wait(ch, new)
+    assigned(ctx, new, by=None)
     _announce(ctx, new, left_queue=from_queue)
     return new
 
@@ -269,29 +281,106 @@ def _queue_wait(before: Channel, after: Channel) -> None:
         timing("QueueWait", after.assigned_at - before.created_at)
 
 
-def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, operator_id: str | None = None) -> Reply:
+def reassign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
+    """The support sweep's door to auto-assignment (:func:`_try_assign`)."""
+    return _try_assign(ctx, ch, from_queue=from_queue)
+
+
+def take_back(ctx: ChatContext, ch: Channel) -> Channel:
+    """The support sweep: an assigned chat its operator did not answer in time goes back to
+    the queue and on to the next available operator - never the same one - if there is one.
+    ``channel.updated`` to the old assignee (still a member), the new one, and the queue's
+    viewers when it joins the queue. :class:`Conflict` if it changed meanwhile."""
+    previous = ch.assignee
+    queued = ctx.store.channels.requeue(ch, now_ms=now_ms())
+    logger.info("channel taken back: not answered in time", extra={"channel_id": ch.id})
+    moved = _try_assign(ctx, queued, from_queue=False, besides=previous)
+    if moved.status == "queued":
+        _announce(ctx, moved)
+    return moved
+
+
+def assigned(ctx: ChatContext, ch: Channel, *, by: str | None, previous: str | None = None) -> None:
+    """The one seam where a channel's new assignee is known (claim, admin assignment, handover,
+    auto-assignment, the sweep): outbound events (issue 19's ``conversation.assigned``) plug in
+    here. Logs only today."""
+    logger.info("channel assigned", extra={"channel_id": ch.id, "assignee": ch.assignee, "by": by,
+                                           "previous": previous})
+
+
+def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, operator_id: str | None = None,
+                   note: str | None = None) -> Reply:
     """An operator claims a queued channel (for themselves); an admin assigns any support
-    channel of the tenant to any operator."""
+    channel of the tenant to any operator; the assignee hands their open channel over to a
+    colleague (a *handover*, contract section 8).
+
+    Giving a channel to someone else (an admin's assignment, a handover) is refused
+    (``conflict``) when they are away or at their ``max_chats`` - checked in the assignment's
+    own transaction, so two handovers at once cannot take them past it - and a handover by an
+    operator also when they are offline. ``note`` (≤ 500) is stored as a private note of the
+    channel, written by the caller. Both the old and the new assignee get ``channel.updated``."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "assign", ch)
     target = operator_id or conn.user_id
-    if target != conn.user_id and conn.role != "admin":
-        raise Forbidden("operators claim channels for themselves")
+    handover = target != conn.user_id
+    if handover and conn.role != "admin" and not (ch.assignee == conn.user_id and ch.status == "open"):
+        raise Forbidden("operators claim channels for themselves, or hand over their own")
+    if note is not None and not handover:
+        raise ValidationFailed("a note goes with a handover to someone else")
     if ch.status == "closed":
         raise Conflict("the channel is closed")
-    name = _Staff(ctx, conn.tenant).name_of(target)
+    staff = _Staff(ctx, conn.tenant)
+    name = staff.name_of(target)
     if ch.assignee == target and ch.status == "open":
         return Reply({"channel": view(ch, conn)})
+    if handover:
+        _check_available(staff.presence_of(target), operator=conn.role != "admin")
     try:
-        new = ctx.store.channels.assign(ch, target, now_ms=now_ms(), operator_name=name)
+        new = ctx.store.channels.assign(ch, target, now_ms=now_ms(), operator_name=name, available=handover)
     except Conflict:
         now = ctx.store.channels.get(ch.id)
         if now is not None and now.status == "open" and now.assignee == target:
             return Reply({"channel": view(now, conn)})  # the same claim, twice at once
+        if handover and now is not None and now.status == ch.status and now.assignee == ch.assignee:
+            raise Conflict("the operator is away or has as many chats as they may take") from None
         raise Conflict("the channel was claimed or closed meanwhile") from None
     _queue_wait(ch, new)
+    assigned(ctx, new, by=conn.user_id, previous=ch.assignee)
+    if note is not None:
+        _store_note(ctx, conn, new, note)
     _announce(ctx, new, left_queue=ch.status == "queued", caller=conn.id)
     return Reply({"channel": view(new, conn)})
+
+
+def _check_available(p: OperatorPresence | None, *, operator: bool) -> None:
+    """A handover's target must be able to take it: not away, under their cap; and, when an
+    operator hands over (not an admin deciding for the team), online."""
+    if p is not None and p.away:
+        raise Conflict("the operator is away")
+    if p is not None and p.max_chats is not None and p.load >= p.max_chats:
+        raise Conflict("the operator has as many chats as they may take")
+    if operator and (p is None or not p.online):
+        raise Conflict("the operator is not online")
+
+
+def _store_note(ctx: ChatContext, conn: Connection, ch: Channel, text: str) -> None:
+    """A handover's note: a private note of the channel, told to its staff watchers only."""
+    now = now_ms()
+    note = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
+                   sender_name=conn.name, text=text, attachments=(), client_id=f"handover-{time_ordered_id(now)}",
+                   created_at=now, internal=True)
+    stored = ctx.store.messages.put(ch, note)
+    ctx.notifier.send(_watchers(ctx, ch, staff_only=True), event_frame("message.new", {"message": stored.to_json()}))
+
+
+def presence_set(ctx: ChatContext, conn: Connection, *, status: str) -> Reply:
+    """``presence.set``: ``away`` staff keep their open chats and get no new ones (auto-assignment
+    and handovers skip them); ``online`` takes new chats again (the queue reaches them through
+    the next auto-assignment, a claim or the reassignment sweep). Kept on the staff load item,
+    so it outlives the connection."""
+    authorize(conn, "presence")
+    ctx.store.presence.set_away(conn.tenant, conn.user_id, status == "away")
+    return Reply({"status": status})
 
 
 def handle_disconnect(ctx: ChatContext, connection_id: str) -> None:
@@ -326,17 +415,33 @@ def hand_back_if_away(ctx: ChatContext, tenant: str, user_id: str) -> None:
 
 
 # -- listing and reading -------------------------------------------------------------------
-def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = None, limit: int = 20,
+def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = None, visitor: str | None = None,
+                  label: str | None = None, assignee: str | None = None, limit: int = 20,
                   cursor: str | None = None) -> Reply:
     """Pages of channels, newest activity first, from GSI2 (never a Scan).
 
     ``status`` None (``{"member": "me"}``): the caller's channels. ``{"status": "queued"}``: the tenant's queue
     (staff). ``{"status": "open"}``: an admin's view of every open support channel of the
     tenant; an operator's open assignments. Visitors only ever see their own channels.
+
+    Staff's inbox filters (issue 17): ``{"status": "closed"}`` the tenant's closed support
+    channels (newest close first); ``{"visitor": id}`` one visitor's support channels (their
+    memberships: the visitor's own list, read by staff); ``{"label": l}`` those labelled ``l``;
+    ``{"assignee": id}`` an operator's open ones. Each lists only what the caller may read
+    (an operator: closed ones, the queue, their own), a page at a time.
     """
     authorize(conn, "query")
-    if conn.role == "visitor" or status is None:
+    staff_filter = visitor is not None or label is not None or assignee is not None
+    if conn.role == "visitor" or (status is None and not staff_filter):
         entries, more = ctx.store.channels.query(conn.tenant, member=conn.user_id, limit=limit, cursor=cursor)
+        visitor = label = assignee = None  # a visitor's filters narrow their own list, as ever
+    elif visitor is not None:
+        entries, more = ctx.store.channels.query(conn.tenant, member=visitor, limit=limit, cursor=cursor)
+    elif label is not None:
+        label = normalise_label(label)
+        entries, more = ctx.store.channels.query(conn.tenant, label=label, limit=limit, cursor=cursor)
+    elif assignee is not None:
+        entries, more = ctx.store.channels.query(conn.tenant, assignee=assignee, limit=limit, cursor=cursor)
     elif status == "open" and conn.role != "admin":
         entries, more = ctx.store.channels.query(conn.tenant, assignee=conn.user_id, limit=limit, cursor=cursor)
     else:
@@ -346,8 +451,9 @@ def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = No
     used, last = 0, None
     for cid, resume in entries:
         ch = channels.get(cid)
-        # the index lags the table a little: trust the channel item for tenant and status
-        if ch is not None and ch.tenant == conn.tenant and status in (None, ch.status):
+        # the index lags the table a little: trust the channel item for tenant, status, the rest
+        if ch is not None and ch.tenant == conn.tenant and status in (None, ch.status) \
+                and _matches(conn, ch, visitor=visitor, label=label, assignee=assignee):
             shown = view(ch, conn)
             size = size_of(shown) + 1
             if used + size > MAX_FRAME_BYTES - ENVELOPE_BYTES:
@@ -359,13 +465,74 @@ def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = No
     return Reply({"channels": out, "cursor": last if more and last else None})
 
 
+def _matches(conn: Connection, ch: Channel, *, visitor: str | None, label: str | None,
+             assignee: str | None) -> bool:
+    """Whether a channel an inbox filter's index listed belongs in the caller's page: as the
+    channel item says now, and readable by the caller (a filter never widens what one sees)."""
+    if visitor is not None and (ch.type != "support" or ch.visitor != visitor):
+        return False
+    if label is not None and label not in ch.labels:
+        return False
+    if assignee is not None and (ch.assignee != assignee or ch.status != "open"):
+        return False
+    return conn.role == "visitor" or may_read(conn.tenant, conn.user_id, conn.role, ch)
+
+
+#: labels: at most this many on a channel, each at most LABEL_CHARS characters once normalised
+MAX_LABELS = 20
+LABEL_CHARS = 32
+
+
+def normalise_label(raw: str) -> str:
+    """One spelling per label: Unicode NFKC, case-folded, runs of whitespace as one space, no
+    leading or trailing space ("  VIP  customer" -> "vip customer"). Control and format
+    characters are refused (they would show as nothing in the inbox); empty or longer than
+    :data:`LABEL_CHARS` once normalised is ``validation_error``."""
+    import unicodedata
+
+    label = " ".join(unicodedata.normalize("NFKC", raw).casefold().split())
+    if not label or len(label) > LABEL_CHARS:
+        raise ValidationFailed(f"a label is 1 to {LABEL_CHARS} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in label):
+        raise ValidationFailed("a label holds no control characters")
+    return label
+
+
+def channel_label(ctx: ChatContext, conn: Connection, *, channel_id: str, add: Sequence[str] = (),
+                  remove: Sequence[str] = ()) -> Reply:
+    """``channel.label``: staff add and remove free-form labels (normalised, at most
+    :data:`MAX_LABELS`) on a support channel; ``channel.updated`` to staff only (the visitor's
+    view has no labels, and hears nothing of them). Removing one not there, adding one there:
+    no error. Two editors at once: read again and apply once more."""
+    ch = _channel(ctx, conn, channel_id)
+    authorize(conn, "label", ch)
+    adding = [normalise_label(x) for x in add]
+    removing = {normalise_label(x) for x in remove}
+    for _ in range(3):
+        labels = tuple(dict.fromkeys([*(x for x in ch.labels if x not in removing),
+                                      *(x for x in adding if x not in removing)]))
+        if len(labels) > MAX_LABELS:
+            raise ValidationFailed(f"a conversation has at most {MAX_LABELS} labels")
+        if labels == ch.labels:
+            return Reply({"channel": view(ch, conn)})
+        try:
+            ch = ctx.store.channels.set_labels(ch, labels, now_ms=now_ms())
+            break
+        except Conflict:
+            ch = _channel(ctx, conn, channel_id)
+    else:
+        raise Conflict("the labels are being changed by someone else; try again")
+    _announce(ctx, ch, caller=conn.id, staff_only=True)
+    return Reply({"channel": view(ch, conn)})
+
+
 def channel_watch(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Reply:
     """Subscribe this connection to the channel; the channel and its latest messages (as
     many of the latest 50 as fit one frame; ``cursor`` pages further back with history)."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
     ctx.store.watchers.add(ch.id, conn)
-    messages, more = ctx.store.messages.page(ch.id, before=None, limit=WATCH_MESSAGES)
+    messages, more = ctx.store.messages.page(ch.id, before=None, limit=WATCH_MESSAGES, viewer_role=conn.role)
     shown = view(ch, conn)
     page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES - size_of(shown))
     return Reply({"channel": shown, "messages": page, "cursor": cursor})
@@ -376,7 +543,7 @@ def channel_history(ctx: ChatContext, conn: Connection, *, channel_id: str, befo
     """Older messages, oldest first within the page; ``cursor`` (the oldest id) for the next."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
-    messages, more = ctx.store.messages.page(ch.id, before=before, limit=limit)
+    messages, more = ctx.store.messages.page(ch.id, before=before, limit=limit, viewer_role=conn.role)
     page, cursor = _page(messages, more, MAX_FRAME_BYTES - ENVELOPE_BYTES)
     return Reply({"messages": page, "cursor": cursor})
 
@@ -430,7 +597,7 @@ def channel_close(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Rep
 
 # -- messages -------------------------------------------------------------------------------
 def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: str, client_id: str,
-                 attachments: tuple[dict[str, Any], ...] = ()) -> Reply:
+                 attachments: tuple[dict[str, Any], ...] = (), internal: bool = False) -> Reply:
     """Store, then acknowledge, then ``message.new`` to every watcher (the reply's ``then``).
 
     A retried ``client_id`` gets the stored message back (and its watchers hear of it again:
@@ -440,17 +607,24 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     was kept, not that it was refused (the answer only: nothing is sent to the watchers again).
     A ``client_id`` reused for another text or other attachments is ``conflict``
     (:func:`_retry_of`): nothing stored, nothing sent.
+
+    ``internal``: a private note among staff (``note`` permission: staff members of a support
+    channel). Stored apart from the visitor's messages (``NOTE#``), told only to staff watchers,
+    never in a visitor's history, watch page or reads; no attachments (an upload's link would
+    be the visitor's to open).
     """
     ch = _channel(ctx, conn, channel_id)
     try:
-        authorize(conn, "write", ch)
+        authorize(conn, "note" if internal else "write", ch)
     except Forbidden:
         kept = ctx.store.messages.get_by_client_id(ch.id, conn.user_id, client_id)  # on refusal only
         if kept is None:
             raise
         # the answer only: who may no longer write here causes nothing more (its first send
         # told the watchers)
-        return Reply({"message": _retry_of(kept, text=text, attachments=attachments).to_json()})
+        return Reply({"message": _retry_of(kept, text=text, attachments=attachments, internal=internal).to_json()})
+    if internal and attachments:
+        raise ValidationFailed("a note carries no attachments")
     if attachments:
         authorize(conn, "attach", ch)
         _attachments.check_visitor_may_attach(ctx, conn)
@@ -458,16 +632,17 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     now = now_ms()
     message = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
                       sender_name=conn.name, text=text, attachments=attachments, client_id=client_id,
-                      created_at=now)
+                      created_at=now, internal=internal)
     if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
     stored = _store_message(ctx, conn, ch, message)
     if stored.id != message.id:  # the client_id was taken: this is a retry, or a client's mistake
-        stored = _retry_of(stored, text=text, attachments=attachments)
+        stored = _retry_of(stored, text=text, attachments=attachments, internal=internal)
         return _sent(ctx, ch, stored)
     count("Messages")
     reply = _sent(ctx, ch, stored)
-    if not followup.owed(ch, conn):  # a plain message: no more DynamoDB calls than before
+    # a note is never mailed to the visitor; a plain message: no more DynamoDB calls than before
+    if internal or not followup.owed(ch, conn):
         return reply
     fan_out = reply.then
 
@@ -479,7 +654,7 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     return Reply(reply.data, then=then)
 
 
-def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ...]) -> Message:
+def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ...], internal: bool = False) -> Message:
     """``kept``, the message stored under this sender's ``client_id``, if this send is a retry
     of it: the same text and the same attachments. Another payload under a used idempotency key is
     a client bug - answering the first message would tell the client its new text was sent when
@@ -487,6 +662,8 @@ def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ..
 
     A deleted message (a tombstone: its text and attachments are gone) cannot be compared; a
     retry gets the tombstone, which tells nothing of what it held."""
+    if kept.internal != internal:  # a note's key reused for a message (or back): never the other's answer
+        raise Conflict("this client_id was used for another message: send a new message with a new client_id")
     if kept.deleted:
         return kept
     if kept.text != text or list(kept.attachments) != list(attachments):
@@ -497,7 +674,8 @@ def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ..
 def _sent(ctx: ChatContext, ch: Channel, stored: Message) -> Reply:
     """The reply to a stored message, then ``message.new`` to the watchers who may read it."""
     def fan_out() -> None:
-        ctx.notifier.send(_watchers(ctx, ch), event_frame("message.new", {"message": stored.to_json()}))
+        ctx.notifier.send(_watchers(ctx, ch, staff_only=stored.internal),
+                          event_frame("message.new", {"message": stored.to_json()}))
 
     return Reply({"message": stored.to_json()}, then=fan_out)
 
@@ -525,7 +703,7 @@ def message_delete(ctx: ChatContext, conn: Connection, *, channel_id: str, messa
     tombstone; watchers get ``message.deleted``. In a closed channel the transcript is
     archived again at once: the archive must not keep what was deleted."""
     ch = _channel(ctx, conn, channel_id)
-    message = ctx.store.messages.get(ch.id, message_id)
+    message = ctx.store.messages.get(ch.id, message_id, viewer_role=conn.role)
     if message is None:
         authorize(conn, "read", ch)  # reveals nothing to whom may not read the channel
         raise NotFound("no such message")
@@ -540,7 +718,8 @@ def message_delete(ctx: ChatContext, conn: Connection, *, channel_id: str, messa
             ch = replace(ch, last_deleted_at=at)
         # a retry after a rewrite that failed writes it still; a repeat after one that worked does not
         transcripts.archive(ctx, ch)
-    ctx.notifier.send(_watchers(ctx, ch), event_frame("message.deleted", {"message": deleted.to_json()}))
+    ctx.notifier.send(_watchers(ctx, ch, staff_only=deleted.internal),
+                      event_frame("message.deleted", {"message": deleted.to_json()}))
     return Reply({})
 
 
@@ -559,7 +738,7 @@ def read(ctx: ChatContext, conn: Connection, *, channel_id: str, message_id: str
     """A read receipt: the member's read marker moves forward; ``read`` to the other watchers."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "receipt", ch)
-    if ctx.store.messages.get(ch.id, message_id) is None:
+    if ctx.store.messages.get(ch.id, message_id, viewer_role=conn.role) is None:
         raise NotFound("no such message")
     ctx.store.messages.put_read_marker(ch.id, conn.user_id, message_id, now_ms())
     ctx.notifier.send(_watchers(ctx, ch, exclude=conn.id),
@@ -585,7 +764,8 @@ def attachment_open(ctx: ChatContext, conn: Connection, *, channel_id: str, mess
     :func:`switchboard.chat.attachments.download_link`)."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "read", ch)
-    return Reply(_attachments.download_link(ctx, ch, ctx.store.messages.get(ch.id, message_id), key))
+    return Reply(_attachments.download_link(ctx, ch, ctx.store.messages.get(ch.id, message_id,
+                                                                            viewer_role=conn.role), key))
 
 
 def _user(conn: Connection) -> dict[str, str]:

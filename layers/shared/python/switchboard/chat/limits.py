@@ -72,6 +72,9 @@ ACTION_KIND: dict[str, str] = {
     "channel.create": "manage",
     "channel.close": "manage",
     "message.delete": "manage",
+    # issue 17: labelling a conversation and saying online / away are managing, at a human pace
+    "channel.label": "manage",
+    "presence.set": "manage",
     # section 8: a page change sends visitor.context (a site that changes pages more than once a
     # second is not a person reading it)
     "visitor.email": "manage",

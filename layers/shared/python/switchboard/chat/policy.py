@@ -10,6 +10,7 @@ table says, per role and channel type, which *relations* to the channel grant it
 * ``assignee`` - the caller is the channel's assignee
 * ``queued``   - the channel is a queued support channel (any operator of the tenant)
 * ``tenant``   - any channel of the caller's tenant
+* ``closed``   - a closed support channel (any operator of the tenant reads the history)
 
 Existence is revealed only to whom may *read* the channel: a channel of another tenant,
 or one the caller's role and relations do not let them read, answers ``not_found`` for
@@ -55,6 +56,10 @@ PERMISSION_SCOPE: dict[str, str] = {
     "moderate": "chat:moderate",
     "receipt": "chat:read",
     "attach": "chat:attach",
+    # issue 17 (contract section 8)
+    "note": "chat:write",
+    "label": "chat:write",
+    "presence": "chat:write",
     "visitor_profile": "chat:write",
     "rate": "chat:write",
 }
@@ -74,6 +79,9 @@ ACTION_PERMISSION: dict[str, tuple[str, ...]] = {
     "typing": ("write",),
     "read": ("receipt",),
     "attachment.presign": ("attach",),
+    # issue 17 (contract section 8); message.send with ``internal``: ``note``
+    "channel.label": ("label",),
+    "presence.set": ("presence",),
     "visitor.email": ("visitor_profile",),
     "visitor.context": ("visitor_profile",),
     "channel.rate": ("rate",),
@@ -98,7 +106,7 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
     # operators: the queue of their tenant, the support channels assigned to them, team channels they are in
     ("operator", None, "query"): _ANY,
     ("operator", None, "create_team"): _ANY,
-    ("operator", "support", "read"): frozenset({"member", "queued"}),
+    ("operator", "support", "read"): frozenset({"member", "queued", "closed"}),
     ("operator", "support", "assign"): frozenset({"queued", "assignee"}),  # claim; claiming again is a no-op
     ("operator", "support", "write"): _ASSIGNEE,
     ("operator", "support", "delete_own"): _MEMBER,
@@ -129,6 +137,13 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
     ("admin", "team", "attach"): _MEMBER,
     ("admin", "team", "close"): _TENANT,
     ("admin", "team", "moderate"): _TENANT,
+    # issue 17: private notes (staff members of a support channel), labels, presence
+    ("operator", "support", "note"): _MEMBER,
+    ("admin", "support", "note"): _MEMBER,
+    ("operator", "support", "label"): frozenset({"member", "queued"}),
+    ("admin", "support", "label"): _TENANT,
+    ("operator", None, "presence"): _ANY,
+    ("admin", None, "presence"): _ANY,
     # contract section 8: the visitor's own side of their conversation (staff have no such row)
     ("visitor", "support", "visitor_profile"): frozenset({"visitor"}),
     ("visitor", "support", "rate"): frozenset({"visitor"}),
@@ -148,6 +163,8 @@ def relations(user_id: str, channel: Channel | None) -> frozenset[str]:
         rel.add("assignee")
     if channel.type == "support" and channel.status == "queued":
         rel.add("queued")
+    if channel.type == "support" and channel.status == "closed":
+        rel.add("closed")  # issue 17: any closed conversation of the tenant, for staff's history
     return frozenset(rel)
 
 

@@ -28,6 +28,9 @@ __all__ = ["archive", "report", "transcript_key", "write"]
 
 #: who answers a visitor: a message by one of them ends the wait for a first response
 STAFF_ROLES = frozenset({"operator", "admin"})
+#: the archive is staff's (reports, search, a closed conversation read in the back office): it
+#: keeps the notes, marked ``internal``; nothing of it is sent to the visitor
+ARCHIVE_READER = "admin"
 
 
 def transcript_key(ch: Channel) -> str:
@@ -38,8 +41,9 @@ def transcript_key(ch: Channel) -> str:
 
 
 def first_response_at(messages: list[Message]) -> int | None:
-    """When staff first wrote in the conversation (epoch ms), if they did."""
-    return next((m.created_at for m in messages if m.sender_role in STAFF_ROLES), None)
+    """When staff first wrote to the visitor (epoch ms), if they did: a private note answers
+    nobody, so the figures count what the visitor saw."""
+    return next((m.created_at for m in messages if m.sender_role in STAFF_ROLES and not m.internal), None)
 
 
 def report(ch: Channel, messages: list[Message], hours: dict[str, Any] | None) -> dict[str, Any]:
@@ -52,7 +56,7 @@ def report(ch: Channel, messages: list[Message], hours: dict[str, Any] | None) -
         "created_at": ch.created_at, "assigned_at": ch.assigned_at, "first_response_at": first_response,
         "closed_at": ch.closed_at, "csat": None,
         "outside_hours": outside_hours(hours, ch.created_at) if ch.type == "support" else None,
-        "messages": sum(1 for m in messages if not m.deleted),
+        "messages": sum(1 for m in messages if not m.deleted and not m.internal),
     }
 
 
@@ -69,7 +73,7 @@ def write(ctx: ChatContext, ch: Channel) -> frozenset[str]:
     if not ctx.archive_bucket:
         return frozenset()
     read_at = now_ms()
-    messages = list(ctx.store.messages.all_of(ch.id))
+    messages = list(ctx.store.messages.all_of(ch.id, viewer_role=ARCHIVE_READER))
     tenant = ctx.tenants(ch.tenant) if ctx.tenants else None
     figures = report(ch, messages, tenant.hours if tenant else None)
     lines = [json.dumps({"channel": ch.to_json(), "report": figures}, ensure_ascii=False)]
@@ -87,7 +91,7 @@ def _write_checked(ctx: ChatContext, ch: Channel) -> None:
     written = write(ctx, ch)
     if not ctx.archive_bucket:
         return
-    messages = list(ctx.store.messages.all_of(ch.id))
+    messages = list(ctx.store.messages.all_of(ch.id, viewer_role=ARCHIVE_READER))
     first = first_response_at(messages)
     if ch.archived_at is None and ch.type == "support" and first is not None:
         # the close's write (the first): the conversation's first response time, recorded once,

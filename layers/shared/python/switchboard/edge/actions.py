@@ -23,7 +23,9 @@ from switchboard.edge.frames import (
     CreateTeamParams,
     DeleteParams,
     HistoryParams,
+    LabelParams,
     Params,
+    PresenceParams,
     QueryParams,
     RateParams,
     ReadParams,
@@ -48,7 +50,9 @@ def _support_open(ctx: ChatContext, conn: Connection, p: SupportOpenParams) -> R
 
 def _channel_query(ctx: ChatContext, conn: Connection, p: QueryParams) -> Reply:
     # {"member": "me"} is status None: the caller's own channels
-    return actions.channel_query(ctx, conn, status=p.filter.status, limit=p.limit, cursor=p.cursor)
+    f = p.filter
+    return actions.channel_query(ctx, conn, status=f.status, visitor=f.visitor, label=f.label, assignee=f.assignee,
+                                 limit=p.limit, cursor=p.cursor)
 
 
 def _channel_watch(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Reply:
@@ -60,7 +64,7 @@ def _channel_history(ctx: ChatContext, conn: Connection, p: HistoryParams) -> Re
 
 
 def _channel_assign(ctx: ChatContext, conn: Connection, p: AssignParams) -> Reply:
-    return actions.channel_assign(ctx, conn, channel_id=p.channel_id, operator_id=p.operator_id)
+    return actions.channel_assign(ctx, conn, channel_id=p.channel_id, operator_id=p.operator_id, note=p.note)
 
 
 def _channel_create(ctx: ChatContext, conn: Connection, p: CreateTeamParams) -> Reply:
@@ -73,7 +77,7 @@ def _channel_close(ctx: ChatContext, conn: Connection, p: ChannelParams) -> Repl
 
 def _message_send(ctx: ChatContext, conn: Connection, p: SendParams) -> Reply:
     return actions.message_send(ctx, conn, channel_id=p.channel_id, text=p.text, client_id=p.client_id,
-                                attachments=p.attachment_dicts())
+                                attachments=p.attachment_dicts(), internal=p.internal)
 
 
 def _message_delete(ctx: ChatContext, conn: Connection, p: DeleteParams) -> Reply:
@@ -96,6 +100,12 @@ def _attachment_open(ctx: ChatContext, conn: Connection, p: AttachmentOpenParams
     return actions.attachment_open(ctx, conn, channel_id=p.channel_id, message_id=p.message_id, key=p.key)
 
 
+def _channel_label(ctx: ChatContext, conn: Connection, p: LabelParams) -> Reply:
+    return actions.channel_label(ctx, conn, channel_id=p.channel_id, add=p.add, remove=p.remove)
+
+
+def _presence_set(ctx: ChatContext, conn: Connection, p: PresenceParams) -> Reply:
+    return actions.presence_set(ctx, conn, status=p.status)
 def _visitor_email(ctx: ChatContext, conn: Connection, p: VisitorEmailParams) -> Reply:
     return visitors.visitor_email(ctx, conn, channel_id=p.channel_id, email=p.email,
                                   announce=lambda ch: actions.announce(ctx, ch, caller=conn.id))
@@ -126,6 +136,8 @@ ACTIONS: dict[str, tuple[type[Params], Action]] = {
     "read": (ReadParams, _read),
     "attachment.presign": (AttachmentParams, _attachment_presign),
     "attachment.open": (AttachmentOpenParams, _attachment_open),
+    "channel.label": (LabelParams, _channel_label),
+    "presence.set": (PresenceParams, _presence_set),
     "visitor.email": (VisitorEmailParams, _visitor_email),
     "visitor.context": (VisitorContextParams, _visitor_context),
     "channel.rate": (RateParams, _channel_rate),

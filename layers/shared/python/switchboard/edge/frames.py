@@ -21,7 +21,9 @@ __all__ = [
     "CreateTeamParams",
     "DeleteParams",
     "HistoryParams",
+    "LabelParams",
     "NoParams",
+    "PresenceParams",
     "QueryParams",
     "RateParams",
     "ReadParams",
@@ -97,14 +99,19 @@ class RateParams(Params, frozen=True):
 
 
 class QueryFilter(Params, frozen=True):
-    """Exactly one of ``{"member": "me"}``, ``{"status": "queued"}``, ``{"status": "open"}``."""
+    """Exactly one of ``{"member": "me"}``, ``{"status": "queued" | "open" | "closed"}``,
+    ``{"visitor": id}``, ``{"label": l}``, ``{"assignee": id}`` (the last four: staff)."""
 
     member: Literal["me"] | None = None
-    status: Literal["queued", "open"] | None = None
+    status: Literal["queued", "open", "closed"] | None = None
+    visitor: Id | None = None
+    label: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    assignee: Id | None = None
 
     def __post_init__(self) -> None:  # a ValueError here is a ValidationError of the decode
-        if (self.member is None) == (self.status is None):
-            raise ValueError('give exactly one of "member" or "status"')
+        given = [f for f in (self.member, self.status, self.visitor, self.label, self.assignee) if f is not None]
+        if len(given) != 1:
+            raise ValueError('give exactly one of "member", "status", "visitor", "label" or "assignee"')
 
 
 class QueryParams(Params, frozen=True):
@@ -126,6 +133,8 @@ class HistoryParams(Params, frozen=True):
 class AssignParams(Params, frozen=True):
     channel_id: Id
     operator_id: Id | None = None
+    #: a handover's note to the colleague (stored as a private note of the channel)
+    note: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
 
 
 class CreateTeamParams(Params, frozen=True):
@@ -148,6 +157,8 @@ class SendParams(Params, frozen=True):
     text: Annotated[str, Meta(min_length=1, max_length=4000)]  # characters (code points)
     client_id: ClientId
     attachments: Annotated[list[Attachment], Meta(max_length=10)] = []
+    #: a private note among staff (contract section 8)
+    internal: bool = False
 
     def attachment_dicts(self) -> tuple[dict[str, Any], ...]:
         """Each attachment as a dict, without the fields it left out (``None``)."""
@@ -176,3 +187,25 @@ class AttachmentOpenParams(Params, frozen=True):
     channel_id: Id
     message_id: Id
     key: AttachmentKey
+
+
+#: a label as sent: normalised by the domain (chat/labels.py) to at most 32 characters
+LabelText = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class LabelParams(Params, frozen=True):
+    """``channel.label``: labels to add and to remove (at least one of the two)."""
+
+    channel_id: Id
+    add: Annotated[list[LabelText], Meta(max_length=10)] = []
+    remove: Annotated[list[LabelText], Meta(max_length=10)] = []
+
+    def __post_init__(self) -> None:
+        if not self.add and not self.remove:
+            raise ValueError('give "add" or "remove"')
+
+
+class PresenceParams(Params, frozen=True):
+    """``presence.set``: whether the caller takes new chats."""
+
+    status: Literal["online", "away"]

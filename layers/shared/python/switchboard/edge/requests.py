@@ -33,6 +33,7 @@ __all__ = [
     "TenantChange",
     "TokenExchange", "TotpCode", "VisitorIdentity",
 ]
+__all__ += ["CannedChange", "CannedCreation"]  # issue 17
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
 UserId = Annotated[str, Meta(pattern=r"^[a-z0-9@_-]{1,128}\Z")]
@@ -257,6 +258,8 @@ class OperatorChange(Strict, frozen=True):
     #: ``false`` resets the operator's second factor (a lost phone, an authenticator someone
     #: else enrolled); nobody turns it on for someone else: enrolment needs their authenticator
     mfa_enabled: Literal[False] | None = None
+    #: the most open chats auto-assignment and handovers give them (contract section 8)
+    max_chats: Annotated[int, Meta(ge=1, le=50)] | None = None
 
 
 class EventsQuery(Strict, frozen=True):
@@ -424,6 +427,28 @@ class SearchQuery(Strict, frozen=True):
     cursor: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
 
 
+# -- canned replies (contract section 8) ------------------------------------------------------------
+CannedTitle = Annotated[str, Meta(min_length=1, max_length=100)]
+CannedText = Annotated[str, Meta(min_length=1, max_length=2000)]
+Shortcut = Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,32}\Z")]
+
+
+class CannedCreation(Strict, frozen=True):
+    """``POST /admin/canned``: ``shortcut`` unique per tenant (409 when taken)."""
+
+    title: CannedTitle
+    text: CannedText
+    shortcut: Shortcut
+
+
+class CannedChange(Strict, frozen=True):
+    """``PATCH /admin/canned/{id}``: any of the three."""
+
+    title: CannedTitle | None = None
+    text: CannedText | None = None
+    shortcut: Shortcut | None = None
+
+
 # -- which route reads which model ----------------------------------------------------------------------
 #: The body each HTTP route reads, by API Gateway route key: the one place that says so.
 #: ``Request.parse`` decodes with it, and the OpenAPI document (``switchboard openapi``) names
@@ -449,6 +474,8 @@ BODIES: Final[Mapping[str, Any]] = MappingProxyType({
     "POST /hooks/post-login": PostLoginInvocation,
     "POST /admin/operators": OperatorCreation,
     "PATCH /admin/operators/{id}": OperatorChange,
+    "POST /admin/canned": CannedCreation,
+    "PATCH /admin/canned/{id}": CannedChange,
     "PATCH /admin/tenant": TenantChange,
     "POST /admin/tenant/identity-secret": SecretRotation,
     "POST /admin/tenant/hook-secret": SecretRotation,

@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from switchboard.store.audit import AuditLog, Counters
+from switchboard.store.canned import Canned
 from switchboard.store.channels import Channels, Messages
 from switchboard.store.connections import Connections, Presence, Watchers
 from switchboard.store.devices import Devices
@@ -72,6 +73,7 @@ class Store:
         self.devices = Devices(self._table)
         self.visitors = Visitors(self._table)
         self.followups = Followups(self._table)
+        self.canned = Canned(self._table)
 
     @property
     def client(self) -> DynamoDBClient:

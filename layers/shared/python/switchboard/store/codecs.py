@@ -232,7 +232,9 @@ def session(r: dict[str, Any]) -> Session:
 
 def status_index_of(ch: Channel) -> str | None:
     """Support channels are listed per tenant and status; team channels only per member."""
-    return keys.status_index(ch.tenant, ch.status) if ch.type == "support" and ch.status != "closed" else None
+    if ch.type == "support" and ch.status == "closed":
+        return keys.closed_index(ch.tenant)  # issue 17: a tenant's closed conversations, for staff
+    return keys.status_index(ch.tenant, ch.status) if ch.type == "support" else None
 
 
 def channel_item(ch: Channel) -> dict[str, Any]:
@@ -240,7 +242,11 @@ def channel_item(ch: Channel) -> dict[str, Any]:
             "type": ch.type, "status": ch.status, "subject": ch.subject, "members": list(ch.members),
             "assignee": ch.assignee, "visitor": ch.visitor, "created_at": ch.created_at,
             "last_message_at": ch.last_message_at, "name": ch.name, "assignee_name": ch.assignee_name,
-            "assigned_at": ch.assigned_at, keys.GSI2_PK: status_index_of(ch),
+            "assigned_at": ch.assigned_at, "labels": list(ch.labels) or None, keys.GSI2_PK: status_index_of(ch),
+            # issue 17: a new support channel waits for someone from its creation (the sweep's list)
+            keys.GSI1_PK: keys.due_index() if ch.type == "support" and ch.status != "closed" else None,
+            keys.GSI1_SK: keys.activity_sort(ch.created_at, ch.id) if ch.type == "support" and ch.status != "closed"
+            else None,
             keys.GSI2_SK: keys.activity_sort(ch.last_message_at, ch.id),
             **{k: v for k, v in (("context", ch.context), ("prechat", ch.prechat), ("visitor_email", ch.visitor_email),
                                  ("csat", ch.csat),
@@ -256,7 +262,7 @@ def channel(r: dict[str, Any]) -> Channel:
                    name=r.get("name"), assignee_name=r.get("assignee_name"),
                    closed_at=_int_or_none(r.get("closed_at")), archived_at=_int_or_none(r.get("archived_at")),
                    last_deleted_at=_int_or_none(r.get("last_deleted_at")),
-                   assigned_at=_int_or_none(r.get("assigned_at")),
+                   assigned_at=_int_or_none(r.get("assigned_at")), labels=tuple(r.get("labels") or ()),
                    context=r.get("context"), prechat=r.get("prechat"), visitor_email=r.get("visitor_email"),
                    csat=_csat(r.get("csat")),
                    attributes=attributes_of(r["attributes"]) if r.get("attributes") else None,
@@ -301,17 +307,20 @@ def assignment_item(ch: Channel, operator_id: str) -> dict[str, Any]:
 
 
 def message_item(m: Message) -> dict[str, Any]:
-    return {"pk": keys.channel_pk(m.channel_id), "sk": keys.message_sk(m.id), "message_id": m.id,
-            "channel_id": m.channel_id, "sender_id": m.sender_id, "sender_role": m.sender_role,
+    item = {"pk": keys.channel_pk(m.channel_id), "sk": keys.note_sk(m.id) if m.internal else keys.message_sk(m.id),
+            "message_id": m.id, "channel_id": m.channel_id, "sender_id": m.sender_id, "sender_role": m.sender_role,
             "sender_name": m.sender_name, "text": m.text, "attachments": list(m.attachments),
             "client_id": m.client_id, "created_at": m.created_at, "deleted": m.deleted}
+    if m.internal:
+        item["internal"] = True
+    return item
 
 
 def message(r: dict[str, Any]) -> Message:
     return Message(id=r["message_id"], channel_id=r["channel_id"], sender_id=r["sender_id"],
                    sender_role=r["sender_role"], sender_name=r.get("sender_name", ""), text=r.get("text", ""),
                    attachments=tuple(r.get("attachments", ())), client_id=r["client_id"], created_at=r["created_at"],
-                   deleted=bool(r.get("deleted", False)))
+                   deleted=bool(r.get("deleted", False)), internal=bool(r.get("internal", False)))
 
 
 def connection_item(c: Connection) -> dict[str, Any]:

@@ -143,12 +143,15 @@ class Presence:
         Connections past their expiry are stale (a lost ``$disconnect``) and do not count.
         """
         loads: dict[str, tuple[int, int]] = {}
+        settings: dict[str, tuple[bool, int | None]] = {}
         conns: dict[str, set[str]] = {}
         roles: dict[str, str] = {}
         names: dict[str, str] = {}
         for r in self._table.query(keys.staff_pk(tenant), keys.STAFF, consistent=True):
             if keys.is_load(r["sk"]):
                 loads[r["user_id"]] = (max(0, int(r.get("load", 0))), int(r.get("last_assigned_at", 0)))
+                cap = r.get("max_chats")
+                settings[r["user_id"]] = (bool(r.get("away", False)), int(cap) if cap is not None else None)
             elif r.get("expires_at", 0) > now:
                 conns.setdefault(r["user_id"], set()).add(r["connection_id"])
                 if roles.get(r["user_id"], "admin") == "admin":  # any connection made as operator: operator
@@ -157,5 +160,23 @@ class Presence:
                     names[r["user_id"]] = str(r["name"])
         return [OperatorPresence(tenant=tenant, user_id=uid, connections=frozenset(conns.get(uid, ())),
                                  load=loads.get(uid, (0, 0))[0], last_assigned_at=loads.get(uid, (0, 0))[1],
-                                 role=roles.get(uid, "operator"), name=names.get(uid))
+                                 role=roles.get(uid, "operator"), name=names.get(uid),
+                                 away=settings.get(uid, (False, None))[0],
+                                 max_chats=settings.get(uid, (False, None))[1])
                 for uid in sorted(set(loads) | set(conns))]
+
+    def set_away(self, tenant: str, user_id: str, away: bool) -> None:
+        """``presence.set``: on the load item (``T#<tid>#OPS`` / ``OP#<uid>``), so the one Query
+        assignment makes already says it - no extra read per assignment. It outlives the
+        connection: an operator who said away and reconnects is still away until they say online."""
+        self._table.update(keys.staff_pk(tenant), keys.load_sk(user_id), "SET away = :a, user_id = :u",
+                                    {":a": away, ":u": user_id})
+
+    def set_max_chats(self, tenant: str, user_id: str, max_chats: int) -> None:
+        """An admin's cap on an operator's open chats, on the same load item."""
+        self._table.update(keys.staff_pk(tenant), keys.load_sk(user_id), "SET max_chats = :m, user_id = :u",
+                                    {":m": max_chats, ":u": user_id})
+
+    def max_chats(self, tenant: str, user_id: str) -> int | None:
+        raw = self._table.get(keys.staff_pk(tenant), keys.load_sk(user_id), consistent=True)
+        return int(raw["max_chats"]) if raw and raw.get("max_chats") is not None else None

@@ -169,9 +169,11 @@ GSI2_PK = "gsi2pk"
 GSI2_SK = "gsi2sk"
 
 #: every key prefix the table uses: no string of the layer outside the store starts with one
+PREFIXES: tuple[str, ...]
 PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "SID#", "MFA#", "RL#", "H#", "ONCE#",
             "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#",
             "UC#", "FU#", "RES#")
+PREFIXES += ("NOTE#", "LBL#", "CLOSED#", "CANNED#", "SHORTCUT#", "DUE#")  # issue 17 (appended: merges stay simple)
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
@@ -202,6 +204,8 @@ ASSIGNMENTS = "A#"
 MESSAGES = "MSG#"
 MESSAGES_END = "MSG#~"  # '~' sorts after every id character: the upper bound of a backwards page
 WATCHES = "W#"
+NOTES = "NOTE#"  # staff-only notes of a support channel: apart from MSG#, so no visitor reader ever reaches one
+NOTES_END = "NOTE#~"
 
 
 def key(pk: str, sk: str) -> dict[str, str]:
@@ -400,6 +404,58 @@ def activity_sort(ms: int, channel_id: str) -> str:
 def channel_of_sort(sort: str) -> str:
     """The channel id of an :func:`activity_sort` key."""
     return sort.split("#", 1)[1]
+
+
+# -- issue 17: the operators' side of the support day (appended) ---------------------------------------
+def note_sk(message_id: str) -> str:
+    """A private note (``message.send`` with ``internal``): under the channel like a message but
+    under its own prefix, so that the visitor's readers (which query ``MSG#`` only) cannot
+    return one, whatever their filter."""
+    return f"NOTE#{message_id}"
+
+
+def label_index(tenant: str, label: str) -> str:
+    """GSI2: a tenant's support channels carrying one label (on a label item under the channel)."""
+    return f"LBL#{tenant}#{label}"
+
+
+def label_sk(label: str) -> str:
+    """A channel's label item (``CH#<chid>`` / ``LBL#<label>``), listed in GSI2 by :func:`label_index`."""
+    return f"LBL#{label}"
+
+
+def closed_index(tenant: str) -> str:
+    """GSI2: a tenant's closed support channels, newest close first (on the channel item, set at
+    close: a closed channel leaves ``ST#`` and joins this list)."""
+    return f"CLOSED#{tenant}"
+
+
+def due_index(shard: int = 0) -> str:
+    """GSI1 (sparse): support channels waiting for someone - queued, or a visitor's message
+    unanswered - with ``gsi1sk`` = :func:`activity_sort` of the time they started waiting, so
+    the sweep reads only those waiting longer than N minutes, oldest first. One partition of
+    all tenants (the sweep knows no tenants and must not Scan); ``shard`` is there for when one
+    partition's write rate is not enough."""
+    return f"DUE#{shard}"
+
+
+def canned_sk(canned_id: str) -> str:
+    """A canned reply of the tenant (``T#<tid>`` / ``CANNED#<id>``)."""
+    return f"CANNED#{canned_id}"
+
+
+def shortcut_sk(shortcut: str) -> str:
+    """A canned reply's shortcut pointer (``T#<tid>`` / ``SHORTCUT#<s>``): one per tenant."""
+    return f"SHORTCUT#{shortcut}"
+
+
+CANNED = "CANNED#"
+LABELS = "LBL#"
+
+__all__ += [  # issue 17 (appended: merges stay simple)
+    "CANNED", "LABELS", "NOTES", "NOTES_END", "canned_sk", "closed_index", "due_index", "label_index", "label_sk",
+    "note_sk", "shortcut_sk",
+]
 
 
 # -- follow-up mail ------------------------------------------------------------------------------

@@ -72,17 +72,25 @@ def session_check(table: Table, c: Connection, now: int) -> dict[str, Any]:
                             names={"#st": "status"}, return_old=True)
 
 
-def load_update(table: Table, tenant: str, operator_id: str, delta: int, now_ms: int) -> dict[str, Any]:
+def load_update(table: Table, tenant: str, operator_id: str, delta: int, now_ms: int,
+                available: bool = False) -> dict[str, Any]:
     """The staff load item (``T#<tid>#OPS`` / ``OP#<uid>``): open assignments up or down by
     ``delta``; an assignment also sets when they were last given one (assignment picks the
-    least loaded, then the longest waiting)."""
+    least loaded, then the longest waiting). ``available``: only if they are not away and
+    under their ``max_chats`` (a handover, an auto-assignment: checked in the same
+    transaction, so two at once cannot take an operator past their cap)."""
     expression = "ADD #load :d SET user_id = :u"
     values: dict[str, Any] = {":d": delta, ":u": operator_id}
     if delta > 0:
         expression += ", last_assigned_at = :now"
         values[":now"] = now_ms
+    condition = None
+    if available:
+        condition = ("(attribute_not_exists(away) OR away = :no) AND (attribute_not_exists(max_chats) "
+                     "OR attribute_not_exists(#load) OR #load < max_chats)")
+        values[":no"] = False
     return table.update_item(keys.staff_pk(tenant), keys.load_sk(operator_id), expression, values,
-                             names={"#load": "load"})
+                             names={"#load": "load"}, condition=condition)
 
 
 def _assignment_put(table: Table, ch: Channel, operator_id: str) -> dict[str, Any]:
@@ -230,7 +238,7 @@ def create_channel(table: Table, ch: Channel, *, support_pointer: bool, now_ms: 
 
 
 def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
-                   operator_name: str | None = None) -> Channel:
+                   operator_name: str | None = None, available: bool = False) -> Channel:
     """Set the assignee if the channel is still as ``ch`` saw it (status and assignee):
     two operators claiming one queued channel - exactly one wins, the other gets Conflict.
     A closed channel is never assigned: that would reopen it (its condition reads "as seen")."""
@@ -241,17 +249,20 @@ def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
                   assigned_at=ch.assigned_at or now_ms)
     condition = "#st = :st AND " + ("assignee = :old" if ch.assignee else "attribute_not_exists(assignee)")
     values: dict[str, Any] = {":st": ch.status, ":open": "open", ":a": operator_id, ":m": list(members),
-                              ":g2": codecs.status_index_of(new), ":an": operator_name or "", ":now": now_ms}
+                              ":g2": codecs.status_index_of(new), ":an": operator_name or "", ":now": now_ms,
+                              ":d1": keys.due_index(), ":d2": keys.activity_sort(now_ms, ch.id)}
     if ch.assignee:
         values[":old"] = ch.assignee
     items: list[Any] = [table.update_item(
         keys.channel_pk(ch.id), keys.CHANNEL,
         # assigned_at: the first assignment's time only (the end of the queue wait, for reports)
         f"SET #st = :open, assignee = :a, members = :m, {keys.GSI2_PK} = :g2, assignee_name = :an, "
-        "assigned_at = if_not_exists(assigned_at, :now)", values,
+        # the new assignee has N minutes to answer (the support sweep): their clock starts now
+        f"assigned_at = if_not_exists(assigned_at, :now), {keys.GSI1_PK} = :d1, {keys.GSI1_SK} = :d2", values,
         condition=condition, names={"#st": "status"})]
     items.append(table.put_item(codecs.membership_item(new, operator_id)))
-    items += [_assignment_put(table, new, operator_id), load_update(table, ch.tenant, operator_id, 1, now_ms)]
+    items += [_assignment_put(table, new, operator_id),
+              load_update(table, ch.tenant, operator_id, 1, now_ms, available=available)]
     if ch.assignee and ch.status == "open":
         items += [_assignment_delete(table, ch, ch.assignee), load_update(table, ch.tenant, ch.assignee, -1, now_ms)]
     table.transact(items, conflict="the channel changed meanwhile")
@@ -265,8 +276,10 @@ def requeue_channel(table: Table, ch: Channel, *, now_ms: int) -> Channel:
     new = replace(ch, status="queued", assignee=None, assignee_name=None)
     items: list[Any] = [
         table.update_item(keys.channel_pk(ch.id), keys.CHANNEL,
-                          f"SET #st = :q, {keys.GSI2_PK} = :g2 REMOVE assignee, assignee_name",
-                          {":q": "queued", ":open": "open", ":a": ch.assignee, ":g2": codecs.status_index_of(new)},
+                          f"SET #st = :q, {keys.GSI2_PK} = :g2, {keys.GSI1_PK} = :d1, {keys.GSI1_SK} = :d2 "
+                          "REMOVE assignee, assignee_name",
+                          {":q": "queued", ":open": "open", ":a": ch.assignee, ":g2": codecs.status_index_of(new),
+                           ":d1": keys.due_index(), ":d2": keys.activity_sort(now_ms, ch.id)},
                           condition="#st = :open AND assignee = :a", names={"#st": "status"}),
         _assignment_delete(table, ch, ch.assignee), load_update(table, ch.tenant, ch.assignee, -1, now_ms)]
     table.transact(items, conflict="the channel changed meanwhile")
@@ -281,8 +294,14 @@ def close_channel(table: Table, ch: Channel, *, now_ms: int) -> Channel:
     values: dict[str, Any] = {":closed": "closed", ":now": now_ms, ":was": ch.status}
     if ch.assignee:
         values[":a"] = ch.assignee
-    items: list[Any] = [table.update_item(keys.channel_pk(ch.id), keys.CHANNEL,
-                                          f"SET #st = :closed, closed_at = :now REMOVE {keys.GSI2_PK}", values,
+    if ch.type == "support":
+        # out of the queued / open lists, into the tenant's closed list, newest close first
+        values.update({":g2": keys.closed_index(ch.tenant), ":s2": keys.activity_sort(now_ms, ch.id)})
+        expression = (f"SET #st = :closed, closed_at = :now, {keys.GSI2_PK} = :g2, {keys.GSI2_SK} = :s2 "
+                      f"REMOVE {keys.GSI1_PK}, {keys.GSI1_SK}")  # waits for nobody now
+    else:
+        expression = f"SET #st = :closed, closed_at = :now REMOVE {keys.GSI2_PK}"
+    items: list[Any] = [table.update_item(keys.channel_pk(ch.id), keys.CHANNEL, expression, values,
                                           condition=condition, names={"#st": "status"})]
     if ch.visitor and ch.type == "support":
         items.append(table.delete_item(keys.user_pk(ch.tenant, ch.visitor), keys.SUPPORT))

@@ -1,0 +1,236 @@
+"""The operators' tools of contract section 8: presence.set (online / away), max_chats, the
+handover (channel.assign by the assignee, with a note), channel.label and the inbox filters of
+channel.query ({"visitor"}, {"label"}, {"assignee"}, {"status": "closed"})."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.chat.test_support_channels import OLGA, add_operator
+from tests.chat_support import table_keys, visitor_tokens
+from tests.conftest import ADMIN, OPERATOR
+
+
+@pytest.fixture
+def olga(svc, seeded):
+    return add_operator(svc, OLGA)
+
+
+def set_max_chats(call, tokens_for, operator_id, n):
+    admin = tokens_for(ADMIN)
+    return call("PATCH /admin/operators/{id}", token=admin["access_token"], body={"max_chats": n},
+                path_params={"id": operator_id})
+
+
+# -- presence and capacity ----------------------------------------------------------------------
+def test_an_away_operator_gets_no_new_chats_and_keeps_the_ones_they_have(chat, call, tokens_for):
+    otto = chat.connect(tokens_for(OPERATOR))
+    first = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert first["assignee"] == otto.user_id
+    # When Otto says he is away
+    assert otto.ok("presence.set", status="away") == {"status": "away"}
+    # Then a new visitor's chat waits in the queue, and his open chat stays his
+    queued = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert (queued["status"], queued["assignee"]) == ("queued", None)
+    assert otto.ok("channel.query", filter={"status": "open"})["channels"][0]["id"] == first["id"]
+    # And once back online, new chats reach him again
+    otto.ok("presence.set", status="online")
+    again = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert again["assignee"] == otto.user_id
+
+
+def test_presence_is_staff_only_and_validated(chat, call, tokens_for):
+    guest = chat.connect(visitor_tokens(call))
+    assert guest.error("presence.set", status="away") == "forbidden"
+    otto = chat.connect(tokens_for(OPERATOR))
+    assert otto.error("presence.set", status="busy") == "validation_error"
+
+
+def test_an_operator_at_max_chats_gets_no_new_chats(chat, call, tokens_for, seeded):
+    otto_id = seeded[OPERATOR["email"]]["id"]
+    r = set_max_chats(call, tokens_for, otto_id, 1)
+    assert r["status"] == 200 and r["json"]["operator"]["max_chats"] == 1, r
+    chat.connect(tokens_for(OPERATOR))
+    first = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    second = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert first["assignee"] == otto_id
+    assert (second["status"], second["assignee"]) == ("queued", None)
+
+
+@pytest.mark.parametrize("value", [0, 51, "5", None, 2.5])
+def test_max_chats_is_1_to_50_and_bad_values_change_nothing(call, tokens_for, seeded, value):
+    otto_id = seeded[OPERATOR["email"]]["id"]
+    admin = tokens_for(ADMIN)
+    before = table_keys()
+    r = call("PATCH /admin/operators/{id}", token=admin["access_token"], body={"max_chats": value},
+             path_params={"id": otto_id})
+    assert r["status"] in (400, 422), r
+    assert table_keys() == before
+
+
+def test_max_chats_needs_admin_operators(call, tokens_for, seeded):
+    otto = tokens_for(OPERATOR)
+    r = call("PATCH /admin/operators/{id}", token=otto["access_token"], body={"max_chats": 5},
+             path_params={"id": seeded[OPERATOR["email"]]["id"]})
+    assert r["status"] == 403, r
+
+
+# -- handover -------------------------------------------------------------------------------
+def test_the_assignee_hands_over_with_a_note_both_hear_of_it_and_the_visitor_never_sees_the_note(
+        chat, call, tokens_for, olga):
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    guest.ok("channel.watch", channel_id=channel["id"])
+    o = chat.connect(tokens_for(olga))
+    olga_id = o.tokens["user"]["id"]
+    # When Otto hands it to Olga with a note
+    moved = otto.ok("channel.assign", channel_id=channel["id"], operator_id=olga_id,
+                    note="VIP, refund approved")["channel"]
+    # Then it is hers, and she heard of it at once
+    assert (moved["assignee"], moved["status"]) == (olga_id, "open")
+    assert o.events("channel.updated")[-1]["channel"]["assignee"] == olga_id
+    # And the note is a private note of the conversation: staff read it, the visitor never does
+    staff_history = o.ok("channel.history", channel_id=channel["id"])["messages"]
+    assert [(m["text"], m.get("internal")) for m in staff_history] == [("VIP, refund approved", True)]
+    assert guest.ok("channel.history", channel_id=channel["id"])["messages"] == []
+    assert "VIP, refund approved" not in json.dumps(guest.frames())
+    # And Otto, no longer the assignee, cannot hand it on again
+    assert otto.error("channel.assign", channel_id=channel["id"], operator_id=otto.user_id) in (
+        "forbidden", "not_found")
+
+
+def test_a_handover_to_an_away_or_full_or_offline_operator_is_refused_and_changes_nothing(
+        chat, call, tokens_for, olga, svc):
+    otto = chat.connect(tokens_for(OPERATOR))
+    channel = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    olga_tokens = tokens_for(olga)
+    olga_id = olga_tokens["user"]["id"]
+    # offline
+    assert otto.error("channel.assign", channel_id=channel["id"], operator_id=olga_id) == "conflict"
+    o = chat.connect(olga_tokens)
+    # away
+    o.ok("presence.set", status="away")
+    before = table_keys()
+    assert otto.error("channel.assign", channel_id=channel["id"], operator_id=olga_id, note="x") == "conflict"
+    assert table_keys() == before
+    assert svc.store.channels.get(channel["id"]).assignee == otto.user_id
+    # at capacity
+    o.ok("presence.set", status="online")
+    assert set_max_chats(call, tokens_for, olga_id, 1)["status"] == 200
+    other = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert other["assignee"] == olga_id  # the least loaded: she now has her one chat
+    assert otto.error("channel.assign", channel_id=channel["id"], operator_id=olga_id) == "conflict"
+    assert svc.store.channels.get(channel["id"]).assignee == otto.user_id
+
+
+def test_the_capacity_is_checked_in_the_assignment_itself(chat, call, tokens_for, olga, svc):
+    # Given Olga online with room for one, as a handover read her
+    otto = chat.connect(tokens_for(OPERATOR))
+    channel = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    o = chat.connect(tokens_for(olga))
+    olga_id = o.tokens["user"]["id"]
+    assert set_max_chats(call, tokens_for, olga_id, 1)["status"] == 200
+    # When she fills up between that read and the write (another chat given to her behind its back)
+    from switchboard.chat import actions
+
+    real = actions._check_available
+
+    def then_fill(p, **kw):
+        real(p, **kw)
+        svc.store.presence.set_away("acme", olga_id, True)
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(actions, "_check_available", then_fill):
+        code = otto.error("channel.assign", channel_id=channel["id"], operator_id=olga_id)
+    # Then the transaction refuses it: the chat stays Otto's
+    assert code == "conflict"
+    assert svc.store.channels.get(channel["id"]).assignee == otto.user_id
+
+
+def test_a_note_without_a_handover_is_a_validation_error(chat, call, tokens_for):
+    otto = chat.connect(tokens_for(OPERATOR))
+    channel = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    assert otto.error("channel.assign", channel_id=channel["id"], note="x") == "validation_error"
+    assert otto.error("channel.assign", channel_id=channel["id"], operator_id=otto.user_id,
+                      note="y" * 501) == "validation_error"
+
+
+# -- labels ---------------------------------------------------------------------------------
+def test_labels_are_normalised_shown_to_staff_and_never_to_the_visitor(chat, call, tokens_for):
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open")["channel"]
+    guest.ok("channel.watch", channel_id=channel["id"])
+    labelled = otto.ok("channel.label", channel_id=channel["id"], add=["  VIP   Customer ", "Refund", "refund"])
+    assert labelled["channel"]["labels"] == ["vip customer", "refund"]
+    removed = otto.ok("channel.label", channel_id=channel["id"], remove=["REFUND", "not there"])
+    assert removed["channel"]["labels"] == ["vip customer"]
+    # the visitor's views have no labels, and they heard nothing of them
+    assert "labels" not in guest.ok("channel.watch", channel_id=channel["id"])["channel"]
+    assert all("labels" not in c for c in guest.ok("channel.query", filter={"member": "me"})["channels"])
+    assert guest.events("channel.updated") == []
+    assert "vip customer" not in json.dumps(guest.frames())
+    # a visitor cannot label
+    assert guest.error("channel.label", channel_id=channel["id"], add=["x"]) == "forbidden"
+
+
+@pytest.mark.parametrize("labels", [[""], ["   "], ["x" * 33], ["a\u0000b"], ["a\u200bb"]])
+def test_a_bad_label_is_refused_and_changes_nothing(chat, call, tokens_for, labels):
+    otto = chat.connect(tokens_for(OPERATOR))
+    channel = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    before = table_keys()
+    assert otto.error("channel.label", channel_id=channel["id"], add=labels) == "validation_error"
+    assert table_keys() == before
+
+
+def test_at_most_20_labels(chat, call, tokens_for):
+    otto = chat.connect(tokens_for(OPERATOR))
+    channel = chat.connect(visitor_tokens(call)).ok("support.open")["channel"]
+    otto.ok("channel.label", channel_id=channel["id"], add=[f"l{i}" for i in range(10)])
+    otto.ok("channel.label", channel_id=channel["id"], add=[f"m{i}" for i in range(10)])
+    assert otto.error("channel.label", channel_id=channel["id"], add=["one more"]) == "validation_error"
+
+
+# -- the inbox's filters ------------------------------------------------------------------------
+def ids(client, **query):
+    out, cursor = [], None
+    while True:
+        data = client.ok("channel.query", **query, limit=1, **({"cursor": cursor} if cursor else {}))
+        out += [c["id"] for c in data["channels"]]
+        cursor = data["cursor"]
+        if cursor is None:
+            return out
+
+
+def test_the_inbox_filters_by_label_visitor_assignee_and_closed_paged_and_without_a_scan(chat, call, tokens_for, svc):
+    otto = chat.connect(tokens_for(OPERATOR))
+    guests = [chat.connect(visitor_tokens(call)) for _ in range(3)]
+    chans = [g.ok("support.open")["channel"] for g in guests]  # all Otto's: he is the one online
+    ana = chat.connect(tokens_for(ADMIN))
+    otto.ok("channel.label", channel_id=chans[0]["id"], add=["vip"])
+    otto.ok("channel.label", channel_id=chans[2]["id"], add=["VIP"])
+    otto.ok("channel.close", channel_id=chans[1]["id"])
+    calls = []
+    svc.store.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    # label: newest labelled first, a page at a time
+    assert ids(ana, filter={"label": "Vip"}) == [chans[2]["id"], chans[0]["id"]]
+    # visitor: that visitor's conversations, closed ones too
+    assert ids(ana, filter={"visitor": guests[1].user_id}) == [chans[1]["id"]]
+    # assignee: an operator's open chats
+    assert ids(ana, filter={"assignee": otto.user_id}) == [chans[2]["id"], chans[0]["id"]]
+    # closed: the tenant's closed conversations; an operator reads them (and their history)
+    assert ids(otto, filter={"status": "closed"}) == [chans[1]["id"]]
+    assert otto.ok("channel.history", channel_id=chans[1]["id"])["messages"] == []
+    assert "Query" in calls and "Scan" not in calls
+
+
+def test_a_visitor_cannot_use_staff_filters_to_see_others(chat, call):
+    guests = [chat.connect(visitor_tokens(call)) for _ in range(2)]
+    _mine, theirs = (g.ok("support.open")["channel"] for g in guests)
+    for query in ({"visitor": guests[1].user_id}, {"label": "vip"}, {"assignee": "op-x"}, {"status": "closed"}):
+        listed = [c["id"] for c in guests[0].ok("channel.query", filter=query)["channels"]]
+        assert theirs["id"] not in listed
