@@ -365,6 +365,9 @@ class Message(msgspec.Struct, frozen=True):
     client_id: str
     created_at: int
     deleted: bool = False
+    #: epoch seconds DynamoDB's TTL removes it at: the tenant's ``message_retention_days`` when it
+    #: was written (None: kept until its channel's visitor is erased; docs/privacy.md)
+    expires_at: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "channel_id": self.channel_id,
@@ -391,3 +394,19 @@ class OperatorPresence(msgspec.Struct, frozen=True):
     @property
     def online(self) -> bool:
         return bool(self.connections)
+
+
+class OutboundEvent(msgspec.Struct, frozen=True):
+    """Something a tenant's systems hear of (contract section 9; :mod:`switchboard.events.outbound`):
+    ``id`` is the Standard Webhooks ``webhook-id`` (and EventBridge's ``id`` in the detail), the
+    same on every delivery attempt, so receivers de-duplicate by it."""
+
+    id: str
+    type: str
+    tenant: str
+    #: when it happened, epoch milliseconds
+    at: int
+    data: dict[str, Any]
+    #: the conversation it is about: the event is stored in that channel's partition, so that
+    #: erasing the conversation erases its undelivered events too
+    channel_id: str | None = None

@@ -74,6 +74,12 @@ class Settings(msgspec.Struct, frozen=True):
     mail_from: str = "no-reply@example.com"
     #: the back office's URL: password reset links point there (``#reset=<token>``)
     backoffice_url: str = "http://127.0.0.1:8000/backoffice/"
+    #: outbound events (issue 19, docs/webhooks.md): the EventBridge bus (the template's EventBusName;
+    #: empty: no bus), the webhooks' SQS queue, the backoff between attempts (seconds, by attempt:
+    #: the last repeats), and loopback receivers (the local stack only; the template never sets it)
+    event_bus_name: str = ""
+    webhook_queue_url: str = ""
+    webhook_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -117,6 +123,10 @@ class Settings(msgspec.Struct, frozen=True):
             public_api_url=e.get("PUBLIC_API_URL", "").rstrip("/"),
             mail_from=e.get("MAIL_FROM") or _default("mail_from"),
             backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
+            event_bus_name=e.get("EVENT_BUS_NAME", ""),
+            webhook_queue_url=e.get("WEBHOOK_QUEUE_URL", ""),
+            webhook_retry_seconds=tuple(int(n) for n in e["WEBHOOK_RETRY_SECONDS"].split(","))
+            if e.get("WEBHOOK_RETRY_SECONDS") else _default("webhook_retry_seconds"),
         )
 
 

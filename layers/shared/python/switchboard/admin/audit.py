@@ -34,6 +34,8 @@ KINDS = frozenset(
         "password_reset",
         "device_approved",
         "device_denied",
+        "visitor_exported",
+        "visitor_erased",
     }
 )
 

@@ -29,8 +29,9 @@ from switchboard.chat.context import ChatContext, Reply
 from switchboard.chat.policy import authorize, may_read
 from switchboard.chat.realtime import MAX_FRAME_BYTES, event_frame, size_of
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from switchboard.events.outbound import conversation_event, message_event
 from switchboard.ids import now_ms, time_ordered_id
-from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence
+from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence, OutboundEvent
 from switchboard.observability import logger
 from switchboard.policy import STAFF_ROLES
 
@@ -133,8 +134,12 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
                  visitor=conn.user_id, created_at=now, last_message_at=now,
                  assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None,
                  assigned_at=now if chosen else None)
+    # its outbound events in the same transaction (switchboard.events.outbound)
+    created: tuple[OutboundEvent, ...] = (conversation_event("conversation.created", ch, at_ms=now),)
+    if chosen:
+        created += (conversation_event("conversation.assigned", ch, at_ms=now),)
     try:
-        ctx.store.channels.create(ch, support_pointer=True, now_ms=now)
+        ctx.store.channels.create(ch, support_pointer=True, now_ms=now, events=created)
     except Conflict:
         # a concurrent support.open of the same visitor won: answer with its channel
         winner = ctx.store.channels.open_support_id(conn.tenant, conn.user_id)
@@ -204,12 +209,20 @@ def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool) -> Channel:
     if chosen is None:
         return ch
     try:
-        new = ctx.store.channels.assign(ch, chosen.user_id, now_ms=now_ms(),
-                                       operator_name=_staff_name(ctx, ch.tenant, chosen))
+        new = _assign(ctx, ch, chosen.user_id, _staff_name(ctx, ch.tenant, chosen))
     except Conflict:  # claimed or closed meanwhile
         return ctx.store.channels.get(ch.id) or ch
     _announce(ctx, new, left_queue=from_queue)
     return new
+
+
+def _assign(ctx: ChatContext, ch: Channel, operator_id: str, name: str | None) -> Channel:
+    """Assign, with its ``conversation.assigned`` event in the same transaction."""
+    at = now_ms()
+    assigned = replace(ch, status="open", assignee=operator_id, assignee_name=name,
+                       members=tuple(dict.fromkeys([*ch.members, operator_id])), assigned_at=ch.assigned_at or at)
+    return ctx.store.channels.assign(ch, operator_id, now_ms=at, operator_name=name,
+                                     events=(conversation_event("conversation.assigned", assigned, at_ms=at),))
 
 
 def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, operator_id: str | None = None) -> Reply:
@@ -226,7 +239,7 @@ def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, opera
     if ch.assignee == target and ch.status == "open":
         return Reply({"channel": ch.to_json()})
     try:
-        new = ctx.store.channels.assign(ch, target, now_ms=now_ms(), operator_name=name)
+        new = _assign(ctx, ch, target, name)
     except Conflict:
         now = ctx.store.channels.get(ch.id)
         if now is not None and now.status == "open" and now.assignee == target:
@@ -355,17 +368,25 @@ def channel_close(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Rep
     was_queued = ch.status == "queued"
     if ch.status != "closed":
         try:
-            ch = ctx.store.channels.close(ch, now_ms=now_ms())
+            ch = _close(ctx, ch)
         except Conflict:
             ch = _channel(ctx, conn, channel_id)  # changed meanwhile: close what it is now
             was_queued = ch.status == "queued"
             if ch.status != "closed":
-                ch = ctx.store.channels.close(ch, now_ms=now_ms())
+                ch = _close(ctx, ch)
     # closing again writes the transcript only if it lacks something (a first write that
     # failed, a deletion since) and the archive still keeps it: not a full rewrite at will
     transcripts.archive(ctx, ch)
     _announce(ctx, ch, left_queue=was_queued, caller=conn.id)
     return Reply({"channel": ch.to_json()})
+
+
+def _close(ctx: ChatContext, ch: Channel) -> Channel:
+    """Close, with ``conversation.closed`` (support conversations only) in the same transaction."""
+    at = now_ms()
+    events = ((conversation_event("conversation.closed", replace(ch, status="closed", closed_at=at), at_ms=at),)
+              if ch.type == "support" else ())
+    return ctx.store.channels.close(ch, now_ms=at, events=events)
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -398,13 +419,21 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     now = now_ms()
     message = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
                       sender_name=conn.name, text=text, attachments=attachments, client_id=client_id,
-                      created_at=now)
+                      created_at=now, expires_at=_retention_ttl(ctx, ch.tenant, now))
     if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
     stored = _store_message(ctx, conn, ch, message)
     if stored.id != message.id:  # the client_id was taken: this is a retry, or a client's mistake
         stored = _retry_of(stored, text=text, attachments=attachments)
     return _sent(ctx, ch, stored)
+
+
+def _retention_ttl(ctx: ChatContext, tenant_id: str, now: int) -> int | None:
+    """When DynamoDB's TTL removes a message written now: the tenant's ``message_retention_days``
+    as it is now (docs/privacy.md: changing it affects messages written afterwards only)."""
+    tenant = ctx.tenants(tenant_id) if ctx.tenants else None
+    days = tenant.message_retention_days if tenant is not None else None
+    return now // 1000 + days * 86400 if days else None
 
 
 def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ...]) -> Message:
@@ -438,7 +467,10 @@ def _store_message(ctx: ChatContext, conn: Connection, ch: Channel, message: Mes
                 return retried
             raise Conflict("the channel is closed")
         try:
-            return ctx.store.messages.put(ch, message)  # durable first ...
+            # durable first, with its message.created (support conversations: team channels are
+            # staff's own) in the same transaction ...
+            events = (message_event(ch, message),) if ch.type == "support" else ()
+            return ctx.store.messages.put(ch, message, events=events)
         except Conflict:
             if attempt:
                 raise

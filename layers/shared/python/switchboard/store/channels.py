@@ -16,9 +16,10 @@ from typing import Any
 from msgspec.structs import replace
 
 from switchboard.errors import Conflict, Unavailable
-from switchboard.models import Channel, Message
+from switchboard.models import Channel, Message, OutboundEvent
 from switchboard.store import codecs, cursors, keys, transactions
 from switchboard.store.dynamo import UNAVAILABLE, Cancelled, Table
+from switchboard.store.events import event_item as outbound_item
 
 __all__ = ["Channels", "Messages"]
 
@@ -46,23 +47,27 @@ class Channels:
         raw = self._table.get(keys.user_pk(tenant, visitor), keys.SUPPORT, consistent=True)
         return raw["channel_id"] if raw else None
 
-    def create(self, ch: Channel, *, support_pointer: bool, now_ms: int) -> None:
+    def create(self, ch: Channel, *, support_pointer: bool, now_ms: int,
+               events: tuple[OutboundEvent, ...] = ()) -> None:
         """Channel, memberships, pointer, assignment and load, atomically (see
-        :func:`switchboard.store.transactions.create_channel`)."""
-        transactions.create_channel(self._table, ch, support_pointer=support_pointer, now_ms=now_ms)
+        :func:`switchboard.store.transactions.create_channel`); ``events`` in the same transaction."""
+        transactions.create_channel(self._table, ch, support_pointer=support_pointer, now_ms=now_ms, events=events)
 
-    def assign(self, ch: Channel, operator_id: str, *, now_ms: int, operator_name: str | None = None) -> Channel:
+    def assign(self, ch: Channel, operator_id: str, *, now_ms: int, operator_name: str | None = None,
+               events: tuple[OutboundEvent, ...] = ()) -> Channel:
         """Assign if the channel is still as ``ch`` saw it (see
-        :func:`switchboard.store.transactions.assign_channel`)."""
-        return transactions.assign_channel(self._table, ch, operator_id, now_ms=now_ms, operator_name=operator_name)
+        :func:`switchboard.store.transactions.assign_channel`); ``events`` in the same transaction."""
+        return transactions.assign_channel(self._table, ch, operator_id, now_ms=now_ms, operator_name=operator_name,
+                                           events=events)
 
     def requeue(self, ch: Channel, *, now_ms: int) -> Channel:
         """Back to the queue (see :func:`switchboard.store.transactions.requeue_channel`)."""
         return transactions.requeue_channel(self._table, ch, now_ms=now_ms)
 
-    def close(self, ch: Channel, *, now_ms: int) -> Channel:
-        """Closed once (see :func:`switchboard.store.transactions.close_channel`)."""
-        return transactions.close_channel(self._table, ch, now_ms=now_ms)
+    def close(self, ch: Channel, *, now_ms: int, events: tuple[OutboundEvent, ...] = ()) -> Channel:
+        """Closed once (see :func:`switchboard.store.transactions.close_channel`); ``events`` in the
+        same transaction."""
+        return transactions.close_channel(self._table, ch, now_ms=now_ms, events=events)
 
     def hand_over(self, ch: Channel, *, from_user: str, to_user: str) -> Channel:
         """Give a visitor's open support channel to another user id of the same person (an
@@ -138,8 +143,11 @@ class Messages:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put(self, ch: Channel, m: Message) -> Message:
+    def put(self, ch: Channel, m: Message, *, events: tuple[OutboundEvent, ...] = ()) -> Message:
         """Store a message once per (sender, client_id): durable before anyone hears of it.
+        ``events`` (its ``message.created``) are put in the same transaction, after the items
+        below (their positions are read from a cancellation), so a retry that finds the
+        message stored puts no second event.
 
         One transaction writes the client-id record ``CH#<chid>`` / ``CID#<uid>#<client id>``
         (conditional: first writer wins), the message ``MSG#<mid>``, the channel's activity
@@ -163,6 +171,7 @@ class Messages:
             lists.append(keys.key(keys.user_pk(ch.tenant, ch.assignee), keys.assignment_sk(ch.id)))
         items += [t.update_item(k[keys.PK], k[keys.SK], f"SET {keys.GSI2_SK} = :s", {":s": sort},
                                 condition="attribute_exists(pk)") for k in lists]
+        items += [t.put_item(outbound_item(e)) for e in events]
         for attempt in range(3):
             try:
                 t.write_transaction(items)

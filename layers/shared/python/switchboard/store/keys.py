@@ -386,3 +386,25 @@ def activity_sort(ms: int, channel_id: str) -> str:
 def channel_of_sort(sort: str) -> str:
     """The channel id of an :func:`activity_sort` key."""
     return sort.split("#", 1)[1]
+
+
+# -- outbound events (issue 19) --------------------------------------------------------------------
+#: ``CH#<chid>`` / ``EVT#<event id>`` (an event about a conversation: in its partition, so erasing
+#: the conversation erases it) or ``EVT#<event id>`` / ``EVT#<event id>`` (any other): an outbound
+#: event, written in the same transaction as the change it tells of (the transactional outbox).
+#: Nothing reads it by key: the table's stream carries the INSERT to the events dispatcher
+#: (template: EventsDispatchFunction, filtered on ``sk`` beginning with EVT#). TTL 3 days: by then
+#: the stream (24 h) has long handed it on.
+# appended, not written into PREFIXES' own line, so merges of that line stay simple
+PREFIXES = (*PREFIXES, "EVT#")  # type: ignore[assignment]
+EVENTS = "EVT#"
+__all__ += ["EVENTS", "event_pk", "event_sk"]
+
+
+def event_pk(event_id: str) -> str:
+    """The partition of an outbound event about no conversation (one item per event)."""
+    return f"EVT#{event_id}"
+
+
+def event_sk(event_id: str) -> str:
+    return f"EVT#{event_id}"
