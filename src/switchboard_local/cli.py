@@ -19,6 +19,7 @@ import secrets
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -321,8 +322,18 @@ async def _serve(template: Any, socks: list[socket.socket], args: argparse.Names
             runners.append(runner)
         _banner(args, aws, demo=demo, sso=sso)
         scheduled = _start_schedules(template, invoker, stop, args)
+        # outbound events: the stream and the webhooks' queue into their functions, as Lambda's
+        # event source mappings do (switchboard_local/events_pump.py, docs/webhooks.md)
+        from switchboard_local.events_pump import EventsPump
+        from switchboard_local.provision import LOCAL_REFS
+
+        pump = EventsPump(template, invoker.invoke, table=LOCAL_REFS["Table"], queue_url=LOCAL_REFS["WebhookQueue"])
+        pump_stop = threading.Event()
+        pump_thread = threading.Thread(target=pump.run, args=(pump_stop,), name="events-pump", daemon=True)
+        pump_thread.start()
         await stop.wait()
         print("switchboard: stopping", flush=True)
+        pump_stop.set()
         await scheduled  # the schedules stop first: no new run once stopping (a run in flight: the invoker's)
         stuck = await _stop(invoker, gateway, runners)
         print(f"switchboard: @connections calls: {gateway.served_in_process} in process, "

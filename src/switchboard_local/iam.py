@@ -104,6 +104,12 @@ def required_actions(service: str, operation: str, params: dict[str, Any]) -> li
         return ["s3:GetObject"]  # S3 has no HeadObject action: a HEAD needs read access
     if service == "s3" and operation in ("ListObjectsV2", "ListObjects"):
         return ["s3:ListBucket"]  # listing a bucket's keys is the ListBucket action
+    if service == "s3" and operation == "ListObjectVersions":
+        return ["s3:ListBucketVersions"]  # listing versions is the ListBucketVersions action
+    if service == "s3" and operation == "DeleteObject" and params.get("VersionId"):
+        return ["s3:DeleteObjectVersion"]  # deleting one version for good
+    if service == "sqs" and operation.endswith("Batch"):
+        return [f"sqs:{operation[:-len('Batch')]}"]  # SendMessageBatch is authorised as SendMessage
     prefix = _SERVICE_PREFIX.get(service, service)
     return [f"{prefix}:{operation}"]
 

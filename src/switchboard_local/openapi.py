@@ -231,6 +231,20 @@ ROUTES: dict[str, _Op] = {
         "Closed support conversations with a message containing q, newest first, paged (admin:tenant)", "bearer",
         _obj({"items": {"type": "array", "items": _obj({"channel_id": _STR, "closed_on": _STR, "matches": _INT})},
               "next": _NULLABLE_STR}), _BEARER),
+    # privacy requests (issue 19, docs/privacy.md)
+    "GET /admin/visitors/{id}/export": _Op(
+        "Everything stored about one visitor: attributes, sessions, conversations with their messages, links to "
+        "attachments and transcripts (admin:tenant); audited", "bearer",
+        _obj({"visitor": _obj({"id": _STR, "attributes": {"type": "object"}}),
+              "sessions": {"type": "array", "items": {"type": "object"}},
+              "conversations": {"type": "array", "items": {"type": "object"}},
+              "exported_at": _INT, "links_expire_in": _INT}), _BEARER),
+    "DELETE /admin/visitors/{id}": _Op(
+        "Erase one visitor everywhere: table, every archived version, attachments, sessions and live sockets "
+        "(admin:tenant); audited without the person", "bearer",
+        _obj({"erased": _obj({k: _INT for k in ("sessions", "conversations", "messages", "attachments",
+                                                 "transcript_versions", "records", "audit_events_scrubbed")})}),
+        _BEARER),
 }
 # issue 17: canned replies (contract section 8)
 _CANNED = _obj({"id": _STR, "title": _STR, "text": _STR, "shortcut": _STR, "created_at": _INT, "updated_at": _INT})

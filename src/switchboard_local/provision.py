@@ -82,4 +82,43 @@ def provision(template: Template, refs: dict[str, str] | None = None) -> dict[st
         props = template.resources[logical_id]["Properties"]
         sm.create_secret(Name=refs[logical_id], SecretString=props.get("SecretString", json.dumps({"keys": []})))
     rotate_now(refs["SigningKeys"])  # what the template's RotateImmediatelyOnUpdate does on deploy
+    provision_queues(template, refs)
+    provision_versioning(template, refs)
+    return refs
+
+
+def provision_versioning(template: Template, refs: dict[str, str]) -> None:
+    """Versioning on the buckets the template versions (the archive): an erasure must find and
+    delete every version, locally as in AWS."""
+    s3 = boto3.client("s3")
+    for logical_id, res in template.of_type("AWS::S3::Bucket").items():
+        if (res.get("Properties", {}).get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=refs.get(logical_id, logical_id.lower()),
+                                     VersioningConfiguration={"Status": "Enabled"})
+
+
+#: the webhooks' queues (issue 19): !Ref of a queue is its URL; moto's URLs for these names
+LOCAL_REFS.update({"WebhookQueue": "https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-local-webhooks",
+                   "WebhookDeadLetterQueue":
+                       "https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-local-webhooks-dlq"})
+
+
+def provision_queues(template: Template, refs: dict[str, str]) -> dict[str, str]:
+    """The template's SQS queues, dead-letter queues first, with their visibility, retention and
+    redrive policy as the template says; ``refs`` gets each queue's real URL."""
+    sqs = boto3.client("sqs")
+    queues = template.of_type("AWS::SQS::Queue")
+    arns: dict[str, str] = {}
+    for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {})):
+        props = queues[logical_id].get("Properties", {})
+        attributes = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props}
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"].value.split(".")[0]  # !GetAtt <queue>.Arn
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arns[target],
+                                                      "maxReceiveCount": str(redrive["maxReceiveCount"])})
+        name = refs.get(logical_id, logical_id).rsplit("/", 1)[-1]
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        refs[logical_id] = url
+        arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return refs

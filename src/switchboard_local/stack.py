@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from switchboard_local.provision import provision, shared_environment
+from switchboard_local.provision import LOCAL_REFS, provision, shared_environment
 from switchboard_local.seed import DEMO_SEED, Seed
 from switchboard_local.template import Template
 
@@ -53,7 +53,9 @@ def local_aws(template: Template, seed: Seed | dict[str, Any] | None = None,
     env = {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
            **shared_environment(template),
            # webhooks and origins on this machine's plain-http servers (production: https only)
-           "ALLOW_HTTP_URLS": "1", **(overrides or {})}
+           "ALLOW_HTTP_URLS": "1",
+           # outbound events (docs/webhooks.md): the account's default bus (moto's) and the webhooks' queue
+           "EVENT_BUS_NAME": "default", "WEBHOOK_QUEUE_URL": LOCAL_REFS["WebhookQueue"], **(overrides or {})}
     os.environ.update(env)
     try:
         from switchboard_local.moto_atomic import one_request_at_a_time

@@ -188,6 +188,8 @@ class Template:
             }
             if p.get("GlobalSecondaryIndexes"):
                 kwargs["GlobalSecondaryIndexes"] = p["GlobalSecondaryIndexes"]
+            if p.get("StreamSpecification"):
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
             ttl = p.get("TimeToLiveSpecification", {})
             out[logical_id] = {"create": kwargs, "ttl": ttl.get("AttributeName") if ttl.get("Enabled") else None}
         return out

@@ -158,6 +158,21 @@ def test_channel_rate_once_after_close(room, svc, monkeypatch):
     assert otto.error("channel.rate", channel_id=channel["id"], score=1) == "forbidden"
 
 
+
+def test_a_rating_writes_one_csat_submitted_event_with_it(room, svc):
+    from tests.events.conftest import stored_events
+
+    guest, otto, channel = room
+    otto.ok("channel.close", channel_id=channel["id"])
+    guest.ok("channel.rate", channel_id=channel["id"], score=5, comment="Great")
+    assert guest.error("channel.rate", channel_id=channel["id"], score=1) == "conflict"
+    # one csat.submitted, in the conversation's partition (erased with it), for the stored rating only
+    csat = [e for e in stored_events(svc) if e.get("type") == "csat.submitted"]
+    assert len(csat) == 1 and csat[0]["pk"] == f"CH#{channel['id']}"
+    assert csat[0]["data"]["conversation_id"] == channel["id"]
+    assert (csat[0]["data"]["score"], csat[0]["data"]["comment"]) == (5, "Great")
+
+
 def test_a_visitor_never_sees_staff_only_fields(chat, call, svc, tokens_for):
     # Given a visitor the website described (signed attributes), an operator online
     otto = chat.connect(tokens_for(OPERATOR))

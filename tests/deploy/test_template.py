@@ -219,6 +219,20 @@ FUNCTION_ACTIONS = {
     "ChatAttachmentFunction": frozenset({
         "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "s3:GetObject",
         "s3:PutObject"}),
+    # outbound events (issue 19): the tenant's webhooks, the bus, the queue; the stream's read actions
+    # come from SAM's DynamoDB event (the local pump reads moto's stream itself)
+    "EventsDispatchFunction": frozenset({"dynamodb:GetItem", "events:PutEvents", "sqs:SendMessage"}),
+    # opens webhook secrets only (test_the_totp_key_...); a failed attempt's backoff is its visibility
+    "WebhookDeliveryFunction": frozenset({
+        "dynamodb:GetItem", "kms:Decrypt", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility"}),
+    # privacy requests: a visitor's records by key, the audit; every version of their files; their
+    # sockets closed (test_only_functions_that_post_to_sockets_...)
+    "AdminVisitorsFunction": frozenset({
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "execute-api:ManageConnections",
+        "secretsmanager:GetSecretValue", "s3:ListBucketVersions", "s3:GetObject", "s3:DeleteObject",
+        "s3:DeleteObjectVersion"}),
 }
 
 #: functions that only read: whatever a request to them holds, they change nothing in the table
@@ -362,7 +376,8 @@ def test_only_functions_that_post_to_sockets_may_manage_connections(template):
     # revocation reaches live sockets: every function that can end a session posts to them
     posting = {"ChatConversationFunction", "ChatCloseFunction", "ChatDisconnectFunction", "RevokeFunction",
                "RefreshFunction", "TotpFunction", "AccountFunction", "AdminOperatorsFunction",
-               "LoginExternalFunction", "IdentitiesFunction", "TokenExchangeFunction", "PasswordRecoveryFunction"}
+               "LoginExternalFunction", "IdentitiesFunction", "TokenExchangeFunction", "PasswordRecoveryFunction",
+               "AdminVisitorsFunction"}  # an erased visitor's sockets are closed
     posting |= {"SupportSweepFunction"}  # issue 17: a moved chat's channel.updated to its old and new assignee
     for function_id in template.of_type("AWS::Serverless::Function"):
         assert _manages_connections(template, function_id) == (function_id in posting), function_id
@@ -572,7 +587,12 @@ def test_only_the_second_factor_functions_may_use_the_totp_key_and_only_for_totp
     # the sign-ins open only their own kind of secret; the settings function only seals
     assert tenant_secrets == {"LoginExternalFunction": ({"kms:Decrypt"}, "identity"),
                               "PostLoginFunction": ({"kms:Decrypt"}, "hook"),
-                              "AdminTenantFunction": ({"kms:Encrypt"}, None)}
+                              "AdminTenantFunction": ({"kms:Encrypt"}, None),
+                              "WebhookDeliveryFunction": ({"kms:Decrypt"}, None)}
+    # the webhook delivery opens webhook secrets only: kind webhook:<id>, never identity or hook
+    (delivery,) = [st for lid, st in _policy_statements(template)
+                   if lid == "WebhookDeliveryFunction" and "kms:Decrypt" in _actions(st)]
+    assert delivery["Condition"]["StringLike"] == {"kms:EncryptionContext:kind": "webhook:*"}
     key = template.resources["TotpKey"]
     assert key["DeletionPolicy"] == "Retain" and key["Properties"]["EnableKeyRotation"] is True
 

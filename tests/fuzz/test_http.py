@@ -479,6 +479,18 @@ def test_identities(world, log, data, method):
              path_params={"id": target} if method == "DELETE" else None, token=bearer(world, data, who))
 
 
+@FUZZ
+@given(data=st.data(), method=st.sampled_from(["GET", "DELETE"]))
+def test_visitor_privacy_requests(world, log, data, method):
+    # export and erasure of one visitor (issue 19): any id, any caller, any stray query
+    target = data.draw(st.sampled_from(["nobody", "anon-0123456789abcdef", "op-0123456789abcdef"])
+                       | st.text(max_size=40))
+    who = data.draw(st.sampled_from([ADMIN["email"]] * 3 + [OPERATOR["email"]]))
+    route = "GET /admin/visitors/{id}/export" if method == "GET" else "DELETE /admin/visitors/{id}"
+    exercise(world, log, route, query=data.draw(st.none() | queries), path_params={"id": target},
+             token=bearer(world, data, who))
+
+
 def test_the_check_catches_a_400_that_wrote_something(world, log, monkeypatch):
     # Given a (broken) handler that records something before it validates the body
     from switchboard.edge.httpapi import Request
@@ -511,7 +523,7 @@ FUZZED = {"POST /auth/external", "POST /auth/exchange", "POST /auth/internal", "
           "POST /admin/tenant/identity-secret", "POST /admin/tenant/hook-secret", "GET /admin/reports",
           "GET /admin/search", "GET /auth/providers", "GET /auth/oidc/{provider}/authorize",
           "GET /auth/oidc/{provider}/callback", "POST /auth/oidc/complete", "GET /auth/identities",
-          "DELETE /auth/identities/{id}"}
+          "DELETE /auth/identities/{id}", "GET /admin/visitors/{id}/export", "DELETE /admin/visitors/{id}"}
 FUZZED |= {"GET /canned", "POST /admin/canned", "PATCH /admin/canned/{id}", "DELETE /admin/canned/{id}"}  # issue 17
 
 

@@ -393,6 +393,9 @@ class Message(msgspec.Struct, frozen=True):
     #: a private note among staff (contract section 8): stored apart (``store/keys.py`` ``note_sk``),
     #: never sent, listed or archived for the visitor
     internal: bool = False
+    #: epoch seconds DynamoDB's TTL removes it at: the tenant's ``message_retention_days`` when it
+    #: was written (None: kept until its channel's visitor is erased; docs/privacy.md)
+    expires_at: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {"id": self.id, "channel_id": self.channel_id,
@@ -449,3 +452,18 @@ class CannedReply(msgspec.Struct, frozen=True):
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "text": self.text, "shortcut": self.shortcut,
                 "created_at": self.created_at, "updated_at": self.updated_at}
+
+class OutboundEvent(msgspec.Struct, frozen=True):
+    """Something a tenant's systems hear of (contract section 9; :mod:`switchboard.events.outbound`):
+    ``id`` is the Standard Webhooks ``webhook-id`` (and EventBridge's ``id`` in the detail), the
+    same on every delivery attempt, so receivers de-duplicate by it."""
+
+    id: str
+    type: str
+    tenant: str
+    #: when it happened, epoch milliseconds
+    at: int
+    data: dict[str, Any]
+    #: the conversation it is about: the event is stored in that channel's partition, so that
+    #: erasing the conversation erases its undelivered events too
+    channel_id: str | None = None

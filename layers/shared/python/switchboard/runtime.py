@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from switchboard.container import per_container
 from switchboard.errors import NotFound
@@ -160,6 +160,34 @@ class Services:
                     self._opened[cache_key] = plain
             opened.append(plain)
         return opened
+    def webhook_secret(self, tenant: Tenant, hook: dict[str, Any]) -> str:
+        """A webhook's secret, opened (KMS, context ``kind=webhook:<id>``), kept per container by
+        its sealed form like the tenant's other secrets. A secret that does not open fails the
+        attempt (:class:`~switchboard.events.webhooks.DeliveryFailed`): said in the log, never its
+        value, and the delivery ends in the dead-letter queue."""
+        from switchboard.events.webhooks import DeliveryFailed
+        from switchboard.tokens.sealing import PREFIX, SealBroken, tenant_secret_context
+
+        stored, kind = str(hook.get("secret", "")), f"webhook:{hook['id']}"
+        if not stored.startswith(PREFIX):
+            return stored
+        cache_key = (stored, tenant.id, kind)
+        with self._opened_lock:
+            plain = self._opened.get(cache_key)
+        if plain is None:
+            try:
+                plain = self.sealer.open(stored, context=tenant_secret_context(tenant.id, kind))
+            except SealBroken:
+                from switchboard.observability import logger
+
+                logger.error("a sealed webhook secret does not open", extra={"tenant": tenant.id, "kind": kind})
+                raise DeliveryFailed("the webhook's secret does not open") from None
+            with self._opened_lock:
+                if len(self._opened) > 1000:
+                    self._opened.clear()
+                self._opened[cache_key] = plain
+        return plain
+
     @cached_property
     def mailer(self) -> Mailer:
         """Sends mail through SES from ``MAIL_FROM`` (its client made on first use)."""

@@ -80,6 +80,12 @@ class Settings(msgspec.Struct, frozen=True):
     #: issue 17: a queued chat nobody claims, or an assigned one its operator does not answer,
     #: for this long is moved on by the support sweep (the template's ReassignAfterMinutes)
     reassign_after_seconds: int = 300
+    #: outbound events (issue 19, docs/webhooks.md): the EventBridge bus (the template's EventBusName;
+    #: empty: no bus), the webhooks' SQS queue, the backoff between attempts (seconds, by attempt:
+    #: the last repeats), and loopback receivers (the local stack only; the template never sets it)
+    event_bus_name: str = ""
+    webhook_queue_url: str = ""
+    webhook_retry_seconds: tuple[int, ...] = (30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
@@ -125,6 +131,10 @@ class Settings(msgspec.Struct, frozen=True):
             backoffice_url=e.get("BACKOFFICE_URL") or _default("backoffice_url"),
             followup_delay_seconds=num("FOLLOWUP_DELAY_SECONDS", _default("followup_delay_seconds")),
             reassign_after_seconds=num("REASSIGN_AFTER_SECONDS", _default("reassign_after_seconds")),
+            event_bus_name=e.get("EVENT_BUS_NAME", ""),
+            webhook_queue_url=e.get("WEBHOOK_QUEUE_URL", ""),
+            webhook_retry_seconds=tuple(int(n) for n in e["WEBHOOK_RETRY_SECONDS"].split(","))
+            if e.get("WEBHOOK_RETRY_SECONDS") else _default("webhook_retry_seconds"),
         )
 
 

@@ -38,6 +38,8 @@ KINDS = frozenset(
         "canned_created",
         "canned_changed",
         "canned_removed",
+        "visitor_exported",
+        "visitor_erased",
     }
 )
 

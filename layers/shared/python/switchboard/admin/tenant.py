@@ -179,6 +179,10 @@ def _check(svc: Services, changes: Mapping[str, Any]) -> None:
             raise ValidationFailed("webhooks.url: https only")
         if len(set(h["events"])) != len(h["events"]):
             raise ValidationFailed("webhooks.events: an event is named twice")
+        # SSRF: no webhook to an address inside a network (checked again at every attempt)
+        from switchboard.events.webhooks import check_saved
+
+        check_saved(h["url"], allow_http=plain_http)
 
 
 def _apply(svc: Services, t: Tenant, changes: Mapping[str, Any]) -> Tenant:

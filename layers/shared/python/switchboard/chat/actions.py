@@ -29,8 +29,9 @@ from switchboard.chat.context import ChatContext, Reply
 from switchboard.chat.policy import authorize, may_read
 from switchboard.chat.realtime import MAX_FRAME_BYTES, event_frame, size_of
 from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from switchboard.events.outbound import conversation_event, message_event
 from switchboard.ids import now_ms, time_ordered_id
-from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence
+from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence, OutboundEvent
 from switchboard.observability import count, logger, timing
 from switchboard.policy import STAFF_ROLES
 
@@ -185,8 +186,12 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
                  visitor_email=fields.get("visitor_email"),
                  attributes=attributes.values if attributes else None,
                  attributes_signed=attributes.signed if attributes else False)
+    # its outbound events in the same transaction (switchboard.events.outbound)
+    created: tuple[OutboundEvent, ...] = (conversation_event("conversation.created", ch, at_ms=now),)
+    if chosen:
+        created += (conversation_event("conversation.assigned", ch, at_ms=now),)
     try:
-        ctx.store.channels.create(ch, support_pointer=True, now_ms=now)
+        ctx.store.channels.create(ch, support_pointer=True, now_ms=now, events=created)
     except Conflict:
         # a concurrent support.open of the same visitor won: answer with its channel
         winner = ctx.store.channels.open_support_id(conn.tenant, conn.user_id)
@@ -265,8 +270,7 @@ def _try_assign(ctx: ChatContext, ch: Channel, *, from_queue: bool, besides: str
     if chosen is None:
         return ch
     try:
-        new = ctx.store.channels.assign(ch, chosen.user_id, now_ms=now_ms(),
-                                       operator_name=_staff_name(ctx, ch.tenant, chosen), available=True)
+        new = _assign(ctx, ch, chosen.user_id, _staff_name(ctx, ch.tenant, chosen), available=True)
     except Conflict:  # claimed or closed meanwhile, or they went away or filled up meanwhile
         return ctx.store.channels.get(ch.id) or ch
     _queue_wait(ch, new)
@@ -308,6 +312,16 @@ def assigned(ctx: ChatContext, ch: Channel, *, by: str | None, previous: str | N
                                            "previous": previous})
 
 
+def _assign(ctx: ChatContext, ch: Channel, operator_id: str, name: str | None, *, available: bool = False) -> Channel:
+    """Assign (``available``: only if the operator is not away and under capacity), with its
+    ``conversation.assigned`` event in the same transaction."""
+    at = now_ms()
+    new = replace(ch, status="open", assignee=operator_id, assignee_name=name,
+                  members=tuple(dict.fromkeys([*ch.members, operator_id])), assigned_at=ch.assigned_at or at)
+    return ctx.store.channels.assign(ch, operator_id, now_ms=at, operator_name=name, available=available,
+                                     events=(conversation_event("conversation.assigned", new, at_ms=at),))
+
+
 def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, operator_id: str | None = None,
                    note: str | None = None) -> Reply:
     """An operator claims a queued channel (for themselves); an admin assigns any support
@@ -336,7 +350,7 @@ def channel_assign(ctx: ChatContext, conn: Connection, *, channel_id: str, opera
     if handover:
         _check_available(staff.presence_of(target), operator=conn.role != "admin")
     try:
-        new = ctx.store.channels.assign(ch, target, now_ms=now_ms(), operator_name=name, available=handover)
+        new = _assign(ctx, ch, target, name, available=handover)
     except Conflict:
         now = ctx.store.channels.get(ch.id)
         if now is not None and now.status == "open" and now.assignee == target:
@@ -368,8 +382,9 @@ def _store_note(ctx: ChatContext, conn: Connection, ch: Channel, text: str) -> N
     now = now_ms()
     note = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
                    sender_name=conn.name, text=text, attachments=(), client_id=f"handover-{time_ordered_id(now)}",
-                   created_at=now, internal=True)
-    stored = ctx.store.messages.put(ch, note)
+                   created_at=now, internal=True, expires_at=_retention_ttl(ctx, ch.tenant, now))
+    # like any note: ``message.internal.created`` for the webhooks that subscribe to staff events
+    stored = ctx.store.messages.put(ch, note, events=(message_event(ch, note),))
     ctx.notifier.send(_watchers(ctx, ch, staff_only=True), event_frame("message.new", {"message": stored.to_json()}))
 
 
@@ -582,17 +597,25 @@ def channel_close(ctx: ChatContext, conn: Connection, *, channel_id: str) -> Rep
     was_queued = ch.status == "queued"
     if ch.status != "closed":
         try:
-            ch = ctx.store.channels.close(ch, now_ms=now_ms())
+            ch = _close(ctx, ch)
         except Conflict:
             ch = _channel(ctx, conn, channel_id)  # changed meanwhile: close what it is now
             was_queued = ch.status == "queued"
             if ch.status != "closed":
-                ch = ctx.store.channels.close(ch, now_ms=now_ms())
+                ch = _close(ctx, ch)
     # closing again writes the transcript only if it lacks something (a first write that
     # failed, a deletion since) and the archive still keeps it: not a full rewrite at will
     transcripts.archive(ctx, ch)
     _announce(ctx, ch, left_queue=was_queued, caller=conn.id)
     return Reply({"channel": view(ch, conn)})
+
+
+def _close(ctx: ChatContext, ch: Channel) -> Channel:
+    """Close, with ``conversation.closed`` (support conversations only) in the same transaction."""
+    at = now_ms()
+    events = ((conversation_event("conversation.closed", replace(ch, status="closed", closed_at=at), at_ms=at),)
+              if ch.type == "support" else ())
+    return ctx.store.channels.close(ch, now_ms=at, events=events)
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -632,7 +655,7 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     now = now_ms()
     message = Message(id=time_ordered_id(now), channel_id=ch.id, sender_id=conn.user_id, sender_role=conn.role,
                       sender_name=conn.name, text=text, attachments=attachments, client_id=client_id,
-                      created_at=now, internal=internal)
+                      created_at=now, internal=internal, expires_at=_retention_ttl(ctx, ch.tenant, now))
     if size_of(message.to_json()) > MAX_MESSAGE_BYTES:
         raise ValidationFailed(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
     stored = _store_message(ctx, conn, ch, message)
@@ -652,6 +675,14 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
         followup.schedule(ctx, ch, stored)
 
     return Reply(reply.data, then=then)
+
+
+def _retention_ttl(ctx: ChatContext, tenant_id: str, now: int) -> int | None:
+    """When DynamoDB's TTL removes a message written now: the tenant's ``message_retention_days``
+    as it is now (docs/privacy.md: changing it affects messages written afterwards only)."""
+    tenant = ctx.tenants(tenant_id) if ctx.tenants else None
+    days = tenant.message_retention_days if tenant is not None else None
+    return now // 1000 + days * 86400 if days else None
 
 
 def _retry_of(kept: Message, *, text: str, attachments: tuple[dict[str, Any], ...], internal: bool = False) -> Message:
@@ -688,7 +719,10 @@ def _store_message(ctx: ChatContext, conn: Connection, ch: Channel, message: Mes
                 return retried
             raise Conflict("the channel is closed")
         try:
-            return ctx.store.messages.put(ch, message)  # durable first ...
+            # durable first, with its message.created (support conversations: team channels are
+            # staff's own) in the same transaction ...
+            events = (message_event(ch, message),) if ch.type == "support" else ()
+            return ctx.store.messages.put(ch, message, events=events)
         except Conflict:
             if attempt:
                 raise

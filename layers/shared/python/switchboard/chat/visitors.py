@@ -18,6 +18,7 @@ from typing import Any
 from switchboard.chat.context import ChatContext, Reply
 from switchboard.chat.policy import authorize
 from switchboard.errors import Conflict, NotFound, ValidationFailed
+from switchboard.events.outbound import new_event
 from switchboard.models import Channel, Connection, Tenant
 from switchboard.store import Store
 
@@ -31,8 +32,8 @@ LOCALES = ("en", "es")
 MAX_PRECHAT_BYTES = 4096
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}\Z")
 
-#: the seam for outbound events (issue 19): called once per rating stored, after it is stored.
-#: Webhooks / EventBridge hook here (``CSAT_SUBMITTED.append(fn)``); nothing is listening yet.
+#: called once per rating stored, after it is stored (the outbound ``csat.submitted`` event is
+#: not one of these: it is written in the rating's own transaction, see :func:`channel_rate`)
 CSAT_SUBMITTED: list[Callable[[ChatContext, Channel], None]] = []
 
 
@@ -160,8 +161,14 @@ def channel_rate(ctx: ChatContext, conn: Connection, *, channel_id: str, score: 
         raise Conflict("a conversation is rated once it is closed")
     if ch.csat is not None:
         raise Conflict("this conversation was rated already")
-    csat = {"score": score, "comment": comment or None, "at": int(time.time() * 1000)}
-    if not ctx.store.channels.rate(ch, csat):
+    rated_at = int(time.time() * 1000)
+    csat = {"score": score, "comment": comment or None, "at": rated_at}
+    # csat.submitted (contract section 9) in the rating's own transaction: never lost, never
+    # told of a rating that was not stored
+    event = new_event("csat.submitted", ch.tenant, {"conversation_id": ch.id, "score": score,
+                                                    "comment": comment or None, "visitor": ch.visitor},
+                      at_ms=rated_at, channel_id=ch.id)
+    if not ctx.store.channels.rate(ch, csat, events=(event,) if ch.type == "support" else ()):
         raise Conflict("this conversation was rated already")
     from msgspec.structs import replace
 

@@ -328,7 +328,7 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 IsoDate = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")]
 FieldId = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,39}\Z")]
 WebhookEvent = Literal["conversation.created", "conversation.assigned", "conversation.closed", "message.created",
-                       "csat.submitted"]
+                       "csat.submitted", "message.internal.created"]
 #: a webhook's URL: https (http only on the local stack, checked in admin/tenant.py), no credentials
 WebhookUrl = Annotated[str, Meta(pattern=r"^https?://[^\s@/?#]+(/[^\s#]*)?\Z", max_length=2048)]
 WebhookSecret = Annotated[str, Meta(min_length=24, max_length=256, pattern=r"^[\x21-\x7e]+\Z")]
@@ -372,7 +372,7 @@ class WebhookSetting(Strict, frozen=True):
     given); a new webhook needs its ``secret`` (Standard Webhooks: ``whsec_`` + base64)."""
 
     url: WebhookUrl
-    events: Annotated[list[WebhookEvent], Meta(min_length=1, max_length=5)]
+    events: Annotated[list[WebhookEvent], Meta(min_length=1, max_length=6)]
     id: FieldId | None = None
     secret: WebhookSecret | None = None
 

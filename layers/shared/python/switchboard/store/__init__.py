@@ -38,8 +38,10 @@ from switchboard.store.channels import Channels, Messages
 from switchboard.store.connections import Connections, Presence, Watchers
 from switchboard.store.devices import Devices
 from switchboard.store.dynamo import Table, dynamodb_client
+from switchboard.store.events import Outbox
 from switchboard.store.followups import Followups
 from switchboard.store.identities import Identities
+from switchboard.store.privacy import PersonalData
 from switchboard.store.recovery import Recovery
 from switchboard.store.sessions import Sessions
 from switchboard.store.staff import Staff, Tenants
@@ -74,6 +76,8 @@ class Store:
         self.visitors = Visitors(self._table)
         self.followups = Followups(self._table)
         self.canned = Canned(self._table)
+        self.outbox = Outbox(self._table)
+        self.privacy = PersonalData(self._table)
 
     @property
     def client(self) -> DynamoDBClient:

@@ -16,10 +16,11 @@ from typing import Any
 from msgspec.structs import replace
 
 from switchboard.errors import Conflict, Unavailable
-from switchboard.models import Channel, Message
+from switchboard.models import Channel, Message, OutboundEvent
 from switchboard.policy import STAFF_ROLES
 from switchboard.store import codecs, cursors, keys, transactions
 from switchboard.store.dynamo import UNAVAILABLE, Cancelled, Table
+from switchboard.store.events import event_item as outbound_item
 
 __all__ = ["Channels", "Messages"]
 
@@ -47,26 +48,28 @@ class Channels:
         raw = self._table.get(keys.user_pk(tenant, visitor), keys.SUPPORT, consistent=True)
         return raw["channel_id"] if raw else None
 
-    def create(self, ch: Channel, *, support_pointer: bool, now_ms: int) -> None:
+    def create(self, ch: Channel, *, support_pointer: bool, now_ms: int,
+               events: tuple[OutboundEvent, ...] = ()) -> None:
         """Channel, memberships, pointer, assignment and load, atomically (see
-        :func:`switchboard.store.transactions.create_channel`)."""
-        transactions.create_channel(self._table, ch, support_pointer=support_pointer, now_ms=now_ms)
+        :func:`switchboard.store.transactions.create_channel`); ``events`` in the same transaction."""
+        transactions.create_channel(self._table, ch, support_pointer=support_pointer, now_ms=now_ms, events=events)
 
     def assign(self, ch: Channel, operator_id: str, *, now_ms: int, operator_name: str | None = None,
-               available: bool = False) -> Channel:
+               available: bool = False, events: tuple[OutboundEvent, ...] = ()) -> Channel:
         """Assign if the channel is still as ``ch`` saw it (see
         :func:`switchboard.store.transactions.assign_channel`); ``available``: and only if the
-        operator is not away and under their ``max_chats``, in the same transaction."""
+        operator is not away and under their ``max_chats``; ``events`` - all in the same transaction."""
         return transactions.assign_channel(self._table, ch, operator_id, now_ms=now_ms, operator_name=operator_name,
-                                           available=available)
+                                           available=available, events=events)
 
     def requeue(self, ch: Channel, *, now_ms: int) -> Channel:
         """Back to the queue (see :func:`switchboard.store.transactions.requeue_channel`)."""
         return transactions.requeue_channel(self._table, ch, now_ms=now_ms)
 
-    def close(self, ch: Channel, *, now_ms: int) -> Channel:
-        """Closed once (see :func:`switchboard.store.transactions.close_channel`)."""
-        return transactions.close_channel(self._table, ch, now_ms=now_ms)
+    def close(self, ch: Channel, *, now_ms: int, events: tuple[OutboundEvent, ...] = ()) -> Channel:
+        """Closed once (see :func:`switchboard.store.transactions.close_channel`); ``events`` in the
+        same transaction."""
+        return transactions.close_channel(self._table, ch, now_ms=now_ms, events=events)
 
     def hand_over(self, ch: Channel, *, from_user: str, to_user: str) -> Channel:
         """Give a visitor's open support channel to another user id of the same person (an
@@ -172,13 +175,23 @@ class Channels:
                                    condition="visitor = :v AND #st <> :closed", names=names)
         return replace(ch, **fields) if ok else None
 
-    def rate(self, ch: Channel, csat: dict[str, Any]) -> bool:
+    def rate(self, ch: Channel, csat: dict[str, Any], *, events: tuple[OutboundEvent, ...] = ()) -> bool:
         """``csat`` on a closed support channel, once: a conditional UpdateItem (closed, the same
-        visitor, not rated yet). False if it was rated already (or changed meanwhile)."""
-        return self._table.update_if(keys.channel_pk(ch.id), keys.CHANNEL, "SET csat = :c",
-                                     {":c": csat, ":v": ch.visitor, ":closed": "closed"},
-                                     condition="visitor = :v AND #st = :closed AND attribute_not_exists(csat)",
-                                     names={"#st": "status"})
+        visitor, not rated yet), with ``events`` (``csat.submitted``) in the same transaction.
+        False if it was rated already (or changed meanwhile)."""
+        expression, values = "SET csat = :c", {":c": csat, ":v": ch.visitor, ":closed": "closed"}
+        condition = "visitor = :v AND #st = :closed AND attribute_not_exists(csat)"
+        if not events:
+            return self._table.update_if(keys.channel_pk(ch.id), keys.CHANNEL, expression, values,
+                                         condition=condition, names={"#st": "status"})
+        items = [self._table.update_item(keys.channel_pk(ch.id), keys.CHANNEL, expression, values,
+                                         condition=condition, names={"#st": "status"}),
+                 *(self._table.put_item(outbound_item(e)) for e in events)]
+        try:
+            self._table.transact(items, conflict="the conversation was rated already")
+        except Conflict:
+            return False
+        return True
 
     def waiting(self, *, before_ms: int, limit: int) -> list[str]:
         """Support channels that started waiting before ``before_ms`` (queued, or a visitor's
@@ -221,8 +234,11 @@ class Messages:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put(self, ch: Channel, m: Message) -> Message:
+    def put(self, ch: Channel, m: Message, *, events: tuple[OutboundEvent, ...] = ()) -> Message:
         """Store a message once per (sender, client_id): durable before anyone hears of it.
+        ``events`` (its ``message.created``) are put in the same transaction, after the items
+        below (their positions are read from a cancellation), so a retry that finds the
+        message stored puts no second event.
 
         One transaction writes the client-id record ``CH#<chid>`` / ``CID#<uid>#<client id>``
         (conditional: first writer wins), the message ``MSG#<mid>``, the channel's activity
@@ -262,6 +278,7 @@ class Messages:
             lists.append(keys.key(keys.user_pk(ch.tenant, ch.assignee), keys.assignment_sk(ch.id)))
         items += [t.update_item(k[keys.PK], k[keys.SK], f"SET {keys.GSI2_SK} = :s", {":s": sort},
                                 condition="attribute_exists(pk)") for k in lists]
+        items += [t.put_item(outbound_item(e)) for e in events]
         for attempt in range(3):
             try:
                 t.write_transaction(items)

@@ -310,7 +310,8 @@ def message_item(m: Message) -> dict[str, Any]:
     item = {"pk": keys.channel_pk(m.channel_id), "sk": keys.note_sk(m.id) if m.internal else keys.message_sk(m.id),
             "message_id": m.id, "channel_id": m.channel_id, "sender_id": m.sender_id, "sender_role": m.sender_role,
             "sender_name": m.sender_name, "text": m.text, "attachments": list(m.attachments),
-            "client_id": m.client_id, "created_at": m.created_at, "deleted": m.deleted}
+            "client_id": m.client_id, "created_at": m.created_at, "deleted": m.deleted,
+            **({keys.TTL: m.expires_at} if m.expires_at else {})}
     if m.internal:
         item["internal"] = True
     return item
@@ -320,7 +321,8 @@ def message(r: dict[str, Any]) -> Message:
     return Message(id=r["message_id"], channel_id=r["channel_id"], sender_id=r["sender_id"],
                    sender_role=r["sender_role"], sender_name=r.get("sender_name", ""), text=r.get("text", ""),
                    attachments=tuple(r.get("attachments", ())), client_id=r["client_id"], created_at=r["created_at"],
-                   deleted=bool(r.get("deleted", False)), internal=bool(r.get("internal", False)))
+                   deleted=bool(r.get("deleted", False)), internal=bool(r.get("internal", False)),
+                   expires_at=_int_or_none(r.get(keys.TTL)))
 
 
 def connection_item(c: Connection) -> dict[str, Any]:

@@ -467,3 +467,23 @@ def followup_index() -> str:
 def resume_pk(resume_id: str) -> str:
     """A follow-up mail's single-use link back into its conversation."""
     return f"RES#{resume_id}"
+# -- outbound events (issue 19) --------------------------------------------------------------------
+#: ``CH#<chid>`` / ``EVT#<event id>`` (an event about a conversation: in its partition, so erasing
+#: the conversation erases it) or ``EVT#<event id>`` / ``EVT#<event id>`` (any other): an outbound
+#: event, written in the same transaction as the change it tells of (the transactional outbox).
+#: Nothing reads it by key: the table's stream carries the INSERT to the events dispatcher
+#: (template: EventsDispatchFunction, filtered on ``sk`` beginning with EVT#). TTL 3 days: by then
+#: the stream (24 h) has long handed it on.
+# appended, not written into PREFIXES' own line, so merges of that line stay simple
+PREFIXES = (*PREFIXES, "EVT#")
+EVENTS = "EVT#"
+__all__ += ["EVENTS", "event_pk", "event_sk"]
+
+
+def event_pk(event_id: str) -> str:
+    """The partition of an outbound event about no conversation (one item per event)."""
+    return f"EVT#{event_id}"
+
+
+def event_sk(event_id: str) -> str:
+    return f"EVT#{event_id}"

@@ -27,10 +27,11 @@ from typing import Any
 from msgspec.structs import replace
 
 from switchboard.errors import Conflict, RotationRefused, SessionRevoked, StandingChanged, Unavailable
-from switchboard.models import AuditEvent, Channel, Connection, Operator, Session, SessionKey
+from switchboard.models import AuditEvent, Channel, Connection, Operator, OutboundEvent, Session, SessionKey
 from switchboard.policy import HANDLES_CHATS
 from switchboard.store import codecs, keys
 from switchboard.store.dynamo import UNAVAILABLE, Cancelled, Table
+from switchboard.store.events import event_item as outbound_item
 
 __all__ = [
     "assign_channel", "close_channel", "create_channel", "open_session", "record_connection", "requeue_channel",
@@ -223,10 +224,12 @@ def record_connection(table: Table, c: Connection, *, operator: bool, now: int) 
 
 
 # -- channels ---------------------------------------------------------------------------------------
-def create_channel(table: Table, ch: Channel, *, support_pointer: bool, now_ms: int) -> None:
+def create_channel(table: Table, ch: Channel, *, support_pointer: bool, now_ms: int,
+                   events: tuple[OutboundEvent, ...] = ()) -> None:
     """Channel, memberships, the visitor's open-support pointer and the assignee's
     assignment and load, atomically. A second concurrent support.open of the same
-    visitor fails on the pointer: Conflict."""
+    visitor fails on the pointer: Conflict. ``events``: outbound events put in the same
+    transaction (:mod:`switchboard.store.events`)."""
     items: list[Any] = [table.put_item(codecs.channel_item(ch), condition="attribute_not_exists(pk)")]
     items += [table.put_item(codecs.membership_item(ch, m)) for m in ch.members]
     if support_pointer and ch.visitor:
@@ -234,11 +237,13 @@ def create_channel(table: Table, ch: Channel, *, support_pointer: bool, now_ms: 
                                      "channel_id": ch.id}, condition="attribute_not_exists(pk)"))
     if ch.assignee and ch.type == "support" and ch.status == "open":
         items += [_assignment_put(table, ch, ch.assignee), load_update(table, ch.tenant, ch.assignee, 1, now_ms)]
+    items += [table.put_item(outbound_item(e)) for e in events]
     table.transact(items, conflict="the channel already exists")
 
 
 def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
-                   operator_name: str | None = None, available: bool = False) -> Channel:
+                   operator_name: str | None = None, available: bool = False,
+                   events: tuple[OutboundEvent, ...] = ()) -> Channel:
     """Set the assignee if the channel is still as ``ch`` saw it (status and assignee):
     two operators claiming one queued channel - exactly one wins, the other gets Conflict.
     A closed channel is never assigned: that would reopen it (its condition reads "as seen")."""
@@ -265,6 +270,7 @@ def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
               load_update(table, ch.tenant, operator_id, 1, now_ms, available=available)]
     if ch.assignee and ch.status == "open":
         items += [_assignment_delete(table, ch, ch.assignee), load_update(table, ch.tenant, ch.assignee, -1, now_ms)]
+    items += [table.put_item(outbound_item(e)) for e in events]
     table.transact(items, conflict="the channel changed meanwhile")
     return new
 
@@ -286,7 +292,7 @@ def requeue_channel(table: Table, ch: Channel, *, now_ms: int) -> Channel:
     return new
 
 
-def close_channel(table: Table, ch: Channel, *, now_ms: int) -> Channel:
+def close_channel(table: Table, ch: Channel, *, now_ms: int, events: tuple[OutboundEvent, ...] = ()) -> Channel:
     """Status ``closed`` (conditional on not being closed already), out of the status lists,
     the visitor's open-support pointer gone, the assignee's load down."""
     new = replace(ch, status="closed", closed_at=now_ms)
@@ -307,5 +313,6 @@ def close_channel(table: Table, ch: Channel, *, now_ms: int) -> Channel:
         items.append(table.delete_item(keys.user_pk(ch.tenant, ch.visitor), keys.SUPPORT))
     if ch.assignee and ch.type == "support" and ch.status == "open":
         items += [_assignment_delete(table, ch, ch.assignee), load_update(table, ch.tenant, ch.assignee, -1, now_ms)]
+    items += [table.put_item(outbound_item(e)) for e in events]
     table.transact(items, conflict="the channel changed meanwhile")
     return new
