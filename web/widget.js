@@ -1102,7 +1102,8 @@
     "border-radius:.57em;font-weight:650}",
     ".star input:checked+label{background:var(--c);color:var(--ci);border-color:var(--c)}",
     ".star input:focus-visible+label{outline:3px solid #ffbf47;outline-offset:2px;box-shadow:0 0 0 2px var(--ink)}",
-    ".log .away{background:#fff8e6;color:var(--ink);border:1px solid #f0d58c;border-radius:.857em}",
+    ".log .away{align-self:center;text-align:center;font-size:.9em;background:#fff8e6;color:var(--ink);",
+    "border:1px solid #f0d58c;border-radius:.857em}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (forced-colors:active){.launcher,.btn,.attach{border:1px solid ButtonText}}",
     // full screen where the floating panel would not fit: narrow (phones) or short (landscape
@@ -1425,7 +1426,7 @@
         items.push(li);
       });
       if (isOffline() && (!channel || channel.status === "queued")) {
-        items.push(h("li", { class: "sys away", text: theme.away_message || t("away") }));
+        items.push(h("li", { class: "away", text: theme.away_message || t("away") }));
       }
       if (noticeText) items.push(h("li", { class: "sys", text: noticeText }));
       grew = items.length !== lastCount;
