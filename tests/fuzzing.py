@@ -68,6 +68,11 @@ def _strategy(info: mi.Type) -> st.SearchStrategy[Any]:
     if isinstance(info, mi.ListType):
         return st.lists(_strategy(info.item_type), min_size=info.min_length or 0,
                         max_size=min(info.max_length if info.max_length is not None else 5, 5))
+    if isinstance(info, mi.FloatType):
+        return st.floats(allow_nan=False, allow_infinity=False)
+    if isinstance(info, mi.DictType):
+        return st.dictionaries(_strategy(info.key_type), _strategy(info.value_type), min_size=info.min_length or 0,
+                               max_size=min(info.max_length if info.max_length is not None else 5, 5))
     raise NotImplementedError(f"no strategy for {info!r}: add a case")
 
 

@@ -352,6 +352,17 @@ def test_password_reset(world, log, data, ip):
 
 
 @FUZZ
+@given(data=st.data(), origin=origins | st.none(), ip=ips)
+def test_resume_link(world, log, data, origin, ip):
+    # no follow-up mail was sent in this world: a well-formed link is refused (401) or, from an
+    # origin the tenant does not allow, 403; what is not well-formed is a 400 - none changes anything
+    body, raw = data.draw(body_or_raw(rq.ResumeRequest, tenant=tenants))
+    r = exercise(world, log, "POST /auth/resume", body=body, raw=raw, ip=ip,
+                 headers={"origin": origin} if origin is not None else None)
+    assert r["status"] in (400, 401, 403, 404, 429), r
+
+
+@FUZZ
 @given(data=st.data(), ip=ips)
 def test_device_sign_in(world, log, data, ip):
     body, raw = data.draw(body_or_raw(rq.DeviceAuthorization, tenant=tenants | st.none()))
@@ -516,7 +527,7 @@ FUZZED = {"POST /auth/external", "POST /auth/exchange", "POST /auth/internal", "
           "GET /auth/sessions", "GET /.well-known/jwks.json", "GET /admin/operators", "POST /auth/totp/enroll",
           "GET /tenants/{tenant}/widget", "OPTIONS /{proxy+}", "POST /hooks/post-login", "POST /auth/mfa",
           "POST /auth/totp/confirm", "POST /auth/totp/disable", "POST /auth/password", "POST /auth/invite",
-          "POST /auth/password/forgot", "POST /auth/password/reset",
+          "POST /auth/password/forgot", "POST /auth/password/reset", "POST /auth/resume",
           "POST /auth/device", "POST /auth/device/token", "POST /auth/device/approve",
           "POST /admin/operators", "PATCH /admin/operators/{id}", "DELETE /admin/operators/{id}",
           "GET /admin/events", "GET /staff", "GET /admin/tenant", "PATCH /admin/tenant",
