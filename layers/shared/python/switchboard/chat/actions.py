@@ -97,7 +97,10 @@ def _announce(ctx: ChatContext, ch: Channel, *, left_queue: bool = False, caller
         ctx, ch.tenant, [m for m in ch.members if m != ch.visitor])
     if ch.type == "support":
         staff = presence if presence is not None else ctx.store.presence.of_tenant(ch.tenant, now=_now())
-        targets += [cid for p in staff if left_queue or may_read(ch.tenant, p.user_id, p.role, ch)
+        # who hears of it is who could read it as it was: the "closed" relation lets an operator
+        # read a past conversation when asked, it does not announce every close to them
+        seen = replace(ch, status="open") if ch.status == "closed" else ch
+        targets += [cid for p in staff if left_queue or may_read(ch.tenant, p.user_id, p.role, seen)
                     for cid in p.connections]
     staff_targets = [t for t in dict.fromkeys(targets) if t != caller and t not in visitor_targets]
     ctx.notifier.send(staff_targets, event_frame("channel.updated", {"channel": ch.to_json(staff=True)}))
