@@ -121,7 +121,9 @@ def test_a_browser_preflight_and_the_widget_settings_over_http(dev_stack):
     # And the widget's settings are public, readable from the tenant's origin
     status, headers, settings = http(dev_stack, "GET", f"/tenants/{TENANT}/widget", headers={"origin": ORIGIN})
     assert status == 200 and headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert set(settings) == {"title", "color", "greeting", "position", "attachments"}
+    # the theme (section 4) and the support day's fields (section 8)
+    assert set(settings) == {"title", "color", "greeting", "position", "attachments", "online", "open_now", "hours",
+                             "away_message", "prechat", "email_when_offline", "locales"}
 
 
 def test_the_pages_find_the_apis_in_switchboard_config_json(dev_stack):

@@ -194,6 +194,14 @@ BEARER_ROUTES: dict[str, dict] = {
     "GET /auth/identities": {},
     "DELETE /auth/identities/{id}": {"identity": "password"},
     "POST /auth/device/approve": {"body": {"user_code": "BCDF-GHJK"}},
+    # issue 17: canned replies
+    "GET /canned": {},
+    "POST /admin/canned": {"body": {"title": "Hi", "text": "Hello", "shortcut": "hi"}},
+    "PATCH /admin/canned/{id}": {"body": {"title": "Hey"}, "identity": "cnd_0000000000000000"},
+    "DELETE /admin/canned/{id}": {"identity": "cnd_0000000000000000"},
+    # issue 19: privacy requests
+    "GET /admin/visitors/{id}/export": {"identity": "v_0000000000000000"},
+    "DELETE /admin/visitors/{id}": {"identity": "v_0000000000000000"},
 }
 PUBLIC_ROUTES = {"POST /auth/external", "POST /auth/internal", "POST /auth/refresh", "POST /auth/mfa",
                  "POST /auth/invite", "POST /hooks/post-login", "GET /.well-known/jwks.json",
@@ -201,14 +209,17 @@ PUBLIC_ROUTES = {"POST /auth/external", "POST /auth/internal", "POST /auth/refre
                  "GET /auth/oidc/{provider}/authorize", "GET /auth/oidc/{provider}/callback",
                  "POST /auth/oidc/complete", "POST /auth/exchange",
                  "POST /auth/password/forgot", "POST /auth/password/reset", "POST /auth/device",
-                 "POST /auth/device/token"}
+                 "POST /auth/device/token", "POST /auth/resume"}
 # the scope each route needs beyond a live session (routes not listed need none)
 SCOPED = {"GET /staff": "team:chat", "GET /admin/operators": "admin:operators",
           "POST /admin/operators": "admin:operators", "PATCH /admin/operators/{id}": "admin:operators",
           "DELETE /admin/operators/{id}": "admin:operators", "GET /admin/events": "admin:sessions",
           **{route: "admin:tenant" for route in ("GET /admin/tenant", "PATCH /admin/tenant", "GET /admin/reports",
                                                  "GET /admin/search", "POST /admin/tenant/identity-secret",
-                                                 "POST /admin/tenant/hook-secret")}}
+                                                 "POST /admin/tenant/hook-secret", "POST /admin/canned",
+                                                 "PATCH /admin/canned/{id}", "DELETE /admin/canned/{id}",
+                                                 "GET /admin/visitors/{id}/export", "DELETE /admin/visitors/{id}")},
+          "GET /canned": "chat:write"}
 
 
 def test_every_route_of_the_template_is_listed_here_as_bearer_or_public(template):

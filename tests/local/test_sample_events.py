@@ -47,6 +47,7 @@ HTTP_EVENTS = {
     "device_auth_start.json": ("DeviceAuthFunction", 200),
     "auth_resume_used_link.json": ("AuthResumeFunction", 401),
     "admin_visitors_erase_without_token.json": ("AdminVisitorsFunction", 401),
+    "canned_without_token.json": ("CannedFunction", 401),
 }
 
 
@@ -139,8 +140,17 @@ def test_the_machine_to_machine_cognito_sample_comes_back_unchanged(capsys):
     assert event["response"] == {"claimsAndScopeOverrideDetails": None}
 
 
+def test_the_support_sweep_sample_runs_and_counts(capsys):
+    # When the minute tick runs SupportSweepFunction on a stack where no chat waits
+    code, counts = _invoke(capsys, "SupportSweepFunction", EVENTS / "support_sweep_scheduled.json")
+    # Then it answers what it did: nothing was due
+    assert code == 0
+    assert counts == {"due": 0, "assigned": 0, "requeued": 0, "still_queued": 0, "nothing_to_answer": 0,
+                      "changed": 0}
+
+
 #: the sample events other tests here run, besides HTTP_EVENTS (chat_*.json: tests/chat/test_events.py)
-OTHER_EVENTS = {"followup_mail_scheduled.json", "post_login_direct.json", "post_login_cognito_v1.json",
+OTHER_EVENTS = {"followup_mail_scheduled.json", "support_sweep_scheduled.json", "post_login_direct.json", "post_login_cognito_v1.json",
                 "post_login_cognito_v2.json", "post_login_cognito_v2_operator.json",
                 "post_login_cognito_v3_client_credentials.json"}
 #: the outbound events' samples (issue 19): the dispatcher takes a stream batch (the demo tenant has no
