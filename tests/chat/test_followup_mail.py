@@ -229,3 +229,17 @@ def test_the_link_is_refused_off_the_tenants_origins_or_when_bad(away, run_maile
 def test_a_malformed_token_is_a_400(call, seeded):
     r = _resume(call, "not-a-token")
     assert r["status"] == 400 and r["json"]["code"] == "validation_error"
+
+
+def test_a_link_mailed_before_the_visitor_was_erased_signs_nobody_in(away, run_mailer, call, svc, admin):
+    # found by the probe of the merged stack: the link outlived the erasure and signed the
+    # erased visitor in again
+    otto, guest, channel = away
+    send(otto, channel, "We found it.")
+    run_mailer(125)
+    token = resume_token(outbox()[0])
+    erased = call("DELETE /admin/visitors/{id}", path_params={"id": guest.user_id}, token=admin)
+    assert erased["status"] == 200, erased
+    r = _resume(call, token)
+    assert r["status"] == 401 and r["json"]["code"] == "invalid_identity"
+    assert list(svc.store.sessions.of_user(TENANT, guest.user_id)) == []

@@ -116,3 +116,15 @@ def test_a_deleted_note_is_told_to_staff_only(chat, room):
     otto.ok("message.delete", channel_id=channel["id"], message_id=written["id"])
     assert guest.events("message.deleted") == []
     assert [m["message"]["id"] for m in otto.events("message.deleted")] == [written["id"]]
+
+
+def test_reading_a_note_is_told_to_staff_only(chat, room, tokens_for):
+    # found by the probe of the merged stack: the read receipt carried the note's id to the visitor
+    guest, otto, channel = room
+    ana = chat.connect(tokens_for(ADMIN))
+    ana.ok("channel.watch", channel_id=channel["id"])
+    written = note(otto, channel)
+    otto.ok("read", channel_id=channel["id"], message_id=written["id"])
+    assert [e["message_id"] for e in ana.events("read")] == [written["id"]]
+    assert guest.events("read") == []
+    assert all(written["id"] not in json.dumps(f) for f in guest.frames())

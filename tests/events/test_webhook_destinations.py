@@ -41,6 +41,12 @@ INSIDE = {
     "6to4-loopback": "https://[2002:7f00:1::1]/in",
     "nat64-private": "https://[64:ff9b::a00:1]/in",
     "documentation-v6": "https://[2001:db8::1]/in",
+    # found by the probe of the merged stack: addresses whose inside ipaddress does not unwrap
+    "v4-compatible-loopback": "https://[::127.0.0.1]/in",
+    "v4-translated-loopback": "https://[::ffff:0:7f00:1]/in",
+    "nat64-local-use-metadata": "https://[64:ff9b:1::a9fe:a9fe]/in",
+    "ietf-protocol-assignments": "https://192.0.0.192/in",
+    "6to4-relay-anycast": "https://192.88.99.1/in",
 }
 
 

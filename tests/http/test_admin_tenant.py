@@ -130,6 +130,13 @@ BAD = [
     {"prechat": [{"id": "a", "label": "A", "kind": "text"}, {"id": "a", "label": "B", "kind": "text"}]},
     {"prechat": [{"id": "A B", "label": "A", "kind": "text"}]},
     {"prechat": [{"id": "a", "label": "A", "kind": "file"}]},
+    # control characters (found by the probe of the local stack): shown to visitors, in mail
+    {"name": "Acme\r\nBcc: x@evil.example"},
+    {"name": "Acme\x1b[31m"},
+    {"widget": {"title": "Help\nnow"}},
+    {"widget": {"greeting": "Hi\x00"}},
+    {"away_message": "Back at 9\x07"},
+    {"prechat": [{"id": "a", "label": "A\rB", "kind": "text"}]},
     {"message_retention_days": 0},
     {"message_retention_days": 3651},
     {"message_retention_days": "30"},

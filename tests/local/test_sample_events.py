@@ -150,7 +150,8 @@ def test_the_support_sweep_sample_runs_and_counts(capsys):
 
 
 #: the sample events other tests here run, besides HTTP_EVENTS (chat_*.json: tests/chat/test_events.py)
-OTHER_EVENTS = {"followup_mail_scheduled.json", "support_sweep_scheduled.json", "post_login_direct.json", "post_login_cognito_v1.json",
+OTHER_EVENTS = {"followup_mail_scheduled.json", "support_sweep_scheduled.json", "post_login_direct.json",
+                "post_login_cognito_v1.json",
                 "post_login_cognito_v2.json", "post_login_cognito_v2_operator.json",
                 "post_login_cognito_v3_client_credentials.json"}
 #: the outbound events' samples (issue 19): the dispatcher takes a stream batch (the demo tenant has no

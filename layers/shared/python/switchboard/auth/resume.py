@@ -43,6 +43,11 @@ def resume(svc: Services, *, tenant_id: str, token: str, origin: str | None, dev
         # spent all the same: a link tried on another tenant is not a link anyone should reuse
         raise InvalidIdentity("this link is not one of this site's")
     visitor = str(record["visitor"])
+    ch = svc.store.channels.get(str(record.get("channel_id") or ""))
+    if ch is None or ch.tenant != tenant.id or ch.visitor != visitor:
+        # the conversation is gone (the visitor was erased: docs/privacy.md) - a link mailed
+        # before must not bring the erased person back
+        raise InvalidIdentity("this link's conversation no longer exists")
     principal = Principal(tenant=tenant.id, user_id=visitor, role=Role.VISITOR,
                           anon=visitor.startswith("anon-"), name="Visitor", method="resume")
     return sessions.sign_in(svc, principal, device=device)

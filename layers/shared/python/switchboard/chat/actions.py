@@ -775,10 +775,12 @@ def read(ctx: ChatContext, conn: Connection, *, channel_id: str, message_id: str
     """A read receipt: the member's read marker moves forward; ``read`` to the other watchers."""
     ch = _channel(ctx, conn, channel_id)
     authorize(conn, "receipt", ch)
-    if ctx.store.messages.get(ch.id, message_id, viewer_role=conn.role) is None:
+    found = ctx.store.messages.get(ch.id, message_id, viewer_role=conn.role)
+    if found is None:
         raise NotFound("no such message")
     ctx.store.messages.put_read_marker(ch.id, conn.user_id, message_id, now_ms())
-    ctx.notifier.send(_watchers(ctx, ch, exclude=conn.id),
+    # a note's id is staff's to know (it would tell the visitor a note exists, and when)
+    ctx.notifier.send(_watchers(ctx, ch, exclude=conn.id, staff_only=found.internal),
                       event_frame("read", {"channel_id": ch.id, "user": _user(conn), "message_id": message_id}))
     return Reply({})
 

@@ -238,7 +238,7 @@ class DeviceApproval(Strict, frozen=True):
 
 # -- tenant administration ---------------------------------------------------------------------------------
 StaffRole = Literal["operator", "admin"]
-DisplayName = Annotated[str, Meta(min_length=1, max_length=100)]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+\Z")]  # one line: see LINE
 
 
 class OperatorCreation(Strict, frozen=True):
@@ -318,6 +318,13 @@ class SessionsQuery(Strict, frozen=True):
     user_id: UserId | None = None
 
 
+#: one line people read (a name, a title, a label): no control characters - a CR/LF or an escape
+#: in a name shown to visitors, in the back office or in a mail would be read as something else
+LINE = r"^[^\x00-\x1f\x7f]+\Z"
+#: text of several lines (a greeting, an away message, a canned reply): line breaks and tabs only
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+\Z"
+
+
 # -- tenant settings (contract section 9) ---------------------------------------------------------------
 #: a browser origin: scheme, host, optional port; no path, no trailing slash (what ``Origin`` sends)
 Origin = Annotated[str, Meta(pattern=r"^https?://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?\Z",
@@ -337,9 +344,9 @@ WebhookSecret = Annotated[str, Meta(min_length=24, max_length=256, pattern=r"^[\
 class WidgetSettings(Strict, frozen=True):
     """``widget`` of ``PATCH /admin/tenant``: each field optional, the others kept."""
 
-    title: Annotated[str, Meta(min_length=1, max_length=60)] | UnsetType = UNSET
+    title: Annotated[str, Meta(min_length=1, max_length=60, pattern=LINE)] | UnsetType = UNSET
     color: HexColor | UnsetType = UNSET
-    greeting: Annotated[str, Meta(min_length=1, max_length=280)] | UnsetType = UNSET
+    greeting: Annotated[str, Meta(min_length=1, max_length=280, pattern=LINES)] | UnsetType = UNSET
     position: Literal["left", "right"] | UnsetType = UNSET
 
 
@@ -360,11 +367,12 @@ class BusinessHours(Strict, frozen=True):
 
 class PrechatField(Strict, frozen=True):
     id: FieldId
-    label: Annotated[str, Meta(min_length=1, max_length=100)]
+    label: Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)]
     kind: Literal["text", "email", "phone", "textarea", "select", "checkbox"]
     required: bool = False
     #: the choices of a ``select`` (required there, refused elsewhere: admin/tenant.py)
-    options: Annotated[list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=50)] | None = None
+    options: Annotated[list[Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)]],
+                       Meta(max_length=50)] | None = None
 
 
 class WebhookSetting(Strict, frozen=True):
@@ -382,13 +390,13 @@ class TenantChange(Strict, frozen=True):
     (``widget`` field by field); ``null`` clears ``hours``, ``away_message`` and
     ``message_retention_days``. An empty body is a 400 (it would change nothing)."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)] | UnsetType = UNSET
     widget: WidgetSettings | UnsetType = UNSET
     allowed_origins: Annotated[list[Origin], Meta(max_length=50)] | UnsetType = UNSET
     visitor_attachments: bool | UnsetType = UNSET
     verified_visitors_only: bool | UnsetType = UNSET
     hours: BusinessHours | UnsetType | None = UNSET
-    away_message: Annotated[str, Meta(min_length=1, max_length=1000)] | UnsetType | None = UNSET
+    away_message: Annotated[str, Meta(min_length=1, max_length=1000, pattern=LINES)] | UnsetType | None = UNSET
     email_when_offline: Literal["off", "optional", "required"] | UnsetType = UNSET
     prechat: Annotated[list[PrechatField], Meta(max_length=20)] | UnsetType = UNSET
     message_retention_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
@@ -428,8 +436,8 @@ class SearchQuery(Strict, frozen=True):
 
 
 # -- canned replies (contract section 8) ------------------------------------------------------------
-CannedTitle = Annotated[str, Meta(min_length=1, max_length=100)]
-CannedText = Annotated[str, Meta(min_length=1, max_length=2000)]
+CannedTitle = Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)]
+CannedText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=LINES)]
 Shortcut = Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,32}\Z")]
 
 

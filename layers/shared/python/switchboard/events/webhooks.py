@@ -48,6 +48,11 @@ TIMEOUTS = (3.05, 10)
 USER_AGENT = "Switchboard-Webhooks/1"
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215, local-use NAT64
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # ::a.b.c.d (RFC 4291, deprecated)
+_V4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # ::ffff:0:a.b.c.d (RFC 2765)
+#: IPv4 ranges that are not the public internet whatever ``is_global`` says on this Python
+_NOT_PUBLIC_V4 = (ipaddress.IPv4Network("192.0.0.0/24"), ipaddress.IPv4Network("192.88.99.0/24"))
 
 
 class DeliveryFailed(Exception):
@@ -77,15 +82,19 @@ def is_public(address: str, *, allow_loopback: bool = False) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is None and ip in _NAT64:
+        if embedded is None and (ip in _NAT64 or ip in _NAT64_LOCAL or (ip in _V4_COMPATIBLE and int(ip) > 1)
+                                 or ip in _V4_TRANSLATED):
+            # the address inside: NAT64 (well-known and local-use), IPv4-compatible (::a.b.c.d,
+            # deprecated but still routed by some stacks) and IPv4-translated (::ffff:0:a.b.c.d)
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
             return is_public(str(embedded), allow_loopback=allow_loopback)
     if allow_loopback and ip.is_loopback:
         return True
     # is_global is False for private, loopback, link-local, reserved, unspecified, shared
-    # (100.64/10) and documentation ranges; multicast addresses can be "global": refused apart
-    return ip.is_global and not ip.is_multicast
+    # (100.64/10) and documentation ranges; multicast addresses can be "global": refused apart,
+    # as are the IETF protocol assignments and the 6to4 relay anycast some Pythons call global
+    return ip.is_global and not ip.is_multicast and not any(ip in net for net in _NOT_PUBLIC_V4)
 
 
 class Unresolved(ValidationFailed):
