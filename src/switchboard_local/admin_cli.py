@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from switchboard_local.seed import Seed, SeedTenant
@@ -126,7 +127,7 @@ def add_admin_parser(sub: Any) -> None:
     admin = sub.add_parser("admin", help="administer a deployed stack through its HTTP API with the session "
                                          "`switchboard login` kept")
     admin.add_argument("--api", help="the stack's HTTP API URL (default: the only one signed in to)")
-    admin.add_argument("--credentials", type=_path, help="the session file (default: login's)")
+    admin.add_argument("--credentials", type=Path, help="the session file (default: login's)")
     cmd = admin.add_subparsers(dest="admin_command", required=True)
     cmd.add_parser("whoami", help="the signed-in admin and session")
     cmd.add_parser("operators", help="list the tenant's operators and admins")
@@ -150,12 +151,6 @@ def add_admin_parser(sub: Any) -> None:
     rot.add_argument("kind", choices=["identity", "hook"])
     rot.add_argument("--grace-seconds", type=int)
     cmd.add_parser("events", help="the tenant's audit events, newest first")
-
-
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
 
 
 def run_admin(args: argparse.Namespace) -> int:

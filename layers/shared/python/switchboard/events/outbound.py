@@ -24,9 +24,9 @@ from switchboard.ids import now_ms, time_ordered_id
 from switchboard.models import Channel, Message, OutboundEvent, Tenant
 
 if TYPE_CHECKING:
-    from switchboard.store import Store
+    pass
 
-__all__ = ["TYPES", "body", "conversation_event", "message_event", "new_event", "publish", "subscribers"]
+__all__ = ["TYPES", "body", "conversation_event", "message_event", "new_event", "subscribers"]
 
 #: every event type; a webhook subscribes to a list of them
 TYPES = ("conversation.created", "conversation.assigned", "conversation.closed", "message.created",
@@ -55,20 +55,6 @@ def message_event(ch: Channel, m: Message) -> OutboundEvent:
     internal = bool(getattr(m, "internal", False))
     return new_event("message.internal.created" if internal else "message.created", ch.tenant,
                      {"conversation_id": ch.id, "message": m.to_json()}, at_ms=m.created_at, channel_id=ch.id)
-
-
-def publish(store: Store, type_: str, tenant: str, data: dict[str, Any], *,
-            channel_id: str | None = None) -> OutboundEvent:
-    """Record an event for a change already stored by a write of its own (issue 17's
-    ``csat.submitted``: ``publish(ctx.store, "csat.submitted", ch.tenant, {"conversation_id":
-    ch.id, "rating": ..., "comment": ...}, channel_id=ch.id)`` right after the rating is stored).
-    One PutItem; the stream delivers it. ``channel_id`` puts it in the conversation's partition,
-    so an erasure of the visitor erases it too. A change that is a transaction
-    should rather pass its event to the store's transaction (``events=``), as the chat's do, so
-    a crash between the two writes cannot lose it."""
-    event = new_event(type_, tenant, data, channel_id=channel_id)
-    store.outbox.put(event)
-    return event
 
 
 def timestamp(at_ms: int) -> str:

@@ -74,6 +74,3 @@ class Outbox:
     def item(self, e: OutboundEvent) -> dict[str, Any]:
         """The event as a ``Put`` of a transaction."""
         return self._table.put_item(event_item(e), condition="attribute_not_exists(pk)")
-
-    def put(self, e: OutboundEvent) -> None:
-        self._table.put(event_item(e))
