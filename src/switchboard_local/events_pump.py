@@ -126,9 +126,13 @@ class EventsPump:
         """Pass after pass until ``stop`` is set (the local stack's thread)."""
         from switchboard.observability import logger
 
+        from switchboard_local.invoker import InvocationRefused
+
         while not stop.is_set():
             try:
                 busy = self.run_once()
+            except InvocationRefused:  # the stack is stopping: what was not handed over stays in the stream
+                return
             except Exception:
                 logger.exception("the local events pump failed a pass")
                 busy = 0

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from switchboard_local.invoker import InvocationRefused
+
 __all__ = ["Schedule", "run_schedules", "scheduled_event", "schedules"]
 
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
@@ -80,5 +82,7 @@ async def _run_one(invoker: Any, schedule: Schedule, stop: asyncio.Event, period
         try:
             result = await invoker.ainvoke(schedule.function_id, scheduled_event(schedule))
             print(f"switchboard: scheduled {schedule.function_id} ({schedule.expression}): {result}", flush=True)
+        except InvocationRefused:  # the stack began stopping after the check above: no run, no error
+            return
         except Exception as exc:  # a failed run is logged; the next one still comes
             print(f"switchboard: scheduled {schedule.function_id} failed: {exc}", flush=True)

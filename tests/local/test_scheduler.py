@@ -47,3 +47,60 @@ def test_switchboard_dev_runs_the_sweep_on_its_schedule_and_stops_cleanly():
         code = stack.stop()
     assert code == 0, stack.output[-3000:]
     assert time.monotonic() - started < 5
+
+
+class _StoppingInvoker:
+    """An invoker that began closing between the schedule's check and its run (a SIGTERM race)."""
+
+    closing = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def ainvoke(self, function_id, event):
+        from switchboard_local.invoker import InvocationRefused
+
+        self.calls += 1
+        raise InvocationRefused(function_id)
+
+
+def test_a_schedule_refused_because_the_stack_is_stopping_ends_quietly(capsys):
+    import asyncio
+
+    from switchboard_local.scheduler import Schedule, run_schedules
+
+    invoker = _StoppingInvoker()
+    schedule = Schedule(function_id="SupportSweepFunction", name="Sweep", expression="rate(1 minute)", seconds=60)
+
+    async def scenario() -> None:
+        await asyncio.wait_for(run_schedules(invoker, [schedule], asyncio.Event(), every=0.01), 2)
+
+    asyncio.run(scenario())  # returns: no further runs once refused
+    assert invoker.calls == 1
+    assert "failed" not in capsys.readouterr().out
+
+
+def test_the_events_pump_stops_quietly_when_the_stack_refuses_invocations(caplog):
+    """SIGTERM closes the invoker while the pump may be mid-pass: the pass's records stay in the
+    stream (its position is not moved) and no traceback is logged (tests/e2e/test_lifecycle.py)."""
+    import threading
+
+    from switchboard_local.events_pump import EventsPump
+    from switchboard_local.invoker import InvocationRefused
+
+    class Pump(EventsPump):
+        def __init__(self) -> None:  # no stream or queue: only run()'s loop is under test
+            self.passes = 0
+
+        def run_once(self) -> int:
+            self.passes += 1
+            raise InvocationRefused("EventsDispatchFunction")
+
+    pump = Pump()
+    thread = threading.Thread(target=pump.run, args=(threading.Event(),), daemon=True)
+    with caplog.at_level("DEBUG"):
+        thread.start()
+        thread.join(2)
+    assert not thread.is_alive()
+    assert pump.passes == 1
+    assert "failed a pass" not in caplog.text
