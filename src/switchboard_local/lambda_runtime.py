@@ -15,7 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import switchboard
+
 from switchboard_local.template import Template
+
+# Many containers share this process: no gc.freeze after their inits (see switchboard.FREEZE_AFTER_INIT)
+switchboard.FREEZE_AFTER_INIT = False
 
 __all__ = ["LambdaContext", "http_event", "load_handler"]
 

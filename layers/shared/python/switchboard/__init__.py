@@ -5,7 +5,14 @@ Handlers in ``functions/`` import from here; nothing else holds business rules.
 
 import gc
 
-__all__: list[str] = ["settle"]
+__all__: list[str] = ["FREEZE_AFTER_INIT", "settle"]
+
+#: Whether :func:`settle` freezes. True in Lambda, where one process is one container. The local
+#: stack and the tests run many containers, one after another, in one process (each test's fresh
+#: moto makes new clients): there every freeze would also keep all the garbage of the containers
+#: before it for good - ~20 MB per test, which ran an xdist worker out of memory in CI - so
+#: ``switchboard_local.lambda_runtime`` turns it off.
+FREEZE_AFTER_INIT = True
 
 
 def settle() -> None:
@@ -22,4 +29,5 @@ def settle() -> None:
     garbage that request had made (clients made later, S3 and the WebSocket management API,
     do not settle); the first invocation's own few objects are frozen once, a bounded cost.
     """
-    gc.freeze()
+    if FREEZE_AFTER_INIT:
+        gc.freeze()
