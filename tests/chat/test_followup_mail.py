@@ -7,6 +7,7 @@ policy enforced by the local invoker), with its clock moved forward instead of w
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from types import SimpleNamespace
@@ -243,3 +244,21 @@ def test_a_link_mailed_before_the_visitor_was_erased_signs_nobody_in(away, run_m
     r = _resume(call, token)
     assert r["status"] == 401 and r["json"]["code"] == "invalid_identity"
     assert list(svc.store.sessions.of_user(TENANT, guest.user_id)) == []
+
+
+def test_the_erasure_deletes_the_resume_links_mailed_to_the_visitor(away, run_mailer, call, svc, admin):
+    # a resume link's record names the visitor and the conversation: erasing them takes it too
+    import boto3
+
+    otto, guest, channel = away
+    send(otto, channel, "We found it.")
+    run_mailer(125)
+    assert resume_token(outbox()[0])
+
+    def naming_the_visitor() -> list[dict]:
+        items = boto3.client("dynamodb").scan(TableName=svc.settings.table_name)["Items"]  # a Scan: tests only
+        return [i for i in items if guest.user_id in json.dumps(i) and i["sk"]["S"] == "RESUME"]
+
+    assert len(naming_the_visitor()) == 1
+    assert call("DELETE /admin/visitors/{id}", path_params={"id": guest.user_id}, token=admin)["status"] == 200
+    assert naming_the_visitor() == []

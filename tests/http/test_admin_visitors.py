@@ -179,3 +179,14 @@ def test_an_operator_without_admin_tenant_is_forbidden(call, tokens_for, history
     assert call("GET /admin/visitors/{id}/export", token=token, path_params={"id": history["visitor"]})["status"] == 403
     assert call("DELETE /admin/visitors/{id}", token=token, path_params={"id": history["visitor"]})["status"] == 403
     assert SECRET_TEXT in _everything_in_the_table(svc)
+
+
+def test_the_erased_name_in_the_audit_does_not_lead_back_to_the_visitor(call, admin, history, svc):
+    # Erasing the same website user twice gives two unrelated names: the name is no function of
+    # the id (a hash of "customer-77" would be found by hashing every customer number)
+    assert call("DELETE /admin/visitors/{id}", token=admin, path_params={"id": history["visitor"]})["status"] == 200
+    known_visitor(call, WEBSITE_ID)  # the same website user signs in again: a session under the same id
+    assert call("DELETE /admin/visitors/{id}", token=admin, path_params={"id": history["visitor"]})["status"] == 200
+    names = [e.subject for e in svc.store.events.page("acme", limit=100)[0] if e.kind == "visitor_erased"]
+    assert len(names) == 2 and names[0] != names[1]
+    assert all(n.startswith("erased-") and history["visitor"] not in n for n in names)

@@ -23,8 +23,8 @@ hash and their details dropped.
 
 from __future__ import annotations
 
-import hashlib
 import re
+import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -64,10 +64,11 @@ def _chat(svc: Services) -> ChatContext:
     return svc.chat(svc.settings.ws_endpoint)
 
 
-def _erased_name(tenant: str, visitor_id: str) -> str:
-    """What stands for the visitor in the audit after the erasure: not their id, and not
-    reversible by guessing ids of the tenant's form without the tenant (salted by it)."""
-    return "erased-" + hashlib.sha256(f"{tenant}\x00{visitor_id}".encode()).hexdigest()[:24]
+def _erased_name() -> str:
+    """What stands for the visitor in the audit after the erasure: drawn at random for each
+    erasure, so nothing links it back to them - a hash of the id would not do, as a website's
+    user ids (``customer-77``) are few enough to hash them all and compare."""
+    return "erased-" + secrets.token_hex(12)
 
 
 def export(svc: Services, caller: Caller, visitor_id: str) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def erase(svc: Services, caller: Caller, visitor_id: str) -> dict[str, Any]:
         counts["messages"] += gone["messages"]
         counts["records"] += gone["items"]
     # 5. the audit keeps each event's kind and time, without the person
-    name = _erased_name(tenant, visitor_id)
+    name = _erased_name()
     counts["audit_events_scrubbed"] = svc.store.privacy.scrub_audit(tenant, visitor_id, replacement=name)
     # 6. last, what made them known: their partition (sessions, connections, lists) and counters
     counts["records"] += svc.store.privacy.erase_user(tenant, visitor_id)

@@ -73,6 +73,9 @@ class Followups:
     # -- resume links -------------------------------------------------------------------------------
     def put_resume(self, resume_id: str, token_hash: str, *, tenant: str, visitor: str, channel_id: str,
                    expires_at: int) -> None:
+        # the pointer first: a link is never stored where erasing its conversation would miss it
+        self._table.put({"pk": keys.channel_pk(channel_id), "sk": keys.resume_link_sk(resume_id),
+                         "ttl": expires_at})
         self._table.put({"pk": keys.resume_pk(resume_id), "sk": keys.RESUME, "secret_hash": token_hash,
                          "tenant": tenant, "visitor": visitor, "channel_id": channel_id, "expires_at": expires_at,
                          "ttl": expires_at})

@@ -136,6 +136,9 @@ follow-up due         ``CH#<chid>``         ``FOLLOWUP``           Update when s
 resume link           ``RES#<id>``          ``RESUME``             Put with the follow-up mail;           followups
                                                                    conditional delete (hash, expiry):
                                                                    single use
+resume link (pointer) ``CH#<chid>``         ``RESL#<id>``          Put beside it, same expiry: erasing    followups
+                                                                   the conversation finds and deletes
+                                                                   its links (they name the visitor)
 ====================  ====================  =====================  =====================================  ===========
 
 Expiring items carry ``ttl`` (epoch seconds) so DynamoDB deletes them; reads still check
@@ -191,6 +194,7 @@ USER_CODE = "USERCODE"
 VISITOR_ATTRIBUTES = "VATTRS"
 FOLLOWUP = "FOLLOWUP"
 RESUME = "RESUME"
+RESUME_LINKS = "RESL#"  # a conversation's resume links, in its partition (erasure finds them)
 
 # -- sort-key prefixes queried with begins_with ------------------------------------------------------
 OPERATORS = "OP#"
@@ -467,6 +471,11 @@ def followup_index() -> str:
 def resume_pk(resume_id: str) -> str:
     """A follow-up mail's single-use link back into its conversation."""
     return f"RES#{resume_id}"
+
+
+def resume_link_sk(resume_id: str) -> str:
+    """The conversation's pointer to one of its resume links (``CH#<chid>`` / ``RESL#<id>``)."""
+    return f"{RESUME_LINKS}{resume_id}"
 # -- outbound events (issue 19) --------------------------------------------------------------------
 #: ``CH#<chid>`` / ``EVT#<event id>`` (an event about a conversation: in its partition, so erasing
 #: the conversation erases it) or ``EVT#<event id>`` / ``EVT#<event id>`` (any other): an outbound

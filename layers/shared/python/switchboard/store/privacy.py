@@ -56,6 +56,9 @@ class PersonalData:
         channel should be closed first (an assignee's load is moved by the close)."""
         items = list(self._partition(keys.channel_pk(ch.id)))
         doomed = [keys.key(str(i["pk"]), str(i["sk"])) for i in items]
+        # the follow-up mails' resume links name the visitor: found by their pointers here
+        doomed += [keys.key(keys.resume_pk(str(i["sk"])[len(keys.RESUME_LINKS):]), keys.RESUME)
+                   for i in items if str(i["sk"]).startswith(keys.RESUME_LINKS)]
         for member in ch.members:
             doomed.append(keys.key(keys.user_pk(ch.tenant, member), keys.membership_sk(ch.id)))
             doomed.append(keys.key(keys.user_pk(ch.tenant, member), keys.assignment_sk(ch.id)))
