@@ -54,6 +54,12 @@ def _clear_caches() -> None:
     forget_handlers()
 
 
+#: moto would start each test with a new boto3 default session, whose clients parse botocore's
+#: service models (JSON, megabytes) again: ~0.3 s of every test's set-up. One session for the
+#: worker keeps the parsed models; each test's moto is still fresh (its backends are reset).
+_ONE_BOTO3_SESSION: Any = {"core": {"reset_boto3_session": False}}
+
+
 @pytest.fixture
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A fresh moto AWS with the template's table and a signing-key secret, env set like Lambda's."""
@@ -69,7 +75,11 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key, value in shared_environment(template).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    with mock_aws():
+    from switchboard_local.moto_speed import dynamodb_costs
+
+    # moto as switchboard dev runs it: a transaction or Query costs what DynamoDB's does, not
+    # O(table) (tests with hundreds of channels - the policy matrix - took minutes without it)
+    with mock_aws(config=_ONE_BOTO3_SESSION), dynamodb_costs():
         _clear_caches()
         provision(template)
         yield
