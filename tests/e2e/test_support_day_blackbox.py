@@ -26,8 +26,10 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import TENANT_CACHE_SECONDS, DevStack
+from tests.jwks_server import Issuer, jwks_server
 from tests.ws_client import ChatClient
 
 pytestmark = pytest.mark.e2e
@@ -62,10 +64,14 @@ PRECHAT = [{"id": "name", "label": "Your name", "kind": "text", "required": True
 
 
 # -- the stack and the public calls ---------------------------------------------------------------
+#: the website's own token issuer (for /auth/exchange): a real JWKS on loopback, outside the stack
+ISSUER: dict[str, Issuer] = {}
+
+
 def seed(_web_origins: list[str]) -> dict[str, Any]:
     return {"tenants": [
         {"id": DESK, "name": "Desk", "identity_secret": SECRET, "hook_secret": "desk-hook-secret-0123456789abcd",
-         "allowed_origins": [ORIGIN], "operators": [ANA, OTTO, OLGA]},
+         "allowed_origins": [ORIGIN], "operators": [ANA, OTTO, OLGA], "trusted_issuers": [ISSUER["shop"].config()]},
         {"id": FRONT, "name": "Front", "identity_secret": "front-identity-secret-0123456789",
          "hook_secret": "front-hook-secret-0123456789abc", "allowed_origins": [FRONT_ORIGIN], "operators": [FRED]},
     ]}
@@ -73,9 +79,15 @@ def seed(_web_origins: list[str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    s = DevStack(["--no-sso", "--schedule-every", "1", "--env", "FOLLOWUP_DELAY_SECONDS=1",
-                  "--env", f"REASSIGN_AFTER_SECONDS={REASSIGN}"],
-                 seed_for=seed, seed_dir=tmp_path_factory.mktemp("blackbox-seed"))
+    with jwks_server() as website:
+        ISSUER["shop"] = website.issuer("shop")
+        s = DevStack(["--no-sso", "--schedule-every", "1", "--env", "FOLLOWUP_DELAY_SECONDS=1",
+                      "--env", f"REASSIGN_AFTER_SECONDS={REASSIGN}"],
+                     seed_for=seed, seed_dir=tmp_path_factory.mktemp("blackbox-seed"))
+        yield from _configured(s)
+
+
+def _configured(s: DevStack) -> Iterator[DevStack]:
     try:
         fred = sign_in(s, FRED, FRONT)["access_token"]
         r = api(s, "PATCH", "/admin/tenant", {"hours": HOURS, "away_message": "We answer by email.",
@@ -325,6 +337,46 @@ def test_signed_and_unsigned_attributes_are_shown_to_staff_apart_and_never_to_th
                 await otto.ok("channel.close", channel_id=ch["id"])
         finally:
             await closing(jo, mx, otto)
+
+    run(scenario())
+
+
+def test_attributes_by_token_exchange_are_signed_in_the_token_and_unsigned_in_the_body(stack):
+    nobody_online(stack)
+    shop = ISSUER["shop"]
+    jwt_type = "urn:ietf:params:oauth:token-type:jwt"
+    attrs = {"plan": "gold", "orders": 3}
+
+    def exchange(body: dict[str, Any]) -> requests.Response:
+        return api(stack, "POST", "/auth/exchange", {"tenant": DESK, "subject_token_type": jwt_type, **body},
+                   origin=ORIGIN)
+
+    # the website's token carries them (covered by its signature) - or the body does (not covered)
+    signed = exchange({"subject_token": shop.token(sub="shopper-1", attributes=attrs)})
+    unsigned = exchange({"subject_token": shop.token(sub="shopper-2"), "user": {"attributes": {"plan": "free"}}})
+    assert signed.status_code == unsigned.status_code == 200, (signed.text, unsigned.text)
+    assert set(signed.json()) == TOKEN_KEYS and signed.json()["user"]["level"] == 1
+    # both at once: 400; a token the issuer did not sign: 401
+    problem(exchange({"subject_token": shop.token(sub="shopper-3", attributes=attrs),
+                      "user": {"attributes": {"plan": "free"}}}), 400, "validation_error")
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # not the shop's key
+    problem(exchange({"subject_token": shop.token(sub="shopper-4", attributes=attrs, key=stranger)}), 401,
+            "invalid_identity")
+
+    async def scenario() -> None:
+        otto = await connect(stack, sign_in(stack, OTTO))
+        one = await connect(stack, signed.json())
+        two = await connect(stack, unsigned.json())
+        try:
+            chans = [(await v.ok("support.open"))["channel"] for v in (one, two)]
+            views = [(await otto.ok("channel.watch", channel_id=c["id"]))["channel"] for c in chans]
+            assert [(v["attributes"], v["attributes_signed"]) for v in views] == \
+                [(attrs, True), ({"plan": "free"}, False)]
+            assert all(set(c) == CHANNEL_KEYS for c in chans)  # the visitor's own view: neither
+            for c in chans:
+                await otto.ok("channel.close", channel_id=c["id"])
+        finally:
+            await closing(one, two, otto)
 
     run(scenario())
 
