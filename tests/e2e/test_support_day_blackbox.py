@@ -9,7 +9,9 @@ can be watched at work: ``--schedule-every 1`` (every `Schedule` event of templa
 second: the sweep and the follow-up mailer), ``FOLLOWUP_DELAY_SECONDS=1`` and
 ``REASSIGN_AFTER_SECONDS=REASSIGN``. Two tenants: `desk`, where the operators work, and `front`,
 whose widget settings (business hours, a required pre-chat form, an email required offline)
-are set once by the fixture - so no test depends on another's order. Every test closes the
+are set once by the fixture - so no test depends on another's order. `desk` trusts a website's
+token issuer (tests/jwks_server.py: a real JWKS on loopback, the website's side of
+`/auth/exchange`). Every test closes the
 conversations it opens and puts presence and capacity back, and no test leaves a visitor's
 message unanswered for REASSIGN seconds unless it is the sweep's own test."""
 
