@@ -23,7 +23,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECTIONS = {"auth": "auth_bench", "chat": "chat_bench", "load": "load_bench", "capacity": "capacity_bench",
-            "lockout": "lockout_bench", "web": "web_bench", "reports": "reports_bench", "cost": "cost"}
+            "lockout": "lockout_bench", "web": "web_bench", "reports": "reports_bench", "cost": "cost",
+            "desk": "desk_bench"}
 
 
 class _NoMetrics:

@@ -94,6 +94,19 @@ def test_required_email_while_nobody_is_online(chat, call, svc, tokens_for):
     assert other.ok("support.open")["channel"]["status"] == "open"
 
 
+def test_required_email_while_the_only_operator_is_away(chat, call, svc, tokens_for):
+    # Given a tenant that wants an email while nobody is online, and its operator connected but away
+    set_tenant(svc, email_when_offline="required")
+    otto = chat.connect(tokens_for(OPERATOR))
+    otto.ok("presence.set", status="away")
+    guest = chat.connect(visitor_tokens(call))
+    # When the visitor opens support without one, Then it is refused: the chat would only queue
+    assert guest.error("support.open") == "validation_error"
+    # And once the operator is back, nobody needs to give one
+    otto.ok("presence.set", status="online")
+    assert guest.ok("support.open")["channel"]["status"] == "open"
+
+
 def test_visitor_context_and_email_update_the_open_channel_and_tell_staff(room, svc):
     guest, otto, channel = room
     # When the visitor moves to another page and gives an address later

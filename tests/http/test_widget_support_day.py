@@ -62,6 +62,17 @@ def test_the_support_day_as_the_tenant_set_it(widget, svc, chat, tokens_for):
     assert widget()["json"]["online"] is False
 
 
+def test_an_away_operator_is_not_online_to_visitors(widget, chat, tokens_for):
+    # Given the only operator connected, but away (they take no new chat)
+    otto = chat.connect(tokens_for(OPERATOR))
+    otto.ok("presence.set", status="away")
+    # Then the widget says nobody is online (so it asks for an email, as the tenant set)
+    assert widget()["json"]["online"] is False
+    # and says so again once they are back
+    otto.ok("presence.set", status="online")
+    assert widget()["json"]["online"] is True
+
+
 def test_online_costs_one_query_of_the_staff_partition(widget, svc, chat, tokens_for, call):
     from tests.chat_support import CallLog, visitor_tokens
 

@@ -432,6 +432,15 @@ class OperatorPresence(msgspec.Struct, frozen=True):
         return bool(self.connections)
 
     @property
+    def answering(self) -> bool:
+        """Online and not away: who makes the tenant "online" to its visitors (the widget's
+        ``online``, ``support.open``'s email-when-offline check). An away operator takes no
+        new chat, so a visitor met only by away staff would wait in the queue unasked for an
+        address while the widget said someone was there; capacity does not count here (a full
+        operator still answers their queue)."""
+        return self.online and not self.away
+
+    @property
     def available(self) -> bool:
         """Whether they may be given a new chat: online, not away, under their capacity."""
         return self.online and not self.away and (self.max_chats is None or self.load < self.max_chats)

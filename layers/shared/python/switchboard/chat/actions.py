@@ -158,7 +158,7 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
     def anyone_online() -> bool:
         nonlocal presence_now
         presence_now = ctx.store.presence.of_tenant(conn.tenant, now=_now())
-        return any(p.online for p in presence_now)
+        return any(p.answering for p in presence_now)  # away staff take no new chat
 
     answers = visitors.check_open(ctx, conn, prechat=prechat, email=email, new=is_new, anyone_online=anyone_online)
     fields = visitors.fields_of(context=context, prechat=answers, email=email)

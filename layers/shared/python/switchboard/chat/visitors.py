@@ -181,12 +181,13 @@ def channel_rate(ctx: ChatContext, conn: Connection, *, channel_id: str, score: 
 def widget_settings(store: Store, tenant: Tenant, *, now_ms: int) -> dict[str, Any]:
     """``GET /tenants/{tenant}/widget``: the theme (:meth:`Tenant.widget_settings`) and the
     support day's public settings (contract section 8) - ``online``: any staff member online now
-    (one consistent Query of the tenant's staff partition, which grows with its staff, never
-    its visitors); ``open_now``: inside business hours (or no hours set); ``hours``,
-    ``away_message``, the ``prechat`` fields, ``email_when_offline`` and ``locales``."""
+    and not away (``OperatorPresence.answering``; one consistent Query of the tenant's staff
+    partition, which grows with its staff, never its visitors); ``open_now``: inside business
+    hours (or no hours set); ``hours``, ``away_message``, the ``prechat`` fields,
+    ``email_when_offline`` and ``locales``."""
     from switchboard.chat.hours import outside_hours
 
-    online = any(p.online for p in store.presence.of_tenant(tenant.id, now=now_ms // 1000))
+    online = any(p.answering for p in store.presence.of_tenant(tenant.id, now=now_ms // 1000))
     return {
         **tenant.widget_settings(),
         "online": online,
