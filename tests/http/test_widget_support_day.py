@@ -89,6 +89,10 @@ def test_the_tenants_locales_in_its_order_are_what_the_widget_offers(call, admin
     # And a tenant offering only Spanish offers only Spanish
     assert call("PATCH /admin/tenant", token=admin, body={"locales": ["es"]})["status"] == 200
     assert widget()["json"]["locales"] == ["es"]
+    # And null clears the choice: every language the catalogue has again
+    r = call("PATCH /admin/tenant", token=admin, body={"locales": None})
+    assert r["status"] == 200 and r["json"]["locales"] == []
+    assert widget()["json"]["locales"] == ["en", "es"]
 
 
 @pytest.mark.parametrize("locales", [[], ["fr"], ["en", "xx"], "es", [1], ["EN"]])
@@ -106,7 +110,7 @@ def test_the_request_models_languages_are_the_catalogues():
     from switchboard.edge.requests import TenantChange
 
     hint = get_type_hints(TenantChange, include_extras=True)["locales"]
-    (annotated, _unset) = get_args(hint)
+    (annotated, *_unset_or_null) = get_args(hint)
     (item,) = get_args(get_args(annotated)[0])
     assert set(get_args(item)) == set(LOCALES)
 

@@ -204,7 +204,7 @@ def _apply(svc: Services, t: Tenant, changes: Mapping[str, Any]) -> Tenant:
         elif name == "webhooks":
             fields[name] = tuple(_webhook(svc, t, h) for h in value)
         elif name == "locales":
-            fields[name] = tuple(dict.fromkeys(value))  # the order is the tenant's preference
+            fields[name] = tuple(dict.fromkeys(value or ()))  # the order is the tenant's preference
         else:
             fields[name] = value
     return replace(t, version=t.version + 1, **fields)
