@@ -119,7 +119,7 @@ def tenant_settings(stack: BrowserStack, **changes: Any) -> Iterator[None]:
         yield
     finally:
         back = {"prechat": [], "email_when_offline": "off", "hours": None, "away_message": None,
-                "locales": ["en", "es"]}
+                "locales": None}
         # the same token: signing Ada in again and again would meet the sign-in rate limit
         assert http(stack, "PATCH", "/admin/tenant", back, token=token)[0] == 200
         settled()
@@ -137,7 +137,8 @@ def wes_exists(browser_stack: BrowserStack) -> None:
     status, _, body = http(browser_stack, "POST", "/admin/operators",
                            {"email": WES["email"], "name": WES["name"], "password": WES["password"]},
                            token=admin_token(browser_stack))
-    assert status in (200, 201, 409), body
+    # (made by another module on this stack already: 409, or the 400 this server answers)
+    assert status in (200, 201, 409) or "already exists" in str(body.get("detail")), body
 
 
 def staff_online(stack: BrowserStack, pages: Any) -> Any:

@@ -156,3 +156,43 @@ def test_the_follow_up_address_control_in_spanish_passes_axe(browser_stack, page
     visitor.get_by_role("button", name="Cancelar").click()
     expect(visitor.get_by_role("button", name="Añadir correo")).to_be_focused()
     assert visitor.errors == [], visitor.errors
+
+
+def test_an_admin_sets_the_widgets_languages_on_the_settings_page(browser_stack, pages):
+    from tests.browser_support import ADMIN, sign_in
+    from tests.conftest import settled
+    from tests.e2e.test_http import http
+    from tests.web.test_support_day_widget import admin_token
+
+    admin = pages()
+    sign_in(admin, browser_stack, ADMIN)
+    admin.get_by_role("link", name="Settings").click()
+    field = admin.get_by_label("Widget languages")
+    expect(field).to_have_value("")  # never set: every language the widget has
+    expect(field).to_have_accessible_description(re.compile("^In order of preference"))
+    try:
+        # When the admin offers Spanish only, and saves
+        field.fill("es")
+        admin.get_by_role("button", name="Save settings").click()
+        expect(admin.locator("#toast")).to_contain_text("Settings saved.")
+        expect(admin.get_by_label("Widget languages")).to_have_value("es")
+        settled()
+        # Then the widget on an English page speaks Spanish
+        visitor = pages()
+        visitor.goto(browser_stack.demo_url)
+        expect(launcher(visitor, "Abrir chat")).to_be_visible()
+        # When the field is emptied and saved, the choice is cleared
+        admin.get_by_label("Widget languages").fill("")
+        admin.get_by_role("button", name="Save settings").click()
+        expect(admin.locator("#toast")).to_contain_text("Settings saved.")
+        status, _, body = http(browser_stack, "GET", "/admin/tenant", token=admin_token(browser_stack))
+        assert status == 200 and body["locales"] == []
+        # And a language the widget lacks is refused, naming the field, changing nothing
+        admin.get_by_label("Widget languages").fill("fr")
+        admin.get_by_role("button", name="Save settings").click()
+        expect(admin.get_by_role("alert")).to_contain_text("locales")
+        assert http(browser_stack, "GET", "/admin/tenant", token=admin_token(browser_stack))[2]["locales"] == []
+        assert admin.errors == []
+    finally:
+        http(browser_stack, "PATCH", "/admin/tenant", {"locales": None}, token=admin_token(browser_stack))
+        settled()
