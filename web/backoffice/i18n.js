@@ -217,6 +217,8 @@ const STRINGS = {
     "skip": "Skip to content", "language": "Language",
     "set.locales": "Widget languages",
     "set.locales_hint": "In order of preference, separated by commas (en, es): the widget speaks the visitor's language if it is listed, else the first. Empty: every language the widget has.",
+    "conv.not_link": "not a download link", "conv.download_failed": "the download failed ({status})",
+    "set.bad_json": "{field}: not valid JSON",
   },
   es: {
     "nav.inbox": "Bandeja", "nav.team": "Equipo", "nav.security": "Seguridad", "nav.operators": "Agentes",
@@ -448,6 +450,8 @@ const STRINGS = {
     "skip": "Saltar al contenido", "language": "Idioma",
     "set.locales": "Idiomas del widget",
     "set.locales_hint": "Por orden de preferencia, separados por comas (en, es): el widget habla el idioma del visitante si está en la lista; si no, el primero. Vacío: todos los idiomas del widget.",
+    "conv.not_link": "no es un enlace de descarga", "conv.download_failed": "la descarga falló ({status})",
+    "set.bad_json": "{field}: no es un JSON válido",
   },
 };
 

@@ -21,9 +21,9 @@ async function openAttachment(m, a) {
   try {
     const { url, name } = await chat.request("attachment.open", { channel_id: m.channel_id, message_id: m.id,
       key: a.key });
-    if (!/^https?:\/\//.test(url)) throw new Error("not a download link");
+    if (!/^https?:\/\//.test(url)) throw new Error(t("conv.not_link"));
     const r = await fetch(url, { credentials: "omit" });
-    if (!r.ok) throw new Error(`the download failed (${r.status})`);
+    if (!r.ok) throw new Error(t("conv.download_failed", { status: r.status }));
     const href = URL.createObjectURL(await r.blob());
     const link = document.createElement("a");
     link.href = href;

@@ -147,7 +147,7 @@ export function renderSettings(main) {
       if (JSON.stringify(hours) !== JSON.stringify(s.hours)) out.hours = hours;
       for (const [key, box] of [["prechat", prechat], ["webhooks", webhooks]]) {
         let parsed;
-        try { parsed = JSON.parse(box.value || "[]"); } catch { throw new Error(`${key}: not valid JSON`); }
+        try { parsed = JSON.parse(box.value || "[]"); } catch { throw new Error(t("set.bad_json", { field: key })); }
         if (JSON.stringify(parsed) !== JSON.stringify(s[key])) out[key] = parsed;
       }
       return out;
