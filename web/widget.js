@@ -1524,7 +1524,8 @@
       el.rate.hidden = !rating;
       var mailing = desk() && !!channel && !closed && !intro, a = mailing && channel.visitor_email;
       el.mail.hidden = !mailing;
-      if (mailing) {
+      if (!mailing) el.mailForm.hidden = !(el.mailBtn.hidden = false); // the editor closed with the bar
+      else {
         var q = a ? t("mail_at", { email: a }) : t("mail_none");
         if (el.mailQ.textContent !== q) el.mailQ.textContent = q; // (the status is announced when it changes)
         el.mailBtn.textContent = t(a ? "mail_change" : "mail_add");

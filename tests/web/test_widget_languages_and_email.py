@@ -155,6 +155,16 @@ def test_the_follow_up_address_control_in_spanish_passes_axe(browser_stack, page
     assert_axe_clean(visitor, "the widget's follow-up address in Spanish")
     visitor.get_by_role("button", name="Cancelar").click()
     expect(visitor.get_by_role("button", name="Añadir correo")).to_be_focused()
+    # And an editor left open when the conversation ends is closed for the next one
+    visitor.get_by_role("button", name="Añadir correo").click()
+    visitor.get_by_role("button", name="Terminar chat").click()
+    visitor.get_by_role("button", name="Sí, terminar").click()
+    expect(bar).to_be_hidden()
+    visitor.get_by_role("button", name="Nueva conversación").click()
+    box.fill("Otra pregunta")
+    box.press("Enter")
+    expect(bar.get_by_role("button", name="Añadir correo")).to_be_visible(timeout=15_000)
+    expect(field).to_be_hidden()
     assert visitor.errors == [], visitor.errors
 
 
