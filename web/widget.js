@@ -70,6 +70,8 @@
       rate_comment: "Comment (optional)", rate_send: "Send rating", rate_thanks: "Thank you for your rating.",
       rate_pick: "Pick a rating from 1 to 5.", rate_failed: "Your rating was not sent. Try again.",
       resume_failed: "This link has expired or was already used. Write to us again and we'll pick it up.",
+      mail_at: "We'll email replies to {email}", mail_none: "Want replies by email too?", mail_change: "Change email",
+      mail_add: "Add email", mail_save: "Save email", cancel: "Cancel",
     },
     es: {
       title: "Chatea con nosotros", greeting: "¡Hola! ¿En qué podemos ayudarte?", placeholder: "Escribe un mensaje…",
@@ -96,14 +98,19 @@
       rate_thanks: "Gracias por tu valoración.", rate_pick: "Elige una valoración del 1 al 5.",
       rate_failed: "No se envió tu valoración. Inténtalo de nuevo.",
       resume_failed: "Este enlace ha caducado o ya se usó. Escríbenos de nuevo y lo retomaremos.",
+      mail_at: "Te enviaremos las respuestas a {email}", mail_none: "¿Quieres las respuestas también por correo?",
+      mail_change: "Cambiar correo", mail_add: "Añadir correo", mail_save: "Guardar correo", cancel: "Cancelar",
     },
   };
-  var LOCALE = pickLocale([script.dataset.locale, document.documentElement.lang]
-    .concat(navigator.languages || [navigator.language]));
-  function pickLocale(wanted) {
+  var LOCALE = pickLocale();
+  /** ``offered``: the tenant's languages (its widget settings' ``locales``, in its order): only
+   *  those are picked, and the first of them (that the catalogue has) when none is wanted. */
+  function pickLocale(offered) {
+    var wanted = [script.dataset.locale, document.documentElement.lang]
+      .concat(navigator.languages || [navigator.language]).concat(offered || []);
     for (var i = 0; i < wanted.length; i++) {
       var lang = String(wanted[i] || "").toLowerCase().split("-")[0];
-      if (STRINGS[lang]) return lang;
+      if (STRINGS[lang] && (!offered || offered.indexOf(lang) >= 0)) return lang;
     }
     return "en";
   }
@@ -1071,6 +1078,7 @@
     "align-items:center;justify-content:space-between;background:#fff8e6}",
     ".bar .q{flex:1 1 10em}",
     ".bar .acts{display:flex;gap:.5em;flex-wrap:wrap}",
+    ".bar form{flex-basis:100%;padding:0;border:0;align-items:stretch}",
     "form{display:flex;gap:.43em;padding:.7em;border-top:1px solid var(--line);background:#fff;align-items:flex-end}",
     "textarea{flex:1;min-width:0;resize:none;border:1px solid #8a93a3;border-radius:.57em;padding:.6em .7em;",
     "font:inherit;max-height:8.6em;min-height:3.143em;color:inherit;background:#fff}",
@@ -1130,14 +1138,37 @@
     var fullScreen = null;
     var waitTimer = null;
 
+    // words set once by mount() (T("key")): set again when the tenant's languages change the
+    // widget's (relabel); the rest of the widget's words are drawn by render() and status()
+    var live = [];
+    function T(key) { return function () { return t(key); }; }
+    var labelled;
+    function relabel() {
+      if (labelled === LOCALE) return;
+      labelled = LOCALE;
+      live.forEach(function (x) { put(x[0], x[1], x[2]); });
+      el.rate.replaceChildren(); // drawn again in the new language when asked for
+      if (open) el.launcher.setAttribute("aria-label", t("close"));
+      else badge(unread);
+    }
+
+    function put(n, k, v) {
+      if (typeof v === "function") v = v();
+      if (k === "text") n.textContent = v;
+      else if (k === "html") n.innerHTML = v; // our own constant markup only
+      else if (v === true) n.setAttribute(k, "");
+      else if (v !== false && v != null) n.setAttribute(k, v);
+    }
+
     function h(tag, attrs, children) {
       var n = document.createElement(tag);
       Object.keys(attrs || {}).forEach(function (k) {
-        if (k === "text") n.textContent = attrs[k];
-        else if (k === "html") n.innerHTML = attrs[k]; // our own constant markup only
-        else if (k.slice(0, 2) === "on") n.addEventListener(k.slice(2), attrs[k]);
-        else if (attrs[k] === true) n.setAttribute(k, "");
-        else if (attrs[k] !== false && attrs[k] != null) n.setAttribute(k, attrs[k]);
+        var v = attrs[k];
+        if (k.slice(0, 2) === "on") n.addEventListener(k.slice(2), v);
+        else {
+          if (typeof v === "function") live.push([n, k, v]);
+          put(n, k, v);
+        }
       });
       (children || []).forEach(function (c) { if (c) n.appendChild(c); });
       return n;
@@ -1151,53 +1182,64 @@
       host.setAttribute("style", "all:initial!important;display:block!important");
       root = host.attachShadow({ mode: "open" });
       var style = h("style", { text: CSS });
-      el.input = h("textarea", { id: "sb-input", rows: "1", placeholder: t("placeholder"), maxlength: "4000",
-        "aria-label": t("message"), onkeydown: function (e) {
+      el.input = h("textarea", { id: "sb-input", rows: "1", placeholder: T("placeholder"), maxlength: "4000",
+        "aria-label": T("message"), onkeydown: function (e) {
           if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
         }, oninput: function () { autosize(); if (el.input.value.trim()) sendTyping(); } });
       el.file = h("input", { type: "file", hidden: true, tabindex: "-1", "aria-hidden": "true",
         accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain",
         onchange: function () { attach(el.file.files[0]); el.file.value = ""; } });
-      el.attach = h("button", { type: "button", class: "attach", "aria-label": t("attach"), hidden: true,
+      el.attach = h("button", { type: "button", class: "attach", "aria-label": T("attach"), hidden: true,
         text: "📎", onclick: function () { el.file.click(); } });
-      el.send = h("button", { type: "submit", class: "btn send", "aria-label": t("send_label"), text: t("send") });
+      el.send = h("button", { type: "submit", class: "btn send", "aria-label": T("send_label"), text: T("send") });
       el.form = h("form", { onsubmit: function (e) { e.preventDefault(); submit(); } },
         [el.input, el.file, el.attach, el.send]);
       el.title = h("h2", { id: "sb-title", text: theme.title });
       el.status = h("p", { class: "status", id: "sb-status", role: "status", "aria-live": "polite" });
       // its name is its visible text (WCAG 2.5.3: what a voice user says is what they see)
-      el.end = h("button", { type: "button", class: "hbtn end", text: t("end"), hidden: true,
+      el.end = h("button", { type: "button", class: "hbtn end", text: T("end"), hidden: true,
         "aria-controls": "sb-confirm", onclick: askToEnd });
-      el.x = h("button", { type: "button", class: "hbtn x", "aria-label": t("close"), text: "×",
+      el.x = h("button", { type: "button", class: "hbtn x", "aria-label": T("close"), text: "×",
         onclick: function () { close(); } });
       // the log role is on a wrapper: on the <ol> itself it would hide the list from assistive
       // technology and orphan every <li> (axe: listitem)
       el.list = h("ol", {});
-      el.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log"),
+      el.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": T("log"),
         tabindex: "0" }, [el.list]);
       el.typing = h("div", { class: "typing", role: "status", "aria-live": "polite", hidden: true });
-      el.offline = h("div", { class: "offline", role: "status", text: t("reconnecting"), hidden: true });
-      el.newBtn = h("button", { type: "button", class: "btn", text: t("new_conversation"), onclick: newConversation });
+      el.offline = h("div", { class: "offline", role: "status", text: T("reconnecting"), hidden: true });
+      el.newBtn = h("button", { type: "button", class: "btn", text: T("new_conversation"), onclick: newConversation });
       el.closed = h("div", { class: "bar closed", hidden: true }, [
-        h("span", { class: "q", text: t("has_ended") }), el.newBtn]);
+        h("span", { class: "q", text: T("has_ended") }), el.newBtn]);
       // "End chat" asks once, in the panel (a native confirm() would be the host page's dialog)
-      el.keep = h("button", { type: "button", class: "btn quiet", text: t("keep"),
+      el.keep = h("button", { type: "button", class: "btn quiet", text: T("keep"),
         onclick: function () { confirming(false); el.end.focus(); } });
-      el.endYes = h("button", { type: "button", class: "btn", text: t("end_yes"),
+      el.endYes = h("button", { type: "button", class: "btn", text: T("end_yes"),
         onclick: function () { confirming(false); endConversation(); } });
       el.confirm = h("div", { class: "bar confirm", id: "sb-confirm", role: "group", "aria-labelledby": "sb-confirm-q", hidden: true }, [
-        h("span", { class: "q", id: "sb-confirm-q", text: t("end_question") }),
+        h("span", { class: "q", id: "sb-confirm-q", text: T("end_question") }),
         h("div", { class: "acts" }, [el.keep, el.endYes])]);
       // the pre-chat form (and the email while offline): built from the tenant's fields in status()
       el.intro = h("form", { class: "intro", novalidate: true, hidden: true, "aria-labelledby": "sb-intro-q",
         onsubmit: function (e) { e.preventDefault(); submitIntro(); } });
+      // where follow-up mail goes (visitor.email): said, and changed in place
+      el.mailQ = h("span", { class: "q", role: "status" });
+      el.mailBtn = h("button", { type: "button", class: "btn quiet", onclick: function () { editMail(1); } });
+      el.mailIn = h("input", { id: "sb-me", type: "email", maxlength: "254", autocomplete: "email",
+        "aria-describedby": "sb-me-e" });
+      el.mailErr = h("p", { class: "err", id: "sb-me-e", role: "alert" });
+      el.mailForm = h("form", { class: "field", novalidate: true, hidden: true, onsubmit: function (e) {
+        e.preventDefault(); saveMail(); } }, [h("label", { for: "sb-me", text: T("email") }), el.mailIn, el.mailErr,
+        h("div", { class: "acts" }, [h("button", { type: "submit", class: "btn", text: T("mail_save") }),
+          h("button", { type: "button", class: "btn quiet", text: T("cancel"), onclick: function () { editMail(); } })])]);
+      el.mail = h("div", { class: "bar mail", hidden: true }, [el.mailQ, el.mailBtn, el.mailForm]);
       el.rate = h("form", { class: "rate", novalidate: true, hidden: true, onsubmit: function (e) {
         e.preventDefault(); submitRating(); } });
       // a div, not a <header>: inside the dialog a header would be a second banner landmark
       el.panel = h("section", { class: "panel", id: "sb-panel", role: "dialog", "aria-labelledby": "sb-title",
         "aria-describedby": "sb-status", hidden: true, onkeydown: trapTab }, [
         h("div", { class: "head" }, [h("div", { class: "t" }, [el.title, el.status]), el.end, el.x]),
-        el.offline, el.log, el.typing, el.confirm, el.intro, el.rate, el.closed, el.form]);
+        el.offline, el.log, el.typing, el.mail, el.confirm, el.intro, el.rate, el.closed, el.form]);
       el.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
       el.launcher = h("button", { type: "button", class: "launcher", "aria-label": t("open"),
         "aria-expanded": "false", "aria-controls": "sb-panel", html: ICON,
@@ -1353,6 +1395,30 @@
       }, function () { el.rateError.textContent = t("rate_failed"); });
     }
 
+    /** The follow-up address's editor: open (the field focused, the address in it) or closed
+     *  (the focus back on its button). */
+    function editMail(on) {
+      el.mailForm.hidden = !on;
+      el.mailBtn.hidden = !!on;
+      el.mailErr.textContent = "";
+      el.mailIn.removeAttribute("aria-invalid");
+      if (on) { el.mailIn.value = channel.visitor_email || ""; el.mailIn.focus(); } else el.mailBtn.focus();
+    }
+
+    function saveMail() {
+      var v = el.mailIn.value.trim();
+      function bad(key) {
+        el.mailErr.textContent = t(key, { field: t("email") });
+        el.mailIn.setAttribute("aria-invalid", "true");
+        el.mailIn.focus();
+      }
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) return bad("error_email");
+      request("visitor.email", { channel_id: channel.id, email: v }).then(function (d) {
+        setChannel(d.channel);
+        editMail();
+      }, function (e) { bad(e && e.code === "validation_error" ? "error_email" : "not_sent"); });
+    }
+
     function confirming(on) {
       el.confirm.hidden = !on;
       if (on) el.keep.focus();
@@ -1360,6 +1426,7 @@
 
     function applyTheme() {
       if (!el.wrap) return;
+      relabel();
       var color = dataColor || validColor(theme.color) || "#3056d3"; // the page's data-color wins
       el.wrap.style.setProperty("--c", color);
       el.wrap.style.setProperty("--ci", inkOn(color));
@@ -1455,6 +1522,14 @@
       var rating = mayRate();
       if (rating) buildRating();
       el.rate.hidden = !rating;
+      var mailing = desk() && !!channel && !closed && !intro, a = mailing && channel.visitor_email;
+      el.mail.hidden = !mailing;
+      if (!mailing) el.mailForm.hidden = !(el.mailBtn.hidden = false); // the editor closed with the bar
+      else {
+        var q = a ? t("mail_at", { email: a }) : t("mail_none");
+        if (el.mailQ.textContent !== q) el.mailQ.textContent = q; // (the status is announced when it changes)
+        el.mailBtn.textContent = t(a ? "mail_change" : "mail_add");
+      }
       el.attach.hidden = !attachAllowed() || !channel;
       el.wrap.setAttribute("data-status", channel ? channel.status : "none");
     }
@@ -1535,8 +1610,9 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (got) {
         if (!got) return;
+        if (got.locales && got.locales.length) LOCALE = pickLocale(got.locales);
         // the server's default greeting is the catalogue's English one: shown in the visitor's language
-        if (got.greeting === STRINGS.en.greeting) got.greeting = theme.greeting;
+        if (got.greeting === STRINGS.en.greeting) got.greeting = t("greeting");
         Object.assign(theme, got);
         ui.applyTheme();
       })

@@ -61,11 +61,20 @@ def send(who, channel, text):
     return who.ok("message.send", channel_id=channel["id"], text=text, client_id=f"f{next(_CLIENT_IDS)}")["message"]
 
 
-def resume_token(mail: dict[str, Any]) -> str:
-    found = re.search(r"(https?://\S+)/\?resume=(\S+)", mail["text"])
+def resume_url(mail: dict[str, Any]) -> str:
+    """The mail's resume link, whole (the page it opens and its ``resume`` query)."""
+    found = re.search(r"https?://\S+[?&]resume=\S+", mail["text"])
     assert found, mail["text"]
-    assert found.group(1) == ORIGIN
-    return found.group(2)
+    return found.group(0)
+
+
+def resume_token(mail: dict[str, Any]) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    link = urlsplit(resume_url(mail))
+    assert f"{link.scheme}://{link.netloc}" == ORIGIN
+    (token,) = parse_qs(link.query)["resume"]
+    return token
 
 
 def test_replies_the_visitor_missed_are_mailed_once_in_one_batch(away, run_mailer, svc):
@@ -262,3 +271,55 @@ def test_the_erasure_deletes_the_resume_links_mailed_to_the_visitor(away, run_ma
     assert len(naming_the_visitor()) == 1
     assert call("DELETE /admin/visitors/{id}", path_params={"id": guest.user_id}, token=admin)["status"] == 200
     assert naming_the_visitor() == []
+
+
+# -- where the link opens (docs/web.md, "The resume link") ----------------------------------------
+def _link_for_page(chat, call, tokens_for, run_mailer, page: str) -> str:
+    """The resume link mailed for a conversation whose visitor was last on ``page``."""
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open", email="vera@example.com", context={"url": page})["channel"]
+    otto.ok("channel.watch", channel_id=channel["id"])
+    guest.disconnect()
+    send(otto, channel, "Here is your answer.")
+    assert run_mailer(125)["mailed"] == 1
+    (mail,) = outbox()
+    return resume_url(mail)
+
+
+@pytest.mark.parametrize("page, opens", [
+    (f"{ORIGIN}/orders/7", f"{ORIGIN}/orders/7?resume="),
+    (f"{ORIGIN}/shop/cart?item=42&size=m#pay", f"{ORIGIN}/shop/cart?item=42&size=m&resume="),
+    (f"{ORIGIN}", f"{ORIGIN}/?resume="),
+    # a page that came with an old link's token: the new token replaces it, never two
+    (f"{ORIGIN}/help?resume=old.token", f"{ORIGIN}/help?resume="),
+])
+def test_the_link_opens_the_page_the_visitor_was_on(chat, call, tokens_for, run_mailer, page, opens):
+    # Given a visitor whose conversation's page is on the tenant's origin
+    link = _link_for_page(chat, call, tokens_for, run_mailer, page)
+    # Then the mailed link opens that page, with its own query kept and the token added once
+    assert link.startswith(opens), link
+    assert link.count("resume=") == 1 and "old.token" not in link
+    if "#pay" in page:
+        assert link.endswith("#pay"), link  # a single-page site's route is kept too
+    token = resume_token({"text": link})
+    assert _resume(call, token)["status"] == 200
+
+
+@pytest.mark.parametrize("page", [
+    "https://evil.example/orders/7",                     # another site
+    f"{ORIGIN}.evil.example/orders/7",                   # a look-alike host
+    f"{ORIGIN}:8443/orders/7",                           # the tenant's host on another port
+    f"http://{ORIGIN.split('://')[1]}/orders/7",         # the tenant's host without TLS
+    f"https://user@{ORIGIN.split('://')[1]}/orders/7",   # user info (a browser may read it otherwise)
+    f"https://{ORIGIN.split('://')[1]}@evil.example/x",  # the tenant's host as user info of another
+    f"{ORIGIN}\\@evil.example/x",                      # a backslash browsers read as a slash
+    f"{ORIGIN}//evil.example/x",                         # a protocol-relative-looking path
+])
+def test_a_page_off_the_tenants_origins_never_becomes_the_links_target(chat, call, tokens_for, run_mailer, page):
+    # Given a visitor whose conversation's page (their own word: the widget sends it) is not on
+    # one of the tenant's origins, exactly
+    link = _link_for_page(chat, call, tokens_for, run_mailer, page)
+    # Then the link opens the tenant's first origin's root, and nothing of the page comes along
+    assert link.startswith(f"{ORIGIN}/?resume="), link
+    assert "evil" not in link and "orders" not in link and "user" not in link

@@ -87,3 +87,53 @@ def test_online_costs_one_query_of_the_staff_partition(widget, svc, chat, tokens
     assert got["online"] is True
     assert log.names() == ["Query"] and log.items_read <= 4
     assert widget()["headers"]["Cache-Control"] == "public, max-age=15"
+
+
+# -- the tenant's languages (docs/web.md, "The widget's languages") -------------------------------
+def test_the_tenants_locales_in_its_order_are_what_the_widget_offers(call, admin, widget):
+    # When an admin sets the tenant's languages, Spanish first
+    r = call("PATCH /admin/tenant", token=admin, body={"locales": ["es", "en", "es"]})
+    assert r["status"] == 200, r
+    # Then the settings keep them in that order, once each, and the widget offers exactly those
+    assert r["json"]["locales"] == ["es", "en"]
+    assert widget()["json"]["locales"] == ["es", "en"]
+    # And a tenant offering only Spanish offers only Spanish
+    assert call("PATCH /admin/tenant", token=admin, body={"locales": ["es"]})["status"] == 200
+    assert widget()["json"]["locales"] == ["es"]
+    # And null clears the choice: every language the catalogue has again
+    r = call("PATCH /admin/tenant", token=admin, body={"locales": None})
+    assert r["status"] == 200 and r["json"]["locales"] == []
+    assert widget()["json"]["locales"] == ["en", "es"]
+
+
+@pytest.mark.parametrize("locales", [[], ["fr"], ["en", "xx"], "es", [1], ["EN"]])
+def test_locales_outside_the_catalogue_are_a_400_and_change_nothing(call, admin, widget, locales):
+    r = call("PATCH /admin/tenant", token=admin, body={"locales": locales})
+    assert r["status"] == 400 and r["json"]["code"] == "validation_error", r
+    assert widget()["json"]["locales"] == ["en", "es"]
+
+
+def test_the_request_models_languages_are_the_catalogues():
+    # the PATCH's allowed values are spelled in the request model: they must be the catalogue's
+    from typing import get_args, get_type_hints
+
+    from switchboard.chat.visitors import LOCALES
+    from switchboard.edge.requests import TenantChange
+
+    hint = get_type_hints(TenantChange, include_extras=True)["locales"]
+    (annotated, *_unset_or_null) = get_args(hint)
+    (item,) = get_args(get_args(annotated)[0])
+    assert set(get_args(item)) == set(LOCALES)
+
+
+def test_the_catalogues_in_the_widget_are_the_ones_offered():
+    # LOCALES (what the server offers) names exactly the widget's catalogues (web/widget.js)
+    import re
+
+    from switchboard.chat.visitors import LOCALES
+
+    from tests.conftest import ROOT
+
+    source = (ROOT / "web" / "widget.js").read_text()
+    block = source[source.index("var STRINGS = {"):source.index("var LOCALE")]
+    assert set(re.findall(r"^    (\w+): \{$", block, re.M)) == set(LOCALES)

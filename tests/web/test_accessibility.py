@@ -239,9 +239,11 @@ def test_on_a_phone_the_full_screen_panel_is_modal_and_tab_stays_inside_it(chat)
         backward.append(focused_in_widget(page))
     # Then the focus never leaves the panel, and goes round it in order
     assert all(f and f.startswith("panel:") for f in forward + backward), (forward, backward)
-    assert forward[:5] == ["panel:Send message", "panel:End chat", "panel:Close chat", "panel:Conversation",
-                           "panel:Message"], forward
-    assert backward[:4] == ["panel:Conversation", "panel:Close chat", "panel:End chat", "panel:Send message"], backward
+    # (the follow-up address's button sits between the conversation and the message box)
+    assert forward[:6] == ["panel:Send message", "panel:End chat", "panel:Close chat", "panel:Conversation",
+                           "panel:Add email", "panel:Message"], forward
+    assert backward[:5] == ["panel:Add email", "panel:Conversation", "panel:Close chat", "panel:End chat",
+                            "panel:Send message"], backward
     page.set_viewport_size(DESKTOP)
 
 

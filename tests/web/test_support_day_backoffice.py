@@ -247,9 +247,10 @@ def test_an_admin_transfers_a_conversation_to_a_colleague_who_sees_it_at_once(br
 def test_the_back_office_speaks_spanish(browser_stack, pages):
     page = pages()
     page.goto(browser_stack.backoffice_url + "&lang=es")
-    from tests.browser_support import submit_sign_in
-
-    submit_sign_in(page, NORA)
+    # (the sign-in speaks Spanish too: tests/web/test_backoffice_languages.py walks every screen)
+    page.get_by_label("Correo electrónico").fill(NORA["email"])
+    page.get_by_label("Contraseña", exact=True).fill(NORA["password"])
+    page.get_by_role("button", name="Iniciar sesión").click()
     expect(page.get_by_role("navigation", name="Secciones")).to_be_visible()
     expect(page.get_by_role("link", name="Bandeja")).to_be_visible()
     expect(page.get_by_role("tab", name=re.compile("^Asignadas a mí"))).to_be_visible()

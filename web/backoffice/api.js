@@ -2,6 +2,7 @@
 // their renewal, and the Web Lock that keeps one session to one tab.
 
 import { CFG } from "./config.js";
+import { t } from "./i18n.js";
 
 const REFRESH_MARGIN_MS = 60_000;
 
@@ -26,7 +27,7 @@ export function claims(jwt) {
 
 class ApiError extends Error {
   constructor(status, body) {
-    super((body && (body.detail || body.title)) || `request failed (${status})`);
+    super((body && (body.detail || body.title)) || t("api.failed", { status }));
     this.status = status;
     this.code = (body && body.code) || `http_${status}`;
     this.body = body;
@@ -106,7 +107,7 @@ export const auth = {
         const bundle = await raw("POST", "/auth/refresh", { refresh_token: this.tokens.refresh_token });
         this.adopt(bundle);
       } catch (err) {
-        if (err.status === 401) sessionEnded("Your session has ended. Please sign in again.");
+        if (err.status === 401) sessionEnded(t("api.ended"));
         throw err;
       } finally {
         this.refreshing = null;
@@ -130,7 +131,7 @@ export async function raw(method, path, body, token) {
       method, headers, credentials: "omit", body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, { code: "unavailable", detail: "The Switchboard API cannot be reached." });
+    throw new ApiError(0, { code: "unavailable", detail: t("api.unreachable") });
   }
   const text = await r.text();
   let data = null;
@@ -146,7 +147,7 @@ export async function download(path, accept) {
   try {
     r = await fetch(CFG.api + path, { headers: { authorization: `Bearer ${t.access_token}`, accept }, credentials: "omit" });
   } catch {
-    throw new ApiError(0, { code: "unavailable", detail: "The Switchboard API cannot be reached." });
+    throw new ApiError(0, { code: "unavailable", detail: t("api.unreachable") });
   }
   const text = await r.text();
   if (!r.ok) {
@@ -169,11 +170,11 @@ export async function call(method, path, body) {
       try {
         return await raw(method, path, body, auth.tokens.access_token);
       } catch (again) {
-        if (again.status === 401) sessionEnded("Your session has ended. Please sign in again.");
+        if (again.status === 401) sessionEnded(t("api.ended"));
         throw again;
       }
     }
-    sessionEnded(err.code === "session_revoked" ? "You were signed out." : "Your session has ended. Please sign in again.");
+    sessionEnded(err.code === "session_revoked" ? t("api.signed_out") : t("api.ended"));
     throw err;
   }
 }

@@ -1,6 +1,8 @@
 // DOM helpers shared by every view: $ (one element), h (build an element; text is always set as
 // text, never as markup), the toast, the connection badge, and the date formats.
 
+import { t } from "./i18n.js";
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 
 export function h(tag, attrs = {}, ...children) {
@@ -48,6 +50,6 @@ export const fmtClock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-d
 export function setConnection(up) {
   const el = $("#conn");
   if (!el) return;
-  el.textContent = up ? "Live" : "Reconnecting…";
+  el.textContent = up ? t("conn.live") : t("conn.reconnecting");
   el.className = up ? "conn up" : "conn down";
 }

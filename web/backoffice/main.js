@@ -16,6 +16,7 @@ import { markRead } from "./views/conversation.js";
 import { onChatEvent, syncInbox } from "./views/inbox.js";
 import { loadOperators } from "./views/operators.js";
 import { afterSignIn, finishSingleSignOn, renderInvite, renderReset, renderSignIn, signedOut } from "./views/signin.js";
+import { t } from "./i18n.js";
 
 /** The signed-in page: who this is, then the shell, the chat connection and the directories. */
 async function start({ focus = false } = {}) {
@@ -25,7 +26,7 @@ async function start({ focus = false } = {}) {
     if (!auth.tokens) return; // signed out already
   }
   if (me() && me().role === "visitor") {
-    signedOut("The back office is for operators and admins.");
+    signedOut(t("main.staff_only"));
     return;
   }
   S.channels.clear(); S.last.clear(); S.unread.clear(); S.watched.clear(); S.current = null;
@@ -59,7 +60,7 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) mark
       await start();
     } else { // a copy of another open tab's session: that tab keeps it (see holdSession)
       auth.clear();
-      renderSignIn("You are signed in in another tab. Sign in here too to use this tab.");
+      renderSignIn(t("main.other_tab"));
     }
   } else {
     renderSignIn();

@@ -4,7 +4,7 @@
 import { auth } from "./api.js";
 import { deskControls } from "./desk.js";
 import { $, h, setConnection } from "./dom.js";
-import { t } from "./i18n.js";
+import { languageLinks, t } from "./i18n.js";
 import { chat } from "./socket.js";
 import { isAdmin, me } from "./state.js";
 import { renderCanned } from "./views/canned.js";
@@ -41,10 +41,11 @@ export function renderApp({ focus = false } = {}) {
     h("header", { class: "top" },
       h("span", { class: "brand", text: "Switchboard" }),
       h("span", { class: "tenant", text: auth.tokens.tenant || "" }),
-      h("span", { id: "conn", class: "conn down", role: "status", text: "Connecting…" }),
+      h("span", { id: "conn", class: "conn down", role: "status", text: t("conn.connecting") }),
       h("span", { class: "spacer" }),
       deskControls(),
-      h("span", { class: "who", id: "who", text: `${user.name} (${user.role})` }),
+      languageLinks(),
+      h("span", { class: "who", id: "who", text: `${user.name} (${t(`role.${user.role}`)})` }),
       // (a button's text never wraps, style.css; on a narrow screen the header wraps whole items)
       h("button", { type: "button", text: t("signout"), onclick: () => signOut(false) })),
     h("div", { class: "body" },

@@ -2,6 +2,7 @@
 // staff directory; who is signed in, and how channels are named and sorted into the lists.
 
 import { auth, call } from "./api.js";
+import { t } from "./i18n.js";
 
 export const S = {
   channels: new Map(), // id -> channel
@@ -21,17 +22,23 @@ export const me = () => auth.tokens && auth.tokens.user;
 export const isAdmin = () => me() && me().role === "admin";
 export const hasScope = (s) => auth.me && auth.me.scopes && auth.me.scopes.includes(s);
 
+/** The name the server gives a visitor who has none ("Visitor": data in English, not a word of
+ * the page): never shown as such, the page's own words stand in for it (nameOf). */
+export const UNNAMED = "Visitor";
+
 export function nameOf(id) {
   if (!id) return "";
-  if (me() && id === me().id) return "me";
+  if (me() && id === me().id) return t("me");
   if (S.names.has(id)) return S.names.get(id);
-  return id.startsWith("anon-") ? "Visitor " + id.slice(5, 11) : id;
+  return id.startsWith("anon-") ? t("visitor.short", { id: id.slice(5, 11) }) : id;
 }
 
+/** A message sender's (or a typing user's) name as the page shows it. */
+export const senderName = (who) => (who.name && who.name !== UNNAMED ? who.name : nameOf(who.id));
+
 export function channelTitle(ch) {
-  if (ch.type === "team") return ch.name || "Team channel";
-  let visitor = ch.visitor ? nameOf(ch.visitor) : "Visitor";
-  if (ch.visitor && ch.visitor.startsWith("anon-") && visitor === "Visitor") visitor = `Visitor ${ch.visitor.slice(5, 11)}`;
+  if (ch.type === "team") return ch.name || t("team.channel");
+  const visitor = ch.visitor ? nameOf(ch.visitor) : t("visitor");
   return ch.subject ? `${visitor} - ${ch.subject}` : visitor;
 }
 
@@ -45,7 +52,7 @@ export function inList(ch, tab) {
 }
 
 export function rememberNames(messages) {
-  for (const m of messages) if (m.sender && m.sender.name) S.names.set(m.sender.id, m.sender.name);
+  for (const m of messages) if (m.sender && m.sender.name && m.sender.name !== UNNAMED) S.names.set(m.sender.id, m.sender.name);
 }
 
 /** Colleagues by name (GET /staff), for the team channel form and for names in conversations. */

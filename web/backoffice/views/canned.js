@@ -91,62 +91,62 @@ export function cannedPicker(input, names) {
 /** Admin: the tenant's canned replies - add, edit, delete. */
 export function renderCanned(main) {
   const heading = h("h1", { tabindex: "-1", text: t("nav.canned") });
-  const status = h("p", { class: "muted", role: "status", text: "Loading…" });
+  const status = h("p", { class: "muted", role: "status", text: t("loading") });
   const table = h("table", { class: "grid", "aria-label": t("nav.canned") });
   const title = h("input", { id: "cr-title", required: true, maxlength: "100" });
   const shortcut = h("input", { id: "cr-shortcut", required: true, maxlength: "32", pattern: "[A-Za-z0-9_\\-]+" });
   const text = h("textarea", { id: "cr-text", required: true, rows: "3", maxlength: "4000" });
   const result = h("p", { class: "result", role: "status" });
   let editing = null;
-  const submit = h("button", { type: "submit", class: "primary", text: "Add" });
+  const submit = h("button", { type: "submit", class: "primary", text: t("cr.add") });
   const form = h("form", { class: "card", "aria-labelledby": "cr-form-title", onsubmit: async (e) => {
     e.preventDefault();
     const body = { title: title.value.trim(), shortcut: shortcut.value.trim().replace(/^\//, ""), text: text.value.trim() };
     try {
       if (editing) await call("PATCH", `/admin/canned/${encodeURIComponent(editing.id)}`, body);
       else await call("POST", "/admin/canned", body);
-      result.textContent = editing ? "Saved." : "Added.";
+      result.textContent = editing ? t("cr.saved") : t("cr.added");
       editing = null;
-      submit.textContent = "Add";
+      submit.textContent = t("cr.add");
       form.reset();
       await refresh();
     } catch (err) {
-      result.textContent = "Could not save: " + err.message;
+      result.textContent = t("cr.save_failed", { why: err.message });
     }
   } },
-  h("h2", { id: "cr-form-title", text: "Add a canned reply" }),
-  h("p", { class: "muted", text: "Operators type / and the shortcut in the reply box. {visitor.name} and {operator.name} are filled in." }),
-  h("div", { class: "fields" }, h("label", {}, "Title", title), h("label", {}, "Shortcut", shortcut)),
-  h("label", { class: "wide" }, "Text", text), submit, result);
+  h("h2", { id: "cr-form-title", text: t("cr.form_title") }),
+  h("p", { class: "muted", text: t("cr.hint", { "visitor.name": "{visitor.name}", "operator.name": "{operator.name}" }) }),
+  h("div", { class: "fields" }, h("label", {}, t("set.title"), title), h("label", {}, t("cr.shortcut"), shortcut)),
+  h("label", { class: "wide" }, t("cr.text"), text), submit, result);
 
   async function refresh() {
     try {
       const items = listOf(await call("GET", "/canned"));
       await loadCanned(true);
-      status.textContent = `${items.length} canned replies`;
+      status.textContent = t("cr.count", { n: items.length });
       table.replaceChildren(
-        h("thead", {}, h("tr", {}, ["Shortcut", "Title", "Text", "Actions"].map((c) => h("th", { scope: "col", text: c })))),
+        h("thead", {}, h("tr", {}, ["cr.shortcut", "set.title", "cr.text", "ops.col.actions"].map((c) => h("th", { scope: "col", text: t(c) })))),
         h("tbody", {}, items.map((c) => h("tr", { "data-canned": c.id },
           h("td", { text: `/${c.shortcut}` }), h("td", { text: c.title }), h("td", { class: "detail", text: c.text }),
           h("td", {}, h("div", { class: "actions" },
-            h("button", { type: "button", "data-key": `edit:${c.id}`, text: "Edit", "aria-label": `Edit ${c.title}`, onclick: () => {
+            h("button", { type: "button", "data-key": `edit:${c.id}`, text: t("cr.edit"), "aria-label": `${t("cr.edit")} ${c.title}`, onclick: () => {
               editing = c;
               title.value = c.title; shortcut.value = c.shortcut; text.value = c.text;
-              submit.textContent = "Save";
+              submit.textContent = t("cr.save");
               title.focus();
             } }),
-            h("button", { type: "button", class: "danger", text: "Delete", "aria-label": `Delete ${c.title}`, onclick: async () => {
-              if (!confirm(`Delete the canned reply "${c.title}"?`)) return;
+            h("button", { type: "button", class: "danger", text: t("delete"), "aria-label": `${t("delete")} ${c.title}`, onclick: async () => {
+              if (!confirm(t("cr.delete_confirm", { title: c.title }))) return;
               try {
                 await call("DELETE", `/admin/canned/${encodeURIComponent(c.id)}`);
-                toast("Deleted.");
+                toast(t("cr.deleted"));
                 await refresh();
                 refocus(table, null, heading);
-              } catch (err) { toast("Could not delete: " + err.message, "error"); }
+              } catch (err) { toast(t("cr.delete_failed", { why: err.message }), "error"); }
             } })))))));
     } catch (err) {
-      status.textContent = err.status === 404 ? "Canned replies are not available on this server." :
-        "Could not load canned replies: " + err.message;
+      status.textContent = err.status === 404 ? t("cr.unavailable") :
+        t("cr.load_failed", { why: err.message });
     }
   }
   main.replaceChildren(h("section", { class: "page" }, heading, status, scrollable(t("nav.canned"), table), form));

@@ -5,7 +5,7 @@ import { paintTitle } from "../desk.js";
 import { $, fmtClock, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { chat } from "../socket.js";
-import { S, channelTitle, inList, me, rememberNames } from "../state.js";
+import { S, channelTitle, inList, me, rememberNames, senderName } from "../state.js";
 
 export async function watch(id) {
   const data = await chat.request("channel.watch", { channel_id: id });
@@ -52,9 +52,9 @@ export function renderLists() {
       "data-channel": ch.id },
     h("a", { href: base + ch.id, "aria-current": S.current && S.current.id === ch.id ? "true" : false },
       h("span", { class: "title", text: channelTitle(ch) }),
-      h("span", { class: `status s-${ch.status}`, text: ch.status }),
-      unread ? h("span", { class: "unread-dot", "aria-label": `${unread} unread`, text: String(unread) }) : null,
-      h("span", { class: "preview", text: last ? `${last.sender.name}: ${last.deleted ? "(deleted)" : last.text}` : "" }),
+      h("span", { class: `status s-${ch.status}`, text: t(`status.${ch.status}`) }),
+      unread ? h("span", { class: "unread-dot", "aria-label": t("unread.n", { n: unread }), text: String(unread) }) : null,
+      h("span", { class: "preview", text: last ? `${senderName(last.sender)}: ${last.deleted ? t("deleted.short") : last.text}` : "" }),
       h("span", { class: "when", text: ch.last_message_at ? fmtClock(ch.last_message_at) : "" }),
       ch.labels && ch.labels.length ? h("span", { class: "chips" }, ch.labels.map((l) => h("span", { class: "chip", text: l })))
         : null));

@@ -4,7 +4,7 @@
 import { $, fmtClock, fmtTime, h, toast } from "../dom.js";
 import { t } from "../i18n.js";
 import { chat } from "../socket.js";
-import { S, channelTitle, hasScope, isAdmin, me, nameOf, rememberNames } from "../state.js";
+import { S, channelTitle, hasScope, isAdmin, me, nameOf, rememberNames, senderName } from "../state.js";
 import { cannedPicker } from "./canned.js";
 import { renderLists, watch } from "./channels.js";
 import { openTransfer } from "./transfer.js";
@@ -21,9 +21,9 @@ async function openAttachment(m, a) {
   try {
     const { url, name } = await chat.request("attachment.open", { channel_id: m.channel_id, message_id: m.id,
       key: a.key });
-    if (!/^https?:\/\//.test(url)) throw new Error("not a download link");
+    if (!/^https?:\/\//.test(url)) throw new Error(t("conv.not_link"));
     const r = await fetch(url, { credentials: "omit" });
-    if (!r.ok) throw new Error(`the download failed (${r.status})`);
+    if (!r.ok) throw new Error(t("conv.download_failed", { status: r.status }));
     const href = URL.createObjectURL(await r.blob());
     const link = document.createElement("a");
     link.href = href;
@@ -31,7 +31,7 @@ async function openAttachment(m, a) {
     link.click();
     setTimeout(() => URL.revokeObjectURL(href), 60_000);
   } catch (err) {
-    toast("Could not open the attachment: " + (err.message || err.code), "error");
+    toast(t("conv.att_failed", { why: err.message || err.code }), "error");
   }
 }
 
@@ -55,8 +55,8 @@ export async function openChannel(id, resync = false) {
     flushOutbox();
   } catch (err) {
     if (S.current && S.current.id === id) {
-      pane.replaceChildren(h("p", { class: "error", text: err.code === "not_found" ? "This conversation is not visible to you." :
-        "Could not open the conversation: " + (err.message || err.code) }));
+      pane.replaceChildren(h("p", { class: "error", text: err.code === "not_found" ? t("conv.not_visible") :
+        t("conv.open_failed", { why: err.message || err.code }) }));
     }
   }
 }
@@ -84,7 +84,7 @@ function buildConversation(pane) {
   pane.replaceChildren(
     h("div", { class: "conv-head" },
       // small screens show the conversation alone: the way back to the list (style.css)
-      h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? "← Team channels" : t("back.inbox") }),
+      h("a", { class: "back", href: team ? "#/team" : "#/inbox", text: team ? t("conv.back_team") : t("back.inbox") }),
       h("div", { class: "conv-title" }, h("h2", { id: "conv-title", tabindex: "-1" }),
         h("p", { id: "conv-sub", class: "muted" })),
       h("div", { class: "conv-actions", id: "conv-actions" }),
@@ -112,8 +112,8 @@ export function renderConversationHeader() {
   const ch = S.channels.get(S.current.id);
   if (!ch || !$("#conv-title")) return;
   $("#conv-title").textContent = channelTitle(ch);
-  const sub = ch.type === "team" ? `Team channel · ${ch.members.length} members`
-    : `${ch.status}${ch.assignee ? " · assigned to " + nameOf(ch.assignee) : " · not assigned"} · started ${fmtTime(ch.created_at)}`;
+  const sub = ch.type === "team" ? t("conv.team_sub", { n: ch.members.length })
+    : `${t(`status.${ch.status}`)} · ${ch.assignee ? t("conv.assigned_to", { name: nameOf(ch.assignee) }) : t("conv.not_assigned")} · ${t("conv.started", { when: fmtTime(ch.created_at) })}`;
   $("#conv-sub").textContent = sub;
   renderLabels(ch);
   renderVisitorPanel($("#visitor-panel"), ch);
@@ -179,10 +179,10 @@ export function renderMessages(keepScroll = false) {
       "data-id": m.id },
     // a note says so in words, not only by its colour (WCAG 1.4.1)
     m.internal ? h("span", { class: "note-tag", text: t("note") }) : null,
-    h("span", { class: "from", text: mine ? t("you") : m.sender.name || nameOf(m.sender.id) }),
+    h("span", { class: "from", text: mine ? t("you") : senderName(m.sender) }),
     h("span", { class: "text", text: m.deleted ? t("deleted") : m.text }),
     ...(m.attachments || []).map((a) => h("button", { type: "button", class: "link att",
-      "aria-label": `Download ${a.name || "attachment"}`, text: `📎 ${a.name || a.key}`,
+      "aria-label": t("conv.download", { name: a.name || t("conv.attachment") }), text: `📎 ${a.name || a.key}`,
       onclick: () => openAttachment(m, a) })),
     h("span", { class: "time", text: fmtClock(m.created_at) }),
     mine && myLast && m.id === myLast.id && seenMine ? h("span", { class: "seen", text: t("seen") }) : null,
@@ -216,7 +216,7 @@ async function loadOlder() {
     renderMessages();
     list.scrollTop = list.scrollHeight - prev;
   } catch (err) {
-    toast("Could not load older messages: " + (err.message || err.code), "error");
+    toast(t("conv.older_failed", { why: err.message || err.code }), "error");
   }
 }
 
@@ -265,7 +265,7 @@ let typingTimer = null;
 export function showTyping(user) {
   const el = $("#typing");
   if (!el) return;
-  el.textContent = `${user.name || nameOf(user.id)} is typing…`;
+  el.textContent = t("conv.typing", { name: senderName(user) });
   el.hidden = false;
   clearTimeout(typingTimer);
   typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
@@ -298,7 +298,7 @@ async function claim(id) {
     markRead();
     $("#composer") && $("#composer").focus();
   } catch (err) {
-    toast(err.code === "conflict" ? "Someone else claimed it first." : "Could not claim: " + (err.message || err.code), "error");
+    toast(err.code === "conflict" ? t("conv.claimed_first") : t("conv.claim_failed", { why: err.message || err.code }), "error");
   }
   S.claiming = null;
 }
@@ -314,7 +314,7 @@ async function closeChannel(id) {
     // the Close button is gone: the focus goes to what now says the conversation is closed
     $("#readonly") && $("#readonly").focus();
   } catch (err) {
-    toast("Could not close: " + (err.message || err.code), "error");
+    toast(t("conv.close_failed", { why: err.message || err.code }), "error");
   }
 }
 
@@ -325,7 +325,7 @@ async function deleteMessage(m) {
     // its Delete button is gone with it: the focus stays in the conversation, on the messages
     $("#message-log") && $("#message-log").focus();
   } catch (err) {
-    toast("Could not delete: " + (err.message || err.code), "error");
+    toast(t("cr.delete_failed", { why: err.message || err.code }), "error");
   }
 }
 

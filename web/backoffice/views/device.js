@@ -4,11 +4,12 @@
 import { call } from "../api.js";
 import { h } from "../dom.js";
 import { isAdmin, me } from "../state.js";
+import { t } from "../i18n.js";
 
 export function renderDevice(main, code) {
   if (!isAdmin()) {
-    main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Sign in a device" }),
-      h("p", { text: "Only an admin can approve a command line sign-in." })));
+    main.replaceChildren(h("section", { class: "page" }, h("h1", { text: t("dev.title") }),
+      h("p", { text: t("dev.admin_only") })));
     return;
   }
   const user = me();
@@ -19,17 +20,17 @@ export function renderDevice(main, code) {
     try {
       const r = await call("POST", "/auth/device/approve", { user_code: input.value.trim(), action });
       msg.textContent = r.approved
-        ? `Approved: the command line showing ${r.user_code} is now signed in as you.`
-        : `Denied: the command line showing ${r.user_code} stays signed out.`;
+        ? t("dev.approved", { code: r.user_code })
+        : t("dev.denied", { code: r.user_code });
     } catch (err) {
-      msg.textContent = err.status === 404 ? "No such code, or it expired or was already used. Start again."
+      msg.textContent = err.status === 404 ? t("dev.no_code")
         : err.message;
     }
   };
-  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: "Sign in a device" }),
+  main.replaceChildren(h("section", { class: "page" }, h("h1", { text: t("dev.title") }),
     h("form", { class: "card", onsubmit: (e) => { e.preventDefault(); decide("approve")(); } },
-      h("p", { text: `Approve only a code that your own terminal shows. Approving signs that command line in as you (${user.name}, admin).` }),
-      h("label", { for: "device-code", text: "Code shown by the command line" }), input,
-      h("button", { type: "submit", class: "primary", text: "Approve" }),
-      h("button", { type: "button", text: "Deny", onclick: decide("deny") }), msg)));
+      h("p", { text: t("dev.only_yours", { name: user.name }) }),
+      h("label", { for: "device-code", text: t("dev.code") }), input,
+      h("button", { type: "submit", class: "primary", text: t("dev.approve") }),
+      h("button", { type: "button", text: t("dev.deny"), onclick: decide("deny") }), msg)));
 }

@@ -3,11 +3,12 @@
 import { call } from "../api.js";
 import { fmtTime, h, scrollable } from "../dom.js";
 import { S } from "../state.js";
+import { t } from "../i18n.js";
 
 export function renderEvents(main) {
-  const status = h("p", { class: "muted", role: "status", text: "Loading…" });
+  const status = h("p", { class: "muted", role: "status", text: t("loading") });
   const body = h("tbody");
-  const more = h("button", { type: "button", text: "Load more", hidden: true, onclick: () => load() });
+  const more = h("button", { type: "button", text: t("find.more"), hidden: true, onclick: () => load() });
   let cursor = null;
   async function load() {
     try {
@@ -25,15 +26,15 @@ export function renderEvents(main) {
       }
       cursor = data.cursor || null;
       more.hidden = !cursor;
-      status.textContent = body.children.length ? "" : "No events yet.";
+      status.textContent = body.children.length ? "" : t("events.none");
     } catch (err) {
-      status.textContent = err.status === 404 ? "The audit log is not available on this server." :
-        "Could not load events: " + err.message;
+      status.textContent = err.status === 404 ? t("events.unavailable") :
+        t("events.load_failed", { why: err.message });
     }
   }
-  main.replaceChildren(h("section", { class: "page" }, h("h1", { tabindex: "-1", text: "Audit log" }), status,
-    scrollable("Audit events", h("table", { class: "grid", "aria-label": "Audit events" },
-      h("thead", {}, h("tr", {}, ["When", "Event", "Actor", "Subject", "Session", "Detail"].map((t) => h("th", { scope: "col", text: t })))),
+  main.replaceChildren(h("section", { class: "page" }, h("h1", { tabindex: "-1", text: t("nav.events") }), status,
+    scrollable(t("events.table"), h("table", { class: "grid", "aria-label": t("events.table") },
+      h("thead", {}, h("tr", {}, ["events.when", "events.event", "events.actor", "events.subject", "events.session", "events.detail"].map((k) => h("th", { scope: "col", text: t(k) })))),
       body)), more));
   load();
 }

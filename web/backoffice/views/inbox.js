@@ -6,7 +6,7 @@ import { notice } from "../desk.js";
 import { h, toast } from "../dom.js";
 import { t } from "../i18n.js";
 import { chat } from "../socket.js";
-import { S, channelTitle, inList, isAdmin, me, nameOf, rememberNames } from "../state.js";
+import { S, channelTitle, inList, isAdmin, me, nameOf, rememberNames, senderName } from "../state.js";
 import { bumpUnread, renderLists, watch } from "./channels.js";
 import { addToConversation, hideTyping, markRead, openChannel, renderConversationHeader, renderMessages,
   showTyping } from "./conversation.js";
@@ -26,7 +26,7 @@ export async function syncInbox() {
     const pages = await Promise.all(queries);
     for (const p of pages) for (const ch of p.channels || []) S.channels.set(ch.id, ch);
   } catch (err) {
-    toast("Could not load the inbox: " + (err.message || err.code), "error");
+    toast(t("inbox.load_failed", { why: err.message || err.code }), "error");
   }
   renderLists();
   // watch what we must hear about live: our channels, the queue, team channels
@@ -48,7 +48,7 @@ export function onChatEvent(name, data) {
       watch(ch.id).catch(() => {});
     }
     if (!before && ch.status === "queued") {
-      toast("A new conversation is waiting.");
+      toast(t("inbox.waiting"));
       notice("queued", { body: channelTitle(ch), channelId: ch.id });
     } else if (ch.assignee === me().id && (!before || before.assignee !== me().id) && ch.status === "open" &&
         !(S.claiming && S.claiming === ch.id)) {
@@ -75,7 +75,7 @@ export function onChatEvent(name, data) {
       bumpUnread(m.channel_id);
     }
     if (name === "message.new" && m.sender.id !== me().id && ch && ch.assignee === me().id && document.hidden) {
-      notice("message", { title: t("notify.message", { name: m.sender.name || nameOf(m.sender.id) }),
+      notice("message", { title: t("notify.message", { name: senderName(m.sender) }),
         body: m.text.slice(0, 140), channelId: m.channel_id });
     }
     renderLists();
@@ -88,16 +88,16 @@ export function onChatEvent(name, data) {
     }
   } else if (name === "auth.revoked") {
     if (data.kind === "session" || data.kind === "user") {
-      signedOut("You were signed out: your session was revoked.");
+      signedOut(t("inbox.revoked"));
     } else {
-      toast("Some of your permissions were withdrawn.", "error");
+      toast(t("inbox.withdrawn"), "error");
       call("GET", "/auth/me").then((m) => { auth.me = m; }).catch(() => {});
     }
   }
 }
 
 export function renderChatView(main, view, id) {
-  const tabs = view === "team" ? [["team", "Team channels"]]
+  const tabs = view === "team" ? [["team", t("team.channels")]]
     : [["mine", t("tab.mine")], ["queued", t("tab.queued")], ...(isAdmin() ? [["all", t("tab.all")]] : []),
       ...(S.found ? [["found", t("tab.found")]] : [])];
   if (view === "team") S.tab = "team";
@@ -116,20 +116,20 @@ export function renderChatView(main, view, id) {
   tabs.map(([key, label]) => h("button", { type: "button", role: "tab", id: `tab-${key}`, "data-tab": key,
     "aria-selected": String(S.tab === key), tabindex: S.tab === key ? "0" : "-1", "aria-controls": "channel-panel",
     onclick: () => pickTab(key) }, label, h("span", { class: "count", "data-count": key }))));
-  const side = h("section", { class: "lists", "aria-label": view === "team" ? "Team channels" : t("inbox") },
+  const side = h("section", { class: "lists", "aria-label": view === "team" ? t("team.channels") : t("inbox") },
     view === "team" ? null : findForm(main, view, id),
     tablist,
     view === "team" ? teamCreateForm() : null,
     // the tabpanel role is on a wrapper: on the <ul> it would orphan every <li> (axe: listitem)
     h("div", { id: "channel-panel", class: "channel-panel", role: "tabpanel", "aria-labelledby": `tab-${S.tab}` },
       h("ul", { id: "channel-list", class: "channels" })));
-  const pane = h("section", { id: "conversation", class: "conversation", "aria-label": "Conversation" },
-    h("p", { class: "empty muted", text: view === "team" ? "Pick or create a team channel." : t("pick") }));
+  const pane = h("section", { id: "conversation", class: "conversation", "aria-label": t("conversation") },
+    h("p", { class: "empty muted", text: view === "team" ? t("team.pick_or_create") : t("pick") }));
   // the visitor panel beside the conversation (views/visitor.js); empty for team channels
   const aside = h("aside", { id: "visitor-panel", class: "visitor-panel", "aria-labelledby": "visitor-title", hidden: true });
   // small screens show the list or, once one is picked, the conversation (style.css)
   main.replaceChildren(h("h1", { class: "sr-only", id: "view-title", tabindex: "-1",
-    text: view === "team" ? "Team channels" : t("inbox") }),
+    text: view === "team" ? t("team.channels") : t("inbox") }),
   h("div", { class: "chat" + (id ? " picked" : "") }, side, pane, aside));
   renderLists();
   if (id) openChannel(id);

@@ -5,6 +5,7 @@ import { call } from "../api.js";
 import { fmtTime, h, refocus, scrollable, toast } from "../dom.js";
 import { S, me } from "../state.js";
 import { fillSessions, sessionCount } from "./sessions.js";
+import { t } from "../i18n.js";
 
 export async function loadOperators() {
   const data = await call("GET", "/admin/operators");
@@ -16,15 +17,15 @@ export async function loadOperators() {
 const maxSet = new Map(); // operator id -> max_chats this page set
 
 export function renderOperators(main) {
-  const status = h("p", { class: "muted", role: "status", text: "Loading…" });
-  const table = h("table", { class: "grid", "aria-label": "Operators" });
-  const heading = h("h1", { tabindex: "-1", text: "Operators" });
+  const status = h("p", { class: "muted", role: "status", text: t("loading") });
+  const table = h("table", { class: "grid", "aria-label": t("ops.title") });
+  const heading = h("h1", { tabindex: "-1", text: t("ops.title") });
   const email = h("input", { id: "inv-email", type: "email", required: true });
   const name = h("input", { id: "inv-name", required: true });
-  const role = h("select", { id: "inv-role" }, h("option", { value: "operator", text: "operator" }),
-    h("option", { value: "admin", text: "admin" }));
+  const role = h("select", { id: "inv-role" }, h("option", { value: "operator", text: t("role.operator") }),
+    h("option", { value: "admin", text: t("role.admin") }));
   const password = h("input", { id: "inv-password", type: "password", minlength: "8", autocomplete: "new-password",
-    placeholder: "leave empty to send an invite" });
+    placeholder: t("ops.invite_placeholder") });
   const result = h("p", { class: "result", role: "status" });
   const form = h("form", { class: "card", "aria-labelledby": "inv-title", onsubmit: async (e) => {
     e.preventDefault();
@@ -34,19 +35,19 @@ export function renderOperators(main) {
     try {
       const r = await call("POST", "/admin/operators", body);
       result.textContent = r.invite_token
-        ? `Invited. Send them this one-time link: ${location.origin}${location.pathname}#/invite/${encodeURIComponent(r.invite_token)}`
-        : "Operator created.";
+        ? t("ops.invited", { link: `${location.origin}${location.pathname}#/invite/${encodeURIComponent(r.invite_token)}` })
+        : t("ops.created");
       form.reset();
       await refresh();
     } catch (err) {
-      result.textContent = "Could not add: " + err.message;
+      result.textContent = t("ops.add_failed", { why: err.message });
     }
   } },
-  h("h2", { id: "inv-title", text: "Invite an operator" }),
+  h("h2", { id: "inv-title", text: t("ops.invite_title") }),
   h("div", { class: "fields" },
-    h("label", {}, "E-mail", email), h("label", {}, "Name", name), h("label", {}, "Role", role),
-    h("label", {}, "Password (optional)", password)),
-  h("button", { type: "submit", class: "primary", text: "Invite" }), result);
+    h("label", {}, t("signin.email"), email), h("label", {}, t("name"), name), h("label", {}, t("role"), role),
+    h("label", {}, t("ops.password_optional"), password)),
+  h("button", { type: "submit", class: "primary", text: t("ops.invite") }), result);
 
   // one operator's live sessions, opened from their row
   let shown = null; // the operator whose sessions the panel shows
@@ -56,9 +57,9 @@ export function renderOperators(main) {
   const panel = h("section", { class: "card op-sessions", id: "op-sessions", "aria-labelledby": "op-sessions-title",
     hidden: true },
   h("div", { class: "panel-head" }, opTitle,
-    h("button", { type: "button", class: "link", text: "Hide", "aria-label": "Hide these sessions",
+    h("button", { type: "button", class: "link", text: t("hide"), "aria-label": t("ops.hide_sessions"),
       onclick: () => hideSessions(true) })),
-  h("p", { class: "muted", text: "Revoking a session signs that device out at once." }), opStatus, opTable);
+  h("p", { class: "muted", text: t("ops.revoke_hint") }), opStatus, opTable);
 
   const sessionsButton = (id) => table.querySelector(`tr[data-operator="${CSS.escape(id)}"] button.sessions`);
   function markOpen() {
@@ -69,8 +70,8 @@ export function renderOperators(main) {
 
   function showSessions(op) {
     shown = op;
-    opTitle.textContent = `Sessions of ${op.name || op.email} (${op.email})`;
-    opTable.setAttribute("aria-label", `Sessions of ${op.email}`);
+    opTitle.textContent = t("ops.sessions_of", { name: op.name || op.email, email: op.email });
+    opTable.setAttribute("aria-label", t("ops.sessions_of_email", { email: op.email }));
     opTable.hidden = true;
     opTable.replaceChildren();
     panel.hidden = false;
@@ -91,19 +92,19 @@ export function renderOperators(main) {
   async function loadSessions() {
     const op = shown;
     if (!op) return;
-    opStatus.textContent = "Loading…";
+    opStatus.textContent = t("loading");
     try {
       const data = await call("GET", `/auth/sessions?user_id=${encodeURIComponent(op.id)}`);
       if (shown !== op) return; // another operator was opened meanwhile
       const sessions = data.sessions || [];
       opStatus.textContent = sessionCount(sessions.length);
-      fillSessions(opTable, sessions, (s) => h("button", { type: "button", class: "danger", text: "Revoke",
-        "aria-label": `Revoke session on ${s.device || "unknown device"}, signed in ${s.created_at ? fmtTime(s.created_at * 1000) : "at an unknown time"}`,
+      fillSessions(opTable, sessions, (s) => h("button", { type: "button", class: "danger", text: t("revoke"),
+        "aria-label": t("ops.revoke_label", { device: s.device || t("unknown_device"), when: s.created_at ? fmtTime(s.created_at * 1000) : t("unknown_time") }),
         onclick: async () => {
           try {
             await call("POST", "/auth/revoke", { kind: "session", session_id: s.id });
-            toast(`A session of ${op.email} was revoked.`);
-          } catch (err) { toast("Could not revoke: " + err.message, "error"); }
+            toast(t("ops.revoked", { email: op.email }));
+          } catch (err) { toast(t("revoke_failed", { why: err.message }), "error"); }
           await loadSessions();
           // this button is gone: keep the focus in the panel (the next session, or the heading)
           if (shown === op) (opTable.querySelector("button") || opTitle).focus();
@@ -111,9 +112,9 @@ export function renderOperators(main) {
     } catch (err) {
       if (shown !== op) return;
       opTable.hidden = true;
-      opStatus.textContent = err.status === 403 ? "You may not see other operators' sessions." :
-        err.status === 404 ? "Listing an operator's sessions is not available on this server." :
-          "Could not load sessions: " + err.message;
+      opStatus.textContent = err.status === 403 ? t("ops.sessions_forbidden") :
+        err.status === 404 ? t("ops.sessions_unavailable") :
+          t("sessions.load_failed", { why: err.message });
     }
   }
 
@@ -126,81 +127,80 @@ export function renderOperators(main) {
       // the row was drawn again: the focus goes back to the same control in it
       refocus(table, key, heading);
     } catch (err) {
-      toast("Could not change " + op.email + ": " + err.message, "error");
+      toast(t("ops.change_failed", { email: op.email, why: err.message }), "error");
     }
   }
 
   async function refresh() {
     try {
       const ops = await loadOperators();
-      status.textContent = `${ops.length} operators`;
+      status.textContent = t("ops.count", { n: ops.length });
       if (shown) {
         const still = ops.find((o) => o.id === shown.id);
         if (still) { shown = still; loadSessions(); } else hideSessions(false); // blocking ends sessions
       }
       table.replaceChildren(
-        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Max chats", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
+        h("thead", {}, h("tr", {}, ["name", "signin.email", "role", "ops.col.mfa", "ops.col.status", "ops.col.added", "ops.col.max", "ops.col.actions"].map((k) => h("th", { scope: "col", text: t(k) })))),
         h("tbody", {}, ops.map((op) => {
           const self = op.id === me().id;
-          const roleSel = h("select", { "aria-label": `Role of ${op.email}`, "data-key": `role:${op.id}`, disabled: self,
-            onchange: () => patch(op, { role: roleSel.value }, `${op.email} is now ${roleSel.value}.`) },
-          ["operator", "admin"].map((r) => h("option", { value: r, text: r, selected: r === op.role })));
+          const roleSel = h("select", { "aria-label": t("ops.role_of", { email: op.email }), "data-key": `role:${op.id}`, disabled: self,
+            onchange: () => patch(op, { role: roleSel.value }, t("ops.now_role", { email: op.email, role: t("role." + roleSel.value) })) },
+          ["operator", "admin"].map((r) => h("option", { value: r, text: t("role." + r), selected: r === op.role })));
           // how many open chats they are given at most (1-50; the server's default when unset)
           const maxChats = h("input", { type: "number", min: "1", max: "50", step: "1", class: "max-chats",
-            "aria-label": `Max chats of ${op.email}`, "data-key": `max:${op.id}`, placeholder: "no limit",
+            "aria-label": t("ops.max_of", { email: op.email }), "data-key": `max:${op.id}`, placeholder: t("ops.no_limit"),
             value: op.max_chats ?? maxSet.get(op.id) ?? "",
             onchange: () => {
               const n = Number(maxChats.value);
-              if (!Number.isInteger(n) || n < 1 || n > 50) { toast("Max chats is a whole number from 1 to 50.", "error"); return; }
+              if (!Number.isInteger(n) || n < 1 || n > 50) { toast(t("ops.max_bad"), "error"); return; }
               maxSet.set(op.id, n); // shown again after the redraw, should the list not carry it
-              patch(op, { max_chats: n }, `${op.email} now takes at most ${n} chats.`);
+              patch(op, { max_chats: n }, t("ops.max_set", { email: op.email, n }));
             } });
           return h("tr", { "data-operator": op.id, "data-email": op.email },
             h("td", { text: op.name }), h("td", { text: op.email }), h("td", {}, roleSel),
-            h("td", { text: op.mfa_enabled ? "on" : "off" }),
-            h("td", { text: op.blocked ? "blocked" : "active" }),
+            h("td", { text: op.mfa_enabled ? t("on") : t("off") }),
+            h("td", { text: op.blocked ? t("ops.blocked") : t("ops.active") }),
             h("td", { text: op.created_at ? fmtTime(op.created_at * 1000) : "" }),
             h("td", {}, maxChats),
             h("td", {}, h("div", { class: "actions" },
-              self ? h("span", { class: "muted", text: "you" }) : [
-                h("button", { type: "button", class: "sessions", "data-key": `sessions:${op.id}`, text: "Sessions", "aria-label": `Sessions of ${op.email}`,
+              self ? h("span", { class: "muted", text: t("you.lower") }) : [
+                h("button", { type: "button", class: "sessions", "data-key": `sessions:${op.id}`, text: t("nav.sessions"), "aria-label": t("ops.sessions_of_email", { email: op.email }),
                   "aria-controls": "op-sessions", "aria-expanded": String(!!shown && shown.id === op.id),
                   onclick: () => (shown && shown.id === op.id ? hideSessions(true) : showSessions(op)) }),
-                h("button", { type: "button", "data-key": `block:${op.id}`, text: op.blocked ? "Unblock" : "Block",
-                  "aria-label": `${op.blocked ? "Unblock" : "Block"} ${op.email}`,
-                  onclick: () => patch(op, { blocked: !op.blocked }, `${op.email} ${op.blocked ? "unblocked" : "blocked"}.`) }),
-                op.mfa_enabled ? h("button", { type: "button", "data-key": `mfa:${op.id}`, text: "Reset MFA",
-                  "aria-label": `Reset MFA of ${op.email}`, // the visible text first (WCAG 2.5.3)
+                h("button", { type: "button", "data-key": `block:${op.id}`, text: op.blocked ? t("ops.unblock") : t("ops.block"),
+                  "aria-label": `${op.blocked ? t("ops.unblock") : t("ops.block")} ${op.email}`,
+                  onclick: () => patch(op, { blocked: !op.blocked }, t(op.blocked ? "ops.unblock_done" : "ops.block_done", { email: op.email })) }),
+                op.mfa_enabled ? h("button", { type: "button", "data-key": `mfa:${op.id}`, text: t("ops.reset_mfa"),
+                  "aria-label": t("ops.reset_mfa_of", { email: op.email }), // the visible text first (WCAG 2.5.3)
                   onclick: () => {
-                    if (!confirm(`Turn off two-step verification for ${op.email}? They are signed out and sign in `
-                      + "again with their password alone, then set up a new authenticator.")) return;
-                    patch(op, { mfa_enabled: false }, `Two-step verification of ${op.email} was reset.`);
+                    if (!confirm(t("ops.reset_mfa_confirm", { email: op.email }))) return;
+                    patch(op, { mfa_enabled: false }, t("ops.mfa_reset", { email: op.email }));
                   } }) : null,
-                h("button", { type: "button", text: "Sign out everywhere", "aria-label": `Sign out everywhere: ${op.email}`,
+                h("button", { type: "button", text: t("ops.signout_all"), "aria-label": `${t("ops.signout_all")}: ${op.email}`,
                   onclick: async () => {
                     try {
                       await call("POST", "/auth/revoke", { kind: "user", user_id: op.id });
-                      toast(`${op.email} was signed out everywhere.`);
+                      toast(t("ops.signed_out_all", { email: op.email }));
                       if (shown && shown.id === op.id) loadSessions();
-                    } catch (err) { toast("Could not sign out: " + err.message, "error"); }
+                    } catch (err) { toast(t("signout_failed", { why: err.message }), "error"); }
                   } }),
-                h("button", { type: "button", class: "danger", text: "Remove", "aria-label": `Remove ${op.email}`,
+                h("button", { type: "button", class: "danger", text: t("remove"), "aria-label": `${t("remove")} ${op.email}`,
                   onclick: async () => {
-                    if (!confirm(`Remove ${op.email}? They are signed out and can no longer sign in.`)) return;
+                    if (!confirm(t("ops.remove_confirm", { email: op.email }))) return;
                     try {
                       await call("DELETE", `/admin/operators/${encodeURIComponent(op.id)}`);
-                      toast(`${op.email} removed.`);
+                      toast(t("ops.removed", { email: op.email }));
                       await refresh();
                       heading.focus(); // their row, and this button, are gone
-                    } catch (err) { toast("Could not remove: " + err.message, "error"); }
+                    } catch (err) { toast(t("remove_failed", { why: err.message }), "error"); }
                   } })])));
         })));
     } catch (err) {
-      status.textContent = err.status === 404 ? "Operator management is not available on this server." :
-        "Could not load operators: " + err.message;
+      status.textContent = err.status === 404 ? t("ops.unavailable") :
+        t("ops.load_failed", { why: err.message });
     }
   }
 
-  main.replaceChildren(h("section", { class: "page" }, heading, status, scrollable("Operators", table), panel, form));
+  main.replaceChildren(h("section", { class: "page" }, heading, status, scrollable(t("ops.title"), table), panel, form));
   refresh();
 }

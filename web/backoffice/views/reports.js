@@ -5,6 +5,7 @@
 import { call, download } from "../api.js";
 import { fmtTime, h } from "../dom.js";
 import { loadStaff, nameOf } from "../state.js";
+import { t } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const iso = (d) => d.toISOString().slice(0, 10);
@@ -22,7 +23,7 @@ export function barChart({ id, title, items, label, value, unit = "" }) {
   const max = Math.max(1, ...items.map(value));
   const bw = (w - pad.l - pad.r) / Math.max(1, items.length);
   const y = (v) => pad.t + (hgt - pad.t - pad.b) * (1 - v / max);
-  const desc = items.map((it) => `${label(it)}: ${value(it)}${unit}`).join(", ") || "No data";
+  const desc = items.map((it) => `${label(it)}: ${value(it)}${unit}`).join(", ") || t("rep.no_data");
   const ticks = [0, max / 2, max].map((v) => Math.round(v));
   return s("svg", { viewBox: `0 0 ${w} ${hgt}`, role: "img", "aria-labelledby": `${id}-t ${id}-d`, class: "chart", id },
     s("title", { id: `${id}-t` }, title), s("desc", { id: `${id}-d` }, desc),
@@ -39,11 +40,11 @@ export function barChart({ id, title, items, label, value, unit = "" }) {
 }
 
 const secs = (v) => (v == null ? "–" : v < 120 ? `${Math.round(v)} s` : v < 7200 ? `${Math.round(v / 60)} min` : `${(v / 3600).toFixed(1)} h`);
-const FIGURES = [["conversations", "Conversations", String], ["first_response_p50", "First response (median)", secs],
-  ["first_response_p90", "First response (p90)", secs], ["resolution_p50", "Resolution (median)", secs],
-  ["resolution_p90", "Resolution (p90)", secs], ["queue_wait_p50", "Queue wait (median)", secs],
-  ["csat_avg", "CSAT average", (v) => (v == null ? "–" : v.toFixed(2))], ["csat_count", "CSAT answers", String],
-  ["outside_hours", "Outside business hours", (v) => (v == null ? "– (no hours set)" : String(v))]];
+const FIGURES = [["conversations", t("rep.conversations"), String], ["first_response_p50", t("rep.first_p50"), secs],
+  ["first_response_p90", t("rep.first_p90"), secs], ["resolution_p50", t("rep.resolution_p50"), secs],
+  ["resolution_p90", t("rep.resolution_p90"), secs], ["queue_wait_p50", t("rep.queue_p50"), secs],
+  ["csat_avg", t("rep.csat_avg"), (v) => (v == null ? "–" : v.toFixed(2))], ["csat_count", t("rep.csat_count"), String],
+  ["outside_hours", t("rep.outside"), (v) => (v == null ? t("rep.no_hours") : String(v))]];
 
 function table(label, rows, key, keyLabel) {
   return h("table", { class: "grid", "aria-label": label },
@@ -56,10 +57,10 @@ export function renderReports(main) {
   const today = new Date();
   const from = h("input", { type: "date", id: "rep-from", value: iso(new Date(today - 29 * 864e5)), required: true });
   const to = h("input", { type: "date", id: "rep-to", value: iso(today), required: true });
-  const operator = h("select", { id: "rep-op" }, h("option", { value: "", text: "Everyone" }));
+  const operator = h("select", { id: "rep-op" }, h("option", { value: "", text: t("rep.everyone") }));
   const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
   const out = h("div", { class: "report" });
-  const csv = h("button", { type: "button", text: "Download CSV", onclick: () => saveCsv() });
+  const csv = h("button", { type: "button", text: t("rep.csv"), onclick: () => saveCsv() });
   const query = () => {
     const q = new URLSearchParams({ from: from.value, to: to.value });
     if (operator.value) q.set("operator", operator.value);
@@ -67,23 +68,23 @@ export function renderReports(main) {
   };
 
   async function load() {
-    status.textContent = "Loading…";
+    status.textContent = t("loading");
     try {
       const r = await call("GET", `/admin/reports?${query()}`);
-      status.textContent = `${r.totals.conversations} conversations closed from ${r.from} to ${r.to}.`;
+      status.textContent = t("rep.closed", { n: r.totals.conversations, from: r.from, to: r.to });
       out.replaceChildren(
-        h("h2", { text: "Totals" }),
+        h("h2", { text: t("rep.totals") }),
         h("dl", { class: "totals" }, FIGURES.map(([k, t, fmt]) => h("div", {}, h("dt", { text: t }), h("dd", { text: fmt(r.totals[k]) })))),
-        h("h2", { text: "Conversations per day" }),
-        barChart({ id: "chart-days", title: "Conversations closed per day", items: r.days, label: (d) => d.day,
+        h("h2", { text: t("rep.per_day") }),
+        barChart({ id: "chart-days", title: t("rep.closed_per_day"), items: r.days, label: (d) => d.day,
           value: (d) => d.conversations }),
-        table("Figures per day", r.days, (d) => d.day, "Day"),
-        h("h2", { text: "Per operator" }),
-        barChart({ id: "chart-ops", title: "Conversations per operator", items: r.operators,
-          label: (o) => (o.operator ? nameOf(o.operator) : "Unassigned"), value: (o) => o.conversations }),
-        table("Figures per operator", r.operators, (o) => (o.operator ? nameOf(o.operator) : "Unassigned"), "Operator"));
+        table(t("rep.figures_day"), r.days, (d) => d.day, t("rep.day")),
+        h("h2", { text: t("rep.per_operator") }),
+        barChart({ id: "chart-ops", title: t("rep.conv_per_operator"), items: r.operators,
+          label: (o) => (o.operator ? nameOf(o.operator) : t("rep.unassigned")), value: (o) => o.conversations }),
+        table(t("rep.figures_operator"), r.operators, (o) => (o.operator ? nameOf(o.operator) : t("rep.unassigned")), t("rep.operator")));
     } catch (err) {
-      status.textContent = "Could not load the report: " + err.message;
+      status.textContent = t("rep.load_failed", { why: err.message });
     }
   }
 
@@ -97,16 +98,16 @@ export function renderReports(main) {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (err) {
-      status.textContent = "Could not download the CSV: " + err.message;
+      status.textContent = t("rep.csv_failed", { why: err.message });
     }
   }
 
-  const form = h("form", { class: "filters", "aria-label": "Report filters", onsubmit: (e) => { e.preventDefault(); load(); } },
-    h("div", { class: "field" }, h("label", { for: from.id, text: "From" }), from),
-    h("div", { class: "field" }, h("label", { for: to.id, text: "To" }), to),
-    h("div", { class: "field" }, h("label", { for: operator.id, text: "Operator" }), operator),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: "Show" }), csv));
-  main.replaceChildren(h("section", { class: "page reports" }, h("h1", { text: "Reports" }), form, status, out,
+  const form = h("form", { class: "filters", "aria-label": t("rep.filters"), onsubmit: (e) => { e.preventDefault(); load(); } },
+    h("div", { class: "field" }, h("label", { for: from.id, text: t("rep.from") }), from),
+    h("div", { class: "field" }, h("label", { for: to.id, text: t("rep.to") }), to),
+    h("div", { class: "field" }, h("label", { for: operator.id, text: t("rep.operator") }), operator),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: t("rep.show") }), csv));
+  main.replaceChildren(h("section", { class: "page reports" }, h("h1", { text: t("nav.reports") }), form, status, out,
     searchSection(from, to)));
   loadStaff().then((staff) => {
     for (const p of staff) operator.append(h("option", { value: p.id, text: p.name }));
@@ -118,29 +119,29 @@ function searchSection(from, to) {
   const q = h("input", { type: "search", id: "search-q", minlength: "2", maxlength: "200", required: true });
   const list = h("ol", { class: "results" });
   const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
-  const more = h("button", { type: "button", text: "Load more", hidden: true, onclick: () => run(false) });
+  const more = h("button", { type: "button", text: t("find.more"), hidden: true, onclick: () => run(false) });
   let cursor = null;
   async function run(fresh) {
     if (fresh) { cursor = null; list.replaceChildren(); }
     const params = new URLSearchParams({ q: q.value, from: from.value, to: to.value });
     if (cursor) params.set("cursor", cursor);
-    status.textContent = "Searching…";
+    status.textContent = t("rep.searching");
     try {
       const r = await call("GET", `/admin/search?${params}`);
       for (const it of r.items) {
         list.append(h("li", {}, h("a", { href: `#/inbox/${it.channel_id}`, text: `${nameOf(it.visitor) || it.visitor} - ${fmtTime(it.closed_at)}` }),
-          h("p", { class: "snippet", text: it.snippet }), h("p", { class: "muted", text: `${it.matches} matching message(s), answered by ${it.assignee ? nameOf(it.assignee) : "nobody"}` })));
+          h("p", { class: "snippet", text: it.snippet }), h("p", { class: "muted", text: t("rep.matches", { n: it.matches, name: it.assignee ? nameOf(it.assignee) : t("rep.nobody") }) })));
       }
       cursor = r.next;
       more.hidden = !cursor;
-      status.textContent = list.children.length ? `${list.children.length} conversation(s) shown.` : "No closed conversation matches.";
+      status.textContent = list.children.length ? t("rep.shown", { n: list.children.length }) : t("rep.no_match");
     } catch (err) {
-      status.textContent = "Search failed: " + err.message;
+      status.textContent = t("rep.search_failed", { why: err.message });
     }
   }
-  return h("section", { class: "search", "aria-labelledby": "search-h" }, h("h2", { id: "search-h", text: "Search closed conversations" }),
+  return h("section", { class: "search", "aria-labelledby": "search-h" }, h("h2", { id: "search-h", text: t("rep.search_title") }),
     h("form", { role: "search", onsubmit: (e) => { e.preventDefault(); run(true); } },
-      h("label", { for: q.id, text: "Words in a message" }), q, h("button", { type: "submit", text: "Search" })),
-    h("p", { class: "hint", text: "Searches conversations closed in the dates above, as soon as they close." }),
+      h("label", { for: q.id, text: t("rep.words") }), q, h("button", { type: "submit", text: t("rep.search") })),
+    h("p", { class: "hint", text: t("rep.search_hint") }),
     status, list, more);
 }

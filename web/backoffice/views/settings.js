@@ -3,9 +3,10 @@
 
 import { call } from "../api.js";
 import { h, toast } from "../dom.js";
+import { t } from "../i18n.js";
 
-const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"],
-  ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+const DAYS = [["mon", t("day.mon")], ["tue", t("day.tue")], ["wed", t("day.wed")], ["thu", t("day.thu")],
+  ["fri", t("day.fri")], ["sat", t("day.sat")], ["sun", t("day.sun")]];
 const HEX = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/;
 
 let uid = 0;
@@ -39,11 +40,11 @@ function preview() {
   bubble.append(path);
   const launcher = h("span", { class: "pv-launcher", "aria-hidden": "true" }, bubble);
   const panel = h("div", { class: "pv-panel" }, h("div", { class: "pv-head" }, title), greeting,
-    h("div", { class: "pv-input", text: "Type a message…" }));
+    h("div", { class: "pv-input", text: t("set.pv_type") }));
   const frame = h("div", { class: "pv-frame", "data-testid": "widget-preview" }, panel, launcher);
   const box = h("section", { class: "preview", "aria-labelledby": "pv-h" },
-    h("h2", { id: "pv-h", text: "Preview" }),
-    h("p", { class: "hint", text: "How the chat widget looks on your site with these settings (updates as you type)." }),
+    h("h2", { id: "pv-h", text: t("set.preview") }),
+    h("p", { class: "hint", text: t("set.preview_hint") }),
     frame);
   return {
     box,
@@ -53,15 +54,15 @@ function preview() {
       // CSSOM custom property (allowed by the page's style-src 'self'; no style attribute is written)
       frame.style.setProperty("--pv-accent", HEX.test(w.color) ? w.color : "#2f6feb");
       frame.dataset.position = w.position;
-      frame.setAttribute("aria-label", `Widget preview: ${w.title}, ${w.position} corner`);
+      frame.setAttribute("aria-label", t("set.preview_label", { title: w.title, position: t(w.position === "left" ? "set.left" : "set.right") }));
     },
   };
 }
 
 export function renderSettings(main) {
-  const status = h("p", { class: "muted", role: "status", text: "Loading…" });
+  const status = h("p", { class: "muted", role: "status", text: t("loading") });
   const errors = h("p", { class: "error", role: "alert" });
-  main.replaceChildren(h("section", { class: "page settings" }, h("h1", { text: "Settings" }), status, errors));
+  main.replaceChildren(h("section", { class: "page settings" }, h("h1", { text: t("nav.settings") }), status, errors));
   let loaded = null;
   const load = async () => {
     try {
@@ -69,20 +70,20 @@ export function renderSettings(main) {
       status.textContent = "";
       build(loaded);
     } catch (err) {
-      status.textContent = err.status === 404 ? "Settings are not available on this server." :
-        "Could not load the settings: " + err.message;
+      status.textContent = err.status === 404 ? t("set.unavailable") :
+        t("set.load_failed", { why: err.message });
     }
   };
 
   function build(s) {
     const name = h("input", { type: "text", value: s.name, maxlength: "100", required: true, autocomplete: "organization" });
     const title = h("input", { type: "text", value: s.widget.title, maxlength: "60", required: true });
-    const colorPick = h("input", { type: "color", "aria-label": "Pick a colour", value: s.widget.color.length === 7 ? s.widget.color : "#2f6feb" });
+    const colorPick = h("input", { type: "color", "aria-label": t("set.pick_colour"), value: s.widget.color.length === 7 ? s.widget.color : "#2f6feb" });
     const colorText = h("input", { type: "text", value: s.widget.color, maxlength: "7", pattern: "#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", spellcheck: "false" });
     const greeting = h("textarea", { rows: "2", maxlength: "280" });
     greeting.value = s.widget.greeting;
-    const position = h("select", {}, h("option", { value: "right", text: "Bottom right" }),
-      h("option", { value: "left", text: "Bottom left" }));
+    const position = h("select", {}, h("option", { value: "right", text: t("set.bottom_right") }),
+      h("option", { value: "left", text: t("set.bottom_left") }));
     position.value = s.widget.position;
     const origins = h("textarea", { rows: "3", spellcheck: "false" });
     origins.value = s.allowed_origins.join("\n");
@@ -92,7 +93,7 @@ export function renderSettings(main) {
     verified.checked = s.verified_visitors_only;
     const away = h("textarea", { rows: "2", maxlength: "1000" });
     away.value = s.away_message || "";
-    const offline = h("select", {}, ["off", "optional", "required"].map((v) => h("option", { value: v, text: v })));
+    const offline = h("select", {}, ["off", "optional", "required"].map((v) => h("option", { value: v, text: t(`set.email.${v}`) })));
     offline.value = s.email_when_offline;
     const retention = h("input", { type: "number", min: "1", max: "3650", inputmode: "numeric",
       value: s.message_retention_days == null ? "" : String(s.message_retention_days) });
@@ -100,10 +101,13 @@ export function renderSettings(main) {
     const dayRows = DAYS.map(([key, label]) => {
       const span = s.hours && s.hours.weekly.find((w) => w.day === key);
       const on = h("input", { type: "checkbox", id: `day-${key}`, checked: !!span });
-      const from = h("input", { type: "time", value: span ? span.from : "09:00", "aria-label": `${label} opens` });
-      const to = h("input", { type: "time", value: span ? span.to : "17:00", "aria-label": `${label} closes` });
+      const from = h("input", { type: "time", value: span ? span.from : "09:00", "aria-label": t("set.opens", { day: label }) });
+      const to = h("input", { type: "time", value: span ? span.to : "17:00", "aria-label": t("set.closes", { day: label }) });
       return { key, on, from, to, row: h("tr", {}, h("th", { scope: "row" }, on, " ", h("label", { for: `day-${key}`, text: label })), h("td", {}, from), h("td", {}, to)) };
     });
+    // the widget's languages, in the tenant's order (empty: every language the widget has)
+    const locales = h("input", { type: "text", value: (s.locales || []).join(", "), spellcheck: "false",
+      placeholder: "en, es", autocomplete: "off" });
     const holidays = h("textarea", { rows: "2", spellcheck: "false", placeholder: "2026-12-25" });
     holidays.value = s.hours ? s.hours.holidays.join("\n") : "";
     const prechat = h("textarea", { rows: "4", spellcheck: "false", class: "code" });
@@ -133,6 +137,8 @@ export function renderSettings(main) {
       if (verified.checked !== s.verified_visitors_only) out.verified_visitors_only = verified.checked;
       if ((away.value.trim() || null) !== s.away_message) out.away_message = away.value.trim() || null;
       if (offline.value !== s.email_when_offline) out.email_when_offline = offline.value;
+      const langs = locales.value.split(/[\s,]+/).map((l) => l.trim().toLowerCase()).filter(Boolean);
+      if (s.locales && JSON.stringify(langs) !== JSON.stringify(s.locales)) out.locales = langs.length ? langs : null;
       const days = retention.value === "" ? null : Number(retention.value);
       if (days !== s.message_retention_days) out.message_retention_days = days;
       const hours = zone.value.trim() ? { time_zone: zone.value.trim(),
@@ -141,57 +147,58 @@ export function renderSettings(main) {
       if (JSON.stringify(hours) !== JSON.stringify(s.hours)) out.hours = hours;
       for (const [key, box] of [["prechat", prechat], ["webhooks", webhooks]]) {
         let parsed;
-        try { parsed = JSON.parse(box.value || "[]"); } catch { throw new Error(`${key}: not valid JSON`); }
+        try { parsed = JSON.parse(box.value || "[]"); } catch { throw new Error(t("set.bad_json", { field: key })); }
         if (JSON.stringify(parsed) !== JSON.stringify(s[key])) out[key] = parsed;
       }
       return out;
     }
 
-    const save = h("button", { type: "submit", class: "primary", text: "Save settings" });
-    const form = h("form", { class: "settings-form", "aria-label": "Tenant settings", novalidate: true,
+    const save = h("button", { type: "submit", class: "primary", text: t("set.save") });
+    const form = h("form", { class: "settings-form", "aria-label": t("set.form"), novalidate: true,
       onsubmit: async (e) => {
         e.preventDefault();
         errors.textContent = "";
         let body;
         try { body = changes(); } catch (err) { errors.textContent = err.message; return; }
-        if (!Object.keys(body).length) { toast("Nothing to save."); return; }
+        if (!Object.keys(body).length) { toast(t("set.nothing")); return; }
         save.disabled = true;
         try {
           loaded = await call("PATCH", "/admin/tenant", body);
-          toast("Settings saved.", "ok");
+          toast(t("set.saved"), "ok");
           build(loaded);
         } catch (err) {
           const where = (err.body && err.body.errors || []).map((x) => `${x.loc}: ${x.msg}`).join("; ");
-          errors.textContent = "Not saved: " + (where || err.message);
+          errors.textContent = t("set.not_saved", { why: where || err.message });
           save.disabled = false;
         }
       } },
-    h("fieldset", {}, h("legend", { text: "General" }), field("Name", name)),
-    h("fieldset", {}, h("legend", { text: "Chat widget" }),
-      field("Title", title, "Shown at the top of the chat panel."),
-      h("div", { class: "field" }, h("label", { for: colorText.id || (colorText.id = "set-color"), text: "Colour" }),
+    h("fieldset", {}, h("legend", { text: t("set.general") }), field(t("name"), name)),
+    h("fieldset", {}, h("legend", { text: t("set.widget") }),
+      field(t("set.title"), title, t("set.title_hint")),
+      h("div", { class: "field" }, h("label", { for: colorText.id || (colorText.id = "set-color"), text: t("set.colour") }),
         h("div", { class: "row" }, colorPick, colorText)),
-      field("Greeting", greeting),
-      field("Position", position)),
-    h("fieldset", {}, h("legend", { text: "Visitors" }),
-      field("Allowed origins", origins, "One per line, e.g. https://shop.example.com - the sites the widget may sign visitors in from."),
-      check("Visitors vouched for by your site may attach files", attachments),
-      check("Verified visitors only", verified, "Refuse anonymous visitors: only visitors your site signs (HMAC) can chat.")),
-    h("fieldset", {}, h("legend", { text: "Business hours" }),
-      field("Time zone", zone, "An IANA time zone, e.g. Europe/Paris. Leave empty for no business hours."),
-      h("table", { class: "grid hours", "aria-label": "Opening hours" },
-        h("thead", {}, h("tr", {}, ["Day", "Opens", "Closes"].map((t) => h("th", { scope: "col", text: t })))),
+      field(t("set.greeting"), greeting),
+      field(t("set.position"), position),
+      field(t("set.locales"), locales, t("set.locales_hint"))),
+    h("fieldset", {}, h("legend", { text: t("set.visitors") }),
+      field(t("set.origins"), origins, t("set.origins_hint")),
+      check(t("set.attach"), attachments),
+      check(t("set.verified"), verified, t("set.verified_hint"))),
+    h("fieldset", {}, h("legend", { text: t("set.hours") }),
+      field(t("set.zone"), zone, t("set.zone_hint")),
+      h("table", { class: "grid hours", "aria-label": t("set.opening") },
+        h("thead", {}, h("tr", {}, ["rep.day", "set.col_opens", "set.col_closes"].map((k) => h("th", { scope: "col", text: t(k) })))),
         h("tbody", {}, dayRows.map((d) => d.row))),
-      field("Holidays", holidays, "One date per line (YYYY-MM-DD)."),
-      field("Away message", away),
-      field("Ask for an e-mail when offline", offline)),
-    h("fieldset", {}, h("legend", { text: "Pre-chat form, retention, webhooks" }),
-      field("Pre-chat fields (JSON)", prechat, 'e.g. [{"id": "order", "label": "Order number", "kind": "text", "required": true}]'),
-      field("Keep messages for (days)", retention, "Empty: as long as the archive keeps them."),
-      field("Webhooks (JSON)", webhooks, 'Secrets are write-only: add "secret" to set one; leave it out to keep the current one.')),
+      field(t("set.holidays"), holidays, t("set.holidays_hint")),
+      field(t("set.away"), away),
+      field(t("set.ask_email"), offline)),
+    h("fieldset", {}, h("legend", { text: t("set.more") }),
+      field(t("set.prechat"), prechat, t("set.prechat_hint")),
+      field(t("set.keep"), retention, t("set.keep_hint")),
+      field(t("set.webhooks"), webhooks, t("set.webhooks_hint"))),
     h("div", { class: "actions" }, save));
 
-    main.querySelector(".settings").replaceChildren(h("h1", { text: "Settings" }), status, errors,
+    main.querySelector(".settings").replaceChildren(h("h1", { text: t("nav.settings") }), status, errors,
       h("div", { class: "settings-layout" }, form, pv.box), secretsSection(s));
   }
   load();
@@ -199,27 +206,27 @@ export function renderSettings(main) {
 
 function secretsSection(s) {
   const out = h("div", { role: "status", class: "secret-out" });
-  const grace = h("select", { id: "grace" }, [["3600", "1 hour"], ["86400", "24 hours"], ["604800", "7 days"],
-    ["0", "No overlap (stop the old one now)"]].map(([v, t]) => h("option", { value: v, text: t })));
+  const grace = h("select", { id: "grace" }, [["3600", t("set.1h")], ["86400", t("set.24h")], ["604800", t("set.7d")],
+    ["0", t("set.no_overlap")]].map(([v, t]) => h("option", { value: v, text: t })));
   grace.value = "86400";
-  const rotate = (kind, label) => h("button", { type: "button", text: `Rotate ${label}`, onclick: async (e) => {
-    if (!confirm(`Replace the ${label}? The old one keeps working for the overlap you chose.`)) return;
+  const rotate = (kind, label) => h("button", { type: "button", text: t("set.rotate", { label }), onclick: async (e) => {
+    if (!confirm(t("set.rotate_confirm", { label }))) return;
     e.target.disabled = true;
     try {
       const { secret } = await call("POST", `/admin/tenant/${kind}-secret`, { grace_seconds: Number(grace.value) });
       const box = h("input", { type: "text", readonly: true, value: secret, id: `new-${kind}-secret`, spellcheck: "false", class: "code" });
-      out.replaceChildren(h("label", { for: box.id, text: `New ${label} (shown once: copy it now)` }), box);
+      out.replaceChildren(h("label", { for: box.id, text: t("set.new_secret", { label }) }), box);
       box.focus();
       box.select();
     } catch (err) {
-      out.replaceChildren(h("p", { class: "error", text: "Not rotated: " + err.message }));
+      out.replaceChildren(h("p", { class: "error", text: t("set.not_rotated", { why: err.message }) }));
     } finally {
       e.target.disabled = false;
     }
   } });
-  const until = (list) => list.length ? `previous one works until ${new Date(list[list.length - 1] * 1000).toLocaleString()}` : "no previous one in use";
-  return h("section", { class: "secrets", "aria-labelledby": "sec-h" }, h("h2", { id: "sec-h", text: "Secrets" }),
-    h("p", { class: "hint", text: `Identity secret: ${until(s.previous_secrets_until.identity)}. Hook secret: ${until(s.previous_secrets_until.hook)}.` }),
-    field("Overlap", grace, "How long the secret being replaced keeps working, so you can update your site or Auth0 Action."),
-    h("div", { class: "row" }, rotate("identity", "identity secret"), rotate("hook", "hook secret")), out);
+  const until = (list) => list.length ? t("set.prev_until", { when: new Date(list[list.length - 1] * 1000).toLocaleString() }) : t("set.no_prev");
+  return h("section", { class: "secrets", "aria-labelledby": "sec-h" }, h("h2", { id: "sec-h", text: t("set.secrets") }),
+    h("p", { class: "hint", text: t("set.secrets_state", { identity: until(s.previous_secrets_until.identity), hook: until(s.previous_secrets_until.hook) }) }),
+    field(t("set.overlap"), grace, t("set.overlap_hint")),
+    h("div", { class: "row" }, rotate("identity", t("set.identity_secret")), rotate("hook", t("set.hook_secret"))), out);
 }

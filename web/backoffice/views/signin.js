@@ -8,6 +8,7 @@ import { CFG } from "../config.js";
 import { $, h } from "../dom.js";
 import { chat } from "../socket.js";
 import { S } from "../state.js";
+import { languageLinks, t } from "../i18n.js";
 
 // What a sign-in leads to: main.js's start (the app), given rather than imported, since the app's
 // views import this module (Sign out, a revoked session).
@@ -43,7 +44,7 @@ export function renderSignIn(message) {
   const email = h("input", { id: "email", name: "email", type: "email", required: true, autocomplete: "username" });
   const password = h("input", { id: "password", name: "password", type: "password", required: true,
     autocomplete: "current-password" });
-  const submit = h("button", { type: "submit", class: "primary", text: "Sign in" });
+  const submit = h("button", { type: "submit", class: "primary", text: t("signin.submit") });
   const form = signInStep("signin-title", submit, err, async () => {
     const bundle = await raw("POST", "/auth/internal", { tenant: tenant.value.trim(), email: email.value.trim(),
       password: password.value, device_token: localStorage.getItem("sb.device") || undefined });
@@ -53,19 +54,19 @@ export function renderSignIn(message) {
       renderMfa(ex.body.mfa_token, tenant.value.trim());
       return;
     }
-    err.textContent = ex.code === "invalid_credentials" ? "Wrong e-mail or password." : ex.message;
+    err.textContent = ex.code === "invalid_credentials" ? t("signin.wrong") : ex.message;
     password.focus();
   },
-  h("h1", { id: "signin-title", text: "Switchboard back office" }),
-  h("p", { class: "muted", text: "Sign in as an operator or admin." }),
-  h("label", { for: "tenant", text: "Tenant" }), tenant,
-  h("label", { for: "email", text: "E-mail" }), email,
-  h("label", { for: "password", text: "Password" }), password,
+  h("h1", { id: "signin-title", text: t("signin.title") }),
+  h("p", { class: "muted", text: t("signin.intro") }),
+  h("label", { for: "tenant", text: t("signin.tenant") }), tenant,
+  h("label", { for: "email", text: t("signin.email") }), email,
+  h("label", { for: "password", text: t("signin.password") }), password,
   err, submit,
-  h("button", { type: "button", class: "link", text: "Forgot password?",
+  h("button", { type: "button", class: "link", text: t("signin.forgot"),
     onclick: () => renderForgot(tenant.value.trim(), email.value.trim()) }));
-  const sso = h("nav", { class: "sso", "aria-label": "Single sign-on" });
-  app.replaceChildren(h("main", { id: "main", class: "centered" }, form, sso));
+  const sso = h("nav", { class: "sso", "aria-label": t("signin.sso") });
+  app.replaceChildren(h("main", { id: "main", class: "centered" }, languageLinks(), form, sso));
   tenant.addEventListener("change", () => showProviders(sso, tenant.value.trim()));
   showProviders(sso, tenant.value.trim());
   email.focus();
@@ -83,7 +84,7 @@ async function showProviders(nav, tenant) {
   } catch { return; } // an unknown tenant: the password form says so when used
   const back = location.origin + location.pathname; // return_to: one of the tenant's allowed origins
   for (const p of listed.providers || []) {
-    nav.append(h("button", { type: "button", class: "sso-button", text: `Sign in with ${p.name}`,
+    nav.append(h("button", { type: "button", class: "sso-button", text: t("signin.with", { name: p.name }),
       onclick: () => {
         sessionStorage.setItem("sb.config", JSON.stringify({ tenant }));
         location.assign(`${CFG.api}/auth/oidc/${encodeURIComponent(p.id)}/authorize?`
@@ -93,12 +94,12 @@ async function showProviders(nav, tenant) {
 }
 
 const SSO_ERRORS = {
-  not_invited: "Your company account is not invited to this back office. Ask an admin to invite your e-mail.",
-  email_not_verified: "Your identity provider has not verified your e-mail address.",
-  access_denied: "Sign-in was cancelled or your account is blocked.",
-  invalid_state: "That sign-in was started in another browser or tab. Start again here.",
-  invalid_identity: "The identity provider's answer could not be verified. Try again.",
-  temporarily_unavailable: "The identity provider cannot be reached right now. Try again shortly.",
+  not_invited: "sso.not_invited",
+  email_not_verified: "sso.email_not_verified",
+  access_denied: "sso.access_denied",
+  invalid_state: "sso.invalid_state",
+  invalid_identity: "sso.invalid_identity",
+  temporarily_unavailable: "sso.temporarily_unavailable",
 };
 
 /** The provider sent this tab back: #code=<one-time code> is swapped for this tab's session
@@ -111,14 +112,14 @@ export async function finishSingleSignOn() {
   if (!code && !error) return false;
   history.replaceState(null, "", location.pathname + location.search);
   if (error) {
-    renderSignIn(SSO_ERRORS[error] || "Single sign-on did not work. Try again.");
+    renderSignIn(t(Object.hasOwn(SSO_ERRORS, error) ? SSO_ERRORS[error] : "sso.failed"));
     return true;
   }
   try {
     const bundle = await raw("POST", "/auth/oidc/complete", { code });
     await signedIn(bundle, claims(bundle.access_token).tid || CFG.tenant);
   } catch {
-    renderSignIn("That sign-in link was already used or has expired. Start again.");
+    renderSignIn(t("sso.used"));
   }
   return true;
 }
@@ -132,21 +133,20 @@ function renderForgot(tenantValue, emailValue) {
     autocomplete: "organization" });
   const email = h("input", { id: "forgot-email", type: "email", required: true, value: emailValue || "",
     autocomplete: "username" });
-  const submit = h("button", { type: "submit", class: "primary", text: "Send reset link" });
+  const submit = h("button", { type: "submit", class: "primary", text: t("forgot.send") });
   const form = signInStep("forgot-title", submit, err, async () => {
     await raw("POST", "/auth/password/forgot", { tenant: tenant.value.trim(), email: email.value.trim() });
-    done.textContent = "If an account uses that address, a reset link is on its way. It works once, " +
-      "for 30 minutes.";
+    done.textContent = t("forgot.sent");
     submit.disabled = false;
   }, (ex) => {
-    err.textContent = ex.status === 429 ? "Too many requests. Try again later." : ex.message;
+    err.textContent = ex.status === 429 ? t("too_many") : ex.message;
   },
-  h("h1", { id: "forgot-title", text: "Reset your password" }),
-  h("p", { class: "muted", text: "We will e-mail you a link to choose a new password." }),
-  h("label", { for: "forgot-tenant", text: "Tenant" }), tenant,
-  h("label", { for: "forgot-email", text: "E-mail" }), email, err, done, submit,
-  h("button", { type: "button", class: "link", text: "Back to sign in", onclick: () => renderSignIn() }));
-  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  h("h1", { id: "forgot-title", text: t("forgot.title") }),
+  h("p", { class: "muted", text: t("forgot.intro") }),
+  h("label", { for: "forgot-tenant", text: t("signin.tenant") }), tenant,
+  h("label", { for: "forgot-email", text: t("signin.email") }), email, err, done, submit,
+  h("button", { type: "button", class: "link", text: t("forgot.back"), onclick: () => renderSignIn() }));
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, languageLinks(), form));
   email.focus();
 }
 
@@ -157,22 +157,22 @@ export function renderReset(token) {
     autocomplete: "new-password" });
   const pw2 = h("input", { id: "reset-password-2", type: "password", minlength: "10", required: true,
     autocomplete: "new-password" });
-  const submit = h("button", { type: "submit", class: "primary", text: "Set new password" });
+  const submit = h("button", { type: "submit", class: "primary", text: t("reset.submit") });
   const form = signInStep("reset-title", submit, err, async () => {
-    if (pw.value !== pw2.value) { submit.disabled = false; err.textContent = "The two passwords differ."; return; }
+    if (pw.value !== pw2.value) { submit.disabled = false; err.textContent = t("password.differ"); return; }
     await raw("POST", "/auth/password/reset", { token, password: pw.value });
     history.replaceState(null, "", location.pathname + location.search);  // the link is spent: out of the address bar
-    renderSignIn("Your password was changed and you were signed out everywhere. Sign in with the new one.");
+    renderSignIn(t("reset.done"));
   }, (ex) => {
     err.textContent = ex.code === "invalid_token"
-      ? "This link is not valid any more (used, or older than 30 minutes). Ask for a new one."
-      : ex.code === "validation_error" ? "Choose a password of at least 10 characters." : ex.message;
+      ? t("reset.invalid")
+      : ex.code === "validation_error" ? t("reset.short") : ex.message;
   },
-  h("h1", { id: "reset-title", text: "Choose a new password" }),
-  h("label", { for: "reset-password", text: "New password" }), pw,
-  h("label", { for: "reset-password-2", text: "Repeat it" }), pw2, err, submit);
+  h("h1", { id: "reset-title", text: t("reset.title") }),
+  h("label", { for: "reset-password", text: t("password.new") }), pw,
+  h("label", { for: "reset-password-2", text: t("password.repeat") }), pw2, err, submit);
   $("#app").removeAttribute("aria-busy");
-  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, languageLinks(), form));
   pw.focus();
 }
 
@@ -180,12 +180,12 @@ function renderMfa(mfaToken, tenant) {
   const err = h("p", { class: "error", role: "alert" });
   const code = h("input", { id: "code", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
     pattern: "[0-9]{6}", maxlength: "6", required: true });
-  const submit = h("button", { type: "submit", class: "primary", text: "Verify" });
+  const submit = h("button", { type: "submit", class: "primary", text: t("mfa.verify") });
   // a recovery code (shown once when two-step verification was turned on) in place of the app's code
   let recovery = false;
-  const hint = h("p", { class: "muted", text: "Enter the 6-digit code from your authenticator app." });
-  const label = h("label", { for: "code", text: "Code" });
-  const toggle = h("button", { type: "button", class: "link", text: "Use a recovery code instead",
+  const hint = h("p", { class: "muted", text: t("mfa.hint") });
+  const label = h("label", { for: "code", text: t("mfa.code") });
+  const toggle = h("button", { type: "button", class: "link", text: t("mfa.use_recovery"),
     onclick: () => {
       recovery = !recovery;
       code.value = "";
@@ -196,10 +196,10 @@ function renderMfa(mfaToken, tenant) {
         code.setAttribute("pattern", "[0-9]{6}"); code.setAttribute("maxlength", "6");
         code.setAttribute("inputmode", "numeric"); code.setAttribute("autocomplete", "one-time-code");
       }
-      label.textContent = recovery ? "Recovery code" : "Code";
-      hint.textContent = recovery ? "Enter one of your recovery codes (XXXX-XXXX-XXXX-XXXX). Each works once."
-        : "Enter the 6-digit code from your authenticator app.";
-      toggle.textContent = recovery ? "Use the authenticator app instead" : "Use a recovery code instead";
+      label.textContent = recovery ? t("mfa.recovery") : t("mfa.code");
+      hint.textContent = recovery ? t("mfa.recovery_hint")
+        : t("mfa.hint");
+      toggle.textContent = recovery ? t("mfa.use_app") : t("mfa.use_recovery");
       code.focus();
     } });
   const form = signInStep("mfa-title", submit, err, async () => {
@@ -209,17 +209,17 @@ function renderMfa(mfaToken, tenant) {
     await signedIn(bundle, tenant);
   }, (ex) => {
     err.textContent = ex.code === "invalid_mfa"
-      ? (recovery ? "That recovery code is not valid or was used already." : "That code is not valid. Try the next one.")
+      ? (recovery ? t("mfa.bad_recovery") : t("mfa.bad_code"))
       : ex.message;
     if (ex.code === "invalid_token" || ex.code === "validation_error") {
-      err.textContent += " Start again.";
+      err.textContent += t("mfa.again");
     }
     code.select();
   },
-  h("h1", { id: "mfa-title", text: "Two-step verification" }),
+  h("h1", { id: "mfa-title", text: t("mfa.title") }),
   hint, label, code, err, submit, toggle,
-  h("button", { type: "button", class: "link", text: "Back", onclick: () => renderSignIn() }));
-  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  h("button", { type: "button", class: "link", text: t("back"), onclick: () => renderSignIn() }));
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, languageLinks(), form));
   code.focus();
 }
 
@@ -245,17 +245,17 @@ export async function signOut(everywhere) {
   try {
     await call("POST", "/auth/revoke", everywhere ? { kind: "user" } : { kind: "session" });
   } catch { /* signed out locally anyway */ }
-  signedOut(everywhere ? "Signed out on every device." : "Signed out.");
+  signedOut(everywhere ? t("signedout.everywhere") : t("signedout"));
 }
 
 export function renderInvite(token) {
   const err = h("p", { class: "error", role: "alert" });
   const pw = h("input", { id: "new-password", type: "password", minlength: "8", required: true, autocomplete: "new-password" });
   const pw2 = h("input", { id: "new-password-2", type: "password", minlength: "8", required: true, autocomplete: "new-password" });
-  const submit = h("button", { type: "submit", class: "primary", text: "Set password and sign in" });
+  const submit = h("button", { type: "submit", class: "primary", text: t("invite.submit") });
   const form = h("form", { class: "card signin", "aria-labelledby": "invite-title", onsubmit: async (e) => {
     e.preventDefault();
-    if (pw.value !== pw2.value) { err.textContent = "The two passwords differ."; return; }
+    if (pw.value !== pw2.value) { err.textContent = t("password.differ"); return; }
     submit.disabled = true;
     try {
       const bundle = await raw("POST", "/auth/invite", { invite_token: token, password: pw.value });
@@ -263,15 +263,15 @@ export function renderInvite(token) {
       await signedIn(bundle, claims(bundle.access_token).tid || CFG.tenant);
     } catch (ex) {
       err.textContent = ex.status === 401 || ex.status === 404
-        ? "This invitation is not valid any more. Ask your admin for a new one." : ex.message;
+        ? t("invite.invalid") : ex.message;
       submit.disabled = false;
     }
   } },
-  h("h1", { id: "invite-title", text: "Welcome to the team" }),
-  h("p", { class: "muted", text: "Choose a password for your back office account." }),
-  h("label", { for: "new-password", text: "New password" }), pw,
-  h("label", { for: "new-password-2", text: "Repeat it" }), pw2, err, submit);
+  h("h1", { id: "invite-title", text: t("invite.title") }),
+  h("p", { class: "muted", text: t("invite.intro") }),
+  h("label", { for: "new-password", text: t("password.new") }), pw,
+  h("label", { for: "new-password-2", text: t("password.repeat") }), pw2, err, submit);
   $("#app").removeAttribute("aria-busy");
-  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, form));
+  $("#app").replaceChildren(h("main", { id: "main", class: "centered" }, languageLinks(), form));
   pw.focus();
 }

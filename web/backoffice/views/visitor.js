@@ -6,7 +6,7 @@
 import { fmtTime, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { chat } from "../socket.js";
-import { S, nameOf } from "../state.js";
+import { S, UNNAMED, nameOf } from "../state.js";
 
 const past = new Map(); // visitor id -> {channels, at}: channel.query's answer, for a minute
 const PAST_FOR_MS = 60_000;
@@ -18,7 +18,8 @@ function profile(ch) {
   const p = ch.visitor_profile || ch.visitor_info || {};
   const attrs = p.attributes || ch.visitor_attributes || ch.attributes || null;
   const signed = p.attributes_signed ?? ch.attributes_signed ?? ch.visitor_attributes_signed ?? false;
-  return { name: p.name || ch.visitor_name || S.names.get(ch.visitor) || "", email: p.email || ch.visitor_email || "",
+  const name = p.name || ch.visitor_name || S.names.get(ch.visitor) || "";
+  return { name: name === UNNAMED ? "" : name, email: p.email || ch.visitor_email || "",
     level: p.level || ch.visitor_level || (String(ch.visitor || "").startsWith("anon-") ? "anonymous" : "known"),
     attributes: attrs, signed: !!signed };
 }

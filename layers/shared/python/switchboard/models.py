@@ -95,6 +95,9 @@ class Tenant(msgspec.Struct, frozen=True):
     #: bumped by every settings write: a write is conditional on the version it read
     version: int = 0
     identity_providers: tuple[IdentityProvider, ...] = ()
+    #: the widget's languages this tenant offers, in its order of preference (empty: all the
+    #: catalogue has, ``switchboard.chat.visitors.LOCALES``); the first is the fallback
+    locales: tuple[str, ...] = ()
 
     def provider(self, provider_id: str) -> IdentityProvider | None:
         return next((p for p in self.identity_providers if p.id == provider_id), None)

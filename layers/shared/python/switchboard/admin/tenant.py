@@ -67,6 +67,7 @@ def settings_of(t: Tenant) -> dict[str, Any]:
             "hook": sorted(u for _, u in t.previous_hook_secrets if u > int(time.time())),
         },
         "version": t.version,
+        "locales": list(t.locales),
     }
 
 
@@ -202,6 +203,8 @@ def _apply(svc: Services, t: Tenant, changes: Mapping[str, Any]) -> Tenant:
             }
         elif name == "webhooks":
             fields[name] = tuple(_webhook(svc, t, h) for h in value)
+        elif name == "locales":
+            fields[name] = tuple(dict.fromkeys(value or ()))  # the order is the tenant's preference
         else:
             fields[name] = value
     return replace(t, version=t.version + 1, **fields)

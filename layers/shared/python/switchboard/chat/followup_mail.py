@@ -4,10 +4,11 @@ what the ``FollowupMail`` function runs every minute, and the resume links its m
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from switchboard.chat.followup import RESUME_SECONDS
 from switchboard.errors import Unavailable
@@ -16,7 +17,7 @@ from switchboard.observability import logger
 from switchboard.policy import STAFF_ROLES
 from switchboard.runtime import Services
 
-__all__ = ["BATCH", "resume_link", "send_due"]
+__all__ = ["BATCH", "resume_link", "resume_target", "send_due"]
 
 #: the most conversations one run mails (the next run, a minute later, takes the rest)
 BATCH = 100
@@ -26,25 +27,46 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def resume_target(tenant: Tenant, page: str | None) -> str | None:
+    """Where a resume link opens: the page the visitor was on (their conversation's
+    ``context.url``) when its origin is exactly one of the tenant's allowed origins, else the
+    first allowed origin's root (None: the tenant lists no origin).
+
+    ``context.url`` is the visitor's own word (the widget sends it, anyone can send anything),
+    so it only chooses a path: the link is rebuilt from the allowed origin as the tenant wrote
+    it, and a page whose address a browser could read differently from this parser (user info,
+    a backslash, whitespace or control characters, a path that is not absolute) falls back to
+    the root rather than risk a link to another site."""
+    if not tenant.allowed_origins:
+        return None
+    if page and not re.search(r"[\\\s\x00-\x1f\x7f]", page):
+        try:
+            parts = urlsplit(page)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return tenant.allowed_origins[0] + "/"
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if (origin in tenant.allowed_origins and "@" not in parts.netloc
+                and (parts.path == "" or (parts.path.startswith("/") and not parts.path.startswith("//")))):
+            # the page's query as it was written (not decoded and encoded again), less an old token
+            query = "&".join(q for q in parts.query.split("&") if q and q.split("=", 1)[0] != "resume")
+            return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
+    return tenant.allowed_origins[0] + "/"
+
+
 def resume_link(svc: Services, tenant: Tenant, ch: Channel, *, now: int) -> str | None:
-    """A single-use link back into ``ch`` for its visitor, on one of the tenant's origins: the
-    page the visitor was on if it is one of them, else the first allowed origin (None: the
-    tenant lists no origin, so there is nowhere safe to send them). The token is
-    ``<id>.<secret>``: the id finds the record, only the secret's SHA-256 is stored (as the
-    password reset links do)."""
-    page = (ch.context or {}).get("url")
-    origin = None
-    if page:
-        parts = urlsplit(page)
-        candidate = f"{parts.scheme}://{parts.netloc}"
-        origin = candidate if candidate in tenant.allowed_origins else None
-    origin = origin or (tenant.allowed_origins[0] if tenant.allowed_origins else None)
-    if origin is None or ch.visitor is None:
+    """A single-use link back into ``ch`` for its visitor, opening the page they were on
+    (:func:`resume_target`: on one of the tenant's origins only; None when the tenant lists no
+    origin, so there is nowhere safe to send them). The token is ``<id>.<secret>``: the id finds
+    the record, only the secret's SHA-256 is stored (as the password reset links do)."""
+    target = resume_target(tenant, (ch.context or {}).get("url"))
+    if target is None or ch.visitor is None:
         return None
     resume_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     svc.store.followups.put_resume(resume_id, _hash(secret), tenant=tenant.id, visitor=ch.visitor,
                                    channel_id=ch.id, expires_at=now + RESUME_SECONDS)
-    return f"{origin}/?resume={resume_id}.{secret}"
+    parts = urlsplit(target)
+    query = "&".join(q for q in (parts.query, f"resume={resume_id}.{secret}") if q)  # the token is URL-safe
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def _render(messages: list[Message]) -> str:

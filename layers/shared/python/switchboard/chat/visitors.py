@@ -197,5 +197,6 @@ def widget_settings(store: Store, tenant: Tenant, *, now_ms: int) -> dict[str, A
         "prechat": [{k: f[k] for k in ("id", "label", "kind", "required", "options") if k in f}
                     for f in tenant.prechat],
         "email_when_offline": tenant.email_when_offline,
-        "locales": list(LOCALES),
+        # the tenant's choice, in its order (the widget falls back to the first), else all
+        "locales": [lc for lc in tenant.locales if lc in LOCALES] or list(LOCALES),
     }

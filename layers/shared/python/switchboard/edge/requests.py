@@ -401,6 +401,9 @@ class TenantChange(Strict, frozen=True):
     prechat: Annotated[list[PrechatField], Meta(max_length=20)] | UnsetType = UNSET
     message_retention_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
     webhooks: Annotated[list[WebhookSetting], Meta(max_length=10)] | UnsetType = UNSET
+    #: the widget's languages offered, first the fallback; the catalogue's (chat.visitors.LOCALES);
+    #: ``null`` clears the choice (every language the catalogue has)
+    locales: Annotated[list[Literal["en", "es"]], Meta(min_length=1, max_length=10)] | UnsetType | None = UNSET
 
     def changes(self) -> dict[str, Any]:
         """The fields sent, as plain JSON values (what ``admin.tenant.change_settings`` takes)."""

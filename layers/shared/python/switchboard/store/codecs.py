@@ -62,6 +62,7 @@ def tenant_item(t: Tenant) -> dict[str, Any]:
              "scopes": list(p.scopes), "allowed_domains": list(p.allowed_domains), "secret_id": p.secret_id}
             for p in t.identity_providers],
         "trusted_issuers": [msgspec.to_builtins(i) for i in t.trusted_issuers],
+        "locales": list(t.locales),
     }
 
 
@@ -93,6 +94,7 @@ def tenant(raw: dict[str, Any]) -> Tenant:
                              allowed_domains=tuple(p.get("allowed_domains") or ()), secret_id=p.get("secret_id", ""))
             for p in raw.get("identity_providers") or ()),
         trusted_issuers=tuple(TrustedIssuer(**i) for i in raw.get("trusted_issuers", [])),
+        locales=tuple(raw.get("locales") or ()),
     )
 
 
