@@ -57,7 +57,21 @@ def _clear_caches() -> None:
 #: moto would start each test with a new boto3 default session, whose clients parse botocore's
 #: service models (JSON, megabytes) again: ~0.3 s of every test's set-up. One session for the
 #: worker keeps the parsed models; each test's moto is still fresh (its backends are reset).
+#: The session is made here, inside moto (whose hook only sessions made after moto's import
+#: carry), and set as boto3's default for each test: a default session something else made
+#: first (DevStack.client() in tests/e2e) is never the one tests talk through.
 _ONE_BOTO3_SESSION: Any = {"core": {"reset_boto3_session": False}}
+_worker_session: list[Any] = []
+
+
+def _moto_session() -> Any:
+    if not _worker_session:
+        import boto3
+        from switchboard import aws as layer_aws
+
+        boto3.DEFAULT_SESSION = None
+        _worker_session.append(layer_aws._session())  # the layer's own kind (its faster loader)
+    return _worker_session[0]
 
 
 @pytest.fixture
@@ -80,6 +94,9 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # moto as switchboard dev runs it: a transaction or Query costs what DynamoDB's does, not
     # O(table) (tests with hundreds of channels - the policy matrix - took minutes without it)
     with mock_aws(config=_ONE_BOTO3_SESSION), dynamodb_costs():
+        import boto3
+
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", _moto_session())
         _clear_caches()
         provision(template)
         yield

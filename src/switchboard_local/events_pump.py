@@ -131,8 +131,11 @@ class EventsPump:
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except InvocationRefused:  # the stack is stopping: what was not handed over stays in the stream
-                return
+            except InvocationRefused:  # what was not handed over stays in the stream for the next pass
+                if stop.is_set():  # the stack is stopping (it sets ``stop`` before it closes the invoker)
+                    return
+                logger.warning("the local events pump was refused an invocation (reserved concurrency 0?)")
+                busy = 0
             except Exception:
                 logger.exception("the local events pump failed a pass")
                 busy = 0

@@ -228,8 +228,9 @@ def rollback_by_item() -> Iterator[None]:
     item of the transaction - so with 10,000 connections in the table one message.send takes
     seconds in moto, a cost DynamoDB does not have. Within this context moto snapshots only
     the items the transaction names and restores those if it is cancelled (whole-table copies
-    become no-ops). Checked by tests/chat/test_dynamodb_calls.py: a cancelled transaction
-    still changes nothing.
+    become no-ops), and drops the stream records its writes left. Checked by
+    tests/chat/test_dynamodb_calls.py: a cancelled transaction still changes nothing, in the
+    table or its stream.
     """
     from moto.dynamodb import models
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -243,9 +244,12 @@ def rollback_by_item() -> Iterator[None]:
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved = []
+        streams: dict[int, tuple[Any, int]] = {}  # a table's stream as it was (moto's table copy restored it too)
         for entry in transact_items:
             _, op = next(iter(entry.items()))
             table = self.get_table(op["TableName"])
+            if table.stream_shard is not None:
+                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
             key = op.get("Key") or {a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a}
             hash_value = DynamoType(key[table.hash_key_attr])
             range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
@@ -261,6 +265,8 @@ def rollback_by_item() -> Iterator[None]:
                     partition.pop(range_value, None)
                 else:
                     partition[range_value] = before
+            for shard, length in streams.values():  # a cancelled write never reaches the stream
+                del shard.items[length:]
             raise
         finally:
             models.copy.deepcopy = real_deepcopy  # type: ignore[attr-defined]

@@ -82,7 +82,9 @@ async def _run_one(invoker: Any, schedule: Schedule, stop: asyncio.Event, period
         try:
             result = await invoker.ainvoke(schedule.function_id, scheduled_event(schedule))
             print(f"switchboard: scheduled {schedule.function_id} ({schedule.expression}): {result}", flush=True)
-        except InvocationRefused:  # the stack began stopping after the check above: no run, no error
-            return
+        except InvocationRefused as exc:
+            if invoker.closing:  # the stack began stopping after the check above: no run, no error
+                return
+            print(f"switchboard: scheduled {schedule.function_id} refused: {exc}", flush=True)  # concurrency 0
         except Exception as exc:  # a failed run is logged; the next one still comes
             print(f"switchboard: scheduled {schedule.function_id} failed: {exc}", flush=True)

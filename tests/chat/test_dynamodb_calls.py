@@ -192,3 +192,27 @@ def test_unprocessed_batch_items_are_asked_again_and_never_dropped_silently(svc,
         # Then, if DynamoDB keeps leaving it, the caller hears of it (retry later) instead of a silent loss
         with pytest.raises(errors.Unavailable):
             svc.store.connections.delete(conn.id)
+
+
+def test_with_the_per_item_rollback_a_cancelled_transaction_leaves_no_stream_record(svc):
+    # a cancelled write that reached the table's stream would reach the events dispatcher as an
+    # event that never happened (a message.created for a refused send)
+    import boto3
+    from botocore.exceptions import ClientError
+
+    ddb, table = boto3.client("dynamodb"), svc.store.table
+    streams = boto3.client("dynamodbstreams")
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+
+    def records() -> list[str]:
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        return [r["dynamodb"]["Keys"]["sk"]["S"] for r in streams.get_records(ShardIterator=it)["Records"]]
+
+    before = records()
+    with rollback_by_item(), pytest.raises(ClientError):
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "EVT#e1"}, "sk": {"S": "EVT#e1"}}}},
+            {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "X#none"}, "sk": {"S": "A"}},
+                                "ConditionExpression": "attribute_exists(pk)"}}])
+    assert records() == before

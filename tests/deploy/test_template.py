@@ -138,9 +138,9 @@ FUNCTION_ACTIONS = {
         "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
         "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
     # section 8: due follow-ups (GSI2), their channels, messages and visitors' connections, the
-    # resume link written, the batch deleted; the mail, as MailFrom only
+    # resume link and its pointer written (one BatchWriteItem), the batch deleted; the mail, as MailFrom only
     "FollowupMailFunction": frozenset({
-        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
         "ses:SendEmail"}),
     "CorsPreflightFunction": frozenset(),
     # staff land on their record: a link (Put, Update) and the session's check of the record

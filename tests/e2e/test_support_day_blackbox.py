@@ -6,7 +6,8 @@ exact shape and error codes.
 
 One stack for the module, with the support day's clocks shortened so the scheduled functions
 can be watched at work: ``--schedule-every 1`` (every `Schedule` event of template.yaml runs each
-second: the sweep and the follow-up mailer), ``FOLLOWUP_DELAY_SECONDS=1`` and
+second: the sweep and the follow-up mailer), ``FOLLOWUP_DELAY_SECONDS=4`` (room for a batch of
+replies sent one after another on a loaded machine) and
 ``REASSIGN_AFTER_SECONDS=REASSIGN``. Two tenants: `desk`, where the operators work, and `front`,
 whose widget settings (business hours, a required pre-chat form, an email required offline)
 are set once by the fixture - so no test depends on another's order. `desk` trusts a website's
@@ -83,7 +84,7 @@ def seed(_web_origins: list[str]) -> dict[str, Any]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     with jwks_server() as website:
         ISSUER["shop"] = website.issuer("shop")
-        s = DevStack(["--no-sso", "--schedule-every", "1", "--env", "FOLLOWUP_DELAY_SECONDS=1",
+        s = DevStack(["--no-sso", "--schedule-every", "1", "--env", "FOLLOWUP_DELAY_SECONDS=4",
                       "--env", f"REASSIGN_AFTER_SECONDS={REASSIGN}"],
                      seed_for=seed, seed_dir=tmp_path_factory.mktemp("blackbox-seed"))
         yield from _configured(s)
@@ -661,9 +662,11 @@ def test_a_reply_to_a_visitor_who_left_is_mailed_once_and_its_link_signs_them_ba
     assert set(mail) == {"to", "subject", "text", "sent_at"}
     assert "Your parcel left today." in mail["text"] and "Tracking: ZX-42." in mail["text"]
     assert "courier-internal-ref-991" not in mail["text"]
-    link = re.search(r"(https?://\S+)/\?resume=([0-9a-f]{16}\.[A-Za-z0-9_-]+)", mail["text"])
-    assert link and link.group(1) == ORIGIN, mail["text"]
-    token = link.group(2)
+    # the link opens the page the visitor was on (its origin is the tenant's), the secret in ?resume=
+    link = re.search(r"(https?://[^/\s?#]+)(/[^\s?#]*)?\?(?:[^\s#]*&)?resume=([0-9a-f]{16}\.[A-Za-z0-9_-]+)",
+                     mail["text"])
+    assert link and link.group(1) == ORIGIN and link.group(2) == "/orders/7", mail["text"]
+    token = link.group(3)
     time.sleep(2.5)
     assert len([m for m in outbox(stack) if m["to"] == address]) == 1  # batched: one mail, not one per reply
     # a page on another origin cannot spend it (and leaves it whole), nor a wrong secret

@@ -50,17 +50,20 @@ def test_switchboard_dev_runs_the_sweep_on_its_schedule_and_stops_cleanly():
 
 
 class _StoppingInvoker:
-    """An invoker that began closing between the schedule's check and its run (a SIGTERM race)."""
+    """An invoker that began closing between the schedule's check and its run (a SIGTERM race),
+    or (``closing_after=None``) one that refuses a function without closing (concurrency 0)."""
 
-    closing = False
-
-    def __init__(self) -> None:
+    def __init__(self, closing_after: int | None = 1) -> None:
         self.calls = 0
+        self.closing = False
+        self.closing_after = closing_after
 
     async def ainvoke(self, function_id, event):
         from switchboard_local.invoker import InvocationRefused
 
         self.calls += 1
+        if self.closing_after is not None and self.calls >= self.closing_after:
+            self.closing = True
         raise InvocationRefused(function_id)
 
 
@@ -77,7 +80,19 @@ def test_a_schedule_refused_because_the_stack_is_stopping_ends_quietly(capsys):
 
     asyncio.run(scenario())  # returns: no further runs once refused
     assert invoker.calls == 1
-    assert "failed" not in capsys.readouterr().out
+    assert "failed" not in capsys.readouterr().out and "refused" not in capsys.readouterr().out
+
+
+def test_a_schedule_refused_while_the_stack_runs_is_told_and_tried_again(capsys):
+    import asyncio
+
+    from switchboard_local.scheduler import Schedule, run_schedules
+
+    invoker = _StoppingInvoker(closing_after=3)  # refused twice while running, then the stack stops
+    schedule = Schedule(function_id="SupportSweepFunction", name="Sweep", expression="rate(1 minute)", seconds=60)
+    asyncio.run(asyncio.wait_for(run_schedules(invoker, [schedule], asyncio.Event(), every=0.01), 2))
+    assert invoker.calls == 3
+    assert capsys.readouterr().out.count("scheduled SupportSweepFunction refused") == 2
 
 
 def test_the_events_pump_stops_quietly_when_the_stack_refuses_invocations(caplog):
@@ -89,18 +104,29 @@ def test_the_events_pump_stops_quietly_when_the_stack_refuses_invocations(caplog
     from switchboard_local.invoker import InvocationRefused
 
     class Pump(EventsPump):
-        def __init__(self) -> None:  # no stream or queue: only run()'s loop is under test
-            self.passes = 0
+        def __init__(self, stop: threading.Event, stop_at: int) -> None:  # only run()'s loop is under test
+            self.passes, self.stop, self.stop_at = 0, stop, stop_at
 
         def run_once(self) -> int:
             self.passes += 1
+            if self.passes >= self.stop_at:
+                self.stop.set()  # SIGTERM: the stack sets the pump's stop, then closes the invoker
             raise InvocationRefused("EventsDispatchFunction")
 
-    pump = Pump()
-    thread = threading.Thread(target=pump.run, args=(threading.Event(),), daemon=True)
+    # stopping: the first refusal ends the pump, quietly
+    stop = threading.Event()
+    pump = Pump(stop, stop_at=1)
+    thread = threading.Thread(target=pump.run, args=(stop,), kwargs={"interval": 0.01}, daemon=True)
     with caplog.at_level("DEBUG"):
         thread.start()
         thread.join(2)
     assert not thread.is_alive()
     assert pump.passes == 1
     assert "failed a pass" not in caplog.text
+    # refused while running (a function with no concurrency): the pump goes on with its next pass
+    stop = threading.Event()
+    pump = Pump(stop, stop_at=3)
+    thread = threading.Thread(target=pump.run, args=(stop,), kwargs={"interval": 0.01}, daemon=True)
+    thread.start()
+    thread.join(2)
+    assert not thread.is_alive() and pump.passes == 3

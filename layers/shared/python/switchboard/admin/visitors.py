@@ -16,9 +16,9 @@ What is stored about a visitor, and where (docs/privacy.md):
 conversations, last the visitor's own partition - what makes them "known". So a DELETE that
 failed half-way is retried by the admin and finishes; one that finished makes the visitor
 unknown, and a repeat is 404 with nothing changed. The erasure is audited as
-``visitor_erased`` with the counts and a hash of the visitor's id (no id, no name, no text); the
-audit events that named them are kept with their kind and time, the person replaced by that
-hash and their details dropped.
+``visitor_erased`` with the counts and a name drawn at random for this erasure (no id, no name,
+no text, nothing that leads back to them); the audit events that named them are kept with their
+kind and time, the person replaced by that name and their details dropped.
 """
 
 from __future__ import annotations

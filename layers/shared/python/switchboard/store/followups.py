@@ -73,12 +73,14 @@ class Followups:
     # -- resume links -------------------------------------------------------------------------------
     def put_resume(self, resume_id: str, token_hash: str, *, tenant: str, visitor: str, channel_id: str,
                    expires_at: int) -> None:
-        # the pointer first: a link is never stored where erasing its conversation would miss it
-        self._table.put({"pk": keys.channel_pk(channel_id), "sk": keys.resume_link_sk(resume_id),
-                         "ttl": expires_at})
-        self._table.put({"pk": keys.resume_pk(resume_id), "sk": keys.RESUME, "secret_hash": token_hash,
-                         "tenant": tenant, "visitor": visitor, "channel_id": channel_id, "expires_at": expires_at,
-                         "ttl": expires_at})
+        """The link and its pointer in the conversation's partition (what an erasure of the
+        conversation follows to it), in one BatchWriteItem: one call, as the link alone was. An
+        erasure that ran between the mailer's read of the channel and this leaves the link to its
+        TTL; it signs nobody in (``/auth/resume`` requires the conversation, which is gone)."""
+        self._table.batch_put([
+            {"pk": keys.channel_pk(channel_id), "sk": keys.resume_link_sk(resume_id), "ttl": expires_at},
+            {"pk": keys.resume_pk(resume_id), "sk": keys.RESUME, "secret_hash": token_hash, "tenant": tenant,
+             "visitor": visitor, "channel_id": channel_id, "expires_at": expires_at, "ttl": expires_at}])
 
     def take_resume(self, resume_id: str, token_hash: str, *, now: int) -> dict[str, Any] | None:
         """Spend a resume link: ``{"tenant", "visitor", "channel_id", ...}`` exactly once, for

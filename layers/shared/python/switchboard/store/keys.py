@@ -177,6 +177,7 @@ PREFIXES = ("T#", "U#", "OP#", "EMAIL#", "IDP#", "OIDC#", "INV#", "S#", "RT#", "
             "C#", "OC#", "CH#", "ST#", "MEM#", "ASG#", "M#", "A#", "MSG#", "CID#", "R#", "W#", "PWR#", "RC#", "DEV#",
             "UC#", "FU#", "RES#")
 PREFIXES += ("NOTE#", "LBL#", "CLOSED#", "CANNED#", "SHORTCUT#", "DUE#")  # issue 17 (appended: merges stay simple)
+PREFIXES += ("RESL#",)  # a conversation's pointers to its resume links
 #: the key attributes and index names: spelled only here (and in the store's expressions)
 ATTRIBUTES = (PK, SK, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK)
 
