@@ -1,6 +1,7 @@
 """What Switchboard costs to run a month, at AWS list prices: `python bench/cost.py [--visitors V] ...`.
 
-``--visitors V --conversations C --messages M --operators O`` (a month's load); ``--rounds``.
+``--visitors V --conversations C --messages M --operators O`` (a month's load); ``--webhooks N``
+(default 1), ``--no-bus``, ``--followup-share S`` (default 0.2, assumed); ``--rounds``.
 
 The cost comes from what each operation measurably does, not from guesses: the real handlers
 run in-process on moto (as the other sections and the tests run them), and every AWS call they
@@ -15,8 +16,15 @@ operations are measured:
   to S3), both ``$disconnect``s;
 - *message*: one ``message.send`` (visitor's and operator's alternately), watched by both.
 
-Then ``V x visit + C x conversation + M x message`` plus what a deployed stack pays whatever the
-load (alarms, custom metrics, the dashboard, secrets, the KMS key), priced with :data:`PRICES`.
+With the outbound events on (issue 19: the bus, one webhook, the local stack's events pump through
+the real dispatcher and delivery functions), each operation also counts its events; what one
+event's dispatch and one webhook delivery cost are measured apart, as are an idle run of the two
+every-minute functions (support sweep, follow-up mailer) and what one follow-up mail adds.
+
+Then ``V x visit + C x conversation + M x message``, their events times the bus and
+``--webhooks N``, ``--followup-share`` of the conversations' follow-up mails, plus what a deployed
+stack pays whatever the load (alarms, custom metrics, the dashboard, secrets, the KMS key, the
+webhook queue's idle polling, the scheduled runs), priced with :data:`PRICES`.
 Read ``bench/README.md`` ("cost") for what is assumed and what is left out.
 """
 

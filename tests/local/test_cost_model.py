@@ -37,6 +37,8 @@ def test_every_price_has_a_source_and_the_competitors_say_whether_they_were_veri
     for name, price in cost.PRICES.items():
         assert price["usd"] > 0 and price["source"].startswith("https://aws.amazon.com/"), name
     assert {c["verified"] for c in cost.COMPETITORS.values()} == {True, False}  # Stream's is marked recalled
+    # the prices added without network access say so
+    assert {k for k, v in cost.PRICES.items() if v.get("recalled")} == {"eventbridge_event", "sqs_request", "ses_email"}
 
 
 def test_the_monthly_cost_is_each_operation_times_its_count_at_list_prices(cost):
