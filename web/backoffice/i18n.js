@@ -40,6 +40,10 @@ const STRINGS = {
     "not.sent": "Not sent: {why}", "sending": "Sending…",
     "close.confirm": "Close this conversation? The visitor can no longer write in it.", "closed": "Conversation closed.",
     "delete.confirm": "Delete this message?",
+    "ro.notes": "You can still write a private note for staff.", "note.write": "Write a private note",
+    "transfer.away": "away", "transfer.offline": "offline", "transfer.full": "no room",
+    "ops.max.none": "no limit", "ops.max.bad": "Max chats is a whole number from 1 to 50, or empty for no limit.",
+    "ops.max.set": "{email} now takes at most {n} chats.", "ops.max.cleared": "{email} has no chat limit now.",
   },
   es: {
     "nav.inbox": "Bandeja", "nav.team": "Equipo", "nav.security": "Seguridad", "nav.operators": "Agentes",
@@ -81,6 +85,10 @@ const STRINGS = {
     "delete.message": "Eliminar mensaje", "not.sent": "No enviado: {why}", "sending": "Enviando…",
     "close.confirm": "¿Cerrar esta conversación? El visitante ya no podrá escribir en ella.",
     "closed": "Conversación cerrada.", "delete.confirm": "¿Eliminar este mensaje?",
+    "ro.notes": "Aún puedes escribir una nota privada para el equipo.", "note.write": "Escribir una nota privada",
+    "transfer.away": "ausente", "transfer.offline": "desconectado", "transfer.full": "sin espacio",
+    "ops.max.none": "sin límite", "ops.max.bad": "Máx. de chats es un número entero de 1 a 50, o vacío para no tener límite.",
+    "ops.max.set": "{email} atiende ahora como máximo {n} chats.", "ops.max.cleared": "{email} ya no tiene límite de chats.",
   },
 };
 

@@ -3,6 +3,7 @@
 
 import { call } from "../api.js";
 import { fmtTime, h, refocus, scrollable, toast } from "../dom.js";
+import { t } from "../i18n.js";
 import { S, me } from "../state.js";
 import { fillSessions, sessionCount } from "./sessions.js";
 
@@ -139,21 +140,27 @@ export function renderOperators(main) {
         if (still) { shown = still; loadSessions(); } else hideSessions(false); // blocking ends sessions
       }
       table.replaceChildren(
-        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Max chats", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
+        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "MFA", "Status", "Added", "Max chats", "Actions"].map((c) => h("th", { scope: "col", text: c })))),
         h("tbody", {}, ops.map((op) => {
           const self = op.id === me().id;
           const roleSel = h("select", { "aria-label": `Role of ${op.email}`, "data-key": `role:${op.id}`, disabled: self,
             onchange: () => patch(op, { role: roleSel.value }, `${op.email} is now ${roleSel.value}.`) },
           ["operator", "admin"].map((r) => h("option", { value: r, text: r, selected: r === op.role })));
           // how many open chats they are given at most (1-50; the server's default when unset)
+          // the list carries max_chats (null: the tenant's default, no limit); emptied: back to that
           const maxChats = h("input", { type: "number", min: "1", max: "50", step: "1", class: "max-chats",
-            "aria-label": `Max chats of ${op.email}`, "data-key": `max:${op.id}`, placeholder: "no limit",
-            value: op.max_chats ?? maxSet.get(op.id) ?? "",
+            "aria-label": `Max chats of ${op.email}`, "data-key": `max:${op.id}`, placeholder: t("ops.max.none"),
+            value: ("max_chats" in op ? op.max_chats : maxSet.get(op.id)) ?? "",
             onchange: () => {
+              if (maxChats.value.trim() === "" && !maxChats.validity.badInput) {
+                maxSet.delete(op.id);
+                patch(op, { max_chats: null }, t("ops.max.cleared", { email: op.email }));
+                return;
+              }
               const n = Number(maxChats.value);
-              if (!Number.isInteger(n) || n < 1 || n > 50) { toast("Max chats is a whole number from 1 to 50.", "error"); return; }
+              if (!Number.isInteger(n) || n < 1 || n > 50) { toast(t("ops.max.bad"), "error"); return; }
               maxSet.set(op.id, n); // shown again after the redraw, should the list not carry it
-              patch(op, { max_chats: n }, `${op.email} now takes at most ${n} chats.`);
+              patch(op, { max_chats: n }, t("ops.max.set", { email: op.email, n }));
             } });
           return h("tr", { "data-operator": op.id, "data-email": op.email },
             h("td", { text: op.name }), h("td", { text: op.email }), h("td", {}, roleSel),
