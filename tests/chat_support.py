@@ -497,6 +497,11 @@ def run_action(caller: Client, action: str, channel: dict[str, Any]) -> str:
             reply = caller.request("channel.query", filter=query, limit=100)
             listed |= {c["id"] for c in reply["data"]["channels"]} if reply["ok"] else set()
         return "listed" if channel["id"] in listed else "hidden"
+    if action == "channel.query (staff filter)":  # contract section 8's {"visitor": id}: staff only
+        reply = caller.request("channel.query", filter={"visitor": channel["visitor"]}, limit=100)
+        if not reply["ok"]:
+            return str(reply["error"]["code"])
+        return "listed" if channel["id"] in {c["id"] for c in reply["data"]["channels"]} else "hidden"
     if action == "presence.set":  # no channel: the caller's own presence
         reply = caller.request("presence.set", status="online")
         return "ok" if reply["ok"] else str(reply["error"]["code"])

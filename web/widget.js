@@ -674,6 +674,11 @@
     [["url", location.href], ["referrer", document.referrer]].forEach(function (kv) {
       if (/^https?:\/\//.test(kv[1] || "")) c[kv[0]] = kv[1].slice(0, 2000);
     });
+    // the browser's IANA time zone (our extension), so staff see the visitor's local time
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone && zone.length <= 64) c.time_zone = zone;
+    } catch (e) { /* no Intl: no zone */ }
     return c;
   }
 

@@ -1,4 +1,5 @@
-"""GET /staff - the tenant's active operators and admins, by name (for team channels)."""
+"""GET /staff - the tenant's active operators and admins, by name, with status, max_chats and open_chats
+(team channels, and the transfer picker: who is online with room)."""
 
 from switchboard.admin import operators
 from switchboard.auth import sessions

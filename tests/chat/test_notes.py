@@ -1,6 +1,7 @@
-"""Private notes (contract section 8: message.send with ``internal: true``): staff members of a
-support channel write them; the visitor never receives one - not live, not in history, not on
-reconnect, not by id, not in the channel's activity - and the staff archive keeps them."""
+"""Private notes (contract section 8: message.send with ``internal: true``): staff who may read a
+support channel write them (its assignee, a colleague reading the queue, an admin); the visitor
+never receives one - not live, not in history, not on reconnect, not by id, not in the channel's
+activity, not in follow-up mail - and the staff archive keeps them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import json
 
 import boto3
 
-from tests.chat_support import table_keys
-from tests.conftest import ADMIN
+from tests.chat.test_support_channels import OLGA, add_operator
+from tests.chat_support import table_keys, visitor_tokens
+from tests.conftest import ADMIN, OPERATOR
 
 _ids = iter(range(10**9))
 
@@ -75,11 +77,14 @@ def test_a_visitor_cannot_write_a_note_and_nothing_changes(room):
     assert table_keys() == before
 
 
-def test_only_staff_members_of_the_channel_write_notes(chat, room, tokens_for, call):
+def test_only_staff_who_may_read_the_channel_write_notes(chat, room, tokens_for, svc):
     _guest, otto, channel = room
-    ana = chat.connect(tokens_for(ADMIN))  # an admin, not a member of this conversation
-    assert ana.error("message.send", channel_id=channel["id"], text="x", client_id="a-n", internal=True) == \
-        "forbidden"
+    # an operator who may not read the conversation (open, assigned to Otto) does not learn it exists
+    olga = chat.connect(tokens_for(add_operator(svc, OLGA)))
+    before = table_keys()
+    assert olga.error("message.send", channel_id=channel["id"], text="x", client_id="o-n", internal=True) == \
+        "not_found"
+    assert table_keys() == before
     # a note carries no attachments (an upload's link is the visitor's to open)
     key = otto.ok("attachment.presign", channel_id=channel["id"], content_type="image/png", size=10)["key"]
     assert otto.error("message.send", channel_id=channel["id"], text="x", client_id="o-att", internal=True,
@@ -128,3 +133,87 @@ def test_reading_a_note_is_told_to_staff_only(chat, room, tokens_for):
     assert [e["message_id"] for e in ana.events("read")] == [written["id"]]
     assert guest.events("read") == []
     assert all(written["id"] not in json.dumps(f) for f in guest.frames())
+
+
+# -- notes from staff who read the conversation without being its assignee (issue 17) ------------
+def _mailer(template, monkeypatch, seconds):
+    """FollowupMailFunction run ``seconds`` from now (as tests/chat/test_followup_mail.py runs it)."""
+    import time
+    from types import SimpleNamespace
+
+    from switchboard.chat import followup_mail
+
+    from switchboard_local.lambda_runtime import LambdaContext, load_handler
+
+    when = time.time() + seconds
+    monkeypatch.setattr(followup_mail, "time", SimpleNamespace(time=lambda: when))
+    return load_handler(template, "FollowupMailFunction")({"source": "aws.events", "detail-type": "Scheduled Event"},
+                                                          LambdaContext("FollowupMailFunction"))
+
+
+def test_an_admin_and_a_colleague_who_are_not_the_assignee_write_notes_the_visitor_never_receives(
+        chat, call, tokens_for, svc, template, monkeypatch):
+    from switchboard_local.outbox import messages as outbox
+
+    # Given a queued conversation of a visitor who left an email, watching it
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open", email="vera@example.com")["channel"]
+    assert channel["status"] == "queued"
+    guest.ok("channel.watch", channel_id=channel["id"])
+    # When Otto, reading the queue (no member, no assignee), writes a note
+    otto = chat.connect(tokens_for(OPERATOR))
+    otto.ok("channel.watch", channel_id=channel["id"])
+    assert svc.store.channels.get(channel["id"]).members == (guest.user_id,)
+    from_queue = note(otto, channel, "seen this customer yesterday: order 77")
+    # and, once Olga claimed it, Ana the admin (not a member) writes one too
+    olga = chat.connect(tokens_for(add_operator(svc, OLGA)))
+    olga.ok("channel.assign", channel_id=channel["id"])
+    olga.ok("channel.watch", channel_id=channel["id"])
+    ana = chat.connect(tokens_for(ADMIN))
+    from_admin = note(ana, channel, "refund approved up to 40 EUR")
+    # Then both are notes, and the staff watching heard of the admin's
+    assert from_queue["internal"] is True and from_admin["internal"] is True
+    assert from_admin["id"] in [e["message"]["id"] for e in olga.events("message.new")]
+    # And Ana is no member for it: her note gave her no place in the conversation
+    assert ana.user_id not in svc.store.channels.get(channel["id"]).members
+    # The visitor heard nothing of either, live
+    assert guest.events("message.new") == []
+    secret = ("order 77", "40 EUR", from_queue["id"], from_admin["id"])
+    assert not any(x in json.dumps(guest.frames()) for x in secret)
+    # nor in history or a fresh watch (a reconnect)
+    again = chat.connect(guest.tokens)
+    assert again.ok("channel.history", channel_id=channel["id"])["messages"] == []
+    assert again.ok("channel.watch", channel_id=channel["id"])["messages"] == []
+    # nor in the follow-up mail of the conversation, which carries the assignee's reply
+    guest.disconnect()
+    again.disconnect()
+    olga.ok("message.send", channel_id=channel["id"], text="Your refund is on its way.", client_id="reply-1")
+    assert _mailer(template, monkeypatch, 125)["mailed"] == 1
+    (mail,) = [m for m in outbox() if "vera@example.com" in json.dumps(m)]
+    assert "Your refund is on its way." in mail["text"]
+    assert not any(x in json.dumps(mail) for x in secret)
+    # while staff read both notes in the history
+    staff_history = ana.ok("channel.history", channel_id=channel["id"])["messages"]
+    assert {from_queue["id"], from_admin["id"]} <= {m["id"] for m in staff_history}
+
+
+def test_a_note_on_a_closed_conversation_is_a_conflict_and_stores_nothing(chat, room, tokens_for):
+    _guest, otto, channel = room
+    otto.ok("channel.close", channel_id=channel["id"])
+    ana = chat.connect(tokens_for(ADMIN))
+    before = table_keys()
+    # the archive is written at the close: a note after it would be missing from it
+    assert ana.error("message.send", channel_id=channel["id"], text="late", client_id="late-1",
+                     internal=True) == "conflict"
+    assert otto.error("message.send", channel_id=channel["id"], text="late", client_id="late-2",
+                      internal=True) == "conflict"
+    assert table_keys() == before
+
+
+def test_a_refusal_names_the_role_with_the_right_article(chat, room, tokens_for):
+    # "an admin may not ...", never "a admin" (the probe's grammar nit)
+    _guest, _otto, channel = room
+    ana = chat.connect(tokens_for(ADMIN))
+    reply = ana.request("message.send", channel_id=channel["id"], text="x", client_id="grammar-1")
+    assert not reply["ok"] and reply["error"]["code"] == "forbidden"
+    assert reply["error"]["message"].startswith("an admin may not "), reply

@@ -108,7 +108,8 @@ def _support(world: World, tenant: str, visitor: str, assignee: str | None) -> d
     others_message = (message(visitor, "visitor", sent) if visitor != me
                       else message(assignee or "", "operator", sent))
     own_message = message(me, world.actor.tokens["user"]["role"]) if me in members else None
-    return {"id": ch.id, "others_message": others_message, "own_message": own_message, "file": file}
+    return {"id": ch.id, "others_message": others_message, "own_message": own_message, "file": file,
+            "visitor": visitor}
 
 
 def _channel_for(world: World, column: str) -> dict[str, Any]:

@@ -61,6 +61,17 @@ def test_support_open_stores_the_context_prechat_answers_and_email_on_the_channe
     ({"prechat": {"name": "Vera", "topic": "Billing", "age": "40"}}, "an unknown pre-chat field"),
     ({"prechat": {"name": "Vera"}}, "a required field missing"),
     ({"prechat": {"name": "", "topic": "Billing"}}, "a required field empty"),
+    ({"prechat": {"name": "   ", "topic": "Billing"}}, "a required field of spaces"),
+    ({"prechat": {"name": "\t\n \u3000", "topic": "Billing"}}, "a required field of other whitespace"),
+    ({"context": {"time_zone": "Mars/Olympus_Mons"}}, "a time zone that does not exist"),
+    ({"context": {"time_zone": "europe/madrid"}}, "a zone name in the wrong case"),
+    ({"context": {"time_zone": "localtime"}}, "a tz directory file that is no zone"),
+    ({"context": {"time_zone": "posix/Europe/Madrid"}}, "a tz directory's copy"),
+    ({"context": {"time_zone": "../../etc/passwd"}}, "a path"),
+    ({"context": {"time_zone": "/usr/share/zoneinfo/UTC"}}, "an absolute path"),
+    ({"context": {"time_zone": "Europe/" + "A" * 60}}, "longer than 64"),
+    ({"context": {"time_zone": ""}}, "empty"),
+    ({"context": {"time_zone": 1}}, "not text"),
     ({"prechat": {"name": "Vera", "topic": "Sales"}}, "not one of the options"),
     ({"prechat": {"name": "Vera", "topic": "Billing", "mail": "not-an-email"}}, "a malformed email"),
     ({"prechat": {"name": "Vera", "topic": "Billing", "news": "yes"}}, "a checkbox that is not true/false"),
@@ -77,6 +88,33 @@ def test_bad_context_or_prechat_is_a_validation_error_and_opens_nothing(chat, ca
     # Then it is refused, and nothing was stored
     assert guest.error("support.open", **params) == "validation_error", why
     assert table_keys() == before
+
+
+@pytest.mark.parametrize("zone", ["Europe/Madrid", "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT+3",
+                                  "America/Port-au-Prince"])
+def test_the_visitors_time_zone_is_stored_and_staff_see_it(chat, call, svc, tokens_for, zone):
+    # Given an operator online
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    # When the widget opens support with the browser's IANA zone in the context (our extension)
+    context = {**CONTEXT, "time_zone": zone}
+    channel = guest.ok("support.open", context=context)["channel"]
+    # Then it is kept with the rest of the context, and staff see it
+    assert channel["context"] == context
+    assert svc.store.channels.get(channel["id"]).context == context
+    (seen,) = heard_of(otto, channel["id"])
+    assert seen["context"]["time_zone"] == zone
+
+
+def test_a_bad_time_zone_in_visitor_context_changes_nothing(room, svc):
+    guest, _otto, channel = room
+    guest.ok("visitor.context", channel_id=channel["id"], context={"url": "https://shop.example/a",
+                                                                   "time_zone": "Europe/Madrid"})
+    before = svc.store.channels.get(channel["id"]).context
+    assert guest.error("visitor.context", channel_id=channel["id"],
+                       context={"url": "https://shop.example/b", "time_zone": "Nowhere/Land"}) == "validation_error"
+    assert svc.store.channels.get(channel["id"]).context == before == {"url": "https://shop.example/a",
+                                                                       "time_zone": "Europe/Madrid"}
 
 
 def test_required_email_while_nobody_is_online(chat, call, svc, tokens_for):

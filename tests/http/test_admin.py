@@ -26,7 +26,7 @@ def test_an_admin_lists_the_tenants_operators_without_secrets(call, admin):
     ops = operators(call, admin)
     assert set(ops) == {ADMIN["email"], OPERATOR["email"]}
     assert set(ops[OPERATOR["email"]]) == {"id", "email", "name", "role", "blocked", "mfa_enabled", "created_at",
-                                           "invited", "identities"}
+                                           "invited", "identities", "max_chats"}
     assert ops[OPERATOR["email"]]["identities"] == ["password"]  # ways in: names only, never a secret
     assert ops[OPERATOR["email"]]["role"] == "operator"
 
@@ -355,10 +355,11 @@ def test_staff_see_their_tenants_active_colleagues_by_name_for_team_channels(cal
     call_path(call, "PATCH", r["json"]["operator"]["id"], admin, {"blocked": True})
     # When the operator asks for the staff directory
     r = call("GET /staff", token=otto)
-    # Then they get the tenant's active operators and admins, by id, name and role only
+    # Then they get the tenant's active operators and admins, by id, name and role, with what the
+    # transfer picker needs (presence and load: tests/http/test_staff_directory.py) - no email
     assert r["status"] == 200, r
     assert [(s["name"], s["role"]) for s in r["json"]["staff"]] == [("Ana", "admin"), ("Otto", "operator")]
-    assert all(set(s) == {"id", "name", "role"} for s in r["json"]["staff"])
+    assert all(set(s) == {"id", "name", "role", "status", "max_chats", "open_chats"} for s in r["json"]["staff"])
 
 
 def test_the_staff_directory_is_for_staff_of_the_tenant(call, tokens_for):

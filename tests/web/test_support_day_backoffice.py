@@ -439,3 +439,134 @@ def test_an_admin_sets_an_operators_max_chats_and_a_bad_value_changes_nothing(br
     field.press("Tab")
     expect(ada.locator("#toast")).to_contain_text("at most 50 chats")
     assert ada.errors == []
+
+
+# -- issue 17's remaining gaps (desk-ops) ------------------------------------------------------
+
+def test_an_admin_who_is_not_the_assignee_writes_a_note_and_the_visitor_never_sees_it(browser_stack, pages):
+    needs_staff(browser_stack)
+    # Given Nora alone online: the visitor's chat is hers
+    nora = pages()
+    sign_in(nora, browser_stack, NORA)
+    expect(nora.locator("#conn")).to_have_text("Live")
+    visitor = visitor_writes(browser_stack, pages, "Is the blue teapot back in stock?")
+    open_conversation(nora, "Is the blue teapot back in stock?")
+    # When Ada, an admin who is not its assignee, opens it from All open
+    channel_id = nora.url.rsplit("/", 1)[1]
+    ada = pages()
+    sign_in(ada, browser_stack, ADMIN)
+    expect(ada.locator("#conn")).to_have_text("Live")
+    ada.get_by_role("tab", name=re.compile("^All open")).click()
+    ada.locator(f'.channel[data-channel="{channel_id}"]').get_by_role("link").click()
+    expect(ada.locator("#messages")).to_contain_text("Is the blue teapot back in stock?")
+    expect(ada.locator("#conv-sub")).to_contain_text("assigned to Nora")
+    # Then she may not reply, and is told she may write a note: asked for, the box opens as a note only
+    expect(ada.locator("#readonly")).to_contain_text("You can still write a private note for staff.")
+    expect(ada.get_by_role("textbox", name="Reply")).to_be_hidden()
+    ada.get_by_role("button", name="Write a private note").click()
+    toggle = ada.get_by_label("Private note (only staff see it)")
+    expect(toggle).to_be_checked()
+    expect(toggle).to_be_disabled()
+    expect(ada.locator("#readonly")).to_contain_text("You can still write a private note for staff.")
+    box = ada.get_by_role("textbox", name="Reply")
+    expect(box).to_have_attribute("placeholder", "Write a private note…")
+    assert_axe_clean(ada, "a colleague's conversation with the notes-only box")
+    # When she writes one
+    box.fill("Supplier says Friday - tell them that")
+    box.press("Enter")
+    # Then it is a note for her and for Nora, at once
+    expect(ada.locator("#messages li.note", has_text="Supplier says Friday")).to_have_count(1)
+    expect(nora.locator("#messages li.note", has_text="Supplier says Friday")).to_have_count(1)
+    # And the visitor never gets it, live or after a reload
+    nora.get_by_role("textbox", name="Reply").fill("Good news: it is back on Friday.")
+    nora.get_by_role("textbox", name="Reply").press("Enter")
+    expect(visitor.locator(".log li.theirs")).to_contain_text(["Good news: it is back on Friday."])
+    assert "Supplier says" not in visitor.locator(".log").inner_text()
+    visitor.reload()
+    open_widget(visitor)
+    expect(visitor.locator(".log li.theirs")).to_contain_text(["Good news: it is back on Friday."])
+    assert "Supplier says" not in visitor.locator(".log").inner_text()
+    assert ada.errors == [] and nora.errors == [] and visitor.errors == []
+
+
+def test_the_visitor_panel_shows_the_visitors_local_time_from_the_widgets_time_zone(browser_stack, pages):
+    needs_visitor(browser_stack)
+    ada = pages()
+    sign_in(ada, browser_stack, ADMIN)
+    # Given a visitor whose browser is in Tokyo (the widget sends its IANA zone)
+    visitor = pages(timezone_id="Asia/Tokyo")
+    visitor.goto(browser_stack.demo_url)
+    open_widget(visitor)
+    write(visitor, "What time do you close?")
+    open_conversation(ada, "What time do you close?")
+    # Then the panel shows the visitor's clock now, in their zone, named
+    panel = ada.get_by_role("complementary", name="About the visitor")
+    expect(panel).to_contain_text("(Asia/Tokyo)")
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    shown = panel.locator("dd", has_text="Asia/Tokyo").inner_text()
+    hour = int(re.match(r"\s*(\d{1,2})", shown).group(1))
+    there = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
+    assert hour % 12 in {there.hour % 12, (there.hour + 1) % 12, (there.hour - 1) % 12}, (shown, there)
+    # (browsers name some zones by their older ICU spelling - Buenos Aires is "America/Buenos_Aires",
+    # Kolkata "Asia/Calcutta" - which the IANA database keeps as links: the server takes both)
+    assert ada.errors == [] and visitor.errors == []
+
+
+def wait_for_status(stack: BrowserStack, page: Any, name: str, status: str, timeout: float = 10.0) -> None:
+    """Until GET /staff (with ``page``'s session: no more sign-ins against the rate limit) says
+    ``name`` is ``status`` - presence.set is a frame, it lands a moment after the click."""
+    import time
+
+    from tests.e2e.test_http import http
+
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('sb.tokens')).access_token")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        staff = {s["name"]: s for s in http(stack, "GET", "/staff", token=token)[2]["staff"]}
+        if staff[name]["status"] == status:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{name} is {staff[name]} in GET /staff, not {status}")
+
+
+def test_the_transfer_picker_shows_away_colleagues_greyed_out_and_the_operators_page_clears_a_cap(
+        browser_stack, pages):
+    needs_staff(browser_stack)
+    # Given Ada with a chat, and Nora online but away
+    ada = pages()
+    sign_in(ada, browser_stack, ADMIN)
+    expect(ada.locator("#conn")).to_have_text("Live")
+    visitor = visitor_writes(browser_stack, pages, "Can I change my delivery address?")
+    open_conversation(ada, "Can I change my delivery address?")
+    nora = pages()
+    sign_in(nora, browser_stack, NORA)
+    expect(nora.locator("#conn")).to_have_text("Live")
+    nora.get_by_label("My status").select_option("away")
+    wait_for_status(browser_stack, ada, "Nora", "away")
+    # When Ada opens Transfer
+    ada.get_by_role("button", name="Transfer").click()
+    dialog = ada.get_by_role("dialog", name="Transfer this conversation")
+    # Then Nora is listed, marked away, and cannot be chosen
+    option = dialog.locator("option", has_text="Nora")
+    expect(option).to_have_text(re.compile(r"Nora.* - away$"))
+    expect(option).to_be_disabled()
+    dialog.get_by_role("button", name="Cancel").click()
+    # And on the operators page, the cap the server holds is shown, and emptying the field clears it
+    ada.get_by_role("link", name="Operators").click()
+    field = ada.get_by_label(f"Max chats of {NORA['email']}")
+    field.fill("4")
+    field.press("Tab")
+    expect(ada.locator("#toast")).to_contain_text("at most 4 chats")
+    ada.reload()  # drawn from GET /admin/operators alone, not from what this page remembered
+    field = ada.get_by_label(f"Max chats of {NORA['email']}")
+    expect(field).to_have_value("4")
+    field.fill("")
+    field.press("Tab")
+    expect(ada.locator("#toast")).to_contain_text("has no chat limit now")
+    ada.reload()
+    expect(ada.get_by_label(f"Max chats of {NORA['email']}")).to_have_value("")
+    expect(ada.get_by_label(f"Max chats of {NORA['email']}")).to_have_attribute("placeholder", "no limit")
+    nora.get_by_label("My status").select_option("online")
+    assert ada.errors == [] and nora.errors == [] and visitor.errors == []

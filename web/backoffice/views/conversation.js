@@ -107,6 +107,12 @@ function mayWrite(ch) {
   return ch.assignee === me().id && ch.status === "open";
 }
 
+/** Private notes: any staff member who may read a support conversation that is not closed
+ * (docs/chat-policy.md, the note rows) - the page shows only what its reader may read. */
+function mayNote(ch) {
+  return !!ch && ch.type === "support" && ch.status !== "closed";
+}
+
 export function renderConversationHeader() {
   if (!S.current) return;
   const ch = S.channels.get(S.current.id);
@@ -140,10 +146,32 @@ export function renderConversationHeader() {
   }
   actions.replaceChildren(...buttons);
   const writable = mayWrite(ch);
-  $(".composer").hidden = !writable;
+  // who may not reply may still leave a private note: "Write a private note" opens the box, as a
+  // note only. Asked for, not shown at once: someone who clicks Claim and starts typing must not
+  // send their reply as a note while the claim is on its way
+  const notesOnly = !writable && mayNote(ch);
+  if (notesOnly && !S.current.noting) {
+    buttons.push(h("button", { type: "button", id: "write-note", text: t("note.write"), onclick: () => {
+      S.current.noting = true;
+      renderConversationHeader();
+      $("#composer").focus();
+    } }));
+    actions.replaceChildren(...buttons);
+  }
+  const composer = $(".composer");
+  composer.hidden = !writable && !(notesOnly && S.current.noting);
+  const asNote = $("#as-note");
+  if (asNote) {
+    if (notesOnly) asNote.checked = true;
+    else if (asNote.disabled) asNote.checked = false; // a reply again: back to replies
+    asNote.disabled = notesOnly;
+    composer.classList.toggle("noting", asNote.checked);
+    $("#composer").placeholder = asNote.checked ? t("note.placeholder") : t("reply.placeholder");
+  }
   const ro = $("#readonly");
   ro.hidden = writable;
-  ro.textContent = ch.status === "closed" ? t("ro.closed") : ch.status === "queued" ? t("ro.queued") : t("ro.other");
+  ro.textContent = (ch.status === "closed" ? t("ro.closed") : ch.status === "queued" ? t("ro.queued") : t("ro.other"))
+    + (notesOnly ? " " + t("ro.notes") : "");
 }
 
 export function addToConversation(messages) {

@@ -3,9 +3,9 @@
 
 import { call } from "../api.js";
 import { fmtTime, h, refocus, scrollable, toast } from "../dom.js";
+import { t } from "../i18n.js";
 import { S, me } from "../state.js";
 import { fillSessions, sessionCount } from "./sessions.js";
-import { t } from "../i18n.js";
 
 export async function loadOperators() {
   const data = await call("GET", "/admin/operators");
@@ -147,10 +147,16 @@ export function renderOperators(main) {
             onchange: () => patch(op, { role: roleSel.value }, t("ops.now_role", { email: op.email, role: t("role." + roleSel.value) })) },
           ["operator", "admin"].map((r) => h("option", { value: r, text: t("role." + r), selected: r === op.role })));
           // how many open chats they are given at most (1-50; the server's default when unset)
+          // the list carries max_chats (null: the tenant's default, no limit); emptied: back to that
           const maxChats = h("input", { type: "number", min: "1", max: "50", step: "1", class: "max-chats",
             "aria-label": t("ops.max_of", { email: op.email }), "data-key": `max:${op.id}`, placeholder: t("ops.no_limit"),
-            value: op.max_chats ?? maxSet.get(op.id) ?? "",
+            value: ("max_chats" in op ? op.max_chats : maxSet.get(op.id)) ?? "",
             onchange: () => {
+              if (maxChats.value.trim() === "" && !maxChats.validity.badInput) {
+                maxSet.delete(op.id);
+                patch(op, { max_chats: null }, t("ops.max.cleared", { email: op.email }));
+                return;
+              }
               const n = Number(maxChats.value);
               if (!Number.isInteger(n) || n < 1 || n > 50) { toast(t("ops.max_bad"), "error"); return; }
               maxSet.set(op.id, n); // shown again after the redraw, should the list not carry it

@@ -8,12 +8,29 @@ import { t } from "../i18n.js";
 import { chat } from "../socket.js";
 import { S, loadStaff, me } from "../state.js";
 
-/** Who may take a chat: staff other than me, online (not away) and under their max_chats.
- * A /staff without presence fields (an older server) lists everyone. */
+/** Whether a colleague may take a chat now: online (not away) and under their max_chats
+ * (null: no cap). A /staff without presence fields (an older server) counts everyone. */
+function available(s) {
+  return (s.status === undefined || s.status === "online") && (s.online === undefined || s.online) &&
+    (s.max_chats == null || s.open_chats === undefined || s.open_chats < s.max_chats);
+}
+
+/** Who may take a chat: staff other than me who are available. */
 export function candidates(staff) {
-  return (staff || []).filter((s) => s.id !== me().id && s.role !== "visitor" &&
-    (s.status === undefined || s.status === "online") && (s.online === undefined || s.online) &&
-    (s.max_chats === undefined || s.open_chats === undefined || s.open_chats < s.max_chats));
+  return colleagues(staff).filter(available);
+}
+
+function colleagues(staff) {
+  return (staff || []).filter((s) => s.id !== me().id && s.role !== "visitor");
+}
+
+/** A colleague as the picker shows them: name, open chats of their cap, and why they cannot
+ * take it (away, offline, full) - shown, but not choosable. */
+function optionFor(s) {
+  const load = s.max_chats != null ? ` (${s.open_chats || 0}/${s.max_chats})` : "";
+  const why = available(s) ? "" : s.status === "away" ? t("transfer.away") : s.status === "offline" ? t("transfer.offline")
+    : t("transfer.full");
+  return h("option", { value: s.id, text: s.name + load + (why ? ` - ${why}` : ""), disabled: !available(s) });
 }
 
 /** ``changed(channel)``: the page draws the conversation again with its new assignee. */
@@ -21,8 +38,9 @@ export async function openTransfer(ch, opener, changed) {
   let staff = [];
   try { staff = await loadStaff(); } catch { staff = S.staff || []; }
   const people = candidates(staff);
-  const to = h("select", { id: "transfer-to", required: true },
-    people.map((s) => h("option", { value: s.id, text: s.name + (s.max_chats ? ` (${s.open_chats || 0}/${s.max_chats})` : "") })));
+  // the available first (the first is chosen), then those who cannot take it now, greyed out
+  const others = colleagues(staff).filter((s) => !available(s));
+  const to = h("select", { id: "transfer-to", required: true }, [...people, ...others].map(optionFor));
   const note = h("textarea", { id: "transfer-note", rows: "3", maxlength: "1000" });
   const error = h("p", { class: "error", role: "alert" });
   const dialog = h("dialog", { class: "transfer", "aria-labelledby": "transfer-title" });
@@ -48,8 +66,10 @@ export async function openTransfer(ch, opener, changed) {
     }
   } },
   h("h2", { id: "transfer-title", text: t("transfer.title") }),
-  people.length ? h("label", { for: "transfer-to", text: t("transfer.to") }) : h("p", { text: t("transfer.nobody") }),
-  people.length ? to : null,
+  people.length ? null : h("p", { text: t("transfer.nobody") }),
+  // the list also when nobody may take it: who is away, offline or full is shown, greyed out
+  people.length || others.length ? h("label", { for: "transfer-to", text: t("transfer.to") }) : null,
+  people.length || others.length ? to : null,
   h("label", { for: "transfer-note", text: t("transfer.note") }), note, error,
   h("div", { class: "actions" },
     h("button", { type: "submit", class: "primary", text: t("transfer.go"), disabled: !people.length }),

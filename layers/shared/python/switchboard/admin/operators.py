@@ -15,36 +15,62 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from msgspec import UNSET, UnsetType
 from msgspec.structs import replace
 
 from switchboard.admin import audit
 from switchboard.auth import sessions
 from switchboard.auth.identity import new_operator_id
 from switchboard.errors import Conflict, Forbidden, NotFound, StandingChanged, Unavailable, ValidationFailed
-from switchboard.models import OPERATOR_ID, Operator
+from switchboard.models import OPERATOR_ID, Operator, OperatorPresence
 from switchboard.runtime import Services
 
 #: the contract's HTTP codes have no ``conflict``: refusals that depend on the tenant's state are
 #: ``forbidden`` (the last admin) or ``validation_error`` (an email already taken)
 LAST_ADMIN = "the tenant's last active admin cannot be demoted, blocked or removed"
 
-__all__ = ["change_operator", "create_operator", "list_events", "list_operators", "list_staff", "remove_operator"]
+__all__ = ["change_operator", "create_operator", "list_events", "list_operators", "list_staff", "remove_operator",
+           "staff_status"]
 
 
 def list_operators(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
+    """The tenant's operators as admins see them, each with ``max_chats`` (``null``: the
+    tenant's default, no cap) - so the operators page shows the cap it edits. Two Queries
+    whatever the number of operators: the records, and the staff partition's load items."""
     caller.require("admin:operators")
     ops = sorted(svc.store.staff.of_tenant(caller.tenant), key=lambda o: (o.created_at, o.email))
-    return {"operators": [o.to_json() for o in ops]}
+    caps = svc.store.presence.caps(caller.tenant)
+    return {"operators": [{**o.to_json(), "max_chats": caps.get(o.id)} for o in ops]}
+
+
+def staff_status(p: OperatorPresence | None) -> str:
+    """``online`` (a live staff connection, not away), ``away`` (connected, said away) or
+    ``offline`` (no live connection - whatever they last said)."""
+    if p is None or not p.online:
+        return "offline"
+    return "away" if p.away else "online"
 
 
 def list_staff(svc: Services, caller: sessions.Caller) -> dict[str, Any]:
-    """``GET /staff`` (not in the contract): who a staff member may put in a team channel -
-    the tenant's active operators and admins, by id, name and role only (no email, nothing
-    an admin's listing adds). Needs ``team:chat``."""
+    """``GET /staff`` (not in the contract): who a staff member may put in a team channel or
+    hand a conversation to - the tenant's active operators and admins, by id, name and role,
+    with their ``status`` (online / away / offline), ``max_chats`` (``null``: no cap) and
+    ``open_chats`` (open support conversations assigned), so the transfer picker can offer only
+    colleagues who are online with room. No email, nothing else an admin's listing adds.
+    Needs ``team:chat``.
+
+    Two Queries whatever the size of the staff: the operator records, and the staff partition
+    (presence and load: the one assignment reads) - never one per colleague."""
     caller.require("team:chat")
     staff = sorted((o for o in svc.store.staff.of_tenant(caller.tenant) if o.active),
                    key=lambda o: (o.name.lower(), o.id))
-    return {"staff": [{"id": o.id, "name": o.name, "role": o.role} for o in staff]}
+    presence = {p.user_id: p for p in svc.store.presence.of_tenant(caller.tenant, now=int(time.time()))}
+    out = []
+    for o in staff:
+        p = presence.get(o.id)
+        out.append({"id": o.id, "name": o.name, "role": o.role, "status": staff_status(p),
+                    "max_chats": p.max_chats if p else None, "open_chats": p.load if p else 0})
+    return {"staff": out}
 
 
 def create_operator(svc: Services, caller: sessions.Caller, *, email: str, name: str, role: str = "operator",
@@ -73,7 +99,7 @@ def create_operator(svc: Services, caller: sessions.Caller, *, email: str, name:
     audit.record(svc.store, tenant=op.tenant, kind="operator_created", retention_days=svc.settings.audit_retention_days,
                  actor=caller.user_id, subject=op.id, session_id=caller.session.id, role=op.role,
                  invited=not password)
-    return {"operator": op.to_json(), **answer}
+    return {"operator": {**op.to_json(), "max_chats": None}, **answer}  # a new operator: no cap
 
 
 def _target(svc: Services, caller: sessions.Caller, operator_id: str) -> Operator:
@@ -106,20 +132,36 @@ CHANGE_ATTEMPTS = 3
 
 def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, *, role: str | None = None,
                     name: str | None = None, blocked: bool | None = None,
-                    mfa_enabled: bool | None = None, max_chats: int | None = None) -> dict[str, Any]:
+                    mfa_enabled: bool | None = None, max_chats: int | UnsetType | None = UNSET) -> dict[str, Any]:
     """Change role, name or blocked; a role change or a block ends the operator's sessions.
     ``mfa_enabled: false`` resets their second factor and ends all their sessions.
     ``max_chats`` (1-50, contract section 8): the most open chats auto-assignment and
-    handovers give them; kept on their staff load item, which assignment reads anyway."""
+    handovers give them; kept on their staff load item, which assignment reads anyway.
+    ``max_chats=None`` clears it back to the tenant's default - no cap (``UNSET``: unchanged).
+
+    The answer's operator is as ``GET /admin/operators`` lists it, ``max_chats`` included (one
+    GetItem of their load item when this change did not set it)."""
+    answer = _change_operator(svc, caller, operator_id, role=role, name=name, blocked=blocked,
+                              mfa_enabled=mfa_enabled, max_chats=max_chats)
+    if "max_chats" not in answer["operator"]:
+        cap = svc.store.presence.max_chats(caller.tenant, answer["operator"]["id"])
+        answer["operator"] = {**answer["operator"], "max_chats": cap}
+    return answer
+
+
+def _change_operator(svc: Services, caller: sessions.Caller, operator_id: str, *, role: str | None,
+                     name: str | None, blocked: bool | None, mfa_enabled: bool | None,
+                     max_chats: int | UnsetType | None) -> dict[str, Any]:
     caller.require("admin:operators")
-    if role is None and name is None and blocked is None and mfa_enabled is None and max_chats is None:
+    if role is None and name is None and blocked is None and mfa_enabled is None and max_chats is UNSET:
         raise ValidationFailed("nothing to change: give role, name, blocked, mfa_enabled or max_chats")
-    if max_chats is not None:
+    if not isinstance(max_chats, UnsetType):
         target = _target(svc, caller, operator_id)
         svc.store.presence.set_max_chats(target.tenant, target.id, max_chats)
         audit.record(svc.store, tenant=target.tenant, kind="operator_changed",
                      retention_days=svc.settings.audit_retention_days, actor=caller.user_id, subject=target.id,
-                     session_id=caller.session.id, max_chats=max_chats)
+                     session_id=caller.session.id, max_chats=max_chats,
+                     max_chats_cleared=True if max_chats is None else None)  # the detail drops None values
         if role is None and name is None and blocked is None and mfa_enabled is None:
             return {"operator": {**target.to_json(), "max_chats": max_chats}, "revoked_sessions": 0}
     if mfa_enabled is not None and operator_id == caller.user_id:
@@ -155,8 +197,12 @@ def change_operator(svc: Services, caller: sessions.Caller, operator_id: str, *,
                  revoked_sessions=len(ended))
     if mfa_enabled is False:
         reset = _reset_mfa(svc, caller, changed)
-        return {"operator": reset["operator"], "revoked_sessions": len(ended) + reset["revoked_sessions"]}
-    return {"operator": changed.to_json(), "revoked_sessions": len(ended)}
+        answer = {"operator": reset["operator"], "revoked_sessions": len(ended) + reset["revoked_sessions"]}
+    else:
+        answer = {"operator": changed.to_json(), "revoked_sessions": len(ended)}
+    if not isinstance(max_chats, UnsetType):
+        answer["operator"] = {**answer["operator"], "max_chats": max_chats}
+    return answer
 
 
 def _reset_mfa(svc: Services, caller: sessions.Caller, target: Operator) -> dict[str, Any]:

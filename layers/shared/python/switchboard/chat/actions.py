@@ -450,9 +450,17 @@ def channel_query(ctx: ChatContext, conn: Connection, *, status: str | None = No
     """
     authorize(conn, "query")
     staff_filter = visitor is not None or label is not None or assignee is not None
+    if staff_filter or status == "closed":
+        # contract section 8's filters are staff's: a visitor using one is told so, rather than
+        # handed their own list as if the filter had been applied
+        try:
+            authorize(conn, "inbox_filter")
+        except Forbidden:
+            raise Forbidden('the visitor, label, assignee and {"status": "closed"} filters are for staff; '
+                            'list your own conversations with {"member": "me"}') from None
     if conn.role == "visitor" or (status is None and not staff_filter):
+        # a visitor's {"status": "queued" | "open"} narrows their own list (contract section 4)
         entries, more = ctx.store.channels.query(conn.tenant, member=conn.user_id, limit=limit, cursor=cursor)
-        visitor = label = assignee = None  # a visitor's filters narrow their own list, as ever
     elif visitor is not None:
         entries, more = ctx.store.channels.query(conn.tenant, member=visitor, limit=limit, cursor=cursor)
     elif label is not None:
@@ -634,10 +642,11 @@ def message_send(ctx: ChatContext, conn: Connection, *, channel_id: str, text: s
     A ``client_id`` reused for another text or other attachments is ``conflict``
     (:func:`_retry_of`): nothing stored, nothing sent.
 
-    ``internal``: a private note among staff (``note`` permission: staff members of a support
-    channel). Stored apart from the visitor's messages (``NOTE#``), told only to staff watchers,
-    never in a visitor's history, watch page or reads; no attachments (an upload's link would
-    be the visitor's to open).
+    ``internal``: a private note among staff (``note`` permission: staff who may read the
+    support channel - its assignee, a colleague reading the queue or a past conversation of
+    theirs, an admin; never the visitor). Stored apart from the visitor's messages (``NOTE#``),
+    told only to staff watchers, never in a visitor's history, watch page or reads; no
+    attachments (an upload's link would be the visitor's to open).
     """
     ch = _channel(ctx, conn, channel_id)
     try:
@@ -731,7 +740,7 @@ def _store_message(ctx: ChatContext, conn: Connection, ch: Channel, message: Mes
                 raise
             # closed or reassigned since we read it: read it again and re-check
             ch = _channel(ctx, conn, ch.id)
-            authorize(conn, "write", ch)
+            authorize(conn, "note" if message.internal else "write", ch)
     raise Conflict("the channel changed meanwhile")  # pragma: no cover
 
 

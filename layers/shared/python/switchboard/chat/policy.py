@@ -62,6 +62,7 @@ PERMISSION_SCOPE: dict[str, str] = {
     "presence": "chat:write",
     "visitor_profile": "chat:write",
     "rate": "chat:write",
+    "inbox_filter": "chat:read",
 }
 
 #: the permission each action checks (message.delete: ``delete_own`` for one's own message,
@@ -137,9 +138,10 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
     ("admin", "team", "attach"): _MEMBER,
     ("admin", "team", "close"): _TENANT,
     ("admin", "team", "moderate"): _TENANT,
-    # issue 17: private notes (staff members of a support channel), labels, presence
-    ("operator", "support", "note"): _MEMBER,
-    ("admin", "support", "note"): _MEMBER,
+    # issue 17: private notes (staff who may read the conversation: its read rows' relations),
+    # labels, presence
+    ("operator", "support", "note"): frozenset({"member", "queued", "closed"}),
+    ("admin", "support", "note"): _TENANT,
     ("operator", "support", "label"): frozenset({"member", "queued"}),
     ("admin", "support", "label"): _TENANT,
     ("operator", None, "presence"): _ANY,
@@ -147,6 +149,10 @@ POLICY: dict[tuple[str, str | None, str], frozenset[str]] = {
     # contract section 8: the visitor's own side of their conversation (staff have no such row)
     ("visitor", "support", "visitor_profile"): frozenset({"visitor"}),
     ("visitor", "support", "rate"): frozenset({"visitor"}),
+    # channel.query's staff filters (visitor, label, assignee, status closed): staff only; a
+    # visitor's query with one is refused, not quietly narrowed to their own list
+    ("operator", None, "inbox_filter"): _ANY,
+    ("admin", None, "inbox_filter"): _ANY,
 }
 
 
@@ -189,4 +195,5 @@ def authorize(who: Principal, permission: str, channel: Channel | None = None) -
         raise Forbidden(f"requires scope {scope}")
     granted = POLICY.get((who.role, channel.type if channel else None, permission), frozenset())
     if not granted & relations(who.user_id, channel):
-        raise Forbidden(f"a {who.role} may not {permission.replace('_', ' ')} here")
+        article = "an" if who.role.startswith(("a", "e", "i", "o", "u")) else "a"  # "an admin", "an operator"
+        raise Forbidden(f"{article} {who.role} may not {permission.replace('_', ' ')} here")

@@ -47,11 +47,17 @@ def _tenant(ctx: ChatContext, tenant_id: str) -> Tenant | None:
     return ctx.tenants(tenant_id) if ctx.tenants else None
 
 
+def _missing(answer: Any) -> bool:
+    """A required field's answer that is no answer: absent, an unticked checkbox, or text that
+    is empty or only whitespace (a name of three spaces tells staff nothing)."""
+    return answer is None or answer is False or (isinstance(answer, str) and not answer.strip())
+
+
 def check_prechat(tenant: Tenant | None, answers: Mapping[str, Any] | None, *, new: bool) -> dict[str, Any] | None:
     """The answers, checked against the tenant's configured fields: an unknown field, a
     ``select`` answer that is not one of its options, a malformed ``email``, a ``checkbox``
     that is not true/false or text that is not text are each ``validation_error``; so is a
-    required field left out or empty when the conversation is ``new`` (the form is asked
+    required field left out, empty or only whitespace when the conversation is ``new`` (the form is asked
     before the first message, so an open conversation has passed it)."""
     fields = {f["id"]: f for f in (tenant.prechat if tenant else ())}
     answers = dict(answers or {})
@@ -74,7 +80,7 @@ def check_prechat(tenant: Tenant | None, answers: Mapping[str, Any] | None, *, n
             raise ValidationFailed(f"prechat.{name}: at most 200 characters")
     if new:
         for name, field in fields.items():
-            if field.get("required") and answers.get(name) in (None, "", False):
+            if field.get("required") and _missing(answers.get(name)):
                 raise ValidationFailed(f"prechat.{name}: required")
     if not answers:
         return None

@@ -64,13 +64,40 @@ Email = Annotated[str, Meta(pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,2
 PrechatValue = Annotated[str, Meta(max_length=1000)] | bool
 
 
+#: an IANA time zone's name as browsers give it (``Intl.DateTimeFormat().resolvedOptions().timeZone``:
+#: ``Europe/Madrid``, ``America/Argentina/Buenos_Aires``, ``UTC``, ``Etc/GMT+3``); the pattern
+#: keeps out paths and the tz directory's files that are no zone (``localtime``, ``posixrules``,
+#: ``right/...``), then :func:`_real_zone` asks zoneinfo whether it exists
+TimeZone = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z0-9_+-]{0,31}(/[A-Za-z0-9_+-]{1,31}){0,2}\Z", max_length=64)]
+
+
+def _real_zone(name: str) -> bool:
+    """Whether ``name`` is a zone of the IANA database this runtime has. One file read, and only
+    when a context carries a zone: ``zoneinfo.available_timezones()`` would walk the whole
+    database (~0.2 s) on a visitor's request."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 class VisitorContext(Params, frozen=True):
-    """Where the visitor is (contract section 8): every field optional, each bounded."""
+    """Where the visitor is (contract section 8): every field optional, each bounded.
+    ``time_zone`` is our extension (docs/chat-policy.md): the browser's IANA zone, so staff
+    see the visitor's local time."""
 
     url: PageUrl | None = None
     title: Annotated[str, Meta(max_length=300)] | None = None
     referrer: PageUrl | None = None
     locale: Locale | None = None
+    time_zone: TimeZone | None = None
+
+    def __post_init__(self) -> None:  # a ValueError here is a ValidationError of the decode
+        if self.time_zone is not None and not _real_zone(self.time_zone):
+            raise ValueError("time_zone: not a time zone of the IANA database")
 
 
 class SupportOpenParams(Params, frozen=True):

@@ -258,8 +258,9 @@ class OperatorChange(Strict, frozen=True):
     #: ``false`` resets the operator's second factor (a lost phone, an authenticator someone
     #: else enrolled); nobody turns it on for someone else: enrolment needs their authenticator
     mfa_enabled: Literal[False] | None = None
-    #: the most open chats auto-assignment and handovers give them (contract section 8)
-    max_chats: Annotated[int, Meta(ge=1, le=50)] | None = None
+    #: the most open chats auto-assignment and handovers give them (contract section 8);
+    #: ``null`` clears it back to the tenant's default (no cap), absent leaves it as it is
+    max_chats: Annotated[int, Meta(ge=1, le=50)] | UnsetType | None = UNSET
 
 
 class EventsQuery(Strict, frozen=True):

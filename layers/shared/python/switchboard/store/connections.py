@@ -172,10 +172,22 @@ class Presence:
         self._table.update(keys.staff_pk(tenant), keys.load_sk(user_id), "SET away = :a, user_id = :u",
                                     {":a": away, ":u": user_id})
 
-    def set_max_chats(self, tenant: str, user_id: str, max_chats: int) -> None:
-        """An admin's cap on an operator's open chats, on the same load item."""
+    def set_max_chats(self, tenant: str, user_id: str, max_chats: int | None) -> None:
+        """An admin's cap on an operator's open chats, on the same load item; ``None`` removes
+        it (the tenant's default: no cap - assignment's condition reads a missing cap as none)."""
+        if max_chats is None:
+            self._table.update(keys.staff_pk(tenant), keys.load_sk(user_id), "SET user_id = :u REMOVE max_chats",
+                               {":u": user_id})
+            return
         self._table.update(keys.staff_pk(tenant), keys.load_sk(user_id), "SET max_chats = :m, user_id = :u",
                                     {":m": max_chats, ":u": user_id})
+
+    def caps(self, tenant: str) -> dict[str, int]:
+        """Every staff member's ``max_chats`` that is set (``GET /admin/operators``): one Query of
+        the load items alone (``T#<tid>#OPS`` begins_with ``OP#``; the connections' ``OC#`` items
+        are not read), growing with the tenant's staff only."""
+        return {str(r["user_id"]): int(r["max_chats"]) for r in self._table.query(keys.staff_pk(tenant), keys.LOADS)
+                if r.get("max_chats") is not None and r.get("user_id")}
 
     def max_chats(self, tenant: str, user_id: str) -> int | None:
         raw = self._table.get(keys.staff_pk(tenant), keys.load_sk(user_id), consistent=True)

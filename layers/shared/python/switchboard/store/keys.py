@@ -211,6 +211,8 @@ MESSAGES_END = "MSG#~"  # '~' sorts after every id character: the upper bound of
 WATCHES = "W#"
 NOTES = "NOTE#"  # staff-only notes of a support channel: apart from MSG#, so no visitor reader ever reaches one
 NOTES_END = "NOTE#~"
+LOADS = "OP#"  # the staff partition's load items alone (their caps for GET /admin/operators), no OC# presence
+__all__ += ["LOADS"]
 
 
 def key(pk: str, sk: str) -> dict[str, str]:
