@@ -28,7 +28,9 @@ MINIFIED = ROOT / "web" / "widget.min.js"
 # (every string twice, ~1.6 KB gzipped), the pre-chat and offline form, CSAT, page context and
 # the resume link (~1.1 KB). A new language adds ~0.7 KB; past this budget, languages beyond
 # the first two would be fetched on demand instead (docs/web.md, "The widget's weight").
-GZIP_BUDGET = 15_000
+# Raised to 15.5 KB at 15,023 bytes: the visitor's control to change the follow-up email, the
+# widget speaking only the tenant's languages, and the visitor's time zone sent with the page.
+GZIP_BUDGET = 15_500
 
 
 def build_script() -> list[str]:
