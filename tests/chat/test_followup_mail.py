@@ -323,3 +323,29 @@ def test_a_page_off_the_tenants_origins_never_becomes_the_links_target(chat, cal
     # Then the link opens the tenant's first origin's root, and nothing of the page comes along
     assert link.startswith(f"{ORIGIN}/?resume="), link
     assert "evil" not in link and "orders" not in link and "user" not in link
+
+
+# -- the mail's language (the widget's: docs/web.md, "Languages") -----------------------------------
+@pytest.mark.parametrize("locale, offered, says", [
+    ("es-ES", [], "te ha respondido"),        # the visitor's language, offered by default
+    ("es", ["en", "es"], "te ha respondido"),
+    ("en-GB", [], "answered you"),
+    ("fr-FR", [], "answered you"),            # no French: the tenant's first language
+    ("fr-FR", ["es", "en"], "te ha respondido"),
+    ("es-MX", ["en"], "answered you"),        # the tenant offers only English
+])
+def test_the_mail_speaks_the_language_the_widget_spoke(chat, call, tokens_for, run_mailer, svc, admin,
+                                                       locale, offered, says):
+    if offered:
+        assert call("PATCH /admin/tenant", token=admin, body={"locales": offered})["status"] == 200
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    channel = guest.ok("support.open", email="vera@example.com",
+                       context={"url": f"{ORIGIN}/orders/7", "locale": locale})["channel"]
+    otto.ok("channel.watch", channel_id=channel["id"])
+    guest.disconnect()
+    send(otto, channel, "Here is your answer.")
+    assert run_mailer(125)["mailed"] == 1
+    (mail,) = outbox()
+    assert says in mail["subject"] and "Here is your answer." in mail["text"]
+    assert resume_token(mail)

@@ -55,13 +55,24 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "$link\n\n"
         "You get this mail because you left this address in the chat on $tenant_name's website.\n",
     ),
+    # the same in Spanish, for a visitor whose widget spoke Spanish (``<name>.<language>``)
+    "followup.es": (
+        "$tenant_name te ha respondido",
+        "Hola:\n\n"
+        "$tenant_name te ha respondido en el chat:\n\n"
+        "$messages\n\n"
+        "Para seguir con la conversación, abre este enlace en los próximos 7 días (funciona una vez):\n\n"
+        "$link\n\n"
+        "Recibes este correo porque dejaste esta dirección en el chat del sitio web de $tenant_name.\n",
+    ),
 }
 
 
-def render(template: str, params: dict[str, Any]) -> Rendered:
-    """The subject and text of ``template`` with ``params`` filled in (KeyError: unknown
-    template or a parameter missing)."""
-    subject, text = TEMPLATES[template]
+def render(template: str, params: dict[str, Any], *, language: str | None = None) -> Rendered:
+    """The subject and text of ``template`` with ``params`` filled in, in ``language`` when the
+    template has it (``<template>.<language>``), else as written (KeyError: unknown template or a
+    parameter missing)."""
+    subject, text = TEMPLATES.get(f"{template}.{language}") or TEMPLATES[template]
     values = {k: str(v) for k, v in params.items()}
     return Rendered(subject=Template(subject).substitute(values), text=Template(text).substitute(values))
 
@@ -103,12 +114,13 @@ class Mailer:
         msg.set_content(rendered.text)
         return msg.as_bytes()
 
-    def send(self, *, to: str, template: str, params: dict[str, Any]) -> str:
-        """Render ``template`` and send it to ``to``; the SES message id. :class:`Unavailable`
-        if SES refuses or cannot be reached (the caller decides what its client hears)."""
+    def send(self, *, to: str, template: str, params: dict[str, Any], language: str | None = None) -> str:
+        """Render ``template`` (in ``language`` where it has it) and send it to ``to``; the SES
+        message id. :class:`Unavailable` if SES refuses or cannot be reached (the caller decides
+        what its client hears)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        raw = self.message(to, render(template, params))
+        raw = self.message(to, render(template, params, language=language))
         try:
             resp = self.client.send_email(FromEmailAddress=self.sender, Destination={"ToAddresses": [to]},
                                           Content={"Raw": {"Data": raw}})

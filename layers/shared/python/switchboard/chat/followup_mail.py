@@ -69,8 +69,25 @@ def resume_link(svc: Services, tenant: Tenant, ch: Channel, *, now: int) -> str 
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-def _render(messages: list[Message]) -> str:
-    return "\n\n".join(f"{m.sender_name or 'Support'}:\n{m.text}" for m in messages)
+#: what the mail says where the widget's catalogue has no word of its own (en is the default)
+_WORDS = {"en": {"support": "Support", "no_link": "Open the chat on our website to answer."},
+          "es": {"support": "Soporte", "no_link": "Abre el chat en nuestro sitio web para responder."}}
+
+
+def mail_language(tenant: Tenant, ch: Channel) -> str:
+    """The language the visitor's widget spoke, as the widget picks it: the page's or browser's
+    language (``context.locale``, its primary subtag) when the tenant offers it, else the
+    tenant's first language, else English."""
+    from switchboard.chat.visitors import LOCALES
+
+    offered = [lc for lc in tenant.locales if lc in LOCALES] or list(LOCALES)
+    wanted = str((ch.context or {}).get("locale") or "").split("-")[0].lower()
+    return wanted if wanted in offered else offered[0]
+
+
+def _render(messages: list[Message], language: str) -> str:
+    support = _WORDS.get(language, _WORDS["en"])["support"]
+    return "\n\n".join(f"{m.sender_name or support}:\n{m.text}" for m in messages)
 
 
 def send_due(svc: Services, *, now_ms: int | None = None, limit: int = BATCH) -> dict[str, int]:
@@ -108,12 +125,13 @@ def _one(svc: Services, channel_id: str, now_ms: int) -> str:
         svc.store.followups.finish(channel_id, last_ms=last_ms)
         return "nothing_new"
     link = resume_link(svc, tenant, ch, now=now_ms // 1000)
+    language = mail_language(tenant, ch)
     params: dict[str, Any] = {
-        "tenant_name": tenant.name, "messages": _render(replies),
-        "link": link or "Open the chat on our website to answer.",
+        "tenant_name": tenant.name, "messages": _render(replies, language),
+        "link": link or _WORDS.get(language, _WORDS["en"])["no_link"],
     }
     try:
-        svc.mailer.send(to=ch.visitor_email, template="followup", params=params)
+        svc.mailer.send(to=ch.visitor_email, template="followup", params=params, language=language)
     except Unavailable:
         logger.warning("follow-up mail not sent: tried again next run", extra={"channel_id": channel_id})
         return "failed"
