@@ -232,8 +232,9 @@ def test_the_link_is_refused_off_the_tenants_origins_or_when_bad(away, run_maile
         assert r["status"] == 401, r
         return
     assert "access_token" not in (r["json"] or {})
-    if case != "another tenant":
-        assert _resume(call, token)["status"] == 200  # refused before the link was spent
+    # refused before the link was spent, another tenant's try included (the probe found that one
+    # spent it): bad input changes nothing
+    assert _resume(call, token)["status"] == 200
 
 
 def test_a_malformed_token_is_a_400(call, seeded):
@@ -349,3 +350,63 @@ def test_the_mail_speaks_the_language_the_widget_spoke(chat, call, tokens_for, r
     (mail,) = outbox()
     assert says in mail["subject"] and "Here is your answer." in mail["text"]
     assert resume_token(mail)
+
+
+# -- addresses and a mail SES will not take (found by the probe) ---------------------------------
+@pytest.mark.parametrize("address", ["x,y@b.co", "Eve<a@evil.com>", "g:a@x.co;", '"a"@b.co', "a@b..co", "a@b.co,",
+                                     "a@b", "a.@b.co"])
+def test_only_one_plain_address_is_taken_for_follow_ups(chat, call, address):
+    # a list or a display name would mail others from the tenant's address, and an address SES
+    # refuses would be tried at every run
+    guest = chat.connect(visitor_tokens(call))
+    assert guest.error("support.open", email=address) == "validation_error"
+    channel = guest.ok("support.open", email="vera@example.com")["channel"]
+    assert guest.error("visitor.email", channel_id=channel["id"], email=address) == "validation_error"
+    assert guest.ok("channel.query", filter={"member": "me"})["channels"][0]["visitor_email"] == "vera@example.com"
+
+
+def test_a_mail_ses_refuses_is_tried_later_with_backoff_then_given_up(away, run_mailer, svc):
+    from types import SimpleNamespace
+
+    from switchboard.chat import followup_mail
+
+    otto, _guest, channel = away
+    tries: list[float] = []
+
+    def refuse(params, **_):
+        tries.append(time.time())
+        return SimpleNamespace(status_code=400), {"Error": {"Code": "MessageRejected", "Message": "no"},
+                                                  "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    svc.mailer.client.meta.events.register("before-call.sesv2.SendEmail", refuse)
+    send(otto, channel, "We found it.")
+    # the first run tries and fails: the record moves back a minute, so it holds no one's place
+    assert run_mailer(125)["failed"] == 1 and len(tries) == 1
+    assert run_mailer(150)["due"] == 0  # not due again yet
+    assert run_mailer(186)["failed"] == 1 and len(tries) == 2  # after 1 minute
+    assert run_mailer(250)["due"] == 0 and run_mailer(307)["failed"] == 1  # then 2 minutes
+    # ... and given up after RETRY_ATTEMPTS tries: the record is gone, nothing is tried again
+    at = 307.0
+    for attempt in range(3, followup_mail.RETRY_ATTEMPTS):
+        at += min(60 << (attempt - 1), 3600) + 1
+        assert run_mailer(at)["failed"] == 1
+    assert len(tries) == followup_mail.RETRY_ATTEMPTS
+    assert svc.store.followups.get(channel["id"]) is None
+    assert run_mailer(at + 7200)["due"] == 0
+
+
+@pytest.mark.parametrize("page, opens", [
+    # a linkifier would end the link at the quote or bracket and start another at http://evil
+    (f'{ORIGIN}/x"http://evil.example/', f"{ORIGIN}/x%22http://evil.example/?resume="),
+    (f"{ORIGIN}/x>http://evil.example/", f"{ORIGIN}/x%3Ehttp://evil.example/?resume="),
+    (f"{ORIGIN}/a(b)", f"{ORIGIN}/a%28b%29?resume="),
+    (f"{ORIGIN}/z#\u202ehttp://evil.example", f"{ORIGIN}/z?resume="),  # right-to-left override: encoded
+    (f"{ORIGIN}/caf\u00e9", f"{ORIGIN}/caf%C3%A9?resume="),
+    (f"{ORIGIN}/?%72esume=ATTACKER", f"{ORIGIN}/?resume="),  # an old token's key, however encoded, dropped
+])
+def test_the_link_in_the_mail_is_one_link_whatever_the_page_address_holds(chat, call, tokens_for, run_mailer,
+                                                                          page, opens):
+    link = _link_for_page(chat, call, tokens_for, run_mailer, page)
+    assert link.startswith(opens), link
+    assert link.count("resume=") == 1 and "ATTACKER" not in link
+    assert all(0x21 <= ord(c) < 0x7f and c not in '"<>()\\' for c in link), link

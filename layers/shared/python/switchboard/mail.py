@@ -15,6 +15,7 @@ module logs neither them nor the rendered text.
 
 from __future__ import annotations
 
+import re
 import threading
 from string import Template
 from typing import Any
@@ -23,7 +24,16 @@ import msgspec
 
 from switchboard.errors import Unavailable
 
-__all__ = ["TEMPLATES", "Mailer", "Rendered", "render"]
+__all__ = ["ADDRESS", "ADDRESS_PATTERN", "TEMPLATES", "Mailer", "Rendered", "render"]
+
+#: one plain address (RFC 5322's addr-spec as people type it: dot-separated atoms, no quoting,
+#: no comments, no display name, no list): what a visitor or an admin may give us to mail. A
+#: comma, angle brackets, a colon or semicolon would make the To header name other or several
+#: recipients, and an address SES refuses would be tried again at every run (the probe sent
+#: ``x,y@b.co``). Non-ASCII letters are allowed (SMTPUTF8 addresses); the domain needs a dot.
+_ATOM = r"[^\s\x00-\x1f\x7f\"(),.:;<>@\[\\\]]+"
+ADDRESS_PATTERN = rf"^(?=[^@]{{1,64}}@)(?=.{{3,254}}\Z){_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})+\Z"
+ADDRESS = re.compile(ADDRESS_PATTERN)
 
 
 class Rendered(msgspec.Struct, frozen=True):
@@ -120,6 +130,8 @@ class Mailer:
         what its client hears)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if not ADDRESS.match(to):  # one plain address, never a list or a header (refused earlier too)
+            raise ValueError("not one plain e-mail address")
         raw = self.message(to, render(template, params, language=language))
         try:
             resp = self.client.send_email(FromEmailAddress=self.sender, Destination={"ToAddresses": [to]},

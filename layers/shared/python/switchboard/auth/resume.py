@@ -36,12 +36,12 @@ def resume(svc: Services, *, tenant_id: str, token: str, origin: str | None, dev
     if not resume_id or not secret:
         raise InvalidIdentity("not a resume link")
     now = int(time.time())
-    record = svc.store.followups.take_resume(resume_id, hashlib.sha256(secret.encode()).hexdigest(), now=now)
+    # the tenant is part of the condition: a link tried on another tenant is refused and left
+    # whole, as a wrong secret leaves it (bad input changes nothing)
+    record = svc.store.followups.take_resume(resume_id, hashlib.sha256(secret.encode()).hexdigest(),
+                                             tenant=tenant.id, now=now)
     if record is None:
         raise InvalidIdentity("this link was used already, has expired, or is not one of ours")
-    if record["tenant"] != tenant.id:
-        # spent all the same: a link tried on another tenant is not a link anyone should reuse
-        raise InvalidIdentity("this link is not one of this site's")
     visitor = str(record["visitor"])
     ch = svc.store.channels.get(str(record.get("channel_id") or ""))
     if ch is None or ch.tenant != tenant.id or ch.visitor != visitor:

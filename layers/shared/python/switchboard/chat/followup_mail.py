@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from switchboard.chat.followup import RESUME_SECONDS
 from switchboard.errors import Unavailable
@@ -21,10 +21,23 @@ __all__ = ["BATCH", "resume_link", "resume_target", "send_due"]
 
 #: the most conversations one run mails (the next run, a minute later, takes the rest)
 BATCH = 100
+#: a mail SES would not take is tried again after 1, 2, 4 ... minutes (at most an hour apart), then
+#: given up after RETRY_ATTEMPTS tries (about 5 hours): a refused address never holds the head of
+#: the due list, which every tenant shares (the probe held it with 100 bad addresses)
+RETRY_FIRST_MS = 60_000
+RETRY_MAX_MS = 3_600_000
+RETRY_ATTEMPTS = 10
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+#: what a link's path, query and fragment keep as they are (RFC 3986's unreserved characters, the
+#: delimiters a page address uses, and ``%`` so what the browser had encoded stays encoded once);
+#: ``'()`` and everything else are percent-encoded
+_PATH_SAFE = "/:@!$&*+,;=-._~%"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 def resume_target(tenant: Tenant, page: str | None) -> str | None:
@@ -47,9 +60,15 @@ def resume_target(tenant: Tenant, page: str | None) -> str | None:
         origin = f"{parts.scheme}://{parts.netloc}"
         if (origin in tenant.allowed_origins and "@" not in parts.netloc
                 and (parts.path == "" or (parts.path.startswith("/") and not parts.path.startswith("//")))):
-            # the page's query as it was written (not decoded and encoded again), less an old token
-            query = "&".join(q for q in parts.query.split("&") if q and q.split("=", 1)[0] != "resume")
-            return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
+            # the page's query as it was written, less an old token (its key compared decoded, as
+            # the widget reads it: ``%72esume`` is ``resume``); then every character a mail
+            # client's linkifier could end a link at (quotes, angle brackets, parentheses) or
+            # show misleadingly (non-ASCII, format characters) is percent-encoded, so the link
+            # in the plain-text mail is one link, to this page
+            query = "&".join(q for q in parts.query.split("&")
+                             if q and unquote_plus(q.split("=", 1)[0]) != "resume")
+            return urlunsplit((parts.scheme, parts.netloc, quote(parts.path or "/", safe=_PATH_SAFE),
+                               quote(query, safe=_QUERY_SAFE), quote(parts.fragment, safe=_QUERY_SAFE)))
     return tenant.allowed_origins[0] + "/"
 
 
@@ -132,8 +151,20 @@ def _one(svc: Services, channel_id: str, now_ms: int) -> str:
     }
     try:
         svc.mailer.send(to=ch.visitor_email, template="followup", params=params, language=language)
+    except ValueError:  # an address stored before addresses were checked as strictly: never mailable
+        logger.warning("follow-up mail not sent: not one plain address; given up", extra={"channel_id": channel_id})
+        svc.store.followups.finish(channel_id, last_ms=last_ms)
+        return "failed"
     except Unavailable:
-        logger.warning("follow-up mail not sent: tried again next run", extra={"channel_id": channel_id})
+        attempts = int(record.get("attempts") or 0) + 1
+        if attempts >= RETRY_ATTEMPTS:
+            logger.warning("follow-up mail not sent: given up", extra={"channel_id": channel_id, "attempts": attempts})
+            svc.store.followups.finish(channel_id, last_ms=last_ms)
+        else:
+            backoff_ms = min(RETRY_FIRST_MS << (attempts - 1), RETRY_MAX_MS)
+            logger.warning("follow-up mail not sent: tried again later",
+                           extra={"channel_id": channel_id, "attempts": attempts, "in_ms": backoff_ms})
+            svc.store.followups.retry_later(channel_id, due_ms=now_ms + backoff_ms, attempts=attempts)
         return "failed"
     if not svc.store.followups.finish(channel_id, last_ms=last_ms):
         svc.store.followups.move_on(channel_id, from_ms=last_ms + 1)  # a reply came meanwhile: next batch

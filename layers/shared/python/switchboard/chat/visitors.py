@@ -10,7 +10,6 @@ and the staff's view adds what only staff see (:meth:`switchboard.models.Channel
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,6 +18,7 @@ from switchboard.chat.context import ChatContext, Reply
 from switchboard.chat.policy import authorize
 from switchboard.errors import Conflict, NotFound, ValidationFailed
 from switchboard.events.outbound import new_event
+from switchboard.mail import ADDRESS
 from switchboard.models import Channel, Connection, Tenant
 from switchboard.store import Store
 
@@ -30,7 +30,7 @@ LOCALES = ("en", "es")
 
 #: the total size of one conversation's pre-chat answers (JSON): 20 fields of a sentence or two
 MAX_PRECHAT_BYTES = 4096
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}\Z")
+_EMAIL = ADDRESS  # one plain address (switchboard.mail): a pre-chat email field is one a mail could go to
 
 #: called once per rating stored, after it is stored (the outbound ``csat.submitted`` event is
 #: not one of these: it is written in the rating's own transaction, see :func:`channel_rate`)

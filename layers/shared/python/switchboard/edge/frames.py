@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from switchboard.mail import ADDRESS_PATTERN
+
 __all__ = [
     "AssignParams",
     "AttachmentOpenParams",
@@ -57,8 +59,7 @@ class NoParams(Params, frozen=True):
 PageUrl = Annotated[str, Meta(pattern=r"^https?://[^\s\x00-\x1f\x7f]{1,2040}\Z", max_length=2048)]
 #: a BCP 47 language tag as browsers give it (``en``, ``es-419``, ``zh-Hant-TW``)
 Locale = Annotated[str, Meta(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}\Z", max_length=35)]
-Email = Annotated[str, Meta(pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}\.[^@\s\x00-\x1f]{1,63}\Z",
-                            max_length=254)]
+Email = Annotated[str, Meta(pattern=ADDRESS_PATTERN, max_length=254)]  # one plain address (switchboard.mail)
 #: a pre-chat answer: text (checked against the tenant's field: a select's options, an email's
 #: form) or a checkbox's true/false
 PrechatValue = Annotated[str, Meta(max_length=1000)] | bool

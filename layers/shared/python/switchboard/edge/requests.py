@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from switchboard.mail import ADDRESS_PATTERN
 from switchboard.models import TENANT_ID_PATTERN
 from switchboard.policy import ALL_SCOPES
 
@@ -37,7 +38,7 @@ __all__ += ["CannedChange", "CannedCreation"]  # issue 17
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
 UserId = Annotated[str, Meta(pattern=r"^[a-z0-9@_-]{1,128}\Z")]
-Email = Annotated[str, Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\Z", max_length=254)]
+Email = Annotated[str, Meta(pattern=ADDRESS_PATTERN, max_length=254)]  # one plain address (switchboard.mail)
 Scope = Annotated[str, Meta(max_length=40)]
 
 

@@ -61,6 +61,13 @@ class Followups:
         self._table.update_if(keys.channel_pk(channel_id), keys.FOLLOWUP, "SET from_ms = :f", {":f": from_ms},
                               condition="attribute_exists(pk)")
 
+    def retry_later(self, channel_id: str, *, due_ms: int, attempts: int) -> None:
+        """A mail that could not be sent: due again at ``due_ms`` (its GSI2 sort moved back, so
+        it no longer holds the head of the due list), with the attempts counted."""
+        self._table.update_if(keys.channel_pk(channel_id), keys.FOLLOWUP, f"SET {keys.GSI2_SK} = :s, attempts = :a",
+                              {":s": keys.activity_sort(due_ms, channel_id), ":a": attempts},
+                              condition="attribute_exists(pk)")
+
     def replies_since(self, channel_id: str, from_ms: int) -> list[Message]:
         """The channel's messages from ``from_ms`` on (their ids begin with the time, so one Query
         between ``MSG#<from_ms>`` and the end), never one flagged ``internal`` (a staff note)."""
@@ -82,9 +89,10 @@ class Followups:
             {"pk": keys.resume_pk(resume_id), "sk": keys.RESUME, "secret_hash": token_hash, "tenant": tenant,
              "visitor": visitor, "channel_id": channel_id, "expires_at": expires_at, "ttl": expires_at}])
 
-    def take_resume(self, resume_id: str, token_hash: str, *, now: int) -> dict[str, Any] | None:
+    def take_resume(self, resume_id: str, token_hash: str, *, tenant: str, now: int) -> dict[str, Any] | None:
         """Spend a resume link: ``{"tenant", "visitor", "channel_id", ...}`` exactly once, for
-        the right secret before its expiry (one conditional delete); None otherwise."""
+        the right secret and tenant before its expiry (one conditional delete); None otherwise,
+        and then the link is left as it was."""
         return self._table.take(keys.resume_pk(resume_id), keys.RESUME,
-                                condition="secret_hash = :h AND expires_at > :now",
-                                values={":h": token_hash, ":now": now})
+                                condition="secret_hash = :h AND expires_at > :now AND tenant = :t",
+                                values={":h": token_hash, ":now": now, ":t": tenant})
