@@ -113,6 +113,18 @@ def test_the_transcript_carries_the_conversations_figures_for_reports(room, svc,
     assert report["outside_hours"] is True and report["messages"] == 2
 
 
+def test_an_empty_weekly_schedule_is_no_hours_in_the_report_as_in_the_widget(room, svc, call, admin):
+    _guest, otto, channel = room
+    # Given hours saved with no weekly span (the widget calls the tenant open then)
+    assert call("PATCH /admin/tenant", token=admin,
+                body={"hours": {"time_zone": "UTC", "weekly": []}})["status"] == 200
+    svc.tenants.forget()
+    # When the conversation closes
+    otto.ok("channel.close", channel_id=channel["id"])
+    # Then its report line says no hours are set (null), not "outside business hours"
+    assert transcript(svc, "acme", channel["id"])[0]["report"]["outside_hours"] is None
+
+
 def test_a_channel_claimed_from_the_queue_records_when(chat, call, tokens_for, svc):
     from tests.conftest import OPERATOR
 

@@ -66,6 +66,8 @@ def test_support_open_stores_the_context_prechat_answers_and_email_on_the_channe
     ({"context": {"time_zone": "Mars/Olympus_Mons"}}, "a time zone that does not exist"),
     ({"context": {"time_zone": "europe/madrid"}}, "a zone name in the wrong case"),
     ({"context": {"time_zone": "localtime"}}, "a tz directory file that is no zone"),
+    ({"context": {"time_zone": "Factory"}}, "tzdata's placeholder, no place"),
+    ({"context": {"time_zone": "posixrules"}}, "another tz directory file"),
     ({"context": {"time_zone": "posix/Europe/Madrid"}}, "a tz directory's copy"),
     ({"context": {"time_zone": "../../etc/passwd"}}, "a path"),
     ({"context": {"time_zone": "/usr/share/zoneinfo/UTC"}}, "an absolute path"),

@@ -10,7 +10,8 @@ from tests.conftest import ROOT
 
 LAYER = ROOT / "layers" / "shared" / "python"
 PROBE = ("from switchboard.chat.hours import outside_hours; "
-         "print(outside_hours({'time_zone': 'Europe/Paris', 'weekly': []}, 0))")
+         "print(outside_hours({'time_zone': 'Europe/Paris', "
+         "'weekly': [{'day': 'mon', 'from': '09:00', 'to': '10:00'}]}, 0))")
 
 
 def _run(code: str) -> str:
@@ -25,6 +26,7 @@ def test_business_hours_work_on_an_image_without_a_system_zone_database():
     # silently read as "no hours" (an unreadable zone counts as none).
     requirements = (LAYER / "requirements.txt").read_text()
     assert any(line.split(">")[0].split("=")[0].strip() == "tzdata" for line in requirements.splitlines())
-    assert _run(PROBE) == "True"  # a week with no opening hours: always outside them
+    assert _run(PROBE) == "True"  # Thursday 01:00 in Paris: outside Monday's one hour
+    # (a week with no span would not do: no weekly span means no hours set, None either way)
     # (the same with the package hidden: what the layer would do without it)
     assert _run("import sys; sys.modules['tzdata'] = None; " + PROBE) == "None"

@@ -124,6 +124,27 @@ BAD = [
     {"hours": {"time_zone": "Europe/Paris", "weekly": [{"day": "mon", "from": "25:00", "to": "26:00"}]}},
     {"hours": {"time_zone": "Europe/Paris", "weekly": [{"day": "someday", "from": "09:00", "to": "10:00"}]}},
     {"hours": {"time_zone": "Europe/Paris", "weekly": [], "holidays": ["2026-13-01"]}},
+    # time zones zoneinfo opens that are no place (the adversarial probe; the same check as a
+    # visitor's context.time_zone: chat/hours.real_zone)
+    {"hours": {"time_zone": "localtime", "weekly": []}},
+    {"hours": {"time_zone": "Factory", "weekly": []}},
+    {"hours": {"time_zone": "posixrules", "weekly": []}},
+    {"hours": {"time_zone": "right/UTC", "weekly": []}},
+    {"hours": {"time_zone": "posix/Europe/Paris", "weekly": []}},
+    {"hours": {"time_zone": "../../../etc/passwd", "weekly": []}},
+    {"hours": {"time_zone": "Europe/Paris\n", "weekly": []}},
+    # holidays that fit the pattern but not the calendar
+    {"hours": {"time_zone": "Europe/Paris", "weekly": [{"day": "mon", "from": "09:00", "to": "17:00"}],
+               "holidays": ["2026-02-30"]}},
+    {"hours": {"time_zone": "Europe/Paris", "weekly": [{"day": "mon", "from": "09:00", "to": "17:00"}],
+               "holidays": ["2027-02-29"]}},
+    {"hours": {"time_zone": "Europe/Paris", "weekly": [{"day": "mon", "from": "09:00", "to": "17:00"}],
+               "holidays": ["2026-04-31"]}},
+    # holidays with no weekly span: no weekly entry means no hours are set, so they would close nothing
+    {"hours": {"time_zone": "Europe/Paris", "weekly": [], "holidays": ["2026-12-25"]}},
+    # a language named twice (docs/web.md: each once)
+    {"locales": ["en", "en"]},
+    {"locales": ["es", "en", "es"]},
     {"email_when_offline": "sometimes"},
     {"prechat": [{"id": "a", "label": "A", "kind": "select"}]},
     {"prechat": [{"id": "a", "label": "A", "kind": "text", "options": ["x"]}]},
@@ -234,3 +255,23 @@ def test_http_urls_are_allowed_on_the_local_stack_only(call, admin, monkeypatch)
     reset_caches()
     hook = {"url": "http://127.0.0.1:9999/in", "events": ["message.created"], "secret": WEBHOOK_SECRET}
     assert patch(call, admin, {"webhooks": [hook], "allowed_origins": ["http://shop.test:8080"]})["status"] == 200
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Etc/GMT+3", "GMT", "America/Argentina/Buenos_Aires",
+                                  "America/Port-au-Prince", "US/Eastern"])
+def test_real_zones_browsers_report_are_accepted_utc_and_etc_included(call, admin, zone):
+    hours = {"time_zone": zone, "weekly": [{"day": "mon", "from": "09:00", "to": "17:00"}], "holidays": []}
+    r = patch(call, admin, {"hours": hours})
+    assert r["status"] == 200, r
+    assert settings(call, admin)["hours"]["time_zone"] == zone
+
+
+def test_a_leap_day_is_a_holiday_and_an_empty_schedule_is_no_hours(call, admin):
+    hours = {"time_zone": "Europe/Paris", "weekly": [{"day": "mon", "from": "09:00", "to": "17:00"}],
+             "holidays": ["2028-02-29"]}
+    assert patch(call, admin, {"hours": hours})["status"] == 200
+    assert settings(call, admin)["hours"]["holidays"] == ["2028-02-29"]
+    # an empty weekly schedule without holidays is allowed: it reads as no hours set
+    empty = {"time_zone": "UTC", "weekly": [], "holidays": []}
+    assert patch(call, admin, {"hours": empty})["status"] == 200
+    assert settings(call, admin)["hours"] == empty

@@ -62,6 +62,28 @@ def test_the_support_day_as_the_tenant_set_it(widget, svc, chat, tokens_for):
     assert widget()["json"]["online"] is False
 
 
+def test_an_empty_weekly_schedule_is_no_hours_set_so_the_tenant_is_open(call, admin, widget):
+    # Given hours saved with no weekly span (found by the adversarial probe: it read as closed for ever)
+    r = call("PATCH /admin/tenant", token=admin, body={"hours": {"time_zone": "UTC", "weekly": []}})
+    assert r["status"] == 200, r
+    got = widget()["json"]
+    # Then the widget is told the tenant is open (docs/web.md: no weekly entry means no hours are set)
+    assert got["hours"] == {"time_zone": "UTC", "weekly": [], "holidays": []} and got["open_now"] is True
+
+
+def test_outside_hours_reads_no_weekly_span_as_no_hours_for_reports_and_widget_alike():
+    from switchboard.chat.hours import outside_hours
+
+    now = int(time.time() * 1000)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    # the report line's null (no hours set) is the widget's open_now true, holidays or not
+    assert outside_hours({"time_zone": "UTC", "weekly": []}, now) is None
+    assert outside_hours({"time_zone": "UTC", "weekly": [], "holidays": [today]}, now) is None
+    # while a schedule closed today still says so
+    assert outside_hours({"time_zone": "UTC", "weekly": [{"day": "mon", "from": "00:00", "to": "24:00"}],
+                          "holidays": [today]}, now) is True
+
+
 def test_an_away_operator_is_not_online_to_visitors(widget, chat, tokens_for):
     # Given the only operator connected, but away (they take no new chat)
     otto = chat.connect(tokens_for(OPERATOR))
@@ -92,9 +114,11 @@ def test_online_costs_one_query_of_the_staff_partition(widget, svc, chat, tokens
 # -- the tenant's languages (docs/web.md, "The widget's languages") -------------------------------
 def test_the_tenants_locales_in_its_order_are_what_the_widget_offers(call, admin, widget):
     # When an admin sets the tenant's languages, Spanish first
-    r = call("PATCH /admin/tenant", token=admin, body={"locales": ["es", "en", "es"]})
+    # (a language named twice was once quietly kept once; it is a 400 now: docs/web.md says each
+    # once, and tests/http/test_admin_tenant.py's BAD list holds ["es", "en", "es"])
+    r = call("PATCH /admin/tenant", token=admin, body={"locales": ["es", "en"]})
     assert r["status"] == 200, r
-    # Then the settings keep them in that order, once each, and the widget offers exactly those
+    # Then the settings keep them in that order, and the widget offers exactly those
     assert r["json"]["locales"] == ["es", "en"]
     assert widget()["json"]["locales"] == ["es", "en"]
     # And a tenant offering only Spanish offers only Spanish
@@ -106,7 +130,7 @@ def test_the_tenants_locales_in_its_order_are_what_the_widget_offers(call, admin
     assert widget()["json"]["locales"] == ["en", "es"]
 
 
-@pytest.mark.parametrize("locales", [[], ["fr"], ["en", "xx"], "es", [1], ["EN"]])
+@pytest.mark.parametrize("locales", [[], ["fr"], ["en", "xx"], "es", [1], ["EN"], ["en", "en"]])
 def test_locales_outside_the_catalogue_are_a_400_and_change_nothing(call, admin, widget, locales):
     r = call("PATCH /admin/tenant", token=admin, body={"locales": locales})
     assert r["status"] == 400 and r["json"]["code"] == "validation_error", r

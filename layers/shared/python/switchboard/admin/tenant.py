@@ -156,15 +156,27 @@ def _check(svc: Services, changes: Mapping[str, Any]) -> None:
             raise ValidationFailed("allowed_origins: only https origins (http only for localhost)")
     hours = changes.get("hours")
     if hours:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        from datetime import date
 
-        try:
-            ZoneInfo(hours["time_zone"])
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationFailed("hours.time_zone: not a time zone of the IANA database") from exc
+        from switchboard.chat.hours import real_zone
+
+        # the same check as a visitor's context.time_zone: no localtime, posixrules, Factory
+        if not real_zone(hours["time_zone"]):
+            raise ValidationFailed("hours.time_zone: not a time zone of the IANA database")
         for span in hours["weekly"]:
             if span["from"] >= span["to"]:
                 raise ValidationFailed(f"hours.weekly: {span['day']} ends before it starts")
+        for day in hours.get("holidays") or ():
+            try:  # the model's pattern lets 2026-02-30 through; the calendar does not
+                date.fromisoformat(day)
+            except ValueError as exc:
+                raise ValidationFailed(f"hours.holidays: {day} is not a date") from exc
+        if hours.get("holidays") and not hours["weekly"]:
+            # no weekly span means no hours are set (docs/web.md): holidays would close nothing
+            raise ValidationFailed("hours.holidays: holidays need weekly hours (none means always open)")
+    locales = changes.get("locales") or ()
+    if len(set(locales)) != len(locales):
+        raise ValidationFailed("locales: a language is named twice")
     prechat = changes.get("prechat") or ()
     if len({f["id"] for f in prechat}) != len(prechat):
         raise ValidationFailed("prechat: two fields have the same id")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from switchboard.chat.hours import ZONE_PATTERN, real_zone
 from switchboard.mail import ADDRESS_PATTERN
 
 __all__ = [
@@ -65,24 +66,10 @@ Email = Annotated[str, Meta(pattern=ADDRESS_PATTERN, max_length=254)]  # one pla
 PrechatValue = Annotated[str, Meta(max_length=1000)] | bool
 
 
-#: an IANA time zone's name as browsers give it (``Intl.DateTimeFormat().resolvedOptions().timeZone``:
-#: ``Europe/Madrid``, ``America/Argentina/Buenos_Aires``, ``UTC``, ``Etc/GMT+3``); the pattern
-#: keeps out paths and the tz directory's files that are no zone (``localtime``, ``posixrules``,
-#: ``right/...``), then :func:`_real_zone` asks zoneinfo whether it exists
-TimeZone = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z0-9_+-]{0,31}(/[A-Za-z0-9_+-]{1,31}){0,2}\Z", max_length=64)]
-
-
-def _real_zone(name: str) -> bool:
-    """Whether ``name`` is a zone of the IANA database this runtime has. One file read, and only
-    when a context carries a zone: ``zoneinfo.available_timezones()`` would walk the whole
-    database (~0.2 s) on a visitor's request."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+#: an IANA time zone's name as browsers give it; the pattern (chat/hours.py's, shared with the
+#: tenant's ``hours.time_zone``) keeps out paths and tz-directory files, then
+#: :func:`switchboard.chat.hours.real_zone` asks zoneinfo whether it exists
+TimeZone = Annotated[str, Meta(pattern=ZONE_PATTERN, max_length=64)]
 
 
 class VisitorContext(Params, frozen=True):
@@ -97,7 +84,7 @@ class VisitorContext(Params, frozen=True):
     time_zone: TimeZone | None = None
 
     def __post_init__(self) -> None:  # a ValueError here is a ValidationError of the decode
-        if self.time_zone is not None and not _real_zone(self.time_zone):
+        if self.time_zone is not None and not real_zone(self.time_zone):
             raise ValueError("time_zone: not a time zone of the IANA database")
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from switchboard.chat.hours import ZONE_PATTERN
 from switchboard.mail import ADDRESS_PATTERN
 from switchboard.models import TENANT_ID_PATTERN
 from switchboard.policy import ALL_SCOPES
@@ -360,9 +361,10 @@ class OpeningHours(Strict, frozen=True):
 
 class BusinessHours(Strict, frozen=True):
     """``hours``: when the tenant answers (in ``time_zone``, an IANA name checked against the
-    time zone database), and the days it does not."""
+    time zone database: the pattern here, the lookup in admin/tenant.py), and the days it does
+    not (real dates, checked there too)."""
 
-    time_zone: Annotated[str, Meta(min_length=1, max_length=64)]
+    time_zone: Annotated[str, Meta(pattern=ZONE_PATTERN, max_length=64)]
     weekly: Annotated[list[OpeningHours], Meta(max_length=28)]
     holidays: Annotated[list[IsoDate], Meta(max_length=366)] = field(default_factory=list)
 
