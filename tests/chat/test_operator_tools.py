@@ -325,3 +325,32 @@ def test_an_operator_who_turns_away_between_the_pick_and_the_write_gets_no_new_c
     assert (ch["status"], ch["assignee"]) == ("queued", None) == (stored.status, stored.assignee)
     assert _load(svc, otto.user_id) == 0
     assert otto.user_id not in stored.members
+
+
+def test_an_open_cancelled_by_a_concurrent_transaction_is_tried_again_not_an_error(chat, call, tokens_for, svc):
+    # Given DynamoDB cancelling the creation's first transaction because another one held the
+    # operator's load item at that moment (many opens at once; no condition failed)
+    from botocore.exceptions import ClientError
+
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    real = svc.store.client.transact_write_items
+    tries: list[int] = []
+
+    def conflicting_once(**kw):
+        tries.append(len(kw["TransactItems"]))
+        if len(tries) == 1:
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                               "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
+                              "TransactWriteItems")
+        return real(**kw)
+
+    import unittest.mock
+
+    # When the visitor opens a conversation
+    with unittest.mock.patch.object(svc.store.client, "transact_write_items", conflicting_once):
+        ch = guest.ok("support.open")["channel"]
+    # Then the same transaction is sent again and the visitor gets their conversation, assigned
+    assert len(tries) == 2 and tries[0] == tries[1]
+    assert (ch["status"], ch["assignee"]) == ("open", otto.user_id)
+    assert _load(svc, otto.user_id) == 1

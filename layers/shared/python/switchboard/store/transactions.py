@@ -242,7 +242,8 @@ def create_channel(table: Table, ch: Channel, *, support_pointer: bool, now_ms: 
     (:func:`load_update` with ``available``): its assignee is not away and under their
     ``max_chats`` when it commits, not only when presence was read - ten visitors opening at
     once cannot take one operator past their cap. When that condition fails, nothing is
-    written and :class:`AssigneeUnavailable` says so (the caller picks again or queues)."""
+    written and :class:`AssigneeUnavailable` says so (the caller picks again or queues). A
+    transaction cancelled for a concurrent one on the same items is tried again (3 in all)."""
     items: list[Any] = [table.put_item(codecs.channel_item(ch), condition="attribute_not_exists(pk)")]
     items += [table.put_item(codecs.membership_item(ch, m)) for m in ch.members]
     if support_pointer and ch.visitor:
@@ -254,14 +255,21 @@ def create_channel(table: Table, ch: Channel, *, support_pointer: bool, now_ms: 
         items += [_assignment_put(table, ch, ch.assignee),
                   load_update(table, ch.tenant, ch.assignee, 1, now_ms, available=True)]
     items += [table.put_item(outbound_item(e)) for e in events]
-    try:
-        table.write_transaction(items)
-    except Cancelled as exc:
-        if load_at is not None and exc.failed(load_at) and exc.codes.count("ConditionalCheckFailed") == 1:
-            raise AssigneeUnavailable() from exc  # only the assignee refused: the visitor's pointer held
-        if exc.conditional:
-            raise Conflict("the channel already exists") from exc
-        raise Unavailable(UNAVAILABLE) from exc  # throttled, a conflicting transaction...
+    for attempt in range(3):
+        try:
+            table.write_transaction(items)
+            return
+        except Cancelled as exc:
+            if load_at is not None and exc.failed(load_at) and exc.codes.count("ConditionalCheckFailed") == 1:
+                raise AssigneeUnavailable() from exc  # only the assignee refused: the visitor's pointer held
+            if exc.conditional:
+                raise Conflict("the channel already exists") from exc
+            # TransactionConflict: another transaction held one of these items at that moment (many
+            # opens at once to one operator's load item); DynamoDB asks us to retry, botocore does not
+            if "TransactionConflict" in exc.codes and attempt < 2:
+                continue
+            raise Unavailable(UNAVAILABLE) from exc  # throttled...
+    raise Unavailable(UNAVAILABLE)
 
 
 def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
