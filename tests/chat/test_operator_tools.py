@@ -5,6 +5,7 @@ channel.query ({"visitor"}, {"label"}, {"assignee"}, {"status": "closed"})."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -246,3 +247,110 @@ def test_a_visitor_using_a_staff_filter_is_refused_not_quietly_given_their_own_l
     # while their own list, and section 4's status filters on it, still answer
     assert [c["id"] for c in guests[0].ok("channel.query", filter={"member": "me"})["channels"]] == [_mine["id"]]
     assert guests[0].ok("channel.query", filter={"status": "open"})["channels"] == []
+
+
+# -- the creation's own condition (issue 17's probe: ten opens at once took an operator to 9 of 3) --
+def _race_at_the_pick(between):
+    """Patch support.open's pick so that the first open, having picked from the presence it
+    read, runs ``between`` before its creation's transaction: deterministic, no threads."""
+    import unittest.mock
+
+    from switchboard.chat import actions
+
+    real = actions.pick_operator
+    calls: list[str | None] = []
+
+    def racing(presence, **kw):
+        chosen = real(presence, **kw)
+        calls.append(chosen.user_id if chosen else None)
+        if len(calls) == 1:
+            between(chosen.user_id)
+        return chosen
+
+    return unittest.mock.patch.object(actions, "pick_operator", racing), calls
+
+
+def _load(svc, user_id):
+    here = {p.user_id: p for p in svc.store.presence.of_tenant("acme", now=int(time.time()))}
+    return here[user_id].load
+
+
+@pytest.mark.parametrize("with_olga", [False, True], ids=["queued", "assigned_elsewhere"])
+def test_two_opens_at_once_cannot_take_an_operator_past_max_chats(chat, call, tokens_for, seeded, svc, with_olga):
+    # Given Otto online with room for one chat (and, in one case, Olga online with room for one too)
+    otto_id = seeded[OPERATOR["email"]]["id"]
+    assert set_max_chats(call, tokens_for, otto_id, 1)["status"] == 200
+    chat.connect(tokens_for(OPERATOR))
+    if with_olga:
+        add_operator(svc, OLGA)
+        olga = chat.connect(tokens_for(OLGA))
+        assert set_max_chats(call, tokens_for, olga.user_id, 1)["status"] == 200
+    first, second = chat.connect(visitor_tokens(call)), chat.connect(visitor_tokens(call))
+    taken: dict[str, str] = {}
+
+    def second_opens(picked):
+        taken["by_second"] = second.ok("support.open")["channel"]["assignee"]
+        assert taken["by_second"] == picked  # both read the same presence: the same operator
+
+    # When the second visitor's open runs whole between the first's presence read and its write
+    race, picks = _race_at_the_pick(second_opens)
+    with race:
+        ch = first.ok("support.open")["channel"]
+    # Then the operator both picked has one chat, not two
+    picked = taken["by_second"]
+    assert _load(svc, picked) == 1
+    stored = svc.store.channels.get(ch["id"])
+    if with_olga:
+        # And the first visitor's chat went to the other one, who has room
+        other = ({otto_id, olga.user_id} - {picked}).pop()
+        assert (ch["status"], ch["assignee"]) == ("open", other) == (stored.status, stored.assignee)
+        assert _load(svc, other) == 1
+    else:
+        # And the first visitor's chat waits in the queue: never lost, never an error
+        assert (ch["status"], ch["assignee"]) == ("queued", None) == (stored.status, stored.assignee)
+        assert len(picks) == 3  # picked (stale), the second's pick, then nobody left: queued
+    assert svc.store.channels.open_support_id("acme", first.user_id) == ch["id"]
+
+
+def test_an_operator_who_turns_away_between_the_pick_and_the_write_gets_no_new_chat(chat, call, tokens_for, svc):
+    # Given Otto online, the only staff, with room to spare
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    # When he turns away after the visitor's open read him as available, before it writes
+    race, _ = _race_at_the_pick(lambda picked: otto.ok("presence.set", status="away"))
+    with race:
+        ch = guest.ok("support.open")["channel"]
+    # Then the chat waits in the queue, and nothing of it is his
+    stored = svc.store.channels.get(ch["id"])
+    assert (ch["status"], ch["assignee"]) == ("queued", None) == (stored.status, stored.assignee)
+    assert _load(svc, otto.user_id) == 0
+    assert otto.user_id not in stored.members
+
+
+def test_an_open_cancelled_by_a_concurrent_transaction_is_tried_again_not_an_error(chat, call, tokens_for, svc):
+    # Given DynamoDB cancelling the creation's first transaction because another one held the
+    # operator's load item at that moment (many opens at once; no condition failed)
+    from botocore.exceptions import ClientError
+
+    otto = chat.connect(tokens_for(OPERATOR))
+    guest = chat.connect(visitor_tokens(call))
+    real = svc.store.client.transact_write_items
+    tries: list[int] = []
+
+    def conflicting_once(**kw):
+        tries.append(len(kw["TransactItems"]))
+        if len(tries) == 1:
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                               "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
+                              "TransactWriteItems")
+        return real(**kw)
+
+    import unittest.mock
+
+    # When the visitor opens a conversation
+    with unittest.mock.patch.object(svc.store.client, "transact_write_items", conflicting_once):
+        ch = guest.ok("support.open")["channel"]
+    # Then the same transaction is sent again and the visitor gets their conversation, assigned
+    assert len(tries) == 2 and tries[0] == tries[1]
+    assert (ch["status"], ch["assignee"]) == ("open", otto.user_id)
+    assert _load(svc, otto.user_id) == 1

@@ -39,7 +39,7 @@ from switchboard_local.invoker import Invoker
 from switchboard_local.lambda_runtime import http_event
 from switchboard_local.sigv4 import LocalCredentials
 from switchboard_local.stack import FAKE_CREDENTIALS, local_aws
-from tests.conftest import OPERATOR, ORIGIN, SEED, TENANT, free_port
+from tests.conftest import ADMIN, OPERATOR, ORIGIN, SEED, TENANT, free_port
 from tests.ws_client import ChatClient
 
 
@@ -357,6 +357,49 @@ def test_concurrent_sends_with_retries_are_stored_and_delivered_exactly_once(sta
         assert invoker.stats()["ChatConversationFunction"]["peak"] > 1
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def test_ten_opens_at_once_take_no_operator_past_max_chats(stack, template):
+    """Issue 17's adversarial probe, as it ran it: 10 visitors' support.open at once against
+    the only operator online, capped at 3, had 9 assigned to him. The creation's transaction
+    now checks the cap itself; the opens it refuses are queued, none is an error."""
+    aws, invoker = stack
+
+    async def scenario() -> None:
+        async with serving(template, aws, invoker) as s:
+            # Given Otto online, the only staff, capped at 3 chats by Ana
+            status, ana = await s.post("/auth/internal", {"tenant": TENANT, **_login_of(ADMIN)})
+            assert status == 200, ana
+            status, otto = await s.post("/auth/internal", {"tenant": TENANT, **_login_of(OPERATOR)})
+            assert status == 200, otto
+            otto_id = otto["user"]["id"]
+            admin = {"authorization": f"Bearer {ana['access_token']}"}
+            async with s.session.patch(f"{s.http}/admin/operators/{otto_id}", json={"max_chats": 3},
+                                       headers=admin) as r:
+                assert r.status == 200, await r.text()
+            desk = await ChatClient.connect(s.ws, otto["chat_token"], ORIGIN)
+            guests = [await visitor(s) for _ in range(10)]
+            # When the 10 visitors open a conversation at the same moment
+            with tiny_switch_interval():
+                replies = await asyncio.gather(*(g.request("support.open") for g in guests))
+            # Then each got their conversation: 3 assigned to Otto, the other 7 queued
+            assert all(r["ok"] for r in replies), [r for r in replies if not r["ok"]][:3]
+            channels = [r["data"]["channel"] for r in replies]
+            assert Counter((ch["status"], ch["assignee"]) for ch in channels) == {
+                ("open", otto_id): 3, ("queued", None): 7}
+            # and the staff directory agrees
+            async with s.session.get(f"{s.http}/staff", headers=admin) as r:
+                staff = {m["id"]: m for m in (await r.json())["staff"]}
+            assert (staff[otto_id]["open_chats"], staff[otto_id]["max_chats"]) == (3, 3)
+            for c in [desk, *guests]:
+                await c.close()
+        assert invoker.stats()["ChatConversationFunction"]["peak"] > 1  # they did run side by side
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def _login_of(who: dict[str, Any]) -> dict[str, Any]:
+    return {"email": who["email"], "password": who["password"]}
 
 
 # -- @connections in process ------------------------------------------------------------------------

@@ -162,6 +162,12 @@ class StandingChanged(Exception):
     another password than the one just checked: the write that needed it did not happen."""
 
 
+class AssigneeUnavailable(Exception):
+    """The operator a new channel was to be born assigned to went away or reached their
+    ``max_chats`` between the presence read that picked them and the creation's transaction,
+    whose condition refused it: nothing was written; pick again or queue it."""
+
+
 class RotationRefused(Exception):
     """The conditional rotation failed; ``session`` is the item as it was (None if absent)."""
 

@@ -28,7 +28,7 @@ from switchboard.chat import followup, transcripts, visitors
 from switchboard.chat.context import ChatContext, Reply
 from switchboard.chat.policy import authorize, may_read
 from switchboard.chat.realtime import MAX_FRAME_BYTES, event_frame, size_of
-from switchboard.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from switchboard.errors import AssigneeUnavailable, Conflict, Forbidden, NotFound, ValidationFailed
 from switchboard.events.outbound import conversation_event, message_event
 from switchboard.ids import now_ms, time_ordered_id
 from switchboard.models import OPERATOR_ID, Channel, Connection, Message, OperatorPresence, OutboundEvent
@@ -47,6 +47,9 @@ WATCH_MESSAGES = 50
 ENVELOPE_BYTES = 1024
 #: the largest stored message (its JSON): a message.new event or a send reply must fit one frame
 MAX_MESSAGE_BYTES = MAX_FRAME_BYTES - ENVELOPE_BYTES
+# support.open: how many operators a new conversation may be offered to when the one picked
+# went away or filled up before the creation committed; then it is created queued
+MAX_PICKS = 3
 
 
 def _now() -> int:
@@ -179,29 +182,39 @@ def support_open(ctx: ChatContext, conn: Connection, *, subject: str | None = No
     now = now_ms()
     presence = presence_now if presence_now is not None else ctx.store.presence.of_tenant(conn.tenant, now=now // 1000)
     attributes = ctx.store.visitors.attributes(conn.tenant, conn.user_id)
-    chosen = pick_operator(presence)
-    members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
-    ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support", status="open" if chosen else "queued",
-                 subject=subject, members=members, assignee=chosen.user_id if chosen else None,
-                 visitor=conn.user_id, created_at=now, last_message_at=now,
-                 assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None,
-                 assigned_at=now if chosen else None, context=fields.get("context"), prechat=fields.get("prechat"),
-                 visitor_email=fields.get("visitor_email"),
-                 attributes=attributes.values if attributes else None,
-                 attributes_signed=attributes.signed if attributes else False)
-    # its outbound events in the same transaction (switchboard.events.outbound)
-    created: tuple[OutboundEvent, ...] = (conversation_event("conversation.created", ch, at_ms=now),)
-    if chosen:
-        created += (conversation_event("conversation.assigned", ch, at_ms=now),)
-    try:
-        ctx.store.channels.create(ch, support_pointer=True, now_ms=now, events=created)
-    except Conflict:
-        # a concurrent support.open of the same visitor won: answer with its channel
-        winner = ctx.store.channels.open_support_id(conn.tenant, conn.user_id)
-        won = ctx.store.channels.get(winner) if winner else None
-        if won is None:
-            raise
-        return Reply({"channel": view(won, conn)})
+    refused: set[str] = set()  # picked, then refused by the creation's own condition (away or full by then)
+    for attempt in range(MAX_PICKS + 1):
+        # the last try is queued: a conversation is never lost nor an error to the visitor
+        chosen = pick_operator([p for p in presence if p.user_id not in refused]) if attempt < MAX_PICKS else None
+        members = (conn.user_id, chosen.user_id) if chosen else (conn.user_id,)
+        ch = Channel(id=time_ordered_id(now), tenant=conn.tenant, type="support",
+                     status="open" if chosen else "queued", subject=subject, members=members,
+                     assignee=chosen.user_id if chosen else None, visitor=conn.user_id, created_at=now,
+                     last_message_at=now, assignee_name=_staff_name(ctx, conn.tenant, chosen) if chosen else None,
+                     assigned_at=now if chosen else None, context=fields.get("context"),
+                     prechat=fields.get("prechat"), visitor_email=fields.get("visitor_email"),
+                     attributes=attributes.values if attributes else None,
+                     attributes_signed=attributes.signed if attributes else False)
+        # its outbound events in the same transaction (switchboard.events.outbound)
+        created: tuple[OutboundEvent, ...] = (conversation_event("conversation.created", ch, at_ms=now),)
+        if chosen:
+            created += (conversation_event("conversation.assigned", ch, at_ms=now),)
+        try:
+            ctx.store.channels.create(ch, support_pointer=True, now_ms=now, events=created)
+            break
+        except AssigneeUnavailable:
+            # another open took their last slot, or they turned away, since presence was read:
+            # read it again (their load and everyone else's as they are now) and pick another
+            refused.add(ch.assignee or "")  # only a channel born assigned is refused so
+            logger.info("assignment raced: picking again", extra={"operator_id": ch.assignee})
+            presence = ctx.store.presence.of_tenant(conn.tenant, now=_now())
+        except Conflict:
+            # a concurrent support.open of the same visitor won: answer with its channel
+            winner = ctx.store.channels.open_support_id(conn.tenant, conn.user_id)
+            won = ctx.store.channels.get(winner) if winner else None
+            if won is None:
+                raise
+            return Reply({"channel": view(won, conn)})
     _announce(ctx, ch, caller=conn.id, presence=presence)
     if chosen:
         timing("QueueWait", 0)  # assigned at once: the reports count it as 0 too

@@ -26,7 +26,14 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from switchboard.errors import Conflict, RotationRefused, SessionRevoked, StandingChanged, Unavailable
+from switchboard.errors import (
+    AssigneeUnavailable,
+    Conflict,
+    RotationRefused,
+    SessionRevoked,
+    StandingChanged,
+    Unavailable,
+)
 from switchboard.models import AuditEvent, Channel, Connection, Operator, OutboundEvent, Session, SessionKey
 from switchboard.policy import HANDLES_CHATS
 from switchboard.store import codecs, keys
@@ -229,16 +236,40 @@ def create_channel(table: Table, ch: Channel, *, support_pointer: bool, now_ms: 
     """Channel, memberships, the visitor's open-support pointer and the assignee's
     assignment and load, atomically. A second concurrent support.open of the same
     visitor fails on the pointer: Conflict. ``events``: outbound events put in the same
-    transaction (:mod:`switchboard.store.events`)."""
+    transaction (:mod:`switchboard.store.events`).
+
+    A channel born assigned carries the same condition as every other automatic assignment
+    (:func:`load_update` with ``available``): its assignee is not away and under their
+    ``max_chats`` when it commits, not only when presence was read - ten visitors opening at
+    once cannot take one operator past their cap. When that condition fails, nothing is
+    written and :class:`AssigneeUnavailable` says so (the caller picks again or queues). A
+    transaction cancelled for a concurrent one on the same items is tried again (3 in all)."""
     items: list[Any] = [table.put_item(codecs.channel_item(ch), condition="attribute_not_exists(pk)")]
     items += [table.put_item(codecs.membership_item(ch, m)) for m in ch.members]
     if support_pointer and ch.visitor:
         items.append(table.put_item({"pk": keys.user_pk(ch.tenant, ch.visitor), "sk": keys.SUPPORT,
                                      "channel_id": ch.id}, condition="attribute_not_exists(pk)"))
+    load_at = None
     if ch.assignee and ch.type == "support" and ch.status == "open":
-        items += [_assignment_put(table, ch, ch.assignee), load_update(table, ch.tenant, ch.assignee, 1, now_ms)]
+        load_at = len(items) + 1
+        items += [_assignment_put(table, ch, ch.assignee),
+                  load_update(table, ch.tenant, ch.assignee, 1, now_ms, available=True)]
     items += [table.put_item(outbound_item(e)) for e in events]
-    table.transact(items, conflict="the channel already exists")
+    for attempt in range(3):
+        try:
+            table.write_transaction(items)
+            return
+        except Cancelled as exc:
+            if load_at is not None and exc.failed(load_at) and exc.codes.count("ConditionalCheckFailed") == 1:
+                raise AssigneeUnavailable() from exc  # only the assignee refused: the visitor's pointer held
+            if exc.conditional:
+                raise Conflict("the channel already exists") from exc
+            # TransactionConflict: another transaction held one of these items at that moment (many
+            # opens at once to one operator's load item); DynamoDB asks us to retry, botocore does not
+            if "TransactionConflict" in exc.codes and attempt < 2:
+                continue
+            raise Unavailable(UNAVAILABLE) from exc  # throttled...
+    raise Unavailable(UNAVAILABLE)
 
 
 def assign_channel(table: Table, ch: Channel, operator_id: str, *, now_ms: int,
