@@ -264,12 +264,17 @@ ROUTES.update({
 SKIPPED = frozenset({"OPTIONS /{proxy+}"})
 
 
+#: Python's ``\\Z`` wherever it stands (an alternative's end too: ``...\\Z|^24:00\\Z``), not an
+#: escaped backslash followed by ``Z``
+_END = re.compile(r"(?<!\\)\\Z")
+
+
 def _ecma(schema: Any) -> Any:
     """The layer's patterns end in ``\\Z`` (Python's end of input: ``$`` would let a trailing
     newline through); JSON Schema patterns are ECMA-262, where ``$`` without the multiline
     flag already means the end of input and ``\\Z`` means nothing. Same language, other spelling."""
     if isinstance(schema, dict):
-        return {k: (v[:-2] + "$" if k == "pattern" and v.endswith("\\Z") else _ecma(v)) for k, v in schema.items()}
+        return {k: (_END.sub("$", v) if k == "pattern" and isinstance(v, str) else _ecma(v)) for k, v in schema.items()}
     if isinstance(schema, list):
         return [_ecma(v) for v in schema]
     return schema

@@ -150,3 +150,30 @@ def test_the_openapi_command_writes_a_file(tmp_path: Any) -> None:
     out = tmp_path / "openapi.json"
     subprocess.run([*switchboard_command(), "openapi", "-o", str(out)], cwd=ROOT, check=True)
     assert json.loads(out.read_text())["paths"]
+
+
+def test_every_pattern_in_the_document_is_a_valid_javascript_pattern_with_the_same_meaning():
+    # JSON Schema patterns are ECMA-262 (ajv compiles them with the "u" flag): Python's \Z or an
+    # escaped quote would make a client refuse every value or fail to compile the schema
+    import shutil
+
+    node = shutil.which("node")
+    assert node, "node is installed by `make test` (package-lock.json)"
+    script = r"""
+const doc = require(process.argv[1]); const found = new Set();
+(function walk(o) { if (o && typeof o === "object") for (const [k, v] of Object.entries(o))
+  (k === "pattern" && typeof v === "string") ? found.add(v) : walk(v); })(doc);
+const out = {bad: [], count: found.size};
+for (const p of found) { try { new RegExp(p, "u"); } catch (e) { out.bad.push(p + ": " + e.message); } }
+const mail = [...found].find((p) => p.includes("(?=[^@]"));
+out.mail = ["ana@acme.test", "x,y@b.co", "Eve<a@evil.com>", "ana@acme.test\n"]
+  .map((s) => new RegExp(mail, "u").test(s));
+const hour = [...found].find((p) => p.includes("24:00"));
+out.hour = ["09:30", "24:00", "24:01", "9:30"].map((s) => new RegExp(hour, "u").test(s));
+console.log(JSON.stringify(out));
+"""
+    out = json.loads(subprocess.run([node, "-e", script, str(ROOT / "docs" / "openapi.json")], capture_output=True,
+                                    text=True, timeout=60, check=True).stdout)
+    assert out["count"] > 10 and out["bad"] == []
+    assert out["mail"] == [True, False, False, False]
+    assert out["hour"] == [True, True, False, False]

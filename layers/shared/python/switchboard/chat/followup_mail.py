@@ -22,7 +22,7 @@ __all__ = ["BATCH", "resume_link", "resume_target", "send_due"]
 #: the most conversations one run mails (the next run, a minute later, takes the rest)
 BATCH = 100
 #: a mail SES would not take is tried again after 1, 2, 4 ... minutes (at most an hour apart), then
-#: given up after RETRY_ATTEMPTS tries (about 5 hours): a refused address never holds the head of
+#: given up after RETRY_ATTEMPTS tries (about 4 hours): a refused address never holds the head of
 #: the due list, which every tenant shares (the probe held it with 100 bad addresses)
 RETRY_FIRST_MS = 60_000
 RETRY_MAX_MS = 3_600_000
@@ -34,9 +34,10 @@ def _hash(secret: str) -> str:
 
 
 #: what a link's path, query and fragment keep as they are (RFC 3986's unreserved characters, the
-#: delimiters a page address uses, and ``%`` so what the browser had encoded stays encoded once);
-#: ``'()`` and everything else are percent-encoded
-_PATH_SAFE = "/:@!$&*+,;=-._~%"
+#: delimiters a page address uses, brackets, and ``%`` so what the browser had encoded stays
+#: encoded once); only what cannot stand in an address is encoded: spaces, ``"<>`{}|\\^``,
+#: control and non-ASCII characters (a route such as ``/team/11(aux:chat)`` opens as it was)
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%[]"
 _QUERY_SAFE = _PATH_SAFE + "?"
 
 
@@ -62,7 +63,7 @@ def resume_target(tenant: Tenant, page: str | None) -> str | None:
                 and (parts.path == "" or (parts.path.startswith("/") and not parts.path.startswith("//")))):
             # the page's query as it was written, less an old token (its key compared decoded, as
             # the widget reads it: ``%72esume`` is ``resume``); then every character a mail
-            # client's linkifier could end a link at (quotes, angle brackets, parentheses) or
+            # client's linkifier could end a link at (quotes, angle brackets, spaces) or
             # show misleadingly (non-ASCII, format characters) is percent-encoded, so the link
             # in the plain-text mail is one link, to this page
             query = "&".join(q for q in parts.query.split("&")

@@ -39,7 +39,11 @@ __all__ += ["CannedChange", "CannedCreation"]  # issue 17
 
 TenantId = Annotated[str, Meta(pattern=TENANT_ID_PATTERN)]
 UserId = Annotated[str, Meta(pattern=r"^[a-z0-9@_-]{1,128}\Z")]
-Email = Annotated[str, Meta(pattern=ADDRESS_PATTERN, max_length=254)]  # one plain address (switchboard.mail)
+#: an address looked up or carried (sign-in, a reset request, the website's or the identity
+#: provider's word): as lax as before, so no account already stored stops working
+Email = Annotated[str, Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\Z", max_length=254)]
+#: an address we will mail (a new operator's): one plain address (switchboard.mail.ADDRESS)
+MailAddress = Annotated[str, Meta(pattern=ADDRESS_PATTERN, max_length=254)]
 Scope = Annotated[str, Meta(max_length=40)]
 
 
@@ -247,7 +251,7 @@ class OperatorCreation(Strict, frozen=True):
     """``POST /admin/operators``: with ``password`` the account is ready; without, the answer
     carries a one-time ``invite_token`` for the new operator to set their own."""
 
-    email: Email
+    email: MailAddress
     name: DisplayName
     role: StaffRole = "operator"
     password: NewPassword | None = None

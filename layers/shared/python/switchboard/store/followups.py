@@ -58,8 +58,9 @@ class Followups:
 
     def move_on(self, channel_id: str, *, from_ms: int) -> None:
         """A reply came while the batch was mailed: the next batch starts after what was mailed."""
-        self._table.update_if(keys.channel_pk(channel_id), keys.FOLLOWUP, "SET from_ms = :f", {":f": from_ms},
-                              condition="attribute_exists(pk)")
+        # a mail went out: the next batch starts with no failed tries behind it
+        self._table.update_if(keys.channel_pk(channel_id), keys.FOLLOWUP, "SET from_ms = :f REMOVE attempts",
+                              {":f": from_ms}, condition="attribute_exists(pk)")
 
     def retry_later(self, channel_id: str, *, due_ms: int, attempts: int) -> None:
         """A mail that could not be sent: due again at ``due_ms`` (its GSI2 sort moved back, so
