@@ -24,6 +24,9 @@ from switchboard_local.session import ApiSession, NotSignedIn
 
 __all__ = ["add_admin_parser", "run_admin", "seed_over_api"]
 
+#: --no-max-chats: sent as JSON null (argparse would read a plain None as "not given")
+_CLEAR = object()
+
 
 class CommandFailed(Exception):
     """The API refused a step: its status and problem, no token. ``done`` holds the lines of
@@ -135,12 +138,17 @@ def add_admin_parser(sub: Any) -> None:
     inv.add_argument("email")
     inv.add_argument("--name", required=True)
     inv.add_argument("--role", choices=["operator", "admin"], default="operator")
-    chg = cmd.add_parser("set-operator", help="change an operator's role or name, block or unblock them")
+    chg = cmd.add_parser("set-operator",
+                         help="change an operator's role, name or most chats at once; block or unblock them")
     chg.add_argument("id")
     chg.add_argument("--role", choices=["operator", "admin"])
     chg.add_argument("--name")
     chg.add_argument("--block", dest="blocked", action="store_const", const=True)
     chg.add_argument("--unblock", dest="blocked", action="store_const", const=False)
+    cap = chg.add_mutually_exclusive_group()
+    cap.add_argument("--max-chats", type=int, metavar="N", help="the most open chats they are given (1-50)")
+    cap.add_argument("--no-max-chats", dest="max_chats", action="store_const", const=_CLEAR,
+                     help="no limit (the default)")
     rm = cmd.add_parser("remove-operator", help="remove an operator (their sessions end)")
     rm.add_argument("id")
     cmd.add_parser("tenant", help="the tenant's settings (never a secret)")
@@ -181,10 +189,12 @@ def _admin(session: ApiSession, args: argparse.Namespace) -> Any:
     if c == "invite":
         return _ok(session, "POST", "/admin/operators", {"email": args.email, "name": args.name, "role": args.role})
     if c == "set-operator":
-        change = {k: v for k, v in (("role", args.role), ("name", args.name), ("blocked", args.blocked))
-                  if v is not None}
+        change = {k: v for k, v in (("role", args.role), ("name", args.name), ("blocked", args.blocked),
+                                    ("max_chats", args.max_chats)) if v is not None}
+        if change.get("max_chats") is _CLEAR:
+            change["max_chats"] = None  # JSON null: the cap cleared
         if not change:
-            raise CommandFailed("say what to change: --role, --name, --block or --unblock")
+            raise CommandFailed("say what to change: --role, --name, --max-chats, --no-max-chats, --block or --unblock")
         return _ok(session, "PATCH", f"/admin/operators/{_segment(args.id)}", change)
     if c == "remove-operator":
         return _ok(session, "DELETE", f"/admin/operators/{_segment(args.id)}")

@@ -112,6 +112,10 @@ def test_admin_commands_use_the_session(dev_stack, signed_in):
     blocked = _cli(*api, "set-operator", op["id"], "--block")
     assert blocked.returncode == 0, blocked.stderr
     assert json.loads(blocked.stdout)["operator"]["blocked"] is True
+    capped = _cli(*api, "set-operator", op["id"], "--max-chats", "3")
+    assert capped.returncode == 0 and json.loads(capped.stdout)["operator"]["max_chats"] == 3, capped.stderr
+    cleared = _cli(*api, "set-operator", op["id"], "--no-max-chats")
+    assert cleared.returncode == 0 and json.loads(cleared.stdout)["operator"]["max_chats"] is None, cleared.stderr
     # the only signed-in API is the default
     assert _cli("admin", "--credentials", str(signed_in), "whoami").returncode == 0
     # a refusal is the API's problem, exit 1, and nothing printed as success

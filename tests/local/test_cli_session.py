@@ -33,13 +33,15 @@ class Api:
     def __init__(self) -> None:
         self.answers: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.seen: list[tuple[str, str]] = []
+        self.bodies: list[Any] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                self.rfile.read(length)
+                raw = self.rfile.read(length)
                 api.seen.append((self.command, self.path))
+                api.bodies.append(json.loads(raw) if raw else None)
                 status, headers, body = api.answers.get(self.path.split("?")[0], (404, {}, b'{"code":"not_found"}'))
                 self.send_response(status)
                 for k, v in {"content-type": "application/json", **headers}.items():
@@ -138,3 +140,16 @@ def test_tokens_travel_over_plain_http_only_on_this_machine(tmp_path, url):
     save_session(path, url, {"access_token": _token(0), "refresh_token": "r", "user": {}})
     with pytest.raises(NotSignedIn, match="https"):
         ApiSession(url, path)
+
+
+@pytest.mark.parametrize("words, sent", [
+    (["--max-chats", "4"], {"max_chats": 4}),
+    (["--no-max-chats"], {"max_chats": None}),
+    (["--name", "Otto B.", "--max-chats", "2"], {"name": "Otto B.", "max_chats": 2}),
+])
+def test_an_admin_sets_or_clears_an_operators_most_chats(api, kept, words, sent):
+    api.answers["/auth/refresh"] = (200, {}, json.dumps({"access_token": _token(int(time.time()) + 900),
+                                                         "refresh_token": "sbr1.new"}).encode())
+    api.answers["/admin/operators/op_2"] = (200, {}, b'{"id": "op_2"}')
+    assert _admin(api, kept, "set-operator", "op_2", *words) == 0
+    assert api.bodies[api.seen.index(("PATCH", "/admin/operators/op_2"))] == sent
