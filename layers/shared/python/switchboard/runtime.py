@@ -132,45 +132,35 @@ class Services:
         sign-in costs a KMS call only for a secret this container has not opened yet (one per
         rotation per container). Secrets
         seeded before sealing existed are stored plain and used as they are."""
-        from switchboard.tokens.sealing import PREFIX, SealBroken, tenant_secret_context
-
         opened = []
         for stored in tenant.stored_secrets(kind, now):
-            if not stored.startswith(PREFIX):
-                opened.append(stored)
-                continue
-            # keyed with its context too: a sealed value copied into another tenant's item must
-            # still be refused by KMS, not answered from this cache
-            cache_key = (stored, tenant.id, kind)
-            with self._opened_lock:
-                plain = self._opened.get(cache_key)
-            if plain is None:
-                try:
-                    plain = self.sealer.open(stored, context=tenant_secret_context(tenant.id, kind))
-                except SealBroken:
-                    # moved from another tenant or kind, or damaged: it verifies nothing (the
-                    # caller answers as for a wrong secret); said in the log, never its value
-                    from switchboard.observability import logger
-
-                    logger.error("a sealed tenant secret does not open", extra={"tenant": tenant.id, "kind": kind})
-                    continue
-                with self._opened_lock:
-                    if len(self._opened) > 1000:
-                        self._opened.clear()
-                    self._opened[cache_key] = plain
-            opened.append(plain)
+            plain = self._open(stored, tenant, kind)
+            if plain is not None:  # one that does not open verifies nothing (answered as a wrong secret)
+                opened.append(plain)
         return opened
+
     def webhook_secret(self, tenant: Tenant, hook: dict[str, Any]) -> str:
         """A webhook's secret, opened (KMS, context ``kind=webhook:<id>``), kept per container by
         its sealed form like the tenant's other secrets. A secret that does not open fails the
         attempt (:class:`~switchboard.events.webhooks.DeliveryFailed`): said in the log, never its
         value, and the delivery ends in the dead-letter queue."""
         from switchboard.events.webhooks import DeliveryFailed
+
+        plain = self._open(str(hook.get("secret", "")), tenant, f"webhook:{hook['id']}")
+        if plain is None:
+            raise DeliveryFailed("the webhook's secret does not open")
+        return plain
+
+    def _open(self, stored: str, tenant: Tenant, kind: str) -> str | None:
+        """A stored tenant secret, opened: as it is when stored plain, else through KMS once per
+        container (cached by its sealed form); None when it does not open - moved from another
+        tenant or kind, or damaged - said in the log, never its value."""
         from switchboard.tokens.sealing import PREFIX, SealBroken, tenant_secret_context
 
-        stored, kind = str(hook.get("secret", "")), f"webhook:{hook['id']}"
         if not stored.startswith(PREFIX):
             return stored
+        # keyed with its context too: a sealed value copied into another tenant's item must
+        # still be refused by KMS, not answered from this cache
         cache_key = (stored, tenant.id, kind)
         with self._opened_lock:
             plain = self._opened.get(cache_key)
@@ -180,8 +170,8 @@ class Services:
             except SealBroken:
                 from switchboard.observability import logger
 
-                logger.error("a sealed webhook secret does not open", extra={"tenant": tenant.id, "kind": kind})
-                raise DeliveryFailed("the webhook's secret does not open") from None
+                logger.error("a sealed tenant secret does not open", extra={"tenant": tenant.id, "kind": kind})
+                return None
             with self._opened_lock:
                 if len(self._opened) > 1000:
                     self._opened.clear()

@@ -98,9 +98,9 @@ def mail_language(tenant: Tenant, ch: Channel) -> str:
     """The language the visitor's widget spoke, as the widget picks it: the page's or browser's
     language (``context.locale``, its primary subtag) when the tenant offers it, else the
     tenant's first language, else English."""
-    from switchboard.chat.visitors import LOCALES
+    from switchboard.chat.visitors import offered_locales
 
-    offered = [lc for lc in tenant.locales if lc in LOCALES] or list(LOCALES)
+    offered = offered_locales(tenant)
     wanted = str((ch.context or {}).get("locale") or "").split("-")[0].lower()
     return wanted if wanted in offered else offered[0]
 

@@ -22,8 +22,8 @@ from switchboard.mail import ADDRESS
 from switchboard.models import Channel, Connection, Tenant
 from switchboard.store import Store
 
-__all__ = ["CSAT_SUBMITTED", "LOCALES", "channel_rate", "check_open", "fields_of", "on_csat_submitted",
-           "visitor_context", "visitor_email", "widget_settings"]
+__all__ = ["CSAT_SUBMITTED", "LOCALES", "channel_rate", "check_open", "fields_of", "offered_locales",
+           "on_csat_submitted", "visitor_context", "visitor_email", "widget_settings"]
 
 #: the widget's catalogues (web/widget.js): what ``GET /tenants/{tenant}/widget`` offers
 LOCALES = ("en", "es")
@@ -184,6 +184,12 @@ def channel_rate(ctx: ChatContext, conn: Connection, *, channel_id: str, score: 
     return Reply({"channel": new.to_json()})
 
 
+def offered_locales(tenant: Tenant) -> list[str]:
+    """The languages the tenant's visitors are spoken to in, in its order: its ``locales`` the
+    catalogue has, or every catalogue language when it chose none (the widget, the follow-up mail)."""
+    return [lc for lc in tenant.locales if lc in LOCALES] or list(LOCALES)
+
+
 def widget_settings(store: Store, tenant: Tenant, *, now_ms: int) -> dict[str, Any]:
     """``GET /tenants/{tenant}/widget``: the theme (:meth:`Tenant.widget_settings`) and the
     support day's public settings (contract section 8) - ``online``: any staff member online now
@@ -204,5 +210,5 @@ def widget_settings(store: Store, tenant: Tenant, *, now_ms: int) -> dict[str, A
                     for f in tenant.prechat],
         "email_when_offline": tenant.email_when_offline,
         # the tenant's choice, in its order (the widget falls back to the first), else all
-        "locales": [lc for lc in tenant.locales if lc in LOCALES] or list(LOCALES),
+        "locales": offered_locales(tenant),
     }
